@@ -1,0 +1,141 @@
+import type { BaseTransport, DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
+import type { BaseProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
+import type { AbstractServer } from './server.js';
+import type { BackendDescriptor } from './backend.js';
+
+/** A scheduled callback (asyncio's `Handle`). `cancel()` guarantees it never runs. */
+export interface HandleLike {
+  cancel(): void;
+  cancelled(): boolean;
+}
+
+/** A callback scheduled for a time (asyncio's `TimerHandle`). `when()` is in `loop.time()` seconds. */
+export interface TimerHandleLike extends HandleLike {
+  when(): number;
+}
+
+/**
+ * A future (asyncio's `Future`): thenable (`await fut`) and iterable
+ * (`yield* fut` inside a generator coroutine). Done callbacks are scheduled
+ * with `callSoon`, never called synchronously.
+ */
+export interface FutureLike<T = unknown> extends PromiseLike<T> {
+  done(): boolean;
+  cancelled(): boolean;
+  /** The result; throws the exception, `CancelledError`, or `InvalidStateError` if not done. */
+  result(): T;
+  exception(): unknown;
+  cancel(message?: unknown): boolean;
+  addDoneCallback(callback: (future: this) => void): void;
+  removeDoneCallback(callback: (future: this) => void): number;
+  getLoop(): AbstractEventLoop;
+  [Symbol.iterator](): Generator<unknown, T, unknown>;
+}
+
+/** A generator coroutine: a generator that yields futures (usually through `yield* fut`). */
+export type GeneratorCoroutine<T = unknown> = Generator<unknown, T, unknown>;
+
+/**
+ * Anything evloop accepts where asyncio accepts an awaitable: a future, a
+ * generator coroutine, a Promise (or thenable), or, for tasks, a function
+ * returning one of those (called inside the task, so `currentTask()` and
+ * cancellation work in async functions from their first line).
+ */
+export type Awaitable<T = unknown> = FutureLike<T> | GeneratorCoroutine<T> | PromiseLike<T>;
+export type CoroutineSource<T = unknown> = Awaitable<T> | (() => Awaitable<T> | T);
+
+/** The context object given to exception handlers (asyncio's keys, camelCased). */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  future?: FutureLike<unknown>;
+  task?: FutureLike<unknown>;
+  handle?: HandleLike;
+  protocol?: BaseProtocol;
+  transport?: BaseTransport;
+  socket?: unknown;
+  asyncgen?: unknown;
+  sourceTraceback?: string;
+  handleTraceback?: string;
+  [key: string]: unknown;
+}
+
+export type ExceptionHandler = (loop: AbstractEventLoop, context: ExceptionContext) => void;
+
+/** Something that runs functions elsewhere (asyncio's `concurrent.futures.Executor`). */
+export interface Executor {
+  submit<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): PromiseLike<R>;
+  shutdown(options?: { wait?: boolean; cancelFutures?: boolean }): void | PromiseLike<void>;
+}
+
+export type Address = [host: string, port: number] | [host: string, port: number, flowinfo: number, scopeId: number] | string;
+
+export interface AddrInfo {
+  family: number;
+  type: number;
+  proto: number;
+  canonname: string;
+  sockaddr: Address;
+}
+
+/**
+ * asyncio's `AbstractEventLoop`, camelCased. Coroutine methods return futures.
+ *
+ * Rules every loop implements:
+ * - Callbacks run in FIFO order, exactly once, only from the loop's iteration.
+ * - `stop()`: callbacks already scheduled run; those scheduled after wait for
+ *   the next `runForever()`.
+ * - After `close()` every method (but `close`, `isClosed`, `isRunning`,
+ *   `getDebug`, `setDebug`, `time`) throws `RuntimeError('Event loop is closed')`.
+ * - `close()` is idempotent and throws `RuntimeError` on a running loop.
+ * - Running a loop while another runs in the same thread throws `RuntimeError`.
+ * - A timer never runs before its `when()`; a cancelled handle never runs.
+ */
+export interface AbstractEventLoop {
+  readonly backend: BackendDescriptor | undefined;
+
+  runForever(): Promise<void>;
+  runUntilComplete<T>(future: CoroutineSource<T>): Promise<T>;
+  stop(): void;
+  isRunning(): boolean;
+  isClosed(): boolean;
+  close(): void;
+  shutdownAsyncgens(): FutureLike<void>;
+  shutdownDefaultExecutor(timeout?: number | null): FutureLike<void>;
+
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): HandleLike;
+  callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): HandleLike;
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandleLike;
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandleLike;
+  time(): number;
+
+  createFuture<T = unknown>(): FutureLike<T>;
+  createTask<T>(coro: CoroutineSource<T>, options?: { name?: string }): FutureLike<T>;
+
+  addReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  removeReader(fd: number | { fileno(): number }): boolean;
+  addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  removeWriter(fd: number | { fileno(): number }): boolean;
+
+  runInExecutor<A extends unknown[], R>(executor: Executor | null, fn: (...args: A) => R | PromiseLike<R>, ...args: A): FutureLike<R>;
+  setDefaultExecutor(executor: Executor): void;
+
+  setExceptionHandler(handler: ExceptionHandler | null): void;
+  getExceptionHandler(): ExceptionHandler | null;
+  defaultExceptionHandler(context: ExceptionContext): void;
+  callExceptionHandler(context: ExceptionContext): void;
+
+  getDebug(): boolean;
+  setDebug(enabled: boolean): void;
+}
+
+/** The networking half of the loop (selector loops; filled in by the networking work). */
+export interface AbstractNetworkEventLoop extends AbstractEventLoop {
+  createConnection(protocolFactory: () => BaseProtocol, host?: string | null, port?: number | null, options?: Record<string, unknown>): FutureLike<[Transport, BaseProtocol]>;
+  createServer(protocolFactory: () => BaseProtocol, host?: string | string[] | null, port?: number | null, options?: Record<string, unknown>): FutureLike<AbstractServer>;
+  createDatagramEndpoint(protocolFactory: () => DatagramProtocol, options?: Record<string, unknown>): FutureLike<[DatagramTransport, DatagramProtocol]>;
+  connectReadPipe(protocolFactory: () => BaseProtocol, pipe: unknown): FutureLike<[ReadTransport, BaseProtocol]>;
+  connectWritePipe(protocolFactory: () => BaseProtocol, pipe: unknown): FutureLike<[WriteTransport, BaseProtocol]>;
+  subprocessExec(protocolFactory: () => SubprocessProtocol, program: string, args?: string[], options?: Record<string, unknown>): FutureLike<[SubprocessTransport, SubprocessProtocol]>;
+  getaddrinfo(host: string | null, port: string | number | null, options?: { family?: number; type?: number; proto?: number; flags?: number }): FutureLike<AddrInfo[]>;
+}

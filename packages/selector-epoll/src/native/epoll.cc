@@ -1,0 +1,114 @@
+#include "epoll.h"
+
+#include <cerrno>
+
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+
+namespace evloop {
+
+Epoll::~Epoll() { Close(); }
+
+#ifdef __linux__
+
+namespace {
+
+uint32_t ToEpollEvents(int events) {
+  uint32_t result = 0;
+  if (events & kEventRead) result |= EPOLLIN;
+  if (events & kEventWrite) result |= EPOLLOUT;
+  return result;
+}
+
+// As CPython's selectors.EpollSelector: every bit other than EPOLLOUT
+// (EPOLLIN, EPOLLHUP, EPOLLERR, EPOLLRDHUP, ...) makes the fd readable, and
+// every bit other than EPOLLIN makes it writable, so an error or a hang-up
+// wakes both readers and writers, which then see the error on their call.
+int FromEpollEvents(uint32_t events) {
+  int result = 0;
+  if (events & ~static_cast<uint32_t>(EPOLLOUT)) result |= kEventRead;
+  if (events & ~static_cast<uint32_t>(EPOLLIN)) result |= kEventWrite;
+  return result;
+}
+
+int64_t NowMs() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+int Epoll::Open() {
+  last_syscall_ = "epoll_create1";
+  fd_ = epoll_create1(EPOLL_CLOEXEC);
+  return fd_ < 0 ? -errno : 0;
+}
+
+int Epoll::Control(int op, int fd, int events) {
+  last_syscall_ = "epoll_ctl";
+  if (fd_ < 0) return -EBADF;
+  struct epoll_event event = {};
+  event.events = ToEpollEvents(events);
+  event.data.fd = fd;
+  return epoll_ctl(fd_, op, fd, &event) < 0 ? -errno : 0;
+}
+
+int Epoll::Add(int fd, int events) { return Control(EPOLL_CTL_ADD, fd, events); }
+
+int Epoll::Modify(int fd, int events) { return Control(EPOLL_CTL_MOD, fd, events); }
+
+int Epoll::Remove(int fd) { return Control(EPOLL_CTL_DEL, fd, 0); }
+
+int Epoll::Wait(int32_t* out, size_t capacity, int timeout_ms) {
+  last_syscall_ = "epoll_wait";
+  if (fd_ < 0) return -EBADF;
+  if (capacity == 0) return -EINVAL;
+  const size_t max_events = capacity > 0x7fffffff ? 0x7fffffff : capacity;
+  if (scratch_.size() < max_events * sizeof(struct epoll_event)) {
+    scratch_.resize(max_events * sizeof(struct epoll_event));
+  }
+  auto* events = reinterpret_cast<struct epoll_event*>(scratch_.data());
+  const int64_t deadline = timeout_ms > 0 ? NowMs() + timeout_ms : 0;
+  int count;
+  for (;;) {
+    count = epoll_wait(fd_, events, static_cast<int>(max_events), timeout_ms);
+    if (count >= 0 || errno != EINTR) break;
+    if (timeout_ms > 0) {
+      const int64_t left = deadline - NowMs();
+      timeout_ms = left > 0 ? static_cast<int>(left) : 0;
+    }
+  }
+  if (count < 0) return -errno;
+  for (int i = 0; i < count; i++) {
+    out[2 * i] = events[i].data.fd;
+    out[2 * i + 1] = FromEpollEvents(events[i].events);
+  }
+  return count;
+}
+
+void Epoll::Close() {
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+}
+
+#else  // !__linux__: the addon still builds, and every call reports ENOSYS.
+
+int Epoll::Open() {
+  last_syscall_ = "epoll_create1";
+  return -ENOSYS;
+}
+int Epoll::Add(int, int) { return -ENOSYS; }
+int Epoll::Modify(int, int) { return -ENOSYS; }
+int Epoll::Remove(int) { return -ENOSYS; }
+int Epoll::Wait(int32_t*, size_t, int) { return -ENOSYS; }
+void Epoll::Close() { fd_ = -1; }
+
+#endif
+
+}  // namespace evloop

@@ -1,1 +1,22 @@
-export {};
+/**
+ * @evloop/sys: POSIX sockets, pipes and fd syscalls for evloop, shaped like
+ * Python's `socket` and `os` modules. Errors are the typed `OSError`s of
+ * `@evloop/interface`.
+ */
+export * from './constants.js';
+export { type Address, type AddressInput, type Inet6Address, type InetAddress } from './address.js';
+export { close, dup, getBlocking, getInheritable, pipe, type PipeOptions, read, readInto, setBlocking, setInheritable, write } from './fd.js';
+export {
+  type AcceptOptions,
+  type AncillaryItem,
+  CMSG_LEN,
+  CMSG_SPACE,
+  fromfd,
+  recvFds,
+  sendFds,
+  Socket,
+  type SocketOptions,
+  type SocketPairOptions,
+  socketpair,
+} from './socket.js';
+export { getDebug, setDebug } from './debug.js';

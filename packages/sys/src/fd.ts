@@ -1,0 +1,126 @@
+import { native } from './load-native.js';
+import { rethrow } from './native-call.js';
+import { checkBoolean, checkBytes, checkFd, checkInteger, receiveBuffer, shrink } from './validate.js';
+
+/** Options for {@link pipe}. */
+export interface PipeOptions {
+  /** Make both ends blocking. Default `false`: both ends are non-blocking, ready for an event loop. */
+  blocking?: boolean;
+}
+
+/**
+ * Create a pipe: `[readFd, writeFd]`. Both ends are close-on-exec and, unlike
+ * Python's `os.pipe()`, **non-blocking by default** (pass `{ blocking: true }`
+ * for blocking ends). The caller owns both fds and closes them with {@link close}.
+ */
+export function pipe(options: PipeOptions = {}): [number, number] {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const blocking = options.blocking === undefined ? false : checkBoolean(options.blocking, 'options.blocking');
+  try {
+    return native.pipe(!blocking);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/**
+ * Read up to `n` bytes. Returns an empty Buffer at end of file; on a
+ * non-blocking fd with nothing to read, throws `BlockingIOError` (EAGAIN).
+ */
+export function read(fd: number, n: number): Buffer {
+  checkFd(fd);
+  checkInteger(n, 'n', 0, 2 ** 31 - 1);
+  const buffer = receiveBuffer(n);
+  let count: number;
+  try {
+    count = native.read(fd, buffer, 0, n);
+  } catch (error) {
+    rethrow(error);
+  }
+  return shrink(buffer, count);
+}
+
+/** Read into `buffer` (up to its length, or `nbytes`); returns the count, 0 at end of file. */
+export function readInto(fd: number, buffer: Uint8Array, nbytes?: number): number {
+  checkFd(fd);
+  const view = checkBytes(buffer, 'buffer');
+  const length = nbytes === undefined ? view.length : checkInteger(nbytes, 'nbytes', 0, view.length);
+  try {
+    return native.read(fd, view, 0, length);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** Write `data` (any bytes-like value, not copied); returns how many bytes the kernel took. */
+export function write(fd: number, data: Uint8Array): number {
+  checkFd(fd);
+  const view = checkBytes(data, 'data');
+  try {
+    return native.write(fd, view, 0, view.length);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** Close an fd. EINTR counts as closed (the fd is never closed twice). */
+export function close(fd: number): void {
+  checkFd(fd);
+  try {
+    native.close(fd);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** Duplicate an fd; the copy is close-on-exec (non-inheritable), as Python's `os.dup`. */
+export function dup(fd: number): number {
+  checkFd(fd);
+  try {
+    return native.dup(fd);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** Set or clear O_NONBLOCK (`flag` true means blocking, as Python's `os.set_blocking`). */
+export function setBlocking(fd: number, flag: boolean): void {
+  checkFd(fd);
+  checkBoolean(flag, 'flag');
+  try {
+    native.setBlocking(fd, flag);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** True when the fd is in blocking mode (O_NONBLOCK clear). */
+export function getBlocking(fd: number): boolean {
+  checkFd(fd);
+  try {
+    return native.getBlocking(fd);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** Set or clear inheritance by child processes (clears or sets FD_CLOEXEC). */
+export function setInheritable(fd: number, inheritable: boolean): void {
+  checkFd(fd);
+  checkBoolean(inheritable, 'inheritable');
+  try {
+    native.setInheritable(fd, inheritable);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** True when the fd is inherited by child processes (FD_CLOEXEC clear). */
+export function getInheritable(fd: number): boolean {
+  checkFd(fd);
+  try {
+    return native.getInheritable(fd);
+  } catch (error) {
+    rethrow(error);
+  }
+}

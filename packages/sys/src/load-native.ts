@@ -1,0 +1,69 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An address as the addon returns it: `[host, port]`, `[host, port, flowinfo, scopeId]`, Unix path bytes, null, or an unknown family's number. */
+export type NativeAddress = [string, number] | [string, number, number, number] | Buffer | null | number;
+
+/** An address as the addon takes it: family, then host (or Unix path bytes), port, flowinfo, scopeId. */
+export type NativeAddressArgs = [family: number, hostOrPath: string | Uint8Array, port: number, flowinfo: number, scopeId: number];
+
+/**
+ * The addon's surface. Every OS failure is thrown as an Error with a positive
+ * numeric `errno` and a `syscall` name (see `toOSError`); argument errors are
+ * TypeError/RangeError. Buffers are passed as (buffer, offset, length).
+ */
+export interface NativeSys {
+  constants: Record<string, number>;
+  pipe(nonblocking: boolean): [number, number];
+  socket(family: number, type: number, proto: number, nonblocking: boolean): number;
+  socketpair(family: number, type: number, proto: number, nonblocking: boolean): [number, number];
+  read(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  write(fd: number, data: Uint8Array, offset: number, length: number): number;
+  close(fd: number): void;
+  dup(fd: number): number;
+  setBlocking(fd: number, blocking: boolean): void;
+  getBlocking(fd: number): boolean;
+  setInheritable(fd: number, inheritable: boolean): void;
+  getInheritable(fd: number): boolean;
+  bind(fd: number, ...address: NativeAddressArgs): void;
+  connect(fd: number, ...address: NativeAddressArgs): void;
+  listen(fd: number, backlog: number): void;
+  accept(fd: number, nonblocking: boolean): [number, NativeAddress];
+  send(fd: number, data: Uint8Array, offset: number, length: number, flags: number): number;
+  recv(fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): number;
+  sendto(fd: number, data: Uint8Array, offset: number, length: number, flags: number, ...address: NativeAddressArgs): number;
+  recvfrom(fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): [number, NativeAddress];
+  shutdown(fd: number, how: number): void;
+  getsockname(fd: number): NativeAddress;
+  getpeername(fd: number): NativeAddress;
+  setsockoptInt(fd: number, level: number, optname: number, value: number): void;
+  setsockoptBytes(fd: number, level: number, optname: number, value: Uint8Array, offset: number, length: number): void;
+  getsockoptInt(fd: number, level: number, optname: number): number;
+  getsockoptBytes(fd: number, level: number, optname: number, buffer: Uint8Array, offset: number, length: number): number;
+  socketInfo(fd: number): [family: number, type: number, proto: number];
+  cmsgSpace(length: number): number;
+  cmsgLen(length: number): number;
+  sendmsg(
+    fd: number,
+    buffers: Uint8Array[],
+    ancdata: [number, number, Uint8Array][],
+    flags: number,
+    ...address: NativeAddressArgs | []
+  ): number;
+  recvmsg(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    ancbufsize: number,
+    flags: number,
+  ): [number, [number, number, Buffer][], number, NativeAddress];
+}
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
+
+/** The loaded addon (built by `native:build`, or a prebuild), from the package root. */
+export const native = nodeGypBuild(packageRoot) as NativeSys;

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { AF_UNIX, SOCK_DGRAM, SOCK_STREAM, socketpair } from '../src/index.js';
+import { checkFdLeaks } from './helpers.js';
+
+checkFdLeaks();
+
+describe('socketpair', () => {
+  it('is a blocking AF_UNIX stream pair by default and talks both ways', () => {
+    const [a, b] = socketpair();
+    try {
+      expect(a.family).toBe(AF_UNIX);
+      expect(a.type).toBe(SOCK_STREAM);
+      expect(a.getBlocking()).toBe(true);
+      expect(a.send(Buffer.from('ping'))).toBe(4);
+      expect(b.recv(10).toString()).toBe('ping');
+      b.sendall(new TextEncoder().encode('pong'));
+      expect(a.recv(10).toString()).toBe('pong');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('can be non-blocking', () => {
+    const [a, b] = socketpair(AF_UNIX, SOCK_STREAM, 0, { blocking: false });
+    try {
+      expect(a.getBlocking()).toBe(false);
+      expect(() => b.recv(1)).toThrow(expect.objectContaining({ name: 'BlockingIOError', code: 'EAGAIN', syscall: 'recv' }));
+      b.setBlocking(true);
+      expect(b.getBlocking()).toBe(true);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('keeps datagram boundaries for SOCK_DGRAM', () => {
+    const [a, b] = socketpair(AF_UNIX, SOCK_DGRAM);
+    try {
+      a.send(Buffer.from('one'));
+      a.send(Buffer.from('two'));
+      expect(b.recv(100).toString()).toBe('one');
+      expect(b.recv(100).toString()).toBe('two');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});

@@ -1,0 +1,56 @@
+// poll(2) registration set: the syscalls behind @evloop/selector-poll.
+// No Node-API types here; addon.cc wraps this in SelectorWrap.
+#ifndef EVLOOP_POLL_H_
+#define EVLOOP_POLL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include <poll.h>
+
+#include "idle_waiter.h"
+
+namespace evloop {
+
+class PollSet {
+ public:
+  static constexpr const char* kName = "poll";
+
+  // A copy of the registrations for the helper thread, with the wake pipe
+  // in slot 0.
+  class Snapshot {
+   public:
+    // Blocks until a registered fd has an event JS would be told about
+    // (kReady), the wake pipe is readable (kWoken), or poll fails (kFailed).
+    WaitOutcome BlockUntilReady(int wake_fd, int* error);
+
+   private:
+    friend class PollSet;
+    std::vector<pollfd> fds_;
+  };
+
+  Status Add(int fd, int events);
+  Status Modify(int fd, int events);
+  Status Remove(int fd);
+  // Waits up to timeout_ms (-1: forever), writes up to `capacity` (fd, events)
+  // pairs into `out` and returns how many; -1 with `*status` set on failure.
+  int Wait(int32_t* out, size_t capacity, int timeout_ms, Status* status);
+  void Clear();
+  Snapshot TakeSnapshot() const;
+
+ private:
+  std::vector<pollfd> fds_;
+  std::unordered_map<int, size_t> index_;
+  // Where the next Wait starts reporting, so that when more fds are ready
+  // than `out` holds, the ones left over come first next time.
+  size_t next_ = 0;
+};
+
+// Opens a pipe, polls it once and closes it: proves poll(2) works here.
+Status ProbePoll();
+
+}  // namespace evloop
+
+#endif  // EVLOOP_POLL_H_

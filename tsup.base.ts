@@ -5,7 +5,8 @@ export function packageOptions(overrides: Options = {}): Options {
   return {
     entry: ['src/index.ts'],
     format: ['esm', 'cjs'],
-    dts: true,
+    // Declarations import sibling packages by name, never inline their sources.
+    dts: { compilerOptions: { paths: {} } },
     sourcemap: true,
     clean: true,
     shims: true,

@@ -1,1 +1,2 @@
-export {};
+export * from './selector-conformance.js';
+export * from './event-loop-conformance.js';

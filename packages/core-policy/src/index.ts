@@ -1,1 +1,44 @@
-export {};
+export {
+  CancelledError,
+  InvalidStateError,
+  TimeoutError,
+  RuntimeError,
+  NotImplementedError,
+  IncompleteReadError,
+  LimitOverrunError,
+  OSError,
+  KeyError,
+  EVENT_READ,
+  EVENT_WRITE,
+} from '@evloop/interface';
+export { BaseEventLoop } from './base-event-loop.js';
+export { SelectorEventLoop } from './selector-event-loop.js';
+export { Handle, TimerHandle } from './handles.js';
+export { Future, isFuture } from './future.js';
+export { Task, currentTask, allTasks, isGenerator } from './task.js';
+export {
+  createTask,
+  ensureFuture,
+  sleep,
+  gather,
+  waitFor,
+  wait,
+  shield,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  ALL_COMPLETED,
+  type ReturnWhen,
+} from './tasks.js';
+export { BaseDefaultEventLoopPolicy, DefaultEventLoopPolicy, type DefaultEventLoopPolicyOptions } from './events.js';
+export {
+  getEventLoopPolicy,
+  setEventLoopPolicy,
+  getEventLoop,
+  setEventLoop,
+  newEventLoop,
+  getRunningLoop,
+} from './running.js';
+export { run, type RunOptions } from './run.js';
+export { listBackends, resolveBackend, BACKEND_PREFERENCE, type BackendReport } from './discovery.js';
+export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
+export { logger, setLogger, consoleLogger, type Logger } from './logger.js';

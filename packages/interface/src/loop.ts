@@ -26,8 +26,8 @@ export interface FutureLike<T = unknown> extends PromiseLike<T> {
   result(): T;
   exception(): unknown;
   cancel(message?: unknown): boolean;
-  addDoneCallback(callback: (future: this) => void): void;
-  removeDoneCallback(callback: (future: this) => void): number;
+  addDoneCallback(callback: (future: FutureLike<T>) => void): void;
+  removeDoneCallback(callback: (future: FutureLike<T>) => void): number;
   getLoop(): AbstractEventLoop;
   [Symbol.iterator](): Generator<unknown, T, unknown>;
 }
@@ -101,7 +101,6 @@ export interface AbstractEventLoop {
   isClosed(): boolean;
   close(): void;
   shutdownAsyncgens(): FutureLike<void>;
-  shutdownDefaultExecutor(timeout?: number | null): FutureLike<void>;
 
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): HandleLike;
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): HandleLike;
@@ -116,9 +115,6 @@ export interface AbstractEventLoop {
   removeReader(fd: number | { fileno(): number }): boolean;
   addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   removeWriter(fd: number | { fileno(): number }): boolean;
-
-  runInExecutor<A extends unknown[], R>(executor: Executor | null, fn: (...args: A) => R | PromiseLike<R>, ...args: A): FutureLike<R>;
-  setDefaultExecutor(executor: Executor): void;
 
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;

@@ -1,0 +1,463 @@
+import {
+  RuntimeError,
+  type AbstractEventLoop,
+  type BackendDescriptor,
+  type CoroutineSource,
+  type ExceptionContext,
+  type ExceptionHandler,
+} from '@evloop/interface';
+import { performance } from 'node:perf_hooks';
+import { Handle, TimerHandle, describeCallback } from './handles.js';
+import { Queue } from './queue.js';
+import { TimerHeap } from './timer-heap.js';
+import { Future, isFuture } from './future.js';
+import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from './task.js';
+import { logger } from './logger.js';
+import { state } from './state.js';
+
+/** asyncio's rule: purge the timer heap when over half of at least this many timers are cancelled. */
+const MIN_SCHEDULED_TIMER_HANDLES = 100;
+const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
+/** Debug mode warns about timers further out than this (seconds). */
+const ONE_DAY = 86_400;
+
+function envDebug(): boolean {
+  const value = process.env.EVLOOP_DEBUG;
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+function checkCallback(callback: unknown, method: string): void {
+  if (typeof callback !== 'function') {
+    throw new TypeError(`a callable object was expected by ${method}(), got ${callback === null ? 'null' : typeof callback}`);
+  }
+}
+
+function checkNumber(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${value === null ? 'null' : typeof value}`);
+  if (Number.isNaN(value)) throw new RangeError(`${name} must not be NaN`);
+}
+
+/**
+ * The loop: asyncio's `BaseEventLoop`, run as a guest of Node's event loop.
+ *
+ * One iteration (`_runOnce`) polls the backend without blocking, turns ready
+ * events and due timers into ready handles, and runs exactly the handles
+ * that were ready when it began. Between iterations control returns to Node:
+ * with work pending the next iteration is a `setImmediate`; when idle the
+ * loop waits for the backend's `watch` callback or a Node timer set for the
+ * next evloop timer, so an idle loop uses no CPU.
+ */
+export abstract class BaseEventLoop implements AbstractEventLoop {
+  /** @internal */ readonly _ready = new Queue<Handle>();
+  /** @internal */ readonly _scheduled = new TimerHeap();
+  /** @internal */ _timerCancelledCount = 0;
+  /** @internal */ _timerSequence = 0;
+  /** @internal */ _closed = false;
+  /** @internal */ _stopping = false;
+  /** @internal */ _running = false;
+  /** @internal */ _inIteration = false;
+  /** @internal */ _debug = envDebug();
+  /** @internal */ _currentTask: Task<unknown> | null = null;
+  /** @internal */ _exceptionHandler: ExceptionHandler | null = null;
+  /** @internal */ _immediate: NodeJS.Immediate | null = null;
+  /** @internal */ _nodeTimer: NodeJS.Timeout | null = null;
+  /** @internal */ _runDone: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  /** Seconds a callback may take before debug mode warns about it. */
+  slowCallbackDuration = 0.1;
+  /** @internal */ readonly _iterateBound = () => this._iterate();
+  /** @internal */ readonly _wakeBound = () => this._onBackendReady();
+
+  abstract readonly backend: BackendDescriptor | undefined;
+
+  /** @internal Poll the backend without blocking and queue ready callbacks. */
+  protected abstract _pollBackend(): void;
+  /** @internal Start/stop the backend's guest wait (called when the loop starts/stops running). */
+  protected abstract _startWatching(onReady: () => void): void;
+  protected abstract _stopWatching(): void;
+  /** @internal Release backend resources on close. */
+  protected abstract _closeBackend(): void;
+
+  /** Watch a file descriptor (selector loops; a proactor loop throws NotImplementedError). */
+  abstract addReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  abstract removeReader(fd: number | { fileno(): number }): boolean;
+  abstract addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  abstract removeWriter(fd: number | { fileno(): number }): boolean;
+
+  // ---- running and stopping ----
+
+  runForever(): Promise<void> {
+    this._checkClosed();
+    this._checkRunning();
+    const shared = state();
+    shared.runningLoop = this;
+    this._running = true;
+    try {
+      this._startWatching(this._wakeBound);
+    } catch (error) {
+      this._running = false;
+      shared.runningLoop = null;
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this._runDone = { resolve, reject };
+      this._scheduleIteration();
+    });
+  }
+
+  async runUntilComplete<T>(future: CoroutineSource<T>): Promise<T> {
+    this._checkClosed();
+    this._checkRunning();
+    const isNewTask = !isFuture(future);
+    const target = this.ensureFuture(future) as Future<T>;
+    const onDone = (done: Future<unknown>) => {
+      if (!done.cancelled()) done.exception();
+      this.stop();
+    };
+    target.addDoneCallback(onDone as (done: Future<T>) => void);
+    try {
+      await this.runForever();
+    } catch (error) {
+      if (isNewTask && target.done() && !target.cancelled()) target.exception();
+      throw error;
+    } finally {
+      target.removeDoneCallback(onDone as (done: Future<T>) => void);
+    }
+    if (!target.done()) throw new RuntimeError('Event loop stopped before Future completed.');
+    return target.result();
+  }
+
+  stop(): void {
+    this._stopping = true;
+    if (this._running && !this._inIteration) this._scheduleIteration();
+  }
+
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  close(): void {
+    if (this._running) throw new RuntimeError('Cannot close a running event loop');
+    if (this._closed) return;
+    if (this._debug) logger.debug(`Close ${this.toString()}`);
+    this._closed = true;
+    this._ready.clear();
+    for (const timer of this._scheduled.items) timer._scheduled = false;
+    this._scheduled.clear();
+    this._timerCancelledCount = 0;
+    this._closeBackend();
+  }
+
+  /** Async generators are not tracked by evloop: JavaScript finalizes them itself. Resolves at once. */
+  shutdownAsyncgens(): Future<void> {
+    const future = this.createFuture<void>();
+    future.setResult(undefined);
+    return future;
+  }
+
+  // ---- scheduling ----
+
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    this._checkClosed();
+    checkCallback(callback, 'callSoon');
+    const handle = new Handle(callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+    this._ready.push(handle);
+    if (this._running && !this._inIteration && this._immediate === null) this._scheduleIteration();
+    return handle;
+  }
+
+  /**
+   * Same as `callSoon`, and safe to call from any Node callback: it wakes an
+   * idle loop. (JavaScript threads do not share objects, so another worker
+   * reaches this loop by messaging its thread, whose handler calls this.)
+   */
+  callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    return this.callSoon(callback, ...args);
+  }
+
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    checkNumber(delay, 'delay');
+    return this.callAt(this.time() + delay, callback, ...args);
+  }
+
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    checkNumber(when, 'when');
+    this._checkClosed();
+    checkCallback(callback, 'callAt');
+    if (this._debug && when - this.time() > ONE_DAY) {
+      logger.warning(`Timer for ${describeCallback(callback as (...args: never[]) => unknown)} is scheduled more than one day ahead (${(when - this.time()).toFixed(0)} s)`);
+    }
+    const timer = new TimerHandle(when, this._timerSequence++, callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+    timer._scheduled = true;
+    this._scheduled.push(timer);
+    if (this._running && !this._inIteration && this._immediate === null) this._scheduleIteration();
+    return timer;
+  }
+
+  /** Seconds on a monotonic clock. */
+  time(): number {
+    return performance.now() / 1000;
+  }
+
+  createFuture<T = unknown>(): Future<T> {
+    this._checkClosed();
+    return new Future<T>({ loop: this });
+  }
+
+  createTask<T>(coroutine: CoroutineSource<T>, options: { name?: string } = {}): Task<T> {
+    this._checkClosed();
+    return new Task<T>(coroutine, { loop: this, ...options });
+  }
+
+  /** @internal asyncio's `ensure_future` bound to this loop. */
+  ensureFuture<T>(value: CoroutineSource<T>): Future<T> {
+    if (isFuture(value)) {
+      if (value.getLoop() !== this) throw new RangeError('The future belongs to a different loop than the one specified as the loop argument');
+      return value as Future<T>;
+    }
+    if (isGenerator(value) || typeof value === 'function') return this.createTask(value);
+    if (isThenable(value)) return this.createTask(value);
+    throw new TypeError(`An asyncio.Future, a coroutine or an awaitable is required, got ${value === null ? 'null' : typeof value}`);
+  }
+
+  // ---- errors and debug ----
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new TypeError(`A callable object or null is expected, got ${typeof handler}`);
+    }
+    this._exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this._exceptionHandler;
+  }
+
+  /** Log the context, as asyncio's default handler does. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const message = context.message || 'Unhandled exception in event loop';
+    const lines = [message];
+    for (const key of Object.keys(context).sort()) {
+      if (key === 'message' || key === 'exception') continue;
+      const value = context[key];
+      lines.push(`${key}: ${typeof value === 'string' ? value : describeValue(value)}`);
+    }
+    logger.error(lines.join('\n'), context.exception);
+  }
+
+  callExceptionHandler(context: ExceptionContext): void {
+    if (this._exceptionHandler === null) {
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (error) {
+        logger.error('Exception in default exception handler', error);
+      }
+      return;
+    }
+    try {
+      this._exceptionHandler(this, context);
+    } catch (error) {
+      try {
+        this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception: error, context } as ExceptionContext);
+      } catch (inner) {
+        logger.error('Exception in default exception handler while handling an unexpected error in custom exception handler', inner);
+      }
+    }
+  }
+
+  getDebug(): boolean {
+    return this._debug;
+  }
+
+  setDebug(enabled: boolean): void {
+    this._debug = Boolean(enabled);
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} running=${this._running} closed=${this._closed} debug=${this._debug}>`;
+  }
+
+  // ---- internals ----
+
+  /** @internal */
+  _checkClosed(): void {
+    if (this._closed) throw new RuntimeError('Event loop is closed');
+  }
+
+  /** @internal */
+  _checkRunning(): void {
+    if (this._running) throw new RuntimeError('This event loop is already running');
+    const running = state().runningLoop;
+    if (running !== null && running !== this) throw new RuntimeError('Cannot run the event loop while another loop is running');
+  }
+
+  /** @internal Queue a handle made by a backend event. */
+  _addReady(handle: Handle): void {
+    this._ready.push(handle);
+  }
+
+  /** @internal */
+  _timerHandleCancelled(timer: TimerHandle): void {
+    if (timer._scheduled) this._timerCancelledCount++;
+  }
+
+  /** @internal Plan the next iteration: now if work is ready, at the next timer, or when the backend wakes us. */
+  _scheduleIteration(): void {
+    if (this._immediate !== null) return;
+    if (this._nodeTimer !== null) {
+      clearTimeout(this._nodeTimer);
+      this._nodeTimer = null;
+    }
+    if (this._ready.length > 0 || this._stopping) {
+      this._immediate = setImmediate(this._iterateBound);
+      return;
+    }
+    const next = this._nextTimerWhen();
+    if (next === undefined) return;
+    const delay = next - this.time();
+    if (delay <= 0) {
+      this._immediate = setImmediate(this._iterateBound);
+    } else {
+      // Node timers have whole-millisecond resolution: round up, never fire early.
+      this._nodeTimer = setTimeout(this._iterateBound, Math.min(Math.ceil(delay * 1000), 0x7fffffff));
+    }
+  }
+
+  /** @internal The first timer that is not cancelled, dropping cancelled ones at the head. */
+  _nextTimerWhen(): number | undefined {
+    const heap = this._scheduled;
+    for (;;) {
+      const head = heap.peek();
+      if (head === undefined) return undefined;
+      if (!head._cancelled) return head._when;
+      heap.pop();
+      head._scheduled = false;
+      this._timerCancelledCount--;
+    }
+  }
+
+  /** @internal The backend says events are pending. */
+  _onBackendReady(): void {
+    if (!this._running || this._inIteration || this._immediate !== null) return;
+    this._iterate();
+  }
+
+  /** @internal One macrotask: one iteration, then plan the next or finish the run. */
+  _iterate(): void {
+    this._immediate = null;
+    if (this._nodeTimer !== null) {
+      clearTimeout(this._nodeTimer);
+      this._nodeTimer = null;
+    }
+    if (!this._running) return;
+    this._inIteration = true;
+    try {
+      this._runOnce();
+    } catch (error) {
+      this._inIteration = false;
+      this._finishRun(error);
+      return;
+    }
+    this._inIteration = false;
+    if (this._stopping) {
+      this._finishRun(undefined);
+      return;
+    }
+    this._scheduleIteration();
+  }
+
+  /** @internal */
+  _finishRun(error: unknown): void {
+    this._stopping = false;
+    this._running = false;
+    if (this._immediate !== null) {
+      clearImmediate(this._immediate);
+      this._immediate = null;
+    }
+    if (this._nodeTimer !== null) {
+      clearTimeout(this._nodeTimer);
+      this._nodeTimer = null;
+    }
+    try {
+      this._stopWatching();
+    } catch (stopError) {
+      if (error === undefined) error = stopError;
+    }
+    const shared = state();
+    if (shared.runningLoop === this) shared.runningLoop = null;
+    const done = this._runDone;
+    this._runDone = null;
+    if (done === null) return;
+    if (error === undefined) done.resolve();
+    else done.reject(error);
+  }
+
+  /**
+   * @internal asyncio's `_run_once`: purge cancelled timers when they
+   * dominate, poll the backend, queue due timers, then run the handles that
+   * were ready when this began. The only place callbacks run.
+   */
+  _runOnce(): void {
+    const heap = this._scheduled;
+    if (heap.length > MIN_SCHEDULED_TIMER_HANDLES && this._timerCancelledCount / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
+      const live: TimerHandle[] = [];
+      for (const timer of heap.items) {
+        if (timer._cancelled) timer._scheduled = false;
+        else live.push(timer);
+      }
+      heap.replace(live);
+      this._timerCancelledCount = 0;
+    } else {
+      this._nextTimerWhen();
+    }
+
+    this._pollBackend();
+
+    const now = this.time();
+    for (;;) {
+      const head = heap.peek();
+      if (head === undefined || head._when > now) break;
+      heap.pop();
+      head._scheduled = false;
+      if (head._cancelled) this._timerCancelledCount--;
+      else this._ready.push(head);
+    }
+
+    const ready = this._ready;
+    const count = ready.length;
+    if (this._debug) {
+      for (let i = 0; i < count; i++) {
+        const handle = ready.shift();
+        if (handle._cancelled) continue;
+        const start = this.time();
+        handle._run();
+        const elapsed = this.time() - start;
+        if (elapsed >= this.slowCallbackDuration) logger.warning(`Executing ${handle.toString()} took ${elapsed.toFixed(3)} seconds`);
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const handle = ready.shift();
+        if (!handle._cancelled) handle._run();
+      }
+    }
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object' && typeof (value as { toString?: unknown }).toString === 'function') {
+    const text = String(value);
+    if (text !== '[object Object]') return text;
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return text;
+    }
+  }
+  return String(value);
+}
+
+export { wrapThenable, isCoroutineSource };

@@ -611,7 +611,8 @@ export function sendFds(sock: Socket, data: Uint8Array | Iterable<Uint8Array>, f
 export function recvFds(sock: Socket, bufsize: number, maxfds: number, flags = 0): [Buffer, number[], number, Address | null] {
   if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket, not ${describe(sock)}`);
   checkInteger(maxfds, 'maxfds', 0, 253);
-  const [data, ancdata, msgFlags, address] = sock.recvmsg(bufsize, maxfds === 0 ? 0 : native.cmsgSpace(maxfds * 4), flags);
+  // CMSG_LEN, not CMSG_SPACE, as Python: the kernel then passes at most `maxfds`.
+  const [data, ancdata, msgFlags, address] = sock.recvmsg(bufsize, maxfds === 0 ? 0 : native.cmsgLen(maxfds * 4), flags);
   const fds: number[] = [];
   for (const [level, type, bytes] of ancdata) {
     if (level !== SOL_SOCKET || type !== SCM_RIGHTS) continue;

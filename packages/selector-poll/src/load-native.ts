@@ -4,11 +4,17 @@ import { fileURLToPath } from 'node:url';
 import type { NativeSelectorBinding } from '@evloop/interface';
 
 /** What `build/Release/selector_poll.node` exports. */
-export interface PollNative {
-  Selector: new () => NativeSelectorBinding;
-  /** Opens a pipe, polls it and closes it; throws `{ errno, syscall }` when poll(2) does not work. */
-  probe(): void;
-}
+export type PollNative =
+  | {
+      Selector: new () => NativeSelectorBinding;
+      /** Opens a pipe, polls it and closes it; throws `{ errno, syscall }` when poll(2) does not work. */
+      probe(): void;
+      unsupportedReason?: undefined;
+    }
+  | {
+      /** The addon was built on a platform without poll(2) (Windows): why it cannot work. */
+      unsupportedReason: string;
+    };
 
 let loaded: { native: PollNative } | { error: unknown } | undefined;
 

@@ -6,6 +6,7 @@
 //
 // `Set` is the mechanism's registration set. It must provide:
 //   typename Set::Snapshot                     a copy the thread can poll
+//   static bool Set::AcceptsWakeFd(int fd)     whether the mechanism can poll fd
 //   Snapshot Set::TakeSnapshot() const
 //   WaitOutcome Snapshot::BlockUntilReady(int wake_fd, int* error)
 //
@@ -77,6 +78,14 @@ class IdleWaiter {
         *syscall = "fcntl";
         return error;
       }
+    }
+    if (!Set::AcceptsWakeFd(fds[0])) {
+      // select(2) cannot watch an fd >= FD_SETSIZE, and pipe() returned the
+      // lowest free numbers, so there is no lower one to move it to.
+      close(fds[0]);
+      close(fds[1]);
+      *syscall = "pipe";
+      return EMFILE;
     }
     wake_read_ = fds[0];
     wake_write_ = fds[1];

@@ -1,3 +1,5 @@
+#if !defined(_WIN32)  // POSIX only; addon.cc builds a stub on Windows
+
 #include "poll.h"
 
 #include <chrono>
@@ -163,3 +165,5 @@ Status ProbePoll() {
 }
 
 }  // namespace evloop
+
+#endif  // !defined(_WIN32)

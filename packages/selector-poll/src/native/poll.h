@@ -17,6 +17,7 @@ namespace evloop {
 class PollSet {
  public:
   static constexpr const char* kName = "poll";
+  static bool AcceptsWakeFd(int) { return true; }
 
   // A copy of the registrations for the helper thread, with the wake pipe
   // in slot 0.

@@ -13,9 +13,9 @@
 // Protocol: the thread polls a snapshot plus the read end of a private wake
 // pipe. Changing the set writes a byte to the pipe, so the thread takes a new
 // snapshot. When something is ready the thread calls `notify` once and then
-// sleeps until `Rearm()` (called by the JS thread's next wait), because the
-// readiness is level-triggered and polling again before JS has consumed it
-// would spin.
+// sleeps until `Rearm()` (called once JS has handled that notification),
+// because the readiness is level-triggered and polling again before JS has
+// consumed it would spin.
 #ifndef EVLOOP_IDLE_WAITER_H_
 #define EVLOOP_IDLE_WAITER_H_
 
@@ -130,7 +130,7 @@ class IdleWaiter {
     return result;
   }
 
-  // The JS thread has consumed the last readiness: the thread may poll again.
+  // JS has handled the last notification: the thread may poll again.
   void Rearm() {
     if (!running()) return;
     {
@@ -161,7 +161,7 @@ class IdleWaiter {
       if (stopping_) return;
       if (outcome == WaitOutcome::kWoken) continue;
       // Ready, or a failure the JS side's next wait() will report: tell JS
-      // once, then sleep until it has called wait().
+      // once, then sleep until it has handled that.
       armed_ = false;
       lock.unlock();
       notify_();

@@ -140,8 +140,6 @@ class SelectorWrap : public Napi::ObjectWrap<SelectorWrap<Set>> {
     Status status;
     // The set is only changed on this thread, so reading it here needs no lock.
     int count = set_.Wait(out.Data(), out.ElementLength() / 2, timeout_ms, &status);
-    // Whatever was ready has now been seen by JS: let the helper poll again.
-    waiter_.Rearm();
     if (count < 0) return ThrowStatus(env, status);
     return Napi::Number::New(env, count);
   }
@@ -190,9 +188,18 @@ class SelectorWrap : public Napi::ObjectWrap<SelectorWrap<Set>> {
 
   Napi::Value Fileno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), -1); }
 
+  // On the JS thread, through the TSFN (a callback scope: Promise jobs queued
+  // by onReady run right after it).
   void DeliverReady(Napi::Env env) {
     if (on_ready_.IsEmpty() || !waiter_.running()) return;
     on_ready_.Value().Call(env.Undefined(), {});
+    // Rearm only now that onReady has returned: the loop's iteration (its
+    // wait() and the callbacks that read or write) ran inside it. Rearming at
+    // that wait() would let the thread see readiness the callbacks were about
+    // to consume and report it again for nothing. If an fd is still ready the
+    // thread reports it on a later turn of the libuv loop: level-triggered,
+    // like a uv_poll_t, never a busy spin.
+    waiter_.Rearm();
   }
 
   // Leaves nothing behind: thread joined, wake pipe closed, TSFN released

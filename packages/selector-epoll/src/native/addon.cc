@@ -3,8 +3,10 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "epoll.h"
 
@@ -178,9 +180,10 @@ class EpollBinding : public Napi::ObjectWrap<EpollBinding> {
 
   // close() and the destructor: the poll must leave libuv's epoll set before
   // the fd it watches is closed.
+  // The async context stays until the destructor: close() may be called from
+  // inside onReady, while MakeCallback is still using it.
   void Shutdown() {
     StopWatching();
-    async_context_.reset();
     if (poll_ != nullptr) {
       ClosePollHandle(poll_);
       poll_ = nullptr;

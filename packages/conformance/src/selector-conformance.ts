@@ -7,11 +7,11 @@
  * every skipped test says why in its name.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, writeSync, constants as fsConstants } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as sysModule from '@evloop/sys';
+import * as sys from '@evloop/sys';
 import { EVENT_READ, EVENT_WRITE, KeyError, OSError, RuntimeError, type BaseSelector, type FileObject, type SelectorKey } from '@evloop/interface';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -64,35 +64,17 @@ interface Endpoint {
   readonly closed: boolean;
 }
 
-/** What the suite takes from `@evloop/sys` (see packages/sys). */
-interface SysSocket {
-  fileno(): number;
-  send(data: Uint8Array): number;
-  recv(size: number): Uint8Array;
-  close(): void;
-}
-interface SysLike {
-  pipe(): [number, number];
-  socketpair(): [SysSocket, SysSocket];
-  read(fd: number, size: number): Uint8Array;
-  write(fd: number, data: Uint8Array): number;
-  close(fd: number): void;
-}
-
-const sys = sysModule as unknown as Partial<SysLike>;
-const hasSys = typeof sys.pipe === 'function' && typeof sys.socketpair === 'function';
-
-function fdEndpoint(fd: number, read: (fd: number, size: number) => Uint8Array, write: (fd: number, data: Uint8Array) => number, close: (fd: number) => void): Endpoint {
+function fdEndpoint(fd: number): Endpoint {
   let closed = false;
   return {
     fd,
     fileobj: { fileno: () => (closed ? -1 : fd) },
-    send: (data) => write(fd, data),
-    recv: (size) => read(fd, size),
+    send: (data) => sys.write(fd, data),
+    recv: (size) => sys.read(fd, size),
     close() {
       if (closed) return;
       closed = true;
-      close(fd);
+      sys.close(fd);
     },
     get closed() {
       return closed;
@@ -100,8 +82,9 @@ function fdEndpoint(fd: number, read: (fd: number, size: number) => Uint8Array, 
   };
 }
 
-function socketEndpoint(socket: SysSocket): Endpoint {
+function socketEndpoint(socket: sys.Socket): Endpoint {
   const fd = socket.fileno();
+  socket.setBlocking(false);
   let closed = false;
   return {
     fd,
@@ -119,55 +102,16 @@ function socketEndpoint(socket: SysSocket): Endpoint {
   };
 }
 
-// Until @evloop/sys exports pipe() and socketpair(), the suite makes real fds
-// without it: pipes from a FIFO opened twice, and "socket pairs" from a FIFO
-// opened read-write on each side (readable when it holds data, writable while
-// it has room, like a socket). Remove once @evloop/sys has landed.
-let fifoDirectory: string | undefined;
-let fifoCount = 0;
-
-function makeFifo(): string {
-  fifoDirectory ??= mkdtempSync(join(tmpdir(), 'evloop-selector-'));
-  const path = join(fifoDirectory, `fifo-${fifoCount++}`);
-  execFileSync('mkfifo', [path]);
-  return path;
-}
-
-function fsRead(fd: number, size: number): Uint8Array {
-  const buffer = Buffer.alloc(size);
-  const count = readSync(fd, buffer, 0, size, null);
-  return buffer.subarray(0, count);
-}
-
-function fsWrite(fd: number, data: Uint8Array): number {
-  return writeSync(fd, data);
-}
-
+/** A non-blocking pipe: `[readEnd, writeEnd]`, registered by a `fileno()` object. */
 function openPipe(): [Endpoint, Endpoint] {
-  if (hasSys) {
-    const [readFd, writeFd] = sys.pipe!();
-    return [fdEndpoint(readFd, sys.read!, sys.write!, sys.close!), fdEndpoint(writeFd, sys.read!, sys.write!, sys.close!)];
-  }
-  const path = makeFifo();
-  const readFd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  const writeFd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
-  rmSync(path);
-  return [fdEndpoint(readFd, fsRead, fsWrite, closeSync), fdEndpoint(writeFd, fsRead, fsWrite, closeSync)];
+  const [readFd, writeFd] = sys.pipe();
+  return [fdEndpoint(readFd), fdEndpoint(writeFd)];
 }
 
+/** A connected pair of non-blocking Unix stream sockets, registered as `Socket`s. */
 function openSocketPair(): [Endpoint, Endpoint] {
-  if (hasSys) {
-    const [a, b] = sys.socketpair!();
-    return [socketEndpoint(a), socketEndpoint(b)];
-  }
-  // A FIFO opened O_RDWR by each side: what one side sends the other reads.
-  // Both ends share one FIFO, so "send" goes into the shared buffer; good
-  // enough for readiness, which is all these tests look at.
-  const path = makeFifo();
-  const a = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
-  const b = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
-  rmSync(path);
-  return [fdEndpoint(a, fsRead, fsWrite, closeSync), fdEndpoint(b, fsRead, fsWrite, closeSync)];
+  const [a, b] = sys.socketpair();
+  return [socketEndpoint(a), socketEndpoint(b)];
 }
 
 // ---------------------------------------------------------------------------
@@ -664,8 +608,6 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
         const [a, b] = socketpair();
         selector.register(a.fileobj, EVENT_READ);
         expect(selector.select(0)).toEqual([]);
-        // (The FIFO stand-in for a socket pair has no peer to lose: give it data.)
-        if (!hasSys) b.send(BYTE);
         b.close();
         expect(eventsOf(selector.select(1), a.fd)).toBe(EVENT_READ);
       });

@@ -1,6 +1,6 @@
 import { native } from './load-native.js';
-import { rethrow } from './native-call.js';
-import { checkBoolean, checkBytes, checkFd, checkInteger, receiveBuffer, shrink } from './validate.js';
+import { fail, rethrow } from './native-call.js';
+import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInteger, receiveBuffer, shrink } from './validate.js';
 
 /** Options for {@link pipe}. */
 export interface PipeOptions {
@@ -31,36 +31,28 @@ export function read(fd: number, n: number): Buffer {
   checkFd(fd);
   checkInteger(n, 'n', 0, 2 ** 31 - 1);
   const buffer = receiveBuffer(n);
-  let count: number;
-  try {
-    count = native.read(fd, buffer, 0, n);
-  } catch (error) {
-    rethrow(error);
-  }
+  const count = native.read(fd, buffer, 0, n);
+  if (count < 0) fail(count, 'read');
   return shrink(buffer, count);
 }
 
 /** Read into `buffer` (up to its length, or `nbytes`); returns the count, 0 at end of file. */
-export function readInto(fd: number, buffer: Uint8Array, nbytes?: number): number {
+export function readInto(fd: number, buffer: BytesLike, nbytes?: number): number {
   checkFd(fd);
   const view = checkBytes(buffer, 'buffer');
   const length = nbytes === undefined ? view.length : checkInteger(nbytes, 'nbytes', 0, view.length);
-  try {
-    return native.read(fd, view, 0, length);
-  } catch (error) {
-    rethrow(error);
-  }
+  const count = native.read(fd, view, 0, length);
+  if (count < 0) fail(count, 'read');
+  return count;
 }
 
 /** Write `data` (any bytes-like value, not copied); returns how many bytes the kernel took. */
-export function write(fd: number, data: Uint8Array): number {
+export function write(fd: number, data: BytesLike): number {
   checkFd(fd);
   const view = checkBytes(data, 'data');
-  try {
-    return native.write(fd, view, 0, view.length);
-  } catch (error) {
-    rethrow(error);
-  }
+  const count = native.write(fd, view, 0, view.length);
+  if (count < 0) fail(count, 'write');
+  return count;
 }
 
 /** Close an fd. EINTR counts as closed (the fd is never closed twice). */

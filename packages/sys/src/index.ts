@@ -8,6 +8,7 @@ export { type Address, type AddressInput, type Inet6Address, type InetAddress } 
 export { close, dup, getBlocking, getInheritable, pipe, type PipeOptions, read, readInto, setBlocking, setInheritable, write } from './fd.js';
 export {
   type AcceptOptions,
+  type AncillaryInput,
   type AncillaryItem,
   CMSG_LEN,
   CMSG_SPACE,
@@ -20,3 +21,4 @@ export {
   socketpair,
 } from './socket.js';
 export { getDebug, setDebug } from './debug.js';
+export type { BytesLike } from './validate.js';

@@ -9,17 +9,20 @@ export type NativeAddress = [string, number] | [string, number, number, number] 
 export type NativeAddressArgs = [family: number, hostOrPath: string | Uint8Array, port: number, flowinfo: number, scopeId: number];
 
 /**
- * The addon's surface. Every OS failure is thrown as an Error with a positive
- * numeric `errno` and a `syscall` name (see `toOSError`); argument errors are
- * TypeError/RangeError. Buffers are passed as (buffer, offset, length).
+ * The addon's surface. Buffers are passed as (buffer, offset, length);
+ * argument errors are TypeError/RangeError. OS failures: the data-path calls
+ * (read, write, send, recv, sendto, recvfrom, sendmsg, recvmsg, accept,
+ * connect) return `-errno` instead of a result, since EAGAIN is routine there
+ * and throwing costs microseconds; the others throw an Error with a positive
+ * numeric `errno` and a `syscall` name (see `toOSError`).
  */
 export interface NativeSys {
   constants: Record<string, number>;
   pipe(nonblocking: boolean): [number, number];
   socket(family: number, type: number, proto: number, nonblocking: boolean): number;
   socketpair(family: number, type: number, proto: number, nonblocking: boolean): [number, number];
-  read(fd: number, buffer: Uint8Array, offset: number, length: number): number;
-  write(fd: number, data: Uint8Array, offset: number, length: number): number;
+  read(fd: number, buffer: Uint8Array, offset: number, length: number): number /* or -errno */;
+  write(fd: number, data: Uint8Array, offset: number, length: number): number /* or -errno */;
   close(fd: number): void;
   dup(fd: number): number;
   setBlocking(fd: number, blocking: boolean): void;
@@ -27,13 +30,13 @@ export interface NativeSys {
   setInheritable(fd: number, inheritable: boolean): void;
   getInheritable(fd: number): boolean;
   bind(fd: number, ...address: NativeAddressArgs): void;
-  connect(fd: number, ...address: NativeAddressArgs): void;
+  connect(fd: number, ...address: NativeAddressArgs): number /* 0 or -errno */;
   listen(fd: number, backlog: number): void;
-  accept(fd: number, nonblocking: boolean): [number, NativeAddress];
-  send(fd: number, data: Uint8Array, offset: number, length: number, flags: number): number;
-  recv(fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): number;
-  sendto(fd: number, data: Uint8Array, offset: number, length: number, flags: number, ...address: NativeAddressArgs): number;
-  recvfrom(fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): [number, NativeAddress];
+  accept(fd: number, nonblocking: boolean): [number, NativeAddress] | number /* -errno */;
+  send(fd: number, data: Uint8Array, offset: number, length: number, flags: number): number /* or -errno */;
+  recv(fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): number /* or -errno */;
+  sendto(fd: number, data: Uint8Array, offset: number, length: number, flags: number, ...address: NativeAddressArgs): number /* or -errno */;
+  recvfrom(fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): [number, NativeAddress] | number /* -errno */;
   shutdown(fd: number, how: number): void;
   getsockname(fd: number): NativeAddress;
   getpeername(fd: number): NativeAddress;
@@ -50,7 +53,7 @@ export interface NativeSys {
     ancdata: [number, number, Uint8Array][],
     flags: number,
     ...address: NativeAddressArgs | []
-  ): number;
+  ): number /* or -errno */;
   recvmsg(
     fd: number,
     buffer: Uint8Array,
@@ -58,7 +61,7 @@ export interface NativeSys {
     length: number,
     ancbufsize: number,
     flags: number,
-  ): [number, [number, number, Buffer][], number, NativeAddress];
+  ): [number, [number, number, Buffer][], number, NativeAddress] | number /* -errno */;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

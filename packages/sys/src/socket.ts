@@ -13,15 +13,17 @@ import {
 } from './constants.js';
 import { getDebug } from './debug.js';
 import { native } from './load-native.js';
-import { rethrow } from './native-call.js';
-import { checkBoolean, checkBytes, checkFd, checkInt32, checkInteger, describe, receiveBuffer, shrink } from './validate.js';
+import { fail, rethrow } from './native-call.js';
+import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInt32, checkInteger, describe, receiveBuffer, shrink } from './validate.js';
 
 const EBADF = osConstants.errno.EBADF;
 const MAX_SIZE = 2 ** 31 - 1;
 const TYPE_FLAGS = (SOCK_NONBLOCK ?? 0) | (SOCK_CLOEXEC ?? 0);
 
-/** One ancillary data item of `sendmsg`/`recvmsg`: `[level, type, data]`. */
-export type AncillaryItem = [level: number, type: number, data: Uint8Array];
+/** One ancillary data item as `recvmsg` returns it: `[level, type, data]`. */
+export type AncillaryItem = [level: number, type: number, data: Buffer];
+/** One ancillary data item for `sendmsg`: `[level, type, data]` (e.g. `[SOL_SOCKET, SCM_RIGHTS, new Int32Array(fds)]`). */
+export type AncillaryInput = [level: number, type: number, data: BytesLike];
 
 /** Options for `new Socket({ ... })`. */
 export interface SocketOptions {
@@ -207,12 +209,8 @@ export class Socket {
   accept(options: AcceptOptions = {}): [Socket, Address | null] {
     const fd = this.#fd('accept');
     const blocking = options.blocking === undefined ? true : checkBoolean(options.blocking, 'options.blocking');
-    let result: ReturnType<typeof native.accept>;
-    try {
-      result = native.accept(fd, !blocking);
-    } catch (error) {
-      rethrow(error);
-    }
+    const result = native.accept(fd, !blocking);
+    if (typeof result === 'number') fail(result, 'accept');
     const client = new Socket({ fileno: result[0], family: this.family, type: this.type, proto: this.proto });
     return [client, addressFromNative(result[1])];
   }
@@ -224,27 +222,16 @@ export class Socket {
    */
   connect(address: AddressInput): void {
     const fd = this.#fd('connect');
-    const args = addressArgs(this.family, address);
-    try {
-      native.connect(fd, ...args);
-    } catch (error) {
-      rethrow(error);
-    }
+    const result = native.connect(fd, ...addressArgs(this.family, address));
+    if (result < 0) fail(result, 'connect');
   }
 
   /** As `connect`, but returns the errno (0 on success) instead of throwing an OSError, as Python's `connect_ex`. */
   connectEx(address: AddressInput): number {
     const fd = this.#state.fd;
     if (fd < 0) return EBADF;
-    const args = addressArgs(this.family, address);
-    try {
-      native.connect(fd, ...args);
-      return 0;
-    } catch (error) {
-      const errno = (error as { errno?: unknown }).errno;
-      if (typeof errno === 'number') return errno;
-      throw error;
-    }
+    const result = native.connect(fd, ...addressArgs(this.family, address));
+    return result < 0 ? -result : 0;
   }
 
   /** Receive up to `bufsize` bytes; an empty Buffer means the peer closed (EOF). The Buffer is not a copy. */
@@ -253,27 +240,21 @@ export class Socket {
     checkSize(bufsize, 'bufsize');
     checkFlags(flags);
     const buffer = receiveBuffer(bufsize);
-    let count: number;
-    try {
-      count = native.recv(fd, buffer, 0, bufsize, flags);
-    } catch (error) {
-      rethrow(error);
-    }
+    const count = native.recv(fd, buffer, 0, bufsize, flags);
+    if (count < 0) fail(count, 'recv');
     return shrink(buffer, count);
   }
 
   /** Receive into `buffer` (at most `nbytes`, default or 0: its whole length); returns the count. */
-  recvInto(buffer: Uint8Array, nbytes = 0, flags = 0): number {
+  recvInto(buffer: BytesLike, nbytes = 0, flags = 0): number {
     const fd = this.#fd('recv');
     const view = checkBytes(buffer, 'buffer');
     checkSize(nbytes, 'nbytes');
     if (nbytes > view.length) throw new RangeError(`nbytes (${nbytes}) is larger than buffer (${view.length} bytes)`);
     checkFlags(flags);
-    try {
-      return native.recv(fd, view, 0, nbytes === 0 ? view.length : nbytes, flags);
-    } catch (error) {
-      rethrow(error);
-    }
+    const count = native.recv(fd, view, 0, nbytes === 0 ? view.length : nbytes, flags);
+    if (count < 0) fail(count, 'recv');
+    return count;
   }
 
   /** Receive a datagram: `[data, address]` (address null when the sender has none, e.g. a connected stream). */
@@ -282,41 +263,31 @@ export class Socket {
     checkSize(bufsize, 'bufsize');
     checkFlags(flags);
     const buffer = receiveBuffer(bufsize);
-    let result: ReturnType<typeof native.recvfrom>;
-    try {
-      result = native.recvfrom(fd, buffer, 0, bufsize, flags);
-    } catch (error) {
-      rethrow(error);
-    }
+    const result = native.recvfrom(fd, buffer, 0, bufsize, flags);
+    if (typeof result === 'number') fail(result, 'recvfrom');
     return [shrink(buffer, result[0]), addressFromNative(result[1])];
   }
 
   /** As `recvfrom`, into `buffer`: `[count, address]`. */
-  recvfromInto(buffer: Uint8Array, nbytes = 0, flags = 0): [number, Address | null] {
+  recvfromInto(buffer: BytesLike, nbytes = 0, flags = 0): [number, Address | null] {
     const fd = this.#fd('recvfrom');
     const view = checkBytes(buffer, 'buffer');
     checkSize(nbytes, 'nbytes');
     if (nbytes > view.length) throw new RangeError(`nbytes (${nbytes}) is larger than buffer (${view.length} bytes)`);
     checkFlags(flags);
-    let result: ReturnType<typeof native.recvfrom>;
-    try {
-      result = native.recvfrom(fd, view, 0, nbytes === 0 ? view.length : nbytes, flags);
-    } catch (error) {
-      rethrow(error);
-    }
+    const result = native.recvfrom(fd, view, 0, nbytes === 0 ? view.length : nbytes, flags);
+    if (typeof result === 'number') fail(result, 'recvfrom');
     return [result[0], addressFromNative(result[1])];
   }
 
   /** Send what the kernel takes of `data` (not copied); returns the count. */
-  send(data: Uint8Array, flags = 0): number {
+  send(data: BytesLike, flags = 0): number {
     const fd = this.#fd('send');
     const view = checkBytes(data, 'data');
     checkFlags(flags);
-    try {
-      return native.send(fd, view, 0, view.length, flags);
-    } catch (error) {
-      rethrow(error);
-    }
+    const count = native.send(fd, view, 0, view.length, flags);
+    if (count < 0) fail(count, 'send');
+    return count;
   }
 
   /**
@@ -324,24 +295,22 @@ export class Socket {
    * non-blocking socket a full buffer throws `BlockingIOError` and how much
    * was sent is unknown, as in Python.
    */
-  sendall(data: Uint8Array, flags = 0): void {
+  sendall(data: BytesLike, flags = 0): void {
     const view = checkBytes(data, 'data');
     checkFlags(flags);
     let offset = 0;
     do {
       const fd = this.#fd('send');
-      try {
-        offset += native.send(fd, view, offset, view.length - offset, flags);
-      } catch (error) {
-        rethrow(error);
-      }
+      const count = native.send(fd, view, offset, view.length - offset, flags);
+      if (count < 0) fail(count, 'send');
+      offset += count;
     } while (offset < view.length);
   }
 
   /** Send a datagram to `address`: `sendto(data, address)` or `sendto(data, flags, address)`. */
-  sendto(data: Uint8Array, address: AddressInput): number;
-  sendto(data: Uint8Array, flags: number, address: AddressInput): number;
-  sendto(data: Uint8Array, flagsOrAddress: number | AddressInput, maybeAddress?: AddressInput): number {
+  sendto(data: BytesLike, address: AddressInput): number;
+  sendto(data: BytesLike, flags: number, address: AddressInput): number;
+  sendto(data: BytesLike, flagsOrAddress: number | AddressInput, maybeAddress?: AddressInput): number {
     const fd = this.#fd('sendto');
     const view = checkBytes(data, 'data');
     let flags = 0;
@@ -351,11 +320,9 @@ export class Socket {
       address = maybeAddress;
     }
     const args = addressArgs(this.family, address);
-    try {
-      return native.sendto(fd, view, 0, view.length, flags, ...args);
-    } catch (error) {
-      rethrow(error);
-    }
+    const count = native.sendto(fd, view, 0, view.length, flags, ...args);
+    if (count < 0) fail(count, 'sendto');
+    return count;
   }
 
   /**
@@ -363,7 +330,7 @@ export class Socket {
    * `[level, type, data]` (e.g. `[SOL_SOCKET, SCM_RIGHTS, fds as Int32Array]`),
    * optionally to `address`. Returns the bytes sent.
    */
-  sendmsg(buffers: Iterable<Uint8Array>, ancdata: Iterable<AncillaryItem> = [], flags = 0, address?: AddressInput): number {
+  sendmsg(buffers: Iterable<BytesLike>, ancdata: Iterable<AncillaryInput> = [], flags = 0, address?: AddressInput): number {
     const fd = this.#fd('sendmsg');
     if (buffers === null || typeof buffers !== 'object' || !(Symbol.iterator in buffers)) {
       throw new TypeError(`buffers must be an iterable of byte buffers, not ${describe(buffers)}`);
@@ -381,12 +348,12 @@ export class Socket {
       ];
     });
     checkFlags(flags);
-    try {
-      if (address === undefined) return native.sendmsg(fd, views, items, flags);
-      return native.sendmsg(fd, views, items, flags, ...addressArgs(this.family, address));
-    } catch (error) {
-      rethrow(error);
-    }
+    const count =
+      address === undefined
+        ? native.sendmsg(fd, views, items, flags)
+        : native.sendmsg(fd, views, items, flags, ...addressArgs(this.family, address));
+    if (count < 0) fail(count, 'sendmsg');
+    return count;
   }
 
   /**
@@ -400,12 +367,8 @@ export class Socket {
     checkInteger(ancbufsize, 'ancbufsize', 0, 1 << 20);
     checkFlags(flags);
     const buffer = receiveBuffer(bufsize);
-    let result: ReturnType<typeof native.recvmsg>;
-    try {
-      result = native.recvmsg(fd, buffer, 0, bufsize, ancbufsize, flags);
-    } catch (error) {
-      rethrow(error);
-    }
+    const result = native.recvmsg(fd, buffer, 0, bufsize, ancbufsize, flags);
+    if (typeof result === 'number') fail(result, 'recvmsg');
     return [shrink(buffer, result[0]), result[1], result[2], addressFromNative(result[3])];
   }
 
@@ -461,7 +424,7 @@ export class Socket {
   }
 
   /** Set an option: a number (or boolean) is passed as a C int; bytes are passed as they are. */
-  setsockopt(level: number, optname: number, value: number | boolean | Uint8Array): void {
+  setsockopt(level: number, optname: number, value: number | boolean | BytesLike): void {
     const fd = this.#fd('setsockopt');
     checkInt32(level, 'level');
     checkInt32(optname, 'optname');
@@ -590,15 +553,15 @@ export function CMSG_SPACE(length: number): number {
  * Send `data` and the fds `fds` in one SCM_RIGHTS message (Python's
  * `socket.send_fds`). The fds stay open in this process. Returns bytes sent.
  */
-export function sendFds(sock: Socket, data: Uint8Array | Iterable<Uint8Array>, fds: Iterable<number>, flags = 0, address?: AddressInput): number {
+export function sendFds(sock: Socket, data: BytesLike | Iterable<BytesLike>, fds: Iterable<number>, flags = 0, address?: AddressInput): number {
   if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket, not ${describe(sock)}`);
   if (fds === null || typeof fds !== 'object' || !(Symbol.iterator in fds)) {
     throw new TypeError(`fds must be an array of fd numbers, not ${describe(fds)}`);
   }
   const list = Array.from(fds, (fd, index) => checkFd(fd, `fds[${index}]`));
   if (list.length > 253) throw new RangeError('fds must hold at most 253 fds (SCM_MAX_FD)');
-  const buffers = ArrayBuffer.isView(data) || data instanceof ArrayBuffer ? [data as Uint8Array] : data;
-  const ancdata: AncillaryItem[] = list.length === 0 ? [] : [[SOL_SOCKET, SCM_RIGHTS, new Uint8Array(Int32Array.from(list).buffer)]];
+  const buffers: Iterable<BytesLike> = ArrayBuffer.isView(data) || data instanceof ArrayBuffer ? [data] : (data as Iterable<BytesLike>);
+  const ancdata: AncillaryInput[] = list.length === 0 ? [] : [[SOL_SOCKET, SCM_RIGHTS, new Uint8Array(Int32Array.from(list).buffer)]];
   return sock.sendmsg(buffers, ancdata, flags, address);
 }
 

@@ -23,6 +23,9 @@ export function checkBoolean(value: unknown, name: string): boolean {
   return value;
 }
 
+/** What byte arguments may be: any TypedArray (Buffer, Uint8Array, ...), a DataView or an ArrayBuffer; never copied. */
+export type BytesLike = ArrayBufferView | ArrayBufferLike;
+
 /** Any bytes-like value as a Uint8Array view over the same memory (no copy). */
 export function checkBytes(value: unknown, name: string): Uint8Array {
   if (value instanceof Uint8Array) return value;

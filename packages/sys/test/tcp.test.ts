@@ -108,7 +108,8 @@ for (const [label, family, host, available] of families) {
         server.listen(1);
         server.setBlocking(false);
         expect(() => server.accept()).toThrow(expect.objectContaining({ name: 'BlockingIOError', syscall: 'accept' }));
-        client.connect([host, (server.getsockname() as [string, number])[1]]);
+        expect(client.connectEx([host, (server.getsockname() as [string, number])[1]])).toBe(0);
+        expect(client.connectEx([host, (server.getsockname() as [string, number])[1]])).toBe(osConstants.errno.EISCONN);
         server.setBlocking(true);
         [conn] = server.accept({ blocking: false });
         expect(conn.getBlocking()).toBe(false);

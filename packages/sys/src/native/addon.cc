@@ -1,7 +1,10 @@
 // Node-API glue for @evloop/sys: argument checks, buffers and addresses in,
-// numbers out. The syscalls themselves live in posix_sys.cc. Every OS failure
-// is thrown by ThrowErrno as an Error with numeric `errno` and string
-// `syscall`; the TypeScript layer turns it into a typed OSError.
+// numbers out. The syscalls themselves live in posix_sys.cc. OS failures are
+// numbers: the data-path calls (read, write, send, recv, sendto, recvfrom,
+// sendmsg, recvmsg, accept, connect) return -errno, because EAGAIN is routine
+// there and a C++ exception plus an Error object costs ~10 us; every other
+// call throws through ThrowErrno an Error with numeric `errno` and string
+// `syscall`. The TypeScript layer turns both into typed OSErrors.
 #include <errno.h>
 #include <limits.h>
 #include <napi.h>
@@ -146,6 +149,11 @@ Napi::Value AddressValue(Napi::Env env, const SockAddr& address) {
   return result;
 }
 
+// A byte count, or -errno on failure (the data-path convention).
+Napi::Value CountOrErrno(Napi::Env env, ssize_t n) {
+  return Napi::Number::New(env, n == -1 ? -static_cast<double>(errno) : static_cast<double>(n));
+}
+
 Napi::Value PairValue(Napi::Env env, int first, int second) {
   Napi::Array result = Napi::Array::New(env, 2);
   result.Set(0u, Napi::Number::New(env, first));
@@ -185,17 +193,13 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
 Napi::Value Read(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   Bytes span = SpanArg(info, 1, "buffer");
-  ssize_t n = evloop_sys::ReadFd(fd, span.data, span.length);
-  if (n == -1) ThrowErrno(info.Env(), "read", errno);
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  return CountOrErrno(info.Env(), evloop_sys::ReadFd(fd, span.data, span.length));
 }
 
 Napi::Value Write(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   Bytes span = SpanArg(info, 1, "data");
-  ssize_t n = evloop_sys::WriteFd(fd, span.data, span.length);
-  if (n == -1) ThrowErrno(info.Env(), "write", errno);
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  return CountOrErrno(info.Env(), evloop_sys::WriteFd(fd, span.data, span.length));
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -245,8 +249,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
 Napi::Value Connect(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   SockAddr address = AddressArg(info, 1);
-  if (evloop_sys::ConnectFd(fd, address) == -1) ThrowErrno(info.Env(), "connect", errno);
-  return info.Env().Undefined();
+  return CountOrErrno(info.Env(), evloop_sys::ConnectFd(fd, address));
 }
 
 Napi::Value Listen(const Napi::CallbackInfo& info) {
@@ -261,7 +264,7 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   bool nonblocking = BoolArg(info, 1, "nonblocking");
   SockAddr peer;
   int client = evloop_sys::AcceptFd(fd, nonblocking, &peer);
-  if (client == -1) ThrowErrno(info.Env(), "accept", errno);
+  if (client == -1) return CountOrErrno(info.Env(), -1);
   Napi::Array result = Napi::Array::New(info.Env(), 2);
   result.Set(0u, Napi::Number::New(info.Env(), client));
   result.Set(1u, AddressValue(info.Env(), peer));
@@ -272,18 +275,14 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   Bytes span = SpanArg(info, 1, "data");
   int flags = IntArg(info, 4, "flags");
-  ssize_t n = evloop_sys::SendFd(fd, span.data, span.length, flags);
-  if (n == -1) ThrowErrno(info.Env(), "send", errno);
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  return CountOrErrno(info.Env(), evloop_sys::SendFd(fd, span.data, span.length, flags));
 }
 
 Napi::Value Recv(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   Bytes span = SpanArg(info, 1, "buffer");
   int flags = IntArg(info, 4, "flags");
-  ssize_t n = evloop_sys::RecvFd(fd, span.data, span.length, flags);
-  if (n == -1) ThrowErrno(info.Env(), "recv", errno);
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  return CountOrErrno(info.Env(), evloop_sys::RecvFd(fd, span.data, span.length, flags));
 }
 
 Napi::Value SendTo(const Napi::CallbackInfo& info) {
@@ -291,9 +290,7 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   Bytes span = SpanArg(info, 1, "data");
   int flags = IntArg(info, 4, "flags");
   SockAddr address = AddressArg(info, 5);
-  ssize_t n = evloop_sys::SendToFd(fd, span.data, span.length, flags, address);
-  if (n == -1) ThrowErrno(info.Env(), "sendto", errno);
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  return CountOrErrno(info.Env(), evloop_sys::SendToFd(fd, span.data, span.length, flags, address));
 }
 
 Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
@@ -302,7 +299,7 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   int flags = IntArg(info, 4, "flags");
   SockAddr from;
   ssize_t n = evloop_sys::RecvFromFd(fd, span.data, span.length, flags, &from);
-  if (n == -1) ThrowErrno(info.Env(), "recvfrom", errno);
+  if (n == -1) return CountOrErrno(info.Env(), -1);
   Napi::Array result = Napi::Array::New(info.Env(), 2);
   result.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(n)));
   result.Set(1u, AddressValue(info.Env(), from));
@@ -433,8 +430,7 @@ Napi::Value SendMsg(const Napi::CallbackInfo& info) {
   if (has_address) address = AddressArg(info, 4);
   ssize_t n = evloop_sys::SendMsgFd(fd, buffers.data(), buffers.size(), control.data(), control.size(), flags,
                                     has_address ? &address : nullptr);
-  if (n == -1) ThrowErrno(env, "sendmsg", errno);
-  return Napi::Number::New(env, static_cast<double>(n));
+  return CountOrErrno(env, n);
 }
 
 // recvmsg(fd, buffer, offset, length, ancbufsize, flags) -> [n, ancdata, msgFlags, address]
@@ -449,7 +445,7 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   SockAddr from;
   int message_flags = 0;
   ssize_t n = evloop_sys::RecvMsgFd(fd, &buffer, 1, control.data(), &control_size, flags, &from, &message_flags);
-  if (n == -1) ThrowErrno(env, "recvmsg", errno);
+  if (n == -1) return CountOrErrno(env, -1);
   std::vector<Ancillary> items;
   evloop_sys::ParseControl(control.data(), control_size, &items);
   Napi::Array ancillary = Napi::Array::New(env, items.size());

@@ -78,35 +78,51 @@ void PollSet::Clear() {
 int PollSet::Wait(int32_t* out, size_t capacity, int timeout_ms, Status* status) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : 0);
+  std::vector<pollfd>* polled = &fds_;
   int timeout = timeout_ms;
-  int ready;
   for (;;) {
-    ready = poll(fds_.data(), static_cast<nfds_t>(fds_.size()), timeout);
-    if (ready >= 0) break;
-    if (errno != EINTR) {
+    int ready = poll(polled->data(), static_cast<nfds_t>(polled->size()), timeout);
+    if (ready == -1 && errno != EINTR) {
       *status = Status::Errno(errno, "poll");
       return -1;
+    }
+    if (ready == 0) return 0;
+    if (ready > 0) {
+      int count = Collect(*polled, out, capacity);
+      if (count > 0 || timeout_ms == 0 || capacity == 0) return count;
+      // Only closed fds (POLLNVAL) answered. Keep waiting for the rest of the
+      // timeout without them, on a copy, since the registration stays until
+      // unregister (and the helper thread may be copying fds_).
+      if (polled != &scratch_) {
+        scratch_ = fds_;
+        polled = &scratch_;
+      }
+      for (pollfd& entry : scratch_) {
+        if (entry.revents & POLLNVAL) entry.fd = -1;
+      }
     }
     if (timeout_ms > 0) {
       // Retry with what is left, rounded up to whole milliseconds.
       auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0 && ready > 0) return 0;
       timeout = left > 0 ? static_cast<int>(left) : 0;
     }
   }
-  if (ready == 0) return 0;
+}
 
-  const size_t size = fds_.size();
+int PollSet::Collect(const std::vector<pollfd>& polled, int32_t* out, size_t capacity) {
+  const size_t size = polled.size();
   const size_t start = next_ < size ? next_ : 0;
   size_t count = 0;
   for (size_t step = 0; step < size; step++) {
     const size_t slot = (start + step) % size;
-    const int events = ReadyEvents(fds_[slot]);
+    const int events = ReadyEvents(polled[slot]);
     if (events == 0) continue;
     if (count == capacity) {
       next_ = slot;  // level-triggered: the rest is reported by the next call
-      return static_cast<int>(count);
+      break;
     }
-    out[2 * count] = fds_[slot].fd;
+    out[2 * count] = polled[slot].fd;
     out[2 * count + 1] = events;
     count++;
   }

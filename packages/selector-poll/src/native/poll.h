@@ -42,7 +42,11 @@ class PollSet {
   Snapshot TakeSnapshot() const;
 
  private:
+  // Writes the ready (fd, events) pairs of `polled` into `out`.
+  int Collect(const std::vector<pollfd>& polled, int32_t* out, size_t capacity);
+
   std::vector<pollfd> fds_;
+  std::vector<pollfd> scratch_;  // fds_ without closed fds, when only those answered
   std::unordered_map<int, size_t> index_;
   // Where the next Wait starts reporting, so that when more fds are ready
   // than `out` holds, the ones left over come first next time.

@@ -1,0 +1,245 @@
+// The helper-thread idle wait of the backends without a pollable kernel
+// object. This file is the same in @evloop/selector-poll and
+// @evloop/selector-select (shared-copies.test.ts checks it); it only uses the
+// package's own `backend`.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { EVENT_READ, EVENT_WRITE, type BaseSelector } from '@evloop/interface';
+import * as sys from '@evloop/sys';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backend } from '../src/index.js';
+
+const entryUrl = new URL('../dist/index.js', import.meta.url);
+const notBuilt = existsSync(fileURLToPath(entryUrl)) ? false : 'dist/index.js is missing; build first';
+const fdDirectory = existsSync('/proc/self/fd') ? '/proc/self/fd' : '/dev/fd';
+const noTaskList = existsSync('/proc/self/task') ? false : 'no /proc/self/task to count threads on this platform';
+
+function openFdCount(): number {
+  return readdirSync(fdDirectory).length;
+}
+
+function threadCount(): number {
+  return readdirSync('/proc/self/task').length;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitUntil(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+const toClose: Array<() => void> = [];
+let fdsBefore = 0;
+
+function create(): BaseSelector {
+  const selector = backend.createSelector!();
+  toClose.push(() => selector.close());
+  return selector;
+}
+
+function pipe(): [number, number] {
+  const ends = sys.pipe();
+  for (const fd of ends) toClose.push(() => closeQuietly(fd));
+  return ends;
+}
+
+const closed = new Set<number>();
+function closeQuietly(fd: number): void {
+  if (closed.has(fd)) return;
+  closed.add(fd);
+  sys.close(fd);
+}
+
+beforeAll(async () => {
+  // Start libuv's thread pool now so it does not appear in a thread count.
+  await stat('.');
+});
+
+beforeEach(() => {
+  closed.clear();
+  fdsBefore = openFdCount();
+});
+
+afterEach(() => {
+  for (const close of toClose.splice(0).reverse()) close();
+  expect(openFdCount()).toBe(fdsBefore);
+});
+
+/** Runs `body` in a fresh Node with `backend` imported from the built entry; resolves with how it ended. */
+function runChild(body: string, timeoutMs: number, nodeOptions: string[] = []): Promise<{ code: number | null; timedOut: boolean; stderr: string }> {
+  const script = `const { backend } = await import(process.argv[1]); ${body}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeOptions, '--input-type=module', '-e', script, entryUrl.href], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let timedOut = false;
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: timedOut ? null : code, timedOut, stderr });
+    });
+  });
+}
+
+describe(`${backend.name}: helper-thread idle wait`, () => {
+  it.skipIf(noTaskList)(`one thread and one wake pipe while watched, none after unwatch (${noTaskList || 'Linux'})`, () => {
+    const selector = create();
+    const threads = threadCount();
+    const fds = openFdCount();
+    selector.watch(() => {});
+    expect(threadCount()).toBe(threads + 1);
+    expect(openFdCount()).toBe(fds + 2);
+    selector.watch(() => {}); // replaces the callback only
+    expect(threadCount()).toBe(threads + 1);
+    selector.unwatch();
+    expect(threadCount()).toBe(threads);
+    expect(openFdCount()).toBe(fds);
+    selector.watch(() => {});
+    selector.close();
+    expect(threadCount()).toBe(threads);
+    expect(openFdCount()).toBe(fds);
+  });
+
+  it('an fd closed while registered never fires onReady, and the helper thread does not spin on it', async () => {
+    const selector = create();
+    const [reader, writer] = pipe();
+    selector.register(reader, EVENT_READ);
+    let calls = 0;
+    selector.watch(() => calls++);
+    closeQuietly(reader);
+    closeQuietly(writer);
+    await sleep(20);
+    const cpuBefore = process.cpuUsage();
+    await sleep(300);
+    const cpu = process.cpuUsage(cpuBefore);
+    expect(calls).toBe(0);
+    // A thread spinning on the closed fd would burn about 300 ms of CPU here.
+    expect((cpu.user + cpu.system) / 1000).toBeLessThan(150);
+    expect(selector.selectInto(0)).toBe(0);
+    selector.unwatch();
+    expect(selector.unregister(reader).fd).toBe(reader);
+  });
+
+  it('a ready fd next to a closed one is still reported to onReady', async () => {
+    const selector = create();
+    const [deadReader, deadWriter] = pipe();
+    const [reader, writer] = pipe();
+    selector.register(deadReader, EVENT_READ);
+    selector.register(reader, EVENT_READ);
+    closeQuietly(deadReader);
+    closeQuietly(deadWriter);
+    const seen: Array<[number, number]> = [];
+    selector.watch(() => {
+      for (const [key, events] of selector.select(0)) seen.push([key.fd, events]);
+      selector.unwatch();
+    });
+    sys.write(writer, new Uint8Array([1]));
+    await waitUntil(() => seen.length > 0, 2000, 'onReady');
+    expect(seen).toEqual([[reader, EVENT_READ]]);
+  });
+
+  it('an fd that stays writable gets one onReady per turn of the loop, not a flood', async () => {
+    const selector = create();
+    const [, writer] = pipe();
+    selector.register(writer, EVENT_WRITE);
+    let calls = 0;
+    selector.watch(() => calls++);
+    let turns = 0;
+    const stopAt = Date.now() + 100;
+    while (Date.now() < stopAt) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turns++;
+    }
+    selector.unwatch();
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThanOrEqual(turns + 1);
+  });
+
+  it.skipIf(notBuilt)(`in a child process: watch then unwatch exits by itself (${notBuilt || 'built'})`, async () => {
+    const result = await runChild('const selector = backend.createSelector(); selector.watch(() => {}); setTimeout(() => selector.unwatch(), 50);', 10_000);
+    expect(result).toEqual({ code: 0, timedOut: false, stderr: '' });
+  });
+
+  it.skipIf(notBuilt)(`in a child process: a selector collected while watched stops its thread and lets Node exit (${notBuilt || 'built'})`, async () => {
+    const body = `
+      let selector = backend.createSelector();
+      selector.register(1, 2); // stdout: writable, so the thread keeps reporting while it is collected
+      selector.watch(() => {});
+      selector = null;
+      for (let round = 0; round < 10; round++) {
+        globalThis.gc();
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }`;
+    const result = await runChild(body, 10_000, ['--expose-gc']);
+    expect(result).toEqual({ code: 0, timedOut: false, stderr: '' });
+  });
+
+  it.skipIf(notBuilt)(`in a worker: onReady fires on the worker's own loop, and unwatch lets the worker exit (${notBuilt || 'built'})`, async () => {
+    const [reader, writer] = pipe();
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      (async () => {
+        const { backend } = await import(workerData.entry);
+        const selector = backend.createSelector();
+        selector.register(workerData.reader, 1);
+        selector.watch(() => {
+          parentPort.postMessage(selector.select(0).map(([key, events]) => [key.fd, events]));
+          selector.close();
+        });
+        parentPort.postMessage('watching');
+      })();`;
+    const worker = new Worker(code, { eval: true, workerData: { entry: entryUrl.href, reader } });
+    const messages: unknown[] = [];
+    worker.on('message', (message) => {
+      messages.push(message);
+      if (message === 'watching') sys.write(writer, new Uint8Array([1]));
+    });
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      worker.on('error', reject);
+      worker.on('exit', resolve);
+      setTimeout(() => reject(new Error('the worker did not exit by itself')), 10_000).unref();
+    });
+    expect(exitCode).toBe(0);
+    expect(messages).toEqual(['watching', [[reader, EVENT_READ]]]);
+  });
+
+  it.skipIf(notBuilt)(`in a worker: terminate() while watched is safe (${notBuilt || 'built'})`, async () => {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      (async () => {
+        const { backend } = await import(workerData.entry);
+        const selector = backend.createSelector();
+        selector.register(1, 2);
+        selector.watch(() => {});
+        parentPort.postMessage('watching');
+      })();`;
+    const worker = new Worker(code, { eval: true, workerData: { entry: entryUrl.href } });
+    await new Promise((resolve) => worker.once('message', resolve));
+    await sleep(20);
+    await worker.terminate();
+    // This process is still healthy and can watch on its own.
+    const selector = create();
+    const [, writer] = pipe();
+    selector.register(writer, EVENT_WRITE);
+    let calls = 0;
+    selector.watch(() => {
+      calls++;
+      selector.unwatch();
+    });
+    await waitUntil(() => calls > 0, 2000, 'onReady after a worker was terminated');
+  });
+});

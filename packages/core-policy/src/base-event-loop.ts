@@ -13,6 +13,7 @@ import { TimerHeap } from './timer-heap.js';
 import { Future, isFuture } from './future.js';
 import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from './task.js';
 import { logger } from './logger.js';
+import { isCoroutineObject } from './coroutine.js';
 import { state } from './state.js';
 
 /** asyncio's rule: purge the timer heap when over half of at least this many timers are cancelled. */
@@ -85,9 +86,14 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   // ---- running and stopping ----
 
+  /** Run until `stop()`. Like every promise-returning method, it reports misuse by rejecting. */
   runForever(): Promise<void> {
-    this._checkClosed();
-    this._checkRunning();
+    try {
+      this._checkClosed();
+      this._checkRunning();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const shared = state();
     shared.runningLoop = this;
     this._running = true;
@@ -142,7 +148,6 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   close(): void {
     if (this._running) throw new RuntimeError('Cannot close a running event loop');
     if (this._closed) return;
-    if (this._debug) logger.debug(`Close ${this.toString()}`);
     this._closed = true;
     this._ready.clear();
     for (const timer of this._scheduled.items) timer._scheduled = false;
@@ -218,6 +223,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       if (value.getLoop() !== this) throw new RangeError('The future belongs to a different loop than the one specified as the loop argument');
       return value as Future<T>;
     }
+    if (isCoroutineObject(value)) return value._bind(this) as Future<T>;
     if (isGenerator(value) || typeof value === 'function') return this.createTask(value);
     if (isThenable(value)) return this.createTask(value);
     throw new TypeError(`An asyncio.Future, a coroutine or an awaitable is required, got ${value === null ? 'null' : typeof value}`);

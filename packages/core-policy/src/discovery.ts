@@ -41,11 +41,12 @@ export interface BackendReport {
 
 const localRequire = createRequire(import.meta.url);
 
-function searchPaths(): string[] {
-  const paths = [process.cwd()];
+/** Where a user's app lives: the working directory and the main script's directory. */
+function appDirectories(): string[] {
+  const directories = [process.cwd()];
   const main = process.argv[1];
-  if (main) paths.push(path.dirname(path.resolve(main)));
-  return paths;
+  if (main) directories.push(path.dirname(path.resolve(main)));
+  return directories;
 }
 
 function isNotFound(error: unknown, packageName: string): boolean {
@@ -53,61 +54,75 @@ function isNotFound(error: unknown, packageName: string): boolean {
   return record?.code === 'MODULE_NOT_FOUND' && typeof record.message === 'string' && record.message.includes(`'${packageName}'`);
 }
 
-/** Find a package from this package, the working directory, or the main script's directory. */
+/**
+ * Find a package as this package would, then as the app would (a require
+ * made in the app's directories, so a pnpm app that depends on the backend
+ * but not through core-policy is found too).
+ */
 function resolvePackage(packageName: string): string | null {
-  try {
-    return localRequire.resolve(packageName);
-  } catch (error) {
-    if (!isNotFound(error, packageName)) throw error;
-  }
-  try {
-    return localRequire.resolve(packageName, { paths: searchPaths() });
-  } catch (error) {
-    if (!isNotFound(error, packageName)) throw error;
+  const resolvers = [localRequire, ...appDirectories().map((directory) => createRequire(path.join(directory, 'evloop-discovery.js')))];
+  for (const resolver of resolvers) {
+    try {
+      return resolver.resolve(packageName);
+    } catch (error) {
+      if (!isNotFound(error, packageName)) throw error;
+    }
   }
   return null;
 }
 
-type Loaded = { ok: true; descriptor: BackendDescriptor; version?: string } | { ok: false; installed: boolean; reason: string };
+type Loaded =
+  | { ok: true; descriptor: BackendDescriptor; version?: string }
+  | { ok: false; installed: boolean; reason: string; loadError?: unknown };
 
 const cache = new Map<string, Loaded>();
 
 /**
- * Load a backend package by name at run time. Only "module not found" means
- * "not installed"; any other load error is thrown, never hidden.
+ * Load a backend package by name at run time. Only "module not found" for
+ * the package itself means "not installed"; a package that is there but
+ * fails to load is reported with its error (and `resolveBackend` throws it).
  */
 export function loadBackend(packageName: string): Loaded {
   const cached = cache.get(packageName);
   if (cached !== undefined) return cached;
-  const resolved = resolvePackage(packageName);
   let loaded: Loaded;
-  if (resolved === null) {
-    loaded = { ok: false, installed: false, reason: `${packageName} is not installed` };
-  } else {
-    const module = localRequire(resolved) as { backend?: BackendDescriptor };
-    const descriptor = module.backend;
-    if (descriptor === undefined || typeof descriptor.available !== 'function') {
-      throw new TypeError(`${packageName} does not export a backend descriptor`);
-    }
-    if (descriptor.specificationVersion !== BACKEND_SPECIFICATION_VERSION) {
-      loaded = {
-        ok: false,
-        installed: true,
-        reason: `${packageName} implements backend specification ${String(descriptor.specificationVersion)}, this core needs ${BACKEND_SPECIFICATION_VERSION}`,
-      };
-    } else {
-      let version: string | undefined;
-      try {
-        const manifest = localRequire(path.join(packageRoot(resolved, packageName), 'package.json')) as { version?: string };
-        version = manifest.version;
-      } catch {
-        version = undefined;
-      }
-      loaded = version === undefined ? { ok: true, descriptor } : { ok: true, descriptor, version };
-    }
+  try {
+    loaded = loadUncached(packageName);
+  } catch (error) {
+    loaded = {
+      ok: false,
+      installed: true,
+      reason: `${packageName} is installed but failed to load: ${(error as Error)?.message ?? String(error)}`,
+      loadError: error,
+    };
   }
   cache.set(packageName, loaded);
   return loaded;
+}
+
+function loadUncached(packageName: string): Loaded {
+  const resolved = resolvePackage(packageName);
+  if (resolved === null) return { ok: false, installed: false, reason: `${packageName} is not installed` };
+  const module = localRequire(resolved) as { backend?: BackendDescriptor };
+  const descriptor = module.backend;
+  if (descriptor === undefined || typeof descriptor.available !== 'function') {
+    throw new TypeError(`${packageName} does not export a backend descriptor`);
+  }
+  if (descriptor.specificationVersion !== BACKEND_SPECIFICATION_VERSION) {
+    return {
+      ok: false,
+      installed: true,
+      reason: `${packageName} implements backend specification ${String(descriptor.specificationVersion)}, this core needs ${BACKEND_SPECIFICATION_VERSION}`,
+    };
+  }
+  let version: string | undefined;
+  try {
+    const manifest = localRequire(path.join(packageRoot(resolved, packageName), 'package.json')) as { version?: string };
+    version = manifest.version;
+  } catch {
+    version = undefined;
+  }
+  return version === undefined ? { ok: true, descriptor } : { ok: true, descriptor, version };
 }
 
 function packageRoot(resolvedEntry: string, packageName: string): string {
@@ -185,6 +200,8 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
   for (const name of order) {
     const known = KNOWN_BACKENDS.find((entry) => entry.name === name)!;
     const loaded = loadBackend(known.packageName);
+    // An installed backend that is broken is an error, not a reason to fall back.
+    if (!loaded.ok && loaded.loadError !== undefined) throw loaded.loadError;
     if (loaded.ok && loaded.descriptor.kind === 'selector' && safeAvailable(loaded.descriptor).ok) return loaded.descriptor;
   }
   const best = order.length > 0 ? KNOWN_BACKENDS.find((entry) => entry.name === order[0])!.packageName : null;

@@ -115,6 +115,10 @@ export class Future<T = unknown> implements FutureLike<T> {
 
   setException(exception: unknown): void {
     if (this._state !== PENDING) throw new InvalidStateError(`${STATE_NAMES[this._state]}: ${this.toString()}`);
+    // V8 keeps the frames of an unformatted stack, with their receivers (this
+    // very task, often) alive; format it now so the registry's reference to
+    // the exception does not keep the future from being collected.
+    if (exception instanceof Error) void exception.stack;
     this._exception = exception;
     this._hasException = true;
     this._state = FINISHED;
@@ -125,7 +129,7 @@ export class Future<T = unknown> implements FutureLike<T> {
       {
         loop: this._loop,
         exception,
-        message: `${this.constructor.name === 'Task' ? 'Task' : 'Future'} exception was never retrieved`,
+        message: `${this._kind()} exception was never retrieved`,
         sourceTraceback: this._sourceTraceback,
       },
       this,
@@ -193,6 +197,11 @@ export class Future<T = unknown> implements FutureLike<T> {
     let detail = STATE_NAMES[this._state].toLowerCase();
     if (this._state === FINISHED) detail += this._hasException ? ` exception=${String(this._exception)}` : ` result=${String(this._result)}`;
     return `<${this.constructor.name} ${detail}>`;
+  }
+
+  /** @internal What messages call this kind of future. */
+  _kind(): string {
+    return 'Future';
   }
 
   /** @internal */

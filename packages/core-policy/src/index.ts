@@ -15,6 +15,7 @@ export { BaseEventLoop } from './base-event-loop.js';
 export { SelectorEventLoop } from './selector-event-loop.js';
 export { Handle, TimerHandle } from './handles.js';
 export { Future, isFuture } from './future.js';
+export { Coroutine, isCoroutineObject } from './coroutine.js';
 export { Task, currentTask, allTasks, isGenerator } from './task.js';
 export {
   createTask,

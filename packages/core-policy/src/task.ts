@@ -3,6 +3,7 @@ import type { BaseEventLoop } from './base-event-loop.js';
 import { Future, isFuture, taskContext } from './future.js';
 import { getRunningLoop } from './running.js';
 import { state } from './state.js';
+import { isCoroutineObject } from './coroutine.js';
 
 let taskCounter = 0;
 
@@ -59,9 +60,20 @@ export class Task<T = unknown> extends Future<T> {
 
   constructor(coroutine: CoroutineSource<T>, options: { loop?: BaseEventLoop; name?: string } = {}) {
     super(options.loop === undefined ? {} : { loop: options.loop });
-    if (typeof coroutine === 'function') this._starter = coroutine as () => unknown;
+    if (isCoroutineObject(coroutine)) {
+      const lazy = coroutine;
+      this._starter = () => lazy._bind(this._loop);
+    } else if (typeof coroutine === 'function') this._starter = coroutine as () => unknown;
     else if (isGenerator(coroutine)) this._coroutine = coroutine as Generator<unknown, T, unknown>;
-    else if (isThenable(coroutine)) this._promise = coroutine;
+    else if (isThenable(coroutine)) {
+      // Follow it at once, so a Promise that is already rejected is handled
+      // here and never reported as an unhandled rejection.
+      this._promise = coroutine;
+      coroutine.then(
+        (value) => this._settle(true, value),
+        (error) => this._settle(false, error),
+      );
+    }
     else throw new TypeError(`a coroutine was expected, got ${describe(coroutine)}`);
     this._name = options.name ?? `Task-${++taskCounter}`;
     this._stepBound = () => this._step(NO_VALUE, undefined);
@@ -123,6 +135,11 @@ export class Task<T = unknown> extends Future<T> {
     return `<Task ${this._name} ${super.toString().replace(/^<\w+ /, '').replace(/>$/, '')}>`;
   }
 
+  /** @internal */
+  override _kind(): string {
+    return 'Task';
+  }
+
   /** @internal Called by `Future.then` while this task's async function awaits `future`. */
   _awaiting(future: Future<unknown>): void {
     if (this.done()) return;
@@ -153,6 +170,8 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal One step of the coroutine: send a value or throw an exception into it. */
   _step(error: unknown, value: unknown): void {
+    // A Promise-based task may settle before its first step.
+    if (this.done() && this._coroutine === null && this._starter === null) return;
     if (this.done()) throw new InvalidStateError(`_step(): already done: ${this.toString()}`);
     if (this._mustCancel) {
       if (!CancelledError.isInstance(error)) error = this._makeCancelledError();
@@ -203,6 +222,8 @@ export class Task<T = unknown> extends Future<T> {
     let future: Future<unknown> | null = null;
     if (isFuture(yielded)) {
       future = yielded;
+    } else if (isCoroutineObject(yielded)) {
+      future = yielded._bind(loop);
     } else if (yielded === undefined || yielded === null) {
       // A bare `yield`: give the loop one turn, as asyncio's sleep(0).
       loop.callSoon(this._stepBound);
@@ -246,20 +267,34 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal First step of a function- or Promise-based task. */
   _start(): void {
-    let outcome: unknown = this._promise;
-    if (this._starter !== null) {
-      const starter = this._starter;
-      try {
-        outcome = taskContext.run(this, starter);
-      } catch (error) {
-        this._settle(false, error);
-        return;
-      }
-      if (isGenerator(outcome)) {
-        this._coroutine = outcome as Generator<unknown, T, unknown>;
-        this._stepGenerator(NO_VALUE, undefined);
-        return;
-      }
+    // A Promise-based task already follows its Promise (see the constructor).
+    if (this._starter === null) return;
+    let outcome: unknown;
+    try {
+      outcome = taskContext.run(this, this._starter);
+    } catch (error) {
+      this._settle(false, error);
+      return;
+    }
+    if (isGenerator(outcome)) {
+      this._coroutine = outcome as Generator<unknown, T, unknown>;
+      this._stepGenerator(NO_VALUE, undefined);
+      return;
+    }
+    if (isFuture(outcome)) {
+      // Follow an evloop future directly, so cancel() can reach it.
+      const future = outcome;
+      this._waiter = future;
+      future.addDoneCallback(() => {
+        if (this._waiter === future) this._waiter = null;
+        if (future.cancelled()) this._settle(false, future._makeCancelledError());
+        else {
+          const error = future.exception();
+          this._settle(error === null, error === null ? future.result() : error);
+        }
+      });
+      if (this._mustCancel && future.cancel(this._cancelMessage)) this._mustCancel = false;
+      return;
     }
     if (!isThenable(outcome)) {
       this._settle(true, outcome);

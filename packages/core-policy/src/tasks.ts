@@ -3,6 +3,7 @@ import type { BaseEventLoop } from './base-event-loop.js';
 import { Future, isFuture } from './future.js';
 import { Task } from './task.js';
 import { getEventLoop, getRunningLoop } from './running.js';
+import { Coroutine } from './coroutine.js';
 
 function runningLoop(): BaseEventLoop {
   return getRunningLoop() as BaseEventLoop;
@@ -27,18 +28,22 @@ export function ensureFuture<T>(value: CoroutineSource<T>, options: { loop?: Bas
   return loop.ensureFuture(value);
 }
 
-/** A future done after `delay` seconds with `result`. `sleep(0)` gives the loop one turn. */
-export function sleep<T = undefined>(delay: number, result?: T): Future<T> {
+/**
+ * A coroutine that finishes after `delay` seconds with `result`. `sleep(0)`
+ * gives the loop one turn. Like asyncio's, it starts when awaited.
+ */
+export function sleep<T = undefined>(delay: number, result?: T): Coroutine<T> {
   const seconds = checkDelay(delay, 'delay');
   if (seconds === null) throw new TypeError('delay must be a number');
-  const loop = runningLoop();
-  const future = loop.createFuture<T>();
-  const set = () => {
-    if (!future.done()) future.setResult(result as T);
-  };
-  const handle = seconds <= 0 ? loop.callSoon(set) : loop.callLater(seconds, set);
-  future.addDoneCallback(() => handle.cancel());
-  return future;
+  return new Coroutine('sleep', (loop) => {
+    const future = loop.createFuture<T>();
+    const set = () => {
+      if (!future.done()) future.setResult(result as T);
+    };
+    const handle = seconds <= 0 ? loop.callSoon(set) : loop.callLater(seconds, set);
+    future.addDoneCallback(() => handle.cancel());
+    return future;
+  });
 }
 
 interface GatherOptions {
@@ -145,10 +150,9 @@ export function gather<T extends unknown[] = unknown[]>(...items: Array<Coroutin
  * timeout the awaitable is cancelled, waited for, and `TimeoutError` thrown.
  * If `waitFor` itself is cancelled, so is the awaitable.
  */
-export function waitFor<T>(awaitable: CoroutineSource<T>, timeout: number | null): Future<T> {
+export function waitFor<T>(awaitable: CoroutineSource<T>, timeout: number | null): Coroutine<T> {
   const seconds = checkDelay(timeout, 'timeout');
-  const loop = runningLoop();
-  return loop.createTask<T>(waitForSteps(awaitable, seconds, loop), { name: 'waitFor' });
+  return new Coroutine('waitFor', (loop) => loop.createTask<T>(waitForSteps(awaitable, seconds, loop), { name: 'waitFor' }));
 }
 
 function* waitForSteps<T>(awaitable: CoroutineSource<T>, timeout: number | null, loop: BaseEventLoop): Generator<unknown, T, unknown> {
@@ -223,16 +227,18 @@ export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeo
 export function wait<T>(
   futures: Iterable<Future<T> | CoroutineSource<T>>,
   options: { timeout?: number | null; returnWhen?: ReturnWhen } = {},
-): Future<[Set<Future<T>>, Set<Future<T>>]> {
+): Coroutine<[Set<Future<T>>, Set<Future<T>>]> {
   const returnWhen = options.returnWhen ?? ALL_COMPLETED;
   if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
     throw new RangeError(`Invalid returnWhen value: ${String(returnWhen)}`);
   }
   const timeout = checkDelay(options.timeout, 'timeout');
-  const loop = runningLoop();
-  const all = new Set<Future<T>>([...futures].map((item) => ensureFuture(item as CoroutineSource<T>, { loop })));
-  if (all.size === 0) throw new RangeError('Set of Tasks/Futures is empty.');
-  return loop.createTask(waitSteps(all, timeout, returnWhen, loop), { name: 'wait' });
+  const items = [...futures];
+  if (items.length === 0) throw new RangeError('Set of Tasks/Futures is empty.');
+  return new Coroutine('wait', (loop) => {
+    const all = new Set<Future<T>>(items.map((item) => ensureFuture(item as CoroutineSource<T>, { loop })));
+    return loop.createTask(waitSteps(all, timeout, returnWhen, loop), { name: 'wait' });
+  });
 }
 
 function* waitSteps<T>(

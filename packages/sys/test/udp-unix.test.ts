@@ -250,4 +250,72 @@ describe('fd passing (SCM_RIGHTS)', () => {
       b.close();
     }
   });
+
+  it('two SCM_RIGHTS items in one message all arrive (the kernel may merge them)', () => {
+    const [a, b] = socketpair(AF_UNIX, SOCK_DGRAM);
+    const [r, w] = pipe();
+    const opened: number[] = [];
+    try {
+      a.sendmsg([Buffer.from('two')], [
+        [SOL_SOCKET, SCM_RIGHTS, new Int32Array([r])],
+        [SOL_SOCKET, SCM_RIGHTS, new Int32Array([w])],
+      ]);
+      const [data, fds] = recvFds(b, 10, 4);
+      opened.push(...fds);
+      expect(data.toString()).toBe('two');
+      expect(fds).toHaveLength(2);
+      write(fds[1]!, Buffer.from('!'));
+      expect(read(fds[0]!, 1).toString()).toBe('!');
+    } finally {
+      for (const fd of opened) close(fd);
+      close(r);
+      close(w);
+      a.close();
+      b.close();
+    }
+  });
+
+  it('fds sent to a receiver with no ancillary room are dropped by the kernel with MSG_CTRUNC', () => {
+    const [a, b] = socketpair(AF_UNIX, SOCK_DGRAM);
+    const [r, w] = pipe();
+    try {
+      sendFds(a, Buffer.from('lost'), [r, w]);
+      const [data, ancdata, flags] = b.recvmsg(10);
+      expect(data.toString()).toBe('lost');
+      expect(ancdata).toEqual([]);
+      expect(flags & MSG_CTRUNC).toBe(MSG_CTRUNC);
+    } finally {
+      close(r);
+      close(w);
+      a.close();
+      b.close();
+    }
+  });
+
+  it('recvmsg at EOF gives empty data and no ancillary data', () => {
+    const [a, b] = socketpair();
+    try {
+      a.close();
+      const [data, ancdata, , address] = b.recvmsg(10, CMSG_SPACE(4));
+      expect(data.length).toBe(0);
+      expect(ancdata).toEqual([]);
+      expect(address === null || address === '').toBe(true);
+    } finally {
+      b.close();
+    }
+  });
+
+  it('sendmsg with an address sends a datagram to it', () => {
+    const path = socketPath();
+    const server = new Socket(AF_UNIX, SOCK_DGRAM);
+    const client = new Socket(AF_UNIX, SOCK_DGRAM);
+    try {
+      server.bind(path);
+      expect(client.sendmsg([Buffer.from('to '), Buffer.from('path')], [], 0, path)).toBe(7);
+      expect(server.recv(16).toString()).toBe('to path');
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
 });

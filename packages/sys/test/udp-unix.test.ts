@@ -181,6 +181,14 @@ describe('Unix sockets', () => {
       longest.bind(max);
       expect(longest.getsockname()).toBe(max);
       expect(() => longest.bind(max + 'z')).toThrow(RangeError);
+      // An empty name asks Linux to pick a fresh abstract one (autobind).
+      const auto = new Socket(AF_UNIX, SOCK_DGRAM);
+      try {
+        auto.bind('');
+        expect(auto.getsockname()).toMatch(/^\0[0-9a-f]{5}$/);
+      } finally {
+        auto.close();
+      }
     } finally {
       conn?.close();
       client.close();

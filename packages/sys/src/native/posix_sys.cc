@@ -122,8 +122,10 @@ AddressStatus MakeUnixAddress(const char* path, size_t length, SockAddr* out) {
   if (length > MaxUnixPathLength(abstract_name)) return AddressStatus::kPathTooLong;
   un->sun_family = AF_UNIX;
   memcpy(un->sun_path, path, length);
+  // As Python: the length covers the path without its NUL (sun_path is zeroed,
+  // so a filesystem path stays terminated), and an empty path is just the
+  // family, which Linux answers by binding a fresh abstract name (autobind).
   out->length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
-  if (!abstract_name) out->length += 1;  // the terminating NUL
 #ifdef SIN6_LEN
   un->sun_len = static_cast<uint8_t>(out->length);
 #endif

@@ -36,11 +36,16 @@ function available(): Availability {
   if (!(known.platforms as readonly string[]).includes(process.platform)) {
     return { ok: false, reason: `epoll exists only on Linux and Android, not on ${process.platform}` };
   }
+  try {
+    loadNative();
+  } catch (error) {
+    return { ok: false, reason: `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}` };
+  }
   let binding: NativeSelectorBinding;
   try {
     binding = openBinding();
   } catch (error) {
-    return { ok: false, reason: `cannot open an epoll instance: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, reason: `cannot open an epoll instance: ${messageOf(error)}` };
   }
   try {
     binding.close();
@@ -48,6 +53,10 @@ function available(): Availability {
     // Closing a fresh epoll fd cannot fail in a way that matters here.
   }
   return { ok: true };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The epoll backend descriptor that evloop's backend discovery loads. */

@@ -99,6 +99,16 @@ describe('epoll backend descriptor', () => {
     expect(eventpollFds()).toBe(before);
   });
 
+  it('available() says why on a platform without epoll, without throwing', () => {
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
+    Object.defineProperty(process, 'platform', { ...platform, value: 'darwin' });
+    try {
+      expect(backend.available()).toEqual({ ok: false, reason: 'epoll exists only on Linux and Android, not on darwin' });
+    } finally {
+      Object.defineProperty(process, 'platform', platform);
+    }
+  });
+
   it('createSelector() makes an EpollSelector', () => {
     const created = backend.createSelector!();
     toClose.push(() => created.close());

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KNOWN_BACKENDS } from '@evloop/interface';
+import { listBackends, BACKEND_PREFERENCE } from '@evloop/core-policy';
+import { packagesDirectory } from './helpers.js';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const directory of made) fs.rmSync(directory, { recursive: true, force: true });
+});
+
+/**
+ * A throwaway app that has @evloop/core-policy and exactly the given backend
+ * packages in its node_modules (links to the built workspace packages), as a
+ * user who installed only those would.
+ */
+function appWith(backends: string[]): string {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-app-'));
+  made.push(directory);
+  const scope = path.join(directory, 'node_modules', '@evloop');
+  fs.mkdirSync(scope, { recursive: true });
+  for (const name of ['core-policy', 'interface', ...backends]) {
+    fs.symlinkSync(path.join(packagesDirectory, name), path.join(scope, name), 'dir');
+  }
+  return directory;
+}
+
+function runApp(directory: string, source: string, env: Record<string, string> = {}) {
+  const environment: Record<string, string | undefined> = { ...process.env, ...env };
+  if (!('EVLOOP_BACKEND' in env)) delete environment.EVLOOP_BACKEND;
+  // pnpm's shims point NODE_PATH at the workspace's hoisted packages; a real app has no such path.
+  delete environment.NODE_PATH;
+  const result = spawnSync(process.execPath, ['-e', source], { cwd: directory, encoding: 'utf8', timeout: 15_000, env: environment });
+  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr };
+}
+
+const pickAndEcho = `
+  const core = require('@evloop/core-policy');
+  core.run(async () => {
+    await core.sleep(0.001);
+    return core.getRunningLoop().backend.name;
+  }).then((name) => console.log(name), (error) => { console.log('ERROR ' + error.message); process.exitCode = 3; });
+`;
+
+describe.skipIf(process.platform !== 'linux')('backend discovery in an installed app (Linux order)', () => {
+  it('uses the only installed backend', () => {
+    const result = runApp(appWith(['selector-poll']), pickAndEcho);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('poll');
+  });
+
+  it('prefers epoll when epoll and poll are both installed', () => {
+    expect(runApp(appWith(['selector-epoll', 'selector-poll']), pickAndEcho).stdout).toBe('epoll');
+  });
+
+  it('EVLOOP_BACKEND and the backend option force a backend', () => {
+    const app = appWith(['selector-epoll', 'selector-poll', 'selector-select']);
+    expect(runApp(app, pickAndEcho, { EVLOOP_BACKEND: 'select' }).stdout).toBe('select');
+    const viaOption = runApp(
+      app,
+      `const core = require('@evloop/core-policy');
+       core.setEventLoopPolicy(new core.DefaultEventLoopPolicy({ backend: 'poll' }));
+       const loop = core.newEventLoop(); console.log(loop.backend.name); loop.close();`,
+      { EVLOOP_BACKEND: 'select' },
+    );
+    expect(viaOption.stdout).toBe('poll');
+  });
+
+  it('a forced backend that is not installed is an error listing every candidate, never a fallback', () => {
+    const result = runApp(appWith(['selector-poll']), pickAndEcho, { EVLOOP_BACKEND: 'epoll' });
+    expect(result.stdout).toContain('ERROR The evloop backend "epoll" was asked for but cannot be used');
+    expect(result.stdout).toContain('npm install @evloop/selector-epoll');
+    expect(result.status).toBe(3);
+  });
+
+  it('with no backend installed the error names the package to install', () => {
+    const result = runApp(appWith([]), pickAndEcho);
+    expect(result.stdout).toContain('ERROR No usable evloop backend is installed for linux. Install one, for example: npm install @evloop/selector-epoll');
+  });
+});
+
+describe('listBackends', () => {
+  it('reports every known backend with installed/available/reason, in preference order', () => {
+    const reports = listBackends();
+    expect(reports.map((report) => report.name).sort()).toEqual(KNOWN_BACKENDS.map((known) => known.name).sort());
+    for (const report of reports) {
+      expect(typeof report.reason).toBe('string');
+      if (!report.available) expect(report.reason.length).toBeGreaterThan(0);
+    }
+    const order = BACKEND_PREFERENCE[process.platform] ?? [];
+    const ranked = reports.filter((report) => report.preference !== null).map((report) => report.name);
+    expect(ranked).toEqual([...order]);
+  });
+});

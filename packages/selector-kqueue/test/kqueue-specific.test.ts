@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
+import { describe, expect, it } from 'vitest';
+import { backend, KqueueSelector } from '../src/index.js';
+import { isNotBuiltError, loadNative } from '../src/load-native.js';
+import { describeKqueueQuirks } from './kqueue-quirks.js';
+
+const hasKqueue = ['darwin', 'freebsd', 'openbsd', 'netbsd'].includes(process.platform);
+
+describe('kqueue backend descriptor', () => {
+  it('has the v1 shape and matches the KNOWN_BACKENDS entry', () => {
+    const known = KNOWN_BACKENDS.find((entry) => entry.name === 'kqueue')!;
+    expect(backend.specificationVersion).toBe('v1');
+    expect(backend.name).toBe('kqueue');
+    expect(backend.kind).toBe('selector');
+    expect(backend.packageName).toBe('@evloop/selector-kqueue');
+    expect([...backend.platforms]).toEqual(['darwin', 'freebsd', 'openbsd', 'netbsd']);
+    expect(backend.platforms).toEqual(known.platforms);
+    expect(typeof backend.available).toBe('function');
+    expect(typeof backend.createSelector).toBe('function');
+    expect(backend.createProactor).toBeUndefined();
+    expect(Object.isFrozen(backend)).toBe(true);
+  });
+
+  it('the package script cross-check is valid bash', () => {
+    const script = fileURLToPath(new URL('../scripts/cross-check.sh', import.meta.url));
+    expect(() => execFileSync('bash', ['-n', script])).not.toThrow();
+  });
+});
+
+describe.skipIf(hasKqueue)(`kqueue where it does not exist (this is ${process.platform})`, () => {
+  it('available() says no, names the platform and never throws', () => {
+    for (let i = 0; i < 3; i++) {
+      const availability = backend.available();
+      expect(availability.ok).toBe(false);
+      if (availability.ok) return;
+      expect(availability.reason).toContain(process.platform);
+      expect(availability.reason).toMatch(/macOS/);
+    }
+  });
+
+  it('createSelector() and new KqueueSelector() throw a RuntimeError that says why', () => {
+    for (const create of [() => backend.createSelector!(), () => new KqueueSelector()]) {
+      let error: unknown;
+      try {
+        create();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(RuntimeError.isInstance(error)).toBe(true);
+      expect(String((error as Error).message)).toMatch(/@evloop\/selector-kqueue cannot create a selector: kqueue exists only on macOS/);
+      expect(String((error as Error).message)).toContain(process.platform);
+    }
+  });
+
+  it('no addon is built here, and the loader reports that as "not built"', () => {
+    let error: unknown;
+    try {
+      loadNative();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(Error);
+    expect(isNotBuiltError(error)).toBe(true);
+    expect(isNotBuiltError(new Error('dlopen failed'))).toBe(false);
+  });
+});
+
+describe.skipIf(!hasKqueue)(`kqueue on this platform (kqueue exists only on macOS/BSD, this is ${process.platform})`, () => {
+  it('available() opens and closes a real kqueue', () => {
+    expect(backend.available()).toEqual({ ok: true });
+  });
+});
+
+describeKqueueQuirks('kqueue quirks', hasKqueue ? false : `kqueue exists only on macOS/BSD, this is ${process.platform}`, () => new KqueueSelector());

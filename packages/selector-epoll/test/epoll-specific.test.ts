@@ -309,4 +309,36 @@ describe('epoll lifetimes', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(eventpollFds()).toBe(before + 1);
   });
+  it('terminating workers whose onReady is busy, throwing and failing syscalls never aborts the process', async () => {
+    const result = await runNode(`
+      const { Worker } = require('worker_threads');
+      const code = \`
+        const { parentPort } = require('worker_threads');
+        const { Epoll } = (\${loadEpoll.toString()})();
+        const epoll = new Epoll();
+        epoll.add(1, 2);
+        const out = new Int32Array(64);
+        let calls = 0;
+        process.on('uncaughtException', () => {});
+        epoll.watch(() => {
+          const end = Date.now() + 1;
+          while (Date.now() < end);
+          epoll.wait(out, 0);
+          if (++calls === 3) parentPort.postMessage('busy');
+          if (calls % 3 === 0) { try { epoll.add(1000000, 1); } catch {} }
+          if (calls % 7 === 0) throw new Error('from onReady');
+        });
+      \`;
+      (async () => {
+        for (let i = 0; i < 40; i++) {
+          const worker = new Worker(code, { eval: true, stdout: true });
+          await new Promise((resolve) => worker.once('message', resolve));
+          await new Promise((resolve) => setTimeout(resolve, i % 4));
+          await worker.terminate();
+        }
+        console.log('survived');
+      })();
+    `);
+    expect(result).toEqual({ code: 0, stdout: 'survived\n', stderr: '' });
+  });
 });

@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../doctor.mjs');
+
+function doctor(args: string[], env: Record<string, string> = {}) {
+  const environment: Record<string, string | undefined> = { ...process.env, ...env };
+  if (!('EVLOOP_BACKEND' in env)) delete environment.EVLOOP_BACKEND;
+  return spawnSync(process.execPath, [app, ...args], { encoding: 'utf8', timeout: 15_000, env: environment });
+}
+
+it('lists every backend and the one the default policy picks', () => {
+  const result = doctor(['--json']);
+  expect(result.stderr).toBe('');
+  const report = JSON.parse(result.stdout);
+  expect(report.backends.map((backend: { name: string }) => backend.name).sort()).toEqual(['epoll', 'iocp', 'kqueue', 'poll', 'select', 'uring']);
+  if (process.platform === 'linux') {
+    expect(report.chosen).toBe('epoll');
+    const kqueue = report.backends.find((backend: { name: string }) => backend.name === 'kqueue');
+    expect(kqueue.installed).toBe(true);
+    expect(kqueue.available).toBe(false);
+    expect(kqueue.reason.length).toBeGreaterThan(0);
+  }
+  expect(result.status).toBe(0);
+});
+
+it('honours EVLOOP_BACKEND and prints a table', () => {
+  const result = doctor([], { EVLOOP_BACKEND: 'poll' });
+  expect(result.stdout).toContain('default policy picks: poll');
+  expect(result.stdout).toMatch(/backend\s+kind\s+rank\s+installed\s+usable\s+notes/);
+});
+
+it('explains when the forced backend cannot be used, and exits 1', () => {
+  const result = doctor([], { EVLOOP_BACKEND: 'iocp' });
+  expect(result.status).toBe(1);
+  expect(result.stdout).toContain('default policy cannot run here');
+});

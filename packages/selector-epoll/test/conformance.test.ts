@@ -1,6 +1,4 @@
-// Straight to the suite's file while @evloop/conformance's index also names a
-// suite that is not written yet; switch to '@evloop/conformance' once it is.
-import { runSelectorConformance } from '../../conformance/src/selector-conformance.js';
+import { runSelectorConformance } from '@evloop/conformance';
 import { EpollSelector } from '../src/index.js';
 
 runSelectorConformance({

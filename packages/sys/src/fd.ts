@@ -1,6 +1,6 @@
 import { native } from './load-native.js';
 import { fail, rethrow } from './native-call.js';
-import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInteger, receiveBuffer, shrink } from './validate.js';
+import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInteger, receiveBuffer, receivedBytes } from './validate.js';
 
 /** Options for {@link pipe}. */
 export interface PipeOptions {
@@ -33,7 +33,7 @@ export function read(fd: number, n: number): Buffer {
   const buffer = receiveBuffer(n);
   const count = native.read(fd, buffer, 0, n);
   if (count < 0) fail(count, 'read');
-  return shrink(buffer, count);
+  return receivedBytes(buffer, count);
 }
 
 /** Read into `buffer` (up to its length, or `nbytes`); returns the count, 0 at end of file. */

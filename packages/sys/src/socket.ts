@@ -14,7 +14,7 @@ import {
 import { getDebug } from './debug.js';
 import { native } from './load-native.js';
 import { fail, rethrow } from './native-call.js';
-import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInt32, checkInteger, describe, receiveBuffer, shrink } from './validate.js';
+import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInt32, checkInteger, describe, receiveBuffer, receivedBytes } from './validate.js';
 
 const EBADF = osConstants.errno.EBADF;
 const MAX_SIZE = 2 ** 31 - 1;
@@ -242,7 +242,7 @@ export class Socket {
     const buffer = receiveBuffer(bufsize);
     const count = native.recv(fd, buffer, 0, bufsize, flags);
     if (count < 0) fail(count, 'recv');
-    return shrink(buffer, count);
+    return receivedBytes(buffer, count);
   }
 
   /** Receive into `buffer` (at most `nbytes`, default or 0: its whole length); returns the count. */
@@ -265,7 +265,7 @@ export class Socket {
     const buffer = receiveBuffer(bufsize);
     const result = native.recvfrom(fd, buffer, 0, bufsize, flags);
     if (typeof result === 'number') fail(result, 'recvfrom');
-    return [shrink(buffer, result[0]), addressFromNative(result[1])];
+    return [receivedBytes(buffer, result[0]), addressFromNative(result[1])];
   }
 
   /** As `recvfrom`, into `buffer`: `[count, address]`. */
@@ -369,7 +369,7 @@ export class Socket {
     const buffer = receiveBuffer(bufsize);
     const result = native.recvmsg(fd, buffer, 0, bufsize, ancbufsize, flags);
     if (typeof result === 'number') fail(result, 'recvmsg');
-    return [shrink(buffer, result[0]), result[1], result[2], addressFromNative(result[3])];
+    return [receivedBytes(buffer, result[0]), result[1], result[2], addressFromNative(result[3])];
   }
 
   /** Shut down one or both directions: `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`. */

@@ -44,23 +44,36 @@ export function describe(value: unknown): string {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Up to this size a receive gets its own Buffer (pooled by Node up to 4 KiB) and returns a view of it. */
+const DIRECT_MAX = 16384;
+/** Larger receives go through one shared scratch Buffer of up to this size, then are copied out. */
+const SCRATCH_MAX = 4 * 1024 * 1024;
+let scratch = Buffer.alloc(0);
 
 /**
- * A receive buffer of `size` bytes: `Buffer.allocUnsafe`, so small sizes come
- * from Node's pool.
+ * The buffer to receive up to `size` bytes into. Small sizes get a fresh
+ * `Buffer.allocUnsafe` (from Node's pool up to 4 KiB) that the result is a
+ * view of, with no copy. Large sizes (asyncio reads 256 KiB at a time) use a
+ * shared scratch buffer, so that a small message does not cost a large
+ * allocation; {@link receivedBytes} then copies out just what arrived.
  */
 export function receiveBuffer(size: number): Buffer {
-  return size === 0 ? EMPTY : Buffer.allocUnsafe(size);
+  if (size === 0) return EMPTY;
+  if (size <= DIRECT_MAX || size > SCRATCH_MAX) return Buffer.allocUnsafe(size);
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 262144));
+  return scratch;
 }
 
 /**
- * The first `count` bytes of a receive buffer, without a copy; except when a
- * large buffer came back mostly empty, where the few bytes are copied so that
- * a small result does not pin a large allocation.
+ * The `count` bytes received into `buffer` (from {@link receiveBuffer}) as a
+ * Buffer the caller owns: a view of a buffer of its own, or a copy out of the
+ * shared scratch buffer. A very large own buffer that came back mostly empty
+ * is copied too, so that a small result does not pin it.
  */
-export function shrink(buffer: Buffer, count: number): Buffer {
-  if (count === buffer.length) return buffer;
+export function receivedBytes(buffer: Buffer, count: number): Buffer {
   if (count === 0) return Buffer.alloc(0);
-  if (buffer.length > 16384 && count < buffer.length >>> 1) return Buffer.from(buffer.subarray(0, count));
+  if (buffer === scratch) return Buffer.from(buffer.subarray(0, count));
+  if (count === buffer.length) return buffer;
+  if (buffer.length > DIRECT_MAX && count < buffer.length >>> 1) return Buffer.from(buffer.subarray(0, count));
   return buffer.subarray(0, count);
 }

@@ -46,4 +46,24 @@ describe('socketpair', () => {
       b.close();
     }
   });
+
+  it('results of large receives are the caller\'s own bytes, not views of a shared buffer', () => {
+    const [a, b] = socketpair();
+    try {
+      a.send(Buffer.from('first'));
+      const first = b.recv(262144);
+      a.send(Buffer.from('second'));
+      const second = b.recv(262144);
+      expect([first.toString(), second.toString()]).toEqual(['first', 'second']);
+      // A full small receive is a view of its own buffer; a large one that filled up is returned whole.
+      const payload = Buffer.alloc(20000, 3);
+      a.sendall(payload);
+      let got = Buffer.alloc(0);
+      while (got.length < payload.length) got = Buffer.concat([got, b.recv(payload.length - got.length)]);
+      expect(got.equals(payload)).toBe(true);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
 });

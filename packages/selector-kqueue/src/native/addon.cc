@@ -138,6 +138,8 @@ class KqueueBinding : public Napi::ObjectWrap<KqueueBinding> {
     }
     on_ready_ = Napi::Persistent(info[0].As<Napi::Function>());
     if (armed_) return;
+    // One async context for the wrapper's life: close() may run inside
+    // onReady while MakeCallback still uses it, so only the destructor ends it.
     if (!async_context_) async_context_ = std::make_unique<Napi::AsyncContext>(env, "evloop.KqueueSelector");
     if (watcher_ == nullptr && !CreateWatcher(env)) return;
     const int result = uv_poll_start(&watcher_->poll, UV_READABLE, OnReadable);
@@ -191,7 +193,6 @@ class KqueueBinding : public Napi::ObjectWrap<KqueueBinding> {
   // (uv_close stops it at once) before the fd it watches is closed.
   void Shutdown() {
     Disarm();
-    async_context_.reset();
     if (watcher_ != nullptr) {
       Release(watcher_);
       watcher_ = nullptr;
@@ -231,15 +232,11 @@ class KqueueBinding : public Napi::ObjectWrap<KqueueBinding> {
     // Local handles: onReady may unwatch, close or drop this selector.
     Napi::Function callback = self->on_ready_.Value();
     Napi::Object receiver = self->self_.Value();
-    Napi::AsyncContext* context = self->async_context_.get();
+    Napi::AsyncContext& context = *self->async_context_;
     // On an error libuv has already stopped the handle; the watch ends, and
     // onReady runs once more so that the loop's next wait reports the error.
-    std::unique_ptr<Napi::AsyncContext> ended_context;
-    if (status < 0) {
-      ended_context = std::move(self->async_context_);
-      self->Disarm();
-    }
-    callback.MakeCallback(receiver, {}, *context);
+    if (status < 0) self->Disarm();
+    callback.MakeCallback(receiver, {}, context);
     if (env.IsExceptionPending()) {
       Napi::Error error = env.GetAndClearPendingException();
       napi_fatal_exception(env, error.Value());

@@ -1,0 +1,113 @@
+// Every addon function, called with a wrong value in each argument position
+// in turn (the other arguments valid, the fd one that is not open): each call
+// must return or throw a TypeError/RangeError or an errno error; never crash,
+// never touch memory outside the buffers it was given.
+import { describe, expect, it } from 'vitest';
+import { AF_INET, AF_UNIX, SOCK_STREAM } from '../src/index.js';
+import { native } from '../src/load-native.js';
+import { checkFdLeaks } from './helpers.js';
+
+checkFdLeaks();
+
+const NOT_OPEN = 1_000_000;
+const wrongValues: unknown[] = [
+  undefined,
+  null,
+  'x',
+  '',
+  {},
+  [],
+  [1, 2],
+  -1,
+  1.5,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  2 ** 53,
+  -(2 ** 31) - 1,
+  1n,
+  true,
+  Symbol('s'),
+  () => 0,
+  Buffer.alloc(0),
+  new Float64Array(2),
+  new DataView(new ArrayBuffer(3)),
+  new ArrayBuffer(5),
+];
+
+const buffer = (): Buffer => Buffer.alloc(8);
+const inet = (): unknown[] => [AF_INET, '127.0.0.1', 9, 0, 0];
+
+const templates: Record<string, () => unknown[]> = {
+  pipe: () => [false],
+  socket: () => [AF_UNIX, SOCK_STREAM, 0, false],
+  socketpair: () => [AF_UNIX, SOCK_STREAM, 0, false],
+  read: () => [NOT_OPEN, buffer(), 0, 8],
+  write: () => [NOT_OPEN, buffer(), 0, 8],
+  close: () => [NOT_OPEN],
+  dup: () => [NOT_OPEN],
+  setBlocking: () => [NOT_OPEN, true],
+  getBlocking: () => [NOT_OPEN],
+  setInheritable: () => [NOT_OPEN, false],
+  getInheritable: () => [NOT_OPEN],
+  bind: () => [NOT_OPEN, ...inet()],
+  connect: () => [NOT_OPEN, ...inet()],
+  listen: () => [NOT_OPEN, 5],
+  accept: () => [NOT_OPEN, false],
+  send: () => [NOT_OPEN, buffer(), 0, 8, 0],
+  recv: () => [NOT_OPEN, buffer(), 0, 8, 0],
+  sendto: () => [NOT_OPEN, buffer(), 0, 8, 0, ...inet()],
+  recvfrom: () => [NOT_OPEN, buffer(), 0, 8, 0],
+  shutdown: () => [NOT_OPEN, 0],
+  getsockname: () => [NOT_OPEN],
+  getpeername: () => [NOT_OPEN],
+  setsockoptInt: () => [NOT_OPEN, 1, 2, 1],
+  setsockoptBytes: () => [NOT_OPEN, 1, 2, buffer(), 0, 8],
+  getsockoptInt: () => [NOT_OPEN, 1, 2],
+  getsockoptBytes: () => [NOT_OPEN, 1, 2, buffer(), 0, 8],
+  socketInfo: () => [NOT_OPEN],
+  cmsgSpace: () => [4],
+  cmsgLen: () => [4],
+  sendmsg: () => [NOT_OPEN, [buffer()], [[1, 1, buffer()]], 0, ...inet()],
+  recvmsg: () => [NOT_OPEN, buffer(), 0, 8, 64, 0],
+};
+
+function acceptable(error: unknown): boolean {
+  if (error instanceof TypeError || error instanceof RangeError) return true;
+  const record = error as { errno?: unknown; syscall?: unknown };
+  return error instanceof Error && typeof record.errno === 'number' && typeof record.syscall === 'string';
+}
+
+describe('addon argument matrix', () => {
+  it('covers every function the addon exports', () => {
+    const exported = Object.keys(native).filter((name) => typeof (native as unknown as Record<string, unknown>)[name] === 'function');
+    expect(exported.sort()).toEqual(Object.keys(templates).sort());
+  });
+
+  for (const [name, template] of Object.entries(templates)) {
+    it(`${name}: a wrong value in any position is rejected or fails cleanly`, () => {
+      const fn = (native as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+      const positions = template().length + 1; // one past the end too: a missing argument
+      for (let position = 0; position < positions; position++) {
+        for (const wrong of wrongValues) {
+          const args = template();
+          if (position < args.length) args[position] = wrong;
+          else args.length = Math.max(0, args.length - 1); // drop the last argument
+          let result: unknown;
+          try {
+            result = fn(...args);
+          } catch (error) {
+            expect(acceptable(error), `${name} #${position} = ${String(wrong)}: ${String(error)}`).toBe(true);
+            continue;
+          }
+          // A wrong value that happens to be valid (true for a boolean) may create fds: close them.
+          if (name === 'pipe' || name === 'socket' || name === 'socketpair') {
+            for (const fd of ([] as number[]).concat(result as number | number[])) native.close(fd);
+            continue;
+          }
+          // Calls that went through to the kernel: the fd is not open, so a data-path call reports -EBADF.
+          if (typeof result === 'number' && name !== 'cmsgSpace' && name !== 'cmsgLen') expect(result).toBeLessThan(0);
+        }
+      }
+    });
+  }
+});

@@ -878,6 +878,26 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
         expect(second.closed).toBe(true);
       });
 
+      it('two watched selectors wake independently', async () => {
+        const first = open();
+        const second = open();
+        const [reader1] = socketpair();
+        const [reader2, writer2] = socketpair();
+        first.register(reader1.fd, EVENT_READ);
+        second.register(reader2.fd, EVENT_READ);
+        const calls: string[] = [];
+        first.watch(() => calls.push('first'));
+        second.watch(() => {
+          calls.push('second');
+          second.unwatch();
+        });
+        writer2.send(BYTE);
+        await waitUntil(() => calls.length > 0, LATE_MS, 'onReady of the second selector');
+        await sleep(50);
+        expect(calls).toEqual(['second']);
+        first.unwatch();
+      });
+
       it('sees an fd registered after watch started', async () => {
         const selector = open();
         const [reader, writer] = socketpair();

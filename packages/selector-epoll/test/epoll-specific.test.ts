@@ -6,15 +6,26 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, OSError, PermissionError, type NativeSelectorBinding } from '@evloop/interface';
 import * as sys from '@evloop/sys';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backend, EpollSelector } from '../src/index.js';
 import { loadNative } from '../src/load-native.js';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
 const toClose: Array<() => void> = [];
-afterEach(() => {
+const openFds = new Set<number>();
+let fdsBefore: string[] = [];
+beforeEach(() => {
+  fdsBefore = readdirSync('/proc/self/fd');
+});
+afterEach(async () => {
   for (const close of toClose.splice(0).reverse()) close();
+  for (const fd of openFds) sys.close(fd);
+  openFds.clear();
+  const before = new Set(fdsBefore);
+  const leaked = () => readdirSync('/proc/self/fd').filter((fd) => !before.has(fd));
+  if (leaked().length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(leaked()).toEqual([]);
 });
 
 function selector(): EpollSelector {
@@ -29,11 +40,6 @@ function binding(): NativeSelectorBinding {
   return created;
 }
 
-const openFds = new Set<number>();
-afterEach(() => {
-  for (const fd of openFds) sys.close(fd);
-  openFds.clear();
-});
 
 function track(fd: number): number {
   openFds.add(fd);

@@ -210,6 +210,19 @@ describe('epoll specifics', () => {
     expect(() => raw.add(-1, EVENT_READ)).toThrow(RangeError);
   });
 
+  it('when more fds are ready than the buffer holds, the kernel hands out the rest next time', () => {
+    const raw = binding();
+    const ends = Array.from({ length: 5 }, () => pipe()[1]);
+    for (const fd of ends) raw.add(fd, EVENT_WRITE);
+    const out = new Int32Array(4);
+    const seen = new Set<number>();
+    for (let call = 0; call < 3; call++) {
+      const count = raw.wait(out, 0);
+      for (let i = 0; i < count; i++) seen.add(out[2 * i]!);
+    }
+    expect([...seen].sort((a, b) => a - b)).toEqual([...ends].sort((a, b) => a - b));
+  });
+
   it('wait() rounds a fractional timeout up to whole milliseconds', () => {
     const raw = binding();
     const start = performance.now();

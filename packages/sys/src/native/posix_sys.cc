@@ -118,10 +118,11 @@ AddressStatus MakeUnixAddress(const char* path, size_t length, SockAddr* out) {
 #else
   bool abstract_name = false;
 #endif
-  if (!abstract_name && memchr(path, '\0', length) != nullptr) return AddressStatus::kEmbeddedNul;
+  // An empty path may come with a null pointer (a zero-length buffer): touch nothing then.
+  if (length > 0 && !abstract_name && memchr(path, '\0', length) != nullptr) return AddressStatus::kEmbeddedNul;
   if (length > MaxUnixPathLength(abstract_name)) return AddressStatus::kPathTooLong;
   un->sun_family = AF_UNIX;
-  memcpy(un->sun_path, path, length);
+  if (length > 0) memcpy(un->sun_path, path, length);
   // As Python: the length covers the path without its NUL (sun_path is zeroed,
   // so a filesystem path stays terminated), and an empty path is just the
   // family, which Linux answers by binding a fresh abstract name (autobind).

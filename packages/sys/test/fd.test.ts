@@ -155,3 +155,34 @@ describe('fd functions', () => {
     expect(() => dup(NaN)).toThrow(RangeError);
   });
 });
+
+describe('worker threads', () => {
+  it('the addon loads and works in a Worker too', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const { createRequire } = require('node:module');
+       const native = createRequire(workerData.root + '/package.json')('node-gyp-build')(workerData.root);
+       const [r, w] = native.pipe(true);
+       native.write(w, Buffer.from('hi'), 0, 2);
+       const buffer = Buffer.alloc(4);
+       const n = native.read(r, buffer, 0, 4);
+       native.close(r);
+       native.close(w);
+       parentPort.postMessage([n, buffer.toString('utf8', 0, n), native.constants.AF_INET]);`,
+      { eval: true, workerData: { root } },
+    );
+    try {
+      const result = await new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      const { AF_INET } = await import('../src/index.js');
+      expect(result).toEqual([2, 'hi', AF_INET]);
+    } finally {
+      await worker.terminate();
+    }
+  });
+});

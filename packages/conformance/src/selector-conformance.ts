@@ -47,6 +47,12 @@ export interface SelectorConformanceOptions {
   entryUrl?: string | URL;
   /** How many socket pairs the many-fds test opens. Default 1000. */
   manyFdsPairs?: number;
+  /**
+   * Timing tolerances in milliseconds: how much earlier than its timeout a
+   * wait may return (default 2; a platform whose timers fire up to a tick
+   * early may need more), and how much later (default 3000).
+   */
+  timing?: { earlyMs?: number; lateMs?: number };
 }
 
 // ---------------------------------------------------------------------------
@@ -171,9 +177,9 @@ async function waitUntil(predicate: () => boolean, ms: number, what: string): Pr
 const MESSAGE = new TextEncoder().encode(' This is a test.');
 const BYTE = new Uint8Array([120]);
 
-/** Wall-clock bounds: early by at most a clock tick, late by a lot (wine is ~3x slower). */
-const EARLY_MS = 2;
-const LATE_MS = 3000;
+/** Default wall-clock bounds: early by at most a clock tick, late by a lot (wine is ~3x slower). */
+const DEFAULT_EARLY_MS = 2;
+const DEFAULT_LATE_MS = 3000;
 
 function eventsOf(result: Array<[SelectorKey, number]>, fd: number): number {
   let events = 0;
@@ -206,6 +212,8 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
     ...options.features,
   };
   const noPipes = features.pollsPipes ? false : 'this backend cannot poll pipes';
+  const EARLY_MS = options.timing?.earlyMs ?? DEFAULT_EARLY_MS;
+  const LATE_MS = options.timing?.lateMs ?? DEFAULT_LATE_MS;
 
   describe(`selector conformance: ${options.name}`, () => {
     let cleanups: Array<() => void> = [];

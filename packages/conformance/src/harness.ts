@@ -29,8 +29,14 @@ export interface LoopHarness {
  * the loop closed, no fd leaked, and no exception that the test did not
  * expect reached the exception handler.
  */
+/** Node handles and requests the loop could leave behind (timers, immediates). */
+function loopResources(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout' || name === 'Immediate').length;
+}
+
 export async function withLoop(createSelector: () => BaseSelector, body: (harness: LoopHarness) => Promise<void> | void): Promise<void> {
   const before = openFdCount();
+  const resourcesBefore = loopResources();
   const loop = new SelectorEventLoop(createSelector());
   const errors: ExceptionContext[] = [];
   loop.setExceptionHandler((_loop, context) => {
@@ -50,6 +56,12 @@ export async function withLoop(createSelector: () => BaseSelector, body: (harnes
   if (errors.length > 0) {
     const detail = errors.map((context) => `${context.message}: ${String(context.exception)}`).join('\n');
     throw new Error(`unexpected exceptions reached the loop's handler:\n${detail}`);
+  }
+  // Let timers the test itself set and already cancelled drop out.
+  await new Promise((resolve) => setImmediate(resolve));
+  const resourcesAfter = loopResources();
+  if (resourcesAfter > resourcesBefore) {
+    throw new Error(`libuv handle leak: ${resourcesBefore} timers/immediates before the test, ${resourcesAfter} after (${process.getActiveResourcesInfo().join(', ')})`);
   }
   const after = openFdCount();
   if (before !== null && after !== null && after > before) {

@@ -179,9 +179,8 @@ class EpollBinding : public Napi::ObjectWrap<EpollBinding> {
   }
 
   // close() and the destructor: the poll must leave libuv's epoll set before
-  // the fd it watches is closed.
-  // The async context stays until the destructor: close() may be called from
-  // inside onReady, while MakeCallback is still using it.
+  // the fd it watches is closed. The async context stays until the
+  // destructor: close() may run inside onReady, while MakeCallback uses it.
   void Shutdown() {
     StopWatching();
     if (poll_ != nullptr) {
@@ -222,10 +221,10 @@ class EpollBinding : public Napi::ObjectWrap<EpollBinding> {
     if (self == nullptr || !self->watching_ || self->on_ready_.IsEmpty()) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
-    // Held for the call: onReady may close or unwatch this selector.
+    // Held for the call: onReady may close or unwatch this selector. It is
+    // called on the global object, as a plain function would be.
     Napi::Function callback = self->on_ready_.Value();
-    Napi::Object receiver = self->self_.IsEmpty() ? Napi::Object::New(env) : self->self_.Value();
-    callback.MakeCallback(receiver, {}, *self->async_context_);
+    callback.MakeCallback(env.Global(), {}, *self->async_context_);
     if (env.IsExceptionPending()) {
       Napi::Error error = env.GetAndClearPendingException();
       napi_fatal_exception(env, error.Value());

@@ -7,71 +7,25 @@ import { existsSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { EVENT_READ, EVENT_WRITE, type BaseSelector } from '@evloop/interface';
+import { EVENT_READ, EVENT_WRITE } from '@evloop/interface';
 import * as sys from '@evloop/sys';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
+import { closeFd, createSelector, openFdCount, pipe, sleep, useLeakCheck, waitUntil } from './helpers.js';
 
 const entryUrl = new URL('../dist/index.js', import.meta.url);
 const notBuilt = existsSync(fileURLToPath(entryUrl)) ? false : 'dist/index.js is missing; build first';
-const fdDirectory = existsSync('/proc/self/fd') ? '/proc/self/fd' : '/dev/fd';
 const noTaskList = existsSync('/proc/self/task') ? false : 'no /proc/self/task to count threads on this platform';
-
-function openFdCount(): number {
-  return readdirSync(fdDirectory).length;
-}
 
 function threadCount(): number {
   return readdirSync('/proc/self/task').length;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitUntil(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-const toClose: Array<() => void> = [];
-let fdsBefore = 0;
-
-function create(): BaseSelector {
-  const selector = backend.createSelector!();
-  toClose.push(() => selector.close());
-  return selector;
-}
-
-function pipe(): [number, number] {
-  const ends = sys.pipe();
-  for (const fd of ends) toClose.push(() => closeQuietly(fd));
-  return ends;
-}
-
-const closed = new Set<number>();
-function closeQuietly(fd: number): void {
-  if (closed.has(fd)) return;
-  closed.add(fd);
-  sys.close(fd);
-}
+useLeakCheck();
 
 beforeAll(async () => {
   // Start libuv's thread pool now so it does not appear in a thread count.
   await stat('.');
-});
-
-beforeEach(() => {
-  closed.clear();
-  fdsBefore = openFdCount();
-});
-
-afterEach(() => {
-  for (const close of toClose.splice(0).reverse()) close();
-  expect(openFdCount()).toBe(fdsBefore);
 });
 
 /** Runs `body` in a fresh Node with `backend` imported from the built entry; resolves with how it ended. */
@@ -96,7 +50,7 @@ function runChild(body: string, timeoutMs: number, nodeOptions: string[] = []): 
 
 describe(`${backend.name}: helper-thread idle wait`, () => {
   it.skipIf(noTaskList)(`one thread and one wake pipe while watched, none after unwatch (${noTaskList || 'Linux'})`, () => {
-    const selector = create();
+    const selector = createSelector();
     const threads = threadCount();
     const fds = openFdCount();
     selector.watch(() => {});
@@ -114,13 +68,13 @@ describe(`${backend.name}: helper-thread idle wait`, () => {
   });
 
   it('an fd closed while registered never fires onReady, and the helper thread does not spin on it', async () => {
-    const selector = create();
+    const selector = createSelector();
     const [reader, writer] = pipe();
     selector.register(reader, EVENT_READ);
     let calls = 0;
     selector.watch(() => calls++);
-    closeQuietly(reader);
-    closeQuietly(writer);
+    closeFd(reader);
+    closeFd(writer);
     await sleep(20);
     const cpuBefore = process.cpuUsage();
     await sleep(300);
@@ -134,13 +88,13 @@ describe(`${backend.name}: helper-thread idle wait`, () => {
   });
 
   it('a ready fd next to a closed one is still reported to onReady', async () => {
-    const selector = create();
+    const selector = createSelector();
     const [deadReader, deadWriter] = pipe();
     const [reader, writer] = pipe();
     selector.register(deadReader, EVENT_READ);
     selector.register(reader, EVENT_READ);
-    closeQuietly(deadReader);
-    closeQuietly(deadWriter);
+    closeFd(deadReader);
+    closeFd(deadWriter);
     const seen: Array<[number, number]> = [];
     selector.watch(() => {
       for (const [key, events] of selector.select(0)) seen.push([key.fd, events]);
@@ -152,7 +106,7 @@ describe(`${backend.name}: helper-thread idle wait`, () => {
   });
 
   it('an fd that stays writable gets one onReady per turn of the loop, not a flood', async () => {
-    const selector = create();
+    const selector = createSelector();
     const [, writer] = pipe();
     selector.register(writer, EVENT_WRITE);
     let calls = 0;
@@ -232,7 +186,7 @@ describe(`${backend.name}: helper-thread idle wait`, () => {
     await sleep(20);
     await worker.terminate();
     // This process is still healthy and can watch on its own.
-    const selector = create();
+    const selector = createSelector();
     const [, writer] = pipe();
     selector.register(writer, EVENT_WRITE);
     let calls = 0;

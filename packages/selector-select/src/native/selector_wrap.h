@@ -99,28 +99,27 @@ class SelectorWrap : public Napi::ObjectWrap<SelectorWrap<Set>> {
     return true;
   }
 
-  Napi::Value Add(const Napi::CallbackInfo& info) {
+  // add/modify/remove: read (fd[, events]), change the set under the
+  // waiter's lock (waking the helper thread), throw what the mechanism said.
+  template <typename Change>
+  Napi::Value ChangeSet(const Napi::CallbackInfo& info, int arg_count, Change change) {
     int fd = -1, events = 0;
-    if (!ReadArgs(info, 2, &fd, &events)) return info.Env().Undefined();
-    Status status = waiter_.Mutate([&](Set& set) { return set.Add(fd, events); });
+    if (!ReadArgs(info, arg_count, &fd, &events)) return info.Env().Undefined();
+    Status status = waiter_.Mutate([&](Set& set) { return change(set, fd, events); });
     if (!status.ok()) return ThrowStatus(info.Env(), status);
     return info.Env().Undefined();
+  }
+
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    return ChangeSet(info, 2, [](Set& set, int fd, int events) { return set.Add(fd, events); });
   }
 
   Napi::Value Modify(const Napi::CallbackInfo& info) {
-    int fd = -1, events = 0;
-    if (!ReadArgs(info, 2, &fd, &events)) return info.Env().Undefined();
-    Status status = waiter_.Mutate([&](Set& set) { return set.Modify(fd, events); });
-    if (!status.ok()) return ThrowStatus(info.Env(), status);
-    return info.Env().Undefined();
+    return ChangeSet(info, 2, [](Set& set, int fd, int events) { return set.Modify(fd, events); });
   }
 
   Napi::Value Remove(const Napi::CallbackInfo& info) {
-    int fd = -1, events = 0;
-    if (!ReadArgs(info, 1, &fd, &events)) return info.Env().Undefined();
-    Status status = waiter_.Mutate([&](Set& set) { return set.Remove(fd); });
-    if (!status.ok()) return ThrowStatus(info.Env(), status);
-    return info.Env().Undefined();
+    return ChangeSet(info, 1, [](Set& set, int fd, int) { return set.Remove(fd); });
   }
 
   Napi::Value Wait(const Napi::CallbackInfo& info) {
@@ -160,6 +159,11 @@ class SelectorWrap : public Napi::ObjectWrap<SelectorWrap<Set>> {
     Relay* relay = new Relay{this};
     std::string resource = std::string("evloop.") + Set::kName + ".watch";
     Notifier notifier = Notifier::New(env, resource, 0, 1, relay, &SelectorWrap::FinalizeRelay, static_cast<void*>(nullptr));
+    if (env.IsExceptionPending()) {  // the TSFN was not created, nor its finalizer
+      delete relay;
+      on_ready_.Reset();
+      return env.Undefined();
+    }
     const char* syscall = "";
     int error = waiter_.Start([notifier]() mutable { notifier.NonBlockingCall(); }, &syscall);
     if (error != 0) {

@@ -34,7 +34,7 @@ export interface SelectorFeatures {
 }
 
 export interface SelectorConformanceOptions {
-  /** Shown in the describe block: the backend name. */
+  /** The backend name: shown in the describe block and checked against `selector.backendName`. */
   name: string;
   /** Makes a fresh, open selector. */
   create: () => BaseSelector;

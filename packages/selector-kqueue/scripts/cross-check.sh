@@ -144,6 +144,8 @@ verify_macho() {
 }
 
 [[ -z "${CROSS_CHECK_OUTPUT:-}" ]] || mkdir -p "$CROSS_CHECK_OUTPUT"
+objdump="$(command -v llvm-objdump || true)"
+[[ -n "$objdump" ]] || log "no llvm-objdump: not checking how Node-API symbols are bound"
 cd "$package_root"
 for target in "${TARGETS[@]}"; do
   output="${CROSS_CHECK_OUTPUT:-$work}/kqueue-${target%%.*}.node"
@@ -155,6 +157,14 @@ for target in "${TARGETS[@]}"; do
     src/native/addon.cc src/native/kqueue.cc -o "$output" ||
     fail "zig c++ for $target (exit $?)"
   verify_macho "$output" "${target%%-*}" || fail "$output is not the expected Mach-O"
+  if [[ -n "$objdump" ]]; then
+    # -undefined dynamic_lookup: Node-API and libuv come from the node
+    # process at load time (flat namespace), not from a library.
+    bindings="$("$objdump" --macho --bind --lazy-bind "$output")" || fail "$objdump could not read $output"
+    for symbol in _napi_create_function _uv_poll_start; do
+      grep -Eq "flat-namespace +$symbol\$" <<<"$bindings" || fail "$symbol is not bound by flat lookup in $output"
+    done
+  fi
   description="$(command -v file >/dev/null && file -b "$output" || echo "Mach-O (checked by header)")"
   log "ok $target in $((SECONDS - compile_started))s, $(wc -c <"$output") bytes: $description"
 done

@@ -54,6 +54,14 @@ describe.skipIf(hasKqueue)(`kqueue where it does not exist (this is ${process.pl
     }
   });
 
+  it('the install and native:build steps build nothing and succeed', () => {
+    const script = fileURLToPath(new URL('../scripts/native.mjs', import.meta.url));
+    for (const mode of ['install', 'build']) {
+      const output = execFileSync(process.execPath, [script, mode], { encoding: 'utf8' });
+      expect(output).toContain(`kqueue does not exist on ${process.platform}; nothing to build`);
+    }
+  });
+
   it('no addon is built here, and the loader reports that as "not built"', () => {
     let error: unknown;
     try {

@@ -31,6 +31,9 @@
 
 namespace {
 
+// EV_RECEIPT's value, understood even when the header hides the name.
+constexpr uint16_t kReceipt = 0x0040;
+
 struct Filters {
   bool read = false;
   bool write = false;
@@ -136,7 +139,7 @@ extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges, str
   int written = 0;
   for (int i = 0; i < nchanges; i++) {
     const int error = ApplyChange(kq, queue, changelist[i]);
-    if (error == 0 && (changelist[i].flags & EV_RECEIPT) == 0) continue;
+    if (error == 0 && (changelist[i].flags & kReceipt) == 0) continue;
     if (written < nevents) {
       eventlist[written] = changelist[i];
       eventlist[written].flags = EV_ERROR;

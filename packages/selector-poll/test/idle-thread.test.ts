@@ -67,19 +67,28 @@ describe(`${backend.name}: helper-thread idle wait`, () => {
     expect(openFdCount()).toBe(fds);
   });
 
-  it('an fd closed while registered never fires onReady, and the helper thread does not spin on it', async () => {
+  it('an fd closed while registered is never reported to onReady, and the helper thread does not spin on it', async () => {
     const selector = createSelector();
     const [reader, writer] = pipe();
     selector.register(reader, EVENT_READ);
     let calls = 0;
-    selector.watch(() => calls++);
+    let reported = 0;
+    selector.watch(() => {
+      calls++;
+      reported += selector.selectInto(0);
+    });
+    await sleep(20);
     closeFd(reader);
     closeFd(writer);
     await sleep(20);
     const cpuBefore = process.cpuUsage();
     await sleep(300);
     const cpu = process.cpuUsage(cpuBefore);
-    expect(calls).toBe(0);
+    // The thread may be blocked on the pipe when it is closed (the kernel
+    // then still sees the old file, at EOF): that can cost one onReady, which
+    // finds nothing. Never more, and never an event for the closed fd.
+    expect(calls).toBeLessThanOrEqual(1);
+    expect(reported).toBe(0);
     // A thread spinning on the closed fd would burn about 300 ms of CPU here.
     expect((cpu.user + cpu.system) / 1000).toBeLessThan(150);
     expect(selector.selectInto(0)).toBe(0);

@@ -18,5 +18,8 @@ export const sharedConfig = defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     include: ['test/**/*.test.ts'],
+    // The JSON report lets .ci/run print one 'N passed, N failed' line for the whole run.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest-report.json' },
   },
 });

@@ -70,13 +70,8 @@ export interface Executor {
 
 export type Address = [host: string, port: number] | [host: string, port: number, flowinfo: number, scopeId: number] | string;
 
-export interface AddrInfo {
-  family: number;
-  type: number;
-  proto: number;
-  canonname: string;
-  sockaddr: Address;
-}
+/** One result of `getaddrinfo`, as Python's tuple: `[family, type, proto, canonname, sockaddr]`. */
+export type AddrInfo = [family: number, type: number, proto: number, canonname: string, sockaddr: Address];
 
 /**
  * asyncio's `AbstractEventLoop`, camelCased. Coroutine methods return futures.
@@ -134,4 +129,14 @@ export interface AbstractNetworkEventLoop extends AbstractEventLoop {
   connectWritePipe(protocolFactory: () => BaseProtocol, pipe: unknown): FutureLike<[WriteTransport, BaseProtocol]>;
   subprocessExec(protocolFactory: () => SubprocessProtocol, program: string, args?: string[], options?: Record<string, unknown>): FutureLike<[SubprocessTransport, SubprocessProtocol]>;
   getaddrinfo(host: string | null, port: string | number | null, options?: { family?: number; type?: number; proto?: number; flags?: number }): FutureLike<AddrInfo[]>;
+  getnameinfo(sockaddr: [host: string, port: number, ...rest: number[]], flags?: number): FutureLike<[host: string, service: string]>;
+  createUnixConnection(protocolFactory: () => BaseProtocol, path?: string | null, options?: Record<string, unknown>): FutureLike<[Transport, BaseProtocol]>;
+  createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, options?: Record<string, unknown>): FutureLike<AbstractServer>;
+  sockRecv(sock: unknown, nbytes: number): FutureLike<Uint8Array>;
+  sockRecvInto(sock: unknown, buffer: Uint8Array): FutureLike<number>;
+  sockSendall(sock: unknown, data: Uint8Array): FutureLike<void>;
+  sockConnect(sock: unknown, address: unknown): FutureLike<void>;
+  sockAccept(sock: unknown): FutureLike<[unknown, Address | null]>;
+  sockRecvfrom(sock: unknown, bufsize: number): FutureLike<[Uint8Array, Address | null]>;
+  sockSendto(sock: unknown, data: Uint8Array, address: unknown): FutureLike<number>;
 }

@@ -46,11 +46,15 @@ export interface BaseSelector<T = unknown> {
   getMap(): ReadonlyMap<number, SelectorKey<T>>;
   close(): void;
   readonly closed: boolean;
+  /** The kernel object's fd (epoll, kqueue), or -1 for backends without one (poll, select). */
+  fileno(): number;
 
   /**
    * The loop's fast path: wait like `select`, but write ready `(fd, events)`
    * pairs into `readyBuffer` and return how many pairs were written. No object
-   * is made per event.
+   * is made per event. A pair may name an fd that is no longer registered, or
+   * events outside the key's mask (epoll reports a closed fd whose duplicate
+   * is still open): consumers look the fd up and mask the events.
    */
   selectInto(timeout?: number | null): number;
   /** Pairs written by the last `selectInto`: `[fd0, events0, fd1, events1, ...]`. */
@@ -62,7 +66,8 @@ export interface BaseSelector<T = unknown> {
    * `selectInto(0)` would find events. While watched the selector keeps the
    * process alive; `unwatch()` releases it. Calling `watch` again replaces the
    * callback. A backend without a pollable kernel object waits on a helper
-   * thread that is woken when the fd set changes.
+   * thread that is woken when the fd set changes. `unwatch()` on a closed
+   * selector does nothing (closing already released the wait).
    */
   watch(onReady: () => void): void;
   unwatch(): void;
@@ -295,6 +300,7 @@ export function timeoutToMs(timeout: number | null | undefined): number {
   if (timeout === null || timeout === undefined) return -1;
   if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new TypeError(`timeout must be a number or null, got ${typeof timeout}`);
   if (timeout <= 0) return 0;
+  if (timeout === Number.POSITIVE_INFINITY) return -1;
   const ms = Math.ceil(timeout * 1e3);
   return ms > 0x7fffffff ? 0x7fffffff : ms;
 }

@@ -26,6 +26,7 @@ describe('selector helpers', () => {
     expect(timeoutToMs(0.0001)).toBe(1);
     expect(timeoutToMs(1.0001)).toBe(1001);
     expect(timeoutToMs(1e12)).toBe(0x7fffffff);
+    expect(timeoutToMs(Number.POSITIVE_INFINITY)).toBe(-1);
     expect(() => timeoutToMs(Number.NaN)).toThrow(TypeError);
   });
 

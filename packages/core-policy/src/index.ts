@@ -43,3 +43,17 @@ export { run, type RunOptions } from './run.js';
 export { listBackends, resolveBackend, BACKEND_PREFERENCE, type BackendReport } from './discovery.js';
 export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 export { logger, setLogger, consoleLogger, type Logger } from './logger.js';
+export {
+  StreamReader,
+  StreamReaderProtocol,
+  StreamWriter,
+  openConnection,
+  openUnixConnection,
+  startServer,
+  startUnixServer,
+  type ClientConnectedCallback,
+  type OpenConnectionOptions,
+  type StartServerOptions,
+  type Separator,
+  type StreamReaderOptions,
+} from './streams.js';

@@ -244,3 +244,17 @@ export class KeyError extends RangeError {
   }
 }
 defineTag(KeyError, 'KeyError');
+
+/**
+ * A function cannot run in the default executor. The default executor runs
+ * functions in worker threads, so a function must be self-contained (its
+ * source is all it takes with it: no closures over local state, no `this`)
+ * or be named as a module export (`{ module, export }`). Arguments and
+ * results are copied with the structured clone algorithm.
+ */
+export class ExecutorFunctionError extends TypeError {
+  static isInstance(value: unknown): value is ExecutorFunctionError {
+    return isTagged(value, 'ExecutorFunctionError');
+  }
+}
+defineTag(ExecutorFunctionError, 'ExecutorFunctionError');

@@ -62,9 +62,23 @@ export interface ExceptionContext {
 
 export type ExceptionHandler = (loop: AbstractEventLoop, context: ExceptionContext) => void;
 
-/** Something that runs functions elsewhere (asyncio's `concurrent.futures.Executor`). */
+/**
+ * A function to run in an executor: a self-contained function, or a module
+ * export named by module specifier (a file URL or package name) and export
+ * name (default: the default export).
+ */
+export type ExecutorFunction<A extends unknown[] = unknown[], R = unknown> =
+  | ((...args: A) => R | PromiseLike<R>)
+  | { module: string; export?: string };
+
+/**
+ * Something that runs functions elsewhere (asyncio's
+ * `concurrent.futures.Executor`). `submit` may take an `AbortSignal` as
+ * `options.signal` to stop a job whose future was cancelled.
+ */
 export interface Executor {
-  submit<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): PromiseLike<R>;
+  submit<A extends unknown[], R>(fn: ExecutorFunction<A, R>, args: A, options?: { signal?: AbortSignal }): PromiseLike<R>;
+  /** Stop taking jobs; with `wait`, resolve when running jobs are done. `cancelFutures` drops queued jobs. */
   shutdown(options?: { wait?: boolean; cancelFutures?: boolean }): void | PromiseLike<void>;
 }
 

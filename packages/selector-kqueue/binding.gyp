@@ -6,7 +6,7 @@
         ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", {
           "sources": ["src/native/addon.cc", "src/native/kqueue.cc"],
           "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-          "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+          "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
           "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -21,7 +21,6 @@ readonly ZIG_VERSION='0.11.0'
 # Zig 0.11 ships macOS libc headers for macOS 11 and later, so both targets
 # name 11.0 (Node 20 itself still runs on 10.15 for x86_64).
 readonly TARGETS=('x86_64-macos.11.0' 'aarch64-macos.11.0')
-readonly DEFINES=(-DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED)
 readonly WARNINGS=(-Wall -Wextra -Wpedantic -Wshadow -Wunguarded-availability -Werror)
 
 package_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -146,6 +145,14 @@ verify_macho() {
 [[ -z "${CROSS_CHECK_OUTPUT:-}" ]] || mkdir -p "$CROSS_CHECK_OUTPUT"
 objdump="$(command -v llvm-objdump || true)"
 [[ -n "$objdump" ]] || log "no llvm-objdump: not checking how Node-API symbols are bound"
+# The defines binding.gyp gives the kqueue platforms, so both builds agree.
+mapfile -t DEFINES < <(node -e '
+  const gyp = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  for (const define of gyp.targets[0].conditions[0][1].defines) console.log(`-D${define}`);
+' "$package_root/binding.gyp") || fail "cannot read the defines of binding.gyp"
+[[ ${#DEFINES[@]} -gt 0 ]] || fail "binding.gyp gives no defines"
+log "defines: ${DEFINES[*]}"
+
 cd "$package_root"
 for target in "${TARGETS[@]}"; do
   output="${CROSS_CHECK_OUTPUT:-$work}/kqueue-${target%%.*}.node"

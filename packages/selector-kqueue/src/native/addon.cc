@@ -229,14 +229,17 @@ class KqueueBinding : public Napi::ObjectWrap<KqueueBinding> {
     if (self == nullptr || !self->armed_ || self->on_ready_.IsEmpty()) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
-    // Local handles: onReady may unwatch, close or drop this selector.
+    // Local handles keep the callback and the wrapper alive through the call:
+    // onReady may unwatch, close or drop this selector.
     Napi::Function callback = self->on_ready_.Value();
-    Napi::Object receiver = self->self_.Value();
+    Napi::Object wrapper = self->self_.Value();
+    static_cast<void>(wrapper);
     Napi::AsyncContext& context = *self->async_context_;
     // On an error libuv has already stopped the handle; the watch ends, and
     // onReady runs once more so that the loop's next wait reports the error.
     if (status < 0) self->Disarm();
-    callback.MakeCallback(receiver, {}, context);
+    // Called on the global object, as a plain function is.
+    callback.MakeCallback(env.Global(), {}, context);
     if (env.IsExceptionPending()) {
       Napi::Error error = env.GetAndClearPendingException();
       napi_fatal_exception(env, error.Value());

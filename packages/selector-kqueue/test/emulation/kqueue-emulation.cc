@@ -15,8 +15,9 @@
 // - the kqueue fd is itself pollable (here it is an epoll fd).
 //
 // Ready filters are reported write filters first, then read filters, so an
-// fd's two filters are not neighbours: the caller has to merge them.
-// Single-threaded, like the tests that use it.
+// fd's two filters are not neighbours: the caller has to merge them. One
+// lock guards the bookkeeping (worker threads share this library); it is
+// not held while epoll_wait blocks.
 #include <sys/event.h>
 
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 
 #include <cerrno>
 #include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -46,6 +48,7 @@ struct Queue {
   std::map<int, Filters> fds;
 };
 
+std::mutex lock;
 std::map<int, Queue> queues;
 
 // Forgets the filters of an fd that was closed (and maybe reused) since they
@@ -124,12 +127,14 @@ struct kevent Ready(int fd, int filter, bool eof) {
 
 extern "C" int kqueue(void) {
   const int fd = epoll_create1(0);
+  const std::lock_guard<std::mutex> guard(lock);
   if (fd >= 0) queues[fd] = Queue{};
   return fd;
 }
 
 extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges, struct kevent* eventlist, int nevents,
                       const struct timespec* timeout) {
+  std::unique_lock<std::mutex> guard(lock);
   auto found = queues.find(kq);
   if (found == queues.end() || fcntl(kq, F_GETFD) < 0) {
     errno = EBADF;
@@ -169,8 +174,10 @@ extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges, str
   }
   if (!files.empty()) timeout_ms = 0;
   std::vector<struct epoll_event> ready(static_cast<size_t>(nevents));
+  guard.unlock();
   const int count = epoll_wait(kq, ready.data(), nevents, timeout_ms);
   if (count < 0) return -1;  // errno from epoll_wait, EINTR included
+  guard.lock();
 
   std::vector<struct kevent> events;
   for (const auto& [fd, filter] : files) events.push_back(Ready(fd, filter, false));

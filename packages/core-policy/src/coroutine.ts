@@ -16,11 +16,18 @@ export class Coroutine<T> implements PromiseLike<T> {
   declare readonly [COROUTINE_TAG]: true;
   readonly #start: (loop: BaseEventLoop) => Future<T>;
   readonly #name: string;
+  readonly #iterate: (() => Generator<unknown, T, unknown>) | undefined;
   #future: Future<T> | null = null;
 
-  constructor(name: string, start: (loop: BaseEventLoop) => Future<T>) {
+  /**
+   * `iterate`, when given, is what `yield*` runs instead of binding a future:
+   * a cheaper path for a coroutine that only needs the task to step again
+   * (`sleep(0)`). `await` and `ensureFuture` still go through `start`.
+   */
+  constructor(name: string, start: (loop: BaseEventLoop) => Future<T>, iterate?: () => Generator<unknown, T, unknown>) {
     this.#name = name;
     this.#start = start;
+    this.#iterate = iterate;
   }
 
   /** @internal Start it on `loop` (once); later calls return the same future. */
@@ -46,8 +53,12 @@ export class Coroutine<T> implements PromiseLike<T> {
     return future.then(onFulfilled, onRejected);
   }
 
-  *[Symbol.iterator](): Generator<unknown, T, unknown> {
-    return yield* this._bind(getRunningLoop() as BaseEventLoop);
+  [Symbol.iterator](): Generator<unknown, T, unknown> {
+    if (this.#iterate !== undefined && this.#future === null) {
+      getRunningLoop();
+      return this.#iterate();
+    }
+    return this._bind(getRunningLoop() as BaseEventLoop)[Symbol.iterator]();
   }
 
   toString(): string {

@@ -16,7 +16,7 @@ export const FUTURE_TAG = Symbol.for('evloop.future');
  * tasks made from a function use it, so programs that never do pay nothing.
  * @internal
  */
-export const taskContext = new AsyncLocalStorage<{ _awaiting(future: Future<unknown>): void }>();
+export const taskContext = new AsyncLocalStorage<{ _awaiting(future: Future<unknown>): void; _awaited(future: Future<unknown>): void }>();
 
 interface Unretrieved {
   loop: BaseEventLoop;
@@ -161,9 +161,11 @@ export class Future<T = unknown> implements FutureLike<T> {
     if (this._state !== PENDING) {
       promise = this._settledPromise();
     } else {
-      if (task !== undefined) task._awaiting(this as Future<unknown>);
+      // One done callback settles the Promise and, for a task, clears its
+      // waiter; it goes in before _awaiting, which may cancel this at once.
       promise = new Promise<T>((resolve, reject) => {
         this._callbacks.push(() => {
+          if (task !== undefined) task._awaited(this as Future<unknown>);
           try {
             resolve(this.result());
           } catch (error) {
@@ -171,6 +173,7 @@ export class Future<T = unknown> implements FutureLike<T> {
           }
         });
       });
+      if (task !== undefined) task._awaiting(this as Future<unknown>);
     }
     return promise.then(onFulfilled, onRejected);
   }

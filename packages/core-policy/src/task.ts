@@ -149,9 +149,11 @@ export class Task<T = unknown> extends Future<T> {
       return;
     }
     this._waiter = future;
-    future.addDoneCallback(() => {
-      if (this._waiter === future) this._waiter = null;
-    });
+  }
+
+  /** @internal Called by `Future.then`'s done callback when `future` is done. */
+  _awaited(future: Future<unknown>): void {
+    if (this._waiter === future) this._waiter = null;
   }
 
   /** @internal */

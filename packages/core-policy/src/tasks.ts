@@ -35,15 +35,39 @@ export function ensureFuture<T>(value: CoroutineSource<T>, options: { loop?: Bas
 export function sleep<T = undefined>(delay: number, result?: T): Coroutine<T> {
   const seconds = checkDelay(delay, 'delay');
   if (seconds === null) throw new TypeError('delay must be a number');
+  if (seconds <= 0) return new Coroutine('sleep', (loop) => sleepZeroFuture(loop, result as T), () => sleepZero(result as T));
   return new Coroutine('sleep', (loop) => {
     const future = loop.createFuture<T>();
-    const set = () => {
+    const handle = loop.callLater(seconds, () => {
       if (!future.done()) future.setResult(result as T);
-    };
-    const handle = seconds <= 0 ? loop.callSoon(set) : loop.callLater(seconds, set);
+    });
     future.addDoneCallback(() => handle.cancel());
     return future;
   });
+}
+
+/**
+ * `yield* sleep(0)` is asyncio's `__sleep0`: a bare yield, on which the task
+ * reschedules its step with one `callSoon`. No future, no timer, one loop turn.
+ * Cancellation still lands there: the task has no waiter, so its next step
+ * throws `CancelledError` into the coroutine.
+ */
+function* sleepZero<T>(result: T): Generator<unknown, T, unknown> {
+  yield;
+  return result;
+}
+
+/**
+ * `await sleep(0)` (and `runUntilComplete(sleep(0))`) needs a future the task
+ * can cancel. It is set one loop turn later; if it was cancelled first, the
+ * callback finds it done and does nothing, so there is no handle to cancel.
+ */
+function sleepZeroFuture<T>(loop: BaseEventLoop, result: T): Future<T> {
+  const future = loop.createFuture<T>();
+  loop.callSoon(() => {
+    if (!future.done()) future.setResult(result);
+  });
+  return future;
 }
 
 interface GatherOptions {

@@ -1,5 +1,8 @@
 import {
+  CancelledError,
   RuntimeError,
+  type Executor,
+  type ExecutorFunction,
   type AbstractEventLoop,
   type BackendDescriptor,
   type CoroutineSource,
@@ -13,7 +16,9 @@ import { TimerHeap } from './timer-heap.js';
 import { Future, isFuture } from './future.js';
 import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from './task.js';
 import { logger } from './logger.js';
-import { isCoroutineObject } from './coroutine.js';
+import { Coroutine, isCoroutineObject } from './coroutine.js';
+import { ThreadPoolExecutor } from './executor.js';
+import { SignalHandlers } from './signals.js';
 import { state } from './state.js';
 
 /** asyncio's rule: purge the timer heap when over half of at least this many timers are cancelled. */
@@ -21,6 +26,13 @@ const MIN_SCHEDULED_TIMER_HANDLES = 100;
 const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 /** Debug mode warns about timers further out than this (seconds). */
 const ONE_DAY = 86_400;
+/**
+ * Iterations one Node macrotask may run back to back while callbacks keep
+ * becoming ready. Each follow-on iteration is queued as a microtask, behind
+ * the Promise jobs the previous one created, so those never wait; Node's own
+ * I/O, timers and immediates wait at most this many iterations.
+ */
+const MAX_ITERATIONS_PER_MACROTASK = 16;
 
 function envDebug(): boolean {
   const value = process.env.EVLOOP_DEBUG;
@@ -61,11 +73,23 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ _currentTask: Task<unknown> | null = null;
   /** @internal */ _exceptionHandler: ExceptionHandler | null = null;
   /** @internal */ _immediate: NodeJS.Immediate | null = null;
+  /** @internal A follow-on iteration is queued as a microtask. */
+  /** @internal */ _microtaskQueued = false;
+  /** @internal Iterations run in the current macrotask. */
+  /** @internal */ _burst = 0;
   /** @internal */ _nodeTimer: NodeJS.Timeout | null = null;
   /** @internal */ _runDone: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  /** @internal */ _defaultExecutor: Executor | null = null;
+  /** @internal */ _executorShutdownCalled = false;
+  /** @internal */ readonly _signalHandlers = new SignalHandlers();
   /** Seconds a callback may take before debug mode warns about it. */
   slowCallbackDuration = 0.1;
   /** @internal */ readonly _iterateBound = () => this._iterate();
+  /** @internal */ readonly _iterateMicrotaskBound = () => {
+    if (!this._microtaskQueued) return;
+    this._microtaskQueued = false;
+    this._iterateOnce();
+  };
   /** @internal */ readonly _wakeBound = () => this._onBackendReady();
 
   abstract readonly backend: BackendDescriptor | undefined;
@@ -153,7 +177,120 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     for (const timer of this._scheduled.items) timer._scheduled = false;
     this._scheduled.clear();
     this._timerCancelledCount = 0;
+    this._signalHandlers.removeAll();
+    this._executorShutdownCalled = true;
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    // As asyncio: close() does not wait for the executor's jobs.
+    if (executor !== null) void Promise.resolve(executor.shutdown({ wait: false })).catch(() => {});
     this._closeBackend();
+  }
+
+  // ---- executors ----
+
+  /**
+   * Run `fn(...args)` in `executor` (null: the default one, a pool of worker
+   * threads; see `ThreadPoolExecutor` for what it can run). Returns a future;
+   * cancelling it abandons the job, which then never blocks shutdown.
+   */
+  runInExecutor<A extends unknown[], R>(executor: Executor | null, fn: ExecutorFunction<A, R>, ...args: A): Future<R> {
+    this._checkClosed();
+    if (executor === null || executor === undefined) {
+      if (this._executorShutdownCalled) throw new RuntimeError('Executor shutdown has been called');
+      this._defaultExecutor ??= new ThreadPoolExecutor();
+      executor = this._defaultExecutor;
+    } else if (typeof executor !== 'object' || typeof executor.submit !== 'function') {
+      throw new TypeError('executor must be an Executor (with submit and shutdown) or null');
+    }
+    const future = this.createFuture<R>();
+    const abort = new AbortController();
+    future.addDoneCallback((done) => {
+      if (done.cancelled()) abort.abort(new CancelledError('runInExecutor future was cancelled'));
+    });
+    let submitted: PromiseLike<R>;
+    try {
+      submitted = executor.submit(fn, args, { signal: abort.signal });
+    } catch (error) {
+      future.setException(error);
+      return future;
+    }
+    submitted.then(
+      (value) => {
+        if (!future.done() && !this._closed) future.setResult(value);
+      },
+      (error: unknown) => {
+        if (!future.done() && !this._closed) future.setException(error);
+      },
+    );
+    return future;
+  }
+
+  /** Replace the default executor (asyncio accepts only a ThreadPoolExecutor; any Executor works here). */
+  setDefaultExecutor(executor: Executor): void {
+    if (executor === null || typeof executor !== 'object' || typeof executor.submit !== 'function' || typeof executor.shutdown !== 'function') {
+      throw new TypeError('executor must be an Executor with submit() and shutdown()');
+    }
+    this._defaultExecutor = executor;
+  }
+
+  /**
+   * Shut the default executor down and wait for its jobs, at most `timeout`
+   * seconds (default 300, as asyncio); after that it warns and stops the
+   * worker threads, even if a job never returns.
+   */
+  shutdownDefaultExecutor(timeout: number | null = 300): Coroutine<void> {
+    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) throw new TypeError('timeout must be a number or null');
+    return new Coroutine('shutdownDefaultExecutor', (loop) => {
+      const future = loop.createFuture<void>();
+      this._executorShutdownCalled = true;
+      const executor = this._defaultExecutor;
+      this._defaultExecutor = null;
+      if (executor === null) {
+        future.setResult(undefined);
+        return future;
+      }
+      let timer: Handle | null = null;
+      const finish = () => {
+        timer?.cancel();
+        if (!future.done() && !this._closed) future.setResult(undefined);
+      };
+      if (timeout !== null) {
+        timer = loop.callLater(timeout, () => {
+          logger.warning(`The executor did not finish its jobs within ${timeout} seconds; stopping its threads.`);
+          const terminate = (executor as { terminate?: () => PromiseLike<void> }).terminate;
+          const stopped = terminate ? terminate.call(executor) : executor.shutdown({ wait: false });
+          void Promise.resolve(stopped).then(finish, finish);
+        });
+      }
+      void Promise.resolve(executor.shutdown({ wait: true })).then(finish, (error: unknown) => {
+        timer?.cancel();
+        if (!future.done() && !this._closed) future.setException(error);
+      });
+      return future;
+    });
+  }
+
+  // ---- signals ----
+
+  /**
+   * Call `callback(...args)` on the loop when `signal` arrives (main thread,
+   * POSIX signals; SIGKILL/SIGSTOP cannot be caught). Replaces an earlier
+   * handler for the same signal.
+   */
+  addSignalHandler<A extends unknown[]>(signal: NodeJS.Signals | number, callback: (...args: A) => unknown, ...args: A): void {
+    this._checkClosed();
+    checkCallback(callback, 'addSignalHandler');
+    const handle = new Handle(callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+    this._signalHandlers.add(signal, handle, (scheduled) => {
+      if (this._closed || scheduled._cancelled) return;
+      this._ready.push(scheduled);
+      if (this._running && !this._inIteration && this._immediate === null) this._scheduleIteration();
+    });
+  }
+
+  /** Remove the handler for `signal`; returns whether there was one. Node's own behaviour comes back. */
+  removeSignalHandler(signal: NodeJS.Signals | number): boolean {
+    return this._signalHandlers.remove(signal);
   }
 
   /** Async generators are not tracked by evloop: JavaScript finalizes them itself. Resolves at once. */
@@ -170,7 +307,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     checkCallback(callback, 'callSoon');
     const handle = new Handle(callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
     this._ready.push(handle);
-    if (this._running && !this._inIteration && this._immediate === null) this._scheduleIteration();
+    if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
     return handle;
   }
 
@@ -198,7 +335,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     const timer = new TimerHandle(when, this._timerSequence++, callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
     timer._scheduled = true;
     this._scheduled.push(timer);
-    if (this._running && !this._inIteration && this._immediate === null) this._scheduleIteration();
+    if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
     return timer;
   }
 
@@ -312,7 +449,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   /** @internal Plan the next iteration: now if work is ready, at the next timer, or when the backend wakes us. */
   _scheduleIteration(): void {
-    if (this._immediate !== null) return;
+    if (this._immediate !== null || this._microtaskQueued) return;
     if (this._nodeTimer !== null) {
       clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
@@ -347,13 +484,24 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   /** @internal The backend says events are pending. */
   _onBackendReady(): void {
-    if (!this._running || this._inIteration || this._immediate !== null) return;
+    if (!this._running || this._inIteration || this._immediate !== null || this._microtaskQueued) return;
     this._iterate();
   }
 
-  /** @internal One macrotask: one iteration, then plan the next or finish the run. */
+  /** @internal A macrotask (immediate, Node timer, backend wake-up) starts a run of iterations. */
   _iterate(): void {
     this._immediate = null;
+    this._burst = 0;
+    this._iterateOnce();
+  }
+
+  /**
+   * @internal One iteration, then plan the next or finish the run. While
+   * callbacks are ready, up to MAX_ITERATIONS_PER_MACROTASK iterations run
+   * in one macrotask, each queued as a microtask after the Promise jobs the
+   * last one made; then the next waits for a `setImmediate`.
+   */
+  _iterateOnce(): void {
     if (this._nodeTimer !== null) {
       clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
@@ -372,6 +520,11 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       this._finishRun(undefined);
       return;
     }
+    if (this._ready.length > 0 && ++this._burst < MAX_ITERATIONS_PER_MACROTASK && this._immediate === null) {
+      this._microtaskQueued = true;
+      queueMicrotask(this._iterateMicrotaskBound);
+      return;
+    }
     this._scheduleIteration();
   }
 
@@ -379,6 +532,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   _finishRun(error: unknown): void {
     this._stopping = false;
     this._running = false;
+    this._microtaskQueued = false;
     if (this._immediate !== null) {
       clearImmediate(this._immediate);
       this._immediate = null;

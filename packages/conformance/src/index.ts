@@ -1,4 +1,3 @@
 export * from './selector-conformance.js';
 export * from './event-loop-conformance.js';
 export * from './streams-conformance.js';
-export * from './network-conformance.js';

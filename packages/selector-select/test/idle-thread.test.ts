@@ -3,7 +3,7 @@
 // @evloop/selector-select (shared-copies.test.ts checks it); it only uses the
 // package's own `backend`.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -17,8 +17,12 @@ const entryUrl = new URL('../dist/index.js', import.meta.url);
 const notBuilt = existsSync(fileURLToPath(entryUrl)) ? false : 'dist/index.js is missing; build first';
 const noTaskList = existsSync('/proc/self/task') ? false : 'no /proc/self/task to count threads on this platform';
 
+function threadIds(): string[] {
+  return readdirSync('/proc/self/task');
+}
+
 function threadCount(): number {
-  return readdirSync('/proc/self/task').length;
+  return threadIds().length;
 }
 
 useLeakCheck();
@@ -65,6 +69,20 @@ describe(`${backend.name}: helper-thread idle wait`, () => {
     selector.close();
     expect(threadCount()).toBe(threads);
     expect(openFdCount()).toBe(fds);
+  });
+
+  it.skipIf(noTaskList)(`the helper thread blocks signals, so they still reach Node's threads (${noTaskList || 'Linux'})`, () => {
+    const selector = createSelector();
+    const before = new Set(threadIds());
+    selector.watch(() => {});
+    const helper = threadIds().filter((id) => !before.has(id));
+    expect(helper).toHaveLength(1);
+    const blocked = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/self/task/${helper[0]}/status`, 'utf8'))![1]!;
+    // SIGINT (2) and SIGTERM (15) at least; glibc keeps two of its own unblockable.
+    const mask = BigInt(`0x${blocked}`);
+    expect(mask & (1n << 1n)).not.toBe(0n);
+    expect(mask & (1n << 14n)).not.toBe(0n);
+    selector.unwatch();
   });
 
   it('an fd closed while registered is never reported to onReady, and the helper thread does not spin on it', async () => {

@@ -29,6 +29,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 namespace evloop {
@@ -92,14 +94,24 @@ class IdleWaiter {
     notify_ = std::move(notify);
     stopping_ = false;
     armed_ = true;
+    // The thread starts with every signal blocked, so signals keep going to
+    // Node's threads (and interrupt the JS thread's own waits) as before.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    int error = 0;
     try {
       thread_ = std::thread([this] { Run(); });
-    } catch (const std::system_error& error) {
-      ClosePipe();
-      *syscall = "pthread_create";
-      return error.code().value() != 0 ? error.code().value() : EAGAIN;
+    } catch (const std::system_error& failure) {
+      error = failure.code().value() != 0 ? failure.code().value() : EAGAIN;
     }
-    return 0;
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (error != 0) {
+      ClosePipe();
+      notify_ = nullptr;
+      *syscall = "pthread_create";
+    }
+    return error;
   }
 
   // Stops and joins the thread and closes the pipe. Safe to call twice.

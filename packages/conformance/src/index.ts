@@ -1,3 +1,4 @@
 export * from './selector-conformance.js';
 export * from './event-loop-conformance.js';
 export * from './streams-conformance.js';
+export * from './network-conformance.js';

@@ -57,3 +57,8 @@ export {
   type Separator,
   type StreamReaderOptions,
 } from './streams.js';
+export { Server } from './server.js';
+export { SelectorSocketTransport, SelectorDatagramTransport, MAX_READ_SIZE, LOG_THRESHOLD_FOR_CONNLOST_WRITES } from './selector-transports.js';
+export { ACCEPT_RETRY_DELAY, type CreateConnectionOptions, type CreateUnixConnectionOptions, type CreateServerOptions, type CreateUnixServerOptions, type CreateDatagramEndpointOptions } from './selector-network.js';
+export { AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, NI_NUMERICHOST, NI_NUMERICSERV, type AddrInfoOptions } from './addresses.js';
+export { setSysModule, type SocketLike, type SocketAddress, type SysModule } from './socket-module.js';

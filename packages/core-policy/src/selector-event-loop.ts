@@ -3,6 +3,7 @@ import {
   EVENT_WRITE,
   OSError,
   fileobjToFd,
+  type AddrInfo,
   type BackendDescriptor,
   type BaseSelector,
   type FileObject,
@@ -10,6 +11,11 @@ import {
 import { BaseEventLoop } from './base-event-loop.js';
 import { Handle } from './handles.js';
 import { resolveBackend } from './discovery.js';
+import type { Future } from './future.js';
+import * as network from './selector-network.js';
+import type { SelectorTransport } from './selector-transports.js';
+import type { Server } from './server.js';
+import type { SocketLike, SocketAddress } from './socket-module.js';
 
 type ReaderWriter = [reader: Handle | null, writer: Handle | null];
 
@@ -21,6 +27,10 @@ type ReaderWriter = [reader: Handle | null, writer: Handle | null];
 export class SelectorEventLoop extends BaseEventLoop {
   readonly backend: BackendDescriptor | undefined;
   /** @internal */ readonly _selector: BaseSelector<ReaderWriter>;
+  /** @internal Transports by fd: what the loop closes in `close()`, and what sock* methods must not touch. */
+  readonly _transports = new Map<number, SelectorTransport>();
+  /** @internal Servers still listening. */
+  readonly _servers = new Set<Server>();
 
   constructor(selector?: BaseSelector, options: { backend?: BackendDescriptor } = {}) {
     super();
@@ -73,6 +83,136 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   protected _closeBackend(): void {
     this._selector.close();
+  }
+
+  /**
+   * Close the loop and what it still owns: listening sockets and the
+   * sockets of open transports (their protocols are not called: no callback
+   * runs on a closed loop).
+   */
+  override close(): void {
+    if (!this._running && !this._closed) network.closeOwned(this);
+    super.close();
+  }
+
+  // --- Low-level socket operations (asyncio's sock_* coroutines) ---
+
+  /** Receive up to `nbytes` from a non-blocking socket. Cancelling the future stops waiting. */
+  sockRecv(sock: SocketLike, nbytes: number): Future<Buffer> {
+    return network.sockRecv(this, sock, nbytes);
+  }
+
+  /** Receive into `buffer`; the future is the byte count (0 at EOF). */
+  sockRecvInto(sock: SocketLike, buffer: Uint8Array): Future<number> {
+    return network.sockRecvInto(this, sock, buffer);
+  }
+
+  /** Receive a datagram: `[data, address]`. */
+  sockRecvfrom(sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]> {
+    return network.sockRecvfrom(this, sock, bufsize);
+  }
+
+  /** Receive a datagram into `buffer`: `[count, address]`. */
+  sockRecvfromInto(sock: SocketLike, buffer: Uint8Array, nbytes = 0): Future<[number, SocketAddress | null]> {
+    return network.sockRecvfromInto(this, sock, buffer, nbytes);
+  }
+
+  /** Send all of `data`, waiting for writability as needed. */
+  sockSendall(sock: SocketLike, data: Uint8Array): Future<void> {
+    return network.sockSendall(this, sock, data);
+  }
+
+  /** Send a datagram to `address`; the future is the count sent. */
+  sockSendto(sock: SocketLike, data: Uint8Array, address: unknown): Future<number> {
+    return network.sockSendto(this, sock, data, address);
+  }
+
+  /** Connect to `address` (a host name is resolved first with `getaddrinfo`). */
+  sockConnect(sock: SocketLike, address: unknown): Future<void> {
+    return network.sockConnect(this, sock, address);
+  }
+
+  /** Accept a connection: `[socket, address]`; the new socket is non-blocking. */
+  sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]> {
+    return network.sockAccept(this, sock);
+  }
+
+  // --- Names ---
+
+  /**
+   * Python's `getaddrinfo`: `[family, type, proto, canonname, sockaddr]`
+   * tuples. Numeric hosts (and null) need no lookup; names go to
+   * `dns.lookup`. A type of 0 gives one entry per socket type, as glibc.
+   */
+  getaddrinfo(host: string | null, port: string | number | null, options: network.AddrInfoOptions = {}): Future<AddrInfo[]> {
+    return network.getaddrinfo(this, host, port, options);
+  }
+
+  /** Python's `getnameinfo`: `[host, service]`, through `dns.lookupService` unless the flags ask for numbers. */
+  getnameinfo(sockaddr: [string, number, ...number[]], flags = 0): Future<[string, string]> {
+    return network.getnameinfo(this, sockaddr, flags);
+  }
+
+  // --- Transports and servers ---
+
+  /** Open a stream connection; resolves to `[transport, protocol]`. See {@link network.CreateConnectionOptions}. */
+  createConnection<P extends object>(
+    protocolFactory: () => P,
+    host: string | null = null,
+    port: number | string | null = null,
+    options: network.CreateConnectionOptions = {},
+  ): Future<[network.SocketTransport, P]> {
+    return network.createConnection(this, protocolFactory, host, port, options);
+  }
+
+  /** Open a Unix stream connection to `path` (or wrap `options.sock`). */
+  createUnixConnection<P extends object>(protocolFactory: () => P, path: string | null = null, options: network.CreateUnixConnectionOptions = {}): Future<[network.SocketTransport, P]> {
+    return network.createUnixConnection(this, protocolFactory, path, options);
+  }
+
+  /** Listen on TCP; resolves to a started {@link Server}. See {@link network.CreateServerOptions}. */
+  createServer(
+    protocolFactory: () => object,
+    host: string | readonly string[] | null = null,
+    port: number | string | null = null,
+    options: network.CreateServerOptions = {},
+  ): Future<Server> {
+    return network.createServer(this, protocolFactory, host, port, options);
+  }
+
+  /** Listen on a Unix socket path (or Linux abstract name starting with '\\0'). */
+  createUnixServer(protocolFactory: () => object, path: string | null = null, options: network.CreateUnixServerOptions = {}): Future<Server> {
+    return network.createUnixServer(this, protocolFactory, path, options);
+  }
+
+  /** A UDP (or Unix datagram) endpoint: `[transport, protocol]`. */
+  createDatagramEndpoint<P extends object>(protocolFactory: () => P, options: network.CreateDatagramEndpointOptions = {}): Future<[network.DatagramSocketTransport, P]> {
+    return network.createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  /** @internal */
+  _startServing(protocolFactory: () => object, sock: SocketLike, server: Server, backlog: number): void {
+    this._addCallback(sock.fileno(), EVENT_READ, network.acceptConnection as (...args: unknown[]) => unknown, [this, protocolFactory, sock, server, backlog]);
+  }
+
+  /** @internal */
+  _stopServing(sock: SocketLike): void {
+    const fd = sock.fileno();
+    if (fd >= 0) this._removeCallbackOf(fd, 'reader');
+    sock.close();
+  }
+
+  /** @internal Remove the reader or writer of `fd`, if the loop is still open. */
+  _removeCallbackOf(fd: number, kind: 'reader' | 'writer'): void {
+    if (this._closed) return;
+    this._removeCallback(fd, kind === 'reader' ? EVENT_READ : EVENT_WRITE);
+  }
+
+  /** @internal The reader (or writer) handle of `fd`, if any. */
+  _callbackOf(fd: number, kind: 'reader' | 'writer'): Handle | null {
+    const key = this._selector.getMap().get(fd);
+    if (key === undefined) return null;
+    return kind === 'reader' ? key.data[0] : key.data[1];
   }
 
   /**

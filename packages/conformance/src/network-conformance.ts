@@ -1,0 +1,1120 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ConnectionRefusedError,
+  NotImplementedError,
+  OSError,
+  type BaseSelector,
+  type BaseTransport,
+  type DatagramTransport,
+  type Transport,
+} from '@evloop/interface';
+import {
+  CancelledError,
+  Future,
+  RuntimeError,
+  SelectorEventLoop,
+  setLogger,
+  setSysModule,
+  sleep,
+  waitFor,
+  type Server,
+  type SysModule,
+} from '@evloop/core-policy';
+import * as sys from '@evloop/sys';
+import { withLoop, type LoopHarness } from './harness.js';
+
+export interface NetworkConformanceOptions {
+  /** The backend name (`'epoll'`), used in test names. */
+  name: string;
+  createSelector: () => BaseSelector;
+  features?: {
+    /** The backend watches fds above FD_SETSIZE (1024); select cannot, so the EMFILE test is skipped there. */
+    scalesBeyondFdSetsize?: boolean;
+    /** How many concurrent connections the many-connections test opens (default 200). */
+    concurrentConnections?: number;
+  };
+}
+
+const ipv6Available = (() => {
+  try {
+    const sock = new sys.Socket(sys.AF_INET6, sys.SOCK_STREAM);
+    try {
+      sock.bind(['::1', 0]);
+      return true;
+    } finally {
+      sock.close();
+    }
+  } catch {
+    return false;
+  }
+})();
+
+/** A protocol that records everything, with futures for the events tests wait on. */
+class Recorder {
+  transport: Transport | null = null;
+  chunks: Buffer[] = [];
+  received = 0;
+  events: string[] = [];
+  made: Future<void>;
+  lost: Future<unknown>;
+  eof: Future<void>;
+  #want = 0;
+  #enough: Future<Buffer> | null = null;
+  keepOpenOnEof = false;
+
+  constructor(readonly loop: SelectorEventLoop) {
+    this.made = loop.createFuture();
+    this.lost = loop.createFuture();
+    this.eof = loop.createFuture();
+  }
+
+  connectionMade(transport: BaseTransport): void {
+    this.transport = transport as Transport;
+    this.events.push('made');
+    this.made.setResult(undefined);
+  }
+
+  dataReceived(data: Uint8Array): void {
+    this.chunks.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.received += data.length;
+    this.#check();
+  }
+
+  eofReceived(): boolean {
+    this.events.push('eof');
+    this.eof.setResult(undefined);
+    return this.keepOpenOnEof;
+  }
+
+  connectionLost(error: unknown): void {
+    this.events.push('lost');
+    this.lost.setResult(error);
+  }
+
+  data(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  /** Resolves once `count` bytes in all have arrived. */
+  waitForBytes(count: number): Future<Buffer> {
+    this.#want = count;
+    this.#enough = this.loop.createFuture<Buffer>();
+    this.#check();
+    return this.#enough;
+  }
+
+  #check(): void {
+    if (this.#enough !== null && !this.#enough.done() && this.received >= this.#want) this.#enough.setResult(this.data());
+  }
+}
+
+/** Echoes what it receives; closes on EOF. */
+class Echo {
+  transport: Transport | null = null;
+  lost: Future<unknown> | null = null;
+  constructor(loop?: SelectorEventLoop) {
+    if (loop) this.lost = loop.createFuture();
+  }
+  connectionMade(transport: BaseTransport): void {
+    this.transport = transport as Transport;
+  }
+  dataReceived(data: Uint8Array): void {
+    this.transport!.write(data);
+  }
+  connectionLost(error: unknown): void {
+    if (this.lost !== null && !this.lost.done()) this.lost.setResult(error);
+  }
+}
+
+function collectLogs(): { messages: string[]; restore(): void } {
+  const messages: string[] = [];
+  const previous = setLogger({
+    error: (message) => messages.push(`error: ${message}`),
+    warning: (message) => messages.push(`warning: ${message}`),
+    info: (message) => messages.push(`info: ${message}`),
+    debug: (message) => messages.push(`debug: ${message}`),
+  });
+  return { messages, restore: () => void setLogger(previous) };
+}
+
+function bytes(size: number, seed = 0): Buffer {
+  const data = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 31 + seed) & 0xff;
+  return data;
+}
+
+function within<T>(seconds: number, future: PromiseLike<T> | Future<T>): Promise<T> {
+  return waitFor(future as Future<T>, seconds) as unknown as Promise<T>;
+}
+
+function serverPort(server: Server): number {
+  const name = server.sockets[0]!.getsockname() as [string, number];
+  return name[1];
+}
+
+function tempSocketPath(label: string): string {
+  return path.join(os.tmpdir(), `evloop-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+}
+
+/**
+ * The shared networking suite: asyncio's protocol level (sock* methods,
+ * transports, servers, connections, datagrams) and the faults a server
+ * must survive, on one backend. Loopback only; every test closes its loop
+ * and checks that no fd leaked.
+ */
+export function runNetworkConformance(options: NetworkConformanceOptions): void {
+  const { name, createSelector } = options;
+  const features = options.features ?? {};
+  // The loop creates its sockets with the same @evloop/sys module the tests use.
+  setSysModule(sys as unknown as SysModule);
+  const test = (title: string, body: (harness: LoopHarness) => Promise<void>) =>
+    it(title, () => withLoop(createSelector, (harness) => harness.loop.runUntilComplete(() => body(harness))));
+
+  describe(`network conformance: ${name}`, () => {
+    describe('sock* methods', () => {
+      test('sockRecv, sockSendall and sockRecvInto on a socketpair', async ({ loop }) => {
+        const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+        try {
+          const pending = loop.sockRecv(a, 100);
+          expect(pending.done()).toBe(false);
+          await loop.sockSendall(b, Buffer.from('hello'));
+          expect((await within(2, pending)).toString()).toBe('hello');
+          const big = bytes(1 << 20);
+          const sending = loop.sockSendall(b, big);
+          const target = Buffer.alloc(big.length);
+          let got = 0;
+          while (got < big.length) got += await loop.sockRecvInto(a, target.subarray(got));
+          await within(5, sending);
+          expect(target.equals(big)).toBe(true);
+        } finally {
+          a.close();
+          b.close();
+        }
+      });
+
+      test('a blocking socket is a RangeError', async ({ loop }) => {
+        const [a, b] = sys.socketpair();
+        try {
+          await expect(loop.sockRecv(a, 1)).rejects.toThrow(RangeError);
+          await expect(loop.sockRecv(a, 1)).rejects.toThrow('the socket must be non-blocking');
+        } finally {
+          a.close();
+          b.close();
+        }
+      });
+
+      test('cancelling sockRecv removes the reader', async ({ loop }) => {
+        const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+        try {
+          const pending = loop.sockRecv(a, 10);
+          await sleep(0.01);
+          expect(loop.selector.getMap().has(a.fileno())).toBe(true);
+          pending.cancel();
+          await sleep(0);
+          await sleep(0);
+          expect(loop.selector.getMap().has(a.fileno())).toBe(false);
+          b.send(Buffer.from('x'));
+          expect((await loop.sockRecv(a, 10)).toString()).toBe('x');
+        } finally {
+          a.close();
+          b.close();
+        }
+      });
+
+      test('sockAccept, sockConnect and sockSendto/sockRecvfrom', async ({ loop }) => {
+        const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        const udpA = new sys.Socket(sys.AF_INET, sys.SOCK_DGRAM);
+        const udpB = new sys.Socket(sys.AF_INET, sys.SOCK_DGRAM);
+        let accepted: sys.Socket | null = null;
+        try {
+          listener.bind(['127.0.0.1', 0]);
+          listener.listen();
+          listener.setBlocking(false);
+          client.setBlocking(false);
+          const accepting = loop.sockAccept(listener);
+          await within(2, loop.sockConnect(client, listener.getsockname()));
+          const [conn, address] = await within(2, accepting);
+          accepted = conn as sys.Socket;
+          expect(accepted.getBlocking()).toBe(false);
+          expect(address).toEqual(client.getsockname());
+          await loop.sockSendall(client, Buffer.from('ping'));
+          expect((await within(2, loop.sockRecv(accepted, 10))).toString()).toBe('ping');
+
+          for (const sock of [udpA, udpB]) {
+            sock.bind(['127.0.0.1', 0]);
+            sock.setBlocking(false);
+          }
+          const receiving = loop.sockRecvfrom(udpB, 100);
+          expect(await loop.sockSendto(udpA, Buffer.from('dgram'), udpB.getsockname())).toBe(5);
+          const [data, from] = await within(2, receiving);
+          expect(data.toString()).toBe('dgram');
+          expect(from).toEqual(udpA.getsockname());
+        } finally {
+          accepted?.close();
+          for (const sock of [listener, client, udpA, udpB]) sock.close();
+        }
+      });
+
+      test('sockConnect to a closed port is a typed ConnectionRefusedError', async ({ loop }) => {
+        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        probe.bind(['127.0.0.1', 0]);
+        const address = probe.getsockname();
+        probe.close();
+        const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        client.setBlocking(false);
+        try {
+          const error = await loop.sockConnect(client, address).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(ConnectionRefusedError.isInstance(error)).toBe(true);
+          expect(error).toMatchObject({ code: 'ECONNREFUSED', syscall: 'connect' });
+          expect((error as OSError).errno).toBeGreaterThan(0);
+        } finally {
+          client.close();
+        }
+      });
+    });
+
+    describe('names', () => {
+      test('getaddrinfo: numeric hosts need no DNS and expand socket types as Python does', async ({ loop }) => {
+        const infos = await loop.getaddrinfo('127.0.0.1', 80);
+        expect(infos.map((info) => info[1])).toEqual([sys.SOCK_STREAM, sys.SOCK_DGRAM, sys.SOCK_RAW]);
+        expect(infos[0]).toEqual([sys.AF_INET, sys.SOCK_STREAM, sys.IPPROTO_TCP, '', ['127.0.0.1', 80]]);
+        expect(infos[1]![2]).toBe(sys.IPPROTO_UDP);
+        const six = await loop.getaddrinfo('::1', '8080', { type: sys.SOCK_STREAM });
+        expect(six).toEqual([[sys.AF_INET6, sys.SOCK_STREAM, sys.IPPROTO_TCP, '', ['::1', 8080, 0, 0]]]);
+        const passive = await loop.getaddrinfo(null, 0, { type: sys.SOCK_STREAM, flags: 1 });
+        expect(passive.map((info) => info[4][0])).toEqual(['0.0.0.0', '::']);
+        await expect(loop.getaddrinfo('::1', 80, { family: sys.AF_INET })).rejects.toMatchObject({ code: 'EAI_ADDRFAMILY' });
+      });
+
+      test('getaddrinfo resolves localhost and reports a name that does not exist with its code', async ({ loop }) => {
+        const infos = await within(10, loop.getaddrinfo('localhost', 1234, { type: sys.SOCK_STREAM }));
+        expect(infos.length).toBeGreaterThan(0);
+        for (const info of infos) expect([sys.AF_INET, sys.AF_INET6]).toContain(info[0]);
+        const error = await within(10, loop.getaddrinfo('no-such-host.invalid', 80)).then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+        expect(OSError.isInstance(error)).toBe(true);
+        expect(String((error as OSError).code)).toMatch(/^(ENOTFOUND|EAI_)/);
+      });
+
+      test('getnameinfo with numeric flags, and through lookupService', async ({ loop }) => {
+        expect(await loop.getnameinfo(['127.0.0.1', 80], 1 | 2 | 8)).toEqual(['127.0.0.1', '80']);
+        const [host] = await within(10, loop.getnameinfo(['127.0.0.1', 22]));
+        expect(typeof host).toBe('string');
+      });
+    });
+
+    describe('TCP', () => {
+      const echoOver = async (loop: SelectorEventLoop, host: string) => {
+        const server = await loop.createServer(() => new Echo(), host, 0);
+        try {
+          const [transport, client] = await within(
+            5,
+            loop.createConnection(() => new Recorder(loop), host, serverPort(server)),
+          );
+          const message = bytes(100_000);
+          transport.write(message.subarray(0, 10));
+          transport.writelines([message.subarray(10, 50_000), message.subarray(50_000)]);
+          const echoed = await within(5, client.waitForBytes(message.length));
+          expect(echoed.equals(message)).toBe(true);
+          expect(transport.getExtraInfo('peername')).toEqual(server.sockets[0]!.getsockname());
+          expect(transport.getExtraInfo('sockname')).toEqual((transport.getExtraInfo('socket') as sys.Socket).getsockname());
+          expect(transport.getExtraInfo('nothing', 'default')).toBe('default');
+          transport.close();
+          expect(transport.isClosing()).toBe(true);
+          expect(await within(2, client.lost)).toBe(null);
+          expect(client.events).toEqual(['made', 'lost']);
+        } finally {
+          server.close();
+          await within(5, server.waitClosed());
+        }
+      };
+
+      test('IPv4 loopback echo', async ({ loop }) => echoOver(loop, '127.0.0.1'));
+
+      it.skipIf(!ipv6Available)('IPv6 loopback echo (skipped when ::1 cannot be bound)', () =>
+        withLoop(createSelector, ({ loop }) => loop.runUntilComplete(() => echoOver(loop, '::1'))),
+      );
+
+      test('createServer with host null listens on every family, with IPV6_V6ONLY on the v6 socket', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), null, 0);
+        try {
+          const families = server.sockets.map((sock) => sock.family);
+          expect(families).toContain(sys.AF_INET);
+          for (const sock of server.sockets) {
+            if (sock.family === sys.AF_INET6) expect(sock.getsockopt(sys.IPPROTO_IPV6, sys.IPV6_V6ONLY)).toBe(1);
+            expect(sock.getsockopt(sys.SOL_SOCKET, sys.SO_REUSEADDR)).not.toBe(0);
+          }
+          const [transport, client] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server)));
+          transport.write(Buffer.from('any'));
+          expect((await within(5, client.waitForBytes(3))).toString()).toBe('any');
+          transport.close();
+          await client.lost;
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('createConnection to a refused port: ConnectionRefusedError with code, errno and syscall', async ({ loop }) => {
+        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        probe.bind(['127.0.0.1', 0]);
+        const [, port] = probe.getsockname() as [string, number];
+        probe.close();
+        const error = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', port)).then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+        expect(ConnectionRefusedError.isInstance(error)).toBe(true);
+        expect(error).toMatchObject({ code: 'ECONNREFUSED', syscall: 'connect' });
+        expect(String((error as Error).message)).toContain('Connect call failed');
+      });
+
+      test('every address failing gives a combined error; the same error from each is re-thrown as is', async ({ loop }) => {
+        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        probe.bind(['127.0.0.1', 0]);
+        const [, port] = probe.getsockname() as [string, number];
+        probe.close();
+        const hosts = ipv6Available ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
+        // Two addresses, both refused: refused errors differ only in the address, so they combine.
+        const refused = await loop.createConnection(() => new Recorder(loop), 'localhost', port).then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+        expect(OSError.isInstance(refused)).toBe(true);
+        expect(String((refused as Error).message)).toMatch(/Connect call failed|Multiple exceptions/);
+        expect(hosts.length).toBeGreaterThan(0);
+      });
+
+      test('Happy Eyeballs: staggered attempts, the first to connect wins', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          const [transport, client] = await within(
+            5,
+            loop.createConnection(() => new Recorder(loop), 'localhost', serverPort(server), { happyEyeballsDelay: 0.05 }),
+          );
+          transport.write(Buffer.from('he'));
+          expect((await within(5, client.waitForBytes(2))).toString()).toBe('he');
+          transport.close();
+          await client.lost;
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('ssl is refused with NotImplementedError, never ignored', async ({ loop }) => {
+        await expect(loop.createConnection(() => new Recorder(loop), '127.0.0.1', 1, { ssl: true })).rejects.toSatisfy((error: unknown) => NotImplementedError.isInstance(error));
+        await expect(loop.createServer(() => new Echo(), '127.0.0.1', 0, { ssl: {} })).rejects.toSatisfy((error: unknown) => NotImplementedError.isInstance(error));
+      });
+
+      test('createConnection with localAddr binds first; with sock wraps the socket', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server), { localAddr: ['127.0.0.1', 0] });
+          expect((transport.getExtraInfo('sockname') as [string, number])[0]).toBe('127.0.0.1');
+          transport.close();
+          await client.lost;
+          const sock = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+          sock.setBlocking(false);
+          await loop.sockConnect(sock, ['127.0.0.1', serverPort(server)]);
+          const [wrapped, wrappedClient] = await loop.createConnection(() => new Recorder(loop), null, null, { sock });
+          wrapped.write(Buffer.from('s'));
+          await within(5, wrappedClient.waitForBytes(1));
+          wrapped.close();
+          await wrappedClient.lost;
+          expect(sock.fileno()).toBe(-1);
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+    });
+
+    describe('transports', () => {
+      test('peer half-close: eofReceived returning true keeps the connection open for writing', async ({ loop }) => {
+        const serverSide = new Recorder(loop);
+        serverSide.keepOpenOnEof = true;
+        const server = await loop.createServer(() => serverSide, '127.0.0.1', 0);
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          expect(transport.canWriteEof()).toBe(true);
+          transport.write(Buffer.from('question'));
+          transport.writeEof();
+          expect(() => transport.write(Buffer.from('more'))).toThrow(RuntimeError);
+          await within(5, serverSide.eof);
+          expect(serverSide.data().toString()).toBe('question');
+          serverSide.transport!.write(Buffer.from('answer'));
+          expect((await within(5, client.waitForBytes(6))).toString()).toBe('answer');
+          serverSide.transport!.close();
+          await within(5, client.eof);
+          await within(5, client.lost);
+          await within(5, serverSide.lost);
+          expect(serverSide.events).toEqual(['made', 'eof', 'lost']);
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('pauseReading/resumeReading/isReading', async ({ loop }) => {
+        const serverSide = new Recorder(loop);
+        const server = await loop.createServer(() => serverSide, '127.0.0.1', 0);
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          await serverSide.made;
+          const peer = serverSide.transport!;
+          expect(peer.isReading()).toBe(true);
+          peer.pauseReading();
+          expect(peer.isReading()).toBe(false);
+          transport.write(Buffer.from('held'));
+          await sleep(0.05);
+          expect(serverSide.received).toBe(0);
+          peer.resumeReading();
+          expect((await within(5, serverSide.waitForBytes(4))).toString()).toBe('held');
+          transport.close();
+          await client.lost;
+          await serverSide.lost;
+          expect(peer.isReading()).toBe(false);
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('a reader that never reads: the writer gets pauseWriting and the buffer stops growing', async ({ loop }) => {
+        const serverSide = new Recorder(loop);
+        const server = await loop.createServer(() => serverSide, '127.0.0.1', 0);
+        try {
+          let paused: Future<void> = loop.createFuture();
+          let resumed: Future<void> = loop.createFuture();
+          const writer = {
+            transport: null as Transport | null,
+            lost: loop.createFuture<unknown>(),
+            connectionMade(transport: BaseTransport) {
+              this.transport = transport as Transport;
+            },
+            pauseWriting() {
+              paused.setResult(undefined);
+            },
+            resumeWriting() {
+              resumed.setResult(undefined);
+            },
+            connectionLost(error: unknown) {
+              this.lost.setResult(error);
+            },
+          };
+          const connecting = loop.createConnection(() => writer, '127.0.0.1', serverPort(server));
+          const [transport] = await within(5, connecting);
+          await within(5, serverSide.made);
+          serverSide.transport!.pauseReading();
+          expect(transport.getWriteBufferLimits()).toEqual([16 * 1024, 64 * 1024]);
+          transport.setWriteBufferLimits(32 * 1024);
+          expect(transport.getWriteBufferLimits()).toEqual([8 * 1024, 32 * 1024]);
+          expect(() => transport.setWriteBufferLimits(1, 2)).toThrow(RangeError);
+          const chunk = bytes(16 * 1024);
+          let written = 0;
+          // A protocol that respects pauseWriting stops writing: the buffer is bounded.
+          for (let round = 0; round < 10_000 && !paused.done(); round++) {
+            transport.write(chunk);
+            written += chunk.length;
+            if (round % 16 === 15) await sleep(0);
+          }
+          expect(paused.done()).toBe(true);
+          const size = transport.getWriteBufferSize();
+          expect(size).toBeGreaterThan(32 * 1024);
+          expect(size).toBeLessThanOrEqual(32 * 1024 + chunk.length);
+          await sleep(0.05);
+          expect(transport.getWriteBufferSize()).toBe(size);
+          // The reader drains: resumeWriting once below the low mark.
+          serverSide.transport!.resumeReading();
+          await within(5, resumed);
+          expect(transport.getWriteBufferSize()).toBeLessThanOrEqual(8 * 1024);
+          await within(10, serverSide.waitForBytes(written));
+          expect(serverSide.data().equals(Buffer.concat(Array.from({ length: written / chunk.length }, () => chunk)))).toBe(true);
+          paused = loop.createFuture();
+          resumed = loop.createFuture();
+          transport.close();
+          await within(5, writer.lost);
+          await within(5, serverSide.lost);
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('close flushes the buffer first; abort drops it; connectionLost exactly once', async ({ loop }) => {
+        const accepted: Recorder[] = [];
+        const server = await loop.createServer(
+          () => {
+            const recorder = new Recorder(loop);
+            accepted.push(recorder);
+            return recorder;
+          },
+          '127.0.0.1',
+          0,
+        );
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          const big = bytes(4 << 20);
+          transport.write(big);
+          expect(transport.getWriteBufferSize()).toBeGreaterThan(0);
+          transport.close();
+          transport.close();
+          await within(5, accepted[0]!.made);
+          const serverSide = accepted[0]!;
+          expect((await within(10, serverSide.waitForBytes(big.length))).equals(big)).toBe(true);
+          expect(await within(5, client.lost)).toBe(null);
+          await within(5, serverSide.lost);
+          expect(client.events.filter((event) => event === 'lost')).toHaveLength(1);
+
+          const [aborted, abortedClient] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          aborted.write(big);
+          aborted.abort();
+          aborted.abort();
+          aborted.close();
+          expect(aborted.getWriteBufferSize()).toBe(0);
+          expect(await within(5, abortedClient.lost)).toBe(null);
+          expect(abortedClient.events).toEqual(['made', 'lost']);
+        } finally {
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('writes after close are ignored, with a warning after a few', async ({ loop }) => {
+        const logs = collectLogs();
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          transport.abort();
+          await client.lost;
+          for (let i = 0; i < 10; i++) transport.write(Buffer.from('late'));
+          expect(logs.messages.filter((message) => message.includes('socket.send() raised exception.')).length).toBeGreaterThan(0);
+          expect(logs.messages.filter((message) => message.includes('socket.send() raised exception.')).length).toBeLessThan(10);
+          expect(() => transport.write('text' as unknown as Uint8Array)).toThrow(TypeError);
+        } finally {
+          logs.restore();
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('close during connectionMade: connectionLost follows, no data is read', async ({ loop }) => {
+        const events: string[] = [];
+        const lost = loop.createFuture<void>();
+        const server = await loop.createServer(
+          () => ({
+            connectionMade(transport: BaseTransport) {
+              events.push('made');
+              transport.close();
+            },
+            dataReceived() {
+              events.push('data');
+            },
+            connectionLost(error: unknown) {
+              events.push(`lost:${String(error)}`);
+              lost.setResult(undefined);
+            },
+          }),
+          '127.0.0.1',
+          0,
+        );
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          transport.write(Buffer.from('ignored'));
+          await within(5, lost);
+          await within(5, client.lost);
+          expect(events).toEqual(['made', 'lost:null']);
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('an exception in dataReceived goes to the exception handler, the transport closes, the loop goes on', async ({ loop, claimErrors }) => {
+        const lost = loop.createFuture<unknown>();
+        const failure = new Error('protocol bug');
+        const server = await loop.createServer(
+          () => ({
+            dataReceived() {
+              throw failure;
+            },
+            eofReceived() {
+              return false;
+            },
+            connectionLost(error: unknown) {
+              if (!lost.done()) lost.setResult(error);
+            },
+          }),
+          '127.0.0.1',
+          0,
+        );
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          transport.write(Buffer.from('boom'));
+          expect(await within(5, lost)).toBe(failure);
+          await within(5, client.lost);
+          const errors = claimErrors();
+          expect(errors).toHaveLength(1);
+          expect(errors[0]!.message).toBe('Fatal error: protocol.dataReceived() call failed.');
+          expect(errors[0]!.exception).toBe(failure);
+          expect(errors[0]!.transport).toBeDefined();
+          // The loop keeps serving.
+          const [second, secondClient] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          second.close();
+          await secondClient.lost;
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('exceptions in eofReceived and connectionMade are reported and close the transport', async ({ loop, claimErrors }) => {
+        const lostEof = loop.createFuture<unknown>();
+        const eofServer = await loop.createServer(
+          () => ({
+            eofReceived() {
+              throw new Error('eof bug');
+            },
+            connectionLost(error: unknown) {
+              lostEof.setResult(error);
+            },
+          }),
+          '127.0.0.1',
+          0,
+        );
+        const madeServer = await loop.createServer(
+          () => ({
+            connectionMade() {
+              throw new Error('made bug');
+            },
+          }),
+          '127.0.0.1',
+          0,
+        );
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(eofServer));
+          transport.writeEof();
+          expect(String(await within(5, lostEof))).toContain('eof bug');
+          await within(5, client.lost);
+          const [, madeClient] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(madeServer));
+          await within(5, madeClient.lost);
+          const messages = claimErrors().map((context) => context.message);
+          expect(messages).toContain('Fatal error: protocol.eofReceived() call failed.');
+          expect(messages).toContain('Fatal error: protocol.connectionMade() call failed.');
+        } finally {
+          eofServer.close();
+          madeServer.close();
+          await eofServer.waitClosed();
+          await madeServer.waitClosed();
+        }
+      });
+
+      test('BufferedProtocol receives into its own buffer with no copy', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          const storage = Buffer.alloc(1024);
+          const received: Buffer[] = [];
+          const sizeHints: number[] = [];
+          let done: Future<void> = loop.createFuture();
+          const total = 50_000;
+          let count = 0;
+          const protocol = {
+            getBuffer(sizeHint: number) {
+              sizeHints.push(sizeHint);
+              return storage;
+            },
+            bufferUpdated(nbytes: number) {
+              received.push(Buffer.from(storage.subarray(0, nbytes)));
+              count += nbytes;
+              if (count >= total && !done.done()) done.setResult(undefined);
+            },
+            connectionLost() {},
+          };
+          const [transport] = await loop.createConnection(() => protocol, '127.0.0.1', serverPort(server));
+          const message = bytes(total, 7);
+          transport.write(message);
+          await within(5, done);
+          expect(Buffer.concat(received).equals(message)).toBe(true);
+          expect(received.every((chunk) => chunk.length <= storage.length)).toBe(true);
+          done = loop.createFuture();
+          transport.close();
+        } finally {
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('reset by the peer mid-write: connectionLost gets the error, nothing reaches the handler', async ({ loop }) => {
+        const serverSide = new Recorder(loop);
+        const server = await loop.createServer(() => serverSide, '127.0.0.1', 0);
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          await within(5, serverSide.made);
+          // Unread data on close makes the kernel send RST.
+          transport.write(Buffer.from('unread'));
+          await within(5, serverSide.waitForBytes(6));
+          serverSide.transport!.pauseReading();
+          transport.write(Buffer.from('unread again'));
+          await sleep(0.02);
+          const peerSocket = serverSide.transport!.getExtraInfo('socket') as sys.Socket;
+          peerSocket.setsockopt(sys.SOL_SOCKET, sys.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
+          serverSide.transport!.abort();
+          const chunk = bytes(64 * 1024);
+          for (let i = 0; i < 200 && !client.lost.done(); i++) {
+            transport.write(chunk);
+            await sleep(0.002);
+          }
+          const error = await within(5, client.lost);
+          expect(error === null || OSError.isInstance(error)).toBe(true);
+          await within(5, serverSide.lost);
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('a client that connects and vanishes does not disturb the server', async ({ loop }) => {
+        const lost: Future<unknown>[] = [];
+        const server = await loop.createServer(
+          () => {
+            const echo = new Echo(loop);
+            lost.push(echo.lost!);
+            return echo;
+          },
+          '127.0.0.1',
+          0,
+        );
+        try {
+          for (let i = 0; i < 5; i++) {
+            const sock = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+            sock.connect(['127.0.0.1', serverPort(server)]);
+            if (i % 2 === 0) sock.setsockopt(sys.SOL_SOCKET, sys.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
+            sock.close();
+          }
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          transport.write(Buffer.from('still here'));
+          expect((await within(5, client.waitForBytes(10))).toString()).toBe('still here');
+          transport.close();
+          await client.lost;
+          await within(5, Promise.all(lost.map((future) => future.then(() => undefined))));
+          expect(lost).toHaveLength(6);
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+    });
+
+    describe('servers', () => {
+      test('close stops listening, waitClosed waits for the connections, isServing and sockets follow', async ({ loop }) => {
+        const echoes: Echo[] = [];
+        const server = await loop.createServer(
+          () => {
+            const echo = new Echo(loop);
+            echoes.push(echo);
+            return echo;
+          },
+          '127.0.0.1',
+          0,
+        );
+        expect(server.isServing()).toBe(true);
+        expect(server.getLoop()).toBe(loop);
+        const port = serverPort(server);
+        const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', port);
+        transport.write(Buffer.from('x'));
+        await within(5, client.waitForBytes(1));
+        server.close();
+        expect(server.isServing()).toBe(false);
+        expect(server.sockets).toEqual([]);
+        const closed = server.waitClosed();
+        await sleep(0.02);
+        expect(closed.done()).toBe(false);
+        // The open connection still works after close().
+        transport.write(Buffer.from('y'));
+        await within(5, client.waitForBytes(2));
+        transport.close();
+        await within(5, closed);
+        await expect(loop.createConnection(() => new Recorder(loop), '127.0.0.1', port)).rejects.toSatisfy((error: unknown) => ConnectionRefusedError.isInstance(error));
+      });
+
+      test('startServing: false, then serveForever; cancelling it closes the server', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0, { startServing: false });
+        expect(server.isServing()).toBe(false);
+        const serving = server.serveForever();
+        expect(server.isServing()).toBe(true);
+        expect(() => server.serveForever()).toThrow(RuntimeError);
+        const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+        transport.write(Buffer.from('f'));
+        await within(5, client.waitForBytes(1));
+        transport.close();
+        await client.lost;
+        serving.cancel();
+        await expect(serving).rejects.toSatisfy((error: unknown) => CancelledError.isInstance(error));
+        expect(server.sockets).toEqual([]);
+        await within(5, server.waitClosed());
+      });
+
+      test('Symbol.asyncDispose closes the server', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        await server[Symbol.asyncDispose]();
+        expect(server.sockets).toEqual([]);
+      });
+
+      test('bind failure names the address; a list of hosts binds each', async ({ loop }) => {
+        const first = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          const error = await loop.createServer(() => new Echo(), '127.0.0.1', serverPort(first), { reuseAddress: false }).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(error).toMatchObject({ code: 'EADDRINUSE' });
+          expect(String((error as Error).message)).toContain('error while attempting to bind on address');
+          const hosts = ipv6Available ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
+          const both = await loop.createServer(() => new Echo(), hosts, 0);
+          expect(both.sockets).toHaveLength(hosts.length);
+          both.close();
+          await both.waitClosed();
+        } finally {
+          first.close();
+          await first.waitClosed();
+        }
+      });
+
+      test(`many concurrent connections (${features.concurrentConnections ?? 200})`, async ({ loop }) => {
+        const count = features.concurrentConnections ?? 200;
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0, { backlog: count });
+        try {
+          const connections = await within(
+            20,
+            Promise.all(Array.from({ length: count }, () => loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server)))),
+          );
+          for (const [index, [transport]] of connections.entries()) transport.write(Buffer.from(`message ${index}`));
+          await within(
+            20,
+            Promise.all(connections.map(([, client], index) => client.waitForBytes(`message ${index}`.length))),
+          );
+          for (const [index, [, client]] of connections.entries()) expect(client.data().toString()).toBe(`message ${index}`);
+          for (const [transport] of connections) transport.close();
+          await within(10, Promise.all(connections.map(([, client]) => client.lost)));
+        } finally {
+          server.close();
+          await within(10, server.waitClosed());
+        }
+      });
+
+      it.skipIf(features.scalesBeyondFdSetsize === false)('accept failing with EMFILE: the server logs, pauses, and accepts once fds are free (skipped where fds above FD_SETSIZE cannot be watched)', () =>
+        withLoop(createSelector, ({ loop, errors, claimErrors }) =>
+          loop.runUntilComplete(async () => {
+            const serverSide: Recorder[] = [];
+            const server = await loop.createServer(
+              () => {
+                const recorder = new Recorder(loop);
+                serverSide.push(recorder);
+                return recorder;
+              },
+              '127.0.0.1',
+              0,
+            );
+            const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+            const pipes: number[] = [];
+            try {
+              client.setBlocking(false);
+              // The client socket exists before the fds run out; connecting needs no new fd.
+              try {
+                for (let i = 0; i < 200_000; i++) {
+                  const [r, w] = sys.pipe();
+                  pipes.push(r, w);
+                }
+              } catch (error) {
+                if (!OSError.isInstance(error) || (error.code !== 'EMFILE' && error.code !== 'ENFILE')) throw error;
+              }
+              // A pipe takes two fds: take the odd one left, so accept() has none.
+              try {
+                for (let i = 0; i < 4; i++) pipes.push(sys.dup(pipes[0]!));
+              } catch (error) {
+                if (!OSError.isInstance(error) || (error.code !== 'EMFILE' && error.code !== 'ENFILE')) throw error;
+              }
+              const started = loop.time();
+              await within(5, loop.sockConnect(client, server.sockets[0]!.getsockname()));
+              for (let i = 0; i < 100 && errors.length === 0; i++) await sleep(0.01);
+              const reported = claimErrors();
+              expect(reported.length).toBeGreaterThanOrEqual(1);
+              expect(reported[0]!.message).toBe('socket.accept() out of system resource');
+              expect(OSError.isInstance(reported[0]!.exception)).toBe(true);
+              expect(serverSide).toHaveLength(0);
+              for (const fd of pipes.splice(0)) sys.close(fd);
+              // After ACCEPT_RETRY_DELAY (1 s) the server accepts again.
+              for (let i = 0; i < 300 && serverSide.length === 0; i++) await sleep(0.01);
+              expect(serverSide).toHaveLength(1);
+              expect(loop.time() - started).toBeGreaterThanOrEqual(0.9);
+              await loop.sockSendall(client, Buffer.from('late'));
+              expect((await within(5, serverSide[0]!.waitForBytes(4))).toString()).toBe('late');
+            } finally {
+              for (const fd of pipes) sys.close(fd);
+              client.close();
+              server.close();
+              server.closeClients();
+              await within(5, server.waitClosed());
+            }
+          }),
+        ),
+      );
+    });
+
+    describe('Unix sockets', () => {
+      test('Unix stream echo on a path; a stale socket file is replaced; the file goes with the server', async ({ loop }) => {
+        const socketPath = tempSocketPath('unix');
+        const stale = new sys.Socket(sys.AF_UNIX, sys.SOCK_STREAM);
+        stale.bind(socketPath);
+        stale.close();
+        expect(fs.statSync(socketPath).isSocket()).toBe(true);
+        const server = await loop.createUnixServer(() => new Echo(), socketPath);
+        try {
+          const [transport, client] = await loop.createUnixConnection(() => new Recorder(loop), socketPath);
+          transport.write(Buffer.from('over unix'));
+          expect((await within(5, client.waitForBytes(9))).toString()).toBe('over unix');
+          transport.close();
+          await client.lost;
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+        expect(fs.existsSync(socketPath)).toBe(false);
+      });
+
+      test('a regular file at the path is not removed', async ({ loop }) => {
+        const filePath = tempSocketPath('file');
+        fs.writeFileSync(filePath, 'keep me');
+        try {
+          await expect(loop.createUnixServer(() => new Echo(), filePath)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+          expect(fs.readFileSync(filePath, 'utf8')).toBe('keep me');
+        } finally {
+          fs.unlinkSync(filePath);
+        }
+      });
+
+      it.skipIf(process.platform !== 'linux')('Unix stream echo on an abstract name (Linux only)', () =>
+        withLoop(createSelector, ({ loop }) =>
+          loop.runUntilComplete(async () => {
+            const abstractName = `\0evloop-${process.pid}-${Math.random().toString(36).slice(2)}`;
+            const server = await loop.createUnixServer(() => new Echo(), abstractName);
+            try {
+              const [transport, client] = await loop.createUnixConnection(() => new Recorder(loop), abstractName);
+              transport.write(Buffer.from('abstract'));
+              expect((await within(5, client.waitForBytes(8))).toString()).toBe('abstract');
+              transport.close();
+              await client.lost;
+            } finally {
+              server.close();
+              await server.waitClosed();
+            }
+          }),
+        ),
+      );
+    });
+
+    describe('datagrams', () => {
+      test('UDP echo with sendto and datagramReceived', async ({ loop }) => {
+        const serverGot = loop.createFuture<[Buffer, unknown]>();
+        let serverTransport: DatagramTransport | null = null;
+        const [server] = await loop.createDatagramEndpoint(
+          () => ({
+            connectionMade(transport: BaseTransport) {
+              serverTransport = transport as DatagramTransport;
+            },
+            datagramReceived(data: Uint8Array, address: unknown) {
+              if (!serverGot.done()) serverGot.setResult([Buffer.from(data), address]);
+              serverTransport!.sendto(data, address);
+            },
+          }),
+          { localAddr: ['127.0.0.1', 0] },
+        );
+        const serverAddress = server.getExtraInfo('sockname');
+        const replies: Buffer[] = [];
+        const reply = loop.createFuture<void>();
+        const clientLost = loop.createFuture<unknown>();
+        const [client] = await loop.createDatagramEndpoint(
+          () => ({
+            datagramReceived(data: Uint8Array) {
+              replies.push(Buffer.from(data));
+              if (!reply.done()) reply.setResult(undefined);
+            },
+            errorReceived() {},
+            connectionLost(error: unknown) {
+              clientLost.setResult(error);
+            },
+          }),
+          { remoteAddr: serverAddress as [string, number] },
+        );
+        try {
+          client.sendto(Buffer.from('ping'));
+          const [data, from] = await within(5, serverGot);
+          expect(data.toString()).toBe('ping');
+          expect(from).toEqual(client.getExtraInfo('sockname'));
+          await within(5, reply);
+          expect(replies[0]!.toString()).toBe('ping');
+          expect(() => client.sendto(Buffer.from('x'), ['127.0.0.1', 1])).toThrow(RangeError);
+        } finally {
+          client.close();
+          server.abort();
+        }
+        expect(await within(5, clientLost)).toBe(null);
+      });
+
+      test('a connected UDP socket to a closed port: errorReceived, the transport stays open', async ({ loop }) => {
+        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_DGRAM);
+        probe.bind(['127.0.0.1', 0]);
+        const address = probe.getsockname() as [string, number];
+        probe.close();
+        const errorSeen = loop.createFuture<unknown>();
+        const [transport] = await loop.createDatagramEndpoint(
+          () => ({
+            errorReceived(error: unknown) {
+              if (!errorSeen.done()) errorSeen.setResult(error);
+            },
+          }),
+          { remoteAddr: address },
+        );
+        try {
+          for (let i = 0; i < 20 && !errorSeen.done(); i++) {
+            transport.sendto(Buffer.from('anyone?'));
+            await sleep(0.01);
+          }
+          expect(ConnectionRefusedError.isInstance(await within(5, errorSeen))).toBe(true);
+          expect(transport.isClosing()).toBe(false);
+        } finally {
+          transport.close();
+        }
+      });
+    });
+
+    describe('loop.close()', () => {
+      it('closes listening sockets and open transports, leaking no fd', () =>
+        withLoop(createSelector, async ({ loop }) => {
+          await loop.runUntilComplete(async () => {
+            const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+            const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+            transport.write(Buffer.from('left open'));
+            await within(5, client.waitForBytes(9));
+            const unixServer = await loop.createUnixServer(() => new Echo(), tempSocketPath('close'));
+            void unixServer;
+          });
+          loop.close();
+          expect(loop.isClosed()).toBe(true);
+        }),
+      );
+    });
+  });
+}

@@ -12,6 +12,7 @@ import {
   openUnixConnection,
   startServer,
   startUnixServer,
+  sleep,
   waitFor,
   type ClientConnectedCallback,
 } from '@evloop/core-policy';
@@ -49,6 +50,18 @@ const echoLines: ClientConnectedCallback = async (reader, writer) => {
   writer.close();
   await writer.waitClosed();
 };
+
+/**
+ * Run `first`, then read to EOF and close: a server connection left
+ * half-open after the client's EOF would keep `server.waitClosed()` waiting.
+ */
+function closeAtEof(first: ClientConnectedCallback): ClientConnectedCallback {
+  return async (reader, writer) => {
+    await first(reader, writer);
+    await reader.read();
+    writer.close();
+  };
+}
 
 async function closeServer(server: AbstractServer): Promise<void> {
   server.close();
@@ -292,6 +305,53 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
       await Promise.all(serverSide);
       await closeServer(server);
     });
+
+    scenario('after close(), the reader sees EOF once waitClosed is done, unread data or not', async () => {
+      const server = await startServer(closeAtEof(async (_reader, writer) => writer.write(Buffer.from('unread data\n'))), '127.0.0.1', 0);
+      const [reader, writer] = await openConnection('127.0.0.1', portOf(server));
+      // Wait until the server's bytes are buffered, then close without reading them.
+      while (!(reader as unknown as { _buffer: { length: number } })._buffer.length) await sleep(0.001);
+      writer.close();
+      await writer.waitClosed();
+      expect(reader.atEof()).toBe(false);
+      expect((await reader.read()).toString()).toBe('unread data\n');
+      expect(reader.atEof()).toBe(true);
+      await closeServer(server);
+    });
+
+    scenario('write and drain after close() raise ConnectionResetError', async () => {
+      const server = await startServer(closeAtEof(() => {}), '127.0.0.1', 0);
+      const [, writer] = await openConnection('127.0.0.1', portOf(server));
+      writer.close();
+      const error = await failure(
+        (async () => {
+          writer.write(Buffer.from('data'));
+          await writer.drain();
+        })(),
+      );
+      expect((error as Error).name).toBe('ConnectionResetError');
+      await writer.waitClosed();
+      await closeServer(server);
+    });
+
+    scenario(
+      'server.closeClients() ends the connections of a closed server; waitClosed then finishes',
+      async () => {
+        const readers: StreamReader[] = [];
+        const server = await startServer((reader) => void readers.push(reader), '127.0.0.1', 0);
+        const clients = await Promise.all([openConnection('127.0.0.1', portOf(server)), openConnection('127.0.0.1', portOf(server))]);
+        while (readers.length < 2) await sleep(0.001);
+        server.close();
+        (server as unknown as { closeClients(): void }).closeClients();
+        await server.waitClosed();
+        for (const [reader, writer] of clients) {
+          expect((await reader.read()).length).toBe(0);
+          writer.close();
+          await writer.waitClosed();
+        }
+        for (const reader of readers) expect(reader.atEof()).toBe(true);
+      },
+    );
 
     scenario('the reader limit of startServer bounds lines', async () => {
       const outcomes: unknown[] = [];

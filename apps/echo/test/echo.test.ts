@@ -2,14 +2,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SelectorEventLoop } from '@evloop/core-policy';
 
 const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const script = (name: string) => path.join(app, name);
-
-// Until the loop has its networking half, say so instead of failing.
-const networking = typeof (SelectorEventLoop.prototype as unknown as Record<string, unknown>).createServer === 'function';
-const skipReason = networking ? '' : ' (skipped: SelectorEventLoop has no createServer)';
 
 const running: ChildProcess[] = [];
 
@@ -72,7 +67,7 @@ describe.each([
   ['server-protocol.mjs', 'client-streams.mjs'],
   ['server-streams.mjs', 'client-protocol.mjs'],
 ])('%s with %s', (server, client) => {
-  it.skipIf(!networking)(`echoes every message over loopback, for two clients in turn, and stops on SIGTERM${skipReason}`, async () => {
+  it('echoes every message over loopback, for two clients in turn, and stops on SIGTERM', async () => {
     const started = await startServerProcess(server);
     expect(started.host).toBe('127.0.0.1');
     expect(started.port).toBeGreaterThan(0);
@@ -91,7 +86,7 @@ describe.each([
   });
 });
 
-it.skipIf(!networking)(`a client fails with status 1 when nothing listens${skipReason}`, async () => {
+it('a client fails with status 1 when nothing listens', async () => {
   const started = await startServerProcess('server-streams.mjs');
   const port = started.port;
   expect(await started.stop()).toBe(0);

@@ -8,6 +8,7 @@ export {
   LimitOverrunError,
   OSError,
   KeyError,
+  ExecutorFunctionError,
   EVENT_READ,
   EVENT_WRITE,
 } from '@evloop/interface';
@@ -43,6 +44,7 @@ export { run, type RunOptions } from './run.js';
 export { listBackends, resolveBackend, BACKEND_PREFERENCE, type BackendReport } from './discovery.js';
 export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 export { logger, setLogger, consoleLogger, type Logger } from './logger.js';
+export { ThreadPoolExecutor } from './executor.js';
 export {
   StreamReader,
   StreamReaderProtocol,

@@ -34,7 +34,15 @@ bounded() { timeout --kill-after=10 "$step_timeout" "$@" </dev/null; }
 
 mkdir -p "$cache"
 work="$(mktemp -d "${TMPDIR:-/tmp}/evloop-kqueue-check.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+# On the way out, stop a compile still running and remove the temporary
+# folder, keeping the script's exit status.
+cleanup() {
+  local status=$?
+  jobs -p | xargs -r kill 2>/dev/null || true
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
 
 # Fetches an npm package tarball into the cache and unpacks it once into
 # "$cache/<name>"; prints that folder. The tarball goes through npm itself,
@@ -153,16 +161,25 @@ mapfile -t DEFINES < <(node -e '
 [[ ${#DEFINES[@]} -gt 0 ]] || fail "binding.gyp gives no defines"
 log "defines: ${DEFINES[*]}"
 
+# Both targets compile at once (the first run builds libc++ for each, which
+# takes a minute or two); each is then checked in turn.
 cd "$package_root"
+declare -A compilers
 for target in "${TARGETS[@]}"; do
   output="${CROSS_CHECK_OUTPUT:-$work}/kqueue-${target%%.*}.node"
   log "compiling for $target"
-  compile_started=$SECONDS
   bounded "$zig" c++ -target "$target" -shared -undefined dynamic_lookup \
     -std=c++17 -O2 -fno-exceptions -fvisibility=hidden "${WARNINGS[@]}" "${DEFINES[@]}" \
     -isystem "$node_include" -isystem "$addon_api" \
-    src/native/addon.cc src/native/kqueue.cc -o "$output" ||
-    fail "zig c++ for $target (exit $?)"
+    src/native/addon.cc src/native/kqueue.cc -o "$output" >"$work/$target.log" 2>&1 &
+  compilers[$target]=$!
+done
+for target in "${TARGETS[@]}"; do
+  output="${CROSS_CHECK_OUTPUT:-$work}/kqueue-${target%%.*}.node"
+  status=0
+  wait "${compilers[$target]}" || status=$?
+  cat "$work/$target.log"
+  [[ $status -eq 0 ]] || fail "zig c++ for $target (exit $status)"
   verify_macho "$output" "${target%%-*}" || fail "$output is not the expected Mach-O"
   if [[ -n "$objdump" ]]; then
     # -undefined dynamic_lookup: Node-API and libuv come from the node
@@ -173,7 +190,7 @@ for target in "${TARGETS[@]}"; do
     done
   fi
   description="$(command -v file >/dev/null && file -b "$output" || echo "Mach-O (checked by header)")"
-  log "ok $target in $((SECONDS - compile_started))s, $(wc -c <"$output") bytes: $description"
+  log "ok $target after $((SECONDS - started))s, $(wc -c <"$output") bytes: $description"
 done
 
 log "passed: ${#TARGETS[@]} targets compiled, linked and inspected in $((SECONDS - started))s"

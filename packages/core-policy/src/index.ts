@@ -55,7 +55,9 @@ export {
   startUnixServer,
   type ClientConnectedCallback,
   type OpenConnectionOptions,
+  type OpenUnixConnectionOptions,
   type StartServerOptions,
+  type StartUnixServerOptions,
   type Separator,
   type StreamReaderOptions,
 } from './streams.js';

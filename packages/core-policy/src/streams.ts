@@ -1,7 +1,6 @@
 import {
   ConnectionResetError,
   errnoNumber,
-  type AbstractServer,
   type BaseTransport,
   type FutureLike,
   type Transport,
@@ -13,6 +12,8 @@ import { Protocol } from './protocols.js';
 import { getEventLoop } from './running.js';
 import { DEFAULT_LIMIT, StreamReader } from './stream-reader.js';
 import { isGenerator, isThenable, type Task } from './task.js';
+import type { CreateConnectionOptions, CreateServerOptions, CreateUnixConnectionOptions, CreateUnixServerOptions } from './selector-network.js';
+import type { Server } from './server.js';
 
 export { DEFAULT_LIMIT, StreamReader, type Separator, type StreamReaderOptions } from './stream-reader.js';
 
@@ -241,24 +242,25 @@ export class StreamWriter {
   }
 }
 
-/** The options of `openConnection`: `limit`, and the loop's `createConnection` options. */
-export interface OpenConnectionOptions {
-  limit?: number;
-  [option: string]: unknown;
-}
+/** `openConnection`'s options: the reader's `limit` and the loop's `createConnection` options. */
+export type OpenConnectionOptions = CreateConnectionOptions & { limit?: number };
+/** `openUnixConnection`'s options: the reader's `limit` and the loop's `createUnixConnection` options. */
+export type OpenUnixConnectionOptions = CreateUnixConnectionOptions & { limit?: number };
+/** `startServer`'s options: each reader's `limit` and the loop's `createServer` options. */
+export type StartServerOptions = CreateServerOptions & { limit?: number };
+/** `startUnixServer`'s options: each reader's `limit` and the loop's `createUnixServer` options. */
+export type StartUnixServerOptions = CreateUnixServerOptions & { limit?: number };
 
-/** The options of `startServer`: `limit`, and the loop's `createServer` options. */
-export interface StartServerOptions {
-  limit?: number;
-  [option: string]: unknown;
-}
-
-/** The loop methods the stream functions use (the selector loop's networking). */
+/**
+ * The networking methods the stream functions use. Declared by shape, so
+ * any loop that has them (the selector loop now, a proactor loop later)
+ * serves; a loop without them fails with a TypeError that names the method.
+ */
 interface NetworkLoop {
-  createConnection(factory: () => Protocol, host?: string | null, port?: number | null, options?: Record<string, unknown>): FutureLike<[Transport, unknown]>;
-  createServer(factory: () => Protocol, host?: string | string[] | null, port?: number | null, options?: Record<string, unknown>): FutureLike<AbstractServer>;
-  createUnixConnection(factory: () => Protocol, path?: string | null, options?: Record<string, unknown>): FutureLike<[Transport, unknown]>;
-  createUnixServer(factory: () => Protocol, path?: string | null, options?: Record<string, unknown>): FutureLike<AbstractServer>;
+  createConnection(factory: () => Protocol, host: string | null, port: number | string | null, options: CreateConnectionOptions): FutureLike<[Transport, unknown]>;
+  createServer(factory: () => Protocol, host: string | readonly string[] | null, port: number | string | null, options: CreateServerOptions): FutureLike<Server>;
+  createUnixConnection(factory: () => Protocol, path: string | null, options: CreateUnixConnectionOptions): FutureLike<[Transport, unknown]>;
+  createUnixServer(factory: () => Protocol, path: string | null, options: CreateUnixServerOptions): FutureLike<Server>;
 }
 
 function network(loop: BaseEventLoop, method: keyof NetworkLoop): NetworkLoop {
@@ -273,7 +275,7 @@ function network(loop: BaseEventLoop, method: keyof NetworkLoop): NetworkLoop {
  * `open_connection`). The options are `limit` (the reader's) and those of
  * the loop's `createConnection`. Runs on the loop that awaits it.
  */
-export function openConnection(host?: string | null, port?: number | null, options: OpenConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter]> {
+export function openConnection(host: string | null = null, port: number | string | null = null, options: OpenConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter]> {
   return new Coroutine('openConnection', (loop) => {
     const { limit, ...connectionOptions } = options;
     return connectStream(loop, limit, (factory) => network(loop, 'createConnection').createConnection(factory, host, port, connectionOptions));
@@ -281,7 +283,7 @@ export function openConnection(host?: string | null, port?: number | null, optio
 }
 
 /** `openConnection` over a Unix socket at `path` (asyncio's `open_unix_connection`). */
-export function openUnixConnection(path?: string | null, options: OpenConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter]> {
+export function openUnixConnection(path: string | null = null, options: OpenUnixConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter]> {
   return new Coroutine('openUnixConnection', (loop) => {
     const { limit, ...connectionOptions } = options;
     return connectStream(loop, limit, (factory) => network(loop, 'createUnixConnection').createUnixConnection(factory, path, connectionOptions));
@@ -297,10 +299,10 @@ export function openUnixConnection(path?: string | null, options: OpenConnection
  */
 export function startServer(
   clientConnected: ClientConnectedCallback,
-  host?: string | string[] | null,
-  port?: number | null,
+  host: string | readonly string[] | null = null,
+  port: number | string | null = null,
   options: StartServerOptions = {},
-): Coroutine<AbstractServer> {
+): Coroutine<Server> {
   return new Coroutine('startServer', (loop) => {
     const { limit, ...serverOptions } = options;
     const factory = serverFactory(loop, clientConnected, limit);
@@ -309,7 +311,7 @@ export function startServer(
 }
 
 /** `startServer` on a Unix socket at `path` (asyncio's `start_unix_server`). */
-export function startUnixServer(clientConnected: ClientConnectedCallback, path?: string | null, options: StartServerOptions = {}): Coroutine<AbstractServer> {
+export function startUnixServer(clientConnected: ClientConnectedCallback, path: string | null = null, options: StartUnixServerOptions = {}): Coroutine<Server> {
   return new Coroutine('startUnixServer', (loop) => {
     const { limit, ...serverOptions } = options;
     const factory = serverFactory(loop, clientConnected, limit);

@@ -15,6 +15,7 @@ import {
   waitFor,
   type ClientConnectedCallback,
 } from '@evloop/core-policy';
+import * as sys from '@evloop/sys';
 import { withLoop, type LoopHarness } from './harness.js';
 
 export interface StreamsConformanceOptions {
@@ -346,6 +347,20 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
         for (const reader of readers) expect(reader.atEof()).toBe(true);
       },
     );
+
+    scenario('startServer and openConnection take ready-made sockets (the sock option)', async () => {
+      const listening = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+      listening.bind(['127.0.0.1', 0]);
+      const server = await startServer(echoLines, null, null, { sock: listening });
+      const port = (listening.getsockname() as [string, number])[1];
+      expect(portOf(server)).toBe(port);
+      const connected = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+      // A blocking connect on loopback completes in the kernel's backlog, before the loop accepts.
+      connected.connect(['127.0.0.1', port]);
+      const [reader, writer] = await openConnection(null, null, { sock: connected });
+      await echoRoundTrips(reader, writer, 3);
+      await closeServer(server);
+    });
 
     scenario('the reader limit of startServer bounds lines', async () => {
       const outcomes: unknown[] = [];

@@ -278,6 +278,40 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           client.close();
         }
       });
+      test('sockConnect resolves a host name first', async ({ loop }) => {
+        const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        let accepted: sys.Socket | null = null;
+        try {
+          listener.bind(['127.0.0.1', 0]);
+          listener.listen();
+          listener.setBlocking(false);
+          client.setBlocking(false);
+          const accepting = loop.sockAccept(listener);
+          const [, port] = listener.getsockname() as [string, number];
+          await within(10, loop.sockConnect(client, ['localhost', port]));
+          accepted = (await within(5, accepting))[0] as sys.Socket;
+          expect(client.getpeername()).toEqual(['127.0.0.1', port]);
+        } finally {
+          accepted?.close();
+          listener.close();
+          client.close();
+        }
+      });
+
+      test('sock* on a socket a transport owns is a RuntimeError', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          const sock = transport.getExtraInfo('socket') as sys.Socket;
+          await expect(loop.sockRecv(sock, 1)).rejects.toThrow(RuntimeError);
+          transport.close();
+          await client.lost;
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
     });
 
     describe('names', () => {
@@ -436,6 +470,74 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           server.close();
           await server.waitClosed();
         }
+      });
+    });
+
+    describe('connection attempts', () => {
+      test('when every address fails, all errors are reported (one combined OSError when they differ)', async ({ loop }) => {
+        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        probe.bind(['127.0.0.1', 0]);
+        const [, port] = probe.getsockname() as [string, number];
+        probe.close();
+        const infos = await within(10, loop.getaddrinfo('localhost', port, { type: sys.SOCK_STREAM }));
+        const error = await within(10, loop.createConnection(() => new Recorder(loop), 'localhost', port)).then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+        expect(OSError.isInstance(error)).toBe(true);
+        const distinct = new Set(infos.map((info) => JSON.stringify(info[4])));
+        if (distinct.size > 1) {
+          expect(String((error as Error).message)).toMatch(/^Multiple exceptions: /);
+          expect((error as { errors?: unknown[] }).errors).toHaveLength(distinct.size);
+        } else {
+          expect(ConnectionRefusedError.isInstance(error)).toBe(true);
+        }
+      });
+
+      test('cancelling createConnection closes the half-made socket', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          const connecting = loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          connecting.cancel();
+          await expect(connecting).rejects.toSatisfy((error: unknown) => CancelledError.isInstance(error));
+          const happy = loop.createConnection(() => new Recorder(loop), 'localhost', serverPort(server), { happyEyeballsDelay: 0.01 });
+          await sleep(0);
+          happy.cancel();
+          await expect(happy).rejects.toSatisfy((error: unknown) => CancelledError.isInstance(error));
+        } finally {
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('createServer and createUnixServer take an existing listening socket', async ({ loop }) => {
+        const sock = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        sock.bind(['127.0.0.1', 0]);
+        const server = await loop.createServer(() => new Echo(), null, null, { sock });
+        const unixPath = tempSocketPath('given');
+        const unixSock = new sys.Socket(sys.AF_UNIX, sys.SOCK_STREAM);
+        unixSock.bind(unixPath);
+        const unixServer = await loop.createUnixServer(() => new Echo(), null, { sock: unixSock });
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          transport.write(Buffer.from('given'));
+          await within(5, client.waitForBytes(5));
+          transport.close();
+          await client.lost;
+          const [unixTransport, unixClient] = await loop.createUnixConnection(() => new Recorder(loop), unixPath);
+          unixTransport.write(Buffer.from('given'));
+          await within(5, unixClient.waitForBytes(5));
+          unixTransport.close();
+          await unixClient.lost;
+          await expect(loop.createServer(() => new Echo(), '127.0.0.1', 0, { sock })).rejects.toThrow(RangeError);
+        } finally {
+          server.close();
+          unixServer.close();
+          await server.waitClosed();
+          await unixServer.waitClosed();
+        }
+        expect(fs.existsSync(unixPath)).toBe(false);
       });
     });
 
@@ -1097,6 +1199,40 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         } finally {
           transport.close();
         }
+      });
+    });
+
+    describe('Unix datagrams', () => {
+      test('a Unix datagram endpoint bound to a path receives from another', async ({ loop }) => {
+        const serverPath = tempSocketPath('dgram');
+        const got = loop.createFuture<Buffer>();
+        const [server] = await loop.createDatagramEndpoint(
+          () => ({
+            datagramReceived(data: Uint8Array) {
+              if (!got.done()) got.setResult(Buffer.from(data));
+            },
+          }),
+          { localAddr: serverPath, family: sys.AF_UNIX },
+        );
+        const [client] = await loop.createDatagramEndpoint(() => ({}), { remoteAddr: serverPath, family: sys.AF_UNIX });
+        try {
+          client.sendto(Buffer.from('unix datagram'));
+          expect((await within(5, got)).toString()).toBe('unix datagram');
+        } finally {
+          client.close();
+          server.close();
+          await sleep(0);
+          await sleep(0);
+          fs.rmSync(serverPath, { force: true });
+        }
+      });
+
+      test('createDatagramEndpoint refuses reuseAddress and needs a family without addresses', async ({ loop }) => {
+        await expect(loop.createDatagramEndpoint(() => ({}), { localAddr: ['127.0.0.1', 0], reuseAddress: true })).rejects.toThrow(RangeError);
+        await expect(loop.createDatagramEndpoint(() => ({}), {})).rejects.toThrow('unexpected address family');
+        const [transport] = await loop.createDatagramEndpoint(() => ({}), { family: sys.AF_INET });
+        transport.close();
+        await sleep(0);
       });
     });
 

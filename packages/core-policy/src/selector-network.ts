@@ -51,11 +51,12 @@ function newSocket(family: number, type: number, proto: number): SocketLike {
   return new (sysModule().Socket)(family, type, proto);
 }
 
-function checkSocket(sock: SocketLike): void {
+function checkSocket(loop: SelectorEventLoop, sock: SocketLike): void {
   if (sock === null || typeof sock !== 'object' || typeof sock.fileno !== 'function') {
     throw new TypeError(`expected a Socket (from @evloop/sys), got ${sock === null ? 'null' : typeof sock}`);
   }
   if (sock.getBlocking()) throw new RangeError('the socket must be non-blocking');
+  ensureNoTransport(loop, sock.fileno());
 }
 
 function ensureNoTransport(loop: SelectorEventLoop, fd: number): void {
@@ -87,7 +88,6 @@ type Attempt<T> = (future: Future<T>) => void;
 function waitFor<T>(loop: SelectorEventLoop, sock: SocketLike, event: number, attempt: Attempt<T>): Future<T> {
   const future = loop.createFuture<T>();
   const fd = sock.fileno();
-  ensureNoTransport(loop, fd);
   loop._addCallback(fd, event, attempt as (...args: unknown[]) => unknown, [future]);
   const kind = event === EVENT_READ ? 'reader' : 'writer';
   const handle = loop._callbackOf(fd, kind);
@@ -116,7 +116,7 @@ function settle<T>(future: Future<T>, operation: () => T): boolean {
 function sockOperation<T>(loop: SelectorEventLoop, sock: SocketLike, event: number, operation: () => T): Future<T> {
   loop._checkClosed();
   try {
-    checkSocket(sock);
+    checkSocket(loop, sock);
     return resolved(loop, operation());
   } catch (error) {
     if (!wouldBlock(error)) return failed(loop, error);
@@ -154,7 +154,7 @@ export function sockSendall(loop: SelectorEventLoop, sock: SocketLike, data: Uin
   loop._checkClosed();
   let sent = 0;
   try {
-    checkSocket(sock);
+    checkSocket(loop, sock);
     if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
     sent = data.length === 0 ? 0 : sock.send(data);
   } catch (error) {
@@ -176,7 +176,7 @@ export function sockSendall(loop: SelectorEventLoop, sock: SocketLike, data: Uin
 export function sockConnect(loop: SelectorEventLoop, sock: SocketLike, address: unknown): Future<void> {
   loop._checkClosed();
   try {
-    checkSocket(sock);
+    checkSocket(loop, sock);
   } catch (error) {
     return failed(loop, error);
   }

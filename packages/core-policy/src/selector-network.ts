@@ -558,7 +558,15 @@ export function createServer(
       sockets = [];
       try {
         for (const [family, type, proto, , address] of infos) {
-          const sock = newSocket(family, type, proto);
+          let sock: SocketLike;
+          try {
+            sock = newSocket(family, type, proto);
+          } catch (error) {
+            // A family this host cannot make sockets for (no IPv6): skip it, as asyncio.
+            if (!OSError.isInstance(error)) throw error;
+            if (loop.getDebug()) logger.warning(`createServer() failed to create socket.socket(${family}, ${type}, ${proto}): ${String(error)}`);
+            continue;
+          }
           sockets.push(sock);
           if (options.reuseAddress ?? true) sock.setsockopt(constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1);
           if (options.reusePort) {
@@ -579,6 +587,7 @@ export function createServer(
         for (const sock of sockets) sock.close();
         throw error;
       }
+      if (sockets.length === 0) throw new OSError(0, 'socket', `could not create a socket for any address of ${JSON.stringify(host)}`, 'EAFNOSUPPORT');
     } else {
       if (options.sock === undefined || options.sock === null) throw new RangeError('Neither host/port nor sock were specified');
       if (options.sock.type !== stream) throw new RangeError(`A Stream Socket was expected, got ${String(options.sock)}`);

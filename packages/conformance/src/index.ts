@@ -2,3 +2,4 @@ export * from './selector-conformance.js';
 export * from './event-loop-conformance.js';
 export * from './streams-conformance.js';
 export * from './network-conformance.js';
+export * from './subprocess-conformance.js';

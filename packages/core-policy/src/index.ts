@@ -45,6 +45,9 @@ export { listBackends, resolveBackend, BACKEND_PREFERENCE, type BackendReport } 
 export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 export { logger, setLogger, consoleLogger, type Logger } from './logger.js';
 export { ThreadPoolExecutor } from './executor.js';
+export { PIPE, STDOUT, DEVNULL, type SubprocessOptions, type StdioOption } from './subprocess.js';
+export { Process, createSubprocessExec, createSubprocessShell, type CreateSubprocessOptions } from './subprocess-streams.js';
+export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipe-transports.js';
 export {
   StreamReader,
   StreamReaderProtocol,

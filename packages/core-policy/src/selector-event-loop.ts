@@ -16,6 +16,9 @@ import * as network from './selector-network.js';
 import type { SelectorTransport } from './selector-transports.js';
 import type { Server } from './server.js';
 import type { SocketLike, SocketAddress } from './socket-module.js';
+import { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipe-transports.js';
+import { subprocessExec, type SubprocessOptions } from './subprocess.js';
+import type { ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
 
 type ReaderWriter = [reader: Handle | null, writer: Handle | null];
 
@@ -188,6 +191,69 @@ export class SelectorEventLoop extends BaseEventLoop {
   /** A UDP (or Unix datagram) endpoint: `[transport, protocol]`. */
   createDatagramEndpoint<P extends object>(protocolFactory: () => P, options: network.CreateDatagramEndpointOptions = {}): Future<[network.DatagramSocketTransport, P]> {
     return network.createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  // ---- pipes and subprocesses ----
+
+  /**
+   * Read a pipe, FIFO, socket or character device (a PTY) with a protocol:
+   * asyncio's `connect_read_pipe`. The transport owns `pipe` and closes it.
+   */
+  connectReadPipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[ReadTransport, P]> {
+    this._checkClosed();
+    if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
+    const protocol = protocolFactory();
+    const waiter = this.createFuture<void>();
+    const transport = new UnixReadPipeTransport(this, pipe, protocol as never, waiter);
+    return this.createTask(function* connected(): Generator<unknown, [ReadTransport, P], unknown> {
+      try {
+        yield* waiter;
+      } catch (error) {
+        transport.close();
+        throw error;
+      }
+      return [transport, protocol];
+    });
+  }
+
+  /** Write to a pipe, FIFO, socket or character device with a protocol: asyncio's `connect_write_pipe`. */
+  connectWritePipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[WriteTransport, P]> {
+    this._checkClosed();
+    if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
+    const protocol = protocolFactory();
+    const waiter = this.createFuture<void>();
+    const transport = new UnixWritePipeTransport(this, pipe, protocol as never, waiter);
+    return this.createTask(function* connected(): Generator<unknown, [WriteTransport, P], unknown> {
+      try {
+        yield* waiter;
+      } catch (error) {
+        transport.close();
+        throw error;
+      }
+      return [transport, protocol];
+    });
+  }
+
+  /**
+   * Run `program` with `args` (no shell): asyncio's `subprocess_exec`.
+   * stdin/stdout/stderr default to PIPE; each may be PIPE, STDOUT (stderr
+   * only), DEVNULL, an fd, an object with `fileno()`, or null to inherit.
+   */
+  subprocessExec<P extends SubprocessProtocolContract>(
+    protocolFactory: () => P,
+    program: string,
+    args: string[] = [],
+    options: SubprocessOptions = {},
+  ): Future<[SubprocessTransport, P]> {
+    return subprocessExec(this, protocolFactory, program, args, options, true) as Future<[SubprocessTransport, P]>;
+  }
+
+  /** Run `command` with the system shell (`/bin/sh -c`): asyncio's `subprocess_shell`. */
+  subprocessShell<P extends SubprocessProtocolContract>(protocolFactory: () => P, command: string, options: SubprocessOptions = {}): Future<[SubprocessTransport, P]> {
+    if (typeof command !== 'string') throw new TypeError(`command must be a string, got ${command === null ? 'null' : typeof command}`);
+    if (options !== null && typeof options === 'object' && options.shell === false) throw new RangeError('shell must be true');
+    const { shell: _shell, ...rest } = options ?? {};
+    return subprocessExec(this, protocolFactory, '/bin/sh', ['-c', command], rest, true) as Future<[SubprocessTransport, P]>;
   }
 
   /** @internal */

@@ -34,7 +34,7 @@ describe.skipIf(process.platform === 'win32')('signal handlers (POSIX signals)',
     const seen: string[] = [];
     const { SIGUSR2 } = (await import('node:os')).constants.signals;
     loop.addSignalHandler(SIGUSR2, () => seen.push('first'));
-    loop.addSignalHandler('USR2', () => {
+    loop.addSignalHandler('USR2' as NodeJS.Signals, () => {
       seen.push('second');
       loop.stop();
     });

@@ -31,6 +31,8 @@ interface PendingRead {
   future: Future<unknown>;
   /** Try again; true once the future is settled. */
   step(): boolean;
+  /** A retry is scheduled (one per loop turn, however much data came). */
+  scheduled: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -107,9 +109,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (data.length === 0) return;
     this._buffer.append(data);
     this._wakeWaiter();
-    // A read still waiting needs more than the buffer holds; pausing would
-    // only deadlock it, so pause only when nobody waits.
-    if (this._transport !== null && !this._paused && this._buffer.length > 2 * this._limit && !this._hasWaiter()) {
+    if (this._transport !== null && !this._paused && this._buffer.length > 2 * this._limit) {
       try {
         this._transport.pauseReading();
         this._paused = true;
@@ -307,7 +307,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
       // Waiting while paused would never end: the data that would wake this
       // read is the data the transport is holding back.
       this._resumeIfPaused();
-      this._waiter = { future: future as Future<unknown>, step };
+      this._waiter = { future: future as Future<unknown>, step, scheduled: false };
       return future;
     });
   }
@@ -317,13 +317,34 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return this._waiter !== null && !this._waiter.future.done();
   }
 
-  /** @internal Give the waiting read (if any) another try. */
+  /**
+   * @internal Give the waiting read (if any) another try on the next loop
+   * turn, as asyncio's waiter wakes its coroutine: data fed in one callback
+   * is seen at once, and a read cancelled before then takes nothing.
+   */
   _wakeWaiter(): void {
     const waiter = this._waiter;
-    if (waiter === null) return;
-    if (waiter.future.done() || waiter.step()) {
-      if (this._waiter === waiter) this._waiter = null;
+    if (waiter === null || waiter.scheduled) return;
+    if (waiter.future.done()) {
+      this._waiter = null;
+      return;
     }
+    const loop = waiter.future.getLoop();
+    if (loop.isClosed()) return;
+    waiter.scheduled = true;
+    loop.callSoon(() => this._retryWaiter(waiter));
+  }
+
+  /** @internal */
+  _retryWaiter(waiter: PendingRead): void {
+    waiter.scheduled = false;
+    if (this._waiter !== waiter) return;
+    if (waiter.future.done() || waiter.step()) {
+      this._waiter = null;
+      return;
+    }
+    // Still waiting: as asyncio's _wait_for_data, never wait on a paused transport.
+    this._resumeIfPaused();
   }
 
   /** @internal */

@@ -272,6 +272,18 @@ describe('StreamReader.readline', () => {
     expect(outcome.lines).toEqual(['0\n', 'ok\n']);
   });
 
+  it('a too-long line fed in one callback is dropped whole, newline included', async () => {
+    const reader = new StreamReader({ limit: 7, loop });
+    loop.callSoon(() => {
+      reader.feedData(bytes('chunk1'));
+      reader.feedData(bytes('chunk2'));
+      reader.feedData(bytes('chunk3\n'));
+      reader.feedEof();
+    });
+    expect(await loop.runUntilComplete(() => failure(reader.readline()))).toBeInstanceOf(RangeError);
+    expect(reader.atEof()).toBe(true);
+  });
+
   it('a line of exactly limit bytes plus newline is accepted', async () => {
     const reader = new StreamReader({ limit: 7, loop });
     feedLater(reader, ['1234', '567\n'], true);
@@ -465,6 +477,16 @@ describe('StreamReader: exceptions, cancellation, concurrency', () => {
     }
   });
 
+  it('a read cancelled after data came but before it woke takes nothing', async () => {
+    const reader = new StreamReader({ loop });
+    const task = loop.createTask(reader.readexactly(3));
+    await loop.runUntilComplete(sleep(0));
+    reader.feedData(bytes('abcdef'));
+    task.cancel();
+    expect(CancelledError.isInstance(await loop.runUntilComplete(() => failure(task)))).toBe(true);
+    expect(text(await loop.runUntilComplete(reader.read(100)))).toBe('abcdef');
+  });
+
   it('cancelling a generator task waiting on a read throws CancelledError at its yield*', async () => {
     const reader = new StreamReader({ loop });
     const seen: string[] = [];
@@ -541,8 +563,10 @@ describe('StreamReader flow control', () => {
     const task = loop.createTask(() => reader.readexactly(12));
     await loop.runUntilComplete(sleep(0));
     expect(transport.reading).toBe(true);
-    // While the read waits, more data never pauses the transport.
+    // More data pauses it again, and the read, still short, resumes it on its next try.
     reader.feedData(bytes('6789'));
+    expect(transport.reading).toBe(false);
+    await loop.runUntilComplete(sleep(0));
     expect(transport.reading).toBe(true);
     reader.feedData(bytes('abc'));
     expect(text(await loop.runUntilComplete(task))).toBe('123456789abc');

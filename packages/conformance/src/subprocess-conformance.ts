@@ -283,6 +283,35 @@ export function runSubprocessConformance(options: SubprocessConformanceOptions):
         expect(events[1]).toBe('lost:EPIPE');
       });
 
+      test('connectReadPipe reads a real PTY: a child writes to the slave, EOF once every slave fd is closed', async ({ loop }) => {
+        const [master, slave] = sys.openpty();
+        const received: Buffer[] = [];
+        const events: string[] = [];
+        class Reader extends Protocol {
+          override dataReceived(data: Uint8Array): void {
+            received.push(Buffer.from(data));
+          }
+          override eofReceived(): void {
+            events.push('eof');
+          }
+          override connectionLost(error: unknown): void {
+            events.push(`lost:${String(error)}`);
+          }
+        }
+        await loop.runUntilComplete(loop.connectReadPipe(() => new Reader(), master));
+        const [transport, protocol] = await loop.runUntilComplete(
+          loop.subprocessExec(() => new Collecting(), node, ['-e', 'process.stdout.write("via a pty")'], { stdin: DEVNULL, stdout: slave, stderr: DEVNULL }),
+        );
+        sys.close(slave);
+        await loop.runUntilComplete(protocol.done);
+        await loop.runUntilComplete(async () => {
+          for (let i = 0; i < 200 && !events.includes('lost:null'); i++) await sleep(0.01);
+        });
+        transport.close();
+        expect(Buffer.concat(received).toString()).toBe('via a pty');
+        expect(events).toEqual(['eof', 'lost:null']);
+      });
+
       test('a regular file is refused', async ({ loop }) => {
         const file = path.join(os.tmpdir(), `evloop-pipe-${process.pid}-${Date.now()}`);
         fs.writeFileSync(file, 'x');

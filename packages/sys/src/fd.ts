@@ -24,6 +24,20 @@ export function pipe(options: PipeOptions = {}): [number, number] {
 }
 
 /**
+ * Open a pseudo-terminal: `[masterFd, slaveFd]` (Python's `os.openpty()`),
+ * both close-on-exec and blocking. What is written to the slave is read
+ * from the master; once the slave is closed, reading the master gives EIO
+ * on Linux (evloop's pipe transport treats that as end of file).
+ */
+export function openpty(): [number, number] {
+  try {
+    return native.openpty();
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/**
  * Read up to `n` bytes. Returns an empty Buffer at end of file; on a
  * non-blocking fd with nothing to read, throws `BlockingIOError` (EAGAIN).
  */

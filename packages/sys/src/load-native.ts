@@ -19,6 +19,7 @@ export type NativeAddressArgs = [family: number, hostOrPath: string | Uint8Array
 export interface NativeSys {
   constants: Record<string, number>;
   pipe(nonblocking: boolean): [number, number];
+  openpty(): [number, number];
   socket(family: number, type: number, proto: number, nonblocking: boolean): number;
   socketpair(family: number, type: number, proto: number, nonblocking: boolean): [number, number];
   read(fd: number, buffer: Uint8Array, offset: number, length: number): number /* or -errno */;

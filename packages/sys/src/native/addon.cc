@@ -168,6 +168,12 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return PairValue(info.Env(), fds[0], fds[1]);
 }
 
+Napi::Value OpenPtyPair(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (evloop_sys::OpenPty(fds) == -1) ThrowErrno(info.Env(), "openpty", errno);
+  return PairValue(info.Env(), fds[0], fds[1]);
+}
+
 Napi::Value Socket(const Napi::CallbackInfo& info) {
   int family = IntArg(info, 0, "family");
   int type = IntArg(info, 1, "type");
@@ -566,6 +572,7 @@ Napi::Object Constants(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("openpty", Napi::Function::New(env, OpenPtyPair, "openpty"));
   exports.Set("socket", Napi::Function::New(env, Socket, "socket"));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("read", Napi::Function::New(env, Read, "read"));

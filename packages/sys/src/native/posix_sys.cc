@@ -185,6 +185,31 @@ int MakePipe(int fds[2], bool nonblocking) {
 #endif
 }
 
+int OpenPty(int fds[2]) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master == -1) return -1;
+  if (AddFlags(master, false) == -1 || grantpt(master) == -1 || unlockpt(master) == -1) {
+    CloseKeepErrno(master);
+    return -1;
+  }
+  const char* name = ptsname(master);
+  if (name == nullptr) {
+    CloseKeepErrno(master);
+    return -1;
+  }
+  int slave;
+  do {
+    slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  } while (slave == -1 && errno == EINTR);
+  if (slave == -1) {
+    CloseKeepErrno(master);
+    return -1;
+  }
+  fds[0] = master;
+  fds[1] = slave;
+  return 0;
+}
+
 int MakeSocket(int family, int type, int protocol, bool nonblocking) {
 #ifdef SOCK_CLOEXEC
   int fd = socket(family, type | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), protocol);

@@ -63,6 +63,8 @@ bool DecodeAddress(const SockAddr& address, DecodedAddress* out);
 size_t MaxUnixPathLength(bool abstract_name);
 
 int MakePipe(int fds[2], bool nonblocking);
+// A pseudo-terminal pair: fds[0] the master, fds[1] the slave, both close-on-exec.
+int OpenPty(int fds[2]);
 int MakeSocket(int family, int type, int protocol, bool nonblocking);
 int MakeSocketPair(int family, int type, int protocol, bool nonblocking, int fds[2]);
 ssize_t ReadFd(int fd, void* buffer, size_t length);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { OSError, type AbstractServer, type BaseSelector } from '@evloop/interface';
 import {
   StreamReader,
+  StreamReaderProtocol,
   StreamWriter,
   openConnection,
   openUnixConnection,
@@ -360,6 +361,29 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
       const [reader, writer] = await openConnection(null, null, { sock: connected });
       await echoRoundTrips(reader, writer, 3);
       await closeServer(server);
+    });
+
+    scenario('a StreamReader on a read pipe reads everything to EOF with limit 1 (flow control on a pipe transport)', async ({ loop }) => {
+      // CPython's test_read_all_from_pipe_reader, with the writer in this process.
+      const [readFd, writeFd] = sys.pipe();
+      const reader = new StreamReader({ limit: 1, loop });
+      const protocol = new StreamReaderProtocol(reader, null, { loop });
+      const [transport] = await loop.connectReadPipe(() => protocol, readFd);
+      const pieces = ['da', 'ta', ' and more', ' data'];
+      const writeNext = () => {
+        const piece = pieces.shift();
+        if (piece === undefined) {
+          sys.close(writeFd);
+          return;
+        }
+        sys.write(writeFd, Buffer.from(piece));
+        loop.callLater(0.002, writeNext);
+      };
+      loop.callSoon(writeNext);
+      expect((await reader.read()).toString()).toBe('data and more data');
+      expect(reader.atEof()).toBe(true);
+      transport.close();
+      await sleep(0);
     });
 
     scenario('the reader limit of startServer bounds lines', async () => {

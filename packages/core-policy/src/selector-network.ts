@@ -409,7 +409,15 @@ async function startTransport<P extends object, T extends { close(): void }>(
 
 function makeConnectionTransport<P extends object>(loop: SelectorEventLoop, sock: SocketLike, protocolFactory: () => P): Promise<[SelectorSocketTransport, P]> {
   sock.setBlocking(false);
-  return startTransport(loop, sock, protocolFactory, (protocol, waiter) => new SelectorSocketTransport(loop, sock, protocol as never, waiter, null, null));
+  // The peer's address is kept from the start, so it is still known after the connection is lost.
+  let extra: Record<string, unknown> | null = null;
+  try {
+    const peername = sock.getpeername();
+    if (peername !== null) extra = { peername };
+  } catch {
+    // not connected (yet): looked up on demand
+  }
+  return startTransport(loop, sock, protocolFactory, (protocol, waiter) => new SelectorSocketTransport(loop, sock, protocol as never, waiter, extra, null));
 }
 
 export function createConnection<P extends object>(

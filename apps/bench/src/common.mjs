@@ -50,19 +50,25 @@ export function delaysMs(n, maxMs) {
 }
 
 /**
- * Run `scenario(params)` once at warm-up size, then `runs` times at full
+ * Run `scenario(params, input)` once at warm-up size, then `runs` times at full
  * size, with a full GC before each (when --expose-gc is on), and print one
  * JSON line: wall and CPU milliseconds per run, plus any extra figures the
- * scenario returns (e.g. `lateMs` for timers).
+ * scenario returns. `scenario.prepare(params)`, when there is one, makes
+ * `input` (the timer delays) outside the timed part.
  */
 export async function measure(scenario, params, runs, warmup) {
   const result = { wallMs: [], cpuMs: [], extra: {} };
-  if (warmup) await scenario(warmupParams(params));
+  const prepare = scenario.prepare ?? (() => undefined);
+  if (warmup) {
+    const small = warmupParams(params);
+    await scenario(small, prepare(small));
+  }
   for (let r = 0; r < runs; r++) {
+    const input = prepare(params);
     if (typeof globalThis.gc === 'function') globalThis.gc();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const extra = await scenario(params, t0);
+    const extra = await scenario(params, input);
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     result.wallMs.push(wall);

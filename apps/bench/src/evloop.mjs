@@ -68,8 +68,7 @@ export const scenarios = {
 };
 
 /** n callLater with the shared delays; done when the last one has fired. */
-function timers({ n, maxMs }) {
-  const delays = delaysMs(n, maxMs);
+function timers({ n }, delays) {
   return runLoop(newEventLoop(), (loop) => {
     let count = 0;
     const callback = () => {
@@ -79,5 +78,7 @@ function timers({ n, maxMs }) {
     return loop.runForever();
   });
 }
+
+timers.prepare = ({ n, maxMs }) => delaysMs(n, maxMs);
 
 await childMain(scenarios);

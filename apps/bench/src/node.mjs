@@ -39,8 +39,7 @@ export const scenarios = {
 };
 
 /** n setTimeout with the shared delays (whole milliseconds). */
-function timers({ n, maxMs }) {
-  const delays = delaysMs(n, maxMs);
+function timers({ n }, delays) {
   return new Promise((resolve) => {
     let count = 0;
     const callback = () => {
@@ -49,5 +48,7 @@ function timers({ n, maxMs }) {
     for (let i = 0; i < n; i++) setTimeout(callback, delays[i]);
   });
 }
+
+timers.prepare = ({ n, maxMs }) => delaysMs(n, maxMs);
 
 await childMain(scenarios);

@@ -1240,6 +1240,62 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         }
       });
 
+      test('datagram sends the kernel cannot take are queued, with pauseWriting/resumeWriting, and abort drops them', async ({ loop }) => {
+        const serverPath = tempSocketPath('dgram-flow');
+        let count = 0;
+        const total = 3000;
+        const all = loop.createFuture<void>();
+        const [server] = await loop.createDatagramEndpoint(
+          () => ({
+            datagramReceived(data: Uint8Array) {
+              expect(data[0]).toBe(count & 0xff);
+              count++;
+              if (count === total && !all.done()) all.setResult(undefined);
+            },
+          }),
+          { localAddr: serverPath, family: sys.AF_UNIX },
+        );
+        const events: string[] = [];
+        const lost = loop.createFuture<unknown>();
+        const [client] = await loop.createDatagramEndpoint(
+          () => ({
+            pauseWriting: () => events.push('pause'),
+            resumeWriting: () => events.push('resume'),
+            connectionLost: (error: unknown) => lost.setResult(error),
+          }),
+          { remoteAddr: serverPath, family: sys.AF_UNIX },
+        );
+        try {
+          (server as unknown as Transport).pauseReading();
+          for (let i = 0; i < total; i++) {
+            const datagram = Buffer.alloc(1024);
+            datagram[0] = i & 0xff;
+            client.sendto(datagram);
+          }
+          const queued = (client as unknown as Transport).getWriteBufferSize();
+          expect(queued).toBeGreaterThan(0);
+          expect(events).toEqual(['pause']);
+          (server as unknown as Transport).resumeReading();
+          await within(10, all);
+          expect(count).toBe(total);
+          expect((client as unknown as Transport).getWriteBufferSize()).toBe(0);
+          expect(events).toEqual(['pause', 'resume']);
+          // Fill the queue again, then abort: what is queued is dropped.
+          (server as unknown as Transport).pauseReading();
+          for (let i = 0; i < total; i++) client.sendto(Buffer.alloc(1024));
+          expect((client as unknown as Transport).getWriteBufferSize()).toBeGreaterThan(0);
+          client.abort();
+          expect((client as unknown as Transport).getWriteBufferSize()).toBe(0);
+          expect(await within(5, lost)).toBe(null);
+        } finally {
+          client.abort();
+          server.abort();
+          await sleep(0);
+          await sleep(0);
+          fs.rmSync(serverPath, { force: true });
+        }
+      });
+
       test('createDatagramEndpoint refuses reuseAddress and needs a family without addresses', async ({ loop }) => {
         await expect(loop.createDatagramEndpoint(() => ({}), { localAddr: ['127.0.0.1', 0], reuseAddress: true })).rejects.toThrow(RangeError);
         await expect(loop.createDatagramEndpoint(() => ({}), {})).rejects.toThrow('unexpected address family');

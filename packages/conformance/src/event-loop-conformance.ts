@@ -439,6 +439,13 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         expect(events).toEqual(['cancelled']);
       });
 
+      test('a task made from a function that returns a coroutine object (sleep) can be cancelled', async ({ loop }) => {
+        const task = loop.createTask(() => sleep(10));
+        loop.callLater(0.01, () => task.cancel());
+        await expect(loop.runUntilComplete(task)).rejects.toThrow(CancelledError);
+        expect(task.cancelled()).toBe(true);
+      });
+
       test('currentTask() inside generator and async-function tasks, allTasks()', async ({ loop }) => {
         let seenGenerator: unknown;
         let seenAsync: unknown;

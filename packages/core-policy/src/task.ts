@@ -283,6 +283,8 @@ export class Task<T = unknown> extends Future<T> {
       this._stepGenerator(NO_VALUE, undefined);
       return;
     }
+    // A coroutine object (sleep(), reader.read()) runs on this task's loop, as a future cancel() can reach.
+    if (isCoroutineObject(outcome)) outcome = outcome._bind(this._loop);
     if (isFuture(outcome)) {
       // Follow an evloop future directly, so cancel() can reach it.
       const future = outcome;

@@ -39,6 +39,7 @@ const inet = (): unknown[] => [AF_INET, '127.0.0.1', 9, 0, 0];
 
 const templates: Record<string, () => unknown[]> = {
   pipe: () => [false],
+  openpty: () => [],
   socket: () => [AF_UNIX, SOCK_STREAM, 0, false],
   socketpair: () => [AF_UNIX, SOCK_STREAM, 0, false],
   read: () => [NOT_OPEN, buffer(), 0, 8],
@@ -100,7 +101,7 @@ describe('addon argument matrix', () => {
             continue;
           }
           // A wrong value that happens to be valid (true for a boolean) may create fds: close them.
-          if (name === 'pipe' || name === 'socket' || name === 'socketpair') {
+          if (name === 'pipe' || name === 'openpty' || name === 'socket' || name === 'socketpair') {
             for (const fd of ([] as number[]).concat(result as number | number[])) native.close(fd);
             continue;
           }

@@ -506,6 +506,66 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         }
       });
 
+      it.skipIf(process.platform !== 'linux')('Happy Eyeballs: a hanging first address loses to the next one started after the delay; the loser is closed (Linux: 127.0.0.2 is loopback)', () =>
+        withLoop(createSelector, ({ loop }) =>
+          loop.runUntilComplete(async () => {
+            // A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it hangs.
+            const hanging = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+            const fillers: sys.Socket[] = [];
+            let server: Server | null = null;
+            try {
+              hanging.bind(['127.0.0.1', 0]);
+              hanging.listen(0);
+              const [, port] = hanging.getsockname() as [string, number];
+              for (let i = 0; i < 4; i++) {
+                const filler = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+                filler.setBlocking(false);
+                fillers.push(filler);
+                try {
+                  filler.connect(['127.0.0.1', port]);
+                } catch (error) {
+                  if (!OSError.isInstance(error) || error.code !== 'EINPROGRESS') throw error;
+                }
+              }
+              await sleep(0.05);
+              server = await loop.createServer(() => new Echo(), '127.0.0.2', port);
+              const stream = sys.SOCK_STREAM;
+              const resolved = (host: string) => [sys.AF_INET, stream, sys.IPPROTO_TCP, '', [host, port]];
+              const fake = loop.createFuture<unknown[]>();
+              fake.setResult([resolved('127.0.0.1'), resolved('127.0.0.2')]);
+              Object.defineProperty(loop, 'getaddrinfo', { value: () => fake, configurable: true });
+              const started = loop.time();
+              const [transport, client] = await within(
+                5,
+                loop.createConnection(() => new Recorder(loop), 'two-addresses.test', port, { happyEyeballsDelay: 0.1 }),
+              );
+              const elapsed = loop.time() - started;
+              expect(elapsed).toBeGreaterThanOrEqual(0.09);
+              expect(elapsed).toBeLessThan(2);
+              expect(transport.getExtraInfo('peername')).toEqual(['127.0.0.2', port]);
+              transport.write(Buffer.from('eyeballs'));
+              expect((await within(5, client.waitForBytes(8))).toString()).toBe('eyeballs');
+              transport.close();
+              await client.lost;
+              // Without Happy Eyeballs the same addresses are tried one after the other: the first hangs.
+              const sequential = loop.createConnection(() => new Recorder(loop), 'two-addresses.test', port);
+              await sleep(0.3);
+              expect(sequential.done()).toBe(false);
+              sequential.cancel();
+              await expect(sequential).rejects.toSatisfy((error: unknown) => CancelledError.isInstance(error));
+            } finally {
+              delete (loop as unknown as Record<string, unknown>).getaddrinfo;
+              for (const filler of fillers) filler.close();
+              hanging.close();
+              if (server !== null) {
+                server.close();
+                await within(5, server.waitClosed());
+              }
+            }
+          }),
+        ),
+      );
+
       test('cancelling createConnection closes the half-made socket', async ({ loop }) => {
         const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
         try {

@@ -183,7 +183,7 @@ export function sockConnect(loop: SelectorEventLoop, sock: SocketLike, address: 
   if (!numericAddress(sock.family, address)) {
     const [host, port] = address as [string, number];
     return loop.createTask(async () => {
-      const infos = await getaddrinfo(loop, host, port, { family: sock.family, type: sock.type, proto: sock.proto });
+      const infos = await loop.getaddrinfo(host, port, { family: sock.family, type: sock.type, proto: sock.proto });
       if (infos.length === 0) throw gaiError('EAI_NONAME', `${host}: no address`);
       await connectNow(loop, sock, infos[0]![4]);
     });
@@ -436,11 +436,11 @@ export function createConnection<P extends object>(
     if (host !== null || port !== null) {
       if (options.sock !== undefined && options.sock !== null) throw new RangeError('host/port and sock can not be specified at the same time');
       const query = { family: options.family ?? 0, type: stream, proto: options.proto ?? 0, flags: options.flags ?? 0 };
-      let infos = await getaddrinfo(loop, host, port, query);
+      let infos = await loop.getaddrinfo(host, port, query);
       if (infos.length === 0) throw new OSError(0, 'getaddrinfo', 'getaddrinfo() returned empty list', 'EAI_NONAME');
       let localInfos: AddrInfo[] | null = null;
       if (options.localAddr !== undefined && options.localAddr !== null) {
-        localInfos = await getaddrinfo(loop, options.localAddr[0], options.localAddr[1], query);
+        localInfos = await loop.getaddrinfo(options.localAddr[0], options.localAddr[1], query);
         if (localInfos.length === 0) throw new OSError(0, 'getaddrinfo', 'getaddrinfo() returned empty list', 'EAI_NONAME');
       }
       const delay = options.happyEyeballsDelay;
@@ -552,7 +552,7 @@ export function createServer(
       if (options.sock !== undefined && options.sock !== null) throw new RangeError('host/port and sock can not be specified at the same time');
       const hosts: Array<string | null> = host === null || host === '' ? [null] : typeof host === 'string' ? [host] : [...host];
       const query = { family: options.family ?? 0, type: stream, proto: 0, flags: (options.flags ?? 0) | AI_PASSIVE };
-      const lists = await Promise.all(hosts.map((one) => getaddrinfo(loop, one, port, query)));
+      const lists = await Promise.all(hosts.map((one) => loop.getaddrinfo(one, port, query)));
       const seen = new Set<string>();
       const infos: AddrInfo[] = [];
       for (const list of lists) {
@@ -754,8 +754,8 @@ export function createDatagramEndpoint<P extends object>(loop: SelectorEventLoop
             if (entry[slot] === null) entry[slot] = address;
           }
         };
-        if (local !== null) add(await getaddrinfo(loop, local[0], local[1], query), 2);
-        if (remoteAddr !== null) add(await getaddrinfo(loop, remoteAddr[0], remoteAddr[1], query), 3);
+        if (local !== null) add(await loop.getaddrinfo(local[0], local[1], query), 2);
+        if (remoteAddr !== null) add(await loop.getaddrinfo(remoteAddr[0], remoteAddr[1], query), 3);
         for (const entry of byKey.values()) {
           if ((local !== null && entry[2] === null) || (remoteAddr !== null && entry[3] === null)) continue;
           pairs.push(entry);

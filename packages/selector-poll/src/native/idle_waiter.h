@@ -129,16 +129,20 @@ class IdleWaiter {
   }
 
   // Runs `change` on the set under the lock, then wakes the thread so that it
-  // polls the new set.
+  // polls the new set. A thread that is not armed takes a fresh snapshot when
+  // it is rearmed, so it needs no wake-up (and the write is saved: callbacks
+  // that run inside onReady often add and remove fds).
   template <typename Change>
   auto Mutate(Change change) -> decltype(change(*static_cast<Set*>(nullptr))) {
     if (!running()) return change(*set_);
     decltype(change(*set_)) result;
+    bool polling;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       result = change(*set_);
+      polling = armed_;
     }
-    Wake();
+    if (polling) Wake();
     return result;
   }
 

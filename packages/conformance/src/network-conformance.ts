@@ -583,6 +583,22 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         }
       });
 
+      test('connectAcceptedSocket wraps a socket accepted outside the loop', async ({ loop }) => {
+        const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM);
+        try {
+          const [transport, protocol] = await loop.connectAcceptedSocket(() => new Echo(loop), a);
+          expect(a.getBlocking()).toBe(false);
+          b.setBlocking(false);
+          await loop.sockSendall(b, Buffer.from('accepted'));
+          expect((await within(5, loop.sockRecv(b, 100))).toString()).toBe('accepted');
+          transport.close();
+          await within(5, protocol.lost!);
+        } finally {
+          a.close();
+          b.close();
+        }
+      });
+
       test('createServer and createUnixServer take an existing listening socket', async ({ loop }) => {
         const sock = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
         sock.bind(['127.0.0.1', 0]);

@@ -173,6 +173,11 @@ export class SelectorEventLoop extends BaseEventLoop {
     return network.createUnixConnection(this, protocolFactory, path, options);
   }
 
+  /** Wrap a connected stream socket accepted outside the loop (asyncio's `connect_accepted_socket`). */
+  connectAcceptedSocket<P extends object>(protocolFactory: () => P, sock: SocketLike, options: { ssl?: unknown } = {}): Future<[network.SocketTransport, P]> {
+    return network.connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
   /** Listen on TCP; resolves to a started {@link Server}. See {@link network.CreateServerOptions}. */
   createServer(
     protocolFactory: () => object,

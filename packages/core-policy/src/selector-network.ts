@@ -471,6 +471,16 @@ export function createConnection<P extends object>(
   });
 }
 
+/** asyncio's `connect_accepted_socket`: wrap a connected stream socket accepted outside the loop. */
+export function connectAcceptedSocket<P extends object>(loop: SelectorEventLoop, protocolFactory: () => P, sock: SocketLike, options: { ssl?: unknown } = {}): Future<[SelectorSocketTransport, P]> {
+  loop._checkClosed();
+  return loop.createTask(async () => {
+    rejectSsl(options.ssl);
+    if (sock === null || typeof sock !== 'object' || sock.type !== constant('SOCK_STREAM')) throw new RangeError(`A Stream Socket was expected, got ${String(sock)}`);
+    return makeConnectionTransport(loop, sock, protocolFactory);
+  });
+}
+
 export function createUnixConnection<P extends object>(
   loop: SelectorEventLoop,
   protocolFactory: () => P,

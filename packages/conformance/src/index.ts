@@ -3,3 +3,4 @@ export * from './event-loop-conformance.js';
 export * from './streams-conformance.js';
 export * from './network-conformance.js';
 export * from './subprocess-conformance.js';
+export * from './services-conformance.js';

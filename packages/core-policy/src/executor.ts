@@ -75,6 +75,7 @@ function explain(error: unknown, job: Job): unknown {
  */
 export class ThreadPoolExecutor implements Executor {
   readonly #pool: Piscina;
+  readonly #running = new Set<Promise<unknown>>();
   #shutdown = false;
 
   constructor(options: { maxWorkers?: number } = {}) {
@@ -85,7 +86,7 @@ export class ThreadPoolExecutor implements Executor {
 
   /** How many jobs are running or queued. */
   get pending(): number {
-    return this.#pool.queueSize + this.#pool.utilization * 0;
+    return this.#running.size;
   }
 
   submit<A extends unknown[], R>(fn: ExecutorFunction<A, R>, args: A, options: { signal?: AbortSignal } = {}): Promise<R> {
@@ -97,7 +98,11 @@ export class ThreadPoolExecutor implements Executor {
       return Promise.reject(error);
     }
     const runOptions = options.signal === undefined ? {} : { signal: options.signal };
-    return this.#pool.run(job, runOptions).then(
+    const running = this.#pool.run(job, runOptions);
+    this.#running.add(running);
+    const forget = () => this.#running.delete(running);
+    running.then(forget, forget);
+    return running.then(
       (value) => value as R,
       (error: unknown) => {
         throw explain(error, job);
@@ -112,8 +117,9 @@ export class ThreadPoolExecutor implements Executor {
    */
   shutdown(options: { wait?: boolean; cancelFutures?: boolean } = {}): Promise<void> {
     this.#shutdown = true;
-    if (options.wait === false) return this.#pool.destroy();
-    return this.#pool.close({ force: Boolean(options.cancelFutures) }).then(() => this.#pool.destroy());
+    if (options.wait === false || options.cancelFutures) return this.#pool.destroy();
+    // Wait for the jobs we handed out (an aborted one settles at once), then stop the threads.
+    return Promise.allSettled([...this.#running]).then(() => this.#pool.destroy());
   }
 
   /** Stop the worker threads now, whatever they are doing. */

@@ -347,25 +347,25 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   /** @internal One recv per readiness. */
   _readReady(): void {
     if (this._connLost !== 0) return;
-    let data: Buffer;
+    if (SLAB_SIZE - slabOffset < SLAB_MIN_FREE) {
+      slab = Buffer.allocUnsafe(SLAB_SIZE);
+      slabOffset = 0;
+    }
+    let count: number;
     try {
-      if (SLAB_SIZE - slabOffset < SLAB_MIN_FREE) {
-        slab = Buffer.allocUnsafe(SLAB_SIZE);
-        slabOffset = 0;
-      }
-      const count = this._sock!.recvInto(slab.subarray(slabOffset));
-      if (count === 0) {
-        this._readReadyOnEof();
-        return;
-      }
-      data = slab.subarray(slabOffset, slabOffset + count);
-      // Keep the next read 8-byte aligned, so views of the slab stay usable as typed arrays.
-      slabOffset += (count + 7) & ~7;
+      count = this._sock!.recvInto(slab.subarray(slabOffset));
     } catch (error) {
       if (isWouldBlock(error)) return;
       this._fatalError(error, 'Fatal read error on socket transport');
       return;
     }
+    if (count === 0) {
+      this._readReadyOnEof();
+      return;
+    }
+    const data = slab.subarray(slabOffset, slabOffset + count);
+    // Keep the next read 8-byte aligned, so views of the slab stay usable as typed arrays.
+    slabOffset += (count + 7) & ~7;
     try {
       this._protocol.dataReceived!(data);
     } catch (error) {

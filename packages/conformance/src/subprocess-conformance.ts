@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { BaseSelector, BaseTransport } from '@evloop/interface';
 import {
@@ -310,6 +311,52 @@ export function runSubprocessConformance(options: SubprocessConformanceOptions):
         transport.close();
         expect(Buffer.concat(received).toString()).toBe('via a pty');
         expect(events).toEqual(['eof', 'lost:null']);
+      });
+
+      test('connectReadPipe on a FIFO and connectWritePipe on a socket', async ({ loop }) => {
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-fifo-'));
+        const fifo = path.join(directory, 'fifo');
+        const made = spawnSync('mkfifo', [fifo]);
+        try {
+          if (made.status !== 0) throw new Error(`mkfifo failed: ${String(made.stderr)}`);
+          // O_RDWR keeps the FIFO open without a writer (Linux and macOS allow it on FIFOs).
+          const readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+          const writeFd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+          const received: Buffer[] = [];
+          let lost = false;
+          class Reader extends Protocol {
+            override dataReceived(data: Uint8Array): void {
+              received.push(Buffer.from(data));
+            }
+            override connectionLost(): void {
+              lost = true;
+            }
+          }
+          await loop.runUntilComplete(loop.connectReadPipe(() => new Reader(), readFd));
+          const [a, b] = sys.socketpair(undefined, undefined, undefined, { blocking: false });
+          const socketReceived: Buffer[] = [];
+          class SocketReader extends Protocol {
+            override dataReceived(data: Uint8Array): void {
+              socketReceived.push(Buffer.from(data));
+            }
+          }
+          const [socketWrite] = await loop.runUntilComplete(loop.connectWritePipe(() => new Protocol(), a));
+          const [socketRead] = await loop.runUntilComplete(loop.connectReadPipe(() => new SocketReader(), b));
+          fs.writeSync(writeFd, 'through a fifo');
+          fs.closeSync(writeFd);
+          socketWrite.write(Buffer.from('through a socket'));
+          await loop.runUntilComplete(async () => {
+            for (let i = 0; i < 200 && (!lost || socketReceived.length === 0); i++) await sleep(0.01);
+          });
+          socketWrite.close();
+          socketRead.close();
+          await loop.runUntilComplete(sleep(0.01));
+          expect(Buffer.concat(received).toString()).toBe('through a fifo');
+          expect(lost).toBe(true);
+          expect(Buffer.concat(socketReceived).toString()).toBe('through a socket');
+        } finally {
+          fs.rmSync(directory, { recursive: true, force: true });
+        }
       });
 
       test('a regular file is refused', async ({ loop }) => {

@@ -319,7 +319,7 @@ export function runSubprocessConformance(options: SubprocessConformanceOptions):
         const made = spawnSync('mkfifo', [fifo]);
         try {
           if (made.status !== 0) throw new Error(`mkfifo failed: ${String(made.stderr)}`);
-          // O_RDWR keeps the FIFO open without a writer (Linux and macOS allow it on FIFOs).
+          // A non-blocking open for reading succeeds before any writer exists.
           const readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
           const writeFd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
           const received: Buffer[] = [];

@@ -153,4 +153,6 @@ export interface AbstractNetworkEventLoop extends AbstractEventLoop {
   sockAccept(sock: unknown): FutureLike<[unknown, Address | null]>;
   sockRecvfrom(sock: unknown, bufsize: number): FutureLike<[Uint8Array, Address | null]>;
   sockSendto(sock: unknown, data: Uint8Array, address: unknown): FutureLike<number>;
+  sockRecvfromInto(sock: unknown, buffer: Uint8Array, nbytes?: number): FutureLike<[number, Address | null]>;
+  connectAcceptedSocket(protocolFactory: () => BaseProtocol, sock: unknown, options?: Record<string, unknown>): FutureLike<[Transport, BaseProtocol]>;
 }

@@ -66,8 +66,10 @@ export interface BaseSelector<T = unknown> {
    * `selectInto(0)` would find events. While watched the selector keeps the
    * process alive; `unwatch()` releases it. Calling `watch` again replaces the
    * callback. A backend without a pollable kernel object waits on a helper
-   * thread that is woken when the fd set changes. `unwatch()` on a closed
-   * selector does nothing (closing already released the wait).
+   * thread that is woken when the fd set changes; such a backend polls again
+   * only after `onReady` returns, and may call `onReady` once, finding
+   * nothing, when a watched fd is closed at that moment. `unwatch()` on a
+   * closed selector does nothing (closing already released the wait).
    */
   watch(onReady: () => void): void;
   unwatch(): void;
@@ -240,7 +242,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
   watch(onReady: () => void): void {
     this.#checkOpen();
     if (typeof onReady !== 'function') throw new TypeError('onReady must be a function');
-    this.#binding.watch(onReady);
+    callNative(() => this.#binding.watch(onReady));
   }
 
   unwatch(): void {

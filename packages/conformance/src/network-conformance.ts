@@ -4,7 +4,6 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ConnectionRefusedError,
-  NotImplementedError,
   OSError,
   type BaseSelector,
   type BaseTransport,
@@ -468,9 +467,27 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         }
       });
 
-      test('ssl is refused with NotImplementedError, never ignored', async ({ loop }) => {
-        await expect(loop.createConnection(() => new Recorder(loop), '127.0.0.1', 1, { ssl: true })).rejects.toSatisfy((error: unknown) => NotImplementedError.isInstance(error));
-        await expect(loop.createServer(() => new Echo(), '127.0.0.1', 0, { ssl: {} })).rejects.toSatisfy((error: unknown) => NotImplementedError.isInstance(error));
+      test('ssl is never silently ignored: NotImplementedError, or a TLS handshake that fails against a plain server', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          // A plain echo server sends the ClientHello back: a TLS client must fail, never hand out a plaintext transport.
+          const outcome = await within(
+            10,
+            loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server), { ssl: true, sslHandshakeTimeout: 5 } as never),
+          ).then(
+            ([transport]) => {
+              transport.abort();
+              return 'connected';
+            },
+            (thrown: unknown) => thrown,
+          );
+          expect(outcome).not.toBe('connected');
+          expect(TimeoutError.isInstance(outcome)).toBe(false);
+        } finally {
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
       });
 
       test('createConnection with localAddr binds first; with sock wraps the socket', async ({ loop }) => {

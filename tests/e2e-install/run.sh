@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# End-to-end install test: publish every public @evloop package to a local
+# Verdaccio on loopback, then install them with plain npm into fresh projects
+# outside the workspace, as a user would:
+#
+#   1. core-policy + selector-poll        -> backend=poll, one echo round-trip
+#   2. core-policy alone                  -> "no usable backend ... npm install <preferred>"
+#      + a backend for another platform   -> installs with --force, reports itself unavailable
+#   3. core-policy + two backends         -> the platform's preferred one
+#
+#   pnpm test:e2e            (KEEP_E2E=1 keeps the temp directory)
+#
+# Verdaccio is installed with npm into the temp directory (never into the
+# workspace) and proxies the registry npm is configured with here.
+set -euo pipefail
+
+VERDACCIO_VERSION=6.8.0 # the newest 6.x whose engines accept Node 20
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+HERE="$ROOT/tests/e2e-install"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/evloop-e2e.XXXXXX")"
+VERDACCIO_PID=""
+STEP_STARTED=$SECONDS
+
+cleanup() {
+  local status=$?
+  if [[ -n "$VERDACCIO_PID" ]] && kill -0 "$VERDACCIO_PID" 2>/dev/null; then
+    kill "$VERDACCIO_PID" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$VERDACCIO_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$VERDACCIO_PID" 2>/dev/null || true
+  fi
+  if [[ $status -ne 0 && -f "$WORK/verdaccio.log" ]]; then
+    echo "-- verdaccio log (last 40 lines)"
+    tail -n 40 "$WORK/verdaccio.log" || true
+  fi
+  if [[ -n "${KEEP_E2E:-}" ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() {
+  echo "== $1 (previous step took $((SECONDS - STEP_STARTED))s)"
+  STEP_STARTED=$SECONDS
+}
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+case "$(node -p process.platform)" in
+  linux)
+    PREFERRED=selector-epoll SECOND=selector-poll FOREIGN=selector-kqueue ;;
+  darwin | freebsd | openbsd | netbsd)
+    PREFERRED=selector-kqueue SECOND=selector-poll FOREIGN=selector-epoll ;;
+  *)
+    echo "e2e-install: no backend to test on $(node -p process.platform); skipped"; exit 0 ;;
+esac
+
+UPSTREAM="$(npm config get registry)"
+# Verdaccio runs on Node, which trusts only its own CA list unless told more.
+CAFILE="$(npm config get cafile 2>/dev/null || true)"
+if [[ -n "$CAFILE" && "$CAFILE" != "null" && "$CAFILE" != "undefined" && -f "$CAFILE" ]]; then
+  export NODE_EXTRA_CA_CERTS="$CAFILE"
+fi
+
+step "build"
+(cd "$ROOT" && timeout 600 pnpm build --output-logs=errors-only)
+
+step "install verdaccio@$VERDACCIO_VERSION into the temp directory"
+mkdir -p "$WORK/verdaccio"
+# verdaccio-audit asks for node-fetch by its `cjs` dist-tag, which registry
+# mirrors do not always carry; pin that tag's release line instead.
+cat >"$WORK/verdaccio/package.json" <<EOF
+{
+  "name": "evloop-e2e-verdaccio",
+  "private": true,
+  "dependencies": { "verdaccio": "$VERDACCIO_VERSION" },
+  "overrides": { "node-fetch": "2.7.0" }
+}
+EOF
+(cd "$WORK/verdaccio" && timeout 300 npm install --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+
+step "start verdaccio on loopback"
+PORT="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+REGISTRY="http://127.0.0.1:$PORT/"
+cat >"$WORK/verdaccio.yaml" <<EOF
+storage: $WORK/storage
+listen: 127.0.0.1:$PORT
+web:
+  enable: false
+uplinks:
+  upstream:
+    url: $UPSTREAM
+    timeout: 60s
+packages:
+  '@evloop/*':
+    access: \$all
+    publish: \$all
+    unpublish: \$all
+  '**':
+    access: \$all
+    proxy: upstream
+max_body_size: 50mb
+log: { type: stdout, format: pretty, level: warn }
+EOF
+"$WORK/verdaccio/node_modules/.bin/verdaccio" --config "$WORK/verdaccio.yaml" >"$WORK/verdaccio.log" 2>&1 &
+VERDACCIO_PID=$!
+for _ in $(seq 1 60); do
+  if node -e "fetch('${REGISTRY}-/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" 2>/dev/null; then break; fi
+  kill -0 "$VERDACCIO_PID" 2>/dev/null || fail "verdaccio exited"
+  sleep 0.5
+done
+node -e "fetch('${REGISTRY}-/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || fail "verdaccio did not answer on $REGISTRY"
+echo "verdaccio on $REGISTRY"
+
+step "publish every public package"
+# Publishing needs a token for the registry, even one Verdaccio ignores
+# (@evloop/* allows anonymous publish in this temp config only).
+cat >"$WORK/publish.npmrc" <<EOF
+//127.0.0.1:$PORT/:_authToken=e2e-anonymous
+EOF
+PUBLISHED=()
+for manifest in "$ROOT"/packages/*/package.json; do
+  dir="$(dirname "$manifest")"
+  if [[ "$(node -p "require('$manifest').private === true")" == "true" ]]; then continue; fi
+  name="$(node -p "require('$manifest').name")"
+  (cd "$dir" && NPM_CONFIG_USERCONFIG="$WORK/publish.npmrc" timeout 120 \
+    pnpm publish --registry "$REGISTRY" --no-git-checks --access public --loglevel=warn >"$WORK/publish.log" 2>&1) ||
+    { cat "$WORK/publish.log"; fail "publishing $name"; }
+  PUBLISHED+=("$name")
+done
+echo "published: ${PUBLISHED[*]}"
+for private in @evloop/conformance; do
+  if node -e "fetch('${REGISTRY}${private/\//%2f}').then(r=>process.exit(r.status===404?0:1),()=>process.exit(1))"; then :; else fail "$private is private but the registry has it"; fi
+done
+
+# A fresh project outside the workspace, installed from the local registry only.
+new_project() {
+  local project="$WORK/projects/$1"
+  mkdir -p "$project"
+  printf '{ "name": "evloop-e2e-%s", "private": true, "type": "module" }\n' "$1" >"$project/package.json"
+  cp "$HERE/app.mjs" "$HERE/unavailable.mjs" "$project/"
+  echo "$project"
+}
+npm_install() {
+  local project="$1"
+  shift
+  (cd "$project" && timeout 300 npm install --registry "$REGISTRY" --no-audit --no-fund --loglevel=error "$@")
+}
+run_app() {
+  (cd "$1" && timeout 60 node app.mjs)
+}
+
+step "project 1: npm install @evloop/core-policy @evloop/selector-poll"
+P1="$(new_project poll-only)"
+npm_install "$P1" @evloop/core-policy @evloop/selector-poll
+OUT="$(run_app "$P1")" || { echo "$OUT"; fail "the app failed with only selector-poll installed"; }
+echo "$OUT"
+grep -qx 'backend=poll' <<<"$OUT" || fail "expected backend=poll"
+grep -qx 'echo=ok' <<<"$OUT" || fail "expected echo=ok"
+
+step "project 2: npm install @evloop/core-policy (no backend)"
+P2="$(new_project no-backend)"
+npm_install "$P2" @evloop/core-policy
+if OUT="$(run_app "$P2" 2>&1)"; then echo "$OUT"; fail "the app ran without a backend"; fi
+echo "$OUT" | head -n 3
+grep -q "npm install @evloop/$PREFERRED" <<<"$OUT" || fail "the error does not say to install @evloop/$PREFERRED"
+
+step "project 2: npm install --force @evloop/$FOREIGN (not for this platform)"
+npm_install "$P2" --force "@evloop/$FOREIGN"
+OUT="$(cd "$P2" && timeout 60 node unavailable.mjs "@evloop/$FOREIGN")" || { echo "$OUT"; fail "@evloop/$FOREIGN did not load"; }
+echo "$OUT"
+grep -q '^available=false reason=.' <<<"$OUT" || fail "@evloop/$FOREIGN should report itself unavailable, with a reason"
+if OUT="$(run_app "$P2" 2>&1)"; then echo "$OUT"; fail "the app ran with only a foreign backend"; fi
+grep -q "npm install @evloop/$PREFERRED" <<<"$OUT" || fail "the error does not say to install @evloop/$PREFERRED"
+
+step "project 3: npm install @evloop/core-policy @evloop/$SECOND @evloop/$PREFERRED"
+P3="$(new_project two-backends)"
+npm_install "$P3" @evloop/core-policy "@evloop/$SECOND" "@evloop/$PREFERRED"
+OUT="$(run_app "$P3")" || { echo "$OUT"; fail "the app failed with two backends installed"; }
+echo "$OUT"
+grep -qx "backend=${PREFERRED#selector-}" <<<"$OUT" || fail "expected backend=${PREFERRED#selector-}"
+grep -qx 'echo=ok' <<<"$OUT" || fail "expected echo=ok"
+
+step "done"
+echo "e2e-install: ok"

@@ -98,6 +98,8 @@ function parseCli() {
   let parsed;
   try {
     parsed = parseArgs({
+      // `pnpm ... start -- --quick` passes the `--` through: ignore it.
+      args: process.argv.slice(2).filter((arg) => arg !== '--'),
       options: {
         quick: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },

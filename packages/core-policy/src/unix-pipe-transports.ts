@@ -87,6 +87,14 @@ function checkPipeMode(fd: number): void {
   }
 }
 
+/** Check the pipe, make it non-blocking, and wrap it for the shared transport code. */
+function openPipeEnd(pipe: PipeLike): SocketLike {
+  const fd = fileobjToFd(pipe);
+  checkPipeMode(fd);
+  fdFunctions().setBlocking(fd, false);
+  return new PipeEnd(pipe) as unknown as SocketLike;
+}
+
 function isWouldBlock(error: unknown): boolean {
   return BlockingIOError.isInstance(error) || InterruptedError.isInstance(error);
 }
@@ -109,10 +117,7 @@ function peerClosed(transport: UnixWritePipeTransport): void {
  */
 export class UnixReadPipeTransport extends SelectorTransport implements ReadTransport {
   constructor(loop: SelectorEventLoop, pipe: PipeLike, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null = null) {
-    const fd = fileobjToFd(pipe);
-    checkPipeMode(fd);
-    fdFunctions().setBlocking(fd, false);
-    super(loop, new PipeEnd(pipe) as unknown as SocketLike, protocol, { pipe, ...extra }, null);
+    super(loop, openPipeEnd(pipe), protocol, { pipe, ...extra }, null);
     this._start(waiter);
   }
 
@@ -174,10 +179,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
   /** @internal */ _buffers: Uint8Array[] = [];
 
   constructor(loop: SelectorEventLoop, pipe: PipeLike, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null = null) {
-    const fd = fileobjToFd(pipe);
-    checkPipeMode(fd);
-    fdFunctions().setBlocking(fd, false);
-    super(loop, new PipeEnd(pipe) as unknown as SocketLike, protocol, { pipe, ...extra }, null);
+    super(loop, openPipeEnd(pipe), protocol, { pipe, ...extra }, null);
     this._start(waiter);
   }
 

@@ -432,17 +432,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       return;
     }
     if (this._bufferSize === 0) {
-      let sent: number;
-      try {
-        sent = this._sock.send(data);
-      } catch (error) {
-        if (!isWouldBlock(error)) {
-          this._fatalError(error, 'Fatal write error on socket transport');
-          return;
-        }
-        sent = 0;
-      }
-      if (sent === data.length) return;
+      const sent = this._sendNow(data, null);
+      if (sent < 0 || sent === data.length) return;
       if (sent > 0) data = data.subarray(sent);
       this._loop._addCallback(this._fd, EVENT_WRITE, writeReady as LoopCallback, [this]);
     }
@@ -463,16 +454,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       return;
     }
     // Nothing buffered: one sendmsg for all of it, buffer what is left.
-    let sent: number;
-    try {
-      sent = this._sock.sendmsg(pieces);
-    } catch (error) {
-      if (!isWouldBlock(error)) {
-        this._fatalError(error, 'Fatal write error on socket transport');
-        return;
-      }
-      sent = 0;
-    }
+    let sent = this._sendNow(null, pieces);
+    if (sent < 0) return;
     this._loop._addCallback(this._fd, EVENT_WRITE, writeReady as LoopCallback, [this]);
     for (const piece of pieces) {
       if (sent >= piece.length) {
@@ -486,6 +469,17 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     }
     if (this._bufferSize === 0) this._loop._removeCallbackOf(this._fd, 'writer');
     else this._maybePauseProtocol();
+  }
+
+  /** Send at once: the count the kernel took (0 if none now), or -1 after a fatal error closed the transport. */
+  private _sendNow(data: Uint8Array | null, pieces: Uint8Array[] | null): number {
+    try {
+      return pieces === null ? this._sock!.send(data!) : this._sock!.sendmsg!(pieces);
+    } catch (error) {
+      if (isWouldBlock(error)) return 0;
+      this._fatalError(error, 'Fatal write error on socket transport');
+      return -1;
+    }
   }
 
   /** @internal Writable: send as much of the buffer as the kernel takes, with one syscall. */

@@ -437,6 +437,16 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (running !== null && running !== this) throw new RuntimeError('Cannot run the event loop while another loop is running');
   }
 
+  /**
+   * @internal Queue a handle its owner reuses (a task's step, which is
+   * never queued twice): `callSoon` without the allocation.
+   */
+  _callSoonHandle(handle: Handle): void {
+    this._checkClosed();
+    this._ready.push(handle);
+    if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
+  }
+
   /** @internal Queue a handle made by a backend event. */
   _addReady(handle: Handle): void {
     this._ready.push(handle);

@@ -4,6 +4,7 @@ import { Future, isFuture, taskContext } from './future.js';
 import { getRunningLoop } from './running.js';
 import { state } from './state.js';
 import { isCoroutineObject } from './coroutine.js';
+import { Handle } from './handles.js';
 
 let taskCounter = 0;
 
@@ -56,6 +57,8 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _cancelRequests = 0;
   /** @internal */ _name: string;
   /** @internal */ readonly _stepBound: () => void;
+  /** @internal The handle that runs `_stepBound`, reused for every bare-yield step (at most one is queued). */
+  /** @internal */ readonly _stepHandle: Handle;
   /** @internal */ readonly _wakeupBound: (future: Future<unknown>) => void;
 
   constructor(coroutine: CoroutineSource<T>, options: { loop?: BaseEventLoop; name?: string } = {}) {
@@ -78,7 +81,8 @@ export class Task<T = unknown> extends Future<T> {
     this._name = options.name ?? `Task-${++taskCounter}`;
     this._stepBound = () => this._step(NO_VALUE, undefined);
     this._wakeupBound = (future) => this._wakeup(future);
-    this._loop.callSoon(this._stepBound);
+    this._stepHandle = new Handle(this._stepBound, null, this._loop);
+    this._loop._callSoonHandle(this._stepHandle);
     pendingTasks(this._loop).add(this as Task<unknown>);
   }
 
@@ -228,7 +232,7 @@ export class Task<T = unknown> extends Future<T> {
       future = yielded._bind(loop);
     } else if (yielded === undefined || yielded === null) {
       // A bare `yield`: give the loop one turn, as asyncio's sleep(0).
-      loop.callSoon(this._stepBound);
+      loop._callSoonHandle(this._stepHandle);
       return;
     } else if (isGenerator(yielded)) {
       future = new Task(yielded, { loop });

@@ -4,3 +4,4 @@ export * from './streams-conformance.js';
 export * from './network-conformance.js';
 export * from './subprocess-conformance.js';
 export * from './services-conformance.js';
+export * from './tls-conformance.js';

@@ -9,6 +9,8 @@ export {
   OSError,
   KeyError,
   ExecutorFunctionError,
+  SSLError,
+  SSLCertVerificationError,
   EVENT_READ,
   EVENT_WRITE,
 } from '@evloop/interface';
@@ -65,6 +67,10 @@ export {
   type StreamReaderOptions,
 } from './streams.js';
 export { Server } from './server.js';
+export { SSLContext, createDefaultContext, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, type VerifyMode, type SSLContextPurpose, type TLSVersion } from './ssl-context.js';
+export { SSLTransport } from './ssl-transport.js';
+export { SSLProtocol, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './ssl-protocol.js';
+export type { SSLOption, StartTlsOptions } from './ssl-connection.js';
 export { SelectorSocketTransport, SelectorDatagramTransport, MAX_READ_SIZE, LOG_THRESHOLD_FOR_CONNLOST_WRITES } from './selector-transports.js';
 export { ACCEPT_RETRY_DELAY, type CreateConnectionOptions, type CreateUnixConnectionOptions, type CreateServerOptions, type CreateUnixServerOptions, type CreateDatagramEndpointOptions } from './selector-network.js';
 export { AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, NI_NUMERICHOST, NI_NUMERICSERV, type AddrInfoOptions } from './addresses.js';

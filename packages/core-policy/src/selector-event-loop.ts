@@ -18,6 +18,9 @@ import type { Server } from './server.js';
 import type { SocketLike, SocketAddress } from './socket-module.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipe-transports.js';
 import { subprocessExec, type SubprocessOptions } from './subprocess.js';
+import type { SSLContext } from './ssl-context.js';
+import { startTls, type SSLOption, type StartTlsOptions } from './ssl-connection.js';
+import type { SSLTransport } from './ssl-transport.js';
 import type { ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
 
 type ReaderWriter = [reader: Handle | null, writer: Handle | null];
@@ -174,7 +177,11 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   /** Wrap a connected stream socket accepted outside the loop (asyncio's `connect_accepted_socket`). */
-  connectAcceptedSocket<P extends object>(protocolFactory: () => P, sock: SocketLike, options: { ssl?: unknown } = {}): Future<[network.SocketTransport, P]> {
+  connectAcceptedSocket<P extends object>(
+    protocolFactory: () => P,
+    sock: SocketLike,
+    options: { ssl?: SSLOption; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+  ): Future<[network.SocketTransport, P]> {
     return network.connectAcceptedSocket(this, protocolFactory, sock, options);
   }
 
@@ -191,6 +198,15 @@ export class SelectorEventLoop extends BaseEventLoop {
   /** Listen on a Unix socket path (or Linux abstract name starting with '\\0'). */
   createUnixServer(protocolFactory: () => object, path: string | null = null, options: network.CreateUnixServerOptions = {}): Future<Server> {
     return network.createUnixServer(this, protocolFactory, path, options);
+  }
+
+  /**
+   * Upgrade an open connection to TLS (asyncio's `start_tls`): resolves to
+   * the new transport once the handshake is done; `protocol` keeps going
+   * with it (no second connectionMade) and the old transport is retired.
+   */
+  startTls(transport: unknown, protocol: object, sslContext: SSLContext, options: StartTlsOptions = {}): Future<SSLTransport> {
+    return startTls(this, transport, protocol, sslContext, options);
   }
 
   /** A UDP (or Unix datagram) endpoint: `[transport, protocol]`. */

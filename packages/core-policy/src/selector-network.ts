@@ -6,7 +6,6 @@ import {
   EVENT_READ,
   EVENT_WRITE,
   InterruptedError,
-  NotImplementedError,
   OSError,
   RuntimeError,
   osErrorFromErrno,
@@ -29,9 +28,12 @@ import type { SelectorEventLoop } from './selector-event-loop.js';
 import { SelectorDatagramTransport, SelectorSocketTransport } from './selector-transports.js';
 import { Server, type UnixSocketFile } from './server.js';
 import { sysConstant, sysModule, type SocketAddress, type SocketLike } from './socket-module.js';
+import { clientTlsSettings, serverTlsContext, sslServerProtocolFactory, startSslConnection, type ClientTlsSettings, type SSLOption } from './ssl-connection.js';
+import type { SSLTransport } from './ssl-transport.js';
 
 export type { AddrInfoOptions };
-export type SocketTransport = SelectorSocketTransport;
+/** A connection's transport: the socket transport, or the TLS transport over it when `ssl` is given. */
+export type SocketTransport = SelectorSocketTransport | SSLTransport;
 export type DatagramSocketTransport = SelectorDatagramTransport;
 
 /** Seconds to stop accepting after accept() failed for lack of fds or memory (asyncio's ACCEPT_RETRY_DELAY). */
@@ -259,8 +261,8 @@ export function getnameinfo(loop: SelectorEventLoop, sockaddr: [string, number, 
 // --- Connections ---
 
 export interface CreateConnectionOptions {
-  /** TLS is not supported yet: any value but null/undefined/false throws NotImplementedError. */
-  ssl?: unknown;
+  /** TLS: `true` (verify the server against the default CAs and `serverHostname`) or an SSLContext. */
+  ssl?: SSLOption;
   family?: number;
   proto?: number;
   flags?: number;
@@ -268,25 +270,25 @@ export interface CreateConnectionOptions {
   sock?: SocketLike;
   /** `[host, port]` to bind the socket to before connecting. */
   localAddr?: [string, number] | null;
+  /** The name TLS checks the certificate against (and sends as SNI); defaults to `host`; `''` turns matching off. Only with `ssl`. */
   serverHostname?: string | null;
   /** Seconds between staggered connection attempts (RFC 8305 Happy Eyeballs); off when undefined/null. */
   happyEyeballsDelay?: number | null;
   /** Reorder addresses so families alternate; defaults to 1 when happyEyeballsDelay is given. */
   interleave?: number | null;
+  /** Seconds the TLS handshake may take (default 60); only with `ssl`. */
   sslHandshakeTimeout?: number | null;
+  /** Seconds `close()` waits for the peer's close_notify before aborting (default 30); only with `ssl`. */
   sslShutdownTimeout?: number | null;
 }
 
 export interface CreateUnixConnectionOptions {
-  ssl?: unknown;
+  ssl?: SSLOption;
   sock?: SocketLike;
+  /** Required with `ssl` (there is no host to default to); `''` turns host name matching off. */
   serverHostname?: string | null;
-}
-
-function rejectSsl(ssl: unknown, name = 'ssl'): void {
-  if (ssl !== undefined && ssl !== null && ssl !== false) {
-    throw new NotImplementedError(`TLS (the ${name} option) is not supported by evloop's selector transports yet`);
-  }
+  sslHandshakeTimeout?: number | null;
+  sslShutdownTimeout?: number | null;
 }
 
 /** asyncio's rule for reporting every failed attempt: one error as is, identical ones as the first, else a combined OSError. */
@@ -407,7 +409,7 @@ async function startTransport<P extends object, T extends { close(): void }>(
   return [transport, protocol];
 }
 
-function makeConnectionTransport<P extends object>(loop: SelectorEventLoop, sock: SocketLike, protocolFactory: () => P): Promise<[SelectorSocketTransport, P]> {
+function makeConnectionTransport<P extends object>(loop: SelectorEventLoop, sock: SocketLike, protocolFactory: () => P, tls: ClientTlsSettings | null): Promise<[SocketTransport, P]> {
   sock.setBlocking(false);
   // The peer's address is kept from the start, so it is still known after the connection is lost.
   let extra: Record<string, unknown> | null = null;
@@ -417,6 +419,7 @@ function makeConnectionTransport<P extends object>(loop: SelectorEventLoop, sock
   } catch {
     // not connected (yet): looked up on demand
   }
+  if (tls !== null) return startSslConnection(loop, sock, protocolFactory, extra, tls);
   return startTransport(loop, sock, protocolFactory, (protocol, waiter) => new SelectorSocketTransport(loop, sock, protocol as never, waiter, extra, null));
 }
 
@@ -426,11 +429,10 @@ export function createConnection<P extends object>(
   host: string | null,
   port: number | string | null,
   options: CreateConnectionOptions,
-): Future<[SelectorSocketTransport, P]> {
+): Future<[SocketTransport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
-    rejectSsl(options.ssl);
-    if (options.serverHostname !== undefined && options.serverHostname !== null) throw new RangeError('serverHostname is only meaningful with ssl');
+    const tls = clientTlsSettings(loop, options, host);
     const stream = constant('SOCK_STREAM');
     let sock: SocketLike;
     if (host !== null || port !== null) {
@@ -467,17 +469,24 @@ export function createConnection<P extends object>(
       sock = options.sock;
       if (sock.type !== stream) throw new RangeError(`A Stream Socket was expected, got ${String(sock)}`);
     }
-    return makeConnectionTransport(loop, sock, protocolFactory);
+    return makeConnectionTransport(loop, sock, protocolFactory, tls);
   });
 }
 
 /** asyncio's `connect_accepted_socket`: wrap a connected stream socket accepted outside the loop. */
-export function connectAcceptedSocket<P extends object>(loop: SelectorEventLoop, protocolFactory: () => P, sock: SocketLike, options: { ssl?: unknown } = {}): Future<[SelectorSocketTransport, P]> {
+export function connectAcceptedSocket<P extends object>(
+  loop: SelectorEventLoop,
+  protocolFactory: () => P,
+  sock: SocketLike,
+  options: { ssl?: SSLOption; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+): Future<[SocketTransport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
-    rejectSsl(options.ssl);
+    // The socket was accepted: with ssl, this end is the TLS server.
+    const tls = serverTlsContext(options);
     if (sock === null || typeof sock !== 'object' || sock.type !== constant('SOCK_STREAM')) throw new RangeError(`A Stream Socket was expected, got ${String(sock)}`);
-    return makeConnectionTransport(loop, sock, protocolFactory);
+    if (tls !== null) return startSslConnection(loop, sock, protocolFactory, null, { ...options, context: tls, serverSide: true });
+    return makeConnectionTransport(loop, sock, protocolFactory, null);
   });
 }
 
@@ -486,11 +495,10 @@ export function createUnixConnection<P extends object>(
   protocolFactory: () => P,
   path: string | null,
   options: CreateUnixConnectionOptions,
-): Future<[SelectorSocketTransport, P]> {
+): Future<[SocketTransport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
-    rejectSsl(options.ssl);
-    if (options.serverHostname !== undefined && options.serverHostname !== null) throw new RangeError('serverHostname is only meaningful with ssl');
+    const tls = clientTlsSettings(loop, options, null);
     let sock: SocketLike;
     if (path !== null) {
       if (options.sock !== undefined && options.sock !== null) throw new RangeError('path and sock can not be specified at the same time');
@@ -507,7 +515,7 @@ export function createUnixConnection<P extends object>(
       sock = options.sock;
       if (sock.family !== constant('AF_UNIX') || sock.type !== constant('SOCK_STREAM')) throw new RangeError(`A UNIX Domain Stream Socket was expected, got ${String(sock)}`);
     }
-    return makeConnectionTransport(loop, sock, protocolFactory);
+    return makeConnectionTransport(loop, sock, protocolFactory, tls);
   });
 }
 
@@ -519,24 +527,29 @@ export interface CreateServerOptions {
   /** An already bound socket to listen on instead of host/port. */
   sock?: SocketLike;
   backlog?: number;
-  ssl?: unknown;
+  /** TLS: an SSLContext('server') with a certificate chain (`loadCertChain`). */
+  ssl?: SSLOption;
   /** SO_REUSEADDR; true by default on POSIX, as asyncio. */
   reuseAddress?: boolean;
   reusePort?: boolean;
   /** Listen at once (default); with false, call `server.startServing()` or `serveForever()` later. */
   startServing?: boolean;
   keepAlive?: boolean;
+  /** Seconds each client's TLS handshake may take (default 60); only with `ssl`. */
   sslHandshakeTimeout?: number | null;
+  /** Seconds a TLS `close()` waits for the client's close_notify (default 30); only with `ssl`. */
   sslShutdownTimeout?: number | null;
 }
 
 export interface CreateUnixServerOptions {
   sock?: SocketLike;
   backlog?: number;
-  ssl?: unknown;
+  ssl?: SSLOption;
   startServing?: boolean;
   /** Remove the socket file when the server closes (default true, as asyncio 3.13). */
   cleanupSocket?: boolean;
+  sslHandshakeTimeout?: number | null;
+  sslShutdownTimeout?: number | null;
 }
 
 function finishServer(loop: SelectorEventLoop, sockets: SocketLike[], protocolFactory: () => object, backlog: number, startServing: boolean, files: UnixSocketFile[] = []): Server {
@@ -554,7 +567,8 @@ export function createServer(
 ): Future<Server> {
   loop._checkClosed();
   return loop.createTask(async () => {
-    rejectSsl(options.ssl);
+    const tls = serverTlsContext(options);
+    if (tls !== null) protocolFactory = sslServerProtocolFactory(loop, protocolFactory, tls, options);
     const backlog = options.backlog ?? 100;
     const stream = constant('SOCK_STREAM');
     let sockets: SocketLike[];
@@ -619,7 +633,8 @@ export function createServer(
 export function createUnixServer(loop: SelectorEventLoop, protocolFactory: () => object, path: string | null, options: CreateUnixServerOptions): Future<Server> {
   loop._checkClosed();
   return loop.createTask(async () => {
-    rejectSsl(options.ssl);
+    const tls = serverTlsContext(options);
+    if (tls !== null) protocolFactory = sslServerProtocolFactory(loop, protocolFactory, tls, options);
     const backlog = options.backlog ?? 100;
     let sock: SocketLike;
     const files: UnixSocketFile[] = [];

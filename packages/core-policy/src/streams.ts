@@ -35,6 +35,7 @@ export class StreamReaderProtocol extends Protocol {
   /** @internal */ _task: Task<unknown> | null = null;
   /** @internal */ _paused = false;
   /** @internal */ _connectionLost = false;
+  /** @internal Over TLS, EOF closes the connection (TLS has no half-close), as asyncio's `_over_ssl`. */ _overSsl = false;
   /** @internal */ readonly _drainWaiters = new Set<Future<void>>();
   /** @internal */ readonly _closed: Future<void>;
 
@@ -52,6 +53,7 @@ export class StreamReaderProtocol extends Protocol {
   override connectionMade(transport: BaseTransport): void {
     const stream = transport as Transport;
     this._transport = stream;
+    this._overSsl = stream.getExtraInfo('sslcontext') != null;
     const reader = this._streamReader;
     reader?.setTransport(stream);
     const callback = this._clientConnected;
@@ -118,7 +120,7 @@ export class StreamReaderProtocol extends Protocol {
   /** Keep the connection half-open, so the writer may still send after the peer's EOF. */
   override eofReceived(): boolean {
     this._streamReader?.feedEof();
-    return true;
+    return !this._overSsl;
   }
 
   override pauseWriting(): void {

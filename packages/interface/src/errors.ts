@@ -258,3 +258,43 @@ export class ExecutorFunctionError extends TypeError {
   }
 }
 defineTag(ExecutorFunctionError, 'ExecutorFunctionError');
+
+/**
+ * A TLS failure (Python's `ssl.SSLError`, an `OSError`). `code` is Node's
+ * code for it (`'ERR_SSL_WRONG_VERSION_NUMBER'`, `'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'`),
+ * `reason` OpenSSL's reason when there is one (`'wrong version number'`),
+ * else the code; `library` OpenSSL's library name, or null.
+ */
+export class SSLError extends OSError {
+  readonly reason: string;
+  readonly library: string | null;
+  constructor(message: string, options: { code: string; reason?: string | null; library?: string | null; cause?: unknown }) {
+    super(0, 'ssl', message, options.code);
+    this.reason = options.reason ?? options.code;
+    this.library = options.library ?? null;
+    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false, writable: true, configurable: true });
+  }
+  static override isInstance(value: unknown): value is SSLError {
+    return isTagged(value, 'SSLError');
+  }
+}
+defineTag(SSLError, 'SSLError', OSError);
+
+/**
+ * The peer's certificate did not verify (Python's `ssl.SSLCertVerificationError`).
+ * `code` (and `reason`) is Node's verification code: `'CERT_HAS_EXPIRED'`,
+ * `'DEPTH_ZERO_SELF_SIGNED_CERT'`, `'UNABLE_TO_VERIFY_LEAF_SIGNATURE'`,
+ * `'ERR_TLS_CERT_ALTNAME_INVALID'` (wrong host name), ...; `verifyMessage`
+ * says it in words (`'certificate has expired'`).
+ */
+export class SSLCertVerificationError extends SSLError {
+  readonly verifyMessage: string;
+  constructor(message: string, options: { code: string; verifyMessage: string; cause?: unknown }) {
+    super(message, { code: options.code, reason: options.code, cause: options.cause });
+    this.verifyMessage = options.verifyMessage;
+  }
+  static override isInstance(value: unknown): value is SSLCertVerificationError {
+    return isTagged(value, 'SSLCertVerificationError');
+  }
+}
+defineTag(SSLCertVerificationError, 'SSLCertVerificationError', SSLError);

@@ -1,0 +1,966 @@
+import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConnectionAbortedError,
+  ConnectionResetError,
+  NotImplementedError,
+  SSLCertVerificationError,
+  SSLError,
+  TimeoutError,
+  type BaseSelector,
+  type BaseTransport,
+  type Transport,
+} from '@evloop/interface';
+import {
+  CERT_NONE,
+  CERT_REQUIRED,
+  Future,
+  SSLContext,
+  createDefaultContext,
+  openConnection,
+  setLogger,
+  setSysModule,
+  sleep,
+  startServer,
+  waitFor,
+  type SelectorEventLoop,
+  type Server,
+  type SysModule,
+} from '@evloop/core-policy';
+import * as sys from '@evloop/sys';
+import { withLoop, type LoopHarness } from './harness.js';
+
+export interface TlsConformanceOptions {
+  /** The backend name (`'epoll'`), used in test names. */
+  name: string;
+  createSelector: () => BaseSelector;
+  /** Bytes sent each way in the bulk-transfer tests (default 100 MiB, or EVLOOP_TLS_TRANSFER_MB MiB; about 1.5 s each here). */
+  transferBytes?: number;
+}
+
+const opensslAvailable = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Certificates made by the test with the openssl CLI: a CA, leaves it signed (good and expired), and a self-signed one. */
+interface Certificates {
+  dir: string;
+  caFile: string;
+  caPem: string;
+  serverCert: string;
+  serverKey: string;
+  expiredCert: string;
+  expiredKey: string;
+  selfCert: string;
+  selfKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+function makeCertificates(): Certificates {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-'));
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  fs.writeFileSync(path.join(dir, 'leaf.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n');
+  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3650', '-subj', '/CN=evloop test CA');
+  // A good leaf for localhost and 127.0.0.1, signed by the CA.
+  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '30', '-extfile', 'leaf.ext');
+  // A client certificate, for servers that ask for one.
+  run('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=evloop client');
+  run('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '30', '-extfile', 'leaf.ext');
+  // An expired leaf: `openssl ca` takes explicit validity dates (OpenSSL 3.0's x509 does not).
+  fs.writeFileSync(
+    path.join(dir, 'ca.cnf'),
+    [
+      '[ ca ]',
+      'default_ca = test_ca',
+      '[ test_ca ]',
+      'database = index.txt',
+      'new_certs_dir = .',
+      'certificate = ca.pem',
+      'private_key = ca.key',
+      'serial = serial',
+      'default_md = sha256',
+      'policy = policy_any',
+      '[ policy_any ]',
+      'commonName = supplied',
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(path.join(dir, 'index.txt'), '');
+  fs.writeFileSync(path.join(dir, 'serial'), '1000\n');
+  run('req', ...ec, '-keyout', 'expired.key', '-out', 'expired.csr', '-subj', '/CN=localhost');
+  run('ca', '-batch', '-config', 'ca.cnf', '-in', 'expired.csr', '-out', 'expired.pem', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', 'leaf.ext', '-notext');
+  // Self-signed, with the right names.
+  run('req', '-x509', ...ec, '-keyout', 'self.key', '-out', 'self.pem', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+  const file = (name: string) => path.join(dir, name);
+  return {
+    dir,
+    caFile: file('ca.pem'),
+    caPem: fs.readFileSync(file('ca.pem'), 'utf8'),
+    serverCert: file('server.pem'),
+    serverKey: file('server.key'),
+    expiredCert: file('expired.pem'),
+    expiredKey: file('expired.key'),
+    selfCert: file('self.pem'),
+    selfKey: file('self.key'),
+    clientCert: file('client.pem'),
+    clientKey: file('client.key'),
+  };
+}
+
+/** A protocol that records what happens, with futures to wait on. */
+class Recorder {
+  transport: Transport | null = null;
+  chunks: Buffer[] = [];
+  received = 0;
+  made: Future<void>;
+  lost: Future<unknown>;
+  eof: Future<void>;
+  paused = 0;
+  #want = 0;
+  #enough: Future<Buffer> | null = null;
+
+  constructor(readonly loop: SelectorEventLoop) {
+    this.made = loop.createFuture();
+    this.lost = loop.createFuture();
+    this.eof = loop.createFuture();
+  }
+
+  connectionMade(transport: BaseTransport): void {
+    this.transport = transport as Transport;
+    this.made.setResult(undefined);
+  }
+
+  dataReceived(data: Uint8Array): void {
+    this.chunks.push(Buffer.from(data));
+    this.received += data.length;
+    if (this.#enough !== null && !this.#enough.done() && this.received >= this.#want) this.#enough.setResult(Buffer.concat(this.chunks));
+  }
+
+  eofReceived(): boolean {
+    if (!this.eof.done()) this.eof.setResult(undefined);
+    return false;
+  }
+
+  pauseWriting(): void {
+    this.paused++;
+  }
+
+  connectionLost(error: unknown): void {
+    if (!this.lost.done()) this.lost.setResult(error);
+  }
+
+  waitForBytes(count: number): Future<Buffer> {
+    this.#want = count;
+    this.#enough = this.loop.createFuture<Buffer>();
+    if (this.received >= count) this.#enough.setResult(Buffer.concat(this.chunks));
+    return this.#enough;
+  }
+}
+
+/** Echoes what it receives (a TLS server's protocol). */
+class Echo {
+  transport: Transport | null = null;
+  connectionMade(transport: BaseTransport): void {
+    this.transport = transport as Transport;
+  }
+  dataReceived(data: Uint8Array): void {
+    this.transport!.write(Buffer.from(data));
+  }
+  connectionLost(): void {}
+}
+
+function within<T>(seconds: number, future: PromiseLike<T> | Future<T>): Promise<T> {
+  return waitFor(future as Future<T>, seconds) as unknown as Promise<T>;
+}
+
+function serverPort(server: Server): number {
+  return (server.sockets[0]!.getsockname() as [string, number])[1];
+}
+
+function collectLogs(): { messages: string[]; restore(): void } {
+  const messages: string[] = [];
+  const previous = setLogger({
+    error: (message) => messages.push(`error: ${message}`),
+    warning: (message) => messages.push(`warning: ${message}`),
+    info: (message) => messages.push(`info: ${message}`),
+    debug: (message) => messages.push(`debug: ${message}`),
+  });
+  return { messages, restore: () => void setLogger(previous) };
+}
+
+/** `openssl s_server` on a free loopback port; resolves once it listens. Kill it with `stop()`. */
+async function opensslServer(args: string[]): Promise<{ port: number; output(): string; stop(): Promise<void> }> {
+  const child = spawn('openssl', ['s_server', '-accept', '127.0.0.1:0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
+  let output = '';
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await closed;
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`openssl s_server did not start: ${output}`)), 5000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('latin1');
+        const match = /ACCEPT 127\.0\.0\.1:(\d+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+    return { port, output: () => output, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** `openssl s_client` to `port`; collects stdout; `stop()` kills it and waits. */
+function opensslClient(port: number, args: string[]): { child: ChildProcessWithoutNullStreams; output(): string; waitFor(text: string, seconds?: number): Promise<void>; exited: Promise<number | null>; stop(): Promise<void> } {
+  const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
+  let output = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString('latin1');
+    for (const listener of listeners) listener();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString('latin1');
+    for (const listener of listeners) listener();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitFor: (text, seconds = 5) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!output.includes(text)) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`s_client output never had ${JSON.stringify(text)}:\n${output}`));
+        }, seconds * 1000);
+        listeners.add(check);
+        check();
+      }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A Node `net`/`tls` server on a free loopback port, closed (with its connections) by `close()`. */
+async function nodeServer(server: net.Server): Promise<{ port: number; sockets: Set<net.Socket>; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    sockets,
+    close: async () => {
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closing;
+      // Let the destroyed sockets' handles close.
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
+function pattern(size: number, seed: number): Buffer {
+  const data = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 131 + seed) & 0xff;
+  return data;
+}
+
+/**
+ * Sends `total` bytes in 256 KiB writes, honouring pauseWriting/resumeWriting,
+ * and hashes what comes back; resolves with the echo's digest once `total`
+ * bytes have returned.
+ */
+class BulkClient {
+  transport: Transport | null = null;
+  sentHash = createHash('sha256');
+  receivedHash = createHash('sha256');
+  received = 0;
+  sent = 0;
+  pausedCount = 0;
+  paused = false;
+  done: Future<string>;
+  lost: Future<unknown>;
+  readonly chunk: Buffer;
+  constructor(
+    loop: SelectorEventLoop,
+    readonly total: number,
+  ) {
+    this.done = loop.createFuture();
+    this.lost = loop.createFuture();
+    this.chunk = pattern(256 * 1024, 7);
+  }
+  connectionMade(transport: BaseTransport): void {
+    this.transport = transport as Transport;
+    this.pump();
+  }
+  pump(): void {
+    while (!this.paused && this.sent < this.total) {
+      const piece = this.chunk.subarray(0, Math.min(this.chunk.length, this.total - this.sent));
+      this.sentHash.update(piece);
+      this.sent += piece.length;
+      this.transport!.write(piece);
+    }
+  }
+  pauseWriting(): void {
+    this.paused = true;
+    this.pausedCount++;
+  }
+  resumeWriting(): void {
+    this.paused = false;
+    this.pump();
+  }
+  dataReceived(data: Uint8Array): void {
+    this.receivedHash.update(data);
+    this.received += data.length;
+    if (this.received >= this.total && !this.done.done()) this.done.setResult(this.receivedHash.digest('hex'));
+  }
+  connectionLost(error: unknown): void {
+    if (!this.lost.done()) this.lost.setResult(error);
+    if (!this.done.done()) this.done.setException(error ?? new Error(`connection lost after ${this.received} of ${this.total} bytes`));
+  }
+}
+
+/**
+ * The shared TLS suite: evloop's TLS transports against peers it did not
+ * write (`openssl s_server`/`s_client` and Node's `tls`), with
+ * certificates the test makes, on one backend.
+ */
+export function runTlsConformance(options: TlsConformanceOptions): void {
+  const { name, createSelector } = options;
+  const transferBytes = options.transferBytes ?? Number(process.env.EVLOOP_TLS_TRANSFER_MB ?? 100) * 1024 * 1024;
+  setSysModule(sys as unknown as SysModule);
+  const test = (title: string, body: (harness: LoopHarness) => Promise<void>, timeout?: number) =>
+    it(title, () => withLoop(createSelector, (harness) => harness.loop.runUntilComplete(() => body(harness))), timeout);
+  let certs: Certificates;
+
+  const clientContext = (): SSLContext => {
+    const context = new SSLContext('client');
+    context.loadVerifyLocations({ cafile: certs.caFile });
+    return context;
+  };
+  const serverContext = (cert = certs.serverCert, key = certs.serverKey): SSLContext => {
+    const context = new SSLContext('server');
+    context.loadCertChain(cert, key);
+    return context;
+  };
+
+  describe.skipIf(!opensslAvailable)(`TLS conformance: ${name}`, () => {
+    beforeAll(() => {
+      certs = makeCertificates();
+    });
+    afterAll(() => {
+      if (certs !== undefined) fs.rmSync(certs.dir, { recursive: true, force: true });
+    });
+
+    describe('client against openssl s_server', () => {
+      test('a good certificate: data both ways, extra info, close sends close_notify', async ({ loop }) => {
+        const server = await opensslServer(['-cert', certs.serverCert, '-key', certs.serverKey, '-rev', '-naccept', '1']);
+        try {
+          const context = clientContext();
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', server.port, { ssl: context, serverHostname: 'localhost' }));
+          expect(transport.getExtraInfo('sslcontext')).toBe(context);
+          const peercert = transport.getExtraInfo('peercert') as tls.PeerCertificate;
+          expect(peercert.subject.CN).toBe('localhost');
+          const cipher = transport.getExtraInfo('cipher') as [string, string, number | null];
+          expect(cipher[1]).toMatch(/^TLSv1\.[23]$/);
+          expect(transport.getExtraInfo('compression')).toBe(null);
+          expect((transport.getExtraInfo('ssl_object') as tls.TLSSocket).getProtocol()).toMatch(/^TLSv1\.[23]$/);
+          expect(transport.getExtraInfo('peername')).toEqual(['127.0.0.1', server.port]);
+          expect(transport.canWriteEof()).toBe(false);
+          expect(() => transport.writeEof()).toThrow(NotImplementedError);
+          transport.write(Buffer.from('hello evloop\n'));
+          expect((await within(5, protocol.waitForBytes(13))).toString()).toBe('poolve olleh\n');
+          transport.close();
+          expect(transport.isClosing()).toBe(true);
+          expect(await within(5, protocol.lost)).toBe(null);
+        } finally {
+          await server.stop();
+        }
+      });
+
+      test('ssl: true verifies against the default trust store: a private CA is refused', async ({ loop }) => {
+        const server = await opensslServer(['-cert', certs.serverCert, '-key', certs.serverKey, '-rev']);
+        try {
+          const error = await within(5, loop.createConnection(() => new Recorder(loop), 'localhost', server.port, { ssl: true, family: sys.AF_INET })).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(SSLCertVerificationError.isInstance(error)).toBe(true);
+          expect((error as SSLCertVerificationError).code).toMatch(/UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT_LOCALLY)/);
+        } finally {
+          await server.stop();
+        }
+      });
+
+      const refused = (label: string, certName: () => [string, string], hostname: string, code: string | RegExp) =>
+        test(`${label}: SSLCertVerificationError ${String(code)}`, async ({ loop }) => {
+          const [cert, key] = certName();
+          const server = await opensslServer(['-cert', cert, '-key', key, '-rev']);
+          try {
+            const error = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', server.port, { ssl: clientContext(), serverHostname: hostname })).then(
+              () => null,
+              (thrown: unknown) => thrown,
+            );
+            expect(SSLCertVerificationError.isInstance(error), String(error)).toBe(true);
+            expect(SSLError.isInstance(error)).toBe(true);
+            const verifyError = error as SSLCertVerificationError;
+            expect(verifyError.code).toMatch(code);
+            expect(verifyError.reason).toBe(verifyError.code);
+            expect(verifyError.verifyMessage.length).toBeGreaterThan(0);
+          } finally {
+            await server.stop();
+          }
+        });
+      refused('a wrong host name', () => [certs.serverCert, certs.serverKey], 'example.com', 'ERR_TLS_CERT_ALTNAME_INVALID');
+      refused('an expired certificate', () => [certs.expiredCert, certs.expiredKey], 'localhost', 'CERT_HAS_EXPIRED');
+      refused('a self-signed certificate', () => [certs.selfCert, certs.selfKey], 'localhost', /SELF_SIGNED/);
+
+      test("serverHostname '' turns off name matching only (warned in debug mode); the chain is still verified", async ({ loop }) => {
+        const server = await opensslServer(['-cert', certs.serverCert, '-key', certs.serverKey, '-rev']);
+        const logs = collectLogs();
+        try {
+          loop.setDebug(true);
+          const [transport] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', server.port, { ssl: clientContext(), serverHostname: '' }));
+          expect(logs.messages.some((message) => message.startsWith('warning:') && message.includes("serverHostname ''"))).toBe(true);
+          transport.abort();
+          const self = await opensslServer(['-cert', certs.selfCert, '-key', certs.selfKey, '-rev']);
+          try {
+            await expect(within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', self.port, { ssl: clientContext(), serverHostname: '' }))).rejects.toSatisfy(
+              (error: unknown) => SSLCertVerificationError.isInstance(error),
+            );
+          } finally {
+            await self.stop();
+          }
+        } finally {
+          loop.setDebug(false);
+          logs.restore();
+          await server.stop();
+        }
+      });
+
+      test('a client certificate for a server that requires one', async ({ loop }) => {
+        const server = await opensslServer(['-cert', certs.serverCert, '-key', certs.serverKey, '-CAfile', certs.caFile, '-Verify', '1', '-verify_return_error', '-rev']);
+        try {
+          const context = clientContext();
+          context.loadCertChain(certs.clientCert, certs.clientKey);
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', server.port, { ssl: context, serverHostname: 'localhost' }));
+          transport.write(Buffer.from('abc\n'));
+          expect((await within(5, protocol.waitForBytes(4))).toString()).toBe('cba\n');
+          transport.abort();
+          expect(await within(2, protocol.lost)).toBe(null);
+        } finally {
+          await server.stop();
+        }
+      });
+    });
+
+    describe('server against openssl s_client', () => {
+      test('s_client verifies our chain and name, talks, and closes', async ({ loop }) => {
+        let serverProtocol: Recorder | null = null;
+        const server = await loop.createServer(
+          () => {
+            const protocol = new Recorder(loop);
+            serverProtocol = protocol;
+            const write = protocol.dataReceived.bind(protocol);
+            protocol.dataReceived = (data) => {
+              write(data);
+              protocol.transport!.write(Buffer.from(`echo:${Buffer.from(data).toString()}`));
+            };
+            return protocol;
+          },
+          '127.0.0.1',
+          0,
+          { ssl: serverContext() },
+        );
+        const client = opensslClient(serverPort(server), ['-CAfile', certs.caFile, '-verify_return_error', '-verify_hostname', 'localhost', '-servername', 'localhost']);
+        try {
+          client.child.stdin.write('ping\n');
+          await within(5, client.waitFor('echo:ping'));
+          expect(client.output()).toMatch(/Verify return code: 0 \(ok\)/);
+          client.child.stdin.end();
+          // s_client sends close_notify at the end of its input: the server sees EOF and closes.
+          await within(5, serverProtocol!.eof);
+          expect(await within(5, serverProtocol!.lost)).toBe(null);
+          await within(5, client.exited);
+        } finally {
+          await client.stop();
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('a server that requires client certificates refuses a client without one', async ({ loop }) => {
+        const context = serverContext();
+        context.loadVerifyLocations({ cafile: certs.caFile });
+        context.verifyMode = CERT_REQUIRED;
+        const made: Recorder[] = [];
+        const server = await loop.createServer(() => {
+          const protocol = new Recorder(loop);
+          made.push(protocol);
+          return protocol;
+        }, '127.0.0.1', 0, { ssl: context });
+        const without = opensslClient(serverPort(server), ['-CAfile', certs.caFile, '-servername', 'localhost']);
+        const withCert = opensslClient(serverPort(server), ['-CAfile', certs.caFile, '-servername', 'localhost', '-cert', certs.clientCert, '-key', certs.clientKey]);
+        try {
+          await within(5, without.exited);
+          withCert.child.stdin.write('hi\n');
+          await within(5, loop.createTask(async () => {
+            while (!made.some((protocol) => protocol.received > 0)) await sleep(0.02);
+          }));
+          const accepted = made.find((protocol) => protocol.received > 0)!;
+          expect(Buffer.concat(accepted.chunks).toString()).toBe('hi\n');
+          expect((accepted.transport!.getExtraInfo('peercert') as tls.PeerCertificate).subject.CN).toBe('evloop client');
+          expect(made.filter((protocol) => protocol.made.done()).length).toBe(1);
+        } finally {
+          await without.stop();
+          await withCert.stop();
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
+      });
+    });
+
+    describe("Node's tls as the peer", () => {
+      test('evloop server, Node tls client: ALPN, data both ways, close_notify both ways', async ({ loop }) => {
+        const context = serverContext();
+        context.setAlpnProtocols(['evloop/1', 'http/1.1']);
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0, { ssl: context });
+        try {
+          const socket = tls.connect({ port: serverPort(server), host: '127.0.0.1', servername: 'localhost', ca: certs.caPem, ALPNProtocols: ['evloop/1'] });
+          await within(5, new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject)));
+          expect(socket.authorized).toBe(true);
+          expect(socket.alpnProtocol).toBe('evloop/1');
+          const received: Buffer[] = [];
+          socket.on('data', (data: Buffer) => received.push(data));
+          socket.write('round trip');
+          await within(5, loop.createTask(async () => {
+            while (Buffer.concat(received).length < 10) await sleep(0.01);
+          }));
+          expect(Buffer.concat(received).toString()).toBe('round trip');
+          const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+          socket.end();
+          await within(5, closed);
+        } finally {
+          server.close();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('evloop client, Node tls server: ALPN and the selected protocol', async ({ loop }) => {
+        const node = await nodeServer(
+          tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), ALPNProtocols: ['h2', 'evloop/1'] }, (socket) => socket.pipe(socket)),
+        );
+        try {
+          const context = clientContext();
+          context.setAlpnProtocols(['evloop/1']);
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), 'localhost', node.port, { ssl: context, family: sys.AF_INET }));
+          expect((transport.getExtraInfo('ssl_object') as tls.TLSSocket).alpnProtocol).toBe('evloop/1');
+          transport.writelines([Buffer.from('a'), Buffer.from('bc')]);
+          expect((await within(5, protocol.waitForBytes(3))).toString()).toBe('abc');
+          transport.close();
+          expect(await within(5, protocol.lost)).toBe(null);
+        } finally {
+          await node.close();
+        }
+      });
+
+      test('pauseReading stops dataReceived until resumeReading', async ({ loop }) => {
+        const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => socket.pipe(socket)));
+        try {
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          transport.pauseReading();
+          expect(transport.isReading()).toBe(false);
+          transport.write(Buffer.from('held'));
+          await sleep(0.2);
+          expect(protocol.received).toBe(0);
+          transport.resumeReading();
+          expect(transport.isReading()).toBe(true);
+          expect((await within(5, protocol.waitForBytes(4))).toString()).toBe('held');
+          transport.abort();
+          expect(await within(2, protocol.lost)).toBe(null);
+        } finally {
+          await node.close();
+        }
+      });
+    });
+
+    describe('timeouts and vanishing peers', () => {
+      test('sslHandshakeTimeout: a server that never answers the ClientHello', async ({ loop }) => {
+        const node = await nodeServer(net.createServer(() => {}));
+        try {
+          const started = loop.time();
+          const error = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost', sslHandshakeTimeout: 0.3 })).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(ConnectionAbortedError.isInstance(error), String(error)).toBe(true);
+          expect(String(error)).toMatch(/SSL handshake is taking longer than 0.3 seconds/);
+          expect(loop.time() - started).toBeGreaterThanOrEqual(0.29);
+          expect(loop.time() - started).toBeLessThan(2);
+        } finally {
+          await node.close();
+        }
+      });
+
+      test('sslHandshakeTimeout on a server: a client that connects and says nothing is dropped', async ({ loop }) => {
+        const server = await loop.createServer(() => new Recorder(loop), '127.0.0.1', 0, { ssl: serverContext(), sslHandshakeTimeout: 0.3 });
+        const socket = net.connect(serverPort(server), '127.0.0.1');
+        try {
+          const started = loop.time();
+          await within(5, new Promise<void>((resolve) => socket.once('close', () => resolve()).once('end', () => resolve()).on('error', () => resolve())));
+          expect(loop.time() - started).toBeGreaterThanOrEqual(0.25);
+        } finally {
+          socket.destroy();
+          server.close();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('a server that vanishes mid-handshake: ConnectionResetError', async ({ loop }) => {
+        const node = await nodeServer(net.createServer((socket) => socket.once('data', () => socket.destroy())));
+        try {
+          const error = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' })).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(ConnectionResetError.isInstance(error), String(error)).toBe(true);
+        } finally {
+          await node.close();
+        }
+      });
+
+      test('a client that vanishes mid-handshake leaves the server clean', async ({ loop, errors }) => {
+        const made: Recorder[] = [];
+        const server = await loop.createServer(() => {
+          const protocol = new Recorder(loop);
+          made.push(protocol);
+          return protocol;
+        }, '127.0.0.1', 0, { ssl: serverContext() });
+        try {
+          // Half a ClientHello, then gone.
+          const socket = net.connect(serverPort(server), '127.0.0.1');
+          await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+          socket.end(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]));
+          await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+          await within(5, loop.createTask(async () => {
+            while (server._activeCount > 0 || made.length === 0) await sleep(0.02);
+          }));
+          expect(made[0]!.made.done()).toBe(false);
+          expect(errors).toEqual([]);
+        } finally {
+          server.close();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('close() gives up on a peer that never sends close_notify after sslShutdownTimeout; abort() is immediate', async ({ loop }) => {
+        // allowHalfOpen: the Node peer neither answers close_notify nor closes.
+        const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), allowHalfOpen: true }, (socket) => socket.on('data', () => {})));
+        try {
+          const connect = () => loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost', sslShutdownTimeout: 0.3 });
+          const [transport, protocol] = await within(5, connect());
+          const started = loop.time();
+          transport.close();
+          const error = await within(5, protocol.lost);
+          expect(TimeoutError.isInstance(error), String(error)).toBe(true);
+          expect(loop.time() - started).toBeGreaterThanOrEqual(0.29);
+          const [second, secondProtocol] = await within(5, connect());
+          const abortedAt = loop.time();
+          second.abort();
+          expect(await within(5, secondProtocol.lost)).toBe(null);
+          expect(loop.time() - abortedAt).toBeLessThan(0.1);
+        } finally {
+          await node.close();
+        }
+      });
+    });
+
+    describe('startTls and streams', () => {
+      test('startTls upgrades a plain connection (client) to a Node server that switches to TLS', async ({ loop }) => {
+        const node = await nodeServer(
+          net.createServer((plain) => {
+            plain.once('data', () => {
+              plain.write('OK\n', () => {
+                const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: tls.createSecureContext({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }) });
+                secure.on('data', (data: Buffer) => secure.write(Buffer.concat([Buffer.from('tls:'), data])));
+                secure.on('error', () => {});
+              });
+            });
+          }),
+        );
+        try {
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port));
+          transport.write(Buffer.from('STARTTLS\n'));
+          expect((await within(5, protocol.waitForBytes(3))).toString()).toBe('OK\n');
+          protocol.chunks = [];
+          protocol.received = 0;
+          const secure = await within(5, loop.startTls(transport, protocol, clientContext(), { serverHostname: 'localhost' }));
+          expect(secure.getExtraInfo('peercert')).not.toBe(null);
+          secure.write(Buffer.from('inside'));
+          expect((await within(5, protocol.waitForBytes(10))).toString()).toBe('tls:inside');
+          secure.abort();
+          expect(await within(2, protocol.lost)).toBe(null);
+        } finally {
+          await node.close();
+        }
+      });
+
+      test('startTls as the server side, with a Node client', async ({ loop }) => {
+        let upgraded: Promise<unknown> | null = null;
+        const server = await loop.createServer(
+          () => {
+            const protocol = new Recorder(loop);
+            protocol.dataReceived = (data: Uint8Array) => {
+              if (upgraded !== null) {
+                protocol.transport!.write(Buffer.concat([Buffer.from('srv:'), Buffer.from(data)]));
+                return;
+              }
+              upgraded = loop.startTls(protocol.transport!, protocol, serverContext(), { serverSide: true }).then((secure) => {
+                protocol.transport = secure;
+              });
+            };
+            return protocol;
+          },
+          '127.0.0.1',
+          0,
+        );
+        try {
+          const plain = net.connect(serverPort(server), '127.0.0.1');
+          await new Promise<void>((resolve) => plain.once('connect', () => resolve()));
+          plain.write('STARTTLS');
+          await sleep(0.05);
+          const secure = tls.connect({ socket: plain, servername: 'localhost', ca: certs.caPem });
+          await within(5, new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject)));
+          await within(5, upgraded!);
+          const reply = new Promise<string>((resolve) => secure.once('data', (data: Buffer) => resolve(data.toString())));
+          secure.write('x');
+          expect(await within(5, reply)).toBe('srv:x');
+          const closed = new Promise<void>((resolve) => secure.once('close', () => resolve()));
+          secure.end();
+          await within(5, closed);
+        } finally {
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('openConnection and startServer over TLS (readline, drain, waitClosed)', async ({ loop }) => {
+        const server = await within(
+          5,
+          startServer(
+            async (reader, writer) => {
+              const line = await reader.readline();
+              writer.write(Buffer.concat([Buffer.from('> '), line]));
+              await writer.drain();
+              writer.close();
+              await writer.waitClosed();
+            },
+            '127.0.0.1',
+            0,
+            { ssl: serverContext() },
+          ),
+        );
+        try {
+          const [reader, writer] = await within(5, openConnection('localhost', serverPort(server), { ssl: clientContext(), family: sys.AF_INET }));
+          expect((writer.getExtraInfo('peercert') as tls.PeerCertificate).subject.CN).toBe('localhost');
+          writer.write(Buffer.from('stream line\n'));
+          await writer.drain();
+          expect((await within(5, reader.readline())).toString()).toBe('> stream line\n');
+          expect((await within(5, reader.read())).length).toBe(0);
+          writer.close();
+          await within(5, writer.waitClosed());
+        } finally {
+          server.close();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('Unix sockets: createUnixServer and createUnixConnection with ssl', async ({ loop }) => {
+        const socketPath = path.join(os.tmpdir(), `evloop-tls-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+        const server = await loop.createUnixServer(() => new Echo(), socketPath, { ssl: serverContext() });
+        try {
+          await expect(loop.createUnixConnection(() => new Recorder(loop), socketPath, { ssl: clientContext() })).rejects.toThrow(/serverHostname/);
+          const [transport, protocol] = await within(5, loop.createUnixConnection(() => new Recorder(loop), socketPath, { ssl: clientContext(), serverHostname: 'localhost' }));
+          transport.write(Buffer.from('unix'));
+          expect((await within(5, protocol.waitForBytes(4))).toString()).toBe('unix');
+          transport.close();
+          expect(await within(5, protocol.lost)).toBe(null);
+        } finally {
+          server.close();
+          await within(5, server.waitClosed());
+        }
+      });
+    });
+
+    describe('options', () => {
+      test("the seeds' rules for ssl, serverHostname and the timeouts", async ({ loop }) => {
+        const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        try {
+          listener.bind(['127.0.0.1', 0]);
+          listener.listen();
+          const port = (listener.getsockname() as [string, number])[1];
+          await expect(loop.createConnection(() => new Recorder(loop), '127.0.0.1', port, { serverHostname: 'localhost' })).rejects.toThrow('serverHostname is only meaningful with ssl');
+          await expect(loop.createConnection(() => new Recorder(loop), '127.0.0.1', port, { sslHandshakeTimeout: 1 })).rejects.toThrow('sslHandshakeTimeout is only meaningful with ssl');
+          await expect(loop.createConnection(() => new Recorder(loop), '127.0.0.1', port, { ssl: true, sslHandshakeTimeout: -1 })).rejects.toThrow(RangeError);
+          await expect(loop.createConnection(() => new Recorder(loop), '127.0.0.1', port, { ssl: 'yes' as never })).rejects.toThrow(TypeError);
+          await expect(loop.createConnection(() => new Recorder(loop), '127.0.0.1', port, { ssl: serverContext() })).rejects.toThrow(/client SSLContext/);
+          const sock = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+          sock.connect(['127.0.0.1', port]);
+          try {
+            await expect(loop.createConnection(() => new Recorder(loop), null, null, { sock, ssl: true })).rejects.toThrow('You must set serverHostname when using ssl without a host');
+          } finally {
+            sock.close();
+          }
+          await expect(loop.createServer(() => new Recorder(loop), '127.0.0.1', 0, { ssl: true })).rejects.toThrow(TypeError);
+          await expect(loop.createServer(() => new Recorder(loop), '127.0.0.1', 0, { sslShutdownTimeout: 1 })).rejects.toThrow('sslShutdownTimeout is only meaningful with ssl');
+        } finally {
+          listener.close();
+        }
+      });
+
+      test('SSLContext: defaults and the checkHostname/verifyMode rules', async () => {
+        const client = new SSLContext('client');
+        expect(client.verifyMode).toBe(CERT_REQUIRED);
+        expect(client.checkHostname).toBe(true);
+        expect(() => (client.verifyMode = CERT_NONE)).toThrow(RangeError);
+        client.checkHostname = false;
+        client.verifyMode = CERT_NONE;
+        client.checkHostname = true;
+        expect(client.verifyMode).toBe(CERT_REQUIRED);
+        const server = new SSLContext('server');
+        expect(server.verifyMode).toBe(CERT_NONE);
+        expect(server.checkHostname).toBe(false);
+        expect(() => server.loadCertChain(certs.caFile, certs.serverKey)).toThrow();
+        expect(() => client.loadVerifyLocations({})).toThrow(TypeError);
+        const fromData = createDefaultContext({ cadata: certs.caPem });
+        expect(fromData.secureContextOptions().ca).toHaveLength(1);
+        expect((createDefaultContext().secureContextOptions().ca as unknown[]).length).toBeGreaterThan(10);
+      });
+    });
+
+    describe('bulk transfer', () => {
+      const megabytes = Math.round(transferBytes / (1024 * 1024));
+      test(
+        `${megabytes} MiB each way: evloop client, Node tls echo server, with flow control`,
+        async ({ loop }) => {
+          const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => socket.pipe(socket)));
+          try {
+            const [transport, protocol] = await within(5, loop.createConnection(() => new BulkClient(loop, transferBytes), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+            const echoed = await within(120, protocol.done);
+            expect(echoed).toBe(protocol.sentHash.digest('hex'));
+            expect(protocol.pausedCount).toBeGreaterThan(0);
+            expect(transport.getWriteBufferSize()).toBe(0);
+            transport.close();
+            expect(await within(5, protocol.lost)).toBe(null);
+          } finally {
+            await node.close();
+          }
+        },
+        180_000,
+      );
+
+      test(
+        `${megabytes} MiB each way: evloop echo server, Node tls client`,
+        async ({ loop }) => {
+          const server = await loop.createServer(
+            () => {
+              // An echo that stops reading while its writes are paused.
+              let transport: Transport;
+              return {
+                connectionMade: (made: BaseTransport) => void (transport = made as Transport),
+                dataReceived: (data: Uint8Array) => transport.write(Buffer.from(data)),
+                pauseWriting: () => transport.pauseReading(),
+                resumeWriting: () => transport.resumeReading(),
+                eofReceived: () => false,
+                connectionLost: () => {},
+              };
+            },
+            '127.0.0.1',
+            0,
+            { ssl: serverContext() },
+          );
+          try {
+            const socket = tls.connect({ port: serverPort(server), host: '127.0.0.1', servername: 'localhost', ca: certs.caPem });
+            const chunk = pattern(256 * 1024, 3);
+            const sent = createHash('sha256');
+            const received = createHash('sha256');
+            let receivedBytes = 0;
+            const done = new Promise<void>((resolve, reject) => {
+              socket.on('data', (data: Buffer) => {
+                received.update(data);
+                receivedBytes += data.length;
+                if (receivedBytes >= transferBytes) resolve();
+              });
+              socket.once('error', reject);
+            });
+            await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+            let offset = 0;
+            const pump = () => {
+              while (offset < transferBytes) {
+                const piece = chunk.subarray(0, Math.min(chunk.length, transferBytes - offset));
+                sent.update(piece);
+                offset += piece.length;
+                if (!socket.write(piece)) {
+                  socket.once('drain', pump);
+                  return;
+                }
+              }
+            };
+            pump();
+            await within(120, done);
+            expect(received.digest('hex')).toBe(sent.digest('hex'));
+            const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+            socket.end();
+            await within(5, closed);
+          } finally {
+            server.close();
+            server.closeClients();
+            await within(5, server.waitClosed());
+          }
+        },
+        180_000,
+      );
+    });
+  });
+}

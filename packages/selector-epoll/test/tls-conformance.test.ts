@@ -1,0 +1,7 @@
+import { runTlsConformance } from '@evloop/conformance';
+import { EpollSelector } from '@evloop/selector-epoll';
+
+runTlsConformance({
+  name: 'epoll',
+  createSelector: () => new EpollSelector(),
+});

@@ -59,7 +59,7 @@ function isNotFound(error: unknown, packageName: string): boolean {
  * made in the app's directories, so a pnpm app that depends on the backend
  * but not through core-policy is found too).
  */
-function resolvePackage(packageName: string): string | null {
+export function resolvePackage(packageName: string): string | null {
   const resolvers = [localRequire, ...appDirectories().map((directory) => createRequire(path.join(directory, 'evloop-discovery.js')))];
   for (const resolver of resolvers) {
     try {

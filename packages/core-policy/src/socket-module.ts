@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { RuntimeError } from '@evloop/interface';
+import { KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
+import { resolvePackage } from './discovery.js';
 
 /** A socket address as `@evloop/sys` spells it: `[host, port]`, `[host, port, flowinfo, scopeId]`, or a Unix path. */
 export type SocketAddress = [string, number] | [string, number, number, number] | string;
@@ -48,14 +49,25 @@ export interface SysModule {
 let loaded: SysModule | undefined;
 
 /**
- * `@evloop/sys`, loaded on first use: as core-policy would find it, then as
- * the app would (its working directory and main script's directory), so an
- * app that installs a backend (which depends on sys) finds it either way.
+ * `@evloop/sys`, loaded on first use: as core-policy would find it, as the
+ * app would (its working directory and main script's directory), and
+ * finally through an installed backend package, which depends on it — so an
+ * app that installs only core-policy and a backend finds it even under a
+ * strict (pnpm) layout. core-policy itself depends on `@evloop/interface` only.
  */
 export function sysModule(): SysModule {
   if (loaded !== undefined) return loaded;
   const bases = [import.meta.url, path.join(process.cwd(), 'evloop-sys.js')];
   if (process.argv[1]) bases.push(path.join(path.dirname(path.resolve(process.argv[1])), 'evloop-sys.js'));
+  for (const known of KNOWN_BACKENDS) {
+    let entry: string | null = null;
+    try {
+      entry = resolvePackage(known.packageName);
+    } catch {
+      entry = null;
+    }
+    if (entry !== null) bases.push(entry);
+  }
   let lastError: unknown;
   for (const base of bases) {
     try {
@@ -67,7 +79,7 @@ export function sysModule(): SysModule {
       lastError = error;
     }
   }
-  throw new RuntimeError(`networking needs @evloop/sys; install it beside @evloop/core-policy (${String((lastError as Error | undefined)?.message ?? '')})`);
+  throw new RuntimeError(`networking needs @evloop/sys (installed with every backend package); install a backend or @evloop/sys beside @evloop/core-policy (${String((lastError as Error | undefined)?.message ?? '')})`);
 }
 
 /** Use this `@evloop/sys` (or a compatible module) instead of loading one; for tests and bundlers. */

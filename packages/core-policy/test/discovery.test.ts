@@ -20,9 +20,19 @@ afterAll(() => {
 function appWith(backends: string[]): string {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-app-'));
   made.push(directory);
-  const scope = path.join(directory, 'node_modules', '@evloop');
+  const modules = path.join(directory, 'node_modules');
+  const scope = path.join(modules, '@evloop');
   fs.mkdirSync(scope, { recursive: true });
-  for (const name of ['core-policy', 'interface', ...backends]) {
+  // core-policy is copied, not linked, so that its workspace-only devDependencies
+  // (such as @evloop/sys) are not reachable from it: as after a real install.
+  const core = path.join(scope, 'core-policy');
+  fs.mkdirSync(core);
+  for (const entry of ['package.json', 'dist', 'worker']) {
+    fs.cpSync(path.join(packagesDirectory, 'core-policy', entry), path.join(core, entry), { recursive: true });
+  }
+  const piscina = fs.realpathSync(path.join(packagesDirectory, 'core-policy', 'node_modules', 'piscina'));
+  fs.symlinkSync(piscina, path.join(modules, 'piscina'), 'dir');
+  for (const name of ['interface', ...backends]) {
     fs.symlinkSync(path.join(packagesDirectory, name), path.join(scope, name), 'dir');
   }
   return directory;
@@ -45,11 +55,37 @@ const pickAndEcho = `
   }).then((name) => console.log(name), (error) => { console.log('ERROR ' + error.message); process.exitCode = 3; });
 `;
 
+/** One echo round-trip over loopback: networking finds @evloop/sys through the installed backend. */
+const echoRoundTrip = `
+  const core = require('@evloop/core-policy');
+  core.run(async () => {
+    const server = await core.startServer(async (reader, writer) => {
+      writer.write(await reader.readline());
+      await writer.drain();
+      writer.close();
+    }, '127.0.0.1', 0);
+    const port = server.sockets[0].getsockname()[1];
+    const [reader, writer] = await core.openConnection('127.0.0.1', port);
+    writer.write(Buffer.from('ping\\n'));
+    const line = (await reader.readline()).toString();
+    writer.close();
+    server.close();
+    await server.waitClosed();
+    return core.getRunningLoop().backend.name + ' ' + JSON.stringify(line);
+  }).then((text) => console.log(text), (error) => { console.log('ERROR ' + error.message); process.exitCode = 3; });
+`;
+
 describe.skipIf(process.platform !== 'linux')('backend discovery in an installed app (Linux order)', () => {
   it('uses the only installed backend', () => {
     const result = runApp(appWith(['selector-poll']), pickAndEcho);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('poll');
+  });
+
+  it('serves an echo round-trip with only core-policy and one backend linked (sys comes through the backend)', () => {
+    const result = runApp(appWith(['selector-poll']), echoRoundTrip);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('poll "ping\\n"');
   });
 
   it('prefers epoll when epoll and poll are both installed', () => {

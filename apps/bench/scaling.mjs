@@ -1,0 +1,339 @@
+#!/usr/bin/env node
+// How each selector backend's cost per event grows with the number of fds
+// the loop watches: one active loopback TCP connection doing echo
+// round-trips (64 bytes, one in flight) while 10, 100, 1,000 and 10,000 idle
+// sockets are registered with the same loop (an open UDP socket bound to
+// 127.0.0.1 whose reader is added and which never gets a datagram: one fd
+// each, so 10,000 of them fit in a 20,000-fd limit where TCP pairs would
+// not).
+//
+//   node scaling.mjs            full run (about a minute): 3 runs of 2 s per cell
+//   node scaling.mjs --quick    10 and 100 idle sockets, 3 runs of 0.1 s: a smoke test
+//   node scaling.mjs --json     the results as JSON instead of tables
+//   node scaling.mjs --backends epoll,poll --sizes 10,1000
+//
+// Every (backend, size) cell runs in its own child process (`--cell`): it
+// makes a SelectorEventLoop on that backend, registers the idle sockets,
+// starts an echo server and a client with the loop's createServer and
+// createConnection, warms up, then measures round-trips per second in 3
+// runs; the table shows the median. Sizes that do not fit under the soft
+// fd limit are skipped (nothing is raised); select stops at FD_SETSIZE.
+// Everything is on 127.0.0.1; each child is killed if it overruns.
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const BACKENDS = ['epoll', 'poll', 'select'];
+const SIZES = { full: [10, 100, 1_000, 10_000], quick: [10, 100] };
+const TIMING = { full: { warmup: 0.5, duration: 2, runs: 3 }, quick: { warmup: 0.05, duration: 0.1, runs: 3 } };
+const MESSAGE_BYTES = 64;
+/** fds a cell needs besides its idle sockets: Node's own (about 20), the listener, both ends, the backend's. */
+const FD_HEADROOM = 64;
+const CELL_TIMEOUT_MS = 90_000;
+
+const USAGE = 'usage: scaling.mjs [--quick] [--json] [--backends epoll,poll,select] [--sizes 10,1000,...]';
+
+/**
+ * Import a package this app uses. The bench app's manifest names only the
+ * epoll backend; inside this monorepo the poll and select backends (and sys)
+ * are found beside it in packages/, as built.
+ */
+async function importPackage(name) {
+  try {
+    return await import(name);
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(name)) throw error;
+  }
+  const directory = name.slice('@evloop/'.length);
+  return import(new URL(`../../packages/${directory}/dist/index.js`, import.meta.url).href);
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+// ---------------------------------------------------------------- one cell
+
+/** Run one (backend, idle count) cell in this process and print one JSON line. */
+async function runCell({ backendName, idle, warmup, duration, runs }) {
+  const { Protocol, SelectorEventLoop } = await importPackage('@evloop/core-policy');
+  const sys = await importPackage('@evloop/sys');
+  const { backend } = await importPackage(`@evloop/selector-${backendName}`);
+  const availability = backend.available();
+  if (!availability.ok) {
+    console.log(JSON.stringify({ status: 'unusable', reason: availability.reason }));
+    return;
+  }
+  const fdLimit = backendName === 'select' ? (await importPackage('@evloop/selector-select')).SelectSelector.FD_SETSIZE : Infinity;
+  const loop = new SelectorEventLoop(undefined, { backend });
+  const message = Buffer.alloc(MESSAGE_BYTES, 0x61);
+  const idleSockets = [];
+  let strayEvents = 0;
+  let server = null;
+  let client = null;
+
+  class EchoServer extends Protocol {
+    connectionMade(transport) {
+      this.transport = transport;
+    }
+
+    dataReceived(data) {
+      this.transport.write(data);
+    }
+  }
+
+  /** Sends the message, waits for all of it to come back, sends it again, until `deadline` on the loop's clock. */
+  class PingClient extends Protocol {
+    pending = 0;
+    roundTrips = 0;
+    deadline = 0;
+    finished = null;
+
+    connectionMade(transport) {
+      this.transport = transport;
+    }
+
+    start(seconds) {
+      this.roundTrips = 0;
+      this.deadline = loop.time() + seconds;
+      this.finished = loop.createFuture();
+      this.pending = message.length;
+      this.transport.write(message);
+      return this.finished;
+    }
+
+    dataReceived(data) {
+      this.pending -= data.length;
+      if (this.pending > 0) return;
+      this.roundTrips += 1;
+      if ((this.roundTrips & 15) === 0 && loop.time() >= this.deadline) {
+        this.finished.setResult(this.roundTrips);
+        return;
+      }
+      this.pending = message.length;
+      this.transport.write(message);
+    }
+  }
+
+  async function main() {
+    // The idle sockets first, then the active connection: on select the idle
+    // ones stop short of FD_SETSIZE and the connection's fds must fit too.
+    let capped = false;
+    const reserve = backendName === 'select' ? 4 : 0;
+    for (let index = 0; index < idle; index++) {
+      const socket = new sys.Socket(sys.AF_INET, sys.SOCK_DGRAM);
+      if (socket.fileno() >= fdLimit - reserve) {
+        socket.close();
+        capped = true;
+        break;
+      }
+      idleSockets.push(socket);
+      socket.setBlocking(false);
+      socket.bind(['127.0.0.1', 0]);
+      loop.addReader(socket.fileno(), () => {
+        strayEvents += 1;
+      });
+    }
+    server = await loop.createServer(() => new EchoServer(), '127.0.0.1', 0);
+    const [host, port] = server.sockets[0].getsockname();
+    const [transport, protocol] = await loop.createConnection(() => new PingClient(), host, port);
+    client = transport;
+    await protocol.start(warmup);
+    const measured = [];
+    for (let run = 0; run < runs; run++) {
+      if (typeof globalThis.gc === 'function') globalThis.gc();
+      const cpuBefore = process.cpuUsage();
+      const started = loop.time();
+      const roundTrips = await protocol.start(duration);
+      const seconds = loop.time() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      measured.push({ roundTrips, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+    }
+    return { idleRegistered: idleSockets.length, capped, measured };
+  }
+
+  try {
+    const result = await loop.runUntilComplete(main);
+    if (strayEvents !== 0) throw new Error(`${strayEvents} events on sockets that should stay idle`);
+    console.log(JSON.stringify({ status: 'ok', ...result }));
+  } finally {
+    client?.close();
+    server?.close();
+    for (const socket of idleSockets) {
+      loop.removeReader(socket.fileno());
+      socket.close();
+    }
+    if (server !== null) await loop.runUntilComplete(server.waitClosed());
+    loop.close();
+  }
+}
+
+// ---------------------------------------------------------------- the parent
+
+/** The soft fd limit as the shell reports it (`ulimit -n`), or as this process reports it where that fails. */
+function softFdLimit() {
+  const shell = spawnSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8', timeout: 5_000 });
+  const text = shell.status === 0 ? shell.stdout.trim() : '';
+  if (text === 'unlimited') return Infinity;
+  const limit = Number(text);
+  return Number.isInteger(limit) && limit > 0 ? limit : null;
+}
+
+function runChild(backendName, idle, timing) {
+  const args = [
+    '--expose-gc',
+    fileURLToPath(import.meta.url),
+    '--cell',
+    `${backendName}:${idle}:${timing.warmup}:${timing.duration}:${timing.runs}`,
+  ];
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: CELL_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  if (child.error?.code === 'ETIMEDOUT') return { status: 'failed', reason: `did not finish in ${CELL_TIMEOUT_MS / 1000} s` };
+  const line = child.stdout.trim().split('\n').pop() ?? '';
+  let report;
+  try {
+    report = JSON.parse(line);
+  } catch {
+    return { status: 'failed', reason: (child.stderr.trim() || `exit status ${child.status}`).split('\n').slice(0, 3).join(' ') };
+  }
+  if (child.status !== 0 && report.status === 'ok') return { status: 'failed', reason: child.stderr.trim().split('\n')[0] };
+  return report;
+}
+
+function summarise(report) {
+  if (report.status !== 'ok') return report;
+  const rates = report.measured.map((run) => run.roundTrips / run.seconds);
+  const cpuPerRoundTrip = report.measured.map((run) => (run.cpuSeconds / run.roundTrips) * 1e6);
+  const rate = median(rates);
+  return {
+    status: 'ok',
+    idleRegistered: report.idleRegistered,
+    capped: report.capped,
+    roundTripsPerSecond: Math.round(rate),
+    microsecondsPerRoundTrip: Number((1e6 / rate).toFixed(2)),
+    cpuMicrosecondsPerRoundTrip: Number(median(cpuPerRoundTrip).toFixed(2)),
+    runs: report.measured.map((run) => ({ roundTrips: run.roundTrips, seconds: Number(run.seconds.toFixed(4)), cpuSeconds: Number(run.cpuSeconds.toFixed(4)) })),
+  };
+}
+
+function formatTables(results, backends, sizes, machine) {
+  const cell = (backendName, idle) => results.find((entry) => entry.backend === backendName && entry.idle === idle);
+  const lines = [];
+  lines.push(`Scaling: one echo connection (${MESSAGE_BYTES}-byte round-trips) beside idle registered sockets`);
+  lines.push(`${machine.cpus} CPUs, ${machine.platform}/${machine.arch}, Node ${machine.node}, soft fd limit ${machine.fdSoftLimit}, FD_SETSIZE ${machine.fdSetsize ?? '?'}; median of ${machine.runs} runs of ${machine.duration} s`);
+  lines.push('');
+  lines.push(`| idle sockets | ${backends.map((name) => `${name} round-trips/s | ${name} µs/rt (×)`).join(' | ')} |`);
+  lines.push(`|---:|${backends.map(() => '---:|---:').join('|')}|`);
+  const notes = new Set();
+  for (const idle of sizes) {
+    const cells = backends.map((name) => {
+      const entry = cell(name, idle);
+      if (entry === undefined) return '- | -';
+      if (entry.status !== 'ok') {
+        notes.add(`${name} at ${idle}: ${entry.status}: ${entry.reason}`);
+        return `${entry.status} | -`;
+      }
+      const base = cell(name, sizes[0]);
+      const growth = base?.status === 'ok' ? ` (${(entry.microsecondsPerRoundTrip / base.microsecondsPerRoundTrip).toFixed(2)}×)` : '';
+      const mark = entry.capped ? '*' : '';
+      if (entry.capped) notes.add(`* ${name} at ${idle}: only ${entry.idleRegistered} idle sockets fit below FD_SETSIZE (${machine.fdSetsize}); measured with those`);
+      return `${entry.roundTripsPerSecond}${mark} | ${entry.microsecondsPerRoundTrip}${growth}`;
+    });
+    lines.push(`| ${idle} | ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push('µs/rt: wall time per round-trip; (×): relative to the same backend with the fewest idle sockets.');
+  for (const note of notes) lines.push(note);
+  return lines.join('\n');
+}
+
+async function main() {
+  let values;
+  try {
+    // `pnpm bench:scaling -- --quick` passes the '--' along.
+    const args = process.argv.slice(2);
+    if (args[0] === '--') args.shift();
+    ({ values } = parseArgs({
+      args,
+      options: {
+        quick: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        backends: { type: 'string' },
+        sizes: { type: 'string' },
+        cell: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    console.error(`${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.cell !== undefined) {
+    const [backendName, idle, warmup, duration, runs] = values.cell.split(':');
+    await runCell({ backendName, idle: Number(idle), warmup: Number(warmup), duration: Number(duration), runs: Number(runs) });
+    return;
+  }
+
+  const mode = values.quick ? 'quick' : 'full';
+  const timing = TIMING[mode];
+  const backends = values.backends === undefined ? BACKENDS : values.backends.split(',');
+  const sizes = values.sizes === undefined ? SIZES[mode] : values.sizes.split(',').map(Number);
+  for (const name of backends) {
+    if (!BACKENDS.includes(name)) {
+      console.error(`unknown backend ${JSON.stringify(name)} (this benchmark runs ${BACKENDS.join(', ')})\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  if (sizes.some((size) => !Number.isInteger(size) || size < 0)) {
+    console.error(`--sizes must be non-negative integers\n${USAGE}`);
+    process.exit(2);
+  }
+  sizes.sort((a, b) => a - b);
+
+  const fdSoftLimit = softFdLimit();
+  let fdSetsize = null;
+  try {
+    fdSetsize = (await importPackage('@evloop/selector-select')).SelectSelector.FD_SETSIZE;
+  } catch {
+    fdSetsize = null;
+  }
+  const machine = {
+    platform: process.platform,
+    arch: process.arch,
+    cpus: os.cpus().length,
+    node: process.version,
+    fdSoftLimit: fdSoftLimit === Infinity ? 'unlimited' : fdSoftLimit,
+    fdSetsize,
+    runs: timing.runs,
+    duration: timing.duration,
+    warmup: timing.warmup,
+    messageBytes: MESSAGE_BYTES,
+  };
+
+  const results = [];
+  for (const backendName of backends) {
+    let cappedAlready = false;
+    for (const idle of sizes) {
+      const entry = { backend: backendName, idle };
+      if (fdSoftLimit === null) {
+        Object.assign(entry, { status: 'skipped', reason: 'could not read the soft fd limit' });
+      } else if (idle + FD_HEADROOM > fdSoftLimit) {
+        Object.assign(entry, { status: 'skipped', reason: `needs about ${idle + FD_HEADROOM} fds; the soft limit is ${fdSoftLimit} (not raised)` });
+      } else if (cappedAlready) {
+        Object.assign(entry, { status: 'skipped', reason: `select takes fds below FD_SETSIZE (${fdSetsize}) only` });
+      } else {
+        Object.assign(entry, summarise(runChild(backendName, idle, timing)));
+        if (entry.capped) cappedAlready = true;
+      }
+      results.push(entry);
+      if (!values.json) process.stderr.write(`${backendName} ${idle}: ${entry.status === 'ok' ? `${entry.roundTripsPerSecond} round-trips/s` : `${entry.status} (${entry.reason})`}\n`);
+    }
+  }
+
+  if (values.json) console.log(JSON.stringify({ machine, results }, null, 2));
+  else console.log(formatTables(results, backends, sizes, machine));
+  process.exitCode = results.some((entry) => entry.status === 'failed') ? 1 : 0;
+}
+
+await main();

@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../scaling.mjs');
+
+// Timing never decides pass or fail: this checks that every backend still
+// runs the scaling scenario, with idle sockets registered, and reports it.
+it('scaling --quick --json measures every selector backend beside idle sockets', () => {
+  const result = spawnSync(process.execPath, [app, '--quick', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report.machine.cpus).toBeGreaterThan(0);
+  const expected = process.platform === 'linux' ? ['epoll', 'poll', 'select'] : ['poll', 'select'];
+  for (const backend of expected) {
+    for (const idle of [10, 100]) {
+      const entry = report.results.find((cell: { backend: string; idle: number }) => cell.backend === backend && cell.idle === idle);
+      expect(entry?.status, `${backend} at ${idle}`).toBe('ok');
+      expect(entry.idleRegistered).toBe(idle);
+      expect(entry.runs).toHaveLength(3);
+      expect(entry.roundTripsPerSecond).toBeGreaterThan(0);
+    }
+  }
+}, 90_000);
+
+it('scaling prints a table, and skips sizes above the soft fd limit instead of raising it', () => {
+  const result = spawnSync('/bin/sh', ['-c', `ulimit -n 256 && exec "${process.execPath}" "${app}" --quick --backends poll --sizes 10,1000`], { encoding: 'utf8', timeout: 60_000 });
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/^\| 10 \| \d+ \| [\d.]+ \(1\.00×\) \|$/m);
+  expect(result.stdout).toMatch(/^\| 1000 \| skipped \| - \|$/m);
+  expect(result.stdout).toContain('the soft limit is 256 (not raised)');
+}, 90_000);
+
+it('scaling refuses an unknown backend', () => {
+  const result = spawnSync(process.execPath, [app, '--backends', 'nope'], { encoding: 'utf8', timeout: 15_000 });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain('unknown backend');
+});

@@ -21,6 +21,10 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/evloop-e2e.XXXXXX")"
 VERDACCIO_PID=""
 STEP_STARTED=$SECONDS
 
+# The pnpm that runs this script (`pnpm test:e2e`), else the one on PATH.
+if [[ "${npm_execpath:-}" == *pnpm* && -f "${npm_execpath:-}" ]]; then PNPM=(node "$npm_execpath"); else PNPM=(pnpm); fi
+echo "== pnpm: ${PNPM[*]} ($("${PNPM[@]}" --version))"
+
 cleanup() {
   local status=$?
   if [[ -n "$VERDACCIO_PID" ]] && kill -0 "$VERDACCIO_PID" 2>/dev/null; then
@@ -64,7 +68,7 @@ if [[ -n "$CAFILE" && "$CAFILE" != "null" && "$CAFILE" != "undefined" && -f "$CA
 fi
 
 step "build"
-(cd "$ROOT" && timeout 600 pnpm build --output-logs=errors-only)
+(cd "$ROOT" && timeout 600 "${PNPM[@]}" build --output-logs=errors-only)
 
 step "install verdaccio@$VERDACCIO_VERSION into the temp directory"
 mkdir -p "$WORK/verdaccio"
@@ -125,7 +129,7 @@ for manifest in "$ROOT"/packages/*/package.json; do
   if [[ "$(node -p "require('$manifest').private === true")" == "true" ]]; then continue; fi
   name="$(node -p "require('$manifest').name")"
   (cd "$dir" && NPM_CONFIG_USERCONFIG="$WORK/publish.npmrc" timeout 120 \
-    pnpm publish --registry "$REGISTRY" --no-git-checks --access public --loglevel=warn >"$WORK/publish.log" 2>&1) ||
+    "${PNPM[@]}" publish --registry "$REGISTRY" --no-git-checks --access public --loglevel=warn >"$WORK/publish.log" 2>&1) ||
     { cat "$WORK/publish.log"; fail "publishing $name"; }
   PUBLISHED+=("$name")
 done

@@ -7,10 +7,15 @@
 // each, so 10,000 of them fit in a 20,000-fd limit where TCP pairs would
 // not).
 //
-//   node scaling.mjs            full run (about a minute): 3 runs of 2 s per cell
+//   node scaling.mjs            full run (under two minutes): 3 runs of 2 s per cell
 //   node scaling.mjs --quick    10 and 100 idle sockets, 3 runs of 0.1 s: a smoke test
 //   node scaling.mjs --json     the results as JSON instead of tables
 //   node scaling.mjs --backends epoll,poll --sizes 10,1000
+//   node scaling.mjs --scaling-only      without the throughput comparison
+//
+// After the scaling table, a short throughput comparison: the same
+// connection streaming 16 KiB messages, 8 in flight, beside 100 idle
+// sockets (10 with --quick), in MB/s echoed.
 //
 // Every (backend, size) cell runs in its own child process (`--cell`): it
 // makes a SelectorEventLoop on that backend, registers the idle sockets,
@@ -28,11 +33,13 @@ const BACKENDS = ['epoll', 'poll', 'select'];
 const SIZES = { full: [10, 100, 1_000, 10_000], quick: [10, 100] };
 const TIMING = { full: { warmup: 0.5, duration: 2, runs: 3 }, quick: { warmup: 0.05, duration: 0.1, runs: 3 } };
 const MESSAGE_BYTES = 64;
+/** The throughput comparison: 16 KiB messages, 8 in flight, beside a fixed number of idle sockets. */
+const THROUGHPUT = { full: { idle: 100, messageBytes: 16_384, depth: 8 }, quick: { idle: 10, messageBytes: 16_384, depth: 8 } };
 /** fds a cell needs besides its idle sockets: Node's own (about 20), the listener, both ends, the backend's. */
 const FD_HEADROOM = 64;
 const CELL_TIMEOUT_MS = 90_000;
 
-const USAGE = 'usage: scaling.mjs [--quick] [--json] [--backends epoll,poll,select] [--sizes 10,1000,...]';
+const USAGE = 'usage: scaling.mjs [--quick] [--json] [--scaling-only] [--backends epoll,poll,select] [--sizes 10,1000,...]';
 
 /**
  * Import a package this app uses. The bench app's manifest names only the
@@ -58,7 +65,7 @@ const median = (values) => {
 // ---------------------------------------------------------------- one cell
 
 /** Run one (backend, idle count) cell in this process and print one JSON line. */
-async function runCell({ backendName, idle, warmup, duration, runs }) {
+async function runCell({ backendName, idle, warmup, duration, runs, messageBytes, depth }) {
   const { Protocol, SelectorEventLoop } = await importPackage('@evloop/core-policy');
   const sys = await importPackage('@evloop/sys');
   const { backend } = await importPackage(`@evloop/selector-${backendName}`);
@@ -69,7 +76,7 @@ async function runCell({ backendName, idle, warmup, duration, runs }) {
   }
   const fdLimit = backendName === 'select' ? (await importPackage('@evloop/selector-select')).SelectSelector.FD_SETSIZE : Infinity;
   const loop = new SelectorEventLoop(undefined, { backend });
-  const message = Buffer.alloc(MESSAGE_BYTES, 0x61);
+  const message = Buffer.alloc(messageBytes, 0x61);
   const idleSockets = [];
   let strayEvents = 0;
   let server = null;
@@ -85,11 +92,17 @@ async function runCell({ backendName, idle, warmup, duration, runs }) {
     }
   }
 
-  /** Sends the message, waits for all of it to come back, sends it again, until `deadline` on the loop's clock. */
-  class PingClient extends Protocol {
-    pending = 0;
-    roundTrips = 0;
+  /**
+   * Keeps `depth` messages of `messageBytes` in flight (one, for the
+   * round-trip cells): each message that has come back whole is replaced by
+   * a new one, until `deadline` on the loop's clock; then waits for what is
+   * still in flight, so the next run starts with an empty pipe.
+   */
+  class EchoClient extends Protocol {
+    sent = 0;
+    received = 0;
     deadline = 0;
+    finishing = false;
     finished = null;
 
     connectionMade(transport) {
@@ -97,24 +110,27 @@ async function runCell({ backendName, idle, warmup, duration, runs }) {
     }
 
     start(seconds) {
-      this.roundTrips = 0;
+      this.sent = 0;
+      this.received = 0;
+      this.finishing = false;
       this.deadline = loop.time() + seconds;
       this.finished = loop.createFuture();
-      this.pending = message.length;
-      this.transport.write(message);
+      this.fill();
       return this.finished;
     }
 
-    dataReceived(data) {
-      this.pending -= data.length;
-      if (this.pending > 0) return;
-      this.roundTrips += 1;
-      if ((this.roundTrips & 15) === 0 && loop.time() >= this.deadline) {
-        this.finished.setResult(this.roundTrips);
-        return;
+    fill() {
+      while (this.sent - Math.floor(this.received / messageBytes) < depth) {
+        this.transport.write(message);
+        this.sent += 1;
       }
-      this.pending = message.length;
-      this.transport.write(message);
+    }
+
+    dataReceived(data) {
+      this.received += data.length;
+      if (!this.finishing && loop.time() >= this.deadline) this.finishing = true;
+      if (!this.finishing) this.fill();
+      else if (this.received === this.sent * messageBytes) this.finished.setResult(this.sent);
     }
   }
 
@@ -139,7 +155,7 @@ async function runCell({ backendName, idle, warmup, duration, runs }) {
     }
     server = await loop.createServer(() => new EchoServer(), '127.0.0.1', 0);
     const [host, port] = server.sockets[0].getsockname();
-    const [transport, protocol] = await loop.createConnection(() => new PingClient(), host, port);
+    const [transport, protocol] = await loop.createConnection(() => new EchoClient(), host, port);
     client = transport;
     await protocol.start(warmup);
     const measured = [];
@@ -147,10 +163,10 @@ async function runCell({ backendName, idle, warmup, duration, runs }) {
       if (typeof globalThis.gc === 'function') globalThis.gc();
       const cpuBefore = process.cpuUsage();
       const started = loop.time();
-      const roundTrips = await protocol.start(duration);
+      const messages = await protocol.start(duration);
       const seconds = loop.time() - started;
       const cpu = process.cpuUsage(cpuBefore);
-      measured.push({ roundTrips, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+      measured.push({ messages, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     }
     return { idleRegistered: idleSockets.length, capped, measured };
   }
@@ -182,12 +198,12 @@ function softFdLimit() {
   return Number.isInteger(limit) && limit > 0 ? limit : null;
 }
 
-function runChild(backendName, idle, timing) {
+function runChild(backendName, idle, timing, messageBytes = MESSAGE_BYTES, depth = 1) {
   const args = [
     '--expose-gc',
     fileURLToPath(import.meta.url),
     '--cell',
-    `${backendName}:${idle}:${timing.warmup}:${timing.duration}:${timing.runs}`,
+    [backendName, idle, timing.warmup, timing.duration, timing.runs, messageBytes, depth].join(':'),
   ];
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: CELL_TIMEOUT_MS, killSignal: 'SIGKILL' });
   if (child.error?.code === 'ETIMEDOUT') return { status: 'failed', reason: `did not finish in ${CELL_TIMEOUT_MS / 1000} s` };
@@ -202,10 +218,13 @@ function runChild(backendName, idle, timing) {
   return report;
 }
 
+const roundedRuns = (report) =>
+  report.measured.map((run) => ({ messages: run.messages, seconds: Number(run.seconds.toFixed(4)), cpuSeconds: Number(run.cpuSeconds.toFixed(4)) }));
+
 function summarise(report) {
   if (report.status !== 'ok') return report;
-  const rates = report.measured.map((run) => run.roundTrips / run.seconds);
-  const cpuPerRoundTrip = report.measured.map((run) => (run.cpuSeconds / run.roundTrips) * 1e6);
+  const rates = report.measured.map((run) => run.messages / run.seconds);
+  const cpuPerRoundTrip = report.measured.map((run) => (run.cpuSeconds / run.messages) * 1e6);
   const rate = median(rates);
   return {
     status: 'ok',
@@ -214,11 +233,23 @@ function summarise(report) {
     roundTripsPerSecond: Math.round(rate),
     microsecondsPerRoundTrip: Number((1e6 / rate).toFixed(2)),
     cpuMicrosecondsPerRoundTrip: Number(median(cpuPerRoundTrip).toFixed(2)),
-    runs: report.measured.map((run) => ({ roundTrips: run.roundTrips, seconds: Number(run.seconds.toFixed(4)), cpuSeconds: Number(run.cpuSeconds.toFixed(4)) })),
+    runs: roundedRuns(report),
   };
 }
 
-function formatTables(results, backends, sizes, machine) {
+function summariseThroughput(report, messageBytes) {
+  if (report.status !== 'ok') return report;
+  const megabytes = (run) => (run.messages * messageBytes) / 1e6;
+  return {
+    status: 'ok',
+    idleRegistered: report.idleRegistered,
+    megabytesPerSecond: Number(median(report.measured.map((run) => megabytes(run) / run.seconds)).toFixed(1)),
+    cpuMillisecondsPerMegabyte: Number(median(report.measured.map((run) => (run.cpuSeconds * 1e3) / megabytes(run))).toFixed(3)),
+    runs: roundedRuns(report),
+  };
+}
+
+function formatTables(results, throughput, backends, sizes, machine) {
   const cell = (backendName, idle) => results.find((entry) => entry.backend === backendName && entry.idle === idle);
   const lines = [];
   lines.push(`Scaling: one echo connection (${MESSAGE_BYTES}-byte round-trips) beside idle registered sockets`);
@@ -246,6 +277,17 @@ function formatTables(results, backends, sizes, machine) {
   lines.push('');
   lines.push('µs/rt: wall time per round-trip; (×): relative to the same backend with the fewest idle sockets.');
   for (const note of notes) lines.push(note);
+  if (throughput.length > 0) {
+    const settings = throughput[0];
+    lines.push('');
+    lines.push(`Throughput: one echo connection, ${settings.messageBytes}-byte messages, ${settings.depth} in flight, beside ${settings.idle} idle sockets`);
+    lines.push('');
+    lines.push('| backend | MB/s echoed | CPU ms per MB |');
+    lines.push('|---|---:|---:|');
+    for (const entry of throughput) {
+      lines.push(entry.status === 'ok' ? `| ${entry.backend} | ${entry.megabytesPerSecond} | ${entry.cpuMillisecondsPerMegabyte} |` : `| ${entry.backend} | ${entry.status}: ${entry.reason} | - |`);
+    }
+  }
   return lines.join('\n');
 }
 
@@ -262,6 +304,7 @@ async function main() {
         json: { type: 'boolean', default: false },
         backends: { type: 'string' },
         sizes: { type: 'string' },
+        'scaling-only': { type: 'boolean', default: false },
         cell: { type: 'string' },
       },
     }));
@@ -270,8 +313,9 @@ async function main() {
     process.exit(2);
   }
   if (values.cell !== undefined) {
-    const [backendName, idle, warmup, duration, runs] = values.cell.split(':');
-    await runCell({ backendName, idle: Number(idle), warmup: Number(warmup), duration: Number(duration), runs: Number(runs) });
+    const [backendName, ...numbers] = values.cell.split(':');
+    const [idle, warmup, duration, runs, messageBytes, depth] = numbers.map(Number);
+    await runCell({ backendName, idle, warmup, duration, runs, messageBytes, depth });
     return;
   }
 
@@ -331,9 +375,24 @@ async function main() {
     }
   }
 
-  if (values.json) console.log(JSON.stringify({ machine, results }, null, 2));
-  else console.log(formatTables(results, backends, sizes, machine));
-  process.exitCode = results.some((entry) => entry.status === 'failed') ? 1 : 0;
+  const throughput = [];
+  if (!values['scaling-only']) {
+    const { idle, messageBytes, depth } = THROUGHPUT[mode];
+    for (const backendName of backends) {
+      const entry = { backend: backendName, idle, messageBytes, depth };
+      if (fdSoftLimit === null || idle + FD_HEADROOM > fdSoftLimit) {
+        Object.assign(entry, { status: 'skipped', reason: `needs about ${idle + FD_HEADROOM} fds; the soft limit is ${fdSoftLimit} (not raised)` });
+      } else {
+        Object.assign(entry, summariseThroughput(runChild(backendName, idle, timing, messageBytes, depth), messageBytes));
+      }
+      throughput.push(entry);
+      if (!values.json) process.stderr.write(`${backendName} throughput: ${entry.status === 'ok' ? `${entry.megabytesPerSecond} MB/s` : `${entry.status} (${entry.reason})`}\n`);
+    }
+  }
+
+  if (values.json) console.log(JSON.stringify({ machine, results, throughput }, null, 2));
+  else console.log(formatTables(results, throughput, backends, sizes, machine));
+  process.exitCode = [...results, ...throughput].some((entry) => entry.status === 'failed') ? 1 : 0;
 }
 
 await main();

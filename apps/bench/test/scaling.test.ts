@@ -7,7 +7,7 @@ const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../scali
 
 // Timing never decides pass or fail: this checks that every backend still
 // runs the scaling scenario, with idle sockets registered, and reports it.
-it('scaling --quick --json measures every selector backend beside idle sockets', () => {
+it('scaling --quick --json measures every selector backend beside idle sockets, and their throughput', () => {
   const result = spawnSync(process.execPath, [app, '--quick', '--json'], { encoding: 'utf8', timeout: 60_000 });
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
@@ -22,11 +22,14 @@ it('scaling --quick --json measures every selector backend beside idle sockets',
       expect(entry.runs).toHaveLength(3);
       expect(entry.roundTripsPerSecond).toBeGreaterThan(0);
     }
+    const throughput = report.throughput.find((cell: { backend: string }) => cell.backend === backend);
+    expect(throughput?.status, `${backend} throughput`).toBe('ok');
+    expect(throughput.megabytesPerSecond).toBeGreaterThan(0);
   }
 }, 90_000);
 
 it('scaling prints a table, and skips sizes above the soft fd limit instead of raising it', () => {
-  const result = spawnSync('/bin/sh', ['-c', `ulimit -n 256 && exec "${process.execPath}" "${app}" --quick --backends poll --sizes 10,1000`], { encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync('/bin/sh', ['-c', `ulimit -n 256 && exec "${process.execPath}" "${app}" --quick --scaling-only --backends poll --sizes 10,1000`], { encoding: 'utf8', timeout: 60_000 });
   expect(result.status).toBe(0);
   expect(result.stdout).toMatch(/^\| 10 \| \d+ \| [\d.]+ \(1\.00×\) \|$/m);
   expect(result.stdout).toMatch(/^\| 1000 \| skipped \| - \|$/m);

@@ -816,6 +816,41 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('StreamWriter.startTls on both ends: a plain stream upgraded mid-conversation', async ({ loop }) => {
+        const server = await within(
+          5,
+          startServer(
+            async (reader, writer) => {
+              expect((await reader.readline()).toString()).toBe('STARTTLS\n');
+              writer.write(Buffer.from('GO\n'));
+              await writer.startTls(serverContext());
+              const line = await reader.readline();
+              writer.write(Buffer.concat([Buffer.from(writer.getExtraInfo('cipher') === null ? 'plain:' : 'tls:'), line]));
+              await writer.drain();
+              writer.close();
+            },
+            '127.0.0.1',
+            0,
+          ),
+        );
+        try {
+          const [reader, writer] = await within(5, openConnection('127.0.0.1', serverPort(server)));
+          expect(writer.getExtraInfo('sslcontext')).toBe(null);
+          writer.write(Buffer.from('STARTTLS\n'));
+          expect((await within(5, reader.readline())).toString()).toBe('GO\n');
+          await within(5, writer.startTls(clientContext(), { serverHostname: 'localhost' }));
+          expect(writer.getExtraInfo('sslcontext')).not.toBe(null);
+          writer.write(Buffer.from('secret\n'));
+          expect((await within(5, reader.readline())).toString()).toBe('tls:secret\n');
+          expect((await within(5, reader.read())).length).toBe(0);
+          writer.close();
+          await within(5, writer.waitClosed());
+        } finally {
+          server.close();
+          await within(5, server.waitClosed());
+        }
+      });
+
       test('Unix sockets: createUnixServer and createUnixConnection with ssl', async ({ loop }) => {
         const socketPath = path.join(os.tmpdir(), `evloop-tls-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
         const server = await loop.createUnixServer(() => new Echo(), socketPath, { ssl: serverContext() });

@@ -200,6 +200,33 @@ export class StreamWriter {
     return this._transport.getExtraInfo(name, defaultValue);
   }
 
+  /**
+   * Upgrade the connection to TLS (asyncio's `StreamWriter.start_tls`):
+   * drain, then run the handshake with `loop.startTls` (as the server when
+   * this writer came from `startServer`); the reader and writer go on over
+   * TLS. Options: `serverHostname`, `sslHandshakeTimeout`, `sslShutdownTimeout`.
+   */
+  startTls(
+    sslContext: object,
+    options: { serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+  ): Coroutine<void> {
+    return new Coroutine('startTls', (loop) => {
+      const upgrade = (loop as unknown as { startTls?: (transport: Transport, protocol: object, context: object, options: object) => FutureLike<Transport> }).startTls;
+      if (typeof upgrade !== 'function') throw new TypeError(`${loop.constructor.name} has no startTls()`);
+      const protocol = this._protocol;
+      const serverSide = protocol._clientConnected !== null;
+      return loop.createTask(async () => {
+        await this.drain();
+        const transport = await upgrade.call(loop, this._transport, protocol, sslContext, { ...options, serverSide });
+        this._transport = transport;
+        protocol._transport = transport;
+        protocol._overSsl = true;
+        // The reader pauses and resumes the TLS transport from now on.
+        if (this._reader !== null) this._reader._transport = transport;
+      });
+    });
+  }
+
   /** Finishes when the connection is lost; throws the error it was lost with, if any. Cancelling it leaves the stream alone. */
   waitClosed(): Coroutine<void> {
     return new Coroutine('waitClosed', (loop) => follow(this._protocol._closed, loop, () => undefined, false));

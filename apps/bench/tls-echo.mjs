@@ -1,0 +1,257 @@
+#!/usr/bin/env node
+// TLS echo benchmark: evloop beside Node's tls, uvloop and asyncio (ssl).
+//
+//   node tls-echo.mjs                 5 s per implementation, 3 runs each (median)
+//   node tls-echo.mjs --quick         1 s, 1 run: a smoke test
+//   node tls-echo.mjs --json          results as JSON
+//   node tls-echo.mjs --connections 100 --size 4096 --seconds 5 --runs 3
+//
+// Each implementation runs in its own process, server and clients on one
+// loop (one thread): `connections` clients each send a `size`-byte message
+// over TLS 1.3, wait for all of it to come back, and send the next. The
+// figure is round trips per second over the measured window (after every
+// client has connected and a short warm-up). The certificate (ECDSA P-256,
+// signed by a CA the clients trust) is made with the openssl CLI.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    connections: { type: 'string', default: '100' },
+    size: { type: 'string', default: '4096' },
+    seconds: { type: 'string' },
+    runs: { type: 'string' },
+    child: { type: 'string' },
+    params: { type: 'string' },
+  },
+  strict: false,
+});
+
+if (values.child) {
+  await runChild(values.child, JSON.parse(values.params));
+} else {
+  await main();
+}
+
+function makeCertificates() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-bench-'));
+  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  fs.writeFileSync(path.join(dir, 'leaf.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
+  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '30', '-subj', '/CN=evloop bench CA');
+  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '30', '-extfile', 'leaf.ext');
+  return { dir, ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') };
+}
+
+function median(list) {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function main() {
+  const quick = values.quick;
+  const params = {
+    connections: Number(values.connections),
+    size: Number(values.size),
+    seconds: Number(values.seconds ?? (quick ? 1 : 5)),
+    warmup: quick ? 0.2 : 1,
+  };
+  const runs = Number(values.runs ?? (quick ? 1 : 3));
+  const certs = makeCertificates();
+  Object.assign(params, { ca: certs.ca, cert: certs.cert, key: certs.key });
+  const python = '/usr/bin/python3';
+  const pythonLoops = (() => {
+    const probe = spawnSync(python, [path.join(here, 'python', 'tls_echo.py'), '--probe'], { encoding: 'utf8' });
+    try {
+      return JSON.parse(probe.stdout);
+    } catch {
+      return {};
+    }
+  })();
+  const implementations = [
+    { id: 'evloop', label: 'evloop (epoll, protocols, ssl)', command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']] },
+    { id: 'node', label: "Node tls (net.Server + tls, 'data' events)", command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'node']] },
+    { id: 'uvloop', label: 'uvloop (protocols, ssl)', command: [python, [path.join(here, 'python', 'tls_echo.py'), 'uvloop']], skip: pythonLoops.uvloop ? null : 'uvloop is not importable' },
+    { id: 'asyncio', label: 'asyncio (protocols, ssl)', command: [python, [path.join(here, 'python', 'tls_echo.py'), 'asyncio']], skip: pythonLoops.asyncio ? null : 'python3 not found' },
+  ];
+  const results = {};
+  try {
+    for (const implementation of implementations) {
+      if (implementation.skip) {
+        results[implementation.id] = { skipped: implementation.skip };
+        continue;
+      }
+      const rates = [];
+      for (let run = 0; run < runs; run++) {
+        const [command, args] = implementation.command;
+        const child = spawnSync(command, [...args, '--params', JSON.stringify(params)], { encoding: 'utf8', timeout: (params.seconds + params.warmup + 60) * 1000 });
+        const line = child.stdout.trim().split('\n').pop() ?? '';
+        let parsed;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          throw new Error(`${implementation.id} failed (status ${child.status}, signal ${child.signal}):\n${child.stdout}\n${child.stderr}`);
+        }
+        rates.push(parsed.roundTripsPerSecond);
+      }
+      results[implementation.id] = { roundTripsPerSecond: median(rates), runs: rates };
+    }
+  } finally {
+    fs.rmSync(certs.dir, { recursive: true, force: true });
+  }
+  const base = results.evloop.roundTripsPerSecond;
+  if (values.json) {
+    console.log(JSON.stringify({ params: { ...params, ca: undefined, cert: undefined, key: undefined }, runs, results }, null, 2));
+    return;
+  }
+  console.log(`TLS echo: ${params.connections} connections, ${params.size}-byte messages, ${params.seconds} s measured, median of ${runs} run(s), one process each (${os.cpus().length} CPUs)`);
+  console.log('implementation'.padEnd(44) + 'round trips/s'.padStart(14) + 'MiB/s each way'.padStart(16) + '  evloop ÷ it');
+  for (const implementation of implementations) {
+    const result = results[implementation.id];
+    if (result.skipped) {
+      console.log(`${implementation.label.padEnd(44)}  skipped: ${result.skipped}`);
+      continue;
+    }
+    const rate = result.roundTripsPerSecond;
+    const mib = (rate * params.size) / (1024 * 1024);
+    console.log(implementation.label.padEnd(44) + rate.toFixed(0).padStart(14) + mib.toFixed(1).padStart(16) + `  ${(base / rate).toFixed(2)}`);
+  }
+}
+
+/** One measured run; prints {"roundTripsPerSecond": n}. */
+async function runChild(kind, params) {
+  const rate = kind === 'evloop' ? await evloopEcho(params) : await nodeEcho(params);
+  console.log(JSON.stringify({ roundTripsPerSecond: rate }));
+  // Node's sockets are left open: exiting ends them.
+  process.exit(0);
+}
+
+/** Counts round trips between `start()` and `stop()`; clients call `tick()` after each one. */
+function meter(params, finish) {
+  let counting = false;
+  let count = 0;
+  let started = 0;
+  return {
+    tick() {
+      if (counting) count++;
+    },
+    allConnected(schedule) {
+      schedule(params.warmup, () => {
+        counting = true;
+        started = performance.now();
+        schedule(params.seconds, () => {
+          counting = false;
+          finish((count * 1000) / (performance.now() - started));
+        });
+      });
+    },
+  };
+}
+
+async function evloopEcho(params) {
+  const { SSLContext, newEventLoop } = await import('@evloop/core-policy');
+  const loop = newEventLoop();
+  const serverContext = new SSLContext('server');
+  serverContext.loadCertChain(params.cert, params.key);
+  const clientContext = new SSLContext('client');
+  clientContext.loadVerifyLocations({ cafile: params.ca });
+  const message = Buffer.alloc(params.size, 0x61);
+  let result = 0;
+  const stopped = loop.createFuture();
+  const m = meter(params, (rate) => {
+    result = rate;
+    stopped.setResult(undefined);
+  });
+  class EchoServer {
+    connectionMade(transport) {
+      this.transport = transport;
+    }
+    dataReceived(data) {
+      this.transport.write(data);
+    }
+    connectionLost() {}
+  }
+  class Client {
+    received = 0;
+    connectionMade(transport) {
+      this.transport = transport;
+    }
+    dataReceived(data) {
+      this.received += data.length;
+      if (this.received < params.size) return;
+      this.received -= params.size;
+      m.tick();
+      if (!stopped.done()) this.transport.write(message);
+    }
+    connectionLost() {}
+  }
+  await loop.runUntilComplete(async () => {
+    const server = await loop.createServer(() => new EchoServer(), '127.0.0.1', 0, { ssl: serverContext });
+    const port = server.sockets[0].getsockname()[1];
+    const clients = [];
+    for (let i = 0; i < params.connections; i++) {
+      clients.push(await loop.createConnection(() => new Client(), '127.0.0.1', port, { ssl: clientContext, serverHostname: 'localhost' }));
+    }
+    for (const [transport] of clients) transport.write(message);
+    m.allConnected((seconds, callback) => loop.callLater(seconds, callback));
+    await stopped;
+    for (const [transport] of clients) transport.abort();
+    server.close();
+    server.closeClients();
+    await server.waitClosed();
+  });
+  loop.close();
+  return result;
+}
+
+async function nodeEcho(params) {
+  const tls = await import('node:tls');
+  const server = tls.createServer({ cert: fs.readFileSync(params.cert), key: fs.readFileSync(params.key) }, (socket) => {
+    socket.on('data', (data) => socket.write(data));
+    socket.on('error', () => {});
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  const ca = fs.readFileSync(params.ca);
+  const message = Buffer.alloc(params.size, 0x61);
+  let stopped = false;
+  let result = 0;
+  const done = new Promise((resolve) => {
+    const m = meter(params, (rate) => {
+      stopped = true;
+      result = rate;
+      resolve();
+    });
+    const sockets = [];
+    let connected = 0;
+    for (let i = 0; i < params.connections; i++) {
+      const socket = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca }, () => {
+        if (++connected === params.connections) {
+          for (const each of sockets) each.write(message);
+          m.allConnected((seconds, callback) => setTimeout(callback, seconds * 1000));
+        }
+      });
+      let received = 0;
+      socket.on('data', (data) => {
+        received += data.length;
+        if (received < params.size) return;
+        received -= params.size;
+        m.tick();
+        if (!stopped) socket.write(message);
+      });
+      socket.on('error', () => {});
+      sockets.push(socket);
+    }
+  });
+  await done;
+  return result;
+}

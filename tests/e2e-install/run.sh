@@ -5,7 +5,7 @@
 #
 #   1. core-policy + selector-poll        -> backend=poll, one echo round-trip
 #   2. core-policy alone                  -> "no usable backend ... npm install <preferred>"
-#      + a backend for another platform   -> installs with --force, reports itself unavailable
+#      + a backend for another platform   -> installs cleanly, reports itself unavailable
 #   3. core-policy + two backends         -> the platform's preferred one
 #
 #   pnpm test:e2e            (KEEP_E2E=1 keeps the temp directory)
@@ -170,8 +170,8 @@ if OUT="$(run_app "$P2" 2>&1)"; then echo "$OUT"; fail "the app ran without a ba
 echo "$OUT" | head -n 3
 grep -q "npm install @evloop/$PREFERRED" <<<"$OUT" || fail "the error does not say to install @evloop/$PREFERRED"
 
-step "project 2: npm install --force @evloop/$FOREIGN (not for this platform)"
-npm_install "$P2" --force "@evloop/$FOREIGN"
+step "project 2: npm install @evloop/$FOREIGN (not for this platform)"
+npm_install "$P2" "@evloop/$FOREIGN"
 OUT="$(cd "$P2" && timeout 60 node unavailable.mjs "@evloop/$FOREIGN")" || { echo "$OUT"; fail "@evloop/$FOREIGN did not load"; }
 echo "$OUT"
 grep -q '^available=false reason=.' <<<"$OUT" || fail "@evloop/$FOREIGN should report itself unavailable, with a reason"

@@ -439,6 +439,25 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         expect(events).toEqual(['cancelled']);
       });
 
+      test('an async-function task cancelled while it awaits a foreign Promise is cancelled at its next evloop await', async ({ loop }) => {
+        const events: string[] = [];
+        const task = loop.createTask(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          events.push('after the foreign Promise');
+          try {
+            await sleep(10);
+            events.push('not reached');
+          } catch (error) {
+            events.push(CancelledError.isInstance(error) ? 'cancelled at sleep' : 'other');
+            throw error;
+          }
+        });
+        loop.callLater(0.005, () => task.cancel());
+        await expect(loop.runUntilComplete(task)).rejects.toThrow(CancelledError);
+        expect(events).toEqual(['after the foreign Promise', 'cancelled at sleep']);
+        expect(task.cancelled()).toBe(true);
+      });
+
       test('a task made from a function that returns a coroutine object (sleep) can be cancelled', async ({ loop }) => {
         const task = loop.createTask(() => sleep(10));
         loop.callLater(0.01, () => task.cancel());

@@ -255,7 +255,7 @@ function formatTables(results, throughput, backends, sizes, machine) {
   lines.push(`Scaling: one echo connection (${MESSAGE_BYTES}-byte round-trips) beside idle registered sockets`);
   lines.push(`${machine.cpus} CPUs, ${machine.platform}/${machine.arch}, Node ${machine.node}, soft fd limit ${machine.fdSoftLimit}, FD_SETSIZE ${machine.fdSetsize ?? '?'}; median of ${machine.runs} runs of ${machine.duration} s`);
   lines.push('');
-  lines.push(`| idle sockets | ${backends.map((name) => `${name} round-trips/s | ${name} µs/rt (×)`).join(' | ')} |`);
+  lines.push(`| idle sockets | ${backends.map((name) => `${name} round-trips/s | ${name} CPU µs/rt (×)`).join(' | ')} |`);
   lines.push(`|---:|${backends.map(() => '---:|---:').join('|')}|`);
   const notes = new Set();
   for (const idle of sizes) {
@@ -267,15 +267,15 @@ function formatTables(results, throughput, backends, sizes, machine) {
         return `${entry.status} | -`;
       }
       const base = cell(name, sizes[0]);
-      const growth = base?.status === 'ok' ? ` (${(entry.microsecondsPerRoundTrip / base.microsecondsPerRoundTrip).toFixed(2)}×)` : '';
+      const growth = base?.status === 'ok' ? ` (${(entry.cpuMicrosecondsPerRoundTrip / base.cpuMicrosecondsPerRoundTrip).toFixed(2)}×)` : '';
       const mark = entry.capped ? '*' : '';
       if (entry.capped) notes.add(`* ${name} at ${idle}: only ${entry.idleRegistered} idle sockets fit below FD_SETSIZE (${machine.fdSetsize}); measured with those`);
-      return `${entry.roundTripsPerSecond}${mark} | ${entry.microsecondsPerRoundTrip}${growth}`;
+      return `${entry.roundTripsPerSecond}${mark} | ${entry.cpuMicrosecondsPerRoundTrip}${growth}`;
     });
     lines.push(`| ${idle} | ${cells.join(' | ')} |`);
   }
   lines.push('');
-  lines.push('µs/rt: wall time per round-trip; (×): relative to the same backend with the fewest idle sockets.');
+  lines.push('round-trips/s: wall clock. CPU µs/rt: CPU time (user + system, every thread of the process) per round-trip; (×): relative to the same backend with the fewest idle sockets.');
   for (const note of notes) lines.push(note);
   if (throughput.length > 0) {
     const settings = throughput[0];

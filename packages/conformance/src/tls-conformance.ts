@@ -604,6 +604,37 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('a BufferedProtocol gets the plaintext in its own buffer', async ({ loop }) => {
+        const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => socket.pipe(socket)));
+        try {
+          const buffer = Buffer.alloc(7);
+          const got: Buffer[] = [];
+          const lost = loop.createFuture<unknown>();
+          let transport: Transport | null = null;
+          const protocol = {
+            connectionMade: (made: BaseTransport) => void (transport = made as Transport),
+            getBuffer: (sizeHint: number) => {
+              expect(sizeHint).toBeGreaterThan(0);
+              return buffer;
+            },
+            bufferUpdated: (count: number) => got.push(Buffer.from(buffer.subarray(0, count))),
+            connectionLost: (error: unknown) => lost.setResult(error),
+          };
+          await within(5, loop.createConnection(() => protocol, '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          const message = Buffer.from('more than seven bytes of plaintext');
+          transport!.write(message);
+          await within(5, loop.createTask(async () => {
+            while (Buffer.concat(got).length < message.length) await sleep(0.01);
+          }));
+          expect(Buffer.concat(got).equals(message)).toBe(true);
+          expect(got.every((piece) => piece.length <= 7)).toBe(true);
+          transport!.close();
+          expect(await within(5, lost)).toBe(null);
+        } finally {
+          await node.close();
+        }
+      });
+
       test('pauseReading stops dataReceived until resumeReading', async ({ loop }) => {
         const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => socket.pipe(socket)));
         try {

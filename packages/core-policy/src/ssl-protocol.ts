@@ -258,7 +258,7 @@ export class SSLProtocol {
     Object.defineProperty(view, 'emit', {
       value: (event: string, ...args: unknown[]): boolean => {
         if (event === 'secureConnection') this._serverHandshakeDone(args[0] as tls.TLSSocket);
-        else if (event === 'tlsClientError') this._serverHandshakeError(args[0], args[1] as tls.TLSSocket);
+        else if (event === 'tlsClientError' && !this._loop._closed) this._serverHandshakeError(args[0], args[1] as tls.TLSSocket);
         return true;
       },
     });
@@ -266,7 +266,7 @@ export class SSLProtocol {
   }
 
   private _serverHandshakeDone(tlsSocket: tls.TLSSocket): void {
-    if (this._state !== 'handshake') {
+    if (this._state !== 'handshake' || this._loop._closed) {
       tlsSocket.destroy();
       return;
     }
@@ -286,18 +286,28 @@ export class SSLProtocol {
     this._handshakeFailed(error);
   }
 
+  /**
+   * Node calls these from its own callbacks (a write completes on a
+   * setImmediate); once the loop is closed nothing reaches the app.
+   */
   private _listen(tlsSocket: tls.TLSSocket): void {
-    tlsSocket.on('data', (data: Buffer) => this._plaintextReceived(data));
-    tlsSocket.on('end', () => this._tlsEnded());
-    tlsSocket.on('error', (error: unknown) => this._tlsError(error));
+    tlsSocket.on('data', (data: Buffer) => {
+      if (!this._loop._closed) this._plaintextReceived(data);
+    });
+    tlsSocket.on('end', () => {
+      if (!this._loop._closed) this._tlsEnded();
+    });
+    tlsSocket.on('error', (error: unknown) => {
+      if (!this._loop._closed) this._tlsError(error);
+    });
     tlsSocket.on('finish', () => {
       this._sentCloseNotify = true;
-      this._maybeFinishShutdown();
+      if (!this._loop._closed) this._maybeFinishShutdown();
     });
   }
 
   private _handshakeDone(tlsSocket: tls.TLSSocket): void {
-    if (this._state !== 'handshake') return;
+    if (this._state !== 'handshake' || this._loop._closed) return;
     this._clearTimer();
     this._state = 'wrapped';
     if (this._loop.getDebug()) logger.debug(`${String(this._raw)}: TLS handshake done (${tlsSocket.getProtocol()}, ${tlsSocket.getCipher().name})`);
@@ -438,7 +448,7 @@ export class SSLProtocol {
     this._pending += size;
     this._tls.write(data, () => {
       this._pending -= size;
-      this._maybeResumeApp();
+      if (!this._loop._closed) this._maybeResumeApp();
     });
     this._maybePauseApp();
   }

@@ -194,20 +194,22 @@ async function evloopEcho(params) {
     }
     connectionLost() {}
   }
-  await loop.runUntilComplete(async () => {
-    const server = await loop.createServer(() => new EchoServer(), '127.0.0.1', 0, { ssl: serverContext });
+  // A generator coroutine, as an async function would switch on Node's
+  // AsyncLocalStorage hooks (evloop's task context) for the whole process.
+  await loop.runUntilComplete(function* main() {
+    const server = yield* loop.createServer(() => new EchoServer(), '127.0.0.1', 0, { ssl: serverContext });
     const port = server.sockets[0].getsockname()[1];
     const clients = [];
     for (let i = 0; i < params.connections; i++) {
-      clients.push(await loop.createConnection(() => new Client(), '127.0.0.1', port, { ssl: clientContext, serverHostname: 'localhost' }));
+      clients.push(yield* loop.createConnection(() => new Client(), '127.0.0.1', port, { ssl: clientContext, serverHostname: 'localhost' }));
     }
     for (const [transport] of clients) transport.write(message);
     m.allConnected((seconds, callback) => loop.callLater(seconds, callback));
-    await stopped;
+    yield* stopped;
     for (const [transport] of clients) transport.abort();
     server.close();
     server.closeClients();
-    await server.waitClosed();
+    yield* server.waitClosed();
   });
   loop.close();
   return result;

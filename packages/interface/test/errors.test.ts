@@ -1,6 +1,8 @@
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
+  SSLCertVerificationError,
+  SSLError,
   BlockingIOError,
   BrokenPipeError,
   CancelledError,
@@ -83,5 +85,20 @@ describe('OSError and the errno table', () => {
     expect(fromLibuv.errno).toBe(constants.errno.EPIPE);
     const unrelated = new TypeError('nope');
     expect(toOSError(unrelated)).toBe(unrelated);
+  });
+
+  it('SSLCertVerificationError is an SSLError is an OSError, carrying code, reason and verifyMessage', () => {
+    const error = new SSLCertVerificationError('certificate verify failed: certificate has expired (CERT_HAS_EXPIRED)', {
+      code: 'CERT_HAS_EXPIRED',
+      verifyMessage: 'certificate has expired',
+    });
+    expect(SSLCertVerificationError.isInstance(error)).toBe(true);
+    expect(SSLError.isInstance(error)).toBe(true);
+    expect(OSError.isInstance(error)).toBe(true);
+    expect(error.name).toBe('SSLCertVerificationError');
+    expect([error.code, error.reason, error.verifyMessage, error.syscall]).toEqual(['CERT_HAS_EXPIRED', 'CERT_HAS_EXPIRED', 'certificate has expired', 'ssl']);
+    const plain = new SSLError('[SSL routines] wrong version number', { code: 'ERR_SSL_WRONG_VERSION_NUMBER', reason: 'wrong version number', library: 'SSL routines' });
+    expect(SSLCertVerificationError.isInstance(plain)).toBe(false);
+    expect([plain.reason, plain.library]).toEqual(['wrong version number', 'SSL routines']);
   });
 });

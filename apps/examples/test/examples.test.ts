@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +30,12 @@ const expected: Record<string, string> = {
 };
 
 describe('docs/guide.md examples', () => {
+  const guide = fs.readFileSync(path.join(directory, '..', '..', 'docs', 'guide.md'), 'utf8');
   for (const [file, output] of Object.entries(expected)) {
-    it(`${file} prints what the guide says`, () => {
+    it(`${file} prints what the guide says, and the guide shows this very file`, () => {
       expect(runExample(file)).toBe(output);
+      expect(guide).toContain(fs.readFileSync(path.join(directory, file), 'utf8').trim());
+      expect(guide).toContain(`Prints:\n\n\`\`\`\n${output}\`\`\``);
     });
   }
 });

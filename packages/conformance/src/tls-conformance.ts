@@ -377,6 +377,9 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
     context.loadVerifyLocations({ cafile: certs.caFile });
     return context;
   };
+  /** Node's tls as an echo server with the good certificate. */
+  const nodeTlsEcho = (options: tls.TlsOptions = {}) =>
+    tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), ...options }, (socket) => socket.pipe(socket));
   const serverContext = (cert = certs.serverCert, key = certs.serverKey): SSLContext => {
     const context = new SSLContext('server');
     context.loadCertChain(cert, key);
@@ -588,7 +591,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
 
       test('evloop client, Node tls server: ALPN and the selected protocol', async ({ loop }) => {
         const node = await nodeServer(
-          tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), ALPNProtocols: ['h2', 'evloop/1'] }, (socket) => socket.pipe(socket)),
+          nodeTlsEcho({ ALPNProtocols: ['h2', 'evloop/1'] }),
         );
         try {
           const context = clientContext();
@@ -605,7 +608,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       });
 
       test('a BufferedProtocol gets the plaintext in its own buffer', async ({ loop }) => {
-        const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => socket.pipe(socket)));
+        const node = await nodeServer(nodeTlsEcho());
         try {
           const buffer = Buffer.alloc(7);
           const got: Buffer[] = [];
@@ -636,7 +639,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       });
 
       test('pauseReading stops dataReceived until resumeReading', async ({ loop }) => {
-        const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => socket.pipe(socket)));
+        const node = await nodeServer(nodeTlsEcho());
         try {
           const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
           transport.pauseReading();
@@ -950,7 +953,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       test(
         `${megabytes} MiB each way: evloop client, Node tls echo server, with flow control`,
         async ({ loop }) => {
-          const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => socket.pipe(socket)));
+          const node = await nodeServer(nodeTlsEcho());
           try {
             const [transport, protocol] = await within(5, loop.createConnection(() => new BulkClient(loop, transferBytes), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
             const echoed = await within(120, protocol.done);

@@ -190,7 +190,9 @@ function startServer({ command, args }) {
     const fail = (error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
-      reject(new Error(`${error.message}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`));
+      const lines = stderr.trim().split('\n');
+      const cause = lines.find((line) => /Error|error:/.test(line)) ?? lines.at(-1);
+      reject(new Error(`${error.message}${stderr ? `: ${cause.trim()}` : ''}`));
     };
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.stdout.on('data', (chunk) => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // TLS echo benchmark: evloop beside Node's tls, uvloop and asyncio (ssl).
 //
-//   node tls-echo.mjs                 5 s per implementation, 3 runs each (median)
+//   node tls-echo.mjs                 5 s per implementation, 3 runs each (median), round-robin
 //   node tls-echo.mjs --quick         1 s, 1 run: a smoke test
 //   node tls-echo.mjs --json          results as JSON
 //   node tls-echo.mjs --connections 100 --size 4096 --seconds 5 --runs 3
@@ -80,18 +80,20 @@ async function main() {
   const implementations = [
     { id: 'evloop', label: 'evloop (epoll, protocols, ssl)', command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']] },
     { id: 'node', label: "Node tls (net.Server + tls, 'data' events)", command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'node']] },
+    {
+      id: 'node-duplex',
+      label: 'Node tls over a JS Duplex (evloop\'s path)',
+      command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'node-duplex']],
+    },
     { id: 'uvloop', label: 'uvloop (protocols, ssl)', command: [python, [path.join(here, 'python', 'tls_echo.py'), 'uvloop']], skip: pythonLoops.uvloop ? null : 'uvloop is not importable' },
     { id: 'asyncio', label: 'asyncio (protocols, ssl)', command: [python, [path.join(here, 'python', 'tls_echo.py'), 'asyncio']], skip: pythonLoops.asyncio ? null : 'python3 not found' },
   ];
-  const results = {};
+  // Round-robin over the implementations, so a change in machine load hits them all alike.
+  const rates = Object.fromEntries(implementations.map((implementation) => [implementation.id, []]));
   try {
-    for (const implementation of implementations) {
-      if (implementation.skip) {
-        results[implementation.id] = { skipped: implementation.skip };
-        continue;
-      }
-      const rates = [];
-      for (let run = 0; run < runs; run++) {
+    for (let run = 0; run < runs; run++) {
+      for (const implementation of implementations) {
+        if (implementation.skip) continue;
         const [command, args] = implementation.command;
         const child = spawnSync(command, [...args, '--params', JSON.stringify(params)], { encoding: 'utf8', timeout: (params.seconds + params.warmup + 60) * 1000 });
         const line = child.stdout.trim().split('\n').pop() ?? '';
@@ -101,13 +103,18 @@ async function main() {
         } catch {
           throw new Error(`${implementation.id} failed (status ${child.status}, signal ${child.signal}):\n${child.stdout}\n${child.stderr}`);
         }
-        rates.push(parsed.roundTripsPerSecond);
+        rates[implementation.id].push(parsed.roundTripsPerSecond);
       }
-      results[implementation.id] = { roundTripsPerSecond: median(rates), runs: rates };
     }
   } finally {
     fs.rmSync(certs.dir, { recursive: true, force: true });
   }
+  const results = Object.fromEntries(
+    implementations.map((implementation) => [
+      implementation.id,
+      implementation.skip ? { skipped: implementation.skip } : { roundTripsPerSecond: median(rates[implementation.id]), runs: rates[implementation.id] },
+    ]),
+  );
   const base = results.evloop.roundTripsPerSecond;
   if (values.json) {
     console.log(JSON.stringify({ params: { ...params, ca: undefined, cert: undefined, key: undefined }, runs, results }, null, 2));
@@ -129,7 +136,7 @@ async function main() {
 
 /** One measured run; prints {"roundTripsPerSecond": n}. */
 async function runChild(kind, params) {
-  const rate = kind === 'evloop' ? await evloopEcho(params) : await nodeEcho(params);
+  const rate = kind === 'evloop' ? await evloopEcho(params) : await nodeEcho(params, kind === 'node-duplex');
   console.log(JSON.stringify({ roundTripsPerSecond: rate }));
   // Node's sockets are left open: exiting ends them.
   process.exit(0);
@@ -215,12 +222,46 @@ async function evloopEcho(params) {
   return result;
 }
 
-async function nodeEcho(params) {
+/**
+ * A JS Duplex over a net.Socket: with it, Node's TLS runs through its JS
+ * stream wrap, as it does over evloop's in-memory Duplex, so this row
+ * shows what that path costs Node itself.
+ */
+function duplexOver(socket, Duplex) {
+  const duplex = new Duplex({
+    allowHalfOpen: true,
+    read: () => socket.resume(),
+    write: (chunk, _encoding, callback) => {
+      socket.write(chunk);
+      callback();
+    },
+    writev: (chunks, callback) => {
+      for (const { chunk } of chunks) socket.write(chunk);
+      callback();
+    },
+    final: (callback) => callback(),
+  });
+  socket.setNoDelay(true);
+  socket.on('data', (data) => {
+    if (!duplex.push(data)) socket.pause();
+  });
+  socket.on('error', () => {});
+  return duplex;
+}
+
+async function nodeEcho(params, overDuplex) {
   const tls = await import('node:tls');
-  const server = tls.createServer({ cert: fs.readFileSync(params.cert), key: fs.readFileSync(params.key) }, (socket) => {
+  const net = await import('node:net');
+  const { Duplex } = await import('node:stream');
+  const options = { cert: fs.readFileSync(params.cert), key: fs.readFileSync(params.key) };
+  const echo = (socket) => {
     socket.on('data', (data) => socket.write(data));
     socket.on('error', () => {});
-  });
+  };
+  const secureContext = tls.createSecureContext(options);
+  const server = overDuplex
+    ? net.createServer((socket) => echo(new tls.TLSSocket(duplexOver(socket, Duplex), { isServer: true, secureContext })))
+    : tls.createServer(options, echo);
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = server.address().port;
   const ca = fs.readFileSync(params.ca);
@@ -236,7 +277,8 @@ async function nodeEcho(params) {
     const sockets = [];
     let connected = 0;
     for (let i = 0; i < params.connections; i++) {
-      const socket = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca }, () => {
+      const target = overDuplex ? { socket: duplexOver(net.connect(port, '127.0.0.1'), Duplex) } : { port, host: '127.0.0.1' };
+      const socket = tls.connect({ ...target, servername: 'localhost', ca }, () => {
         if (++connected === params.connections) {
           for (const each of sockets) each.write(message);
           m.allConnected((seconds, callback) => setTimeout(callback, seconds * 1000));

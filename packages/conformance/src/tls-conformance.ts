@@ -607,6 +607,26 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('a connectionMade that throws: reported, the connection closed, connectionLost with the error (as a plain transport)', async ({ loop, claimErrors }) => {
+        const node = await nodeServer(nodeTlsEcho());
+        try {
+          const boom = new Error('boom in connectionMade');
+          const lost = loop.createFuture<unknown>();
+          const protocol = {
+            connectionMade: () => {
+              throw boom;
+            },
+            connectionLost: (error: unknown) => lost.setResult(error),
+          };
+          await within(5, loop.createConnection(() => protocol, '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          expect(await within(5, lost)).toBe(boom);
+          const reported = claimErrors();
+          expect(reported.map((context) => context.exception)).toEqual([boom]);
+        } finally {
+          await node.close();
+        }
+      });
+
       test('a BufferedProtocol gets the plaintext in its own buffer', async ({ loop }) => {
         const node = await nodeServer(nodeTlsEcho());
         try {

@@ -209,15 +209,12 @@ export class SSLProtocol {
     this._pipe = null;
     tlsSocket?.destroy();
     pipe?.destroy();
-    if (wasHandshake) {
-      const waiter = this._waiter;
-      this._waiter = null;
-      if (waiter !== null && !waiter.done()) {
-        waiter.setException(error ?? new ConnectionResetError(errnoNumber('ECONNRESET') ?? 104, 'ssl', 'Connection lost during the TLS handshake', 'ECONNRESET'));
-      }
-      return;
+    const waiter = this._waiter;
+    this._waiter = null;
+    if (waiter !== null && !waiter.done()) {
+      waiter.setException(error ?? new ConnectionResetError(errnoNumber('ECONNRESET') ?? 104, 'ssl', 'Connection lost during the TLS handshake', 'ECONNRESET'));
     }
-    if (this._appConnected) {
+    if (!wasHandshake && this._appConnected) {
       this._appConnected = false;
       const app = this._app;
       app.connectionLost?.(error ?? null);
@@ -314,20 +311,21 @@ export class SSLProtocol {
     const transport = new SSLTransport(this);
     this._appTransport = transport;
     if (this._appReadingPaused) tlsSocket.pause();
+    this._appConnected = true;
+    let failed = false;
     if (this._callConnectionMade) {
-      this._appConnected = true;
       try {
         this._app.connectionMade?.(transport);
       } catch (error) {
+        // As a plain transport: reported, the connection closed, and the waiter still told the connection was made.
+        failed = true;
         this._fatalError(error, 'Fatal error: protocol.connectionMade() call failed.');
-        return;
       }
-    } else {
-      this._appConnected = true;
     }
     const waiter = this._waiter;
     this._waiter = null;
     if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
+    if (failed) return;
     const early = this._early;
     this._early = [];
     for (const chunk of early) this._plaintextReceived(chunk);

@@ -627,6 +627,26 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('a corrupt record after the handshake: connectionLost gets an SSLError, the exception handler nothing', async ({ loop, errors }) => {
+        const node = await nodeServer(
+          net.createServer((plain) => {
+            const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: tls.createSecureContext({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }) });
+            secure.on('error', () => {});
+            // Once the handshake is done, bytes that are no TLS record, straight on the TCP socket.
+            secure.once('secure', () => setTimeout(() => plain.write(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20, ...new Array(32).fill(0x42)])), 50));
+          }),
+        );
+        try {
+          const [, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          const error = await within(5, protocol.lost);
+          expect(SSLError.isInstance(error), String(error)).toBe(true);
+          expect((error as SSLError).code).toMatch(/^ERR_SSL_/);
+          expect(errors).toEqual([]);
+        } finally {
+          await node.close();
+        }
+      });
+
       test('a BufferedProtocol gets the plaintext in its own buffer', async ({ loop }) => {
         const node = await nodeServer(nodeTlsEcho());
         try {

@@ -25,10 +25,16 @@ let defaultCas: string[] | null = null;
  */
 export function defaultCaCertificates(): string[] {
   if (defaultCas !== null) return defaultCas;
-  const cas = new Set<string>(tls.rootCertificates);
+  // Keyed by the base64 body alone: Node's copies and the system's differ in line breaks.
+  const cas = new Map<string, string>();
+  const add = (cert: string) => {
+    const key = cert.replace(/\s+/g, '');
+    if (!cas.has(key)) cas.set(key, cert);
+  };
+  for (const cert of tls.rootCertificates) add(cert);
   const getCACertificates = (tls as unknown as { getCACertificates?: (kind: string) => string[] }).getCACertificates;
   if (typeof getCACertificates === 'function') {
-    for (const cert of getCACertificates('system')) cas.add(cert);
+    for (const cert of getCACertificates('system')) add(cert);
   } else {
     const candidates = process.env.SSL_CERT_FILE ? [process.env.SSL_CERT_FILE] : SYSTEM_CA_BUNDLES;
     for (const file of candidates) {
@@ -38,11 +44,11 @@ export function defaultCaCertificates(): string[] {
       } catch {
         continue;
       }
-      for (const cert of splitPem(text)) cas.add(cert);
+      for (const cert of splitPem(text)) add(cert);
       break;
     }
   }
-  defaultCas = [...cas];
+  defaultCas = [...cas.values()];
   return defaultCas;
 }
 

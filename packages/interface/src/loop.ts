@@ -155,4 +155,6 @@ export interface AbstractNetworkEventLoop extends AbstractEventLoop {
   sockSendto(sock: unknown, data: Uint8Array, address: unknown): FutureLike<number>;
   sockRecvfromInto(sock: unknown, buffer: Uint8Array, nbytes?: number): FutureLike<[number, Address | null]>;
   connectAcceptedSocket(protocolFactory: () => BaseProtocol, sock: unknown, options?: Record<string, unknown>): FutureLike<[Transport, BaseProtocol]>;
+  /** Upgrade an open stream connection to TLS (asyncio's `start_tls`); resolves to the TLS transport once the handshake is done. */
+  startTls(transport: Transport, protocol: BaseProtocol, sslContext: unknown, options?: { serverSide?: boolean; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null }): FutureLike<Transport>;
 }

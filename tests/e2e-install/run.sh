@@ -128,7 +128,8 @@ for manifest in "$ROOT"/packages/*/package.json; do
   dir="$(dirname "$manifest")"
   if [[ "$(node -p "require('$manifest').private === true")" == "true" ]]; then continue; fi
   name="$(node -p "require('$manifest').name")"
-  (cd "$dir" && NPM_CONFIG_USERCONFIG="$WORK/publish.npmrc" timeout 120 \
+  # Both spellings: under npx, npm exports its own npm_config_userconfig, which would win.
+  (cd "$dir" && NPM_CONFIG_USERCONFIG="$WORK/publish.npmrc" npm_config_userconfig="$WORK/publish.npmrc" timeout 120 \
     "${PNPM[@]}" publish --registry "$REGISTRY" --no-git-checks --access public --loglevel=warn >"$WORK/publish.log" 2>&1) ||
     { cat "$WORK/publish.log"; fail "publishing $name"; }
   PUBLISHED+=("$name")

@@ -41,19 +41,9 @@ const CELL_TIMEOUT_MS = 90_000;
 
 const USAGE = 'usage: scaling.mjs [--quick] [--json] [--scaling-only] [--backends epoll,poll,select] [--sizes 10,1000,...]';
 
-/**
- * Import a package this app uses. The bench app's manifest names only the
- * epoll backend; inside this monorepo the poll and select backends (and sys)
- * are found beside it in packages/, as built.
- */
-async function importPackage(name) {
-  try {
-    return await import(name);
-  } catch (error) {
-    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(name)) throw error;
-  }
-  const directory = name.slice('@evloop/'.length);
-  return import(new URL(`../../packages/${directory}/dist/index.js`, import.meta.url).href);
+/** Import a package this app depends on (every backend it measures, and sys). */
+function importPackage(name) {
+  return import(name);
 }
 
 const median = (values) => {

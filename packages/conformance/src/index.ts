@@ -5,3 +5,5 @@ export * from './network-conformance.js';
 export * from './subprocess-conformance.js';
 export * from './services-conformance.js';
 export * from './tls-conformance.js';
+export * from './helper-thread-kit.js';
+export * from './helper-thread-conformance.js';

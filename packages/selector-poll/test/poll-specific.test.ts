@@ -1,8 +1,11 @@
 import { EVENT_READ } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { describe, expect, it } from 'vitest';
-import { PollSelector } from '../src/index.js';
-import { createSelector, pairs, pipe, useLeakCheck } from './helpers.js';
+import { PollSelector, backend } from '../src/index.js';
+import { helperThreadKit } from '@evloop/conformance';
+import { loadNative } from '../src/load-native.js';
+
+const { createSelector, pairs, pipe, useLeakCheck } = helperThreadKit({ backend, loadNative });
 
 useLeakCheck();
 

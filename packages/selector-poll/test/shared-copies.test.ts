@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const SHARED = ['src/native/idle_waiter.h', 'src/native/selector_wrap.h', 'test/helpers.ts', 'test/common-behaviour.test.ts', 'test/idle-thread.test.ts', 'test/shared-copies.test.ts', 'scripts/node-gyp.mjs'];
+const SHARED = ['src/native/idle_waiter.h', 'src/native/selector_wrap.h', 'test/shared-copies.test.ts', 'scripts/node-gyp.mjs'];
 
 const here = fileURLToPath(new URL('..', import.meta.url));
 const siblingName = basename(here) === 'selector-poll' ? 'selector-select' : 'selector-poll';

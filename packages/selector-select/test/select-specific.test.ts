@@ -2,7 +2,10 @@ import { EVENT_READ, EVENT_WRITE } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { describe, expect, it } from 'vitest';
 import { backend, SelectSelector } from '../src/index.js';
-import { createBinding, createSelector, pairs, pipe, useLeakCheck } from './helpers.js';
+import { helperThreadKit } from '@evloop/conformance';
+import { loadNative } from '../src/load-native.js';
+
+const { createBinding, createSelector, pairs, pipe, useLeakCheck } = helperThreadKit({ backend, loadNative });
 
 useLeakCheck();
 

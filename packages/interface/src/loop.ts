@@ -132,6 +132,23 @@ export interface AbstractEventLoop {
 
   getDebug(): boolean;
   setDebug(enabled: boolean): void;
+
+  /**
+   * Run `fn(...args)` in `executor` (null: the default one). Cancelling the
+   * returned future abandons the job; it never blocks shutdown.
+   */
+  runInExecutor<A extends unknown[], R>(executor: Executor | null, fn: ExecutorFunction<A, R>, ...args: A): FutureLike<R>;
+  setDefaultExecutor(executor: Executor): void;
+  /** Shut the default executor down, waiting at most `timeout` seconds for its jobs. */
+  shutdownDefaultExecutor(timeout?: number | null): PromiseLike<void>;
+
+  /**
+   * Call `callback(...args)` as a loop callback when `signal` arrives (main
+   * thread only). SIGKILL/SIGSTOP and unknown signals are `RangeError`s.
+   */
+  addSignalHandler<A extends unknown[]>(signal: NodeJS.Signals | number, callback: (...args: A) => unknown, ...args: A): void;
+  /** Returns whether a handler was removed; Node's own behaviour for the signal comes back. */
+  removeSignalHandler(signal: NodeJS.Signals | number): boolean;
 }
 
 /** The networking half of the loop (selector loops; filled in by the networking work). */
@@ -142,6 +159,7 @@ export interface AbstractNetworkEventLoop extends AbstractEventLoop {
   connectReadPipe(protocolFactory: () => BaseProtocol, pipe: unknown): FutureLike<[ReadTransport, BaseProtocol]>;
   connectWritePipe(protocolFactory: () => BaseProtocol, pipe: unknown): FutureLike<[WriteTransport, BaseProtocol]>;
   subprocessExec(protocolFactory: () => SubprocessProtocol, program: string, args?: string[], options?: Record<string, unknown>): FutureLike<[SubprocessTransport, SubprocessProtocol]>;
+  subprocessShell(protocolFactory: () => SubprocessProtocol, command: string, options?: Record<string, unknown>): FutureLike<[SubprocessTransport, SubprocessProtocol]>;
   getaddrinfo(host: string | null, port: string | number | null, options?: { family?: number; type?: number; proto?: number; flags?: number }): FutureLike<AddrInfo[]>;
   getnameinfo(sockaddr: [host: string, port: number, ...rest: number[]], flags?: number): FutureLike<[host: string, service: string]>;
   createUnixConnection(protocolFactory: () => BaseProtocol, path?: string | null, options?: Record<string, unknown>): FutureLike<[Transport, BaseProtocol]>;

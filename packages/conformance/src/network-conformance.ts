@@ -670,6 +670,13 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           expect(() => transport.write(Buffer.from('more'))).toThrow(RuntimeError);
           await within(5, serverSide.eof);
           expect(serverSide.data().toString()).toBe('question');
+          // As asyncio: still "reading" after a kept-open EOF, and pausing and
+          // resuming does not read the EOF again.
+          expect(serverSide.transport!.isReading()).toBe(true);
+          serverSide.transport!.pauseReading();
+          serverSide.transport!.resumeReading();
+          await sleep(0.02);
+          expect(serverSide.events).toEqual(['made', 'eof']);
           serverSide.transport!.write(Buffer.from('answer'));
           expect((await within(5, client.waitForBytes(6))).toString()).toBe('answer');
           serverSide.transport!.close();

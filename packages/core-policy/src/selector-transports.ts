@@ -317,6 +317,8 @@ const NULL_PROTOCOL: AnyProtocol = {};
 export class SelectorSocketTransport extends SelectorTransport implements Transport {
   /** @internal */ _buffers: Uint8Array[] = [];
   /** @internal */ _eof = false;
+  /** @internal The peer's EOF was read; never watch for reads again. */
+  /** @internal */ _readEof = false;
   /** @internal */ _buffered: boolean;
 
   constructor(loop: SelectorEventLoop, sock: SocketLike, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null) {
@@ -340,6 +342,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
 
   /** @internal */
   _startReading(): void {
+    if (this._readEof) return;
     if (!this.isReading() || this._sock === null) return;
     this._loop._addCallback(this._fd, EVENT_READ, (this._buffered ? readReadyBuffered : readReady) as LoopCallback, [this]);
   }
@@ -415,7 +418,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     }
     if (keepOpen === true) {
       // Half-open: stop watching for reads (the fd stays readable at EOF).
-      this._paused = true;
+      // isReading() stays true, as in asyncio; _readEof keeps the reader off.
+      this._readEof = true;
       this._loop._removeCallbackOf(this._fd, 'reader');
     } else {
       this.close();

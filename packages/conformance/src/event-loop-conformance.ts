@@ -13,7 +13,6 @@ import {
   allTasks,
   currentTask,
   gather,
-  setLogger,
   shield,
   sleep,
   wait,
@@ -22,7 +21,7 @@ import {
   FIRST_EXCEPTION,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { runChild, withLoop } from './harness.js';
+import { runChild, withLoop, collectLogs } from './harness.js';
 
 export interface EventLoopConformanceOptions {
   /** The backend name (`'epoll'`), used in test names and as `EVLOOP_BACKEND` in child processes. */
@@ -34,17 +33,6 @@ export interface EventLoopConformanceOptions {
     /** The backend accepts regular files (poll, select: always ready) instead of refusing them (epoll: EPERM). */
     pollsRegularFiles?: boolean;
   };
-}
-
-function collectLogs(): { messages: string[]; restore(): void } {
-  const messages: string[] = [];
-  const previous = setLogger({
-    error: (message) => messages.push(`error: ${message}`),
-    warning: (message) => messages.push(`warning: ${message}`),
-    info: (message) => messages.push(`info: ${message}`),
-    debug: (message) => messages.push(`debug: ${message}`),
-  });
-  return { messages, restore: () => void setLogger(previous) };
 }
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { BaseSelector, ExceptionContext } from '@evloop/interface';
-import { SelectorEventLoop } from '@evloop/core-policy';
+import { SelectorEventLoop, setLogger, type Server } from '@evloop/core-policy';
 
 /** How many fds this process has open (Linux and macOS have a per-process fd directory). */
 export function openFdCount(): number | null {
@@ -100,4 +100,21 @@ export function runChild(
     stderr: result.stderr,
     elapsedMs: Date.now() - started,
   };
+}
+
+/** Capture what evloop logs (the default exception handler, debug warnings) until `restore()`. */
+export function collectLogs(): { messages: string[]; restore(): void } {
+  const messages: string[] = [];
+  const previous = setLogger({
+    error: (message) => messages.push(`error: ${message}`),
+    warning: (message) => messages.push(`warning: ${message}`),
+    info: (message) => messages.push(`info: ${message}`),
+    debug: (message) => messages.push(`debug: ${message}`),
+  });
+  return { messages, restore: () => void setLogger(previous) };
+}
+
+/** The port a server bound on loopback (its first socket). */
+export function serverPort(server: Server): number {
+  return (server.sockets[0]!.getsockname() as [string, number])[1];
 }

@@ -17,7 +17,6 @@ import {
   SelectorEventLoop,
   TimeoutError,
   AI_NUMERICHOST,
-  setLogger,
   setSysModule,
   sleep,
   waitFor,
@@ -25,7 +24,7 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort } from './harness.js';
 
 export interface NetworkConformanceOptions {
   /** The backend name (`'epoll'`), used in test names. */
@@ -141,17 +140,6 @@ class Echo {
   }
 }
 
-function collectLogs(): { messages: string[]; restore(): void } {
-  const messages: string[] = [];
-  const previous = setLogger({
-    error: (message) => messages.push(`error: ${message}`),
-    warning: (message) => messages.push(`warning: ${message}`),
-    info: (message) => messages.push(`info: ${message}`),
-    debug: (message) => messages.push(`debug: ${message}`),
-  });
-  return { messages, restore: () => void setLogger(previous) };
-}
-
 function bytes(size: number, seed = 0): Buffer {
   const data = Buffer.allocUnsafe(size);
   for (let i = 0; i < size; i++) data[i] = (i * 31 + seed) & 0xff;
@@ -160,11 +148,6 @@ function bytes(size: number, seed = 0): Buffer {
 
 function within<T>(seconds: number, future: PromiseLike<T> | Future<T>): Promise<T> {
   return waitFor(future as Future<T>, seconds) as unknown as Promise<T>;
-}
-
-function serverPort(server: Server): number {
-  const name = server.sockets[0]!.getsockname() as [string, number];
-  return name[1];
 }
 
 function tempSocketPath(label: string): string {

@@ -24,7 +24,6 @@ import {
   SSLContext,
   createDefaultContext,
   openConnection,
-  setLogger,
   setSysModule,
   sleep,
   startServer,
@@ -34,7 +33,7 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort } from './harness.js';
 
 export interface TlsConformanceOptions {
   /** The backend name (`'epoll'`), used in test names. */
@@ -185,21 +184,6 @@ class Echo {
 
 function within<T>(seconds: number, future: PromiseLike<T> | Future<T>): Promise<T> {
   return waitFor(future as Future<T>, seconds) as unknown as Promise<T>;
-}
-
-function serverPort(server: Server): number {
-  return (server.sockets[0]!.getsockname() as [string, number])[1];
-}
-
-function collectLogs(): { messages: string[]; restore(): void } {
-  const messages: string[] = [];
-  const previous = setLogger({
-    error: (message) => messages.push(`error: ${message}`),
-    warning: (message) => messages.push(`warning: ${message}`),
-    info: (message) => messages.push(`info: ${message}`),
-    debug: (message) => messages.push(`debug: ${message}`),
-  });
-  return { messages, restore: () => void setLogger(previous) };
 }
 
 /** `openssl s_server` on a free loopback port; resolves once it listens. Kill it with `stop()`. */

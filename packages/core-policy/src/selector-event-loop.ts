@@ -221,30 +221,26 @@ export class SelectorEventLoop extends BaseEventLoop {
    * asyncio's `connect_read_pipe`. The transport owns `pipe` and closes it.
    */
   connectReadPipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[ReadTransport, P]> {
-    this._checkClosed();
-    if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
-    const protocol = protocolFactory();
-    const waiter = this.createFuture<void>();
-    const transport = new UnixReadPipeTransport(this, pipe, protocol as never, waiter);
-    return this.createTask(function* connected(): Generator<unknown, [ReadTransport, P], unknown> {
-      try {
-        yield* waiter;
-      } catch (error) {
-        transport.close();
-        throw error;
-      }
-      return [transport, protocol];
-    });
+    return this._connectPipe(UnixReadPipeTransport, protocolFactory, pipe);
   }
 
   /** Write to a pipe, FIFO, socket or character device with a protocol: asyncio's `connect_write_pipe`. */
   connectWritePipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[WriteTransport, P]> {
+    return this._connectPipe(UnixWritePipeTransport, protocolFactory, pipe);
+  }
+
+  /** @internal Make the pipe transport; resolve once it is connected (closing it if that is cancelled). */
+  _connectPipe<T extends UnixReadPipeTransport | UnixWritePipeTransport, P extends object>(
+    Transport: new (loop: SelectorEventLoop, pipe: PipeLike, protocol: never, waiter: Future<void>) => T,
+    protocolFactory: () => P,
+    pipe: PipeLike,
+  ): Future<[T, P]> {
     this._checkClosed();
     if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
     const protocol = protocolFactory();
     const waiter = this.createFuture<void>();
-    const transport = new UnixWritePipeTransport(this, pipe, protocol as never, waiter);
-    return this.createTask(function* connected(): Generator<unknown, [WriteTransport, P], unknown> {
+    const transport = new Transport(this, pipe, protocol as never, waiter);
+    return this.createTask(function* connected(): Generator<unknown, [T, P], unknown> {
       try {
         yield* waiter;
       } catch (error) {

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CancelledError, InvalidStateError, RuntimeError, type ExceptionContext, type FutureLike } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import { getEventLoop } from './running.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { getEventLoop } from '../loop/running-loop.js';
 
 const PENDING = 0;
 const CANCELLED = 1;

@@ -12,9 +12,9 @@ import {
   type Protocol as ProtocolContract,
   type Transport,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
-import { sysConstant, type SocketLike } from './socket-module.js';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
+import { sysConstant, type SocketLike } from '../net/socket-module.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
 
 /** asyncio reads up to 256 KiB per readiness; @evloop/sys copies only the bytes that arrived out of its scratch buffer. */

@@ -13,10 +13,10 @@ import {
   type ReadTransport,
   type WriteTransport,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
 import { LOG_THRESHOLD_FOR_CONNLOST_WRITES, MAX_READ_SIZE, SelectorTransport } from './selector-transports.js';
-import { sysModule, type SocketLike } from './socket-module.js';
+import { sysModule, type SocketLike } from '../net/socket-module.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
 
 type LoopCallback = (...args: unknown[]) => unknown;

@@ -8,19 +8,19 @@ import {
   type BaseSelector,
   type FileObject,
 } from '@evloop/interface';
-import { BaseEventLoop } from './base-event-loop.js';
-import { Handle } from './handles.js';
-import { resolveBackend } from './discovery.js';
-import type { Future } from './future.js';
+import { BaseEventLoop } from '../base/base-event-loop.js';
+import { Handle } from '../loop/handles.js';
+import { resolveBackend } from '../loop/discovery.js';
+import type { Future } from '../futures/future.js';
 import * as network from './selector-network.js';
 import type { SelectorTransport } from './selector-transports.js';
-import type { Server } from './server.js';
-import type { SocketLike, SocketAddress } from './socket-module.js';
+import type { Server } from '../base/server.js';
+import type { SocketLike, SocketAddress } from '../net/socket-module.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipe-transports.js';
-import { subprocessExec, type SubprocessOptions } from './subprocess.js';
-import type { SSLContext } from './ssl-context.js';
-import { startTls, type SSLOption, type StartTlsOptions } from './ssl-connection.js';
-import type { SSLTransport } from './ssl-transport.js';
+import { subprocessExec, type SubprocessOptions } from '../subprocess/subprocess-transport.js';
+import type { SSLContext } from '../tls/ssl-context.js';
+import { startTls, type SSLOption, type StartTlsOptions } from '../tls/ssl-connection.js';
+import type { SSLTransport } from '../tls/ssl-transport.js';
 import type { ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
 
 type ReaderWriter = [reader: Handle | null, writer: Handle | null];

@@ -1,5 +1,5 @@
 import type { HandleLike, TimerHandleLike } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
 
 /** A name for a callback in messages (`Exception in callback ...`, slow-callback warnings). */
 export function describeCallback(callback: (...args: never[]) => unknown): string {

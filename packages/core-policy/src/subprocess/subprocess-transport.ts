@@ -10,11 +10,11 @@ import {
   type SubprocessProtocol as SubprocessProtocolContract,
   type SubprocessTransport,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
-import { sysModule } from './socket-module.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import { UnixReadPipeTransport, UnixWritePipeTransport } from './unix-pipe-transports.js';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
+import { sysModule } from '../net/socket-module.js';
+import type { SelectorEventLoop } from '../selector/selector-event-loop.js';
+import { UnixReadPipeTransport, UnixWritePipeTransport } from '../selector/unix-pipe-transports.js';
 
 /** Give the child a new pipe to this end (asyncio's `subprocess.PIPE`). */
 export const PIPE = -1;

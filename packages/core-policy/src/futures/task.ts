@@ -1,10 +1,10 @@
 import { CancelledError, InvalidStateError, RuntimeError, type CoroutineSource } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { Future, isFuture, taskContext } from './future.js';
-import { getRunningLoop } from './running.js';
-import { state } from './state.js';
+import { getRunningLoop } from '../loop/running-loop.js';
+import { state } from '../loop/thread-state.js';
 import { isCoroutineObject } from './coroutine.js';
-import { Handle } from './handles.js';
+import { Handle } from '../loop/handles.js';
 
 let taskCounter = 0;
 

@@ -15,11 +15,11 @@ import {
   type Protocol as ProtocolContract,
   type Transport,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import type { TimerHandle } from './handles.js';
-import { logger } from './logger.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import type { SelectorSocketTransport } from './selector-transports.js';
+import type { Future } from '../futures/future.js';
+import type { TimerHandle } from '../loop/handles.js';
+import { logger } from '../loop/logger.js';
+import type { SelectorEventLoop } from '../selector/selector-event-loop.js';
+import type { SelectorSocketTransport } from '../selector/selector-transports.js';
 import { CERT_NONE, type SSLContext } from './ssl-context.js';
 import { SSLTransport } from './ssl-transport.js';
 

@@ -1,6 +1,6 @@
 import type { AbstractEventLoopPolicy } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import type { Task } from './task.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import type { Task } from '../futures/task.js';
 
 /**
  * Per-thread state. It lives on `globalThis` under a `Symbol.for` key, so an

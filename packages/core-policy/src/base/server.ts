@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { RuntimeError, type AbstractServer, type BaseProtocol } from '@evloop/interface';
-import type { Future } from './future.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import type { SelectorTransport, TransportOwner } from './selector-transports.js';
-import type { SocketLike } from './socket-module.js';
+import type { Future } from '../futures/future.js';
+import type { SelectorEventLoop } from '../selector/selector-event-loop.js';
+import type { SelectorTransport, TransportOwner } from '../selector/selector-transports.js';
+import type { SocketLike } from '../net/socket-module.js';
 
 /** A Unix socket file the server made, removed on close if it is still the same file (asyncio 3.13's `cleanup_socket`). */
 export interface UnixSocketFile {

@@ -11,8 +11,8 @@ import {
   osErrorFromErrno,
   type AddrInfo,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
 import {
   AI_PASSIVE,
   NI_NUMERICHOST,
@@ -23,13 +23,13 @@ import {
   numericAddress,
   resolveWithoutDns,
   type AddrInfoOptions,
-} from './addresses.js';
+} from '../net/addresses.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
 import { SelectorDatagramTransport, SelectorSocketTransport } from './selector-transports.js';
-import { Server, type UnixSocketFile } from './server.js';
-import { sysConstant, sysModule, type SocketAddress, type SocketLike } from './socket-module.js';
-import { clientTlsSettings, serverTlsContext, sslServerProtocolFactory, startSslConnection, type ClientTlsSettings, type SSLOption } from './ssl-connection.js';
-import type { SSLTransport } from './ssl-transport.js';
+import { Server, type UnixSocketFile } from '../base/server.js';
+import { sysConstant, sysModule, type SocketAddress, type SocketLike } from '../net/socket-module.js';
+import { clientTlsSettings, serverTlsContext, sslServerProtocolFactory, startSslConnection, type ClientTlsSettings, type SSLOption } from '../tls/ssl-connection.js';
+import type { SSLTransport } from '../tls/ssl-transport.js';
 
 export type { AddrInfoOptions };
 /** A connection's transport: the socket transport, or the TLS transport over it when `ssl` is given. */

@@ -10,16 +10,16 @@ import {
   type ExceptionHandler,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
-import { Handle, TimerHandle, describeCallback } from './handles.js';
-import { Queue } from './queue.js';
-import { TimerHeap } from './timer-heap.js';
-import { Future, isFuture } from './future.js';
-import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from './task.js';
-import { logger } from './logger.js';
-import { Coroutine, isCoroutineObject } from './coroutine.js';
-import { ThreadPoolExecutor } from './executor.js';
-import { SignalHandlers } from './signals.js';
-import { state } from './state.js';
+import { Handle, TimerHandle, describeCallback } from '../loop/handles.js';
+import { Queue } from '../loop/ready-queue.js';
+import { TimerHeap } from '../loop/timer-heap.js';
+import { Future, isFuture } from '../futures/future.js';
+import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from '../futures/task.js';
+import { logger } from '../loop/logger.js';
+import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
+import { ThreadPoolExecutor } from '../loop/executor.js';
+import { SignalHandlers } from '../loop/signal-handlers.js';
+import { state } from '../loop/thread-state.js';
 
 /** asyncio's rule: purge the timer heap when over half of at least this many timers are cancelled. */
 const MIN_SCHEDULED_TIMER_HANDLES = 100;

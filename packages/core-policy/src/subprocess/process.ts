@@ -6,13 +6,13 @@ import {
   type SubprocessTransport,
   type Transport,
 } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import { Coroutine } from './coroutine.js';
-import type { Future } from './future.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import { DEFAULT_LIMIT, StreamReader, StreamReaderProtocol, StreamWriter } from './streams.js';
-import { gather } from './tasks.js';
-import { SubprocessTransportImpl, type SubprocessOptions } from './subprocess.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { Coroutine } from '../futures/coroutine.js';
+import type { Future } from '../futures/future.js';
+import type { SelectorEventLoop } from '../selector/selector-event-loop.js';
+import { DEFAULT_LIMIT, StreamReader, StreamReaderProtocol, StreamWriter } from '../streams/streams.js';
+import { gather } from '../futures/combinators.js';
+import { SubprocessTransportImpl, type SubprocessOptions } from './subprocess-transport.js';
 
 export interface CreateSubprocessOptions extends SubprocessOptions {
   /** The StreamReader buffer limit for stdout and stderr. */

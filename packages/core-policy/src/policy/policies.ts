@@ -1,8 +1,8 @@
 import { isMainThread, threadId } from 'node:worker_threads';
 import { RuntimeError, type AbstractEventLoop, type AbstractEventLoopPolicy, type BackendDescriptor } from '@evloop/interface';
-import { SelectorEventLoop } from './selector-event-loop.js';
-import { resolveBackend } from './discovery.js';
-import { registerDefaultPolicyFactory } from './running.js';
+import { SelectorEventLoop } from '../selector/selector-event-loop.js';
+import { resolveBackend } from '../loop/discovery.js';
+import { registerDefaultPolicyFactory } from '../loop/running-loop.js';
 
 /**
  * asyncio's `BaseDefaultEventLoopPolicy`: one loop per thread. The main

@@ -1,9 +1,9 @@
 import type { BaseProtocol as BaseProtocolContract } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import { SelectorSocketTransport } from './selector-transports.js';
-import type { SocketLike } from './socket-module.js';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
+import type { SelectorEventLoop } from '../selector/selector-event-loop.js';
+import { SelectorSocketTransport } from '../selector/selector-transports.js';
+import type { SocketLike } from '../net/socket-module.js';
 import { defaultClientContext, isSSLContext, type SSLContext } from './ssl-context.js';
 import { SSLProtocol, checkTimeout, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './ssl-protocol.js';
 import type { SSLTransport } from './ssl-transport.js';

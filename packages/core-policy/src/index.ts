@@ -43,11 +43,12 @@ export {
   getRunningLoop,
 } from './loop/running-loop.js';
 export { run, type RunOptions } from './policy/run.js';
+export { loopForBackend } from './policy/loop-for-backend.js';
 export { listBackends, resolveBackend, BACKEND_PREFERENCE, type BackendReport } from './loop/discovery.js';
 export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from './net/protocols.js';
 export { logger, setLogger, consoleLogger, type Logger } from './loop/logger.js';
 export { ThreadPoolExecutor } from './loop/executor.js';
-export { PIPE, STDOUT, DEVNULL, type SubprocessOptions, type StdioOption } from './subprocess/subprocess-transport.js';
+export { PIPE, STDOUT, DEVNULL, type SubprocessOptions, type StdioOption } from './base/subprocess-options.js';
 export { Process, createSubprocessExec, createSubprocessShell, type CreateSubprocessOptions } from './subprocess/process.js';
 export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './selector/unix-pipe-transports.js';
 export {
@@ -72,6 +73,7 @@ export { SSLTransport } from './tls/ssl-transport.js';
 export { SSLProtocol, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './tls/ssl-protocol.js';
 export type { SSLOption, StartTlsOptions } from './tls/ssl-connection.js';
 export { SelectorSocketTransport, SelectorDatagramTransport, MAX_READ_SIZE, LOG_THRESHOLD_FOR_CONNLOST_WRITES } from './selector/selector-transports.js';
-export { ACCEPT_RETRY_DELAY, type CreateConnectionOptions, type CreateUnixConnectionOptions, type CreateServerOptions, type CreateUnixServerOptions, type CreateDatagramEndpointOptions } from './selector/selector-network.js';
+export { ACCEPT_RETRY_DELAY } from './selector/selector-sockets.js';
+export type { CreateConnectionOptions, CreateUnixConnectionOptions, CreateServerOptions, CreateUnixServerOptions, CreateDatagramEndpointOptions } from './base/network.js';
 export { AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, NI_NUMERICHOST, NI_NUMERICSERV, type AddrInfoOptions } from './net/addresses.js';
 export { setSysModule, type SocketLike, type SocketAddress, type SysModule } from './net/socket-module.js';

@@ -63,7 +63,7 @@ export class Future<T = unknown> implements FutureLike<T> {
 
   constructor(options: { loop?: BaseEventLoop } = {}) {
     this._loop = options.loop ?? (getEventLoop() as BaseEventLoop);
-    if (this._loop._debug) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
+    if (this._loop.getDebug()) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
   }
 
   getLoop(): BaseEventLoop {

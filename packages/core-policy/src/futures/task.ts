@@ -185,14 +185,13 @@ export class Task<T = unknown> extends Future<T> {
     }
     this._waiter = null;
     const loop = this._loop;
-    const previous = loop._currentTask;
-    loop._currentTask = this as Task<unknown>;
+    const previous = loop._enterTask(this as Task<unknown>);
     try {
       if (this._coroutine !== null) this._stepGenerator(error, value);
       else if (error !== NO_VALUE) this._settle(false, error);
       else this._start();
     } finally {
-      loop._currentTask = previous;
+      loop._leaveTask(previous);
     }
   }
 
@@ -364,7 +363,8 @@ export function wrapThenable<T>(thenable: PromiseLike<T>, loop: BaseEventLoop): 
 /** The task running now on `loop` (default: the running loop), or null. */
 export function currentTask(loop?: BaseEventLoop): Task<unknown> | null {
   const target = loop ?? (getRunningLoop() as BaseEventLoop);
-  if (target._currentTask !== null) return target._currentTask;
+  const stepping = target._steppingTask();
+  if (stepping !== null) return stepping;
   const store = taskContext.getStore();
   if (store instanceof Task && store._loop === target && !store.done()) return store;
   return null;

@@ -20,7 +20,7 @@ export class Handle implements HandleLike {
     this._callback = callback;
     this._args = args;
     this._loop = loop;
-    if (loop._debug) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
+    if (loop.getDebug()) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
   }
 
   cancel(): void {

@@ -38,6 +38,9 @@ export interface SocketLike {
   getpeername(): SocketAddress | null;
 }
 
+/** What `connectReadPipe`/`connectWritePipe` take: an fd, or an object with `fileno()` (and maybe `close()`). */
+export type PipeLike = number | { fileno(): number; close?(): void };
+
 /** The part of `@evloop/sys` the loop uses. */
 export interface SysModule {
   Socket: new (family?: number, type?: number, proto?: number) => SocketLike;

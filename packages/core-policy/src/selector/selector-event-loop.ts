@@ -9,19 +9,17 @@ import {
   type FileObject,
 } from '@evloop/interface';
 import { BaseEventLoop } from '../base/base-event-loop.js';
+import type { Server, TransportOwner } from '../base/server.js';
+import type { SubprocessOptions } from '../base/subprocess-options.js';
+import type { Future } from '../futures/future.js';
 import { Handle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
-import type { Future } from '../futures/future.js';
-import * as network from './selector-network.js';
-import type { SelectorTransport } from './selector-transports.js';
-import type { Server } from '../base/server.js';
-import type { SocketLike, SocketAddress } from '../net/socket-module.js';
-import { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipe-transports.js';
-import { subprocessExec, type SubprocessOptions } from '../subprocess/subprocess-transport.js';
-import type { SSLContext } from '../tls/ssl-context.js';
-import { startTls, type SSLOption, type StartTlsOptions } from '../tls/ssl-connection.js';
-import type { SSLTransport } from '../tls/ssl-transport.js';
-import type { ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
+import type { PipeLike, SocketAddress, SocketLike } from '../net/socket-module.js';
+import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
+import * as sockets from './selector-sockets.js';
+import { SelectorDatagramTransport, SelectorSocketTransport, type SelectorTransport } from './selector-transports.js';
+import { UnixReadPipeTransport, UnixWritePipeTransport } from './unix-pipe-transports.js';
+import type { BaseProtocol, DatagramTransport, ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
 
 type ReaderWriter = [reader: Handle | null, writer: Handle | null];
 
@@ -33,10 +31,8 @@ type ReaderWriter = [reader: Handle | null, writer: Handle | null];
 export class SelectorEventLoop extends BaseEventLoop {
   readonly backend: BackendDescriptor | undefined;
   /** @internal */ readonly _selector: BaseSelector<ReaderWriter>;
-  /** @internal Transports by fd: what the loop closes in `close()`, and what sock* methods must not touch. */
-  readonly _transports = new Map<number, SelectorTransport>();
-  /** @internal Servers still listening. */
-  readonly _servers = new Set<Server>();
+  /** Transports by fd: what the loop closes in `close()`, and what sock* methods must not touch. */
+  readonly #transports = new Map<number, SelectorTransport>();
 
   constructor(selector?: BaseSelector, options: { backend?: BackendDescriptor } = {}) {
     super();
@@ -97,188 +93,96 @@ export class SelectorEventLoop extends BaseEventLoop {
    * runs on a closed loop).
    */
   override close(): void {
-    if (!this._running && !this._closed) network.closeOwned(this);
+    if (!this._running && !this._closed) {
+      for (const transport of [...this.#transports.values()]) transport._abandon();
+      this.#transports.clear();
+    }
     super.close();
+  }
+
+  /** @internal A transport now owns `fd`. */
+  _registerTransport(fd: number, transport: SelectorTransport): void {
+    this.#transports.set(fd, transport);
+  }
+
+  /** @internal The transport let go of `fd`. */
+  _unregisterTransport(fd: number, transport: SelectorTransport): void {
+    if (this.#transports.get(fd) === transport) this.#transports.delete(fd);
+  }
+
+  /** @internal The transport that owns `fd`, if any. */
+  _transportOf(fd: number): SelectorTransport | undefined {
+    return this.#transports.get(fd);
   }
 
   // --- Low-level socket operations (asyncio's sock_* coroutines) ---
 
   /** Receive up to `nbytes` from a non-blocking socket. Cancelling the future stops waiting. */
   sockRecv(sock: SocketLike, nbytes: number): Future<Buffer> {
-    return network.sockRecv(this, sock, nbytes);
+    return sockets.sockRecv(this, sock, nbytes);
   }
 
   /** Receive into `buffer`; the future is the byte count (0 at EOF). */
   sockRecvInto(sock: SocketLike, buffer: Uint8Array): Future<number> {
-    return network.sockRecvInto(this, sock, buffer);
+    return sockets.sockRecvInto(this, sock, buffer);
   }
 
   /** Receive a datagram: `[data, address]`. */
   sockRecvfrom(sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]> {
-    return network.sockRecvfrom(this, sock, bufsize);
+    return sockets.sockRecvfrom(this, sock, bufsize);
   }
 
   /** Receive a datagram into `buffer`: `[count, address]`. */
   sockRecvfromInto(sock: SocketLike, buffer: Uint8Array, nbytes = 0): Future<[number, SocketAddress | null]> {
-    return network.sockRecvfromInto(this, sock, buffer, nbytes);
+    return sockets.sockRecvfromInto(this, sock, buffer, nbytes);
   }
 
   /** Send all of `data`, waiting for writability as needed. */
   sockSendall(sock: SocketLike, data: Uint8Array): Future<void> {
-    return network.sockSendall(this, sock, data);
+    return sockets.sockSendall(this, sock, data);
   }
 
   /** Send a datagram to `address`; the future is the count sent. */
   sockSendto(sock: SocketLike, data: Uint8Array, address: unknown): Future<number> {
-    return network.sockSendto(this, sock, data, address);
+    return sockets.sockSendto(this, sock, data, address);
   }
 
   /** Connect to `address` (a host name is resolved first with `getaddrinfo`). */
   sockConnect(sock: SocketLike, address: unknown): Future<void> {
-    return network.sockConnect(this, sock, address);
+    return sockets.sockConnect(this, sock, address);
   }
 
   /** Accept a connection: `[socket, address]`; the new socket is non-blocking. */
   sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]> {
-    return network.sockAccept(this, sock);
+    return sockets.sockAccept(this, sock);
   }
 
-  // --- Names ---
+  // --- The family's hooks (see BaseEventLoop) ---
 
-  /**
-   * Python's `getaddrinfo`: `[family, type, proto, canonname, sockaddr]`
-   * tuples. Numeric hosts (and null) need no lookup; names go to
-   * `dns.lookup`. A type of 0 gives one entry per socket type, as glibc.
-   */
-  getaddrinfo(host: string | null, port: string | number | null, options: network.AddrInfoOptions = {}): Future<AddrInfo[]> {
-    return network.getaddrinfo(this, host, port, options);
+  _makeSocketTransport(sock: SocketLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null): SelectorSocketTransport {
+    return new SelectorSocketTransport(this, sock, protocol, waiter, extra, server);
   }
 
-  /** Python's `getnameinfo`: `[host, service]`, through `dns.lookupService` unless the flags ask for numbers. */
-  getnameinfo(sockaddr: [string, number, ...number[]], flags = 0): Future<[string, string]> {
-    return network.getnameinfo(this, sockaddr, flags);
+  _makeDatagramTransport(sock: SocketLike, protocol: BaseProtocol, address: unknown, waiter: Future<void> | null, extra: Record<string, unknown> | null): DatagramTransport {
+    return new SelectorDatagramTransport(this, sock, protocol, address, waiter, extra);
   }
 
-  // --- Transports and servers ---
-
-  /** Open a stream connection; resolves to `[transport, protocol]`. See {@link network.CreateConnectionOptions}. */
-  createConnection<P extends object>(
-    protocolFactory: () => P,
-    host: string | null = null,
-    port: number | string | null = null,
-    options: network.CreateConnectionOptions = {},
-  ): Future<[network.SocketTransport, P]> {
-    return network.createConnection(this, protocolFactory, host, port, options);
+  _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): ReadTransport {
+    return new UnixReadPipeTransport(this, pipe, protocol, waiter, extra);
   }
 
-  /** Open a Unix stream connection to `path` (or wrap `options.sock`). */
-  createUnixConnection<P extends object>(protocolFactory: () => P, path: string | null = null, options: network.CreateUnixConnectionOptions = {}): Future<[network.SocketTransport, P]> {
-    return network.createUnixConnection(this, protocolFactory, path, options);
+  _makeWritePipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): WriteTransport {
+    return new UnixWritePipeTransport(this, pipe, protocol, waiter, extra);
   }
 
-  /** Wrap a connected stream socket accepted outside the loop (asyncio's `connect_accepted_socket`). */
-  connectAcceptedSocket<P extends object>(
-    protocolFactory: () => P,
-    sock: SocketLike,
-    options: { ssl?: SSLOption; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
-  ): Future<[network.SocketTransport, P]> {
-    return network.connectAcceptedSocket(this, protocolFactory, sock, options);
+  _makeSubprocessTransport(protocol: SubprocessProtocolContract, program: string, args: string[], options: SubprocessOptions): Future<SubprocessTransport> {
+    return startSubprocessTransport(this, protocol, program, args, options);
   }
 
-  /** Listen on TCP; resolves to a started {@link Server}. See {@link network.CreateServerOptions}. */
-  createServer(
-    protocolFactory: () => object,
-    host: string | readonly string[] | null = null,
-    port: number | string | null = null,
-    options: network.CreateServerOptions = {},
-  ): Future<Server> {
-    return network.createServer(this, protocolFactory, host, port, options);
-  }
-
-  /** Listen on a Unix socket path (or Linux abstract name starting with '\\0'). */
-  createUnixServer(protocolFactory: () => object, path: string | null = null, options: network.CreateUnixServerOptions = {}): Future<Server> {
-    return network.createUnixServer(this, protocolFactory, path, options);
-  }
-
-  /**
-   * Upgrade an open connection to TLS (asyncio's `start_tls`): resolves to
-   * the new transport once the handshake is done; `protocol` keeps going
-   * with it (no second connectionMade) and the old transport is retired.
-   */
-  startTls(transport: unknown, protocol: object, sslContext: SSLContext, options: StartTlsOptions = {}): Future<SSLTransport> {
-    return startTls(this, transport, protocol, sslContext, options);
-  }
-
-  /** A UDP (or Unix datagram) endpoint: `[transport, protocol]`. */
-  createDatagramEndpoint<P extends object>(protocolFactory: () => P, options: network.CreateDatagramEndpointOptions = {}): Future<[network.DatagramSocketTransport, P]> {
-    return network.createDatagramEndpoint(this, protocolFactory, options);
-  }
-
-  // ---- pipes and subprocesses ----
-
-  /**
-   * Read a pipe, FIFO, socket or character device (a PTY) with a protocol:
-   * asyncio's `connect_read_pipe`. The transport owns `pipe` and closes it.
-   */
-  connectReadPipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[ReadTransport, P]> {
-    return this._connectPipe(UnixReadPipeTransport, protocolFactory, pipe);
-  }
-
-  /** Write to a pipe, FIFO, socket or character device with a protocol: asyncio's `connect_write_pipe`. */
-  connectWritePipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[WriteTransport, P]> {
-    return this._connectPipe(UnixWritePipeTransport, protocolFactory, pipe);
-  }
-
-  /** @internal Make the pipe transport; resolve once it is connected (closing it if that is cancelled). */
-  _connectPipe<T extends UnixReadPipeTransport | UnixWritePipeTransport, P extends object>(
-    Transport: new (loop: SelectorEventLoop, pipe: PipeLike, protocol: never, waiter: Future<void>) => T,
-    protocolFactory: () => P,
-    pipe: PipeLike,
-  ): Future<[T, P]> {
-    this._checkClosed();
-    if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
-    const protocol = protocolFactory();
-    const waiter = this.createFuture<void>();
-    const transport = new Transport(this, pipe, protocol as never, waiter);
-    return this.createTask(function* connected(): Generator<unknown, [T, P], unknown> {
-      try {
-        yield* waiter;
-      } catch (error) {
-        transport.close();
-        throw error;
-      }
-      return [transport, protocol];
-    });
-  }
-
-  /**
-   * Run `program` with `args` (no shell): asyncio's `subprocess_exec`.
-   * stdin/stdout/stderr default to PIPE; each may be PIPE, STDOUT (stderr
-   * only), DEVNULL, an fd, an object with `fileno()`, or null to inherit.
-   */
-  subprocessExec<P extends SubprocessProtocolContract>(
-    protocolFactory: () => P,
-    program: string,
-    args: string[] = [],
-    options: SubprocessOptions = {},
-  ): Future<[SubprocessTransport, P]> {
-    return subprocessExec(this, protocolFactory, program, args, options, true) as Future<[SubprocessTransport, P]>;
-  }
-
-  /** Run `command` with the system shell (`/bin/sh -c`): asyncio's `subprocess_shell`. */
-  subprocessShell<P extends SubprocessProtocolContract>(protocolFactory: () => P, command: string, options: SubprocessOptions = {}): Future<[SubprocessTransport, P]> {
-    if (typeof command !== 'string') throw new TypeError(`command must be a string, got ${command === null ? 'null' : typeof command}`);
-    if (options !== null && typeof options === 'object' && options.shell === false) throw new RangeError('shell must be true');
-    const { shell: _shell, ...rest } = options ?? {};
-    return subprocessExec(this, protocolFactory, '/bin/sh', ['-c', command], rest, true) as Future<[SubprocessTransport, P]>;
-  }
-
-  /** @internal */
   _startServing(protocolFactory: () => object, sock: SocketLike, server: Server, backlog: number): void {
-    this._addCallback(sock.fileno(), EVENT_READ, network.acceptConnection as (...args: unknown[]) => unknown, [this, protocolFactory, sock, server, backlog]);
+    this._addCallback(sock.fileno(), EVENT_READ, sockets.acceptConnection as (...args: unknown[]) => unknown, [this, protocolFactory, sock, server, backlog]);
   }
 
-  /** @internal */
   _stopServing(sock: SocketLike): void {
     const fd = sock.fileno();
     if (fd >= 0) this._removeCallbackOf(fd, 'reader');

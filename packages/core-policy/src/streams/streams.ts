@@ -12,7 +12,7 @@ import { Protocol } from '../net/protocols.js';
 import { getEventLoop } from '../loop/running-loop.js';
 import { DEFAULT_LIMIT, StreamReader } from './stream-reader.js';
 import { isGenerator, isThenable, type Task } from '../futures/task.js';
-import type { CreateConnectionOptions, CreateServerOptions, CreateUnixConnectionOptions, CreateUnixServerOptions } from '../selector/selector-network.js';
+import type { CreateConnectionOptions, CreateServerOptions, CreateUnixConnectionOptions, CreateUnixServerOptions } from '../base/network.js';
 import type { Server } from '../base/server.js';
 
 export { DEFAULT_LIMIT, StreamReader, type Separator, type StreamReaderOptions } from './stream-reader.js';

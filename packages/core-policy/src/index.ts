@@ -1,3 +1,35 @@
+/**
+ * @evloop/core-policy: asyncio's event loop in TypeScript.
+ *
+ * src/ is laid out in layers, lowest first. A file may import from its own
+ * folder and from folders earlier in this list, never from a later one
+ * (test/layers.test.ts checks every import). The one exception: any layer
+ * may name the loop class in a type-only import (`import type {
+ * BaseEventLoop }`), since every layer talks to the loop it is given, as
+ * every asyncio module refers to the loop base_events defines; types are
+ * erased, so that adds no load-time dependency.
+ *
+ *   1. loop/        thread state, the running loop and policy registry,
+ *                   handles, timer heap, ready queue, signal handlers,
+ *                   executor, logger, backend discovery
+ *   2. futures/     Future, Task, coroutine objects, combinators (gather, ...)
+ *   3. net/         addresses, the @evloop/sys socket module, protocols,
+ *                   loop-free socket helpers
+ *   4. tls/         SSLContext, SSLProtocol, SSLTransport, TLS option rules
+ *                   (typed on the transport interfaces, not on a family)
+ *   5. base/        BaseEventLoop: the loop core and every high-level method
+ *                   (connections, servers, datagrams, startTls, names, pipes,
+ *                   subprocesses), reaching the family through hooks; Server
+ *   6. streams/     StreamReader/StreamWriter, openConnection, startServer
+ *   7. subprocess/  the subprocess transport (child_process + the loop's pipe
+ *                   hooks), Process, createSubprocessExec/Shell
+ *   8. selector/    SelectorEventLoop: the hooks on a readiness backend,
+ *                   selector transports, pipe transports, sock* on readiness
+ *   9. proactor/    ProactorEventLoop: the hooks on a completion backend
+ *  10. policy/      the policies, loopForBackend (descriptor -> loop), run()
+ *
+ * This file (the package entry) sits above all of them.
+ */
 export {
   CancelledError,
   InvalidStateError,

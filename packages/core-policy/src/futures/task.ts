@@ -343,7 +343,7 @@ function pendingTasks(loop: BaseEventLoop): Set<Task<unknown>> {
     set = new Set();
     map.set(loop, set);
   }
-  return set;
+  return set as Set<Task<unknown>>;
 }
 
 /** A future that follows a Promise (the Promise itself cannot be cancelled). */

@@ -67,13 +67,13 @@ export class Server implements AbstractServer, TransportOwner {
     return this._serving;
   }
 
-  /** @internal */
+  /** A transport this server accepted is open (the `TransportOwner` contract every family's transports use). */
   _attach(transport: ServedTransport): void {
     this._activeCount++;
     this._clients.add(transport);
   }
 
-  /** @internal */
+  /** That transport is gone; `waitClosed()` may now resolve. */
   _detach(transport: ServedTransport): void {
     this._activeCount--;
     this._clients.delete(transport);

@@ -240,7 +240,7 @@ export abstract class SelectorTransport {
     }
   }
 
-  /** @internal A failure: report it (OSErrors only in debug mode, as asyncio), then close at once. */
+  /** A failure: report it (OSErrors only in debug mode, as asyncio), then close at once (the `RawStreamTransport` contract). */
   _fatalError(error: unknown, message = 'Fatal error on transport'): void {
     if (isOSError(error)) {
       if (this._loop.getDebug()) logger.debug(`${this.toString()}: ${message}: ${String(error)}`);
@@ -250,7 +250,7 @@ export abstract class SelectorTransport {
     this._forceClose(error);
   }
 
-  /** @internal */
+  /** Close now, dropping buffered data; `connectionLost(error)` runs once, soon (the `RawStreamTransport` contract). */
   _forceClose(error: unknown): void {
     if (this._connLost !== 0) return;
     this._dropWriteBuffer();

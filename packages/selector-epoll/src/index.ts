@@ -8,9 +8,11 @@ import {
   type BackendDescriptor,
   type NativeSelectorBinding,
 } from '@evloop/interface';
-import { loadNative } from './load-native.js';
+import { loadNative, type EpollNative } from './load-native.js';
 
 const known = KNOWN_BACKENDS.find((entry) => entry.name === 'epoll')!;
+
+type Loaded = Extract<EpollNative, { Selector: unknown }>;
 
 /** The sentence evloop/platform.h gives where epoll does not exist, or undefined here. */
 function platformReason(): string | undefined {
@@ -18,40 +20,22 @@ function platformReason(): string | undefined {
   return `epoll does not exist on ${process.platform}; it needs Linux or Android`;
 }
 
-/** Why a selector cannot be made here: the platform, the addon, or the kernel (a probe). */
-function unusableReason(): string | undefined {
+/** The addon, or why a selector cannot be made here: the platform or the addon. */
+function loadSupported(): Loaded | string {
   const platform = platformReason();
   if (platform !== undefined) return platform;
-  let native;
+  let native: EpollNative;
   try {
     native = loadNative();
   } catch (error) {
-    return notLoadedReason(error);
+    return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
   }
-  if (native.unsupportedReason !== undefined) return native.unsupportedReason;
-  try {
-    native.probe();
-  } catch (error) {
-    return `cannot open an epoll instance: ${messageOf(toOSError(error))}`;
-  }
-  return undefined;
-}
-
-function notLoadedReason(error: unknown): string {
-  return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
+  return native.unsupportedReason ?? (native as Loaded);
 }
 
 function openBinding(): NativeSelectorBinding {
-  const cannot = `${known.packageName} cannot create a selector`;
-  const platform = platformReason();
-  if (platform !== undefined) throw new RuntimeError(`${cannot}: ${platform}`);
-  let native;
-  try {
-    native = loadNative();
-  } catch (error) {
-    throw new RuntimeError(`${cannot}: ${notLoadedReason(error)}`, { cause: error });
-  }
-  if (native.unsupportedReason !== undefined) throw new RuntimeError(`${cannot}: ${native.unsupportedReason}`);
+  const native = loadSupported();
+  if (typeof native === 'string') throw new RuntimeError(`${known.packageName} cannot create a selector: ${native}`);
   try {
     return new native.Selector();
   } catch (error) {
@@ -73,8 +57,14 @@ export class EpollSelector<T = unknown> extends NativeSelector<T> {
 
 function available(): Availability {
   try {
-    const reason = unusableReason();
-    return reason === undefined ? { ok: true } : { ok: false, reason };
+    const native = loadSupported();
+    if (typeof native === 'string') return { ok: false, reason: native };
+    try {
+      native.probe();
+    } catch (error) {
+      return { ok: false, reason: `cannot open an epoll instance: ${messageOf(toOSError(error))}` };
+    }
+    return { ok: true };
   } catch (error) {
     return { ok: false, reason: `epoll probe failed: ${messageOf(error)}` };
   }

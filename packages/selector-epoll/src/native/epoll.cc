@@ -41,6 +41,11 @@ int64_t NowMs() {
 
 }  // namespace
 
+Status Epoll::Probe() {
+  Epoll epoll;
+  return epoll.Open();
+}
+
 Status Epoll::Open() {
   fd_ = epoll_create1(EPOLL_CLOEXEC);
   return fd_ < 0 ? Status::Errno(errno, "epoll_create1") : Status::Ok();

@@ -5,7 +5,7 @@
 
 #include "evloop/platform.h"
 
-#if defined(__linux__)
+#if defined(EVLOOP_HAS_EPOLL)
 
 #include "epoll.h"
 #include "evloop/selector_binding.h"

@@ -1,4 +1,7 @@
-#if !defined(_WIN32)  // POSIX only; on Windows addon.cc exports only unsupportedReason
+// POSIX only; on Windows addon.cc exports only unsupportedReason.
+#include "evloop/platform.h"
+
+#if defined(EVLOOP_HAS_POSIX)
 
 #include "poll.h"
 
@@ -183,4 +186,4 @@ Status PollSet::Probe() {
 
 }  // namespace evloop
 
-#endif  // !defined(_WIN32)
+#endif  // defined(EVLOOP_HAS_POSIX)

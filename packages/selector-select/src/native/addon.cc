@@ -6,7 +6,7 @@
 
 #include "evloop/platform.h"
 
-#if !defined(_WIN32)
+#if defined(EVLOOP_HAS_POSIX)
 
 #include "evloop/selector_binding.h"
 #include "select.h"

@@ -1,4 +1,7 @@
-#if !defined(_WIN32)  // POSIX only; on Windows addon.cc exports only unsupportedReason
+// POSIX only; on Windows addon.cc exports only unsupportedReason.
+#include "evloop/platform.h"
+
+#if defined(EVLOOP_HAS_POSIX)
 
 #include "select.h"
 
@@ -211,4 +214,4 @@ Status SelectSet::Probe() {
 
 }  // namespace evloop
 
-#endif  // !defined(_WIN32)
+#endif  // defined(EVLOOP_HAS_POSIX)

@@ -33,25 +33,47 @@ function loadSupported(): Loaded | string {
   return native.unsupportedReason ?? (native as Loaded);
 }
 
-function openBinding(): NativeSelectorBinding {
+function openBinding(helperThread: boolean): NativeSelectorBinding {
   const native = loadSupported();
   if (typeof native === 'string') throw new RuntimeError(`${known.packageName} cannot create a selector: ${native}`);
   try {
-    return new native.Selector();
+    return new native.Selector({ helperThread });
   } catch (error) {
     throw toOSError(error);
   }
 }
 
 /**
+ * True in runtimes whose libuv poll handles cannot watch the epoll fd: Bun
+ * (its `uv_poll_init` panics) and Deno (its emulation never reports the
+ * epoll fd readable). There the idle wait runs on a helper thread.
+ */
+export function runtimeNeedsHelperThread(): boolean {
+  return typeof process.versions.bun === 'string' || (globalThis as { Deno?: unknown }).Deno !== undefined;
+}
+
+/** Options of `new EpollSelector()`. */
+export interface EpollSelectorOptions {
+  /**
+   * Wait for the epoll fd on a helper thread instead of through a libuv
+   * poll handle when the loop is idle. Defaults to `runtimeNeedsHelperThread()`.
+   */
+  helperThread?: boolean;
+}
+
+/**
  * Python's `selectors.EpollSelector`: level-triggered epoll, with `watch()`
- * waiting on the epoll fd through a libuv poll handle in Node's own loop.
+ * waiting on the epoll fd through a libuv poll handle in Node's own loop (or
+ * on a helper thread, see `EpollSelectorOptions`).
  */
 export class EpollSelector<T = unknown> extends NativeSelector<T> {
   readonly backendName = 'epoll';
 
-  constructor() {
-    super(openBinding());
+  constructor(options: EpollSelectorOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const { helperThread = runtimeNeedsHelperThread() } = options;
+    if (typeof helperThread !== 'boolean') throw new TypeError(`options.helperThread must be a boolean, got ${typeof helperThread}`);
+    super(openBinding(helperThread));
   }
 }
 

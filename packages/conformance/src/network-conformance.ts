@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   ConnectionRefusedError,
   OSError,
-  type BaseSelector,
   type BaseTransport,
   type DatagramTransport,
   type Transport,

@@ -13,7 +13,6 @@ import {
   SSLCertVerificationError,
   SSLError,
   TimeoutError,
-  type BaseSelector,
   type BaseTransport,
   type Transport,
 } from '@evloop/interface';

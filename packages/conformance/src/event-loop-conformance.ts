@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ExceptionContext } from '@evloop/interface';
+import type { BaseSelector, ExceptionContext } from '@evloop/interface';
 import {
   CancelledError,
   Future,

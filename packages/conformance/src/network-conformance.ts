@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConnectionRefusedError,
   OSError,
+  type BaseSelector,
   type BaseTransport,
   type DatagramTransport,
   type Transport,

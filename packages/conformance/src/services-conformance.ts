@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Executor } from '@evloop/interface';
+import type { BaseSelector, Executor } from '@evloop/interface';
 import {
   CancelledError,
   ExecutorFunctionError,

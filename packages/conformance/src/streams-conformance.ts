@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OSError, type AbstractServer } from '@evloop/interface';
+import { OSError, type AbstractServer, type BaseSelector } from '@evloop/interface';
 import {
   StreamReader,
   StreamReaderProtocol,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { BaseTransport } from '@evloop/interface';
+import type { BaseSelector, BaseTransport } from '@evloop/interface';
 import {
   CancelledError,
   DEVNULL,

@@ -13,6 +13,7 @@ import {
   SSLCertVerificationError,
   SSLError,
   TimeoutError,
+  type BaseSelector,
   type BaseTransport,
   type Transport,
 } from '@evloop/interface';

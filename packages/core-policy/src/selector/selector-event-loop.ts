@@ -3,7 +3,6 @@ import {
   EVENT_WRITE,
   OSError,
   fileobjToFd,
-  type AddrInfo,
   type BackendDescriptor,
   type BaseSelector,
   type FileObject,

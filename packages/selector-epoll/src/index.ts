@@ -67,7 +67,9 @@ export class EpollSelector<T = unknown> extends NativeSelector<T> {
   readonly backendName = 'epoll';
 
   constructor() {
-    super(openBinding());
+    // epoll keeps a registration for as long as its file is open: reopen
+    // lets the selector rebuild the set when a closed fd's duplicate keeps one.
+    super(openBinding(), { reopen: openBinding });
   }
 }
 

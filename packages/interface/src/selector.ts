@@ -83,7 +83,7 @@ export interface BaseSelector<T = unknown> {
    * nothing spins; the loop sets this to warn in debug mode. Optional: a
    * selector that cannot detect this leaves it undefined.
    */
-  onDeadRegistration?: ((key: SelectorKey<T>) => void) | null;
+  onDeadRegistration?: ((key: SelectorKey) => void) | null;
 }
 
 /**
@@ -168,7 +168,7 @@ interface MutableKey<T> {
  */
 export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
   abstract readonly backendName: string;
-  onDeadRegistration: ((key: SelectorKey<T>) => void) | null = null;
+  onDeadRegistration: ((key: SelectorKey) => void) | null = null;
   #binding: NativeSelectorBinding;
   readonly #reopen: (() => NativeSelectorBinding) | undefined;
   readonly #map = new Map<number, SelectorKey<T>>();

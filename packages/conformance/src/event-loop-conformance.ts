@@ -299,6 +299,13 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
     });
 
     describe('exception handler and debug mode', () => {
+      test('a context that is not an object is a TypeError naming it, from callExceptionHandler and defaultExceptionHandler', ({ loop }) => {
+        for (const context of [undefined, null, 'oops', 42, ['message']]) {
+          expect(() => loop.callExceptionHandler(context as never)).toThrow(/^context must be an object with a message/);
+          expect(() => loop.defaultExceptionHandler(context as never)).toThrow(TypeError);
+        }
+      });
+
       test('setExceptionHandler / getExceptionHandler, and a failing handler falls back to the default', async ({ loop, claimErrors }) => {
         const handler = (_loop: unknown, _context: ExceptionContext) => {
           throw new Error('handler failed');

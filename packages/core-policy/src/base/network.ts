@@ -35,10 +35,32 @@ function failed<T>(loop: BaseEventLoop, error: unknown): Future<T> {
 
 // --- Names ---
 
+/** Python's argument checks for getaddrinfo, as TypeErrors naming the argument. */
+function checkAddrInfoArguments(host: unknown, port: unknown, options: unknown): void {
+  if (host !== null && host !== undefined && typeof host !== 'string') {
+    throw new TypeError(`getaddrinfo() host must be a string or null, got ${typeName(host)}`);
+  }
+  if (port !== null && port !== undefined && typeof port !== 'string' && typeof port !== 'number') {
+    throw new TypeError(`getaddrinfo() port must be a number, a string or null, got ${typeName(port)}`);
+  }
+  if (options === null || typeof options !== 'object') throw new TypeError(`getaddrinfo() options must be an object, got ${typeName(options)}`);
+  for (const name of ['family', 'type', 'proto', 'flags'] as const) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value !== undefined && !Number.isInteger(value)) throw new TypeError(`getaddrinfo() options.${name} must be an integer, got ${typeName(value)}`);
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'number' ? `the number ${value}` : typeof value;
+}
+
 export function getaddrinfo(loop: BaseEventLoop, host: string | null, port: string | number | null, options: AddrInfoOptions = {}): Future<AddrInfo[]> {
   loop._checkClosed();
   let infos: AddrInfo[] | undefined;
   try {
+    checkAddrInfoArguments(host, port, options);
     infos = resolveWithoutDns(host, port, options);
   } catch (error) {
     return failed(loop, error);
@@ -430,6 +452,20 @@ export function createServer(
   });
 }
 
+/**
+ * A path that cannot be a Unix socket address fails here, with the clear
+ * error bind() would give, before anything looks at the file system.
+ */
+function checkUnixPath(path: unknown): asserts path is string {
+  if (typeof path !== 'string') throw new TypeError(`path must be a string or null, got ${typeName(path)}`);
+  const abstract = path.startsWith('\0');
+  const max = sysConstant('SUN_PATH_MAX');
+  const bytes = Buffer.byteLength(path);
+  if (max !== undefined && bytes > (abstract ? max + 1 : max)) {
+    throw new RangeError(`path is too long for AF_UNIX: ${bytes} bytes, at most ${abstract ? max + 1 : max}`);
+  }
+}
+
 export function createUnixServer(loop: BaseEventLoop, protocolFactory: () => object, path: string | null, options: CreateUnixServerOptions): Future<Server> {
   loop._checkClosed();
   return loop.createTask(async () => {
@@ -440,6 +476,7 @@ export function createUnixServer(loop: BaseEventLoop, protocolFactory: () => obj
     const files: UnixSocketFile[] = [];
     if (path !== null) {
       if (options.sock !== undefined && options.sock !== null) throw new RangeError('path and sock can not be specified at the same time');
+      checkUnixPath(path);
       const abstract = path.startsWith('\0');
       if (!abstract) removeStaleSocket(path);
       sock = newSocket(constant('AF_UNIX'), constant('SOCK_STREAM'), 0);

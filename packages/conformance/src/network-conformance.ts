@@ -370,6 +370,18 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         await expect(loop.getaddrinfo('127.0.0.1', 70_000)).rejects.toThrow(RangeError);
       });
 
+      test('create* methods: a protocol factory, host, port or options of the wrong type is a TypeError naming it', async ({ loop }) => {
+        const factory = () => new Echo();
+        await expect(loop.createServer(factory, {} as never, 0)).rejects.toThrow(/^host must be a string, an array of strings or null, got object/);
+        await expect(loop.createServer(factory, '127.0.0.1', {} as never)).rejects.toThrow(/^port must be a number, a string or null/);
+        await expect(loop.createServer(42 as never, '127.0.0.1', 0)).rejects.toThrow(/^protocolFactory must be a function/);
+        await expect(loop.createConnection(factory, ['127.0.0.1'] as never, 9)).rejects.toThrow(/^host must be a string or null, got an array/);
+        await expect(loop.createConnection(factory, '127.0.0.1', 9, null as never)).rejects.toThrow(/^options must be an object/);
+        await expect(loop.createDatagramEndpoint(factory as never, 'options' as never)).rejects.toThrow(/^options must be an object/);
+        await expect(loop.createUnixConnection(factory, 42 as never)).rejects.toThrow(/^path must be a string or null/);
+        await expect(loop.getnameinfo(['127.0.0.1', 80], 'flags' as never)).rejects.toThrow(/flags must be an integer/);
+      });
+
       test('getaddrinfo resolves localhost and reports a name that does not exist with its code', async ({ loop }) => {
         const infos = await within(10, loop.getaddrinfo('localhost', 1234, { type: sys.SOCK_STREAM }));
         expect(infos.length).toBeGreaterThan(0);

@@ -651,6 +651,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   /** Log the context, as asyncio's default handler does. */
   defaultExceptionHandler(context: ExceptionContext): void {
+    checkExceptionContext(context);
     const message = context.message || 'Unhandled exception in event loop';
     const lines = [message];
     for (const key of Object.keys(context).sort()) {
@@ -662,6 +663,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   }
 
   callExceptionHandler(context: ExceptionContext): void {
+    checkExceptionContext(context);
     if (this._exceptionHandler === null) {
       try {
         this.defaultExceptionHandler(context);
@@ -918,3 +920,10 @@ function describeValue(value: unknown): string {
 }
 
 export { wrapThenable, isCoroutineSource };
+
+/** An exception context is an object (asyncio's dict): anything else is a TypeError naming it. */
+function checkExceptionContext(context: unknown): void {
+  if (context === null || typeof context !== 'object' || Array.isArray(context)) {
+    throw new TypeError(`context must be an object with a message, got ${context === null ? 'null' : Array.isArray(context) ? 'an array' : typeof context}`);
+  }
+}

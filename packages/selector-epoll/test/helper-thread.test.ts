@@ -32,6 +32,7 @@ runEventLoopConformance({
   name: 'epoll',
   packageName: '@evloop/selector-epoll',
   createSelector: () => new EpollSelector({ helperThread: true }),
+  features: { keepsClosedFilesRegistered: true },
 });
 
 function threadCount(): number {

@@ -47,7 +47,7 @@ import {
 } from '@evloop/core-policy';
 import * as interfaceModule from '@evloop/interface';
 
-/** Type-level checks only: the callback is compiled, never called. */
+/** Type-level checks only: the callback is compiled, never called (so nothing in it runs: no loop, no socket). */
 function compileOnly(_body: () => unknown): void {}
 
 describe('the loop a program gets', () => {
@@ -78,24 +78,28 @@ describe('the loop a program gets', () => {
   });
 
   it('run() gives back what main returns', () => {
-    expectTypeOf(run(async () => 42)).toEqualTypeOf<Promise<number>>();
-    expectTypeOf(run(function* main() {
-      return 'done';
-    })).toEqualTypeOf<Promise<string>>();
+    compileOnly(() => {
+      expectTypeOf(run(async () => 42)).toEqualTypeOf<Promise<number>>();
+      expectTypeOf(run(function* main() {
+        return 'done';
+      })).toEqualTypeOf<Promise<string>>();
+    });
   });
 });
 
 describe('awaitables are complete Promise-likes', () => {
   it('Coroutine, Future and Task have then, catch and finally', () => {
-    expectTypeOf(sleep(1)).toEqualTypeOf<Coroutine<undefined>>();
-    expectTypeOf(sleep(1, 'a').catch(() => 0)).toEqualTypeOf<Promise<string | number>>();
-    expectTypeOf(sleep(1, 'a').finally(() => {})).toEqualTypeOf<Promise<string>>();
+    compileOnly(() => {
+      expectTypeOf(sleep(1)).toEqualTypeOf<Coroutine<undefined>>();
+      expectTypeOf(sleep(1, 'a').catch(() => 0)).toEqualTypeOf<Promise<string | number>>();
+      expectTypeOf(sleep(1, 'a').finally(() => {})).toEqualTypeOf<Promise<string>>();
+    });
     compileOnly(() => {
       const loop = getRunningLoop();
       expectTypeOf(loop.createFuture<number>().catch(() => 'x')).toEqualTypeOf<Promise<number | string>>();
       expectTypeOf(loop.createTask(sleep(0, 1)).finally(() => {})).toEqualTypeOf<Promise<number>>();
     });
-    expectTypeOf(waitFor(sleep(1, 7), 1)).toEqualTypeOf<Coroutine<number>>();
+    compileOnly(() => expectTypeOf(waitFor(sleep(1, 7), 1)).toEqualTypeOf<Coroutine<number>>());
   });
 
   it('gather gives a tuple of the awaitables’ types', () => {
@@ -121,11 +125,11 @@ describe('addresses by family', () => {
       const loop = getRunningLoop();
       const server = await loop.createServer(() => new Protocol(), '127.0.0.1', 0);
       expectTypeOf(server).toEqualTypeOf<Server<InetAddress>>();
-      const [host, port] = server.sockets[0]!.getsockname();
+      const [host, port] = server.sockets[0].getsockname();
       expectTypeOf(host).toEqualTypeOf<string>();
       expectTypeOf(port).toEqualTypeOf<number>();
       const unixServer = await loop.createUnixServer(() => new Protocol(), '/tmp/x.sock');
-      expectTypeOf(unixServer.sockets[0]!.getsockname()).toEqualTypeOf<string>();
+      expectTypeOf(unixServer.sockets[0].getsockname()).toEqualTypeOf<string>();
       const streamServer = await startServer(() => {}, '127.0.0.1', 0);
       expectTypeOf(streamServer).toEqualTypeOf<Server<InetAddress>>();
       expectTypeOf(await startUnixServer(() => {}, '/tmp/y.sock')).toEqualTypeOf<Server<string>>();
@@ -232,7 +236,7 @@ describe('one import is enough', () => {
       loop.createFuture<number>().setResult('text');
       const server = await loop.createServer(() => new Protocol(), '127.0.0.1', 0);
       // @ts-expect-error an IPv4/IPv6 address is not a string
-      const path: string = server.sockets[0]!.getsockname();
+      const path: string = server.sockets[0].getsockname();
       return path;
     });
   });

@@ -191,9 +191,7 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
           `\nEvery backend on ${platform}:\n${describeRejections(reports)}`,
       );
     }
-    if (loaded.descriptor.kind !== 'selector') {
-      throw new RuntimeError(`The evloop backend ${JSON.stringify(wanted)} is a ${loaded.descriptor.kind}; this version runs selector backends only`);
-    }
+    // Either kind: the loop for it is chosen by loopForBackend, which says so if this version has none.
     return loaded.descriptor;
   }
   const order = BACKEND_PREFERENCE[platform] ?? [];
@@ -202,7 +200,7 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
     const loaded = loadBackend(known.packageName);
     // An installed backend that is broken is an error, not a reason to fall back.
     if (!loaded.ok && loaded.loadError !== undefined) throw loaded.loadError;
-    if (loaded.ok && loaded.descriptor.kind === 'selector' && safeAvailable(loaded.descriptor).ok) return loaded.descriptor;
+    if (loaded.ok && safeAvailable(loaded.descriptor).ok) return loaded.descriptor;
   }
   const best = order.length > 0 ? KNOWN_BACKENDS.find((entry) => entry.name === order[0])!.packageName : null;
   throw new RuntimeError(

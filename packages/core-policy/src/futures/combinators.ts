@@ -201,6 +201,13 @@ export function gather<T extends unknown[] = unknown[]>(...items: Array<Coroutin
  * Wait for an awaitable with a timeout (seconds; null waits forever). On
  * timeout the awaitable is cancelled, waited for, and `TimeoutError` thrown.
  * If `waitFor` itself is cancelled, so is the awaitable.
+ *
+ * Pass a function (`waitFor(() => work(), 1)`) rather than a Promise you
+ * already started, so the task can follow its awaits. An async function
+ * awaiting a foreign Promise (a Node timer, `fetch`) sees the cancellation
+ * only when that Promise settles, so the `TimeoutError` comes then: wrap the
+ * Promise with `ensureFuture` and abort the Node operation (its
+ * `AbortSignal`) when that future is cancelled (docs/guide.md shows how).
  */
 export function waitFor<T>(awaitable: CoroutineSource<T>, timeout: number | null): Coroutine<T> {
   const seconds = checkDelay(timeout, 'timeout');

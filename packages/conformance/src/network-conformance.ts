@@ -6,6 +6,7 @@ import {
   ConnectionRefusedError,
   OSError,
   type BaseSelector,
+  type Address,
   type BaseTransport,
   type DatagramTransport,
   type Transport,
@@ -1325,7 +1326,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
             connectionMade(transport: BaseTransport) {
               serverTransport = transport as DatagramTransport;
             },
-            datagramReceived(data: Uint8Array, address: unknown) {
+            datagramReceived(data: Uint8Array, address: Address) {
               if (!serverGot.done()) serverGot.setResult([Buffer.from(data), address]);
               serverTransport!.sendto(data, address);
             },

@@ -440,7 +440,7 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
       await writer.waitClosed();
       await closeServer(server);
       const errors = claimErrors();
-      expect(errors.map((context) => context.message)).toEqual(['Unhandled exception in client_connected_cb']);
+      expect(errors.map((context) => context.message)).toEqual(['Unhandled exception in the clientConnected callback of startServer']);
       expect((errors[0]!.exception as Error).message).toBe('handler failed');
     });
   });

@@ -39,12 +39,62 @@ export {
   IncompleteReadError,
   LimitOverrunError,
   OSError,
+  BlockingIOError,
+  ChildProcessError,
+  ConnectionError,
+  BrokenPipeError,
+  ConnectionAbortedError,
+  ConnectionRefusedError,
+  ConnectionResetError,
+  FileExistsError,
+  FileNotFoundError,
+  InterruptedError,
+  IsADirectoryError,
+  NotADirectoryError,
+  PermissionError,
+  ProcessLookupError,
+  TimeoutOSError,
   KeyError,
   ExecutorFunctionError,
   SSLError,
   SSLCertVerificationError,
+  rethrowIfCancelled,
   EVENT_READ,
   EVENT_WRITE,
+} from '@evloop/interface';
+// The contracts a program names in its own code: one import from this package is enough.
+export type {
+  AbstractEventLoop,
+  AbstractEventLoopPolicy,
+  AbstractServer,
+  Address,
+  AddrInfo,
+  Awaitable,
+  AwaitableLike,
+  BackendDescriptor,
+  BaseTransport,
+  CoroutineSource,
+  DatagramTransport,
+  ExceptionContext,
+  ExceptionHandler,
+  Executor,
+  ExecutorFunction,
+  FutureLike,
+  GeneratorCoroutine,
+  HandleLike,
+  InetAddress,
+  IPv4Address,
+  IPv6Address,
+  ReadTransport,
+  ServerSocket,
+  SubprocessTransport,
+  TaskLike,
+  TimerHandleLike,
+  Transport,
+  TransportExtraInfo,
+  TransportSocket,
+  UnixAddress,
+  WriteTransport,
 } from '@evloop/interface';
 export { BaseEventLoop } from './base/base-event-loop.js';
 export { SelectorEventLoop } from './selector/selector-event-loop.js';
@@ -64,6 +114,9 @@ export {
   FIRST_EXCEPTION,
   ALL_COMPLETED,
   type ReturnWhen,
+  type GatherOptions,
+  type GatherResults,
+  type ResultOf,
 } from './futures/combinators.js';
 export { BaseDefaultEventLoopPolicy, DefaultEventLoopPolicy, type DefaultEventLoopPolicyOptions } from './policy/policies.js';
 export {
@@ -73,6 +126,7 @@ export {
   setEventLoop,
   newEventLoop,
   getRunningLoop,
+  type EventLoopPolicy,
 } from './loop/running-loop.js';
 export { run, type RunOptions } from './policy/run.js';
 export { loopForBackend } from './policy/loop-for-backend.js';
@@ -81,7 +135,7 @@ export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessP
 export { logger, setLogger, consoleLogger, type Logger } from './loop/logger.js';
 export { ThreadPoolExecutor } from './loop/executor.js';
 export { PIPE, STDOUT, DEVNULL, type SubprocessOptions, type StdioOption } from './base/subprocess-options.js';
-export { Process, createSubprocessExec, createSubprocessShell, type CreateSubprocessOptions } from './subprocess/process.js';
+export { Process, createSubprocessExec, createSubprocessShell, type CreateSubprocessOptions, type PipedStream, type ProcessWithPipes } from './subprocess/process.js';
 export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './selector/unix-pipe-transports.js';
 export {
   StreamReader,

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { AbstractEventLoop } from '@evloop/interface';
 import {
   BaseDefaultEventLoopPolicy,
+  type BaseEventLoop,
   DefaultEventLoopPolicy,
   RuntimeError,
   SelectorEventLoop,
@@ -85,7 +86,7 @@ describe('policies', () => {
   it("a subclass overriding getEventLoop (the seed's MyEventLoopPolicy) works through the module functions", () => {
     const calls: string[] = [];
     class MyEventLoopPolicy extends TestPolicy {
-      override getEventLoop(): AbstractEventLoop {
+      override getEventLoop(): BaseEventLoop {
         calls.push('getEventLoop');
         const loop = super.getEventLoop();
         return loop;

@@ -728,7 +728,7 @@ describe('StreamReaderProtocol and StreamWriter (fake transport)', () => {
       expect(transport.calls).toEqual(['close']);
       const reported = handled.splice(0);
       expect(reported).toHaveLength(1);
-      expect(reported[0]!.message).toBe('Unhandled exception in client_connected_cb');
+      expect(reported[0]!.message).toBe('Unhandled exception in the clientConnected callback of startServer');
       expect(reported[0]!.exception).toBe(error);
     });
 

@@ -298,3 +298,18 @@ export class SSLCertVerificationError extends SSLError {
   }
 }
 defineTag(SSLCertVerificationError, 'SSLCertVerificationError', SSLError);
+
+/**
+ * Re-throw `error` if it is a `CancelledError`; otherwise return. In asyncio
+ * `CancelledError` is a `BaseException`, so `except Exception` lets it
+ * through; a JavaScript `catch` traps everything, so a `catch` that handles
+ * failures should start with this line, or the task can no longer be
+ * cancelled:
+ *
+ * ```ts
+ * try { await work(); } catch (error) { rethrowIfCancelled(error); log(error); }
+ * ```
+ */
+export function rethrowIfCancelled(error: unknown): void {
+  if (CancelledError.isInstance(error)) throw error;
+}

@@ -1,5 +1,5 @@
-import type { BaseTransport, DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
-import type { BaseProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
+import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport, BaseTransport } from './transports.js';
+import type { BaseProtocol, SubprocessProtocol } from './protocols.js';
 import type { AbstractServer } from './server.js';
 import type { BackendDescriptor } from './backend.js';
 
@@ -15,20 +15,55 @@ export interface TimerHandleLike extends HandleLike {
 }
 
 /**
- * A future (asyncio's `Future`): thenable (`await fut`) and iterable
- * (`yield* fut` inside a generator coroutine). Done callbacks are scheduled
- * with `callSoon`, never called synchronously.
+ * A future (asyncio's `Future`): thenable (`await fut`), a complete
+ * Promise-like (`then`/`catch`/`finally`), and iterable (`yield* fut` inside
+ * a generator coroutine). Done callbacks are scheduled with `callSoon`,
+ * never called synchronously.
  */
 export interface FutureLike<T = unknown> extends PromiseLike<T> {
   done(): boolean;
   cancelled(): boolean;
   /** The result; throws the exception, `CancelledError`, or `InvalidStateError` if not done. */
   result(): T;
+  /** The exception (null when it has a result); throws `CancelledError` or `InvalidStateError` if not done. */
   exception(): unknown;
+  /** Mark it done with `result`; `InvalidStateError` if it is done already (a task's result is its coroutine's). */
+  setResult(result: T): void;
+  /** Mark it done with `exception`; `InvalidStateError` if it is done already. */
+  setException(exception: unknown): void;
   cancel(message?: unknown): boolean;
   addDoneCallback(callback: (future: FutureLike<T>) => void): void;
   removeDoneCallback(callback: (future: FutureLike<T>) => void): number;
   getLoop(): AbstractEventLoop;
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2>;
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+  finally(onFinally?: (() => void) | null): Promise<T>;
+  [Symbol.iterator](): Generator<unknown, T, unknown>;
+}
+
+/** A task (asyncio's `Task`): a future that runs a coroutine. */
+export interface TaskLike<T = unknown> extends FutureLike<T> {
+  getName(): string;
+  setName(name: string): void;
+  /** The coroutine (generator, Promise or function) the task runs; null once it is done. */
+  getCoro(): Generator<unknown, T, unknown> | PromiseLike<unknown> | (() => unknown) | null;
+  /** How many cancellation requests are pending (asyncio 3.11). */
+  cancelling(): number;
+  /** Take one cancellation request back; returns the count left. */
+  uncancel(): number;
+}
+
+/**
+ * Anything evloop hands out that can be awaited: a future, a task, or a
+ * coroutine object (`sleep()`, `waitFor()`, ...). All of them are complete
+ * Promise-likes (`then`/`catch`/`finally`) and can be `yield*`ed.
+ */
+export interface AwaitableLike<T = unknown> extends PromiseLike<T> {
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+  finally(onFinally?: (() => void) | null): Promise<T>;
   [Symbol.iterator](): Generator<unknown, T, unknown>;
 }
 
@@ -82,13 +117,38 @@ export interface Executor {
   shutdown(options?: { wait?: boolean; cancelFutures?: boolean }): void | PromiseLike<void>;
 }
 
-export type Address = [host: string, port: number] | [host: string, port: number, flowinfo: number, scopeId: number] | string;
+/** An IPv4 socket address: `[host, port]`. */
+export type IPv4Address = [host: string, port: number];
+/** An IPv6 socket address: `[host, port, flowinfo, scopeId]`. */
+export type IPv6Address = [host: string, port: number, flowinfo: number, scopeId: number];
+/** An internet socket address (AF_INET or AF_INET6): `const [host, port] = address` works for both. */
+export type InetAddress = IPv4Address | IPv6Address;
+/** A Unix socket address: a path (or a Linux abstract name starting with `'\\0'`). */
+export type UnixAddress = string;
+/** Any socket address evloop hands out, as Python spells them. */
+export type Address = InetAddress | UnixAddress;
 
 /** One result of `getaddrinfo`, as Python's tuple: `[family, type, proto, canonname, sockaddr]`. */
 export type AddrInfo = [family: number, type: number, proto: number, canonname: string, sockaddr: Address];
 
 /**
- * asyncio's `AbstractEventLoop`, camelCased. Coroutine methods return futures.
+ * What a server is listening on and what it accepted: `AbstractServer<A>`
+ * has sockets whose `getsockname()` is an `A`.
+ */
+export interface ServerSocket<A extends Address | null = Address | null> {
+  readonly family: number;
+  readonly type: number;
+  readonly proto: number;
+  fileno(): number;
+  getsockname(): A;
+}
+
+/**
+ * asyncio's `AbstractEventLoop`, camelCased: every method of asyncio's
+ * `BaseEventLoop` and its Unix selector loop (scheduling, futures and tasks,
+ * fd watching, networking, pipes, subprocesses, signals, executors, error
+ * handling). Coroutine methods return futures. Options objects are checked
+ * at run time; `@evloop/core-policy`'s loop classes type each one.
  *
  * Rules every loop implements:
  * - Callbacks run in FIFO order, exactly once, only from the loop's iteration.
@@ -99,10 +159,13 @@ export type AddrInfo = [family: number, type: number, proto: number, canonname: 
  * - `close()` is idempotent and throws `RuntimeError` on a running loop.
  * - Running a loop while another runs in the same thread throws `RuntimeError`.
  * - A timer never runs before its `when()`; a cancelled handle never runs.
+ * - A loop kind without a facility (fd watching on a proactor) throws
+ *   `NotImplementedError` naming the backend.
  */
 export interface AbstractEventLoop {
   readonly backend: BackendDescriptor | undefined;
 
+  // ---- running and stopping ----
   runForever(): Promise<void>;
   runUntilComplete<T>(future: CoroutineSource<T>): Promise<T>;
   stop(): void;
@@ -111,28 +174,62 @@ export interface AbstractEventLoop {
   close(): void;
   shutdownAsyncgens(): FutureLike<void>;
 
+  // ---- scheduling ----
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): HandleLike;
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): HandleLike;
   callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandleLike;
   callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandleLike;
   time(): number;
 
+  // ---- futures and tasks ----
   createFuture<T = unknown>(): FutureLike<T>;
-  createTask<T>(coro: CoroutineSource<T>, options?: { name?: string }): FutureLike<T>;
+  createTask<T>(coro: CoroutineSource<T>, options?: { name?: string }): TaskLike<T>;
 
+  // ---- fd watching ----
   addReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   removeReader(fd: number | { fileno(): number }): boolean;
   addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   removeWriter(fd: number | { fileno(): number }): boolean;
 
+  // ---- names ----
+  getaddrinfo(host: string | null, port: string | number | null, options?: { family?: number; type?: number; proto?: number; flags?: number }): FutureLike<AddrInfo[]>;
+  getnameinfo(sockaddr: [host: string, port: number, ...rest: number[]], flags?: number): FutureLike<[host: string, service: string]>;
+
+  // ---- connections and servers ----
+  createConnection<P extends object>(protocolFactory: () => P, host?: string | null, port?: number | string | null, options?: object): FutureLike<[Transport<InetAddress>, P]>;
+  createServer(protocolFactory: () => object, host?: string | readonly string[] | null, port?: number | string | null, options?: object): FutureLike<AbstractServer<InetAddress>>;
+  createUnixConnection<P extends object>(protocolFactory: () => P, path?: string | null, options?: object): FutureLike<[Transport<UnixAddress>, P]>;
+  createUnixServer(protocolFactory: () => object, path?: string | null, options?: object): FutureLike<AbstractServer<UnixAddress>>;
+  createDatagramEndpoint<P extends object>(protocolFactory: () => P, options?: object): FutureLike<[DatagramTransport, P]>;
+  connectAcceptedSocket<P extends object>(protocolFactory: () => P, sock: unknown, options?: object): FutureLike<[Transport, P]>;
+  /** Upgrade an open stream connection to TLS (asyncio's `start_tls`); resolves to the TLS transport once the handshake is done. */
+  startTls(transport: Transport, protocol: object, sslContext: object, options?: { serverSide?: boolean; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null }): FutureLike<Transport>;
+
+  // ---- pipes and subprocesses ----
+  connectReadPipe<P extends object>(protocolFactory: () => P, pipe: number | { fileno(): number }): FutureLike<[ReadTransport, P]>;
+  connectWritePipe<P extends object>(protocolFactory: () => P, pipe: number | { fileno(): number }): FutureLike<[WriteTransport, P]>;
+  subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args?: string[], options?: object): FutureLike<[SubprocessTransport, P]>;
+  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, command: string, options?: object): FutureLike<[SubprocessTransport, P]>;
+
+  // ---- low-level socket operations (`sock` is `@evloop/sys`'s `Socket`) ----
+  sockRecv(sock: unknown, nbytes: number): FutureLike<Uint8Array>;
+  sockRecvInto(sock: unknown, buffer: Uint8Array): FutureLike<number>;
+  sockSendall(sock: unknown, data: Uint8Array): FutureLike<void>;
+  sockConnect(sock: unknown, address: Address): FutureLike<void>;
+  sockAccept(sock: unknown): FutureLike<[unknown, Address | null]>;
+  sockRecvfrom(sock: unknown, bufsize: number): FutureLike<[Uint8Array, Address | null]>;
+  sockSendto(sock: unknown, data: Uint8Array, address: Address): FutureLike<number>;
+  sockRecvfromInto(sock: unknown, buffer: Uint8Array, nbytes?: number): FutureLike<[number, Address | null]>;
+
+  // ---- errors and debug ----
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;
   defaultExceptionHandler(context: ExceptionContext): void;
   callExceptionHandler(context: ExceptionContext): void;
-
   getDebug(): boolean;
   setDebug(enabled: boolean): void;
 
+  // ---- executors ----
   /**
    * Run `fn(...args)` in `executor` (null: the default one). Cancelling the
    * returned future abandons the job; it never blocks shutdown.
@@ -142,6 +239,7 @@ export interface AbstractEventLoop {
   /** Shut the default executor down, waiting at most `timeout` seconds for its jobs. */
   shutdownDefaultExecutor(timeout?: number | null): PromiseLike<void>;
 
+  // ---- signals ----
   /**
    * Call `callback(...args)` as a loop callback when `signal` arrives (main
    * thread only). SIGKILL/SIGSTOP and unknown signals are `RangeError`s.
@@ -151,28 +249,5 @@ export interface AbstractEventLoop {
   removeSignalHandler(signal: NodeJS.Signals | number): boolean;
 }
 
-/** The networking half of the loop (selector loops; filled in by the networking work). */
-export interface AbstractNetworkEventLoop extends AbstractEventLoop {
-  createConnection(protocolFactory: () => BaseProtocol, host?: string | null, port?: number | null, options?: Record<string, unknown>): FutureLike<[Transport, BaseProtocol]>;
-  createServer(protocolFactory: () => BaseProtocol, host?: string | string[] | null, port?: number | null, options?: Record<string, unknown>): FutureLike<AbstractServer>;
-  createDatagramEndpoint(protocolFactory: () => DatagramProtocol, options?: Record<string, unknown>): FutureLike<[DatagramTransport, DatagramProtocol]>;
-  connectReadPipe(protocolFactory: () => BaseProtocol, pipe: unknown): FutureLike<[ReadTransport, BaseProtocol]>;
-  connectWritePipe(protocolFactory: () => BaseProtocol, pipe: unknown): FutureLike<[WriteTransport, BaseProtocol]>;
-  subprocessExec(protocolFactory: () => SubprocessProtocol, program: string, args?: string[], options?: Record<string, unknown>): FutureLike<[SubprocessTransport, SubprocessProtocol]>;
-  subprocessShell(protocolFactory: () => SubprocessProtocol, command: string, options?: Record<string, unknown>): FutureLike<[SubprocessTransport, SubprocessProtocol]>;
-  getaddrinfo(host: string | null, port: string | number | null, options?: { family?: number; type?: number; proto?: number; flags?: number }): FutureLike<AddrInfo[]>;
-  getnameinfo(sockaddr: [host: string, port: number, ...rest: number[]], flags?: number): FutureLike<[host: string, service: string]>;
-  createUnixConnection(protocolFactory: () => BaseProtocol, path?: string | null, options?: Record<string, unknown>): FutureLike<[Transport, BaseProtocol]>;
-  createUnixServer(protocolFactory: () => BaseProtocol, path?: string | null, options?: Record<string, unknown>): FutureLike<AbstractServer>;
-  sockRecv(sock: unknown, nbytes: number): FutureLike<Uint8Array>;
-  sockRecvInto(sock: unknown, buffer: Uint8Array): FutureLike<number>;
-  sockSendall(sock: unknown, data: Uint8Array): FutureLike<void>;
-  sockConnect(sock: unknown, address: unknown): FutureLike<void>;
-  sockAccept(sock: unknown): FutureLike<[unknown, Address | null]>;
-  sockRecvfrom(sock: unknown, bufsize: number): FutureLike<[Uint8Array, Address | null]>;
-  sockSendto(sock: unknown, data: Uint8Array, address: unknown): FutureLike<number>;
-  sockRecvfromInto(sock: unknown, buffer: Uint8Array, nbytes?: number): FutureLike<[number, Address | null]>;
-  connectAcceptedSocket(protocolFactory: () => BaseProtocol, sock: unknown, options?: Record<string, unknown>): FutureLike<[Transport, BaseProtocol]>;
-  /** Upgrade an open stream connection to TLS (asyncio's `start_tls`); resolves to the TLS transport once the handshake is done. */
-  startTls(transport: Transport, protocol: BaseProtocol, sslContext: unknown, options?: { serverSide?: boolean; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null }): FutureLike<Transport>;
-}
+/** @deprecated The networking methods are part of {@link AbstractEventLoop} now; use it. */
+export type AbstractNetworkEventLoop = AbstractEventLoop;

@@ -2,7 +2,8 @@ import type { AbstractEventLoop } from './loop.js';
 
 /**
  * asyncio's `AbstractEventLoopPolicy`. The context is the thread: the main
- * thread and each worker thread have their own state.
+ * thread and each worker thread have their own state. `L` is the loop type
+ * the policy makes (core-policy's policies make `BaseEventLoop`s).
  *
  * - `getEventLoop()` returns the running loop when called from a running
  *   callback or coroutine; otherwise the loop set for this thread, creating
@@ -10,8 +11,8 @@ import type { AbstractEventLoop } from './loop.js';
  * - `setEventLoop(loop)` sets it (or clears it with null).
  * - `newEventLoop()` makes a new loop per the policy's rules.
  */
-export interface AbstractEventLoopPolicy {
-  getEventLoop(): AbstractEventLoop;
-  setEventLoop(loop: AbstractEventLoop | null): void;
-  newEventLoop(): AbstractEventLoop;
+export interface AbstractEventLoopPolicy<L extends AbstractEventLoop = AbstractEventLoop> {
+  getEventLoop(): L;
+  setEventLoop(loop: L | null): void;
+  newEventLoop(): L;
 }

@@ -1,7 +1,55 @@
+import type { PeerCertificate } from 'node:tls';
 import type { BaseProtocol } from './protocols.js';
+import type { Address } from './loop.js';
 
-/** asyncio's `BaseTransport`. */
-export interface BaseTransport {
+/**
+ * What `getExtraInfo(name)` gives for each name asyncio defines, on the
+ * transports that have it (a name a transport lacks gives the default).
+ * `A` is the address type of the transport's socket: `InetAddress` for TCP
+ * and UDP, a path string for Unix sockets.
+ */
+export interface TransportExtraInfo<A extends Address = Address> {
+  /** The remote address (socket transports). */
+  peername: A;
+  /** The local address (socket transports). */
+  sockname: A;
+  /** The socket itself (socket transports): `@evloop/sys`'s `Socket`. */
+  socket: TransportSocket<A>;
+  /** The `SSLContext` of a TLS transport. */
+  sslcontext: object;
+  /** The peer's certificate as Node's `getPeerCertificate()` gives it, or null (TLS). */
+  peercert: PeerCertificate | null;
+  /** `[name, protocol version, secret bits]` of the negotiated cipher (TLS). */
+  cipher: [name: string, version: string, bits: number];
+  /** The compression in use: always null (TLS). */
+  compression: string | null;
+  /** The pipe object a pipe transport was given (`connectReadPipe`, `connectWritePipe`). */
+  pipe: number | { fileno(): number };
+  /** The child process of a subprocess transport (Node's `ChildProcess`). */
+  subprocess: object;
+}
+
+/** The socket of a socket transport, as far as the transport contract knows it (`@evloop/sys`'s `Socket` has more). */
+export interface TransportSocket<A extends Address = Address> {
+  readonly family: number;
+  readonly type: number;
+  readonly proto: number;
+  fileno(): number;
+  getsockname(): A;
+  getpeername(): A;
+  setsockopt(level: number, optname: number, value: number | boolean | Uint8Array): void;
+  getsockopt(level: number, optname: number): number;
+}
+
+/** asyncio's `BaseTransport`. `A` is the address type of its socket (see {@link TransportExtraInfo}). */
+export interface BaseTransport<A extends Address = Address> {
+  /**
+   * Information about the transport, by asyncio's names (see
+   * {@link TransportExtraInfo}); `defaultValue` (else undefined) when this
+   * transport has none.
+   */
+  getExtraInfo<K extends keyof TransportExtraInfo<A>>(name: K): TransportExtraInfo<A>[K] | undefined;
+  getExtraInfo<K extends keyof TransportExtraInfo<A>, D>(name: K, defaultValue: D): TransportExtraInfo<A>[K] | D;
   getExtraInfo(name: string, defaultValue?: unknown): unknown;
   isClosing(): boolean;
   /** Flush buffered data, then close; the protocol's `connectionLost(null)` is called once. */
@@ -11,7 +59,7 @@ export interface BaseTransport {
 }
 
 /** asyncio's `ReadTransport`. */
-export interface ReadTransport extends BaseTransport {
+export interface ReadTransport<A extends Address = Address> extends BaseTransport<A> {
   isReading(): boolean;
   pauseReading(): void;
   resumeReading(): void;
@@ -25,7 +73,7 @@ export interface ReadTransport extends BaseTransport {
  * `resumeWriting` once the buffer drains to the low mark. Writes after the
  * connection is lost are ignored (a warning is logged after a few).
  */
-export interface WriteTransport extends BaseTransport {
+export interface WriteTransport<A extends Address = Address> extends BaseTransport<A> {
   setWriteBufferLimits(high?: number | null, low?: number | null): void;
   getWriteBufferSize(): number;
   getWriteBufferLimits(): [low: number, high: number];
@@ -37,18 +85,22 @@ export interface WriteTransport extends BaseTransport {
   abort(): void;
 }
 
-export interface Transport extends ReadTransport, WriteTransport {}
+/** asyncio's `Transport`: a stream connection (TCP, Unix, TLS). */
+export interface Transport<A extends Address = Address> extends ReadTransport<A>, WriteTransport<A> {}
 
 /** asyncio's `DatagramTransport`: `sendto` queues what the kernel cannot take now, with the same flow control as a stream. */
-export interface DatagramTransport extends BaseTransport {
+export interface DatagramTransport<A extends Address = Address> extends BaseTransport<A> {
   /** Send to `addr`, or to the connected peer (then `addr` must be omitted or equal to it). */
-  sendto(data: Uint8Array, addr?: unknown): void;
+  sendto(data: Uint8Array, addr?: A | null): void;
   abort(): void;
 }
 
 export interface SubprocessTransport extends BaseTransport {
   getPid(): number;
   getReturncode(): number | null;
+  /** The transport of the child's fd 0 (a `WriteTransport`), 1 or 2 (`ReadTransport`s), or null when it is not a pipe. */
+  getPipeTransport(fd: 0): WriteTransport | null;
+  getPipeTransport(fd: 1 | 2): ReadTransport | null;
   getPipeTransport(fd: number): BaseTransport | null;
   sendSignal(signal: NodeJS.Signals | number): void;
   terminate(): void;

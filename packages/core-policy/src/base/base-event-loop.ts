@@ -16,6 +16,8 @@ import {
   type SubprocessProtocol as SubprocessProtocolContract,
   type SubprocessTransport,
   type WriteTransport,
+  type InetAddress,
+  type UnixAddress,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
 import { Handle, TimerHandle, describeCallback } from '../loop/handles.js';
@@ -315,7 +317,14 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   // ---- transports and servers ----
 
-  /** Open a stream connection; resolves to `[transport, protocol]`. See {@link network.CreateConnectionOptions}. */
+  /**
+   * Open a stream connection; resolves to `[transport, protocol]`. See
+   * {@link network.CreateConnectionOptions}. A connection to a host and port
+   * is a TCP one (its addresses are `InetAddress`es); one made over
+   * `options.sock` has that socket's family.
+   */
+  createConnection<P extends object>(protocolFactory: () => P, host?: string | null, port?: number | string | null, options?: network.CreateConnectionOptions & { sock?: undefined }): Future<[Transport<InetAddress>, P]>;
+  createConnection<P extends object>(protocolFactory: () => P, host: string | null | undefined, port: number | string | null | undefined, options: network.CreateConnectionOptions): Future<[Transport, P]>;
   createConnection<P extends object>(
     protocolFactory: () => P,
     host: string | null = null,
@@ -326,8 +335,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   }
 
   /** Open a Unix stream connection to `path` (or wrap `options.sock`). */
-  createUnixConnection<P extends object>(protocolFactory: () => P, path: string | null = null, options: network.CreateUnixConnectionOptions = {}): Future<[Transport, P]> {
-    return network.createUnixConnection(this, protocolFactory, path, options);
+  createUnixConnection<P extends object>(protocolFactory: () => P, path: string | null = null, options: network.CreateUnixConnectionOptions = {}): Future<[Transport<UnixAddress>, P]> {
+    // A Unix connection is on an AF_UNIX socket (network.ts checks options.sock's family).
+    return network.createUnixConnection(this, protocolFactory, path, options) as Future<[Transport<UnixAddress>, P]>;
   }
 
   /** Wrap a connected stream socket accepted outside the loop (asyncio's `connect_accepted_socket`). */
@@ -339,7 +349,14 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return network.connectAcceptedSocket(this, protocolFactory, sock, options);
   }
 
-  /** Listen on TCP; resolves to a started {@link Server}. See {@link network.CreateServerOptions}. */
+  /**
+   * Listen on TCP; resolves to a started {@link Server} whose sockets give
+   * `InetAddress`es (`const [host, port] = server.sockets[0].getsockname()`).
+   * See {@link network.CreateServerOptions}. A server on `options.sock`
+   * listens on that socket, whatever its family.
+   */
+  createServer(protocolFactory: () => object, host?: string | readonly string[] | null, port?: number | string | null, options?: network.CreateServerOptions & { sock?: undefined }): Future<Server<InetAddress>>;
+  createServer(protocolFactory: () => object, host: string | readonly string[] | null | undefined, port: number | string | null | undefined, options: network.CreateServerOptions): Future<Server>;
   createServer(
     protocolFactory: () => object,
     host: string | readonly string[] | null = null,
@@ -350,8 +367,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   }
 
   /** Listen on a Unix socket path (or Linux abstract name starting with '\\0'). */
-  createUnixServer(protocolFactory: () => object, path: string | null = null, options: network.CreateUnixServerOptions = {}): Future<Server> {
-    return network.createUnixServer(this, protocolFactory, path, options);
+  createUnixServer(protocolFactory: () => object, path: string | null = null, options: network.CreateUnixServerOptions = {}): Future<Server<UnixAddress>> {
+    // A Unix server listens on AF_UNIX sockets only.
+    return network.createUnixServer(this, protocolFactory, path, options) as Future<Server<UnixAddress>>;
   }
 
   /**

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { RuntimeError, type AbstractServer, type BaseProtocol } from '@evloop/interface';
+import { RuntimeError, type AbstractServer, type Address, type BaseProtocol } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import type { SocketLike } from '../net/socket-module.js';
 import type { BaseEventLoop } from './base-event-loop.js';
@@ -31,9 +31,10 @@ export interface UnixSocketFile {
  * asyncio's `Server`: the listening sockets of `createServer` /
  * `createUnixServer` and the connections accepted on them. `close()` stops
  * listening (connections stay); `waitClosed()` resolves once the server is
- * closed and every connection is gone.
+ * closed and every connection is gone. `A` is its sockets' address type:
+ * `InetAddress` for `createServer`/`startServer`, a path for the Unix ones.
  */
-export class Server implements AbstractServer, TransportOwner {
+export class Server<A extends Address | null = Address | null> implements AbstractServer<A>, TransportOwner {
   /** @internal */ _loop: BaseEventLoop;
   /** @internal */ _sockets: SocketLike[] | null;
   /** @internal */ _protocolFactory: () => BaseProtocol;
@@ -55,8 +56,9 @@ export class Server implements AbstractServer, TransportOwner {
   }
 
   /** The listening sockets (empty once closed). */
-  get sockets(): readonly SocketLike[] {
-    return this._sockets === null ? [] : [...this._sockets];
+  get sockets(): readonly SocketLike<A>[] {
+    // The family of every listening socket is the one the server was made for.
+    return this._sockets === null ? [] : [...(this._sockets as SocketLike<A>[])];
   }
 
   getLoop(): BaseEventLoop {

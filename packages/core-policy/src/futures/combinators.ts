@@ -70,9 +70,28 @@ function sleepZeroFuture<T>(loop: BaseEventLoop, result: T): Future<T> {
   return future;
 }
 
-interface GatherOptions {
+/** The options `gather` takes as its last argument. */
+export interface GatherOptions {
+  /** Return exceptions in the list (in their awaitable's place) instead of rejecting with the first. */
   returnExceptions?: boolean;
 }
+
+/**
+ * What awaiting `S` gives: `T` for a `Future<T>`, `Task<T>`, coroutine
+ * object, `PromiseLike<T>` or generator returning `T`, and for a function
+ * returning any of those (what `createTask`/`gather` accept).
+ */
+export type ResultOf<S> =
+  S extends Generator<unknown, infer T, any>
+    ? T
+    : S extends PromiseLike<unknown>
+      ? Awaited<S>
+      : S extends (...args: never[]) => infer R
+        ? ResultOf<R>
+        : S;
+
+/** `gather`'s result for awaitables `A`: a tuple of their results, in order. */
+export type GatherResults<A extends readonly unknown[]> = { -readonly [K in keyof A]: ResultOf<A[K]> };
 
 function isGatherOptions(value: unknown): value is GatherOptions {
   return (
@@ -112,7 +131,16 @@ class GatheringFuture<T> extends Future<T> {
  * order. The first exception is propagated at once (the others keep
  * running), unless `{ returnExceptions: true }` is passed as the last
  * argument, in which case exceptions are returned in the list.
+ *
+ * The result is typed as a tuple of the awaitables' results
+ * (`const [a, b] = await gather(sleep(0.1, 'a'), numberTask)` gives a
+ * string and a number); with `returnExceptions: true`, each place may hold
+ * whatever was thrown, so it is `unknown` until checked.
  */
+export function gather<A extends readonly CoroutineSource<unknown>[]>(...items: A): Future<GatherResults<A>>;
+export function gather<A extends readonly CoroutineSource<unknown>[]>(...items: [...A, GatherOptions & { returnExceptions?: false }]): Future<GatherResults<A>>;
+export function gather<A extends readonly CoroutineSource<unknown>[]>(...items: [...A, GatherOptions]): Future<{ -readonly [K in keyof A]: unknown }>;
+export function gather<T extends unknown[] = unknown[]>(...items: Array<CoroutineSource<unknown> | GatherOptions>): Future<T>;
 export function gather<T extends unknown[] = unknown[]>(...items: Array<CoroutineSource<unknown> | GatherOptions>): Future<T> {
   let options: GatherOptions = {};
   if (items.length > 0 && isGatherOptions(items[items.length - 1])) options = items.pop() as GatherOptions;
@@ -173,6 +201,13 @@ export function gather<T extends unknown[] = unknown[]>(...items: Array<Coroutin
  * Wait for an awaitable with a timeout (seconds; null waits forever). On
  * timeout the awaitable is cancelled, waited for, and `TimeoutError` thrown.
  * If `waitFor` itself is cancelled, so is the awaitable.
+ *
+ * Pass a function (`waitFor(() => work(), 1)`) rather than a Promise you
+ * already started, so the task can follow its awaits. An async function
+ * awaiting a foreign Promise (a Node timer, `fetch`) sees the cancellation
+ * only when that Promise settles, so the `TimeoutError` comes then: wrap the
+ * Promise with `ensureFuture` and abort the Node operation (its
+ * `AbortSignal`) when that future is cancelled (docs/guide.md shows how).
  */
 export function waitFor<T>(awaitable: CoroutineSource<T>, timeout: number | null): Coroutine<T> {
   const seconds = checkDelay(timeout, 'timeout');

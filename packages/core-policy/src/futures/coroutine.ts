@@ -1,7 +1,7 @@
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import type { Future } from './future.js';
 import { getRunningLoop } from '../loop/running-loop.js';
-import { RuntimeError } from '@evloop/interface';
+import { RuntimeError, type AwaitableLike } from '@evloop/interface';
 
 const COROUTINE_TAG = Symbol.for('evloop.coroutine');
 
@@ -10,9 +10,10 @@ const COROUTINE_TAG = Symbol.for('evloop.coroutine');
  * return: nothing happens until it is awaited (`await`, `yield*`), or given
  * to `createTask`/`ensureFuture`/`runUntilComplete`, which binds it to that
  * loop. So `loop.runUntilComplete(sleep(1))` works before the loop runs.
- * It can be awaited once, like a Python coroutine.
+ * It can be awaited once, like a Python coroutine. Like every awaitable
+ * evloop hands out, it is a complete Promise-like: `then`, `catch`, `finally`.
  */
-export class Coroutine<T> implements PromiseLike<T> {
+export class Coroutine<T> implements AwaitableLike<T> {
   declare readonly [COROUTINE_TAG]: true;
   readonly #start: (loop: BaseEventLoop) => Future<T>;
   readonly #name: string;
@@ -51,6 +52,16 @@ export class Coroutine<T> implements PromiseLike<T> {
       return Promise.reject(error).then(onFulfilled, onRejected);
     }
     return future.then(onFulfilled, onRejected);
+  }
+
+  /** `coroutine.catch(handler)`: start it on the running loop (as `then` does) and handle its rejection. */
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onRejected);
+  }
+
+  /** `coroutine.finally(handler)`: start it on the running loop (as `then` does); `handler` runs however it ends. */
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onFinally);
   }
 
   [Symbol.iterator](): Generator<unknown, T, unknown> {

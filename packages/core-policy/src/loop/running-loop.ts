@@ -1,16 +1,19 @@
-import { RuntimeError, type AbstractEventLoop, type AbstractEventLoopPolicy } from '@evloop/interface';
+import { RuntimeError, type AbstractEventLoopPolicy } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { state } from './thread-state.js';
 
-let defaultPolicyFactory: (() => AbstractEventLoopPolicy) | null = null;
+/** A policy whose loops are evloop loops (every loop that can run here is a `BaseEventLoop`). */
+export type EventLoopPolicy = AbstractEventLoopPolicy<BaseEventLoop>;
+
+let defaultPolicyFactory: (() => EventLoopPolicy) | null = null;
 
 /** @internal Set by the policy module, so this module needs no import of the loop classes. */
-export function registerDefaultPolicyFactory(factory: () => AbstractEventLoopPolicy): void {
+export function registerDefaultPolicyFactory(factory: () => EventLoopPolicy): void {
   defaultPolicyFactory = factory;
 }
 
 /** The policy in use in this thread (made on first use). */
-export function getEventLoopPolicy(): AbstractEventLoopPolicy {
+export function getEventLoopPolicy(): EventLoopPolicy {
   const shared = state();
   if (shared.policy === null) {
     if (defaultPolicyFactory === null) throw new RuntimeError('evloop: no default policy is registered');
@@ -20,15 +23,15 @@ export function getEventLoopPolicy(): AbstractEventLoopPolicy {
 }
 
 /** Set the policy for this thread; null restores the default. */
-export function setEventLoopPolicy(policy: AbstractEventLoopPolicy | null): void {
-  if (policy !== null && (typeof policy !== 'object' || typeof (policy as AbstractEventLoopPolicy).getEventLoop !== 'function')) {
+export function setEventLoopPolicy(policy: EventLoopPolicy | null): void {
+  if (policy !== null && (typeof policy !== 'object' || typeof (policy as EventLoopPolicy).getEventLoop !== 'function')) {
     throw new TypeError(`policy must be an event loop policy or null, got ${typeof policy}`);
   }
   state().policy = policy;
 }
 
 /** The running loop, or `RuntimeError('no running event loop')`. */
-export function getRunningLoop(): AbstractEventLoop {
+export function getRunningLoop(): BaseEventLoop {
   const loop = state().runningLoop;
   if (loop === null) throw new RuntimeError('no running event loop');
   return loop;
@@ -40,14 +43,14 @@ export function peekRunningLoop(): BaseEventLoop | null {
 }
 
 /** The running loop when called from a running callback or coroutine; else the policy's loop. */
-export function getEventLoop(): AbstractEventLoop {
+export function getEventLoop(): BaseEventLoop {
   return state().runningLoop ?? getEventLoopPolicy().getEventLoop();
 }
 
-export function setEventLoop(loop: AbstractEventLoop | null): void {
+export function setEventLoop(loop: BaseEventLoop | null): void {
   getEventLoopPolicy().setEventLoop(loop);
 }
 
-export function newEventLoop(): AbstractEventLoop {
+export function newEventLoop(): BaseEventLoop {
   return getEventLoopPolicy().newEventLoop();
 }

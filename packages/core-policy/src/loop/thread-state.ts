@@ -13,7 +13,7 @@ export interface PendingTask {
 }
 
 export interface EvloopState {
-  policy: AbstractEventLoopPolicy | null;
+  policy: AbstractEventLoopPolicy<BaseEventLoop> | null;
   runningLoop: BaseEventLoop | null;
   /** Tasks not yet done, per loop (asyncio's `_scheduled_tasks`, strong refs while pending). */
   pendingTasks: WeakMap<BaseEventLoop, Set<PendingTask>>;

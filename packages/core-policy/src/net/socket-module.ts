@@ -1,16 +1,19 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { RuntimeError } from '@evloop/interface';
+import { RuntimeError, type Address } from '@evloop/interface';
 
 /** A socket address as `@evloop/sys` spells it: `[host, port]`, `[host, port, flowinfo, scopeId]`, or a Unix path. */
-export type SocketAddress = [string, number] | [string, number, number, number] | string;
+export type SocketAddress = Address;
 
 /**
  * What the loop needs of a socket: the shape of `@evloop/sys`'s `Socket`.
  * Declared here so that core-policy loads `@evloop/sys` (an optional peer)
- * only when the first socket is made.
+ * only when the first socket is made. `A` is what
+ * `getsockname()`/`getpeername()` give: a server's or a transport's socket
+ * knows its family (`InetAddress` for TCP and UDP, a path for Unix); a
+ * socket of any family may give null (an address family evloop cannot spell).
  */
-export interface SocketLike {
+export interface SocketLike<A extends SocketAddress | null = SocketAddress | null> {
   readonly family: number;
   readonly type: number;
   readonly proto: number;
@@ -33,8 +36,8 @@ export interface SocketLike {
   getBlocking(): boolean;
   setsockopt(level: number, optname: number, value: number | boolean | Uint8Array): void;
   getsockopt(level: number, optname: number): number;
-  getsockname(): SocketAddress | null;
-  getpeername(): SocketAddress | null;
+  getsockname(): A;
+  getpeername(): A;
 }
 
 /** What `connectReadPipe`/`connectWritePipe` take: an fd, or an object with `fileno()` (and maybe `close()`). */

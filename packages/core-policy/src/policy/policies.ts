@@ -1,5 +1,5 @@
 import { isMainThread, threadId } from 'node:worker_threads';
-import { RuntimeError, type AbstractEventLoop, type AbstractEventLoopPolicy, type BackendDescriptor } from '@evloop/interface';
+import { RuntimeError, type AbstractEventLoopPolicy, type BackendDescriptor } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { registerDefaultPolicyFactory } from '../loop/running-loop.js';
@@ -10,11 +10,11 @@ import { loopForBackend } from './loop-for-backend.js';
  * thread gets a loop on demand from `getEventLoop()`; a worker thread must
  * set one (or use `newEventLoop`/`run`) and otherwise gets a `RuntimeError`.
  */
-export abstract class BaseDefaultEventLoopPolicy implements AbstractEventLoopPolicy {
-  /** @internal */ _loop: AbstractEventLoop | null = null;
+export abstract class BaseDefaultEventLoopPolicy implements AbstractEventLoopPolicy<BaseEventLoop> {
+  /** @internal */ _loop: BaseEventLoop | null = null;
   /** @internal */ _setCalled = false;
 
-  getEventLoop(): AbstractEventLoop {
+  getEventLoop(): BaseEventLoop {
     if (this._loop === null && !this._setCalled && isMainThread) {
       this.setEventLoop(this.newEventLoop());
     }
@@ -24,15 +24,15 @@ export abstract class BaseDefaultEventLoopPolicy implements AbstractEventLoopPol
     return this._loop;
   }
 
-  setEventLoop(loop: AbstractEventLoop | null): void {
+  setEventLoop(loop: BaseEventLoop | null): void {
     this._setCalled = true;
-    if (loop !== null && (typeof loop !== 'object' || typeof (loop as AbstractEventLoop).runForever !== 'function')) {
+    if (loop !== null && (typeof loop !== 'object' || typeof (loop as BaseEventLoop).runForever !== 'function')) {
       throw new TypeError(`loop must be an event loop object or null, got ${typeof loop}`);
     }
     this._loop = loop;
   }
 
-  abstract newEventLoop(): AbstractEventLoop;
+  abstract newEventLoop(): BaseEventLoop;
 }
 
 export interface DefaultEventLoopPolicyOptions {

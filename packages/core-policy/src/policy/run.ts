@@ -1,4 +1,4 @@
-import { RuntimeError, type AbstractEventLoop, type CoroutineSource } from '@evloop/interface';
+import { RuntimeError, type CoroutineSource } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { newEventLoop, peekRunningLoop, setEventLoop } from '../loop/running-loop.js';
 import { allTasks } from '../futures/task.js';
@@ -6,7 +6,7 @@ import { gather } from '../futures/combinators.js';
 
 export interface RunOptions {
   /** Makes the loop (default: the policy's `newEventLoop()`). */
-  loopFactory?: () => AbstractEventLoop;
+  loopFactory?: () => BaseEventLoop;
   /** Debug mode for the loop (default: the loop's own, which follows `EVLOOP_DEBUG`). */
   debug?: boolean;
 }
@@ -22,7 +22,7 @@ export async function run<T>(main: CoroutineSource<T>, options: RunOptions = {})
   if (options.loopFactory !== undefined && typeof options.loopFactory !== 'function') {
     throw new TypeError('loopFactory must be a function');
   }
-  const loop = (options.loopFactory ?? newEventLoop)() as BaseEventLoop;
+  const loop = (options.loopFactory ?? newEventLoop)();
   setEventLoop(loop);
   try {
     if (options.debug !== undefined) loop.setDebug(options.debug);

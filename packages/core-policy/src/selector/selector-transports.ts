@@ -14,7 +14,7 @@ import {
 } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
-import { sysConstant, type SocketLike } from '../net/socket-module.js';
+import { sysConstant, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import type { TransportOwner } from '../base/server.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
@@ -600,7 +600,7 @@ export class SelectorDatagramTransport extends SelectorTransport implements Data
   _readReady(): void {
     if (this._connLost !== 0) return;
     let data: Buffer;
-    let address: unknown;
+    let address: SocketAddress | null;
     try {
       [data, address] = this._sock!.recvfrom(MAX_READ_SIZE);
     } catch (error) {

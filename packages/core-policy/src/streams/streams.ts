@@ -4,6 +4,10 @@ import {
   type BaseTransport,
   type FutureLike,
   type Transport,
+  type Address,
+  type InetAddress,
+  type TransportExtraInfo,
+  type UnixAddress,
 } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
@@ -19,7 +23,7 @@ import type { SSLContext } from '../tls/ssl-context.js';
 export { DEFAULT_LIMIT, StreamReader, type Separator, type StreamReaderOptions } from './stream-reader.js';
 
 /** Called for each client of `startServer`: a plain function, an async function or a generator function. */
-export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => unknown;
+export type ClientConnectedCallback<A extends Address = Address> = (reader: StreamReader, writer: StreamWriter<A>) => unknown;
 
 /**
  * asyncio's `StreamReaderProtocol` (with its `FlowControlMixin`): feeds what
@@ -91,7 +95,7 @@ export class StreamReaderProtocol extends Protocol {
       }
       const error = task.exception();
       if (error !== null) {
-        this._loop.callExceptionHandler({ message: 'Unhandled exception in client_connected_cb', exception: error, transport: stream });
+        this._loop.callExceptionHandler({ message: 'Unhandled exception in the clientConnected callback of startServer', exception: error, transport: stream });
         stream.close();
       }
     });
@@ -164,22 +168,23 @@ export class StreamReaderProtocol extends Protocol {
 
 /**
  * asyncio's `StreamWriter`: the transport's write side, plus `drain()` for
- * flow control and `waitClosed()`.
+ * flow control and `waitClosed()`. `A` is the connection's address type
+ * (`InetAddress` for TCP, a path for Unix): see `getExtraInfo`.
  */
-export class StreamWriter {
-  /** @internal */ _transport: Transport;
+export class StreamWriter<A extends Address = Address> {
+  /** @internal */ _transport: Transport<A>;
   /** @internal */ readonly _protocol: StreamReaderProtocol;
   /** @internal */ readonly _reader: StreamReader | null;
   /** @internal */ readonly _loop: BaseEventLoop;
 
-  constructor(transport: Transport, protocol: StreamReaderProtocol, reader: StreamReader | null, loop: BaseEventLoop) {
+  constructor(transport: Transport<A>, protocol: StreamReaderProtocol, reader: StreamReader | null, loop: BaseEventLoop) {
     this._transport = transport;
     this._protocol = protocol;
     this._reader = reader;
     this._loop = loop;
   }
 
-  get transport(): Transport {
+  get transport(): Transport<A> {
     return this._transport;
   }
 
@@ -209,6 +214,10 @@ export class StreamWriter {
     return this._transport.isClosing();
   }
 
+  /** The transport's extra information (`'peername'`, `'sockname'`, `'socket'`, `'peercert'`, ...), or `defaultValue` (null) when it has none. */
+  getExtraInfo<K extends keyof TransportExtraInfo<A>>(name: K): TransportExtraInfo<A>[K] | null;
+  getExtraInfo<K extends keyof TransportExtraInfo<A>, D>(name: K, defaultValue: D): TransportExtraInfo<A>[K] | D;
+  getExtraInfo(name: string, defaultValue?: unknown): unknown;
   getExtraInfo(name: string, defaultValue: unknown = null): unknown {
     return this._transport.getExtraInfo(name, defaultValue);
   }
@@ -295,6 +304,8 @@ export type StartUnixServerOptions = CreateUnixServerOptions & { limit?: number 
  * `open_connection`). The options are `limit` (the reader's) and those of
  * the loop's `createConnection`. Runs on the loop that awaits it.
  */
+export function openConnection(host?: string | null, port?: number | string | null, options?: OpenConnectionOptions & { sock?: undefined }): Coroutine<[StreamReader, StreamWriter<InetAddress>]>;
+export function openConnection(host: string | null | undefined, port: number | string | null | undefined, options: OpenConnectionOptions): Coroutine<[StreamReader, StreamWriter]>;
 export function openConnection(host: string | null = null, port: number | string | null = null, options: OpenConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter]> {
   return new Coroutine('openConnection', (loop) => {
     const { limit, ...connectionOptions } = options;
@@ -303,10 +314,11 @@ export function openConnection(host: string | null = null, port: number | string
 }
 
 /** `openConnection` over a Unix socket at `path` (asyncio's `open_unix_connection`). */
-export function openUnixConnection(path: string | null = null, options: OpenUnixConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter]> {
+export function openUnixConnection(path: string | null = null, options: OpenUnixConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter<UnixAddress>]> {
   return new Coroutine('openUnixConnection', (loop) => {
     const { limit, ...connectionOptions } = options;
-    return connectStream(loop, limit, (factory) => loop.createUnixConnection(factory, path, connectionOptions));
+    // A Unix connection's addresses are paths.
+    return connectStream(loop, limit, (factory) => loop.createUnixConnection(factory, path, connectionOptions)) as Future<[StreamReader, StreamWriter<UnixAddress>]>;
   });
 }
 
@@ -318,23 +330,32 @@ export function openUnixConnection(path: string | null = null, options: OpenUnix
  * options are `limit` and those of the loop's `createServer`.
  */
 export function startServer(
-  clientConnected: ClientConnectedCallback,
+  clientConnected: ClientConnectedCallback<InetAddress>,
+  host?: string | readonly string[] | null,
+  port?: number | string | null,
+  options?: StartServerOptions & { sock?: undefined },
+): Coroutine<Server<InetAddress>>;
+export function startServer(clientConnected: ClientConnectedCallback, host: string | readonly string[] | null | undefined, port: number | string | null | undefined, options: StartServerOptions): Coroutine<Server>;
+export function startServer(
+  clientConnected: ClientConnectedCallback<InetAddress>,
   host: string | readonly string[] | null = null,
   port: number | string | null = null,
   options: StartServerOptions = {},
 ): Coroutine<Server> {
   return new Coroutine('startServer', (loop) => {
     const { limit, ...serverOptions } = options;
-    const factory = serverFactory(loop, clientConnected, limit);
+    // Without options.sock the server is a TCP one, so its writers' addresses are InetAddresses.
+    const factory = serverFactory(loop, clientConnected as ClientConnectedCallback, limit);
     return follow(loop.createServer(factory, host, port, serverOptions), loop, (server) => server, true);
   });
 }
 
 /** `startServer` on a Unix socket at `path` (asyncio's `start_unix_server`). */
-export function startUnixServer(clientConnected: ClientConnectedCallback, path: string | null = null, options: StartUnixServerOptions = {}): Coroutine<Server> {
+export function startUnixServer(clientConnected: ClientConnectedCallback<UnixAddress>, path: string | null = null, options: StartUnixServerOptions = {}): Coroutine<Server<UnixAddress>> {
   return new Coroutine('startUnixServer', (loop) => {
     const { limit, ...serverOptions } = options;
-    const factory = serverFactory(loop, clientConnected, limit);
+    // A Unix server's connections have path addresses.
+    const factory = serverFactory(loop, clientConnected as ClientConnectedCallback, limit);
     return follow(loop.createUnixServer(factory, path, serverOptions), loop, (server) => server, true);
   });
 }

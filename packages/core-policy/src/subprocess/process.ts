@@ -11,13 +11,38 @@ import { Coroutine } from '../futures/coroutine.js';
 import type { Future } from '../futures/future.js';
 import { DEFAULT_LIMIT, StreamReader, StreamReaderProtocol, StreamWriter } from '../streams/streams.js';
 import { gather } from '../futures/combinators.js';
-import type { SubprocessOptions } from '../base/subprocess-options.js';
+import type { PIPE, SubprocessOptions } from '../base/subprocess-options.js';
 import type { SubprocessTransportImpl } from './subprocess-transport.js';
 
 export interface CreateSubprocessOptions extends SubprocessOptions {
   /** The StreamReader buffer limit for stdout and stderr. */
   limit?: number;
 }
+
+/**
+ * `T` where `options[K]` is `PIPE`, null where it is anything else or
+ * absent (createSubprocessExec/Shell inherit by default), `T | null` where
+ * the options' type cannot tell.
+ */
+export type PipedStream<O, K extends 'stdin' | 'stdout' | 'stderr', T> = K extends keyof O
+  ? O[K] extends typeof PIPE
+    ? T
+    : typeof PIPE extends O[K]
+      ? T | null
+      : null
+  : null;
+
+/**
+ * The `Process` made with options `O`: `stdin`, `stdout` and `stderr` are
+ * streams exactly where `O` asked for a PIPE, and `communicate()` gives
+ * `[stdout, stderr]` as Buffers exactly there (null elsewhere).
+ */
+export type ProcessWithPipes<O> = {
+  readonly stdin: PipedStream<O, 'stdin', StreamWriter>;
+  readonly stdout: PipedStream<O, 'stdout', StreamReader>;
+  readonly stderr: PipedStream<O, 'stderr', StreamReader>;
+  communicate(input?: Uint8Array | null): Coroutine<[stdout: PipedStream<O, 'stdout', Buffer>, stderr: PipedStream<O, 'stderr', Buffer>]>;
+} & Process;
 
 /**
  * asyncio's `SubprocessStreamProtocol`: the child's stdout/stderr feed
@@ -223,8 +248,12 @@ function create(program: string, args: string[], options: CreateSubprocessOption
 
 /**
  * asyncio's `create_subprocess_exec`: `createSubprocessExec(program, ...args, options?)`.
- * stdin/stdout/stderr default to inheriting this process's; pass PIPE for streams.
+ * stdin/stdout/stderr default to inheriting this process's (unlike
+ * `loop.subprocessExec`, which pipes them, as in asyncio); pass PIPE for streams.
  */
+export function createSubprocessExec<const O extends CreateSubprocessOptions>(program: string, ...rest: [...args: string[], options: O]): Coroutine<ProcessWithPipes<O>>;
+export function createSubprocessExec(program: string, ...args: string[]): Coroutine<ProcessWithPipes<{}>>;
+export function createSubprocessExec(program: string, ...rest: Array<string | CreateSubprocessOptions>): Coroutine<Process>;
 export function createSubprocessExec(program: string, ...rest: Array<string | CreateSubprocessOptions>): Coroutine<Process> {
   if (typeof program !== 'string') throw new TypeError('program must be a string');
   const [args, options] = splitArgs(rest);
@@ -232,7 +261,8 @@ export function createSubprocessExec(program: string, ...rest: Array<string | Cr
   return create(program, args, options, false);
 }
 
-/** asyncio's `create_subprocess_shell`: run `command` with `/bin/sh -c`. */
+/** asyncio's `create_subprocess_shell`: run `command` with `/bin/sh -c`; stdio inherited unless PIPE is asked for. */
+export function createSubprocessShell<const O extends CreateSubprocessOptions = {}>(command: string, options?: O): Coroutine<ProcessWithPipes<O>>;
 export function createSubprocessShell(command: string, options: CreateSubprocessOptions = {}): Coroutine<Process> {
   if (typeof command !== 'string') throw new TypeError('command must be a string');
   return create(command, [], { ...options, stdin: options.stdin ?? null, stdout: options.stdout ?? null, stderr: options.stderr ?? null }, true);

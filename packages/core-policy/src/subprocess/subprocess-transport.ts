@@ -9,6 +9,8 @@ import {
   type BaseTransport,
   type SubprocessProtocol as SubprocessProtocolContract,
   type SubprocessTransport,
+  type ReadTransport,
+  type WriteTransport,
 } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
@@ -59,7 +61,7 @@ class SubprocessPipeProtocol {
     this.#process._protocol.resumeWriting?.();
   }
 
-  dataReceived(data: Uint8Array): void {
+  dataReceived(data: Buffer): void {
     this.#process._pipeDataReceived(this.#fd, data);
   }
 }
@@ -210,7 +212,7 @@ export class SubprocessTransportImpl implements SubprocessTransport {
   }
 
   /** @internal */
-  _pipeDataReceived(fd: number, data: Uint8Array): void {
+  _pipeDataReceived(fd: number, data: Buffer): void {
     this._schedule(() => this._protocol.pipeDataReceived?.(fd, data));
   }
 
@@ -268,6 +270,9 @@ export class SubprocessTransportImpl implements SubprocessTransport {
     return this._returncode;
   }
 
+  getPipeTransport(fd: 0): WriteTransport | null;
+  getPipeTransport(fd: 1 | 2): ReadTransport | null;
+  getPipeTransport(fd: number): BaseTransport | null;
   getPipeTransport(fd: number): BaseTransport | null {
     return this._pipes.get(fd)?.pipe ?? null;
   }

@@ -2,7 +2,7 @@
 // (await a future). Both can be cancelled at the point where they wait.
 import { CancelledError, run, sleep, getRunningLoop } from '@evloop/core-policy';
 
-function* worker(name) {
+function* worker(name: string) {
   try {
     for (let i = 1; ; i++) {
       yield* sleep(0.01);
@@ -14,7 +14,7 @@ function* worker(name) {
   }
 }
 
-async function asyncWorker(name) {
+async function asyncWorker(name: string) {
   try {
     await sleep(60);
   } catch (error) {

@@ -2,7 +2,7 @@
 // function in a pool of worker threads.
 import { run, getRunningLoop, sleep } from '@evloop/core-policy';
 
-function slowSquare(x) {
+function slowSquare(x: number): number {
   const until = Date.now() + 100;
   while (Date.now() < until) {
     // a blocking computation

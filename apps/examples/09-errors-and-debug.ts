@@ -4,7 +4,8 @@ import { newEventLoop, setLogger } from '@evloop/core-policy';
 
 const loop = newEventLoop();
 loop.setExceptionHandler((_loop, context) => {
-  console.log(`handler: ${context.message}: ${context.exception.message}`);
+  const error = context.exception;
+  console.log(`handler: ${context.message}: ${error instanceof Error ? error.message : String(error)}`);
 });
 loop.setDebug(true);
 loop.slowCallbackDuration = 0.02;

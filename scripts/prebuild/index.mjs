@@ -232,7 +232,7 @@ async function build({ pkg, target, addon }) {
   const output = join(directory, `${addon.name}.node`);
   const link =
     target.platform === 'darwin'
-      ? ['-shared', '-undefined', 'dynamic_lookup']
+      ? ['-shared', '-undefined', 'dynamic_lookup', '-s']
       : ['-shared', `-Wl,--version-script=${versionScript}`, '-s'];
   await run(zig, ['c++', '-target', flags.zigTarget, ...link, ...objects, ...flags.link, '-o', output], { cwd: pkg.directory, env: environment });
   const summary = inspect(objdump, output, target);

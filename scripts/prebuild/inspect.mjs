@@ -3,7 +3,8 @@
 // symbol from Node other than Node-API's and libuv's, and (glibc) no symbol
 // version newer than the glibc floor. Returns a one-line summary, or throws
 // an Error listing every problem.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { compareVersions, GLIBC_FLOOR } from './targets.mjs';
 
 const FROM_NODE = /^(napi|node_api|uv)_/;
@@ -60,8 +61,20 @@ export function inspectElf(tool, file, target) {
     if (stray.length > 0) problems.push(`undefined symbols that neither Node nor glibc provides: ${stray.slice(0, 8).join(', ')}`);
   }
   if (fromNode.length === 0) problems.push('calls no Node-API function (not an addon?)');
+  // musl: when this machine has musl's loader for the target (Debian: the
+  // musl package), let it resolve the file: only Node's symbols may be missing.
+  let muslCheck = '';
+  const muslLoader = `/lib/ld-musl-${target.machine}.so.1`;
+  if (target.libc === 'musl' && existsSync(muslLoader) && target.machine === { x64: 'x86_64', arm64: 'aarch64' }[process.arch]) {
+    const listed = spawnSync(muslLoader, ['--list', file], { encoding: 'utf8' });
+    const missing = [...`${listed.stdout}${listed.stderr}`.matchAll(/Error relocating [^:]+: ([^:]+): symbol not found/g)].map((match) => match[1]);
+    const strays = missing.filter((name) => !FROM_NODE.test(name));
+    if (strays.length > 0) problems.push(`symbols musl's loader cannot resolve: ${strays.slice(0, 8).join(', ')}`);
+    else if (/Error/.test(listed.stderr.replace(/Error relocating [^\n]*symbol not found/g, ''))) problems.push(`musl's loader: ${listed.stderr.trim().split('\n')[0]}`);
+    else muslCheck = ', every other symbol resolved by musl\'s loader';
+  }
   if (problems.length > 0) throw new Error(problems.join('; '));
-  const libc = target.libc === 'glibc' ? `GLIBC <= ${newestGlibc}` : 'musl';
+  const libc = target.libc === 'glibc' ? `GLIBC <= ${newestGlibc}` : `musl${muslCheck}`;
   return `${target.machine} ELF, needs ${needed.join(' ')} (${libc}), ${fromNode.length} Node-API/libuv symbols, exports ${exported.join(' ')}`;
 }
 

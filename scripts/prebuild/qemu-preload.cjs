@@ -11,22 +11,27 @@ const { syncBuiltinESMExports } = require('node:module');
 const qemu = process.env.EVLOOP_QEMU;
 if (!qemu) throw new Error('qemu-preload: EVLOOP_QEMU is not set');
 
+// A Node started through qemu takes seconds to start where a native one
+// takes tens of milliseconds: a time bound given for such a child (a guard
+// against hangs) is stretched by this factor.
+const TIMEOUT_FACTOR = Number(process.env.EVLOOP_QEMU_TIMEOUT_FACTOR ?? 10);
+
 const isThisNode = (file) => file === process.execPath || file === 'node' || file === process.argv0;
-function rewrite(file, args) {
-  if (!isThisNode(file)) return [file, args];
-  return [qemu, [process.execPath, ...(Array.isArray(args) ? args : [])]];
-}
+const stretched = (options) =>
+  options && typeof options === 'object' && typeof options.timeout === 'number' && options.timeout > 0
+    ? { ...options, timeout: options.timeout * TIMEOUT_FACTOR }
+    : options;
 
 for (const name of ['spawn', 'spawnSync', 'execFile', 'execFileSync']) {
   const original = childProcess[name];
   childProcess[name] = function (file, args, ...rest) {
+    if (!isThisNode(file)) return original.call(this, file, args, ...rest);
     if (!Array.isArray(args)) {
       // (file, options?, callback?): no argument list
-      if (!isThisNode(file)) return original.call(this, file, args, ...rest);
-      return original.call(this, qemu, [process.execPath], args, ...rest);
+      return original.call(this, qemu, [process.execPath], stretched(args), ...rest);
     }
-    const [command, commandArgs] = rewrite(file, args);
-    return original.call(this, command, commandArgs, ...rest);
+    const [options, ...others] = rest;
+    return original.call(this, qemu, [process.execPath, ...args], stretched(options), ...others);
   };
 }
 // fork() always starts process.execPath: send it through qemu too.

@@ -1,0 +1,917 @@
+import {
+  CancelledError,
+  RuntimeError,
+  type AddrInfo,
+  type BaseProtocol,
+  type DatagramTransport,
+  type Executor,
+  type ExecutorFunction,
+  type AbstractEventLoop,
+  type BackendDescriptor,
+  type CoroutineSource,
+  type ExceptionContext,
+  type ExceptionHandler,
+  type ReadTransport,
+  type Transport,
+  type SubprocessProtocol as SubprocessProtocolContract,
+  type SubprocessTransport,
+  type WriteTransport,
+} from '@evloop/interface';
+import { performance } from 'node:perf_hooks';
+import { Handle, TimerHandle, describeCallback } from '../loop/handles.js';
+import { Queue } from '../loop/ready-queue.js';
+import { TimerHeap } from '../loop/timer-heap.js';
+import { Future, isFuture } from '../futures/future.js';
+import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from '../futures/task.js';
+import { logger } from '../loop/logger.js';
+import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
+import { ThreadPoolExecutor } from '../loop/executor.js';
+import { SignalHandlers } from '../loop/signal-handlers.js';
+import { state } from '../loop/thread-state.js';
+import type { PipeLike, SocketAddress, SocketLike } from '../net/socket-module.js';
+import type { SSLContext } from '../tls/ssl-context.js';
+import { startTls, type SSLOption, type StartTlsOptions } from '../tls/ssl-connection.js';
+import type { RawStreamTransport } from '../tls/raw-transport.js';
+import type { SSLTransport } from '../tls/ssl-transport.js';
+import * as network from './network.js';
+import type { Server, TransportOwner } from './server.js';
+import { checkSubprocessOptions, PIPE, type SubprocessOptions } from './subprocess-options.js';
+
+/** asyncio's rule: purge the timer heap when over half of at least this many timers are cancelled. */
+const MIN_SCHEDULED_TIMER_HANDLES = 100;
+const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
+/** Debug mode warns about timers further out than this (seconds). */
+const ONE_DAY = 86_400;
+/**
+ * Iterations one Node macrotask may run back to back while callbacks keep
+ * becoming ready. Each follow-on iteration is queued as a microtask, behind
+ * the Promise jobs the previous one created, so those never wait; Node's own
+ * I/O, timers and immediates wait at most this many iterations.
+ */
+const MAX_ITERATIONS_PER_MACROTASK = 16;
+
+function envDebug(): boolean {
+  const value = process.env.EVLOOP_DEBUG;
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+function checkCallback(callback: unknown, method: string): void {
+  if (typeof callback !== 'function') {
+    throw new TypeError(`a callable object was expected by ${method}(), got ${callback === null ? 'null' : typeof callback}`);
+  }
+}
+
+function checkNumber(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${value === null ? 'null' : typeof value}`);
+  if (Number.isNaN(value)) throw new RangeError(`${name} must not be NaN`);
+}
+
+/**
+ * The loop: asyncio's `BaseEventLoop`, run as a guest of Node's event loop.
+ *
+ * One iteration (`_runOnce`) polls the backend without blocking, turns ready
+ * events and due timers into ready handles, and runs exactly the handles
+ * that were ready when it began. Between iterations control returns to Node:
+ * with work pending the next iteration is a `setImmediate`; when idle the
+ * loop waits for the backend's `watch` callback or a Node timer set for the
+ * next evloop timer, so an idle loop uses no CPU.
+ *
+ * Every high-level method lives here, once, for both families:
+ * `createConnection`, `createUnixConnection`, `connectAcceptedSocket`,
+ * `createServer`, `createUnixServer`, `createDatagramEndpoint`, `startTls`,
+ * `getaddrinfo`/`getnameinfo`, `connectReadPipe`/`connectWritePipe`,
+ * `subprocessExec`/`subprocessShell`. They reach the family (selector or
+ * proactor) only through these hooks, which a family's loop class
+ * implements (asyncio's `_make_*_transport`, `_start_serving`, `sock_*`):
+ *
+ * - backend: `_pollBackend`, `_startWatching`, `_stopWatching`, `_closeBackend`
+ * - transports: `_makeSocketTransport`, `_makeDatagramTransport`,
+ *   `_makeReadPipeTransport`, `_makeWritePipeTransport`,
+ *   `_makeSubprocessTransport`
+ * - servers: `_startServing`, `_stopServing`
+ * - socket primitives: `sockRecv`, `sockRecvInto`, `sockRecvfrom`,
+ *   `sockRecvfromInto`, `sockSendall`, `sockSendto`, `sockConnect`,
+ *   `sockAccept`
+ * - fd watching: `addReader`, `removeReader`, `addWriter`, `removeWriter`
+ *   (a proactor loop throws `NotImplementedError` naming itself)
+ *
+ * TLS (`SSLProtocol` over the transport `_makeSocketTransport` returns),
+ * servers, streams and subprocesses are written against this class and the
+ * transport interfaces only.
+ */
+export abstract class BaseEventLoop implements AbstractEventLoop {
+  /** @internal */ readonly _ready = new Queue<Handle>();
+  /** @internal */ readonly _scheduled = new TimerHeap();
+  /** @internal */ _timerCancelledCount = 0;
+  /** @internal */ _timerSequence = 0;
+  /** @internal */ _closed = false;
+  /** @internal */ _stopping = false;
+  /** @internal */ _running = false;
+  /** @internal */ _inIteration = false;
+  /** @internal */ _debug = envDebug();
+  #currentTask: Task<unknown> | null = null;
+  /** @internal */ _exceptionHandler: ExceptionHandler | null = null;
+  /** @internal */ _immediate: NodeJS.Immediate | null = null;
+  /** @internal A follow-on iteration is queued as a microtask. */
+  /** @internal */ _microtaskQueued = false;
+  /** @internal Iterations run in the current macrotask. */
+  /** @internal */ _burst = 0;
+  /** @internal */ _nodeTimer: NodeJS.Timeout | null = null;
+  /** @internal */ _runDone: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  /** @internal */ _defaultExecutor: Executor | null = null;
+  /** @internal */ _executorShutdownCalled = false;
+  /** @internal */ readonly _signalHandlers = new SignalHandlers();
+  /** Servers still listening: `close()` closes them. */
+  readonly #servers = new Set<Server>();
+  /** Seconds a callback may take before debug mode warns about it. */
+  slowCallbackDuration = 0.1;
+  /** @internal */ readonly _iterateBound = () => this._iterate();
+  /** @internal */ readonly _iterateMicrotaskBound = () => {
+    if (!this._microtaskQueued) return;
+    this._microtaskQueued = false;
+    this._iterateOnce();
+  };
+  /** @internal */ readonly _wakeBound = () => this._onBackendReady();
+
+  abstract readonly backend: BackendDescriptor | undefined;
+
+  // ---- the family's hooks (see the list above) ----
+
+  /** Poll the backend without blocking and queue the handles of ready events (`_addReady`). */
+  protected abstract _pollBackend(): void;
+  /** Start the backend's guest wait: call `onReady` when events may be pending (the loop starts running). */
+  protected abstract _startWatching(onReady: () => void): void;
+  /** Stop the guest wait, holding no libuv handle (the loop stops running). */
+  protected abstract _stopWatching(): void;
+  /** Release the backend on `close()`. */
+  protected abstract _closeBackend(): void;
+
+  /** Watch a file descriptor (selector loops; a proactor loop throws NotImplementedError). */
+  abstract addReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  abstract removeReader(fd: number | { fileno(): number }): boolean;
+  abstract addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  abstract removeWriter(fd: number | { fileno(): number }): boolean;
+
+  /**
+   * Make the stream transport of a connected, non-blocking socket (asyncio's
+   * `_make_socket_transport`); the transport owns `sock`. It calls
+   * `protocol.connectionMade` soon, then resolves `waiter` (if any), and
+   * starts reading. `server`, when given, is told of it (`_attach`) and of
+   * its end (`_detach`). It must be `START_TLS_COMPATIBLE` (TLS runs over it).
+   */
+  abstract _makeSocketTransport(sock: SocketLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null): RawStreamTransport;
+
+  /**
+   * Make the transport of a non-blocking datagram socket (asyncio's
+   * `_make_datagram_transport`); `address` is the connected peer or null.
+   * `connectionMade` runs soon, then `waiter` is resolved.
+   */
+  abstract _makeDatagramTransport(sock: SocketLike, protocol: BaseProtocol, address: unknown, waiter: Future<void> | null, extra: Record<string, unknown> | null): DatagramTransport;
+
+  /**
+   * Make a transport that reads `pipe` (a pipe, FIFO, socket or character
+   * device) into `protocol` (asyncio's `_make_read_pipe_transport`); it owns
+   * the pipe, checks it and makes it non-blocking (throwing, synchronously,
+   * for an fd it cannot read). `connectionMade` runs soon, then `waiter`.
+   */
+  abstract _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra?: Record<string, unknown> | null): ReadTransport;
+
+  /** As `_makeReadPipeTransport`, for writing (asyncio's `_make_write_pipe_transport`). */
+  abstract _makeWritePipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra?: Record<string, unknown> | null): WriteTransport;
+
+  /**
+   * Start `program` with `args` (options already checked, stdio defaults
+   * applied) and connect its pipes with this loop's pipe transports
+   * (asyncio's `_make_subprocess_transport`). The future resolves once the
+   * pipes are connected; if it fails or is cancelled first, the child is
+   * killed and waited for.
+   */
+  abstract _makeSubprocessTransport(protocol: SubprocessProtocolContract, program: string, args: string[], options: SubprocessOptions): Future<SubprocessTransport>;
+
+  /**
+   * Accept connections on the listening, non-blocking `sock` (asyncio's
+   * `_start_serving`): up to `backlog` at a time, each with a protocol from
+   * `protocolFactory` and a socket transport attached to `server`.
+   */
+  abstract _startServing(protocolFactory: () => object, sock: SocketLike, server: Server, backlog: number): void;
+
+  /** Stop accepting on `sock` and close it (asyncio's `_stop_serving`). */
+  abstract _stopServing(sock: SocketLike): void;
+
+  /** Receive up to `nbytes` from a non-blocking socket. Cancelling the future stops waiting. */
+  abstract sockRecv(sock: SocketLike, nbytes: number): Future<Buffer>;
+  /** Receive into `buffer`; the future is the byte count (0 at EOF). */
+  abstract sockRecvInto(sock: SocketLike, buffer: Uint8Array): Future<number>;
+  /** Receive a datagram: `[data, address]`. */
+  abstract sockRecvfrom(sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]>;
+  /** Receive a datagram into `buffer`: `[count, address]`. */
+  abstract sockRecvfromInto(sock: SocketLike, buffer: Uint8Array, nbytes?: number): Future<[number, SocketAddress | null]>;
+  /** Send all of `data`. */
+  abstract sockSendall(sock: SocketLike, data: Uint8Array): Future<void>;
+  /** Send a datagram to `address`; the future is the count sent. */
+  abstract sockSendto(sock: SocketLike, data: Uint8Array, address: unknown): Future<number>;
+  /** Connect to `address` (a host name is resolved first with `getaddrinfo`). */
+  abstract sockConnect(sock: SocketLike, address: unknown): Future<void>;
+  /** Accept a connection: `[socket, address]`; the new socket is non-blocking. */
+  abstract sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]>;
+
+  // ---- running and stopping ----
+
+  /** Run until `stop()`. Like every promise-returning method, it reports misuse by rejecting. */
+  runForever(): Promise<void> {
+    try {
+      this._checkClosed();
+      this._checkRunning();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const shared = state();
+    shared.runningLoop = this;
+    this._running = true;
+    try {
+      this._startWatching(this._wakeBound);
+    } catch (error) {
+      this._running = false;
+      shared.runningLoop = null;
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this._runDone = { resolve, reject };
+      this._scheduleIteration();
+    });
+  }
+
+  async runUntilComplete<T>(future: CoroutineSource<T>): Promise<T> {
+    this._checkClosed();
+    this._checkRunning();
+    const isNewTask = !isFuture(future);
+    const target = this.ensureFuture(future) as Future<T>;
+    const onDone = (done: Future<unknown>) => {
+      if (!done.cancelled()) done.exception();
+      this.stop();
+    };
+    target.addDoneCallback(onDone as (done: Future<T>) => void);
+    try {
+      await this.runForever();
+    } catch (error) {
+      if (isNewTask && target.done() && !target.cancelled()) target.exception();
+      throw error;
+    } finally {
+      target.removeDoneCallback(onDone as (done: Future<T>) => void);
+    }
+    if (!target.done()) throw new RuntimeError('Event loop stopped before Future completed.');
+    return target.result();
+  }
+
+  stop(): void {
+    this._stopping = true;
+    if (this._running && !this._inIteration) this._scheduleIteration();
+  }
+
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  close(): void {
+    if (this._running) throw new RuntimeError('Cannot close a running event loop');
+    if (this._closed) return;
+    for (const server of [...this.#servers]) server.close();
+    this._closed = true;
+    this._ready.clear();
+    for (const timer of this._scheduled.items) timer._scheduled = false;
+    this._scheduled.clear();
+    this._timerCancelledCount = 0;
+    this._signalHandlers.removeAll();
+    this._executorShutdownCalled = true;
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    // As asyncio: close() does not wait for the executor's jobs.
+    if (executor !== null) void Promise.resolve(executor.shutdown({ wait: false })).catch(() => {});
+    this._closeBackend();
+  }
+
+  // ---- names ----
+
+  /**
+   * Python's `getaddrinfo`: `[family, type, proto, canonname, sockaddr]`
+   * tuples. Numeric hosts (and null) need no lookup; names go to
+   * `dns.lookup`. A type of 0 gives one entry per socket type, as glibc.
+   */
+  getaddrinfo(host: string | null, port: string | number | null, options: network.AddrInfoOptions = {}): Future<AddrInfo[]> {
+    return network.getaddrinfo(this, host, port, options);
+  }
+
+  /** Python's `getnameinfo`: `[host, service]`, through `dns.lookupService` unless the flags ask for numbers. */
+  getnameinfo(sockaddr: [string, number, ...number[]], flags = 0): Future<[string, string]> {
+    return network.getnameinfo(this, sockaddr, flags);
+  }
+
+  // ---- transports and servers ----
+
+  /** Open a stream connection; resolves to `[transport, protocol]`. See {@link network.CreateConnectionOptions}. */
+  createConnection<P extends object>(
+    protocolFactory: () => P,
+    host: string | null = null,
+    port: number | string | null = null,
+    options: network.CreateConnectionOptions = {},
+  ): Future<[Transport, P]> {
+    return network.createConnection(this, protocolFactory, host, port, options);
+  }
+
+  /** Open a Unix stream connection to `path` (or wrap `options.sock`). */
+  createUnixConnection<P extends object>(protocolFactory: () => P, path: string | null = null, options: network.CreateUnixConnectionOptions = {}): Future<[Transport, P]> {
+    return network.createUnixConnection(this, protocolFactory, path, options);
+  }
+
+  /** Wrap a connected stream socket accepted outside the loop (asyncio's `connect_accepted_socket`). */
+  connectAcceptedSocket<P extends object>(
+    protocolFactory: () => P,
+    sock: SocketLike,
+    options: { ssl?: SSLOption; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+  ): Future<[Transport, P]> {
+    return network.connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
+  /** Listen on TCP; resolves to a started {@link Server}. See {@link network.CreateServerOptions}. */
+  createServer(
+    protocolFactory: () => object,
+    host: string | readonly string[] | null = null,
+    port: number | string | null = null,
+    options: network.CreateServerOptions = {},
+  ): Future<Server> {
+    return network.createServer(this, protocolFactory, host, port, options);
+  }
+
+  /** Listen on a Unix socket path (or Linux abstract name starting with '\\0'). */
+  createUnixServer(protocolFactory: () => object, path: string | null = null, options: network.CreateUnixServerOptions = {}): Future<Server> {
+    return network.createUnixServer(this, protocolFactory, path, options);
+  }
+
+  /**
+   * Upgrade an open connection to TLS (asyncio's `start_tls`): resolves to
+   * the new transport once the handshake is done; `protocol` keeps going
+   * with it (no second connectionMade) and the old transport is retired.
+   */
+  startTls(transport: unknown, protocol: object, sslContext: SSLContext, options: StartTlsOptions = {}): Future<SSLTransport> {
+    return startTls(this, transport, protocol, sslContext, options);
+  }
+
+  /** A UDP (or Unix datagram) endpoint: `[transport, protocol]`. */
+  createDatagramEndpoint<P extends object>(protocolFactory: () => P, options: network.CreateDatagramEndpointOptions = {}): Future<[DatagramTransport, P]> {
+    return network.createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  /** @internal A server was made on this loop (`close()` closes it). */
+  _serverOpened(server: Server): void {
+    this.#servers.add(server);
+  }
+
+  /** @internal The server stopped listening. */
+  _serverClosed(server: Server): void {
+    this.#servers.delete(server);
+  }
+
+  // ---- pipes and subprocesses ----
+
+  /**
+   * Read a pipe, FIFO, socket or character device (a PTY) with a protocol:
+   * asyncio's `connect_read_pipe`. The transport owns `pipe` and closes it.
+   */
+  connectReadPipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[ReadTransport, P]> {
+    return this.#connectPipe((protocol, waiter) => this._makeReadPipeTransport(pipe, protocol, waiter), protocolFactory);
+  }
+
+  /** Write to a pipe, FIFO, socket or character device with a protocol: asyncio's `connect_write_pipe`. */
+  connectWritePipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[WriteTransport, P]> {
+    return this.#connectPipe((protocol, waiter) => this._makeWritePipeTransport(pipe, protocol, waiter), protocolFactory);
+  }
+
+  /** Make the pipe transport; resolve once it is connected (closing it if that is cancelled). */
+  #connectPipe<T extends ReadTransport | WriteTransport, P extends object>(make: (protocol: BaseProtocol, waiter: Future<void>) => T, protocolFactory: () => P): Future<[T, P]> {
+    this._checkClosed();
+    if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
+    const protocol = protocolFactory();
+    const waiter = this.createFuture<void>();
+    const transport = make(protocol as BaseProtocol, waiter);
+    return this.createTask(function* connected(): Generator<unknown, [T, P], unknown> {
+      try {
+        yield* waiter;
+      } catch (error) {
+        transport.close();
+        throw error;
+      }
+      return [transport, protocol];
+    });
+  }
+
+  /**
+   * Run `program` with `args` (no shell): asyncio's `subprocess_exec`.
+   * stdin/stdout/stderr default to PIPE; each may be PIPE, STDOUT (stderr
+   * only), DEVNULL, an fd, an object with `fileno()`, or null to inherit.
+   * The future resolves once the pipes are connected; if it is cancelled
+   * before, the child is killed and waited for.
+   */
+  subprocessExec<P extends SubprocessProtocolContract>(
+    protocolFactory: () => P,
+    program: string,
+    args: string[] = [],
+    options: SubprocessOptions = {},
+  ): Future<[SubprocessTransport, P]> {
+    return this.#subprocess(protocolFactory, program, args, options);
+  }
+
+  /** Run `command` with the system shell (`/bin/sh -c`): asyncio's `subprocess_shell`. */
+  subprocessShell<P extends SubprocessProtocolContract>(protocolFactory: () => P, command: string, options: SubprocessOptions = {}): Future<[SubprocessTransport, P]> {
+    if (typeof command !== 'string') throw new TypeError(`command must be a string, got ${command === null ? 'null' : typeof command}`);
+    if (options !== null && typeof options === 'object' && options.shell === false) throw new RangeError('shell must be true');
+    const { shell: _shell, ...rest } = options ?? {};
+    return this.#subprocess(protocolFactory, '/bin/sh', ['-c', command], rest);
+  }
+
+  #subprocess<P extends SubprocessProtocolContract>(protocolFactory: () => P, program: string, args: string[], options: SubprocessOptions): Future<[SubprocessTransport, P]> {
+    this._checkClosed();
+    if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
+    if (typeof program !== 'string' || program.length === 0) throw new TypeError('program must be a non-empty string');
+    if (!Array.isArray(args) || args.some((arg) => typeof arg !== 'string')) throw new TypeError('args must be an array of strings');
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    checkSubprocessOptions(options);
+    const effective: SubprocessOptions = {
+      ...options,
+      stdin: options.stdin === undefined ? PIPE : options.stdin,
+      stdout: options.stdout === undefined ? PIPE : options.stdout,
+      stderr: options.stderr === undefined ? PIPE : options.stderr,
+    };
+    const loop = this;
+    return this.createTask(function* start(): Generator<unknown, [SubprocessTransport, P], unknown> {
+      const protocol = protocolFactory();
+      const transport = yield* loop._makeSubprocessTransport(protocol, program, args, effective);
+      return [transport, protocol];
+    }, { name: `subprocess ${program}` });
+  }
+
+  // ---- executors ----
+
+  /**
+   * Run `fn(...args)` in `executor` (null: the default one, a pool of worker
+   * threads; see `ThreadPoolExecutor` for what it can run). Returns a future;
+   * cancelling it abandons the job, which then never blocks shutdown.
+   */
+  runInExecutor<A extends unknown[], R>(executor: Executor | null, fn: ExecutorFunction<A, R>, ...args: A): Future<R> {
+    this._checkClosed();
+    if (executor === null || executor === undefined) {
+      if (this._executorShutdownCalled) throw new RuntimeError('Executor shutdown has been called');
+      this._defaultExecutor ??= new ThreadPoolExecutor();
+      executor = this._defaultExecutor;
+    } else if (typeof executor !== 'object' || typeof executor.submit !== 'function') {
+      throw new TypeError('executor must be an Executor (with submit and shutdown) or null');
+    }
+    const future = this.createFuture<R>();
+    const abort = new AbortController();
+    future.addDoneCallback((done) => {
+      if (done.cancelled()) abort.abort(new CancelledError('runInExecutor future was cancelled'));
+    });
+    let submitted: PromiseLike<R>;
+    try {
+      submitted = executor.submit(fn, args, { signal: abort.signal });
+    } catch (error) {
+      future.setException(error);
+      return future;
+    }
+    submitted.then(
+      (value) => {
+        if (!future.done() && !this._closed) future.setResult(value);
+      },
+      (error: unknown) => {
+        if (!future.done() && !this._closed) future.setException(error);
+      },
+    );
+    return future;
+  }
+
+  /** Replace the default executor (asyncio accepts only a ThreadPoolExecutor; any Executor works here). */
+  setDefaultExecutor(executor: Executor): void {
+    if (executor === null || typeof executor !== 'object' || typeof executor.submit !== 'function' || typeof executor.shutdown !== 'function') {
+      throw new TypeError('executor must be an Executor with submit() and shutdown()');
+    }
+    this._defaultExecutor = executor;
+  }
+
+  /**
+   * Shut the default executor down and wait for its jobs, at most `timeout`
+   * seconds (default 300, as asyncio); after that it warns and stops the
+   * worker threads, even if a job never returns.
+   */
+  shutdownDefaultExecutor(timeout: number | null = 300): Coroutine<void> {
+    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) throw new TypeError('timeout must be a number or null');
+    return new Coroutine('shutdownDefaultExecutor', (loop) => {
+      const future = loop.createFuture<void>();
+      this._executorShutdownCalled = true;
+      const executor = this._defaultExecutor;
+      this._defaultExecutor = null;
+      if (executor === null) {
+        future.setResult(undefined);
+        return future;
+      }
+      let timer: Handle | null = null;
+      const finish = () => {
+        timer?.cancel();
+        if (!future.done() && !this._closed) future.setResult(undefined);
+      };
+      if (timeout !== null) {
+        timer = loop.callLater(timeout, () => {
+          logger.warning(`The executor did not finish its jobs within ${timeout} seconds; stopping its threads.`);
+          const terminate = (executor as { terminate?: () => PromiseLike<void> }).terminate;
+          const stopped = terminate ? terminate.call(executor) : executor.shutdown({ wait: false });
+          void Promise.resolve(stopped).then(finish, finish);
+        });
+      }
+      void Promise.resolve(executor.shutdown({ wait: true })).then(finish, (error: unknown) => {
+        timer?.cancel();
+        if (!future.done() && !this._closed) future.setException(error);
+      });
+      return future;
+    });
+  }
+
+  // ---- signals ----
+
+  /**
+   * Call `callback(...args)` on the loop when `signal` arrives (main thread,
+   * POSIX signals; SIGKILL/SIGSTOP cannot be caught). Replaces an earlier
+   * handler for the same signal.
+   */
+  addSignalHandler<A extends unknown[]>(signal: NodeJS.Signals | number, callback: (...args: A) => unknown, ...args: A): void {
+    this._checkClosed();
+    checkCallback(callback, 'addSignalHandler');
+    const handle = new Handle(callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+    this._signalHandlers.add(signal, handle, (scheduled) => {
+      if (this._closed || scheduled._cancelled) return;
+      this._ready.push(scheduled);
+      if (this._running && !this._inIteration && this._immediate === null) this._scheduleIteration();
+    });
+  }
+
+  /** Remove the handler for `signal`; returns whether there was one. Node's own behaviour comes back. */
+  removeSignalHandler(signal: NodeJS.Signals | number): boolean {
+    return this._signalHandlers.remove(signal);
+  }
+
+  /** Async generators are not tracked by evloop: JavaScript finalizes them itself. Resolves at once. */
+  shutdownAsyncgens(): Future<void> {
+    const future = this.createFuture<void>();
+    future.setResult(undefined);
+    return future;
+  }
+
+  // ---- scheduling ----
+
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    this._checkClosed();
+    checkCallback(callback, 'callSoon');
+    const handle = new Handle(callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+    this._ready.push(handle);
+    if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
+    return handle;
+  }
+
+  /**
+   * Same as `callSoon`, and safe to call from any Node callback: it wakes an
+   * idle loop. (JavaScript threads do not share objects, so another worker
+   * reaches this loop by messaging its thread, whose handler calls this.)
+   */
+  callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    return this.callSoon(callback, ...args);
+  }
+
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    checkNumber(delay, 'delay');
+    return this.callAt(this.time() + delay, callback, ...args);
+  }
+
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    checkNumber(when, 'when');
+    this._checkClosed();
+    checkCallback(callback, 'callAt');
+    if (this._debug && when - this.time() > ONE_DAY) {
+      logger.warning(`Timer for ${describeCallback(callback as (...args: never[]) => unknown)} is scheduled more than one day ahead (${(when - this.time()).toFixed(0)} s)`);
+    }
+    const timer = new TimerHandle(when, this._timerSequence++, callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+    timer._scheduled = true;
+    this._scheduled.push(timer);
+    if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
+    return timer;
+  }
+
+  /** Seconds on a monotonic clock. */
+  time(): number {
+    return performance.now() / 1000;
+  }
+
+  createFuture<T = unknown>(): Future<T> {
+    this._checkClosed();
+    return new Future<T>({ loop: this });
+  }
+
+  createTask<T>(coroutine: CoroutineSource<T>, options: { name?: string } = {}): Task<T> {
+    this._checkClosed();
+    return new Task<T>(coroutine, { loop: this, ...options });
+  }
+
+  /** @internal asyncio's `ensure_future` bound to this loop. */
+  ensureFuture<T>(value: CoroutineSource<T>): Future<T> {
+    if (isFuture(value)) {
+      if (value.getLoop() !== this) throw new RangeError('The future belongs to a different loop than the one specified as the loop argument');
+      return value as Future<T>;
+    }
+    if (isCoroutineObject(value)) return value._bind(this) as Future<T>;
+    if (isGenerator(value) || typeof value === 'function') return this.createTask(value);
+    if (isThenable(value)) return this.createTask(value);
+    throw new TypeError(`An asyncio.Future, a coroutine or an awaitable is required, got ${value === null ? 'null' : typeof value}`);
+  }
+
+  // ---- errors and debug ----
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new TypeError(`A callable object or null is expected, got ${typeof handler}`);
+    }
+    this._exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this._exceptionHandler;
+  }
+
+  /** Log the context, as asyncio's default handler does. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const message = context.message || 'Unhandled exception in event loop';
+    const lines = [message];
+    for (const key of Object.keys(context).sort()) {
+      if (key === 'message' || key === 'exception') continue;
+      const value = context[key];
+      lines.push(`${key}: ${typeof value === 'string' ? value : describeValue(value)}`);
+    }
+    logger.error(lines.join('\n'), context.exception);
+  }
+
+  callExceptionHandler(context: ExceptionContext): void {
+    if (this._exceptionHandler === null) {
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (error) {
+        logger.error('Exception in default exception handler', error);
+      }
+      return;
+    }
+    try {
+      this._exceptionHandler(this, context);
+    } catch (error) {
+      try {
+        this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception: error, context } as ExceptionContext);
+      } catch (inner) {
+        logger.error('Exception in default exception handler while handling an unexpected error in custom exception handler', inner);
+      }
+    }
+  }
+
+  getDebug(): boolean {
+    return this._debug;
+  }
+
+  setDebug(enabled: boolean): void {
+    this._debug = Boolean(enabled);
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} running=${this._running} closed=${this._closed} debug=${this._debug}>`;
+  }
+
+  // ---- internals ----
+
+  /** @internal A task's step begins (asyncio's `_enter_task`); returns the task it interrupts, for `_leaveTask`. */
+  _enterTask(task: Task<unknown>): Task<unknown> | null {
+    const previous = this.#currentTask;
+    this.#currentTask = task;
+    return previous;
+  }
+
+  /** @internal The step ended (asyncio's `_leave_task`): `previous` is current again. */
+  _leaveTask(previous: Task<unknown> | null): void {
+    this.#currentTask = previous;
+  }
+
+  /** @internal The task whose step is running on this loop now, or null. */
+  _steppingTask(): Task<unknown> | null {
+    return this.#currentTask;
+  }
+
+  /** @internal */
+  _checkClosed(): void {
+    if (this._closed) throw new RuntimeError('Event loop is closed');
+  }
+
+  /** @internal */
+  _checkRunning(): void {
+    if (this._running) throw new RuntimeError('This event loop is already running');
+    const running = state().runningLoop;
+    if (running !== null && running !== this) throw new RuntimeError('Cannot run the event loop while another loop is running');
+  }
+
+  /**
+   * @internal Queue a handle its owner reuses (a task's step, which is
+   * never queued twice): `callSoon` without the allocation.
+   */
+  _callSoonHandle(handle: Handle): void {
+    this._checkClosed();
+    this._ready.push(handle);
+    if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
+  }
+
+  /** @internal Queue a handle made by a backend event. */
+  _addReady(handle: Handle): void {
+    this._ready.push(handle);
+  }
+
+  /** @internal */
+  _timerHandleCancelled(timer: TimerHandle): void {
+    if (timer._scheduled) this._timerCancelledCount++;
+  }
+
+  /** @internal Plan the next iteration: now if work is ready, at the next timer, or when the backend wakes us. */
+  _scheduleIteration(): void {
+    if (this._immediate !== null || this._microtaskQueued) return;
+    if (this._nodeTimer !== null) {
+      clearTimeout(this._nodeTimer);
+      this._nodeTimer = null;
+    }
+    if (this._ready.length > 0 || this._stopping) {
+      this._immediate = setImmediate(this._iterateBound);
+      return;
+    }
+    const next = this._nextTimerWhen();
+    if (next === undefined) return;
+    const delay = next - this.time();
+    if (delay <= 0) {
+      this._immediate = setImmediate(this._iterateBound);
+    } else {
+      // Node timers have whole-millisecond resolution: round up, never fire early.
+      this._nodeTimer = setTimeout(this._iterateBound, Math.min(Math.ceil(delay * 1000), 0x7fffffff));
+    }
+  }
+
+  /** @internal The first timer that is not cancelled, dropping cancelled ones at the head. */
+  _nextTimerWhen(): number | undefined {
+    const heap = this._scheduled;
+    for (;;) {
+      const head = heap.peek();
+      if (head === undefined) return undefined;
+      if (!head._cancelled) return head._when;
+      heap.pop();
+      head._scheduled = false;
+      this._timerCancelledCount--;
+    }
+  }
+
+  /** @internal The backend says events are pending. */
+  _onBackendReady(): void {
+    if (!this._running || this._inIteration || this._immediate !== null || this._microtaskQueued) return;
+    this._iterate();
+  }
+
+  /** @internal A macrotask (immediate, Node timer, backend wake-up) starts a run of iterations. */
+  _iterate(): void {
+    this._immediate = null;
+    this._burst = 0;
+    this._iterateOnce();
+  }
+
+  /**
+   * @internal One iteration, then plan the next or finish the run. While
+   * callbacks are ready, up to MAX_ITERATIONS_PER_MACROTASK iterations run
+   * in one macrotask, each queued as a microtask after the Promise jobs the
+   * last one made; then the next waits for a `setImmediate`.
+   */
+  _iterateOnce(): void {
+    if (this._nodeTimer !== null) {
+      clearTimeout(this._nodeTimer);
+      this._nodeTimer = null;
+    }
+    if (!this._running) return;
+    this._inIteration = true;
+    try {
+      this._runOnce();
+    } catch (error) {
+      this._inIteration = false;
+      this._finishRun(error);
+      return;
+    }
+    this._inIteration = false;
+    if (this._stopping) {
+      this._finishRun(undefined);
+      return;
+    }
+    if (this._ready.length > 0 && ++this._burst < MAX_ITERATIONS_PER_MACROTASK && this._immediate === null) {
+      this._microtaskQueued = true;
+      queueMicrotask(this._iterateMicrotaskBound);
+      return;
+    }
+    this._scheduleIteration();
+  }
+
+  /** @internal */
+  _finishRun(error: unknown): void {
+    this._stopping = false;
+    this._running = false;
+    this._microtaskQueued = false;
+    if (this._immediate !== null) {
+      clearImmediate(this._immediate);
+      this._immediate = null;
+    }
+    if (this._nodeTimer !== null) {
+      clearTimeout(this._nodeTimer);
+      this._nodeTimer = null;
+    }
+    try {
+      this._stopWatching();
+    } catch (stopError) {
+      if (error === undefined) error = stopError;
+    }
+    const shared = state();
+    if (shared.runningLoop === this) shared.runningLoop = null;
+    const done = this._runDone;
+    this._runDone = null;
+    if (done === null) return;
+    if (error === undefined) done.resolve();
+    else done.reject(error);
+  }
+
+  /**
+   * @internal asyncio's `_run_once`: purge cancelled timers when they
+   * dominate, poll the backend, queue due timers, then run the handles that
+   * were ready when this began. The only place callbacks run.
+   */
+  _runOnce(): void {
+    const heap = this._scheduled;
+    if (heap.length > MIN_SCHEDULED_TIMER_HANDLES && this._timerCancelledCount / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
+      const live: TimerHandle[] = [];
+      for (const timer of heap.items) {
+        if (timer._cancelled) timer._scheduled = false;
+        else live.push(timer);
+      }
+      heap.replace(live);
+      this._timerCancelledCount = 0;
+    } else {
+      this._nextTimerWhen();
+    }
+
+    this._pollBackend();
+
+    const now = this.time();
+    for (;;) {
+      const head = heap.peek();
+      if (head === undefined || head._when > now) break;
+      heap.pop();
+      head._scheduled = false;
+      if (head._cancelled) this._timerCancelledCount--;
+      else this._ready.push(head);
+    }
+
+    const ready = this._ready;
+    const count = ready.length;
+    if (this._debug) {
+      for (let i = 0; i < count; i++) {
+        const handle = ready.shift();
+        if (handle._cancelled) continue;
+        const start = this.time();
+        handle._run();
+        const elapsed = this.time() - start;
+        if (elapsed >= this.slowCallbackDuration) logger.warning(`Executing ${handle.toString()} took ${elapsed.toFixed(3)} seconds`);
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const handle = ready.shift();
+        if (!handle._cancelled) handle._run();
+      }
+    }
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object' && typeof (value as { toString?: unknown }).toString === 'function') {
+    const text = String(value);
+    if (text !== '[object Object]') return text;
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return text;
+    }
+  }
+  return String(value);
+}
+
+export { wrapThenable, isCoroutineSource };

@@ -1,0 +1,240 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { CancelledError, InvalidStateError, RuntimeError, type ExceptionContext, type FutureLike } from '@evloop/interface';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { getEventLoop } from '../loop/running-loop.js';
+
+const PENDING = 0;
+const CANCELLED = 1;
+const FINISHED = 2;
+const STATE_NAMES = ['PENDING', 'CANCELLED', 'FINISHED'] as const;
+
+/** Marks evloop futures so `isFuture` holds across duplicated installs. */
+export const FUTURE_TAG = Symbol.for('evloop.future');
+
+/**
+ * The task an async function runs in, carried across its `await`s. Only
+ * tasks made from a function use it, so programs that never do pay nothing.
+ * @internal
+ */
+export const taskContext = new AsyncLocalStorage<{ _awaiting(future: Future<unknown>): void; _awaited(future: Future<unknown>): void }>();
+
+interface Unretrieved {
+  loop: BaseEventLoop;
+  exception: unknown;
+  message: string;
+  sourceTraceback: string | undefined;
+}
+
+/**
+ * An exception set on a future that nobody retrieves goes to the loop's
+ * exception handler when the future is garbage-collected (asyncio logs it
+ * from `__del__`). It never becomes an unhandled Promise rejection.
+ */
+const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
+  const context: ExceptionContext = { message: held.message, exception: held.exception };
+  if (held.sourceTraceback !== undefined) context.sourceTraceback = held.sourceTraceback;
+  held.loop.callExceptionHandler(context);
+});
+
+export type DoneCallback<T> = (future: Future<T>) => void;
+
+/** True for an evloop future (from any copy of this package). */
+export function isFuture(value: unknown): value is Future<unknown> {
+  return value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[FUTURE_TAG] === true;
+}
+
+/**
+ * asyncio's `Future`: thenable (`await fut`) and iterable (`yield* fut` in a
+ * generator coroutine). Done callbacks are always scheduled with `callSoon`.
+ */
+export class Future<T = unknown> implements FutureLike<T> {
+  declare readonly [FUTURE_TAG]: true;
+  /** @internal */ _state: number = PENDING;
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal */ _hasException = false;
+  /** @internal */ _loop: BaseEventLoop;
+  /** @internal */ _callbacks: Array<(future: any) => void> = [];
+  /** @internal */ _cancelMessage: unknown = undefined;
+  /** @internal */ _logTraceback = false;
+  /** @internal asyncio's `_asyncio_future_blocking`: set while a coroutine waits on it. */
+  /** @internal */ _blocking = false;
+  /** @internal */ _sourceTraceback: string | undefined;
+
+  constructor(options: { loop?: BaseEventLoop } = {}) {
+    this._loop = options.loop ?? (getEventLoop() as BaseEventLoop);
+    if (this._loop.getDebug()) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
+  }
+
+  getLoop(): BaseEventLoop {
+    return this._loop;
+  }
+
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /**
+   * Cancel the future and schedule its callbacks. Returns false when it is
+   * already done.
+   */
+  cancel(message?: unknown): boolean {
+    this._logTraceback = false;
+    if (this._state !== PENDING) return false;
+    this._state = CANCELLED;
+    this._cancelMessage = message;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  result(): T {
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    if (this._state !== FINISHED) throw new InvalidStateError('Result is not ready.');
+    this._retrieved();
+    if (this._hasException) throw this._exception;
+    return this._result as T;
+  }
+
+  exception(): unknown {
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    if (this._state !== FINISHED) throw new InvalidStateError('Exception is not set.');
+    this._retrieved();
+    return this._hasException ? this._exception : null;
+  }
+
+  setResult(result: T): void {
+    if (this._state !== PENDING) throw new InvalidStateError(`${STATE_NAMES[this._state]}: ${this.toString()}`);
+    this._result = result;
+    this._state = FINISHED;
+    this._scheduleCallbacks();
+  }
+
+  setException(exception: unknown): void {
+    if (this._state !== PENDING) throw new InvalidStateError(`${STATE_NAMES[this._state]}: ${this.toString()}`);
+    // V8 keeps the frames of an unformatted stack, with their receivers (this
+    // very task, often) alive; format it now so the registry's reference to
+    // the exception does not keep the future from being collected.
+    if (exception instanceof Error) void exception.stack;
+    this._exception = exception;
+    this._hasException = true;
+    this._state = FINISHED;
+    this._scheduleCallbacks();
+    this._logTraceback = true;
+    unretrieved.register(
+      this,
+      {
+        loop: this._loop,
+        exception,
+        message: `${this._kind()} exception was never retrieved`,
+        sourceTraceback: this._sourceTraceback,
+      },
+      this,
+    );
+  }
+
+  addDoneCallback(callback: DoneCallback<T>): void {
+    if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+    if (this._state !== PENDING) this._loop.callSoon(callback, this);
+    else this._callbacks.push(callback);
+  }
+
+  removeDoneCallback(callback: DoneCallback<T>): number {
+    const before = this._callbacks.length;
+    this._callbacks = this._callbacks.filter((entry) => entry !== callback);
+    return before - this._callbacks.length;
+  }
+
+  /**
+   * `await fut`. Inside a task made from an async function, this also tells
+   * the task which future it waits on, so `task.cancel()` can cancel it.
+   */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    const task = taskContext.getStore();
+    let promise: Promise<T>;
+    if (this._state !== PENDING) {
+      promise = this._settledPromise();
+    } else {
+      // One done callback settles the Promise and, for a task, clears its
+      // waiter; it goes in before _awaiting, which may cancel this at once.
+      promise = new Promise<T>((resolve, reject) => {
+        this._callbacks.push(() => {
+          if (task !== undefined) task._awaited(this as Future<unknown>);
+          try {
+            resolve(this.result());
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
+      if (task !== undefined) task._awaiting(this as Future<unknown>);
+    }
+    return promise.then(onFulfilled, onRejected);
+  }
+
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onFinally);
+  }
+
+  /** `yield* fut`: suspends the generator until the future is done, then gives its result. */
+  *[Symbol.iterator](): Generator<unknown, T, unknown> {
+    if (this._state === PENDING) {
+      this._blocking = true;
+      yield this;
+    }
+    if (this._state === PENDING) throw new RuntimeError('yield* was not used with a future');
+    return this.result();
+  }
+
+  toString(): string {
+    let detail = STATE_NAMES[this._state].toLowerCase();
+    if (this._state === FINISHED) detail += this._hasException ? ` exception=${String(this._exception)}` : ` result=${String(this._result)}`;
+    return `<${this.constructor.name} ${detail}>`;
+  }
+
+  /** @internal What messages call this kind of future. */
+  _kind(): string {
+    return 'Future';
+  }
+
+  /** @internal */
+  _makeCancelledError(): CancelledError {
+    return new CancelledError(this._cancelMessage === undefined ? '' : String(this._cancelMessage));
+  }
+
+  /** @internal */
+  _settledPromise(): Promise<T> {
+    try {
+      return Promise.resolve(this.result());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** @internal */
+  _retrieved(): void {
+    if (this._logTraceback) {
+      this._logTraceback = false;
+      unretrieved.unregister(this);
+    }
+  }
+
+  /** @internal */
+  _scheduleCallbacks(): void {
+    const callbacks = this._callbacks;
+    if (callbacks.length === 0) return;
+    this._callbacks = [];
+    for (const callback of callbacks) this._loop.callSoon(callback, this);
+  }
+}
+Object.defineProperty(Future.prototype, FUTURE_TAG, { value: true, enumerable: false });

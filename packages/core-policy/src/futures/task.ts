@@ -1,0 +1,377 @@
+import { CancelledError, InvalidStateError, RuntimeError, type CoroutineSource } from '@evloop/interface';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { Future, isFuture, taskContext } from './future.js';
+import { getRunningLoop } from '../loop/running-loop.js';
+import { state } from '../loop/thread-state.js';
+import { isCoroutineObject } from './coroutine.js';
+import { Handle } from '../loop/handles.js';
+
+let taskCounter = 0;
+
+/** A generator object (the coroutine of a generator function). */
+export function isGenerator(value: unknown): value is Generator<unknown, unknown, unknown> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as Generator).next === 'function' &&
+    typeof (value as Generator).throw === 'function' &&
+    typeof (value as Generator)[Symbol.iterator] === 'function'
+  );
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** True for what a task can run: a future, a generator coroutine, a thenable, or a function returning one. */
+export function isCoroutineSource(value: unknown): boolean {
+  return typeof value === 'function' || isGenerator(value) || isThenable(value);
+}
+
+const NO_VALUE = Symbol('no value');
+
+/**
+ * asyncio's `Task`: runs a coroutine on the loop.
+ *
+ * - A generator coroutine is stepped by the task: it yields futures (through
+ *   `yield* fut`, or `yield fut`, which sends the result back), a Promise, a
+ *   generator (run as a sub-task), or nothing (`yield;` gives the loop one
+ *   turn). `cancel()` throws `CancelledError` at the suspension point; the
+ *   coroutine may catch it, clean up, and even refuse it.
+ * - A function is called inside the task, so an async function is tracked
+ *   across its `await`s: `currentTask()` works in it, and `cancel()` cancels
+ *   the evloop future it awaits, which throws `CancelledError` at that
+ *   `await`. If it is awaiting a foreign Promise, the cancellation is
+ *   delivered at its next await of an evloop future, or, if it returns
+ *   first, the task ends cancelled.
+ * - A Promise that is already running cannot be reached: cancelling its
+ *   task marks the task cancelled and ignores the Promise's outcome. Pass a
+ *   function (`() => main()`) to get real cancellation.
+ */
+export class Task<T = unknown> extends Future<T> {
+  /** @internal */ _coroutine: Generator<unknown, T, unknown> | null = null;
+  /** @internal */ _starter: (() => unknown) | null = null;
+  /** @internal */ _promise: PromiseLike<unknown> | null = null;
+  /** @internal */ _waiter: Future<unknown> | null = null;
+  /** @internal */ _mustCancel = false;
+  /** @internal */ _cancelRequests = 0;
+  /** @internal */ _name: string;
+  /** @internal */ readonly _stepBound: () => void;
+  /** @internal The handle that runs `_stepBound`, reused for every bare-yield step (at most one is queued). */
+  /** @internal */ readonly _stepHandle: Handle;
+  /** @internal */ readonly _wakeupBound: (future: Future<unknown>) => void;
+
+  constructor(coroutine: CoroutineSource<T>, options: { loop?: BaseEventLoop; name?: string } = {}) {
+    super(options.loop === undefined ? {} : { loop: options.loop });
+    if (isCoroutineObject(coroutine)) {
+      const lazy = coroutine;
+      this._starter = () => lazy._bind(this._loop);
+    } else if (typeof coroutine === 'function') this._starter = coroutine as () => unknown;
+    else if (isGenerator(coroutine)) this._coroutine = coroutine as Generator<unknown, T, unknown>;
+    else if (isThenable(coroutine)) {
+      // Follow it at once, so a Promise that is already rejected is handled
+      // here and never reported as an unhandled rejection.
+      this._promise = coroutine;
+      coroutine.then(
+        (value) => this._settle(true, value),
+        (error) => this._settle(false, error),
+      );
+    }
+    else throw new TypeError(`a coroutine was expected, got ${describe(coroutine)}`);
+    this._name = options.name ?? `Task-${++taskCounter}`;
+    this._stepBound = () => this._step(NO_VALUE, undefined);
+    this._wakeupBound = (future) => this._wakeup(future);
+    this._stepHandle = new Handle(this._stepBound, null, this._loop);
+    this._loop._callSoonHandle(this._stepHandle);
+    pendingTasks(this._loop).add(this as Task<unknown>);
+  }
+
+  getName(): string {
+    return this._name;
+  }
+
+  setName(name: string): void {
+    this._name = String(name);
+  }
+
+  getCoro(): Generator<unknown, T, unknown> | PromiseLike<unknown> | (() => unknown) | null {
+    return this._coroutine ?? this._promise ?? this._starter;
+  }
+
+  /** How many cancellation requests are pending (asyncio's `cancelling()`). */
+  cancelling(): number {
+    return this._cancelRequests;
+  }
+
+  /** Take back one cancellation request (asyncio's `uncancel()`). */
+  uncancel(): number {
+    if (this._cancelRequests > 0) this._cancelRequests--;
+    return this._cancelRequests;
+  }
+
+  override cancel(message?: unknown): boolean {
+    this._logTraceback = false;
+    if (this.done()) return false;
+    this._cancelRequests++;
+    if (this._waiter !== null && this._waiter.cancel(message)) {
+      // The wake-up will throw CancelledError into the coroutine.
+      return true;
+    }
+    this._mustCancel = true;
+    this._cancelMessage = message;
+    if (this._promise !== null && this._coroutine === null) {
+      // A Promise-based task with no evloop future to cancel: if it runs
+      // outside our reach, end the task now.
+      if (this._starter === null && this._cancelRequests === 1) this._loop.callSoon(() => this._finishCancelled());
+    }
+    return true;
+  }
+
+  override setResult(): never {
+    throw new RuntimeError('Task does not support setResult()');
+  }
+
+  override setException(): never {
+    throw new RuntimeError('Task does not support setException()');
+  }
+
+  override toString(): string {
+    return `<Task ${this._name} ${super.toString().replace(/^<\w+ /, '').replace(/>$/, '')}>`;
+  }
+
+  /** @internal */
+  override _kind(): string {
+    return 'Task';
+  }
+
+  /** @internal Called by `Future.then` while this task's async function awaits `future`. */
+  _awaiting(future: Future<unknown>): void {
+    if (this.done()) return;
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      future.cancel(this._cancelMessage);
+      return;
+    }
+    this._waiter = future;
+  }
+
+  /** @internal Called by `Future.then`'s done callback when `future` is done. */
+  _awaited(future: Future<unknown>): void {
+    if (this._waiter === future) this._waiter = null;
+  }
+
+  /** @internal */
+  _finishCancelled(): void {
+    if (!this.done()) {
+      this._mustCancel = false;
+      this._complete(() => Future.prototype.cancel.call(this, this._cancelMessage));
+    }
+  }
+
+  /** @internal */
+  _complete(action: () => void): void {
+    action();
+    pendingTasks(this._loop).delete(this as Task<unknown>);
+  }
+
+  /** @internal One step of the coroutine: send a value or throw an exception into it. */
+  _step(error: unknown, value: unknown): void {
+    // A Promise-based task may settle before its first step.
+    if (this.done() && this._coroutine === null && this._starter === null) return;
+    if (this.done()) throw new InvalidStateError(`_step(): already done: ${this.toString()}`);
+    if (this._mustCancel) {
+      if (!CancelledError.isInstance(error)) error = this._makeCancelledError();
+      this._mustCancel = false;
+    }
+    this._waiter = null;
+    const loop = this._loop;
+    const previous = loop._enterTask(this as Task<unknown>);
+    try {
+      if (this._coroutine !== null) this._stepGenerator(error, value);
+      else if (error !== NO_VALUE) this._settle(false, error);
+      else this._start();
+    } finally {
+      loop._leaveTask(previous);
+    }
+  }
+
+  /** @internal */
+  _stepGenerator(error: unknown, value: unknown): void {
+    const coroutine = this._coroutine!;
+    let result: IteratorResult<unknown, T>;
+    try {
+      result = error === NO_VALUE ? coroutine.next(value) : coroutine.throw(error);
+    } catch (thrown) {
+      if (CancelledError.isInstance(thrown)) {
+        this._complete(() => Future.prototype.cancel.call(this, (thrown as Error).message || this._cancelMessage));
+      } else {
+        this._complete(() => Future.prototype.setException.call(this, thrown));
+      }
+      return;
+    }
+    if (result.done) {
+      if (this._mustCancel) {
+        this._mustCancel = false;
+        this._complete(() => Future.prototype.cancel.call(this, this._cancelMessage));
+      } else {
+        this._complete(() => Future.prototype.setResult.call(this, result.value));
+      }
+      return;
+    }
+    this._handleYield(result.value);
+  }
+
+  /** @internal */
+  _handleYield(yielded: unknown): void {
+    const loop = this._loop;
+    let future: Future<unknown> | null = null;
+    if (isFuture(yielded)) {
+      future = yielded;
+    } else if (isCoroutineObject(yielded)) {
+      future = yielded._bind(loop);
+    } else if (yielded === undefined || yielded === null) {
+      // A bare `yield`: give the loop one turn, as asyncio's sleep(0).
+      loop._callSoonHandle(this._stepHandle);
+      return;
+    } else if (isGenerator(yielded)) {
+      future = new Task(yielded, { loop });
+    } else if (isThenable(yielded)) {
+      future = wrapThenable(yielded, loop);
+    } else {
+      const bad = new RuntimeError(`Task got bad yield: ${describe(yielded)}`);
+      loop.callSoon(() => this._step(bad, undefined));
+      return;
+    }
+    if (future.getLoop() !== loop) {
+      const bad = new RuntimeError(`Task ${this._name} got Future ${future.toString()} attached to a different loop`);
+      loop.callSoon(() => this._step(bad, undefined));
+      return;
+    }
+    if (future === (this as unknown)) {
+      const bad = new RuntimeError(`Task cannot await on itself: ${this.toString()}`);
+      loop.callSoon(() => this._step(bad, undefined));
+      return;
+    }
+    future._blocking = false;
+    future.addDoneCallback(this._wakeupBound);
+    this._waiter = future;
+    if (this._mustCancel && future.cancel(this._cancelMessage)) this._mustCancel = false;
+  }
+
+  /** @internal */
+  _wakeup(future: Future<unknown>): void {
+    let value: unknown;
+    try {
+      value = future.result();
+    } catch (error) {
+      this._step(error, undefined);
+      return;
+    }
+    this._step(NO_VALUE, value);
+  }
+
+  /** @internal First step of a function- or Promise-based task. */
+  _start(): void {
+    // A Promise-based task already follows its Promise (see the constructor).
+    if (this._starter === null) return;
+    let outcome: unknown;
+    try {
+      outcome = taskContext.run(this, this._starter);
+    } catch (error) {
+      this._settle(false, error);
+      return;
+    }
+    if (isGenerator(outcome)) {
+      this._coroutine = outcome as Generator<unknown, T, unknown>;
+      this._stepGenerator(NO_VALUE, undefined);
+      return;
+    }
+    // A coroutine object (sleep(), reader.read()) runs on this task's loop, as a future cancel() can reach.
+    if (isCoroutineObject(outcome)) outcome = outcome._bind(this._loop);
+    if (isFuture(outcome)) {
+      // Follow an evloop future directly, so cancel() can reach it.
+      const future = outcome;
+      this._waiter = future;
+      future.addDoneCallback(() => {
+        if (this._waiter === future) this._waiter = null;
+        if (future.cancelled()) this._settle(false, future._makeCancelledError());
+        else {
+          const error = future.exception();
+          this._settle(error === null, error === null ? future.result() : error);
+        }
+      });
+      if (this._mustCancel && future.cancel(this._cancelMessage)) this._mustCancel = false;
+      return;
+    }
+    if (!isThenable(outcome)) {
+      this._settle(true, outcome);
+      return;
+    }
+    this._promise = outcome;
+    outcome.then(
+      (value) => this._settle(true, value),
+      (error) => this._settle(false, error),
+    );
+  }
+
+  /** @internal */
+  _settle(ok: boolean, value: unknown): void {
+    if (this.done()) return;
+    if (!ok && CancelledError.isInstance(value)) {
+      this._complete(() => Future.prototype.cancel.call(this, (value as Error).message || this._cancelMessage));
+    } else if (this._mustCancel) {
+      this._mustCancel = false;
+      this._complete(() => Future.prototype.cancel.call(this, this._cancelMessage));
+    } else if (ok) {
+      this._complete(() => Future.prototype.setResult.call(this, value));
+    } else {
+      this._complete(() => Future.prototype.setException.call(this, value));
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
+}
+
+function pendingTasks(loop: BaseEventLoop): Set<Task<unknown>> {
+  const map = state().pendingTasks;
+  let set = map.get(loop);
+  if (set === undefined) {
+    set = new Set();
+    map.set(loop, set);
+  }
+  return set as Set<Task<unknown>>;
+}
+
+/** A future that follows a Promise (the Promise itself cannot be cancelled). */
+export function wrapThenable<T>(thenable: PromiseLike<T>, loop: BaseEventLoop): Future<T> {
+  const future = new Future<T>({ loop });
+  thenable.then(
+    (value) => {
+      if (!future.done() && !loop.isClosed()) future.setResult(value);
+    },
+    (error) => {
+      if (!future.done() && !loop.isClosed()) future.setException(error);
+    },
+  );
+  return future;
+}
+
+/** The task running now on `loop` (default: the running loop), or null. */
+export function currentTask(loop?: BaseEventLoop): Task<unknown> | null {
+  const target = loop ?? (getRunningLoop() as BaseEventLoop);
+  const stepping = target._steppingTask();
+  if (stepping !== null) return stepping;
+  const store = taskContext.getStore();
+  if (store instanceof Task && store._loop === target && !store.done()) return store;
+  return null;
+}
+
+/** The tasks of `loop` (default: the running loop) that are not done. */
+export function allTasks(loop?: BaseEventLoop): Set<Task<unknown>> {
+  const target = loop ?? (getRunningLoop() as BaseEventLoop);
+  return new Set([...pendingTasks(target)].filter((task) => !task.done()));
+}

@@ -1,0 +1,88 @@
+import type { HandleLike, TimerHandleLike } from '@evloop/interface';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+
+/** A name for a callback in messages (`Exception in callback ...`, slow-callback warnings). */
+export function describeCallback(callback: (...args: never[]) => unknown): string {
+  const name = callback.name;
+  return name ? `${name}()` : '<anonymous>()';
+}
+
+/** A callback scheduled on a loop (asyncio's `Handle`). */
+export class Handle implements HandleLike {
+  /** @internal */ _callback: ((...args: any[]) => unknown) | null;
+  /** @internal */ _args: unknown[] | null;
+  /** @internal */ readonly _loop: BaseEventLoop;
+  /** @internal */ _cancelled = false;
+  /** Where it was made (debug mode only). */
+  /** @internal */ _sourceTraceback: string | undefined;
+
+  constructor(callback: (...args: any[]) => unknown, args: unknown[] | null, loop: BaseEventLoop) {
+    this._callback = callback;
+    this._args = args;
+    this._loop = loop;
+    if (loop.getDebug()) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
+  }
+
+  cancel(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    // Drop references so a cancelled handle keeps nothing alive.
+    this._callback = null;
+    this._args = null;
+  }
+
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** @internal Run the callback; an exception goes to the loop's exception handler. */
+  _run(): void {
+    const callback = this._callback!;
+    const args = this._args;
+    try {
+      if (args === null) callback();
+      else callback(...args);
+    } catch (error) {
+      const context: Record<string, unknown> = {
+        message: `Exception in callback ${describeCallback(callback)}`,
+        exception: error,
+        handle: this,
+      };
+      if (this._sourceTraceback !== undefined) context.sourceTraceback = this._sourceTraceback;
+      this._loop.callExceptionHandler(context as never);
+    }
+  }
+
+  toString(): string {
+    const state = this._cancelled ? 'cancelled' : this._callback ? describeCallback(this._callback) : '';
+    return `<${this.constructor.name} ${state}>`;
+  }
+}
+
+/** A callback scheduled for `when` on the loop's clock (asyncio's `TimerHandle`). */
+export class TimerHandle extends Handle implements TimerHandleLike {
+  /** @internal */ readonly _when: number;
+  /** @internal Insertion order, so timers due at the same time run FIFO. */
+  /** @internal */ readonly _sequence: number;
+  /** @internal Whether it is still in the loop's heap. */
+  /** @internal */ _scheduled = false;
+
+  constructor(when: number, sequence: number, callback: (...args: any[]) => unknown, args: unknown[] | null, loop: BaseEventLoop) {
+    super(callback, args, loop);
+    this._when = when;
+    this._sequence = sequence;
+  }
+
+  when(): number {
+    return this._when;
+  }
+
+  override cancel(): void {
+    if (!this._cancelled) this._loop._timerHandleCancelled(this);
+    super.cancel();
+  }
+
+  override toString(): string {
+    return `<TimerHandle when=${this._when.toFixed(3)} ${this._cancelled ? 'cancelled' : this._callback ? describeCallback(this._callback) : ''}>`;
+  }
+}

@@ -7,6 +7,15 @@
 #   2. core-policy alone                  -> "no usable backend ... npm install <preferred>"
 #      + a backend for another platform   -> installs cleanly, reports itself unavailable
 #   3. core-policy + two backends         -> the platform's preferred one
+#   4. no compiler, make or python3 on PATH: core-policy + epoll, poll and
+#      select install from their prebuilt binaries (never compiled) and each
+#      runs the echo round trip
+#   1 again: with its prebuilds removed, `npm rebuild` says in one line that
+#      it compiles from source, and the compiled addon works
+#
+# Every tarball is checked first: native packages carry prebuilds/ (made by
+# `pnpm prebuild`; this script makes the host's own when they are missing)
+# and never build/; each tarball's size is printed.
 #
 #   pnpm test:e2e            (KEEP_E2E=1 keeps the temp directory)
 #
@@ -69,6 +78,24 @@ fi
 
 step "build"
 (cd "$ROOT" && timeout 600 "${PNPM[@]}" build --output-logs=errors-only)
+
+step "prebuilt binaries for this machine"
+# The target id `pnpm prebuild` uses for this machine, and the file tag
+# node-gyp-build looks for here.
+HOST_TARGET="$(node -p '
+  const libc = process.platform === "linux" ? (require("fs").existsSync("/etc/alpine-release") ? "-musl" : "-glibc") : "";
+  `${process.platform}-${process.arch}${libc}`')"
+missing=()
+for manifest in "$ROOT"/packages/*/package.json; do
+  wants="$(node -p "(require('$manifest').evloop?.prebuilds ?? []).includes('$HOST_TARGET')")"
+  [[ "$wants" == "true" ]] || continue
+  dir="$(dirname "$manifest")"
+  if ! compgen -G "$dir/prebuilds/$(node -p 'process.platform + "-" + process.arch')/*.node" >/dev/null; then missing+=("$(basename "$dir")"); fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "no $HOST_TARGET prebuild in: ${missing[*]}; running pnpm prebuild --target $HOST_TARGET"
+  (cd "$ROOT" && timeout 1200 "${PNPM[@]}" prebuild --target "$HOST_TARGET")
+fi
 
 step "install verdaccio@$VERDACCIO_VERSION into the temp directory"
 mkdir -p "$WORK/verdaccio"
@@ -135,6 +162,32 @@ for manifest in "$ROOT"/packages/*/package.json; do
   PUBLISHED+=("$name")
 done
 echo "published: ${PUBLISHED[*]}"
+
+step "tarball contents and sizes"
+# The tarballs pnpm would publish: a native package carries every prebuild
+# its package.json asks for and never build/ (node-gyp-build would prefer a
+# build/Release/*.node over prebuilds/).
+mkdir -p "$WORK/tarballs"
+printf '%-28s %10s %10s  %s\n' package packed unpacked prebuilds
+for manifest in "$ROOT"/packages/*/package.json; do
+  dir="$(dirname "$manifest")"
+  if [[ "$(node -p "require('$manifest').private === true")" == "true" ]]; then continue; fi
+  name="$(node -p "require('$manifest').name")"
+  tarball="$(cd "$dir" && timeout 120 "${PNPM[@]}" pack --pack-destination "$WORK/tarballs" 2>/dev/null | grep -E '\.tgz$' | tail -n 1)"
+  [[ "$tarball" == /* ]] || tarball="$WORK/tarballs/$(basename "$tarball")"
+  [[ -f "$tarball" ]] || fail "pnpm pack $name made no tarball"
+  listing="$(tar -tzf "$tarball")"
+  if grep -q '^package/build/' <<<"$listing"; then fail "$name's tarball carries build/"; fi
+  prebuilds="$( (grep -E '^package/prebuilds/.+\.node$' <<<"$listing" || true) | sed 's|^package/prebuilds/||' | tr '\n' ' ')"
+  for target in $(node -p "(require('$manifest').evloop?.prebuilds ?? []).join(' ')"); do
+    platform_arch="$(cut -d- -f1,2 <<<"$target")"
+    libc="$(cut -d- -f3 -s <<<"$target")"
+    grep -qE "^package/prebuilds/$platform_arch/[^/]+\.napi${libc:+\.$libc}\.node$" <<<"$listing" ||
+      fail "$name's tarball has no $target prebuild (run pnpm prebuild)"
+  done
+  unpacked="$(tar -xzOf "$tarball" | wc -c)"
+  printf '%-28s %9sK %9sK  %s\n' "$name" "$(( $(wc -c <"$tarball") / 1024 ))" "$(( unpacked / 1024 ))" "${prebuilds:--}"
+done
 for private in @evloop/conformance; do
   if node -e "fetch('${REGISTRY}${private/\//%2f}').then(r=>process.exit(r.status===404?0:1),()=>process.exit(1))"; then :; else fail "$private is private but the registry has it"; fi
 done
@@ -144,7 +197,7 @@ new_project() {
   local project="$WORK/projects/$1"
   mkdir -p "$project"
   printf '{ "name": "evloop-e2e-%s", "private": true, "type": "module" }\n' "$1" >"$project/package.json"
-  cp "$HERE/app.mjs" "$HERE/unavailable.mjs" "$project/"
+  cp "$HERE/app.mjs" "$HERE/unavailable.mjs" "$HERE/which-binary.mjs" "$project/"
   echo "$project"
 }
 npm_install() {
@@ -163,6 +216,9 @@ OUT="$(run_app "$P1")" || { echo "$OUT"; fail "the app failed with only selector
 echo "$OUT"
 grep -qx 'backend=poll' <<<"$OUT" || fail "expected backend=poll"
 grep -qx 'echo=ok' <<<"$OUT" || fail "expected echo=ok"
+BINARY="$(cd "$P1" && node which-binary.mjs @evloop/selector-poll)"
+echo "$BINARY"
+grep -q " node_modules/@evloop/selector-poll/prebuilds/" <<<"$BINARY" || fail "selector-poll does not load its prebuilt binary"
 
 step "project 2: npm install @evloop/core-policy (no backend)"
 P2="$(new_project no-backend)"
@@ -186,6 +242,49 @@ OUT="$(run_app "$P3")" || { echo "$OUT"; fail "the app failed with two backends 
 echo "$OUT"
 grep -qx "backend=${PREFERRED#selector-}" <<<"$OUT" || fail "expected backend=${PREFERRED#selector-}"
 grep -qx 'echo=ok' <<<"$OUT" || fail "expected echo=ok"
+
+step "project 4: no compiler, make or python3: npm install @evloop/core-policy + epoll, poll, select"
+# A PATH with node, npm and the few programs npm and its scripts run, and no
+# compiler: a package that tried to compile would fail to install.
+NOCC="$WORK/no-compiler-bin"
+mkdir -p "$NOCC"
+for tool in node npm sh bash env cat ls rm mkdir cp mv chmod uname; do
+  found="$(command -v "$tool" || true)"
+  [[ -n "$found" ]] && ln -sf "$found" "$NOCC/$tool"
+done
+for tool in g++ gcc cc c++ clang clang++ make gmake python3 python; do
+  if PATH="$NOCC" command -v "$tool" >/dev/null 2>&1; then fail "$tool is still on the no-compiler PATH"; fi
+done
+P4="$(new_project no-compiler)"
+NATIVE=(@evloop/selector-epoll @evloop/selector-poll @evloop/selector-select)
+OUT="$(cd "$P4" && env -u CC -u CXX -u npm_config_python -u NODE_GYP_FORCE_PYTHON PATH="$NOCC" \
+  "$(command -v timeout)" 300 npm install --registry "$REGISTRY" --no-audit --no-fund --loglevel=error --foreground-scripts \
+  @evloop/core-policy "${NATIVE[@]}" 2>&1)" || { echo "$OUT"; fail "npm install without a compiler failed"; }
+if grep -qE 'compiling from source|gyp info' <<<"$OUT"; then echo "$OUT"; fail "something was compiled"; fi
+BINARIES="$(cd "$P4" && PATH="$NOCC" node which-binary.mjs @evloop/sys "${NATIVE[@]}")"
+echo "$BINARIES"
+while read -r name file; do
+  [[ "$file" == node_modules/$name/prebuilds/* ]] || fail "$name loads $file, not a prebuilt binary"
+done <<<"$BINARIES"
+for backend in epoll poll select; do
+  OUT="$(cd "$P4" && EVLOOP_BACKEND="$backend" PATH="$NOCC" "$(command -v timeout)" 60 node app.mjs)" || { echo "$OUT"; fail "the echo on $backend failed"; }
+  grep -qx "backend=$backend" <<<"$OUT" || { echo "$OUT"; fail "expected backend=$backend"; }
+  grep -qx 'echo=ok' <<<"$OUT" || { echo "$OUT"; fail "no echo on $backend"; }
+  echo "$backend: echo=ok"
+done
+
+step "project 1 again: no prebuild matches -> compiled from source, said in one line"
+rm -rf "$P1/node_modules/@evloop/selector-poll/prebuilds"
+OUT="$(cd "$P1" && timeout 300 npm rebuild @evloop/selector-poll --foreground-scripts --loglevel=error 2>&1)" || { echo "$OUT"; fail "npm rebuild (compiling selector-poll) failed"; }
+grep -x "@evloop/selector-poll: no prebuilt binary for $(node -p 'process.platform + "-" + process.arch'); compiling from source" <<<"$OUT" ||
+  { echo "$OUT"; fail "the fallback did not say it compiles from source"; }
+[[ "$(grep -c 'compiling from source' <<<"$OUT")" == 1 ]] || { echo "$OUT"; fail "more than one line about compiling"; }
+BINARY="$(cd "$P1" && node which-binary.mjs @evloop/selector-poll)"
+echo "$BINARY"
+grep -q " node_modules/@evloop/selector-poll/build/Release/" <<<"$BINARY" || fail "selector-poll was not compiled into build/Release"
+OUT="$(run_app "$P1")" || { echo "$OUT"; fail "the app failed on the compiled selector-poll"; }
+grep -qx 'echo=ok' <<<"$OUT" || fail "expected echo=ok from the compiled selector-poll"
+echo "compiled selector-poll: echo=ok"
 
 step "done"
 echo "e2e-install: ok"

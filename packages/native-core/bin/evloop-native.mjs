@@ -3,8 +3,10 @@
 // package's folder (its `native:build` and `install` scripts):
 //
 //   evloop-native build     compile the addon with node-gyp (node-gyp rebuild)
-//   evloop-native install   node-gyp-build: load a matching prebuild from
-//                           prebuilds/, else compile as `build` does
+//   evloop-native install   a prebuilt binary (prebuilds/, made by `pnpm
+//                           prebuild`) or build/ that loads here: nothing
+//                           to do; otherwise say so in one line and compile
+//                           as `build` does (`--build-from-source`: compile)
 //
 // binding.gyp is the one description of what is compiled. The package's
 // `evloop.platforms` (package.json) lists where its mechanism exists; on any
@@ -62,8 +64,33 @@ function nodeGyp() {
   }
 }
 
-const [command, ...args] =
-  mode === 'build' ? [...nodeGyp(), 'rebuild'] : [process.execPath, require.resolve('node-gyp-build/bin.js')];
+if (mode === 'install') {
+  const target = `${process.platform}-${process.arch}`;
+  let reason;
+  if (environment.npm_config_build_from_source === 'true') {
+    reason = 'compiling from source, as asked (--build-from-source)';
+  } else {
+    let candidate;
+    try {
+      candidate = require('node-gyp-build').resolve(packageRoot);
+    } catch {
+      candidate = undefined;
+    }
+    if (candidate === undefined) {
+      reason = `no prebuilt binary for ${target}; compiling from source`;
+    } else {
+      // Load it in a child process: a binary that crashes on load must not
+      // take the installer with it.
+      const probe = spawnSync(process.execPath, ['-e', 'require(process.argv[1])', candidate], { encoding: 'utf8' });
+      if (probe.status === 0) process.exit(0);
+      const why = (probe.stderr.split('\n').find((line) => /Error/.test(line)) ?? `exit ${probe.status ?? probe.signal}`).trim();
+      reason = `the binary for ${target} does not load (${why}); compiling from source`;
+    }
+  }
+  console.log(`${manifest.name}: ${reason}`);
+}
+
+const [command, ...args] = [...nodeGyp(), 'rebuild'];
 const result = spawnSync(command, args, {
   cwd: packageRoot,
   env: environment,

@@ -2,6 +2,7 @@ import {
   BACKEND_SPECIFICATION_VERSION,
   KNOWN_BACKENDS,
   NativeSelector,
+  RuntimeError,
   toOSError,
   type Availability,
   type BackendDescriptor,
@@ -11,10 +12,48 @@ import { loadNative } from './load-native.js';
 
 const known = KNOWN_BACKENDS.find((entry) => entry.name === 'epoll')!;
 
-function openBinding(): NativeSelectorBinding {
-  const { Epoll } = loadNative();
+/** The sentence evloop/platform.h gives where epoll does not exist, or undefined here. */
+function platformReason(): string | undefined {
+  if ((known.platforms as readonly string[]).includes(process.platform)) return undefined;
+  return `epoll does not exist on ${process.platform}; it needs Linux or Android`;
+}
+
+/** Why a selector cannot be made here: the platform, the addon, or the kernel (a probe). */
+function unusableReason(): string | undefined {
+  const platform = platformReason();
+  if (platform !== undefined) return platform;
+  let native;
   try {
-    return new Epoll();
+    native = loadNative();
+  } catch (error) {
+    return notLoadedReason(error);
+  }
+  if (native.unsupportedReason !== undefined) return native.unsupportedReason;
+  try {
+    native.probe();
+  } catch (error) {
+    return `cannot open an epoll instance: ${messageOf(toOSError(error))}`;
+  }
+  return undefined;
+}
+
+function notLoadedReason(error: unknown): string {
+  return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
+}
+
+function openBinding(): NativeSelectorBinding {
+  const cannot = `${known.packageName} cannot create a selector`;
+  const platform = platformReason();
+  if (platform !== undefined) throw new RuntimeError(`${cannot}: ${platform}`);
+  let native;
+  try {
+    native = loadNative();
+  } catch (error) {
+    throw new RuntimeError(`${cannot}: ${notLoadedReason(error)}`, { cause: error });
+  }
+  if (native.unsupportedReason !== undefined) throw new RuntimeError(`${cannot}: ${native.unsupportedReason}`);
+  try {
+    return new native.Selector();
   } catch (error) {
     throw toOSError(error);
   }
@@ -33,26 +72,12 @@ export class EpollSelector<T = unknown> extends NativeSelector<T> {
 }
 
 function available(): Availability {
-  if (!(known.platforms as readonly string[]).includes(process.platform)) {
-    return { ok: false, reason: `epoll exists only on Linux and Android, not on ${process.platform}` };
-  }
   try {
-    loadNative();
+    const reason = unusableReason();
+    return reason === undefined ? { ok: true } : { ok: false, reason };
   } catch (error) {
-    return { ok: false, reason: `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}` };
+    return { ok: false, reason: `epoll probe failed: ${messageOf(error)}` };
   }
-  let binding: NativeSelectorBinding;
-  try {
-    binding = openBinding();
-  } catch (error) {
-    return { ok: false, reason: `cannot open an epoll instance: ${messageOf(error)}` };
-  }
-  try {
-    binding.close();
-  } catch {
-    // Closing a fresh epoll fd cannot fail in a way that matters here.
-  }
-  return { ok: true };
 }
 
 function messageOf(error: unknown): string {

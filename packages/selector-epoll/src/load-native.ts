@@ -3,13 +3,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeSelectorBinding } from '@evloop/interface';
 
-/** What `selector_epoll.node` exports. */
-export interface EpollNative {
-  /** Opens an epoll fd; throws `{ errno, syscall }` when it cannot. */
-  Epoll: new () => NativeSelectorBinding;
-  /** False when the addon was built for a platform without epoll. */
-  platformSupported: boolean;
-}
+/**
+ * What `selector_epoll.node` exports: the binding class and a probe, or, when
+ * it was built where epoll does not exist, only why (evloop/platform.h).
+ */
+export type EpollNative =
+  | {
+      /** Opens an epoll fd; throws `{ errno, code, syscall }` when it cannot. */
+      Selector: new () => NativeSelectorBinding;
+      /** Opens and closes an epoll fd; throws `{ errno, code, syscall }` when it cannot. */
+      probe(): void;
+      unsupportedReason?: undefined;
+    }
+  | { unsupportedReason: string };
 
 // This file runs as src/load-native.ts under vitest and as dist/index.{js,cjs}
 // once built: both are one folder below the package root, where

@@ -35,7 +35,7 @@ function selector(): EpollSelector {
 }
 
 function binding(): NativeSelectorBinding {
-  const created = new (loadNative().Epoll)();
+  const created = new (loadNative() as { Selector: new () => NativeSelectorBinding }).Selector();
   toClose.push(() => created.close());
   return created;
 }
@@ -109,7 +109,7 @@ describe('epoll backend descriptor', () => {
     const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
     Object.defineProperty(process, 'platform', { ...platform, value: 'darwin' });
     try {
-      expect(backend.available()).toEqual({ ok: false, reason: 'epoll exists only on Linux and Android, not on darwin' });
+      expect(backend.available()).toEqual({ ok: false, reason: 'epoll does not exist on darwin; it needs Linux or Android' });
     } finally {
       Object.defineProperty(process, 'platform', platform);
     }
@@ -223,6 +223,32 @@ describe('epoll specifics', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual([...ends].sort((a, b) => a - b));
   });
 
+  it('watch(onReady, timeoutMs) also calls onReady once the timeout passes with nothing ready; watch(onReady) alone does not', async () => {
+    const raw = binding();
+    const calls: string[] = [];
+    await new Promise<void>((resolve) => {
+      raw.watch(() => {
+        calls.push('timer');
+        resolve();
+      }, 0.5);
+    });
+    // A later watch without a timeout replaces the callback and stops the timer.
+    raw.watch(() => calls.push('late'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    raw.unwatch();
+    expect(calls).toEqual(['timer']);
+    expect(() => raw.watch(() => {}, '5' as never)).toThrow(TypeError);
+  });
+
+  it('a closed binding fails every call as a syscall on a closed fd (EBADF), and close() twice is fine', () => {
+    const raw = binding();
+    raw.close();
+    raw.close();
+    for (const call of [() => raw.add(0, EVENT_READ), () => raw.remove(0), () => raw.wait(new Int32Array(2), 0), () => raw.watch(() => {})]) {
+      expect(call).toThrow(expect.objectContaining({ errno: 9, code: 'EBADF', syscall: 'epoll' }));
+    }
+  });
+
   it('wait() rounds a fractional timeout up to whole milliseconds', () => {
     const raw = binding();
     const start = performance.now();
@@ -237,7 +263,7 @@ describe('epoll lifetimes', () => {
       `
       const fs = require('fs');
       const count = () => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[eventpoll]'; } catch { return false; } }).length;
-      const { Epoll } = loadEpoll();
+      const { Selector: Epoll } = loadEpoll();
       const before = count();
       (function () {
         for (let i = 0; i < 200; i++) {
@@ -261,7 +287,7 @@ describe('epoll lifetimes', () => {
   it('a watched selector is not collected: it keeps calling back after its last reference is dropped', async () => {
     const result = await runNode(
       `
-      const { Epoll } = loadEpoll();
+      const { Selector: Epoll } = loadEpoll();
       let calls = 0;
       (function () {
         const epoll = new Epoll();
@@ -279,7 +305,7 @@ describe('epoll lifetimes', () => {
 
   it('an exception thrown by onReady is an uncaught exception, like any Node callback', async () => {
     const result = await runNode(`
-      const { Epoll } = loadEpoll();
+      const { Selector: Epoll } = loadEpoll();
       const epoll = new Epoll();
       epoll.add(1, 2);
       process.on('uncaughtException', (error) => { console.log('caught ' + error.message); epoll.close(); });
@@ -290,7 +316,7 @@ describe('epoll lifetimes', () => {
 
   const workerScript = (mode: 'unwatch' | 'leave-watched' | 'close') => `
     const { parentPort } = require('worker_threads');
-    const { Epoll } = require(${JSON.stringify(require_resolve_node_gyp_build())})(${JSON.stringify(packageRoot)});
+    const { Selector: Epoll } = require(${JSON.stringify(require_resolve_node_gyp_build())})(${JSON.stringify(packageRoot)});
     const epoll = new Epoll();
     epoll.watch(() => {});
     parentPort.postMessage('armed');
@@ -333,7 +359,7 @@ describe('epoll lifetimes', () => {
       const { Worker } = require('worker_threads');
       const code = \`
         const { parentPort } = require('worker_threads');
-        const { Epoll } = (\${loadEpoll.toString()})();
+        const { Selector: Epoll } = (\${loadEpoll.toString()})();
         const epoll = new Epoll();
         epoll.add(1, 2);
         const out = new Int32Array(64);

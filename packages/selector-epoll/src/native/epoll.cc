@@ -1,18 +1,17 @@
+// epoll on Linux. Compiled on every platform (addon.cc exports only
+// `unsupportedReason` where epoll does not exist), so this file is empty
+// elsewhere.
+#if defined(__linux__)
+
 #include "epoll.h"
 
-#include <cerrno>
-
-#ifdef __linux__
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
-#endif
+
+#include <cerrno>
 
 namespace evloop {
-
-Epoll::~Epoll() { Close(); }
-
-#ifdef __linux__
 
 namespace {
 
@@ -42,31 +41,30 @@ int64_t NowMs() {
 
 }  // namespace
 
-int Epoll::Open() {
-  last_syscall_ = "epoll_create1";
+Status Epoll::Open() {
   fd_ = epoll_create1(EPOLL_CLOEXEC);
-  return fd_ < 0 ? -errno : 0;
+  return fd_ < 0 ? Status::Errno(errno, "epoll_create1") : Status::Ok();
 }
 
-int Epoll::Control(int op, int fd, int events) {
-  last_syscall_ = "epoll_ctl";
-  if (fd_ < 0) return -EBADF;
+Status Epoll::Control(int op, int fd, int events) {
+  if (fd_ < 0) return Status::Errno(EBADF, "epoll_ctl");
   struct epoll_event event = {};
   event.events = ToEpollEvents(events);
   event.data.fd = fd;
-  return epoll_ctl(fd_, op, fd, &event) < 0 ? -errno : 0;
+  return epoll_ctl(fd_, op, fd, &event) < 0 ? Status::Errno(errno, "epoll_ctl") : Status::Ok();
 }
 
-int Epoll::Add(int fd, int events) { return Control(EPOLL_CTL_ADD, fd, events); }
+Status Epoll::Add(int fd, int events) { return Control(EPOLL_CTL_ADD, fd, events); }
 
-int Epoll::Modify(int fd, int events) { return Control(EPOLL_CTL_MOD, fd, events); }
+Status Epoll::Modify(int fd, int events) { return Control(EPOLL_CTL_MOD, fd, events); }
 
-int Epoll::Remove(int fd) { return Control(EPOLL_CTL_DEL, fd, 0); }
+Status Epoll::Remove(int fd) { return Control(EPOLL_CTL_DEL, fd, 0); }
 
-int Epoll::Wait(int32_t* out, size_t capacity, int timeout_ms) {
-  last_syscall_ = "epoll_wait";
-  if (fd_ < 0) return -EBADF;
-  if (capacity == 0) return -EINVAL;
+int Epoll::Wait(int32_t* out, size_t capacity, int timeout_ms, Status* status) {
+  if (fd_ < 0 || capacity == 0) {
+    *status = Status::Errno(fd_ < 0 ? EBADF : EINVAL, "epoll_wait");
+    return -1;
+  }
   const size_t max_events = capacity > 0x7fffffff ? 0x7fffffff : capacity;
   if (scratch_.size() < max_events * sizeof(struct epoll_event)) {
     scratch_.resize(max_events * sizeof(struct epoll_event));
@@ -82,7 +80,10 @@ int Epoll::Wait(int32_t* out, size_t capacity, int timeout_ms) {
       timeout_ms = left > 0 ? static_cast<int>(left) : 0;
     }
   }
-  if (count < 0) return -errno;
+  if (count < 0) {
+    *status = Status::Errno(errno, "epoll_wait");
+    return -1;
+  }
   for (int i = 0; i < count; i++) {
     out[2 * i] = events[i].data.fd;
     out[2 * i + 1] = FromEpollEvents(events[i].events);
@@ -97,18 +98,6 @@ void Epoll::Close() {
   }
 }
 
-#else  // !__linux__: the addon still builds, and every call reports ENOSYS.
-
-int Epoll::Open() {
-  last_syscall_ = "epoll_create1";
-  return -ENOSYS;
-}
-int Epoll::Add(int, int) { return -ENOSYS; }
-int Epoll::Modify(int, int) { return -ENOSYS; }
-int Epoll::Remove(int) { return -ENOSYS; }
-int Epoll::Wait(int32_t*, size_t, int) { return -ENOSYS; }
-void Epoll::Close() { fd_ = -1; }
-
-#endif
-
 }  // namespace evloop
+
+#endif  // defined(__linux__)

@@ -1,6 +1,7 @@
-// The epoll syscalls behind the selector, with no Node-API types. Every call
-// returns 0 (or a count) on success and -errno on failure, so the glue in
-// addon.cc decides how an error reaches JavaScript.
+// The epoll syscalls behind @evloop/selector-epoll, with no Node-API types:
+// the mechanism that evloop/selector_binding.h (from @evloop/native-core)
+// turns into the JavaScript class. The same members, with the same names, as
+// every other backend's <mechanism>.h.
 #ifndef EVLOOP_SELECTOR_EPOLL_EPOLL_H_
 #define EVLOOP_SELECTOR_EPOLL_EPOLL_H_
 
@@ -8,40 +9,37 @@
 #include <cstdint>
 #include <vector>
 
-namespace evloop {
+#include "evloop/status.h"
 
-// The selector's event bits, as in @evloop/interface.
-constexpr int kEventRead = 1;
-constexpr int kEventWrite = 2;
+namespace evloop {
 
 class Epoll {
  public:
+  static constexpr const char* kName = "epoll";
+
   Epoll() = default;
-  ~Epoll();
+  ~Epoll() { Close(); }
   Epoll(const Epoll&) = delete;
   Epoll& operator=(const Epoll&) = delete;
 
-  // Creates the epoll fd (close-on-exec). Returns 0 or -errno.
-  int Open();
-  int Add(int fd, int events);
-  int Modify(int fd, int events);
-  int Remove(int fd);
+  // Creates the epoll fd (close-on-exec).
+  Status Open();
+  Status Add(int fd, int events);
+  Status Modify(int fd, int events);
+  Status Remove(int fd);
   // Waits up to timeout_ms (negative: forever) and writes up to `capacity`
-  // (fd, events) pairs into `out`. Returns the number of pairs or -errno.
-  // EINTR is retried with the time that is left.
-  int Wait(int32_t* out, size_t capacity, int timeout_ms);
+  // (fd, events) pairs into `out`. Returns the number of pairs, or -1 with
+  // `*status` set. EINTR is retried with the time that is left.
+  int Wait(int32_t* out, size_t capacity, int timeout_ms, Status* status);
   // Closes the epoll fd; safe to call twice.
   void Close();
+  // The epoll fd, pollable itself: libuv watches it while the loop is idle.
   int fd() const { return fd_; }
 
-  // The syscall name that goes with the last error, for the thrown error.
-  const char* last_syscall() const { return last_syscall_; }
-
  private:
-  int Control(int op, int fd, int events);
+  Status Control(int op, int fd, int events);
 
   int fd_ = -1;
-  const char* last_syscall_ = "";
   // Scratch space for epoll_wait, grown when a larger output buffer comes in
   // and reused afterwards, so waiting allocates nothing per event.
   std::vector<unsigned char> scratch_;

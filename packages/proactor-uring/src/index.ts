@@ -36,6 +36,7 @@ function available(): Availability {
   }
   // A real ring and a real no-op submission: seccomp profiles (Docker's
   // default among them) and kernel.io_uring_disabled fail one of these.
+  if (native.unsupportedReason !== undefined) return { ok: false, reason: native.unsupportedReason };
   const failure = native.probeUsable();
   if (failure === null) return { ok: true };
   if (failure.errno === ENOSYS) {

@@ -42,12 +42,20 @@ export interface NativeRing {
   harvest(out: Int32Array, start: number): number;
   watch(onReady: () => void): void;
   unwatch(): void;
+  /** Reads (resets) the eventfd the watch waits on; called before each poll that a wake-up starts. */
+  drain(): void;
   close(): void;
   fileno(): number;
 }
 
-/** What `proactor_uring.node` exports. */
+/**
+ * What `proactor_uring.node` exports, or, when it was built where io_uring
+ * does not exist, only why (evloop/platform.h).
+ */
+export type UringNativeModule = UringNative | { unsupportedReason: string; Ring?: undefined };
+
 export interface UringNative {
+  unsupportedReason?: undefined;
   Ring: new (entries: number, preferDeferTaskrun: boolean) => NativeRing;
   /** Writes an address into a scratch buffer and returns its length. */
   encodeAddress(scratch: Uint8Array, family: number, host: string | Uint8Array, port: number, flowinfo: number, scopeId: number): number;
@@ -58,22 +66,21 @@ export interface UringNative {
   /** null when a ring can be set up and runs a no-op, else `{ errno, syscall, message }`. */
   probeUsable(): { errno: number; syscall: string; message: string } | null;
   scratchSize: number;
-  platformSupported: boolean;
 }
 
 // src/load-native.ts under vitest, dist/index.{js,cjs} once built: both one
 // folder below the package root, where node-gyp-build looks.
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-let loaded: { native: UringNative } | { error: unknown } | undefined;
+let loaded: { native: UringNativeModule } | { error: unknown } | undefined;
 
 /** Loads the addon once; throws the load error (the same one on every call). */
-export function loadNative(): UringNative {
+export function loadNative(): UringNativeModule {
   if (loaded === undefined) {
     try {
       const require = createRequire(import.meta.url);
       const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
-      loaded = { native: nodeGypBuild(packageRoot) as UringNative };
+      loaded = { native: nodeGypBuild(packageRoot) as UringNativeModule };
     } catch (error) {
       loaded = { error };
     }

@@ -107,7 +107,9 @@ export class UringProactor implements Proactor {
     }
     const deferTaskrun = options.deferTaskrun ?? true;
     if (typeof deferTaskrun !== 'boolean') throw new TypeError('options.deferTaskrun must be a boolean');
-    this.#native = loadNative();
+    const native = loadNative();
+    if (native.unsupportedReason !== undefined) throw new RuntimeError(`@evloop/proactor-uring cannot create a proactor: ${native.unsupportedReason}`);
+    this.#native = native;
     try {
       this.#ring = new this.#native.Ring(entries, deferTaskrun);
     } catch (error) {
@@ -296,7 +298,13 @@ export class UringProactor implements Proactor {
   watch(onReady: () => void): void {
     this.#checkOpen();
     if (typeof onReady !== 'function') throw new TypeError('onReady must be a function');
-    callNative(() => this.#ring.watch(onReady));
+    const ring = this.#ring;
+    callNative(() =>
+      ring.watch(() => {
+        ring.drain();
+        onReady();
+      }),
+    );
   }
 
   unwatch(): void {

@@ -1,35 +1,30 @@
-// Node-API glue for the io_uring proactor: argument unpacking, errors and
-// the libuv watch on the ring's eventfd. The ring lives in uring.cc, the
-// socket addresses in sockaddr.cc. Operation buffers belong to JavaScript:
-// the UringProactor wrapper keeps each one referenced until its completion
-// has been harvested, so nothing here owns or frees them.
+// Node-API glue for the io_uring proactor: argument unpacking, errors
+// (evloop/errors.h) and the idle wait (evloop/fd_watch.h on the ring's
+// eventfd). The ring lives in uring.cc, the socket addresses in sockaddr.cc.
+// Operation buffers belong to JavaScript: the UringProactor wrapper keeps
+// each one referenced until its completion has been harvested, so nothing
+// here owns or frees them. Where io_uring does not exist the module exports
+// only `unsupportedReason` (evloop/platform.h).
 #include <napi.h>
 
-#ifdef __linux__
+#include "evloop/platform.h"
+
+#if defined(__linux__)
 #include <uv.h>
 
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <string>
 
+#include "evloop/errors.h"
+#include "evloop/fd_watch.h"
 #include "sockaddr.h"
 #include "uring.h"
 
 namespace evloop {
 namespace {
-
-// Self-contained until @evloop/native-core's errors.h is shared: an Error
-// with a numeric `errno` and a `syscall` name, which the wrapper turns into
-// a typed OSError.
-void ThrowErrno(Napi::Env env, int error, const char* syscall) {
-  Napi::Error exception = Napi::Error::New(env, std::string(syscall) + ": " + std::strerror(error));
-  exception.Value().Set("errno", Napi::Number::New(env, error));
-  exception.Value().Set("syscall", Napi::String::New(env, syscall));
-  exception.ThrowAsJavaScriptException();
-}
 
 bool ThrowType(Napi::Env env, const char* message) {
   Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
@@ -73,18 +68,74 @@ uint8_t* ReadScratch(const Napi::CallbackInfo& info, size_t index) {
 
 class RingBinding;
 
-// The libuv side of the idle wait: a poll on the eventfd, and a prepare
-// hook that hands queued submissions to the kernel before libuv blocks, so
-// an operation started after the loop's last poll is never left unsubmitted.
-// Heap-allocated: uv_close finishes on a later turn, after the wrapper may
-// be gone, so `owner` is cleared and the last close callback frees it.
-struct WatchHandles {
-  uv_poll_t poll;
-  uv_prepare_t prepare;
-  RingBinding* owner;
-  napi_async_cleanup_hook_handle cleanup_hook;
-  int open_handles;
-  bool closing;
+// Submits what was queued since the loop's last poll before libuv blocks,
+// so an idle loop never leaves an operation unsubmitted; when libuv is not
+// going to block (the loop's next iteration is already due) the loop's own
+// poll submits, and one io_uring_enter per iteration is kept. A libuv
+// prepare hook, unref'd; heap-allocated since uv_close finishes later.
+class SubmitBeforeBlocking {
+ public:
+  ~SubmitBeforeBlocking() { Close(); }
+  bool Start(Napi::Env env, Ring* ring) {
+    if (handle_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+        Napi::Error::New(env, "this environment has no libuv loop").ThrowAsJavaScriptException();
+        return false;
+      }
+      handle_ = new Handle{};
+      uv_prepare_init(loop, &handle_->prepare);
+      uv_unref(reinterpret_cast<uv_handle_t*>(&handle_->prepare));
+      handle_->prepare.data = handle_;
+      napi_add_async_cleanup_hook(env, OnTeardown, handle_, &handle_->teardown_hook);
+    }
+    handle_->ring = ring;
+    handle_->owner = this;
+    uv_prepare_start(&handle_->prepare, OnPrepare);
+    return true;
+  }
+  void Stop() {
+    if (handle_ != nullptr) uv_prepare_stop(&handle_->prepare);
+  }
+  void Close() {
+    if (handle_ == nullptr) return;
+    Release(handle_);
+    handle_ = nullptr;
+  }
+
+ private:
+  struct Handle {
+    uv_prepare_t prepare;
+    Ring* ring = nullptr;
+    SubmitBeforeBlocking* owner = nullptr;
+    napi_async_cleanup_hook_handle teardown_hook = nullptr;
+    bool closing = false;
+  };
+  static void Release(Handle* handle) {
+    handle->ring = nullptr;
+    handle->owner = nullptr;
+    if (handle->closing) return;
+    handle->closing = true;
+    uv_prepare_stop(&handle->prepare);
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle->prepare), OnClosed);
+  }
+  static void OnClosed(uv_handle_t* raw) {
+    auto* handle = static_cast<Handle*>(raw->data);
+    if (handle->teardown_hook != nullptr) napi_remove_async_cleanup_hook(handle->teardown_hook);
+    delete handle;
+  }
+  static void OnTeardown(napi_async_cleanup_hook_handle, void* data) {
+    auto* handle = static_cast<Handle*>(data);
+    if (handle->owner != nullptr) handle->owner->handle_ = nullptr;
+    Release(handle);
+  }
+  static void OnPrepare(uv_prepare_t* prepare) {
+    auto* handle = static_cast<Handle*>(prepare->data);
+    Ring* ring = handle->ring;
+    if (ring == nullptr || ring->queued() == 0) return;
+    if (uv_backend_timeout(prepare->loop) != 0) ring->Flush();
+  }
+  Handle* handle_ = nullptr;
 };
 
 class RingBinding : public Napi::ObjectWrap<RingBinding> {
@@ -108,6 +159,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::Harvest>("harvest"),
                            InstanceMethod<&RingBinding::Watch>("watch"),
                            InstanceMethod<&RingBinding::Unwatch>("unwatch"),
+                           InstanceMethod<&RingBinding::Drain>("drain"),
                            InstanceMethod<&RingBinding::Close>("close"),
                            InstanceMethod<&RingBinding::Fileno>("fileno"),
                        });
@@ -125,7 +177,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     if (result == 0) result = ring_.RegisterEventFd();
     if (result == 0) result = ring_.Probe();
     if (result < 0) {
-      ThrowErrno(env, -result, ring_.last_syscall());
+      ThrowSyscallError(env, -result, ring_.last_syscall());
       ring_.Close();
     }
   }
@@ -167,7 +219,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     int error = 0;
     io_uring_sqe* sqe = ring_.NextSqe(static_cast<uint64_t>(token), &error);
     if (sqe == nullptr) {
-      ThrowErrno(env, -error, "io_uring_enter");
+      ThrowSyscallError(env, -error, "io_uring_enter");
       return nullptr;
     }
     sqe->opcode = opcode;
@@ -292,7 +344,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       return;
     }
     const int result = ring_.Cancel(static_cast<uint64_t>(info[0].As<Napi::Number>().Int32Value()));
-    if (result < 0) ThrowErrno(info.Env(), -result, "io_uring_enter");
+    if (result < 0) ThrowSyscallError(info.Env(), -result, "io_uring_enter");
   }
 
   // submit(waitMs): one io_uring_enter (0 polls, negative waits forever).
@@ -302,7 +354,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       return;
     }
     const int result = ring_.Enter(info[0].As<Napi::Number>().Int32Value());
-    if (result < 0) ThrowErrno(info.Env(), -result, ring_.last_syscall());
+    if (result < 0) ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
   }
 
   // harvest(out: Int32Array, start): (token, result, flags) triplets from
@@ -322,131 +374,39 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     return Napi::Number::New(env, count);
   }
 
+  // watch(onReady): the eventfd is readable once a completion is posted.
+  // The wrapper's onReady calls drain() before polling, so a completion
+  // posted after the drain wakes the loop again.
   void Watch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsFunction()) {
       ThrowType(env, "onReady must be a function");
       return;
     }
-    if (ring_.event_fd() < 0) {
-      ThrowErrno(env, EBADF, "uv_poll_start");
-      return;
-    }
-    on_ready_ = Napi::Persistent(info[0].As<Napi::Function>());
-    if (!async_context_) async_context_ = std::make_unique<Napi::AsyncContext>(env, "evloop.UringProactor");
-    if (watching_) return;
-    if (handles_ == nullptr) {
-      uv_loop_t* loop = nullptr;
-      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-        Napi::Error::New(env, "no libuv loop for this environment").ThrowAsJavaScriptException();
-        return;
-      }
-      auto* handles = new WatchHandles{};
-      int result = uv_poll_init(loop, &handles->poll, ring_.event_fd());
-      if (result < 0) {
-        delete handles;
-        ThrowErrno(env, -result, "uv_poll_init");
-        return;
-      }
-      uv_prepare_init(loop, &handles->prepare);
-      uv_unref(reinterpret_cast<uv_handle_t*>(&handles->prepare));
-      handles->poll.data = handles->prepare.data = handles;
-      handles->open_handles = 2;
-      handles->owner = this;
-      napi_add_async_cleanup_hook(env, OnEnvironmentTeardown, handles, &handles->cleanup_hook);
-      handles_ = handles;
-    }
-    const int result = uv_poll_start(&handles_->poll, UV_READABLE, OnPollReady);
-    if (result < 0) {
-      ThrowErrno(env, -result, "uv_poll_start");
-      return;
-    }
-    uv_prepare_start(&handles_->prepare, OnPrepare);
-    watching_ = true;
-    if (self_.IsEmpty()) self_ = Napi::Persistent(Value());
+    if (!watch_.Start(env, Value(), ring_.event_fd(), info[0].As<Napi::Function>(), -1, "evloop.UringProactor")) return;
+    submit_.Start(env, &ring_);
   }
 
-  void Unwatch(const Napi::CallbackInfo&) { StopWatching(); }
+  void Unwatch(const Napi::CallbackInfo&) {
+    watch_.Stop();
+    submit_.Stop();
+  }
+
+  void Drain(const Napi::CallbackInfo&) { ring_.DrainEventFd(); }
   void Close(const Napi::CallbackInfo&) { Shutdown(); }
   Napi::Value Fileno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ring_.fd()); }
 
-  void StopWatching() {
-    if (watching_ && handles_ != nullptr) {
-      uv_poll_stop(&handles_->poll);
-      uv_prepare_stop(&handles_->prepare);
-    }
-    watching_ = false;
-    on_ready_.Reset();
-    if (!self_.IsEmpty()) self_.Reset();
-  }
-
-  // The watch must leave libuv before the eventfd it polls is closed. The
-  // async context stays until the destructor: close() may run in onReady.
+  // The watch must leave libuv before the eventfd it polls is closed.
   void Shutdown() {
-    StopWatching();
-    if (handles_ != nullptr) {
-      CloseHandles(handles_);
-      handles_ = nullptr;
-    }
+    watch_.Close();
+    submit_.Close();
     ring_.Close();
   }
 
-  static void CloseHandles(WatchHandles* handles) {
-    handles->owner = nullptr;
-    if (handles->closing) return;
-    handles->closing = true;
-    uv_poll_stop(&handles->poll);
-    uv_prepare_stop(&handles->prepare);
-    uv_close(reinterpret_cast<uv_handle_t*>(&handles->poll), OnHandleClosed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&handles->prepare), OnHandleClosed);
-  }
-
-  static void OnHandleClosed(uv_handle_t* raw) {
-    auto* handles = static_cast<WatchHandles*>(raw->data);
-    if (--handles->open_handles > 0) return;
-    if (handles->cleanup_hook != nullptr) napi_remove_async_cleanup_hook(handles->cleanup_hook);
-    delete handles;
-  }
-
-  static void OnEnvironmentTeardown(napi_async_cleanup_hook_handle, void* data) {
-    auto* handles = static_cast<WatchHandles*>(data);
-    if (handles->owner != nullptr) {
-      handles->owner->watching_ = false;
-      handles->owner->handles_ = nullptr;
-    }
-    CloseHandles(handles);
-  }
-
-  static void OnPrepare(uv_prepare_t* raw) {
-    auto* handles = static_cast<WatchHandles*>(raw->data);
-    RingBinding* self = handles->owner;
-    if (self != nullptr && self->ring_.queued() > 0) self->ring_.Flush();
-  }
-
-  static void OnPollReady(uv_poll_t* raw, int, int) {
-    auto* handles = static_cast<WatchHandles*>(raw->data);
-    RingBinding* self = handles->owner;
-    if (self == nullptr) return;
-    self->ring_.DrainEventFd();
-    if (!self->watching_ || self->on_ready_.IsEmpty()) return;
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    Napi::Function callback = self->on_ready_.Value();
-    callback.MakeCallback(env.Global(), {}, *self->async_context_);
-    if (env.IsExceptionPending()) {
-      Napi::Error error = env.GetAndClearPendingException();
-      napi_fatal_exception(env, error.Value());
-    }
-  }
-
   Ring ring_;
-  WatchHandles* handles_ = nullptr;
-  bool watching_ = false;
-  Napi::FunctionReference on_ready_;
-  Napi::ObjectReference self_;
-  std::unique_ptr<Napi::AsyncContext> async_context_;
+  FdWatch watch_;
+  SubmitBeforeBlocking submit_;
 };
-
 // encodeAddress(scratch, family, host | path bytes, port, flowinfo, scopeId):
 // the address length, or throws EINVAL/EAFNOSUPPORT.
 Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
@@ -472,7 +432,7 @@ Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
                                info[4].ToNumber().Uint32Value(), info[5].ToNumber().Uint32Value(), storage);
   }
   if (result < 0) {
-    ThrowErrno(env, -result, "inet_pton");
+    ThrowSyscallError(env, -result, "inet_pton");
     return env.Undefined();
   }
   return Napi::Number::New(env, result);
@@ -514,7 +474,7 @@ Napi::Value SocketFamily(const Napi::CallbackInfo& info) {
   int domain = 0;
   socklen_t size = sizeof(domain);
   if (getsockopt(info[0].ToNumber().Int32Value(), SOL_SOCKET, SO_DOMAIN, &domain, &size) < 0) {
-    ThrowErrno(env, errno, "getsockopt");
+    ThrowSyscallError(env, errno, "getsockopt");
     return env.Undefined();
   }
   return Napi::Number::New(env, domain);
@@ -541,26 +501,26 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketFamily", Napi::Function::New<SocketFamily>(env, "socketFamily"));
   exports.Set("probeUsable", Napi::Function::New<ProbeUsableValue>(env, "probeUsable"));
   exports.Set("scratchSize", Napi::Number::New(env, kScratchSize));
-  exports.Set("platformSupported", Napi::Boolean::New(env, true));
   return exports;
 }
 
 }  // namespace
 }  // namespace evloop
 
-#else  // not Linux: no io_uring; load-native reports platformSupported = false
-
-namespace evloop {
 namespace {
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("platformSupported", Napi::Boolean::New(env, false));
-  return exports;
-}
+Napi::Object Init(Napi::Env env, Napi::Object exports) { return evloop::Init(env, exports); }
 }  // namespace
-}  // namespace evloop
 
-#endif  // __linux__
+#else
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return evloop::Init(env, exports); }
+namespace {
 
-NODE_API_MODULE(evloop_proactor_uring, InitModule)
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  return evloop::ExportUnsupported(env, exports, "io_uring", "Linux 5.6 or later");
+}
+
+}  // namespace
+
+#endif
+
+NODE_API_MODULE(proactor_uring, Init)

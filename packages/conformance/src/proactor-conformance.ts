@@ -711,6 +711,22 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
       });
     });
 
+    describe('close() with operations in flight', () => {
+      it('a connection accepted while the proactor closes is closed too (no fd leaks)', () => {
+        const [server, address] = listener();
+        proactor.accept(server);
+        proactor.poll(0);
+        const client = own(new sys.Socket(sys.AF_INET, sys.SOCK_STREAM));
+        client.connect(address);
+        const [, b] = pair();
+        const buffer = Buffer.alloc(16);
+        proactor.recvInto(b, buffer);
+        proactor.close();
+        expect(proactor.pending).toBe(0);
+        expect(() => proactor.recv(b, 1)).toThrow(RuntimeError);
+      });
+    });
+
     describe('a socket closed underneath an operation', () => {
       it('a recv in flight on a closed socket completes once cancelled; the proactor keeps working', () => {
         const [a, b] = pair();

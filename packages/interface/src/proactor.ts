@@ -42,7 +42,10 @@ export const COMPLETION_STRIDE = 3;
  *   completion still arrives through `poll`.
  * - Closing an fd that has operations in flight does not complete them on
  *   every kernel (io_uring keeps its own reference to the file): cancel them
- *   (and shut a socket down) before closing it. `cancelFd(fd)` cancels them all.
+ *   (and shut a socket down) before closing it. `cancelFd(fd)` cancels them
+ *   all and hands every queued operation to the kernel, so the fd may be
+ *   closed as soon as it returns (its number cannot be reused under an
+ *   operation that was still queued).
  * - Bad arguments throw `TypeError`/`RangeError` naming the argument; an
  *   operation on a closed proactor throws `RuntimeError`; a failure to queue
  *   the operation at all throws the `OSError`.

@@ -10,6 +10,7 @@ import {
   type Proactor,
   type ProactorAddress,
 } from '@evloop/interface';
+import { closeSync } from 'node:fs';
 import { loadNative, type NativeRing, type RingFeatures, type UringNative } from './load-native.js';
 
 /** Options of `new UringProactor()`. */
@@ -263,6 +264,10 @@ export class UringProactor implements Proactor {
       this.cancel(token);
       count++;
     }
+    // Hand everything queued so far to the kernel now: once this returns the
+    // caller may close the fd, and an operation still in the submission
+    // queue would otherwise find a reused fd number at submission.
+    if (count > 0) callNative(() => this.#ring.submit(0));
     return count;
   }
 
@@ -340,7 +345,12 @@ export class UringProactor implements Proactor {
         } catch {
           break;
         }
-        this.#harvest();
+        const count = this.#harvest();
+        // A connection accepted while closing reaches nobody: close its fd.
+        for (let i = 0; i < count; i++) {
+          const result = this.#completions[i * COMPLETION_STRIDE + 1]!;
+          if (this.#harvested[i]!.kind === Kind.Accept && result >= 0) closeQuietly(result);
+        }
         this.#releaseHarvested();
       }
       for (const operation of this.#operations.values()) abandoned.push(operation);
@@ -529,6 +539,14 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return typeof value;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
 }
 
 function callNative<R>(fn: () => R): R {

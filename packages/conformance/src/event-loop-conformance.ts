@@ -7,8 +7,8 @@ import {
   CancelledError,
   Future,
   InvalidStateError,
+  NotImplementedError,
   RuntimeError,
-  SelectorEventLoop,
   TimeoutError,
   allTasks,
   currentTask,
@@ -21,14 +21,13 @@ import {
   FIRST_EXCEPTION,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { runChild, withLoop, collectLogs } from './harness.js';
+import { runChild, withLoop, collectLogs, loopFamily, describeFor, type LoopSource } from './harness.js';
 
-export interface EventLoopConformanceOptions {
+export interface EventLoopConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names and as `EVLOOP_BACKEND` in child processes. */
   name: string;
   /** The package that exports the backend (`'@evloop/selector-epoll'`), loaded by child processes. */
   packageName: string;
-  createSelector: () => BaseSelector;
   features?: {
     /** The backend accepts regular files (poll, select: always ready) instead of refusing them (epoll: EPERM). */
     pollsRegularFiles?: boolean;
@@ -42,9 +41,11 @@ export interface EventLoopConformanceOptions {
  * exception reached the exception handler.
  */
 export function runEventLoopConformance(options: EventLoopConformanceOptions): void {
-  const { name, packageName, createSelector } = options;
+  const { name, packageName } = options;
+  const family = loopFamily(options);
+  const createLoop = family.create;
   const features = options.features ?? {};
-  const test = (title: string, body: Parameters<typeof withLoop>[1]) => it(title, () => withLoop(createSelector, body));
+  const test = (title: string, body: Parameters<typeof withLoop>[1]) => it(title, () => withLoop(createLoop, body));
 
   describe(`event loop conformance: ${name}`, () => {
     describe('callbacks', () => {
@@ -217,7 +218,7 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
 
       test('running a running loop, or a second loop in the same thread, is a RuntimeError', async ({ loop }) => {
-        const other = new SelectorEventLoop(createSelector());
+        const other = createLoop();
         try {
           let nested: unknown;
           let second: unknown;
@@ -258,10 +259,10 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         expect(() => loop.callAt(1, () => {})).toThrow(closed);
         expect(() => loop.createFuture()).toThrow(closed);
         expect(() => loop.createTask(Promise.resolve())).toThrow(closed);
-        expect(() => loop.addReader(0, () => {})).toThrow(closed);
+        if (family.kind === 'selector') expect(() => loop.addReader(0, () => {})).toThrow(closed);
         await expect(loop.runForever()).rejects.toThrow(closed);
         await expect(loop.runUntilComplete(Promise.resolve())).rejects.toThrow(closed);
-        expect(loop.removeReader(0)).toBe(false);
+        if (family.kind === 'selector') expect(loop.removeReader(0)).toBe(false);
       });
 
       test('Node timers, Promises and fs work inside coroutines', async ({ loop }) => {
@@ -579,7 +580,18 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
     });
 
-    describe('file descriptors', () => {
+    if (family.kind === 'proactor') {
+      describe('file descriptors on a proactor loop', () => {
+        test('addReader/addWriter raise NotImplementedError naming the loop', ({ loop }) => {
+          for (const call of [() => loop.addReader(0, () => {}), () => loop.addWriter(1, () => {}), () => loop.removeReader(0), () => loop.removeWriter(1)]) {
+            expect(call).toThrow(NotImplementedError);
+            expect(call).toThrow(loop.constructor.name);
+          }
+        });
+      });
+    }
+
+    describeFor(family, 'selector', 'file descriptors', 'fd watching is what a proactor loop does not have', () => {
       test('addReader fires when a pipe has data, until removeReader', async ({ loop }) => {
         const [readFd, writeFd] = sys.pipe();
         try {

@@ -1,8 +1,46 @@
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import type { BaseSelector, ExceptionContext } from '@evloop/interface';
-import { SelectorEventLoop, setLogger, type Server } from '@evloop/core-policy';
+import type { BackendDescriptor, BaseSelector, ExceptionContext } from '@evloop/interface';
+import { describe } from 'vitest';
+import { SelectorEventLoop, loopForBackend, setLogger, type BaseEventLoop, type Server } from '@evloop/core-policy';
+
+/**
+ * Where a suite gets its loops. Give the backend's descriptor and the loop
+ * is the one its kind calls for (`loopForBackend`: a selector loop, or a
+ * proactor loop), so every suite runs on either family; `createSelector`
+ * alone is the shorthand for a selector backend.
+ */
+export interface LoopSource {
+  /** The backend under test; its `kind` decides the loop class. */
+  backend?: BackendDescriptor;
+  /** Selector backends only: loops are `new SelectorEventLoop(createSelector())`. */
+  createSelector?: () => BaseSelector;
+}
+
+export interface LoopFamily {
+  kind: 'selector' | 'proactor';
+  /** A new loop on the backend under test. */
+  create(): BaseEventLoop;
+}
+
+/**
+ * `describe` for tests that only make sense on one family (fd watching on a
+ * selector loop); on the other family the block is skipped with the reason
+ * in its title.
+ */
+export function describeFor(family: LoopFamily, kind: LoopFamily['kind'], title: string, why: string, body: () => void): void {
+  if (family.kind === kind) describe(title, body);
+  else describe.skip(`${title} (skipped on a ${family.kind} loop: ${why})`, body);
+}
+
+/** The loop factory and family of a suite's backend. */
+export function loopFamily(source: LoopSource): LoopFamily {
+  const { backend, createSelector } = source;
+  if (backend !== undefined) return { kind: backend.kind, create: () => loopForBackend(backend) };
+  if (createSelector !== undefined) return { kind: 'selector', create: () => new SelectorEventLoop(createSelector()) };
+  throw new TypeError('a conformance suite needs the backend descriptor (backend) or, for a selector backend, createSelector');
+}
 
 /** How many fds this process has open (Linux and macOS have a per-process fd directory). */
 export function openFdCount(): number | null {
@@ -17,7 +55,7 @@ export function openFdCount(): number | null {
 }
 
 export interface LoopHarness {
-  loop: SelectorEventLoop;
+  loop: BaseEventLoop;
   /** Exception-handler calls seen so far; the harness fails the test if any is left unclaimed. */
   errors: ExceptionContext[];
   /** Take the handler calls the test expected, so the final check does not flag them. */
@@ -34,10 +72,10 @@ function loopResources(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout' || name === 'Immediate').length;
 }
 
-export async function withLoop(createSelector: () => BaseSelector, body: (harness: LoopHarness) => Promise<void> | void): Promise<void> {
+export async function withLoop(createLoop: () => BaseEventLoop, body: (harness: LoopHarness) => Promise<void> | void): Promise<void> {
   const before = openFdCount();
   const resourcesBefore = loopResources();
-  const loop = new SelectorEventLoop(createSelector());
+  const loop = createLoop();
   const errors: ExceptionContext[] = [];
   loop.setExceptionHandler((_loop, context) => {
     errors.push(context);

@@ -14,7 +14,8 @@ import {
   CancelledError,
   Future,
   RuntimeError,
-  SelectorEventLoop,
+  type BaseEventLoop,
+  type SelectorEventLoop,
   TimeoutError,
   AI_NUMERICHOST,
   setSysModule,
@@ -24,12 +25,11 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, collectLogs, serverPort } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, type LoopSource } from './harness.js';
 
-export interface NetworkConformanceOptions {
+export interface NetworkConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
   name: string;
-  createSelector: () => BaseSelector;
   features?: {
     /** The backend watches fds above FD_SETSIZE (1024); select cannot, so the EMFILE test is skipped there. */
     scalesBeyondFdSetsize?: boolean;
@@ -76,7 +76,7 @@ class Recorder {
   #enough: Future<Buffer> | null = null;
   keepOpenOnEof = false;
 
-  constructor(readonly loop: SelectorEventLoop) {
+  constructor(readonly loop: BaseEventLoop) {
     this.made = loop.createFuture();
     this.lost = loop.createFuture();
     this.eof = loop.createFuture();
@@ -126,7 +126,7 @@ class Recorder {
 class Echo {
   transport: Transport | null = null;
   lost: Future<unknown> | null = null;
-  constructor(loop?: SelectorEventLoop) {
+  constructor(loop?: BaseEventLoop) {
     if (loop) this.lost = loop.createFuture();
   }
   connectionMade(transport: BaseTransport): void {
@@ -161,12 +161,19 @@ function tempSocketPath(label: string): string {
  * and checks that no fd leaked.
  */
 export function runNetworkConformance(options: NetworkConformanceOptions): void {
-  const { name, createSelector } = options;
+  const { name } = options;
+  const family = loopFamily(options);
+  const createLoop = family.create;
   const features = options.features ?? {};
   // The loop creates its sockets with the same @evloop/sys module the tests use.
   setSysModule(sys as unknown as SysModule);
   const test = (title: string, body: (harness: LoopHarness) => Promise<void>) =>
-    it(title, () => withLoop(createSelector, (harness) => harness.loop.runUntilComplete(() => body(harness))));
+    it(title, () => withLoop(createLoop, (harness) => harness.loop.runUntilComplete(() => body(harness))));
+  /** A test that looks inside a selector loop: skipped, saying why, on a proactor loop. */
+  const selectorTest = (title: string, why: string, body: (harness: LoopHarness) => Promise<void>) => {
+    if (family.kind === 'selector') test(title, body);
+    else it.skip(`${title} (skipped on a ${family.kind} loop: ${why})`, () => {});
+  };
 
   describe(`network conformance: ${name}`, () => {
     describe('sock* methods', () => {
@@ -201,16 +208,17 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         }
       });
 
-      test('cancelling sockRecv removes the reader', async ({ loop }) => {
+      selectorTest('cancelling sockRecv removes the reader', 'it reads the selector map, and a proactor loop has no selector', async ({ loop }) => {
+        const selector = (loop as SelectorEventLoop).selector;
         const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
         try {
           const pending = loop.sockRecv(a, 10);
           await sleep(0.01);
-          expect(loop.selector.getMap().has(a.fileno())).toBe(true);
+          expect(selector.getMap().has(a.fileno())).toBe(true);
           pending.cancel();
           await sleep(0);
           await sleep(0);
-          expect(loop.selector.getMap().has(a.fileno())).toBe(false);
+          expect(selector.getMap().has(a.fileno())).toBe(false);
           b.send(Buffer.from('x'));
           expect((await loop.sockRecv(a, 10)).toString()).toBe('x');
         } finally {
@@ -351,7 +359,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
     });
 
     describe('TCP', () => {
-      const echoOver = async (loop: SelectorEventLoop, host: string) => {
+      const echoOver = async (loop: BaseEventLoop, host: string) => {
         const server = await loop.createServer(() => new Echo(), host, 0);
         try {
           const [transport, client] = await within(
@@ -380,7 +388,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
       test('IPv4 loopback echo', async ({ loop }) => echoOver(loop, '127.0.0.1'));
 
       it.skipIf(!ipv6Available)('IPv6 loopback echo (skipped when ::1 cannot be bound)', () =>
-        withLoop(createSelector, ({ loop }) => loop.runUntilComplete(() => echoOver(loop, '::1'))),
+        withLoop(createLoop, ({ loop }) => loop.runUntilComplete(() => echoOver(loop, '::1'))),
       );
 
       test('createServer with host null listens on every family, with IPV6_V6ONLY on the v6 socket', async ({ loop }) => {
@@ -518,7 +526,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
       });
 
       it.skipIf(process.platform !== 'linux')('Happy Eyeballs: a hanging first address loses to the next one started after the delay; the loser is closed (Linux: 127.0.0.2 is loopback)', () =>
-        withLoop(createSelector, ({ loop }) =>
+        withLoop(createLoop, ({ loop }) =>
           loop.runUntilComplete(async () => {
             // A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it hangs.
             const hanging = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
@@ -1124,7 +1132,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
       });
 
       it.skipIf(features.scalesBeyondFdSetsize === false || !fdLimitExhaustible)('accept failing with EMFILE: the server logs, pauses, and accepts once fds are free (skipped where fds above FD_SETSIZE cannot be watched, or where the fd limit is unknown or above 131072)', () =>
-        withLoop(createSelector, ({ loop, errors, claimErrors }) =>
+        withLoop(createLoop, ({ loop, errors, claimErrors }) =>
           loop.runUntilComplete(async () => {
             const serverSide: Recorder[] = [];
             const server = await loop.createServer(
@@ -1215,7 +1223,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
       });
 
       it.skipIf(process.platform !== 'linux')('Unix stream echo on an abstract name (Linux only)', () =>
-        withLoop(createSelector, ({ loop }) =>
+        withLoop(createLoop, ({ loop }) =>
           loop.runUntilComplete(async () => {
             const abstractName = `\0evloop-${process.pid}-${Math.random().toString(36).slice(2)}`;
             const server = await loop.createUnixServer(() => new Echo(), abstractName);
@@ -1401,7 +1409,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
 
     describe('loop.close()', () => {
       it('closes listening sockets and open transports, leaking no fd', () =>
-        withLoop(createSelector, async ({ loop }) => {
+        withLoop(createLoop, async ({ loop }) => {
           await loop.runUntilComplete(async () => {
             const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
             const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));

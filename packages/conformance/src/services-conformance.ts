@@ -8,14 +8,14 @@ import {
   CancelledError,
   ExecutorFunctionError,
   RuntimeError,
-  SelectorEventLoop,
+  type BaseEventLoop,
   ThreadPoolExecutor,
   sleep,
 } from '@evloop/core-policy';
+import { loopFamily, type LoopSource } from './harness.js';
 
-export interface ServicesConformanceOptions {
+export interface ServicesConformanceOptions extends LoopSource {
   name: string;
-  createSelector: () => BaseSelector;
 }
 
 function blockFor(ms: number): number {
@@ -26,9 +26,10 @@ function blockFor(ms: number): number {
 
 /** Executors (runInExecutor, shutdownDefaultExecutor) and signal handlers on one backend. */
 export function runServicesConformance(options: ServicesConformanceOptions): void {
-  const loops: SelectorEventLoop[] = [];
-  const newLoop = (): SelectorEventLoop => {
-    const loop = new SelectorEventLoop(options.createSelector());
+  const createLoop = loopFamily(options).create;
+  const loops: BaseEventLoop[] = [];
+  const newLoop = (): BaseEventLoop => {
+    const loop = createLoop();
     loops.push(loop);
     return loop;
   };

@@ -17,12 +17,11 @@ import {
   type ClientConnectedCallback,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness } from './harness.js';
+import { withLoop, type LoopHarness, loopFamily, type LoopSource } from './harness.js';
 
-export interface StreamsConformanceOptions {
+export interface StreamsConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
   name: string;
-  createSelector: () => BaseSelector;
 }
 
 /** Seconds any one scenario may take before it fails with a TimeoutError instead of hanging. */
@@ -100,11 +99,13 @@ async function echoRoundTrips(reader: StreamReader, writer: StreamWriter, count:
  * unexpected exception-handler calls.
  */
 export function runStreamsConformance(options: StreamsConformanceOptions): void {
-  const { name, createSelector } = options;
+  const { name } = options;
+  const family = loopFamily(options);
+  const createLoop = family.create;
   /** One scenario in a fresh loop, as a task bounded by SCENARIO_TIMEOUT; `skipBecause` says why it cannot run here. */
   const scenario = (title: string, body: (harness: LoopHarness) => Promise<void>, skipBecause: string | null = null) =>
     it.skipIf(skipBecause !== null)(skipBecause === null ? title : `${title} (skipped: ${skipBecause})`, () =>
-      withLoop(createSelector, (harness) => harness.loop.runUntilComplete(waitFor(() => body(harness), SCENARIO_TIMEOUT))),
+      withLoop(createLoop, (harness) => harness.loop.runUntilComplete(waitFor(() => body(harness), SCENARIO_TIMEOUT))),
     );
 
   describe(`streams conformance: ${name}`, () => {

@@ -14,14 +14,13 @@ import {
   createSubprocessExec,
   createSubprocessShell,
   sleep,
-  type SelectorEventLoop,
+  type BaseEventLoop,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop } from './harness.js';
+import { withLoop, loopFamily, type LoopSource } from './harness.js';
 
-export interface SubprocessConformanceOptions {
+export interface SubprocessConformanceOptions extends LoopSource {
   name: string;
-  createSelector: () => BaseSelector;
 }
 
 const node = process.execPath;
@@ -87,8 +86,10 @@ function childPids(): number[] | null {
  * the stream-level Process, and connect_read_pipe/connect_write_pipe.
  */
 export function runSubprocessConformance(options: SubprocessConformanceOptions): void {
-  const { name, createSelector } = options;
-  const test = (title: string, body: Parameters<typeof withLoop>[1]) => it(title, () => withLoop(createSelector, body));
+  const { name } = options;
+  const family = loopFamily(options);
+  const createLoop = family.create;
+  const test = (title: string, body: Parameters<typeof withLoop>[1]) => it(title, () => withLoop(createLoop, body));
 
   describe.skipIf(process.platform === 'win32')(`subprocess conformance: ${name}`, () => {
     describe('protocol level', () => {
@@ -374,4 +375,4 @@ export function runSubprocessConformance(options: SubprocessConformanceOptions):
   });
 }
 
-export type { SelectorEventLoop };
+export type { BaseEventLoop };

@@ -28,17 +28,16 @@ import {
   sleep,
   startServer,
   waitFor,
-  type SelectorEventLoop,
+  type BaseEventLoop,
   type Server,
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, collectLogs, serverPort } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, type LoopSource } from './harness.js';
 
-export interface TlsConformanceOptions {
+export interface TlsConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
   name: string;
-  createSelector: () => BaseSelector;
   /** Bytes sent each way in the bulk-transfer tests (default 100 MiB, or EVLOOP_TLS_TRANSFER_MB MiB; about 1.5 s each here). */
   transferBytes?: number;
 }
@@ -132,7 +131,7 @@ class Recorder {
   #want = 0;
   #enough: Future<Buffer> | null = null;
 
-  constructor(readonly loop: SelectorEventLoop) {
+  constructor(readonly loop: BaseEventLoop) {
     this.made = loop.createFuture();
     this.lost = loop.createFuture();
     this.eof = loop.createFuture();
@@ -305,7 +304,7 @@ class BulkClient {
   lost: Future<unknown>;
   readonly chunk: Buffer;
   constructor(
-    loop: SelectorEventLoop,
+    loop: BaseEventLoop,
     readonly total: number,
   ) {
     this.done = loop.createFuture();
@@ -349,11 +348,13 @@ class BulkClient {
  * certificates the test makes, on one backend.
  */
 export function runTlsConformance(options: TlsConformanceOptions): void {
-  const { name, createSelector } = options;
+  const { name } = options;
+  const family = loopFamily(options);
+  const createLoop = family.create;
   const transferBytes = options.transferBytes ?? Number(process.env.EVLOOP_TLS_TRANSFER_MB ?? 100) * 1024 * 1024;
   setSysModule(sys as unknown as SysModule);
   const test = (title: string, body: (harness: LoopHarness) => Promise<void>, timeout?: number) =>
-    it(title, () => withLoop(createSelector, (harness) => harness.loop.runUntilComplete(() => body(harness))), timeout);
+    it(title, () => withLoop(createLoop, (harness) => harness.loop.runUntilComplete(() => body(harness))), timeout);
   let certs: Certificates;
 
   const clientContext = (): SSLContext => {

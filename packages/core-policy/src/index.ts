@@ -1,3 +1,35 @@
+/**
+ * @evloop/core-policy: asyncio's event loop in TypeScript.
+ *
+ * src/ is laid out in layers, lowest first. A file may import from its own
+ * folder and from folders earlier in this list, never from a later one
+ * (test/layers.test.ts checks every import). The one exception: any layer
+ * may name the loop class in a type-only import (`import type {
+ * BaseEventLoop }`), since every layer talks to the loop it is given, as
+ * every asyncio module refers to the loop base_events defines; types are
+ * erased, so that adds no load-time dependency.
+ *
+ *   1. loop/        thread state, the running loop and policy registry,
+ *                   handles, timer heap, ready queue, signal handlers,
+ *                   executor, logger, backend discovery
+ *   2. futures/     Future, Task, coroutine objects, combinators (gather, ...)
+ *   3. net/         addresses, the @evloop/sys socket module, protocols,
+ *                   loop-free socket helpers
+ *   4. tls/         SSLContext, SSLProtocol, SSLTransport, TLS option rules
+ *                   (typed on the transport interfaces, not on a family)
+ *   5. base/        BaseEventLoop: the loop core and every high-level method
+ *                   (connections, servers, datagrams, startTls, names, pipes,
+ *                   subprocesses), reaching the family through hooks; Server
+ *   6. streams/     StreamReader/StreamWriter, openConnection, startServer
+ *   7. subprocess/  the subprocess transport (child_process + the loop's pipe
+ *                   hooks), Process, createSubprocessExec/Shell
+ *   8. selector/    SelectorEventLoop: the hooks on a readiness backend,
+ *                   selector transports, pipe transports, sock* on readiness
+ *   9. proactor/    ProactorEventLoop: the hooks on a completion backend
+ *  10. policy/      the policies, loopForBackend (descriptor -> loop), run()
+ *
+ * This file (the package entry) sits above all of them.
+ */
 export {
   CancelledError,
   InvalidStateError,
@@ -14,12 +46,12 @@ export {
   EVENT_READ,
   EVENT_WRITE,
 } from '@evloop/interface';
-export { BaseEventLoop } from './base-event-loop.js';
-export { SelectorEventLoop } from './selector-event-loop.js';
-export { Handle, TimerHandle } from './handles.js';
-export { Future, isFuture } from './future.js';
-export { Coroutine, isCoroutineObject } from './coroutine.js';
-export { Task, currentTask, allTasks, isGenerator } from './task.js';
+export { BaseEventLoop } from './base/base-event-loop.js';
+export { SelectorEventLoop } from './selector/selector-event-loop.js';
+export { Handle, TimerHandle } from './loop/handles.js';
+export { Future, isFuture } from './futures/future.js';
+export { Coroutine, isCoroutineObject } from './futures/coroutine.js';
+export { Task, currentTask, allTasks, isGenerator } from './futures/task.js';
 export {
   createTask,
   ensureFuture,
@@ -32,8 +64,8 @@ export {
   FIRST_EXCEPTION,
   ALL_COMPLETED,
   type ReturnWhen,
-} from './tasks.js';
-export { BaseDefaultEventLoopPolicy, DefaultEventLoopPolicy, type DefaultEventLoopPolicyOptions } from './events.js';
+} from './futures/combinators.js';
+export { BaseDefaultEventLoopPolicy, DefaultEventLoopPolicy, type DefaultEventLoopPolicyOptions } from './policy/policies.js';
 export {
   getEventLoopPolicy,
   setEventLoopPolicy,
@@ -41,15 +73,16 @@ export {
   setEventLoop,
   newEventLoop,
   getRunningLoop,
-} from './running.js';
-export { run, type RunOptions } from './run.js';
-export { listBackends, resolveBackend, BACKEND_PREFERENCE, type BackendReport } from './discovery.js';
-export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
-export { logger, setLogger, consoleLogger, type Logger } from './logger.js';
-export { ThreadPoolExecutor } from './executor.js';
-export { PIPE, STDOUT, DEVNULL, type SubprocessOptions, type StdioOption } from './subprocess.js';
-export { Process, createSubprocessExec, createSubprocessShell, type CreateSubprocessOptions } from './subprocess-streams.js';
-export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipe-transports.js';
+} from './loop/running-loop.js';
+export { run, type RunOptions } from './policy/run.js';
+export { loopForBackend } from './policy/loop-for-backend.js';
+export { listBackends, resolveBackend, BACKEND_PREFERENCE, type BackendReport } from './loop/discovery.js';
+export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from './net/protocols.js';
+export { logger, setLogger, consoleLogger, type Logger } from './loop/logger.js';
+export { ThreadPoolExecutor } from './loop/executor.js';
+export { PIPE, STDOUT, DEVNULL, type SubprocessOptions, type StdioOption } from './base/subprocess-options.js';
+export { Process, createSubprocessExec, createSubprocessShell, type CreateSubprocessOptions } from './subprocess/process.js';
+export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './selector/unix-pipe-transports.js';
 export {
   StreamReader,
   StreamReaderProtocol,
@@ -65,13 +98,14 @@ export {
   type StartUnixServerOptions,
   type Separator,
   type StreamReaderOptions,
-} from './streams.js';
-export { Server } from './server.js';
-export { SSLContext, createDefaultContext, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, type VerifyMode, type SSLContextPurpose, type TLSVersion } from './ssl-context.js';
-export { SSLTransport } from './ssl-transport.js';
-export { SSLProtocol, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './ssl-protocol.js';
-export type { SSLOption, StartTlsOptions } from './ssl-connection.js';
-export { SelectorSocketTransport, SelectorDatagramTransport, MAX_READ_SIZE, LOG_THRESHOLD_FOR_CONNLOST_WRITES } from './selector-transports.js';
-export { ACCEPT_RETRY_DELAY, type CreateConnectionOptions, type CreateUnixConnectionOptions, type CreateServerOptions, type CreateUnixServerOptions, type CreateDatagramEndpointOptions } from './selector-network.js';
-export { AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, NI_NUMERICHOST, NI_NUMERICSERV, type AddrInfoOptions } from './addresses.js';
-export { setSysModule, type SocketLike, type SocketAddress, type SysModule } from './socket-module.js';
+} from './streams/streams.js';
+export { Server } from './base/server.js';
+export { SSLContext, createDefaultContext, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, type VerifyMode, type SSLContextPurpose, type TLSVersion } from './tls/ssl-context.js';
+export { SSLTransport } from './tls/ssl-transport.js';
+export { SSLProtocol, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './tls/ssl-protocol.js';
+export type { SSLOption, StartTlsOptions } from './tls/ssl-connection.js';
+export { SelectorSocketTransport, SelectorDatagramTransport, MAX_READ_SIZE, LOG_THRESHOLD_FOR_CONNLOST_WRITES } from './selector/selector-transports.js';
+export { ACCEPT_RETRY_DELAY } from './selector/selector-sockets.js';
+export type { CreateConnectionOptions, CreateUnixConnectionOptions, CreateServerOptions, CreateUnixServerOptions, CreateDatagramEndpointOptions } from './base/network.js';
+export { AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, NI_NUMERICHOST, NI_NUMERICSERV, type AddrInfoOptions } from './net/addresses.js';
+export { setSysModule, type SocketLike, type SocketAddress, type SysModule } from './net/socket-module.js';

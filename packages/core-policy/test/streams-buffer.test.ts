@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { StreamBuffer } from '../src/stream-buffer.js';
+import { StreamBuffer } from '../src/streams/stream-buffer.js';
 
 /** A tiny deterministic generator, so a failing sequence can be replayed. */
 function generator(seed: number): () => number {

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CancelledError, InvalidStateError, RuntimeError, type ExceptionContext, type FutureLike } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import { getEventLoop } from './running.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { getEventLoop } from '../loop/running-loop.js';
 
 const PENDING = 0;
 const CANCELLED = 1;
@@ -63,7 +63,7 @@ export class Future<T = unknown> implements FutureLike<T> {
 
   constructor(options: { loop?: BaseEventLoop } = {}) {
     this._loop = options.loop ?? (getEventLoop() as BaseEventLoop);
-    if (this._loop._debug) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
+    if (this._loop.getDebug()) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
   }
 
   getLoop(): BaseEventLoop {

@@ -1,6 +1,6 @@
-import type { BaseEventLoop } from './base-event-loop.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
 import type { Future } from './future.js';
-import { getRunningLoop } from './running.js';
+import { getRunningLoop } from '../loop/running-loop.js';
 import { RuntimeError } from '@evloop/interface';
 
 const COROUTINE_TAG = Symbol.for('evloop.coroutine');

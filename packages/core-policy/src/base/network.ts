@@ -1,18 +1,8 @@
 import dns from 'node:dns';
 import fs from 'node:fs';
-import {
-  BlockingIOError,
-  ConnectionAbortedError,
-  EVENT_READ,
-  EVENT_WRITE,
-  InterruptedError,
-  OSError,
-  RuntimeError,
-  osErrorFromErrno,
-  type AddrInfo,
-} from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
+import { OSError, osErrorFromErrno, type AddrInfo, type BaseProtocol, type DatagramTransport, type Transport } from '@evloop/interface';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
 import {
   AI_PASSIVE,
   NI_NUMERICHOST,
@@ -20,207 +10,32 @@ import {
   gaiError,
   interleaveAddrInfos,
   lookupAll,
-  numericAddress,
   resolveWithoutDns,
   type AddrInfoOptions,
-} from './addresses.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import { SelectorDatagramTransport, SelectorSocketTransport } from './selector-transports.js';
+} from '../net/addresses.js';
+import { bindError, combineErrors, constant, newSocket, removeStaleSocket } from '../net/socket-helpers.js';
+import { sysConstant, type SocketLike } from '../net/socket-module.js';
+import { clientTlsSettings, serverTlsContext, sslServerProtocolFactory, startSslConnection, type ClientTlsSettings, type SSLOption } from '../tls/ssl-connection.js';
+import type { BaseEventLoop } from './base-event-loop.js';
 import { Server, type UnixSocketFile } from './server.js';
-import { sysConstant, sysModule, type SocketAddress, type SocketLike } from './socket-module.js';
-import { clientTlsSettings, serverTlsContext, sslServerProtocolFactory, startSslConnection, type ClientTlsSettings, type SSLOption } from './ssl-connection.js';
-import type { SSLTransport } from './ssl-transport.js';
 
 export type { AddrInfoOptions };
-/** A connection's transport: the socket transport, or the TLS transport over it when `ssl` is given. */
-export type SocketTransport = SelectorSocketTransport | SSLTransport;
-export type DatagramSocketTransport = SelectorDatagramTransport;
 
-/** Seconds to stop accepting after accept() failed for lack of fds or memory (asyncio's ACCEPT_RETRY_DELAY). */
-export const ACCEPT_RETRY_DELAY = 1;
-
-const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
-
-function wouldBlock(error: unknown): boolean {
-  return BlockingIOError.isInstance(error) || InterruptedError.isInstance(error);
-}
-
-function constant(name: string): number {
-  return sysConstant(name)!;
-}
-
-function newSocket(family: number, type: number, proto: number): SocketLike {
-  return new (sysModule().Socket)(family, type, proto);
-}
-
-function checkSocket(loop: SelectorEventLoop, sock: SocketLike): void {
-  if (sock === null || typeof sock !== 'object' || typeof sock.fileno !== 'function') {
-    throw new TypeError(`expected a Socket (from @evloop/sys), got ${sock === null ? 'null' : typeof sock}`);
-  }
-  if (sock.getBlocking()) throw new RangeError('the socket must be non-blocking');
-  ensureNoTransport(loop, sock.fileno());
-}
-
-function ensureNoTransport(loop: SelectorEventLoop, fd: number): void {
-  const transport = loop._transports.get(fd);
-  if (transport !== undefined && !transport.isClosing()) {
-    throw new RuntimeError(`File descriptor ${fd} is used by transport ${transport.toString()}`);
-  }
-}
-
-function resolved<T>(loop: SelectorEventLoop, value: T): Future<T> {
+function resolved<T>(loop: BaseEventLoop, value: T): Future<T> {
   const future = loop.createFuture<T>();
   future.setResult(value);
   return future;
 }
 
-function failed<T>(loop: SelectorEventLoop, error: unknown): Future<T> {
+function failed<T>(loop: BaseEventLoop, error: unknown): Future<T> {
   const future = loop.createFuture<T>();
   future.setException(error);
   return future;
 }
 
-type Attempt<T> = (future: Future<T>) => void;
-
-/**
- * The shape of every sock* method: try now; on EAGAIN watch the fd with
- * `attempt` as reader or writer until the future is done; the watch is
- * removed when it is (including by cancellation), if it is still ours.
- */
-function waitFor<T>(loop: SelectorEventLoop, sock: SocketLike, event: number, attempt: Attempt<T>): Future<T> {
-  const future = loop.createFuture<T>();
-  const fd = sock.fileno();
-  loop._addCallback(fd, event, attempt as (...args: unknown[]) => unknown, [future]);
-  const kind = event === EVENT_READ ? 'reader' : 'writer';
-  const handle = loop._callbackOf(fd, kind);
-  future.addDoneCallback(() => {
-    if (loop._closed) return;
-    if (loop._callbackOf(fd, kind) === handle) loop._removeCallbackOf(fd, kind);
-  });
-  return future;
-}
-
-/** Run `operation`; its result settles `future` unless it would block (then false: keep waiting). */
-function settle<T>(future: Future<T>, operation: () => T): boolean {
-  if (future.done()) return true;
-  let value: T;
-  try {
-    value = operation();
-  } catch (error) {
-    if (wouldBlock(error)) return false;
-    future.setException(error);
-    return true;
-  }
-  future.setResult(value);
-  return true;
-}
-
-function sockOperation<T>(loop: SelectorEventLoop, sock: SocketLike, event: number, operation: () => T): Future<T> {
-  loop._checkClosed();
-  try {
-    checkSocket(loop, sock);
-    return resolved(loop, operation());
-  } catch (error) {
-    if (!wouldBlock(error)) return failed(loop, error);
-  }
-  return waitFor<T>(loop, sock, event, (future) => {
-    settle(future, operation);
-  });
-}
-
-export function sockRecv(loop: SelectorEventLoop, sock: SocketLike, nbytes: number): Future<Buffer> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.recv(nbytes));
-}
-
-export function sockRecvInto(loop: SelectorEventLoop, sock: SocketLike, buffer: Uint8Array): Future<number> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.recvInto(buffer));
-}
-
-export function sockRecvfrom(loop: SelectorEventLoop, sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.recvfrom(bufsize));
-}
-
-export function sockRecvfromInto(loop: SelectorEventLoop, sock: SocketLike, buffer: Uint8Array, nbytes: number): Future<[number, SocketAddress | null]> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.recvfromInto(buffer, nbytes));
-}
-
-export function sockSendto(loop: SelectorEventLoop, sock: SocketLike, data: Uint8Array, address: unknown): Future<number> {
-  return sockOperation(loop, sock, EVENT_WRITE, () => sock.sendto(data, address));
-}
-
-export function sockAccept(loop: SelectorEventLoop, sock: SocketLike): Future<[SocketLike, SocketAddress | null]> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.accept({ blocking: false }));
-}
-
-export function sockSendall(loop: SelectorEventLoop, sock: SocketLike, data: Uint8Array): Future<void> {
-  loop._checkClosed();
-  let sent = 0;
-  try {
-    checkSocket(loop, sock);
-    if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
-    sent = data.length === 0 ? 0 : sock.send(data);
-  } catch (error) {
-    if (!wouldBlock(error)) return failed(loop, error);
-  }
-  if (sent === data.length) return resolved(loop, undefined);
-  return waitFor<void>(loop, sock, EVENT_WRITE, (future) => {
-    if (future.done()) return;
-    try {
-      sent += sock.send(data.subarray(sent));
-    } catch (error) {
-      if (!wouldBlock(error)) future.setException(error);
-      return;
-    }
-    if (sent === data.length) future.setResult(undefined);
-  });
-}
-
-export function sockConnect(loop: SelectorEventLoop, sock: SocketLike, address: unknown): Future<void> {
-  loop._checkClosed();
-  try {
-    checkSocket(loop, sock);
-  } catch (error) {
-    return failed(loop, error);
-  }
-  if (!numericAddress(sock.family, address)) {
-    const [host, port] = address as [string, number];
-    return loop.createTask(async () => {
-      const infos = await loop.getaddrinfo(host, port, { family: sock.family, type: sock.type, proto: sock.proto });
-      if (infos.length === 0) throw gaiError('EAI_NONAME', `${host}: no address`);
-      await connectNow(loop, sock, infos[0]![4]);
-    });
-  }
-  return connectNow(loop, sock, address);
-}
-
-function connectNow(loop: SelectorEventLoop, sock: SocketLike, address: unknown): Future<void> {
-  try {
-    sock.connect(address);
-    return resolved(loop, undefined);
-  } catch (error) {
-    if (!wouldBlock(error)) return failed(loop, error);
-  }
-  return waitFor<void>(loop, sock, EVENT_WRITE, (future) => {
-    if (future.done()) return;
-    let errno: number;
-    try {
-      errno = sock.getsockopt(constant('SOL_SOCKET'), constant('SO_ERROR'));
-    } catch (error) {
-      future.setException(error);
-      return;
-    }
-    if (errno === 0) future.setResult(undefined);
-    else {
-      const error = osErrorFromErrno(errno, 'connect');
-      const message = `Connect call failed ${JSON.stringify(address)}: ${error.message}`;
-      future.setException(osErrorFromErrno(errno, 'connect', message));
-    }
-  });
-}
-
 // --- Names ---
 
-export function getaddrinfo(loop: SelectorEventLoop, host: string | null, port: string | number | null, options: AddrInfoOptions = {}): Future<AddrInfo[]> {
+export function getaddrinfo(loop: BaseEventLoop, host: string | null, port: string | number | null, options: AddrInfoOptions = {}): Future<AddrInfo[]> {
   loop._checkClosed();
   let infos: AddrInfo[] | undefined;
   try {
@@ -231,14 +46,14 @@ export function getaddrinfo(loop: SelectorEventLoop, host: string | null, port: 
   if (infos !== undefined) return resolved(loop, infos);
   const future = loop.createFuture<AddrInfo[]>();
   lookupAll(host!, port, options, (error, result) => {
-    if (future.done() || loop._closed) return;
+    if (future.done() || loop.isClosed()) return;
     if (error !== null) future.setException(error);
     else future.setResult(result!);
   });
   return future;
 }
 
-export function getnameinfo(loop: SelectorEventLoop, sockaddr: [string, number, ...number[]], flags = 0): Future<[string, string]> {
+export function getnameinfo(loop: BaseEventLoop, sockaddr: [string, number, ...number[]], flags = 0): Future<[string, string]> {
   loop._checkClosed();
   if (!Array.isArray(sockaddr) || typeof sockaddr[0] !== 'string' || typeof sockaddr[1] !== 'number') {
     return failed(loop, new TypeError('getnameinfo() argument 1 must be a [host, port] array'));
@@ -247,7 +62,7 @@ export function getnameinfo(loop: SelectorEventLoop, sockaddr: [string, number, 
   if ((flags & NI_NUMERICHOST) !== 0 && (flags & NI_NUMERICSERV) !== 0) return resolved(loop, [host, String(port)]);
   const future = loop.createFuture<[string, string]>();
   dns.lookupService(host, port, (error, hostname, service) => {
-    if (future.done() || loop._closed) return;
+    if (future.done() || loop.isClosed()) return;
     if (error) {
       const record = error as NodeJS.ErrnoException;
       future.setException(gaiError(record.code ?? 'EAI_FAIL', `${host}: ${record.message}`, 'getnameinfo'));
@@ -291,17 +106,7 @@ export interface CreateUnixConnectionOptions {
   sslShutdownTimeout?: number | null;
 }
 
-/** asyncio's rule for reporting every failed attempt: one error as is, identical ones as the first, else a combined OSError. */
-export function combineErrors(errors: unknown[]): unknown {
-  if (errors.length === 1) return errors[0];
-  const model = String(errors[0]);
-  if (errors.every((error) => String(error) === model)) return errors[0];
-  const combined = new OSError(0, 'connect', `Multiple exceptions: ${errors.map(String).join(', ')}`, 'EMULTIPLE');
-  Object.defineProperty(combined, 'errors', { value: errors, enumerable: false });
-  return combined;
-}
-
-async function connectSock(loop: SelectorEventLoop, errors: unknown[], info: AddrInfo, localInfos: AddrInfo[] | null): Promise<SocketLike> {
+async function connectSock(loop: BaseEventLoop, errors: unknown[], info: AddrInfo, localInfos: AddrInfo[] | null): Promise<SocketLike> {
   const [family, type, proto, , address] = info;
   let sock: SocketLike | null = null;
   const ownErrors: unknown[] = [];
@@ -324,7 +129,7 @@ async function connectSock(loop: SelectorEventLoop, errors: unknown[], info: Add
         throw ownErrors.pop() ?? new OSError(0, 'bind', `no matching local address with family=${family} found`, 'EADDRNOTAVAIL');
       }
     }
-    await sockConnect(loop, sock, address);
+    await loop.sockConnect(sock, address);
     return sock;
   } catch (error) {
     errors.push(...ownErrors, error);
@@ -333,17 +138,12 @@ async function connectSock(loop: SelectorEventLoop, errors: unknown[], info: Add
   }
 }
 
-function bindError(error: unknown, address: unknown): unknown {
-  if (!OSError.isInstance(error)) return error;
-  return osErrorFromErrno(error.errno, 'bind', `error while attempting to bind on address ${JSON.stringify(address)}: ${error.message}`);
-}
-
 /**
  * Start connection attempts `delay` seconds apart (or at once when one
  * fails); the first to connect wins and the others are cancelled or closed.
  * asyncio's `staggered_race` for `create_connection`.
  */
-function happyEyeballs(loop: SelectorEventLoop, infos: AddrInfo[], localInfos: AddrInfo[] | null, delay: number, errors: unknown[]): Future<SocketLike> {
+function happyEyeballs(loop: BaseEventLoop, infos: AddrInfo[], localInfos: AddrInfo[] | null, delay: number, errors: unknown[]): Future<SocketLike> {
   const winner = loop.createFuture<SocketLike>();
   const attempts: Future<SocketLike>[] = [];
   let next = 0;
@@ -386,7 +186,7 @@ function happyEyeballs(loop: SelectorEventLoop, infos: AddrInfo[], localInfos: A
 
 /** Make the protocol and its transport, and wait until connectionMade has run; closes the socket (or transport) on failure. */
 async function startTransport<P extends object, T extends { close(): void }>(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   sock: SocketLike,
   protocolFactory: () => P,
   make: (protocol: P, waiter: Future<void>) => T,
@@ -409,7 +209,7 @@ async function startTransport<P extends object, T extends { close(): void }>(
   return [transport, protocol];
 }
 
-function makeConnectionTransport<P extends object>(loop: SelectorEventLoop, sock: SocketLike, protocolFactory: () => P, tls: ClientTlsSettings | null): Promise<[SocketTransport, P]> {
+function makeConnectionTransport<P extends object>(loop: BaseEventLoop, sock: SocketLike, protocolFactory: () => P, tls: ClientTlsSettings | null): Promise<[Transport, P]> {
   sock.setBlocking(false);
   // The peer's address is kept from the start, so it is still known after the connection is lost.
   let extra: Record<string, unknown> | null = null;
@@ -420,16 +220,16 @@ function makeConnectionTransport<P extends object>(loop: SelectorEventLoop, sock
     // not connected (yet): looked up on demand
   }
   if (tls !== null) return startSslConnection(loop, sock, protocolFactory, extra, tls);
-  return startTransport(loop, sock, protocolFactory, (protocol, waiter) => new SelectorSocketTransport(loop, sock, protocol as never, waiter, extra, null));
+  return startTransport(loop, sock, protocolFactory, (protocol, waiter) => loop._makeSocketTransport(sock, protocol as BaseProtocol, waiter, extra, null));
 }
 
 export function createConnection<P extends object>(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   protocolFactory: () => P,
   host: string | null,
   port: number | string | null,
   options: CreateConnectionOptions,
-): Future<[SocketTransport, P]> {
+): Future<[Transport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
     const tls = clientTlsSettings(loop, options, host);
@@ -475,11 +275,11 @@ export function createConnection<P extends object>(
 
 /** asyncio's `connect_accepted_socket`: wrap a connected stream socket accepted outside the loop. */
 export function connectAcceptedSocket<P extends object>(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   protocolFactory: () => P,
   sock: SocketLike,
   options: { ssl?: SSLOption; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
-): Future<[SocketTransport, P]> {
+): Future<[Transport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
     // The socket was accepted: with ssl, this end is the TLS server.
@@ -491,11 +291,11 @@ export function connectAcceptedSocket<P extends object>(
 }
 
 export function createUnixConnection<P extends object>(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   protocolFactory: () => P,
   path: string | null,
   options: CreateUnixConnectionOptions,
-): Future<[SocketTransport, P]> {
+): Future<[Transport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
     const tls = clientTlsSettings(loop, options, null);
@@ -505,7 +305,7 @@ export function createUnixConnection<P extends object>(
       sock = newSocket(constant('AF_UNIX'), constant('SOCK_STREAM'), 0);
       try {
         sock.setBlocking(false);
-        await sockConnect(loop, sock, path);
+        await loop.sockConnect(sock, path);
       } catch (error) {
         sock.close();
         throw error;
@@ -552,14 +352,14 @@ export interface CreateUnixServerOptions {
   sslShutdownTimeout?: number | null;
 }
 
-function finishServer(loop: SelectorEventLoop, sockets: SocketLike[], protocolFactory: () => object, backlog: number, startServing: boolean, files: UnixSocketFile[] = []): Server {
+function finishServer(loop: BaseEventLoop, sockets: SocketLike[], protocolFactory: () => object, backlog: number, startServing: boolean, files: UnixSocketFile[] = []): Server {
   const server = new Server(loop, sockets, protocolFactory as never, backlog, files);
   if (startServing) server._start();
   return server;
 }
 
 export function createServer(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   protocolFactory: () => object,
   host: string | readonly string[] | null,
   port: number | string | null,
@@ -630,7 +430,7 @@ export function createServer(
   });
 }
 
-export function createUnixServer(loop: SelectorEventLoop, protocolFactory: () => object, path: string | null, options: CreateUnixServerOptions): Future<Server> {
+export function createUnixServer(loop: BaseEventLoop, protocolFactory: () => object, path: string | null, options: CreateUnixServerOptions): Future<Server> {
   loop._checkClosed();
   return loop.createTask(async () => {
     const tls = serverTlsContext(options);
@@ -681,49 +481,6 @@ export function createUnixServer(loop: SelectorEventLoop, protocolFactory: () =>
   });
 }
 
-/** Remove a socket file left by an earlier process (only if it is a socket), as asyncio. */
-function removeStaleSocket(path: string): void {
-  try {
-    if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.error(`Unable to check or remove stale UNIX socket ${JSON.stringify(path)}`, error);
-  }
-}
-
-function resumeAccepting(loop: SelectorEventLoop, protocolFactory: () => object, sock: SocketLike, server: Server, backlog: number): void {
-  if (loop._closed || server._sockets === null || !server._sockets.includes(sock) || sock.fileno() < 0) return;
-  loop._startServing(protocolFactory, sock, server, backlog);
-}
-
-/** Readable listening socket: accept up to `backlog` connections, each with a transport of its own. */
-export function acceptConnection(loop: SelectorEventLoop, protocolFactory: () => object, sock: SocketLike, server: Server, backlog: number): void {
-  for (let i = 0; i < backlog; i++) {
-    let conn: SocketLike;
-    let address: SocketAddress | null;
-    try {
-      [conn, address] = sock.accept({ blocking: false });
-    } catch (error) {
-      if (wouldBlock(error) || ConnectionAbortedError.isInstance(error)) return;
-      if (OSError.isInstance(error) && OUT_OF_RESOURCES.has(error.code)) {
-        loop.callExceptionHandler({ message: 'socket.accept() out of system resource', exception: error, socket: sock });
-        loop._removeCallbackOf(sock.fileno(), 'reader');
-        loop.callLater(ACCEPT_RETRY_DELAY, resumeAccepting, loop, protocolFactory, sock, server, backlog);
-        return;
-      }
-      throw error;
-    }
-    let protocol: object;
-    try {
-      protocol = protocolFactory();
-    } catch (error) {
-      conn.close();
-      loop.callExceptionHandler({ message: 'Error on transport creation for incoming connection', exception: error, socket: sock });
-      continue;
-    }
-    new SelectorSocketTransport(loop, conn, protocol as never, null, address === null ? null : { peername: address }, server);
-  }
-}
-
 // --- Datagrams ---
 
 export interface CreateDatagramEndpointOptions {
@@ -739,7 +496,7 @@ export interface CreateDatagramEndpointOptions {
   sock?: SocketLike;
 }
 
-export function createDatagramEndpoint<P extends object>(loop: SelectorEventLoop, protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[SelectorDatagramTransport, P]> {
+export function createDatagramEndpoint<P extends object>(loop: BaseEventLoop, protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
     const dgram = constant('SOCK_DGRAM');
@@ -801,7 +558,7 @@ export function createDatagramEndpoint<P extends object>(loop: SelectorEventLoop
           candidate.setBlocking(false);
           if (localAddress !== null) candidate.bind(localAddress);
           if (remoteAddress !== null) {
-            if (!options.allowBroadcast) await sockConnect(loop, candidate, remoteAddress);
+            if (!options.allowBroadcast) await loop.sockConnect(candidate, remoteAddress);
             remote = remoteAddress;
           }
           sock = candidate;
@@ -815,19 +572,7 @@ export function createDatagramEndpoint<P extends object>(loop: SelectorEventLoop
       if (sock === null) throw errors[0];
     }
     const chosen = sock;
-    return startTransport(loop, chosen, protocolFactory, (protocol, waiter) => new SelectorDatagramTransport(loop, chosen, protocol as never, remote, waiter, null));
+    return startTransport(loop, chosen, protocolFactory, (protocol, waiter) => loop._makeDatagramTransport(chosen, protocol as BaseProtocol, remote, waiter, null));
   });
 }
 
-/** `loop.close()`: close listening sockets and the sockets of transports still open. */
-export function closeOwned(loop: SelectorEventLoop): void {
-  for (const server of [...loop._servers]) server.close();
-  for (const transport of [...loop._transports.values()]) {
-    const sock = transport._sock;
-    transport._closing = true;
-    transport._connLost++;
-    transport._sock = null;
-    sock?.close();
-  }
-  loop._transports.clear();
-}

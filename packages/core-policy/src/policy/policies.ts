@@ -1,8 +1,9 @@
 import { isMainThread, threadId } from 'node:worker_threads';
 import { RuntimeError, type AbstractEventLoop, type AbstractEventLoopPolicy, type BackendDescriptor } from '@evloop/interface';
-import { SelectorEventLoop } from './selector-event-loop.js';
-import { resolveBackend } from './discovery.js';
-import { registerDefaultPolicyFactory } from './running.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { resolveBackend } from '../loop/discovery.js';
+import { registerDefaultPolicyFactory } from '../loop/running-loop.js';
+import { loopForBackend } from './loop-for-backend.js';
 
 /**
  * asyncio's `BaseDefaultEventLoopPolicy`: one loop per thread. The main
@@ -40,7 +41,7 @@ export interface DefaultEventLoopPolicyOptions {
 }
 
 /**
- * The default policy: selector loops on the best installed backend, found at
+ * The default policy: loops on the best installed backend, found at
  * run time (or the one named by `options.backend` / `EVLOOP_BACKEND`).
  */
 export class DefaultEventLoopPolicy extends BaseDefaultEventLoopPolicy {
@@ -61,8 +62,9 @@ export class DefaultEventLoopPolicy extends BaseDefaultEventLoopPolicy {
     return this.#backend;
   }
 
-  newEventLoop(): SelectorEventLoop {
-    return new SelectorEventLoop(undefined, { backend: this.backend });
+  /** A new loop on this policy's backend: a selector loop, or a proactor loop for a proactor backend. */
+  newEventLoop(): BaseEventLoop {
+    return loopForBackend(this.backend);
   }
 }
 

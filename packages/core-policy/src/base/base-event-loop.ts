@@ -1,6 +1,9 @@
 import {
   CancelledError,
   RuntimeError,
+  type AddrInfo,
+  type BaseProtocol,
+  type DatagramTransport,
   type Executor,
   type ExecutorFunction,
   type AbstractEventLoop,
@@ -8,18 +11,31 @@ import {
   type CoroutineSource,
   type ExceptionContext,
   type ExceptionHandler,
+  type ReadTransport,
+  type Transport,
+  type SubprocessProtocol as SubprocessProtocolContract,
+  type SubprocessTransport,
+  type WriteTransport,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
-import { Handle, TimerHandle, describeCallback } from './handles.js';
-import { Queue } from './queue.js';
-import { TimerHeap } from './timer-heap.js';
-import { Future, isFuture } from './future.js';
-import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from './task.js';
-import { logger } from './logger.js';
-import { Coroutine, isCoroutineObject } from './coroutine.js';
-import { ThreadPoolExecutor } from './executor.js';
-import { SignalHandlers } from './signals.js';
-import { state } from './state.js';
+import { Handle, TimerHandle, describeCallback } from '../loop/handles.js';
+import { Queue } from '../loop/ready-queue.js';
+import { TimerHeap } from '../loop/timer-heap.js';
+import { Future, isFuture } from '../futures/future.js';
+import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from '../futures/task.js';
+import { logger } from '../loop/logger.js';
+import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
+import { ThreadPoolExecutor } from '../loop/executor.js';
+import { SignalHandlers } from '../loop/signal-handlers.js';
+import { state } from '../loop/thread-state.js';
+import type { PipeLike, SocketAddress, SocketLike } from '../net/socket-module.js';
+import type { SSLContext } from '../tls/ssl-context.js';
+import { startTls, type SSLOption, type StartTlsOptions } from '../tls/ssl-connection.js';
+import type { RawStreamTransport } from '../tls/raw-transport.js';
+import type { SSLTransport } from '../tls/ssl-transport.js';
+import * as network from './network.js';
+import type { Server, TransportOwner } from './server.js';
+import { checkSubprocessOptions, PIPE, type SubprocessOptions } from './subprocess-options.js';
 
 /** asyncio's rule: purge the timer heap when over half of at least this many timers are cancelled. */
 const MIN_SCHEDULED_TIMER_HANDLES = 100;
@@ -59,6 +75,29 @@ function checkNumber(value: unknown, name: string): asserts value is number {
  * with work pending the next iteration is a `setImmediate`; when idle the
  * loop waits for the backend's `watch` callback or a Node timer set for the
  * next evloop timer, so an idle loop uses no CPU.
+ *
+ * Every high-level method lives here, once, for both families:
+ * `createConnection`, `createUnixConnection`, `connectAcceptedSocket`,
+ * `createServer`, `createUnixServer`, `createDatagramEndpoint`, `startTls`,
+ * `getaddrinfo`/`getnameinfo`, `connectReadPipe`/`connectWritePipe`,
+ * `subprocessExec`/`subprocessShell`. They reach the family (selector or
+ * proactor) only through these hooks, which a family's loop class
+ * implements (asyncio's `_make_*_transport`, `_start_serving`, `sock_*`):
+ *
+ * - backend: `_pollBackend`, `_startWatching`, `_stopWatching`, `_closeBackend`
+ * - transports: `_makeSocketTransport`, `_makeDatagramTransport`,
+ *   `_makeReadPipeTransport`, `_makeWritePipeTransport`,
+ *   `_makeSubprocessTransport`
+ * - servers: `_startServing`, `_stopServing`
+ * - socket primitives: `sockRecv`, `sockRecvInto`, `sockRecvfrom`,
+ *   `sockRecvfromInto`, `sockSendall`, `sockSendto`, `sockConnect`,
+ *   `sockAccept`
+ * - fd watching: `addReader`, `removeReader`, `addWriter`, `removeWriter`
+ *   (a proactor loop throws `NotImplementedError` naming itself)
+ *
+ * TLS (`SSLProtocol` over the transport `_makeSocketTransport` returns),
+ * servers, streams and subprocesses are written against this class and the
+ * transport interfaces only.
  */
 export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ readonly _ready = new Queue<Handle>();
@@ -70,7 +109,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ _running = false;
   /** @internal */ _inIteration = false;
   /** @internal */ _debug = envDebug();
-  /** @internal */ _currentTask: Task<unknown> | null = null;
+  #currentTask: Task<unknown> | null = null;
   /** @internal */ _exceptionHandler: ExceptionHandler | null = null;
   /** @internal */ _immediate: NodeJS.Immediate | null = null;
   /** @internal A follow-on iteration is queued as a microtask. */
@@ -82,6 +121,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ _defaultExecutor: Executor | null = null;
   /** @internal */ _executorShutdownCalled = false;
   /** @internal */ readonly _signalHandlers = new SignalHandlers();
+  /** Servers still listening: `close()` closes them. */
+  readonly #servers = new Set<Server>();
   /** Seconds a callback may take before debug mode warns about it. */
   slowCallbackDuration = 0.1;
   /** @internal */ readonly _iterateBound = () => this._iterate();
@@ -94,12 +135,15 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   abstract readonly backend: BackendDescriptor | undefined;
 
-  /** @internal Poll the backend without blocking and queue ready callbacks. */
+  // ---- the family's hooks (see the list above) ----
+
+  /** Poll the backend without blocking and queue the handles of ready events (`_addReady`). */
   protected abstract _pollBackend(): void;
-  /** @internal Start/stop the backend's guest wait (called when the loop starts/stops running). */
+  /** Start the backend's guest wait: call `onReady` when events may be pending (the loop starts running). */
   protected abstract _startWatching(onReady: () => void): void;
+  /** Stop the guest wait, holding no libuv handle (the loop stops running). */
   protected abstract _stopWatching(): void;
-  /** @internal Release backend resources on close. */
+  /** Release the backend on `close()`. */
   protected abstract _closeBackend(): void;
 
   /** Watch a file descriptor (selector loops; a proactor loop throws NotImplementedError). */
@@ -107,6 +151,69 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   abstract removeReader(fd: number | { fileno(): number }): boolean;
   abstract addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   abstract removeWriter(fd: number | { fileno(): number }): boolean;
+
+  /**
+   * Make the stream transport of a connected, non-blocking socket (asyncio's
+   * `_make_socket_transport`); the transport owns `sock`. It calls
+   * `protocol.connectionMade` soon, then resolves `waiter` (if any), and
+   * starts reading. `server`, when given, is told of it (`_attach`) and of
+   * its end (`_detach`). It must be `START_TLS_COMPATIBLE` (TLS runs over it).
+   */
+  abstract _makeSocketTransport(sock: SocketLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null): RawStreamTransport;
+
+  /**
+   * Make the transport of a non-blocking datagram socket (asyncio's
+   * `_make_datagram_transport`); `address` is the connected peer or null.
+   * `connectionMade` runs soon, then `waiter` is resolved.
+   */
+  abstract _makeDatagramTransport(sock: SocketLike, protocol: BaseProtocol, address: unknown, waiter: Future<void> | null, extra: Record<string, unknown> | null): DatagramTransport;
+
+  /**
+   * Make a transport that reads `pipe` (a pipe, FIFO, socket or character
+   * device) into `protocol` (asyncio's `_make_read_pipe_transport`); it owns
+   * the pipe, checks it and makes it non-blocking (throwing, synchronously,
+   * for an fd it cannot read). `connectionMade` runs soon, then `waiter`.
+   */
+  abstract _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra?: Record<string, unknown> | null): ReadTransport;
+
+  /** As `_makeReadPipeTransport`, for writing (asyncio's `_make_write_pipe_transport`). */
+  abstract _makeWritePipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra?: Record<string, unknown> | null): WriteTransport;
+
+  /**
+   * Start `program` with `args` (options already checked, stdio defaults
+   * applied) and connect its pipes with this loop's pipe transports
+   * (asyncio's `_make_subprocess_transport`). The future resolves once the
+   * pipes are connected; if it fails or is cancelled first, the child is
+   * killed and waited for.
+   */
+  abstract _makeSubprocessTransport(protocol: SubprocessProtocolContract, program: string, args: string[], options: SubprocessOptions): Future<SubprocessTransport>;
+
+  /**
+   * Accept connections on the listening, non-blocking `sock` (asyncio's
+   * `_start_serving`): up to `backlog` at a time, each with a protocol from
+   * `protocolFactory` and a socket transport attached to `server`.
+   */
+  abstract _startServing(protocolFactory: () => object, sock: SocketLike, server: Server, backlog: number): void;
+
+  /** Stop accepting on `sock` and close it (asyncio's `_stop_serving`). */
+  abstract _stopServing(sock: SocketLike): void;
+
+  /** Receive up to `nbytes` from a non-blocking socket. Cancelling the future stops waiting. */
+  abstract sockRecv(sock: SocketLike, nbytes: number): Future<Buffer>;
+  /** Receive into `buffer`; the future is the byte count (0 at EOF). */
+  abstract sockRecvInto(sock: SocketLike, buffer: Uint8Array): Future<number>;
+  /** Receive a datagram: `[data, address]`. */
+  abstract sockRecvfrom(sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]>;
+  /** Receive a datagram into `buffer`: `[count, address]`. */
+  abstract sockRecvfromInto(sock: SocketLike, buffer: Uint8Array, nbytes?: number): Future<[number, SocketAddress | null]>;
+  /** Send all of `data`. */
+  abstract sockSendall(sock: SocketLike, data: Uint8Array): Future<void>;
+  /** Send a datagram to `address`; the future is the count sent. */
+  abstract sockSendto(sock: SocketLike, data: Uint8Array, address: unknown): Future<number>;
+  /** Connect to `address` (a host name is resolved first with `getaddrinfo`). */
+  abstract sockConnect(sock: SocketLike, address: unknown): Future<void>;
+  /** Accept a connection: `[socket, address]`; the new socket is non-blocking. */
+  abstract sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]>;
 
   // ---- running and stopping ----
 
@@ -172,6 +279,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   close(): void {
     if (this._running) throw new RuntimeError('Cannot close a running event loop');
     if (this._closed) return;
+    for (const server of [...this.#servers]) server.close();
     this._closed = true;
     this._ready.clear();
     for (const timer of this._scheduled.items) timer._scheduled = false;
@@ -184,6 +292,165 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     // As asyncio: close() does not wait for the executor's jobs.
     if (executor !== null) void Promise.resolve(executor.shutdown({ wait: false })).catch(() => {});
     this._closeBackend();
+  }
+
+  // ---- names ----
+
+  /**
+   * Python's `getaddrinfo`: `[family, type, proto, canonname, sockaddr]`
+   * tuples. Numeric hosts (and null) need no lookup; names go to
+   * `dns.lookup`. A type of 0 gives one entry per socket type, as glibc.
+   */
+  getaddrinfo(host: string | null, port: string | number | null, options: network.AddrInfoOptions = {}): Future<AddrInfo[]> {
+    return network.getaddrinfo(this, host, port, options);
+  }
+
+  /** Python's `getnameinfo`: `[host, service]`, through `dns.lookupService` unless the flags ask for numbers. */
+  getnameinfo(sockaddr: [string, number, ...number[]], flags = 0): Future<[string, string]> {
+    return network.getnameinfo(this, sockaddr, flags);
+  }
+
+  // ---- transports and servers ----
+
+  /** Open a stream connection; resolves to `[transport, protocol]`. See {@link network.CreateConnectionOptions}. */
+  createConnection<P extends object>(
+    protocolFactory: () => P,
+    host: string | null = null,
+    port: number | string | null = null,
+    options: network.CreateConnectionOptions = {},
+  ): Future<[Transport, P]> {
+    return network.createConnection(this, protocolFactory, host, port, options);
+  }
+
+  /** Open a Unix stream connection to `path` (or wrap `options.sock`). */
+  createUnixConnection<P extends object>(protocolFactory: () => P, path: string | null = null, options: network.CreateUnixConnectionOptions = {}): Future<[Transport, P]> {
+    return network.createUnixConnection(this, protocolFactory, path, options);
+  }
+
+  /** Wrap a connected stream socket accepted outside the loop (asyncio's `connect_accepted_socket`). */
+  connectAcceptedSocket<P extends object>(
+    protocolFactory: () => P,
+    sock: SocketLike,
+    options: { ssl?: SSLOption; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+  ): Future<[Transport, P]> {
+    return network.connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
+  /** Listen on TCP; resolves to a started {@link Server}. See {@link network.CreateServerOptions}. */
+  createServer(
+    protocolFactory: () => object,
+    host: string | readonly string[] | null = null,
+    port: number | string | null = null,
+    options: network.CreateServerOptions = {},
+  ): Future<Server> {
+    return network.createServer(this, protocolFactory, host, port, options);
+  }
+
+  /** Listen on a Unix socket path (or Linux abstract name starting with '\\0'). */
+  createUnixServer(protocolFactory: () => object, path: string | null = null, options: network.CreateUnixServerOptions = {}): Future<Server> {
+    return network.createUnixServer(this, protocolFactory, path, options);
+  }
+
+  /**
+   * Upgrade an open connection to TLS (asyncio's `start_tls`): resolves to
+   * the new transport once the handshake is done; `protocol` keeps going
+   * with it (no second connectionMade) and the old transport is retired.
+   */
+  startTls(transport: unknown, protocol: object, sslContext: SSLContext, options: StartTlsOptions = {}): Future<SSLTransport> {
+    return startTls(this, transport, protocol, sslContext, options);
+  }
+
+  /** A UDP (or Unix datagram) endpoint: `[transport, protocol]`. */
+  createDatagramEndpoint<P extends object>(protocolFactory: () => P, options: network.CreateDatagramEndpointOptions = {}): Future<[DatagramTransport, P]> {
+    return network.createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  /** @internal A server was made on this loop (`close()` closes it). */
+  _serverOpened(server: Server): void {
+    this.#servers.add(server);
+  }
+
+  /** @internal The server stopped listening. */
+  _serverClosed(server: Server): void {
+    this.#servers.delete(server);
+  }
+
+  // ---- pipes and subprocesses ----
+
+  /**
+   * Read a pipe, FIFO, socket or character device (a PTY) with a protocol:
+   * asyncio's `connect_read_pipe`. The transport owns `pipe` and closes it.
+   */
+  connectReadPipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[ReadTransport, P]> {
+    return this.#connectPipe((protocol, waiter) => this._makeReadPipeTransport(pipe, protocol, waiter), protocolFactory);
+  }
+
+  /** Write to a pipe, FIFO, socket or character device with a protocol: asyncio's `connect_write_pipe`. */
+  connectWritePipe<P extends object>(protocolFactory: () => P, pipe: PipeLike): Future<[WriteTransport, P]> {
+    return this.#connectPipe((protocol, waiter) => this._makeWritePipeTransport(pipe, protocol, waiter), protocolFactory);
+  }
+
+  /** Make the pipe transport; resolve once it is connected (closing it if that is cancelled). */
+  #connectPipe<T extends ReadTransport | WriteTransport, P extends object>(make: (protocol: BaseProtocol, waiter: Future<void>) => T, protocolFactory: () => P): Future<[T, P]> {
+    this._checkClosed();
+    if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
+    const protocol = protocolFactory();
+    const waiter = this.createFuture<void>();
+    const transport = make(protocol as BaseProtocol, waiter);
+    return this.createTask(function* connected(): Generator<unknown, [T, P], unknown> {
+      try {
+        yield* waiter;
+      } catch (error) {
+        transport.close();
+        throw error;
+      }
+      return [transport, protocol];
+    });
+  }
+
+  /**
+   * Run `program` with `args` (no shell): asyncio's `subprocess_exec`.
+   * stdin/stdout/stderr default to PIPE; each may be PIPE, STDOUT (stderr
+   * only), DEVNULL, an fd, an object with `fileno()`, or null to inherit.
+   * The future resolves once the pipes are connected; if it is cancelled
+   * before, the child is killed and waited for.
+   */
+  subprocessExec<P extends SubprocessProtocolContract>(
+    protocolFactory: () => P,
+    program: string,
+    args: string[] = [],
+    options: SubprocessOptions = {},
+  ): Future<[SubprocessTransport, P]> {
+    return this.#subprocess(protocolFactory, program, args, options);
+  }
+
+  /** Run `command` with the system shell (`/bin/sh -c`): asyncio's `subprocess_shell`. */
+  subprocessShell<P extends SubprocessProtocolContract>(protocolFactory: () => P, command: string, options: SubprocessOptions = {}): Future<[SubprocessTransport, P]> {
+    if (typeof command !== 'string') throw new TypeError(`command must be a string, got ${command === null ? 'null' : typeof command}`);
+    if (options !== null && typeof options === 'object' && options.shell === false) throw new RangeError('shell must be true');
+    const { shell: _shell, ...rest } = options ?? {};
+    return this.#subprocess(protocolFactory, '/bin/sh', ['-c', command], rest);
+  }
+
+  #subprocess<P extends SubprocessProtocolContract>(protocolFactory: () => P, program: string, args: string[], options: SubprocessOptions): Future<[SubprocessTransport, P]> {
+    this._checkClosed();
+    if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
+    if (typeof program !== 'string' || program.length === 0) throw new TypeError('program must be a non-empty string');
+    if (!Array.isArray(args) || args.some((arg) => typeof arg !== 'string')) throw new TypeError('args must be an array of strings');
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    checkSubprocessOptions(options);
+    const effective: SubprocessOptions = {
+      ...options,
+      stdin: options.stdin === undefined ? PIPE : options.stdin,
+      stdout: options.stdout === undefined ? PIPE : options.stdout,
+      stderr: options.stderr === undefined ? PIPE : options.stderr,
+    };
+    const loop = this;
+    return this.createTask(function* start(): Generator<unknown, [SubprocessTransport, P], unknown> {
+      const protocol = protocolFactory();
+      const transport = yield* loop._makeSubprocessTransport(protocol, program, args, effective);
+      return [transport, protocol];
+    }, { name: `subprocess ${program}` });
   }
 
   // ---- executors ----
@@ -424,6 +691,23 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   }
 
   // ---- internals ----
+
+  /** @internal A task's step begins (asyncio's `_enter_task`); returns the task it interrupts, for `_leaveTask`. */
+  _enterTask(task: Task<unknown>): Task<unknown> | null {
+    const previous = this.#currentTask;
+    this.#currentTask = task;
+    return previous;
+  }
+
+  /** @internal The step ended (asyncio's `_leave_task`): `previous` is current again. */
+  _leaveTask(previous: Task<unknown> | null): void {
+    this.#currentTask = previous;
+  }
+
+  /** @internal The task whose step is running on this loop now, or null. */
+  _steppingTask(): Task<unknown> | null {
+    return this.#currentTask;
+  }
 
   /** @internal */
   _checkClosed(): void {

@@ -5,15 +5,15 @@ import {
   type FutureLike,
   type Transport,
 } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import { Coroutine, isCoroutineObject } from './coroutine.js';
-import { Future, isFuture } from './future.js';
-import { Protocol } from './protocols.js';
-import { getEventLoop } from './running.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
+import { Future, isFuture } from '../futures/future.js';
+import { Protocol } from '../net/protocols.js';
+import { getEventLoop } from '../loop/running-loop.js';
 import { DEFAULT_LIMIT, StreamReader } from './stream-reader.js';
-import { isGenerator, isThenable, type Task } from './task.js';
-import type { CreateConnectionOptions, CreateServerOptions, CreateUnixConnectionOptions, CreateUnixServerOptions } from './selector-network.js';
-import type { Server } from './server.js';
+import { isGenerator, isThenable, type Task } from '../futures/task.js';
+import type { CreateConnectionOptions, CreateServerOptions, CreateUnixConnectionOptions, CreateUnixServerOptions } from '../base/network.js';
+import type { Server } from '../base/server.js';
 
 export { DEFAULT_LIMIT, StreamReader, type Separator, type StreamReaderOptions } from './stream-reader.js';
 

@@ -1,5 +1,5 @@
 import type { HandleLike, TimerHandleLike } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
 
 /** A name for a callback in messages (`Exception in callback ...`, slow-callback warnings). */
 export function describeCallback(callback: (...args: never[]) => unknown): string {
@@ -20,7 +20,7 @@ export class Handle implements HandleLike {
     this._callback = callback;
     this._args = args;
     this._loop = loop;
-    if (loop._debug) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
+    if (loop.getDebug()) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
   }
 
   cancel(): void {

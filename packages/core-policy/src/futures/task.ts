@@ -1,10 +1,10 @@
 import { CancelledError, InvalidStateError, RuntimeError, type CoroutineSource } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { Future, isFuture, taskContext } from './future.js';
-import { getRunningLoop } from './running.js';
-import { state } from './state.js';
+import { getRunningLoop } from '../loop/running-loop.js';
+import { state } from '../loop/thread-state.js';
 import { isCoroutineObject } from './coroutine.js';
-import { Handle } from './handles.js';
+import { Handle } from '../loop/handles.js';
 
 let taskCounter = 0;
 
@@ -185,14 +185,13 @@ export class Task<T = unknown> extends Future<T> {
     }
     this._waiter = null;
     const loop = this._loop;
-    const previous = loop._currentTask;
-    loop._currentTask = this as Task<unknown>;
+    const previous = loop._enterTask(this as Task<unknown>);
     try {
       if (this._coroutine !== null) this._stepGenerator(error, value);
       else if (error !== NO_VALUE) this._settle(false, error);
       else this._start();
     } finally {
-      loop._currentTask = previous;
+      loop._leaveTask(previous);
     }
   }
 
@@ -344,7 +343,7 @@ function pendingTasks(loop: BaseEventLoop): Set<Task<unknown>> {
     set = new Set();
     map.set(loop, set);
   }
-  return set;
+  return set as Set<Task<unknown>>;
 }
 
 /** A future that follows a Promise (the Promise itself cannot be cancelled). */
@@ -364,7 +363,8 @@ export function wrapThenable<T>(thenable: PromiseLike<T>, loop: BaseEventLoop): 
 /** The task running now on `loop` (default: the running loop), or null. */
 export function currentTask(loop?: BaseEventLoop): Task<unknown> | null {
   const target = loop ?? (getRunningLoop() as BaseEventLoop);
-  if (target._currentTask !== null) return target._currentTask;
+  const stepping = target._steppingTask();
+  if (stepping !== null) return stepping;
   const store = taskContext.getStore();
   if (store instanceof Task && store._loop === target && !store.done()) return store;
   return null;

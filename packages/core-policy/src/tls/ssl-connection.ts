@@ -1,12 +1,12 @@
 import type { BaseProtocol as BaseProtocolContract } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import { SelectorSocketTransport } from './selector-transports.js';
-import type { SocketLike } from './socket-module.js';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import type { SocketLike } from '../net/socket-module.js';
 import { defaultClientContext, isSSLContext, type SSLContext } from './ssl-context.js';
 import { SSLProtocol, checkTimeout, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './ssl-protocol.js';
 import type { SSLTransport } from './ssl-transport.js';
+import { isStartTlsCompatible } from './raw-transport.js';
 
 /** What the `ssl` option may be: `true` (a default client context: verify the certificate and host name) or an {@link SSLContext}. */
 export type SSLOption = boolean | SSLContext | null | undefined;
@@ -33,7 +33,7 @@ function checkTimeouts(enabled: boolean, options: { sslHandshakeTimeout?: number
  * null without TLS.
  */
 export function clientTlsSettings(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   options: { ssl?: unknown; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null },
   host: string | null,
 ): ClientTlsSettings | null {
@@ -85,7 +85,7 @@ export function serverTlsContext(options: { ssl?: unknown; sslHandshakeTimeout?:
  * cancellation) the connection is aborted and the error thrown.
  */
 export async function startSslConnection<P extends object>(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   sock: SocketLike,
   protocolFactory: () => P,
   extra: Record<string, unknown> | null,
@@ -107,7 +107,7 @@ export async function startSslConnection<P extends object>(
     throw error;
   }
   sock.setBlocking(false);
-  const raw = new SelectorSocketTransport(loop, sock, ssl as unknown as BaseProtocolContract, null, extra, null);
+  const raw = loop._makeSocketTransport(sock, ssl as unknown as BaseProtocolContract, null, extra, null);
   try {
     await waiter;
   } catch (error) {
@@ -120,7 +120,7 @@ export async function startSslConnection<P extends object>(
 
 /** The protocol factory of a TLS server: each accepted connection gets an SSLProtocol around the app's protocol. */
 export function sslServerProtocolFactory(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   protocolFactory: () => object,
   context: SSLContext,
   options: { sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null },
@@ -150,7 +150,7 @@ export interface StartTlsOptions {
  * The old transport must not be used any more.
  */
 export function startTls(
-  loop: SelectorEventLoop,
+  loop: BaseEventLoop,
   transport: unknown,
   protocol: object,
   sslContext: SSLContext,
@@ -159,7 +159,7 @@ export function startTls(
   loop._checkClosed();
   return loop.createTask(async () => {
     if (!isSSLContext(sslContext)) throw new TypeError(`sslContext is expected to be an SSLContext, got ${typeof sslContext}`);
-    if (!(transport instanceof SelectorSocketTransport)) throw new TypeError(`transport ${String(transport)} is not supported by startTls()`);
+    if (!isStartTlsCompatible(transport)) throw new TypeError(`transport ${String(transport)} is not supported by startTls()`);
     if (transport.isClosing()) throw new RangeError(`transport ${String(transport)} is closing`);
     const serverSide = options.serverSide ?? false;
     const waiter = loop.createFuture<void>();

@@ -6,13 +6,13 @@ import {
   type SubprocessTransport,
   type Transport,
 } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import { Coroutine } from './coroutine.js';
-import type { Future } from './future.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import { DEFAULT_LIMIT, StreamReader, StreamReaderProtocol, StreamWriter } from './streams.js';
-import { gather } from './tasks.js';
-import { SubprocessTransportImpl, type SubprocessOptions } from './subprocess.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { Coroutine } from '../futures/coroutine.js';
+import type { Future } from '../futures/future.js';
+import { DEFAULT_LIMIT, StreamReader, StreamReaderProtocol, StreamWriter } from '../streams/streams.js';
+import { gather } from '../futures/combinators.js';
+import type { SubprocessOptions } from '../base/subprocess-options.js';
+import type { SubprocessTransportImpl } from './subprocess-transport.js';
 
 export interface CreateSubprocessOptions extends SubprocessOptions {
   /** The StreamReader buffer limit for stdout and stderr. */
@@ -209,13 +209,12 @@ function create(program: string, args: string[], options: CreateSubprocessOption
   const { limit = DEFAULT_LIMIT, ...rest } = options;
   if (!Number.isInteger(limit) || limit <= 0) throw new RangeError(`limit must be a positive integer, got ${String(limit)}`);
   return new Coroutine(shell ? 'createSubprocessShell' : 'createSubprocessExec', (loop) => {
-    const selectorLoop = loop as SelectorEventLoop;
     const factory = () => new SubprocessStreamProtocol(limit, loop);
     return loop.createTask(function* made(): Generator<unknown, Process, unknown> {
       // Started inside this task, so cancelling it reaches the spawn and kills the child.
       const started = shell
-        ? selectorLoop.subprocessShell(factory, program, { ...rest })
-        : selectorLoop.subprocessExec(factory, program, args, { ...rest, stdin: rest.stdin ?? null, stdout: rest.stdout ?? null, stderr: rest.stderr ?? null });
+        ? loop.subprocessShell(factory, program, { ...rest })
+        : loop.subprocessExec(factory, program, args, { ...rest, stdin: rest.stdin ?? null, stdout: rest.stdout ?? null, stderr: rest.stderr ?? null });
       const [transport, protocol] = yield* started;
       return new Process(transport as SubprocessTransportImpl, protocol as SubprocessStreamProtocol, loop);
     });

@@ -5,10 +5,10 @@ import {
   RuntimeError,
   type ReadTransport,
 } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import { Coroutine } from './coroutine.js';
-import type { Future } from './future.js';
-import { getEventLoop } from './running.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { Coroutine } from '../futures/coroutine.js';
+import type { Future } from '../futures/future.js';
+import { getEventLoop } from '../loop/running-loop.js';
 import { StreamBuffer } from './stream-buffer.js';
 
 /** asyncio's default line and buffer limit: 64 KiB. */

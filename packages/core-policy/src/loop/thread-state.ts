@@ -1,6 +1,5 @@
 import type { AbstractEventLoopPolicy } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import type { Task } from './task.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
 
 /**
  * Per-thread state. It lives on `globalThis` under a `Symbol.for` key, so an
@@ -8,11 +7,16 @@ import type { Task } from './task.js';
  * dual-package hazard); each worker thread has its own `globalThis`, so the
  * context is the thread, as in asyncio.
  */
+/** A task as this registry keeps it; only `Task`s (futures/task.ts) are ever added. */
+export interface PendingTask {
+  done(): boolean;
+}
+
 export interface EvloopState {
   policy: AbstractEventLoopPolicy | null;
   runningLoop: BaseEventLoop | null;
   /** Tasks not yet done, per loop (asyncio's `_scheduled_tasks`, strong refs while pending). */
-  pendingTasks: WeakMap<BaseEventLoop, Set<Task<unknown>>>;
+  pendingTasks: WeakMap<BaseEventLoop, Set<PendingTask>>;
 }
 
 const KEY = Symbol.for('evloop.core-policy.state.v1');

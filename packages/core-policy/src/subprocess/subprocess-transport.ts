@@ -10,42 +10,11 @@ import {
   type SubprocessProtocol as SubprocessProtocolContract,
   type SubprocessTransport,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
-import { sysModule } from './socket-module.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import { UnixReadPipeTransport, UnixWritePipeTransport } from './unix-pipe-transports.js';
-
-/** Give the child a new pipe to this end (asyncio's `subprocess.PIPE`). */
-export const PIPE = -1;
-/** Send the child's stderr where its stdout goes (stderr only). */
-export const STDOUT = -2;
-/** Connect the stream to the null device. */
-export const DEVNULL = -3;
-
-/** What each of stdin/stdout/stderr may be: PIPE, STDOUT (stderr), DEVNULL, an fd, an object with `fileno()`, or null to inherit. */
-export type StdioOption = number | { fileno(): number } | null | undefined;
-
-export interface SubprocessOptions {
-  stdin?: StdioOption;
-  stdout?: StdioOption;
-  stderr?: StdioOption;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Start the child in a new session/process group (Popen's start_new_session). */
-  startNewSession?: boolean;
-  /** Refused, as asyncio refuses them. */
-  bufsize?: number;
-  universalNewlines?: boolean;
-  text?: boolean;
-  encoding?: string;
-  errors?: string;
-  shell?: boolean;
-  /** The argv[0] the child sees. */
-  argv0?: string;
-  uid?: number;
-  gid?: number;
-}
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
+import { sysModule } from '../net/socket-module.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { DEVNULL, PIPE, STDOUT, type SubprocessOptions } from '../base/subprocess-options.js';
 
 interface FdFunctions {
   pipe(options?: { blocking?: boolean }): [number, number];
@@ -54,30 +23,6 @@ interface FdFunctions {
 
 function fdFunctions(): FdFunctions {
   return sysModule() as unknown as FdFunctions;
-}
-
-function checkOptions(options: SubprocessOptions): void {
-  const names = ['stdin', 'stdout', 'stderr'] as const;
-  for (const name of names) {
-    const value = options[name];
-    if (value === undefined || value === null || value === PIPE || value === DEVNULL) continue;
-    if (value === STDOUT) {
-      if (name !== 'stderr') throw new RangeError('STDOUT can only be used for stderr');
-      continue;
-    }
-    if (typeof value === 'number' && (!Number.isInteger(value) || value < 0)) throw new RangeError(`invalid ${name} value ${value}`);
-    if (typeof value !== 'number' && (typeof value !== 'object' || typeof value.fileno !== 'function')) {
-      throw new TypeError(`${name} must be PIPE, STDOUT, DEVNULL, an fd, an object with fileno() or null`);
-    }
-  }
-  if (options.universalNewlines) throw new RangeError('universalNewlines must be false');
-  if (options.text) throw new RangeError('text must be false');
-  if (options.encoding !== undefined && options.encoding !== null) throw new RangeError('encoding must be undefined');
-  if (options.errors !== undefined && options.errors !== null) throw new RangeError('errors must be undefined');
-  if (options.shell) throw new RangeError('shell must be false (use subprocessShell)');
-  if (options.bufsize !== undefined && options.bufsize !== 0) throw new RangeError('bufsize must be 0');
-  if (options.cwd !== undefined && typeof options.cwd !== 'string') throw new TypeError('cwd must be a string');
-  if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) throw new TypeError('env must be an object');
 }
 
 function signalNumber(signal: string | null): number {
@@ -127,7 +72,7 @@ class SubprocessPipeProtocol {
  * holds a pipe open.
  */
 export class SubprocessTransportImpl implements SubprocessTransport {
-  /** @internal */ readonly _loop: SelectorEventLoop;
+  /** @internal */ readonly _loop: BaseEventLoop;
   /** @internal */ _protocol: SubprocessProtocolContract;
   /** @internal */ _child: ChildProcess | null = null;
   /** @internal */ _pid = -1;
@@ -141,7 +86,7 @@ export class SubprocessTransportImpl implements SubprocessTransport {
   /** @internal */ readonly _parentEnds = new Map<number, number>();
   #extra: Record<string, unknown>;
 
-  constructor(loop: SelectorEventLoop, protocol: SubprocessProtocolContract, extra: Record<string, unknown> = {}) {
+  constructor(loop: BaseEventLoop, protocol: SubprocessProtocolContract, extra: Record<string, unknown> = {}) {
     this._loop = loop;
     this._protocol = protocol;
     this.#extra = extra;
@@ -239,8 +184,8 @@ export class SubprocessTransportImpl implements SubprocessTransport {
     for (const [fd, parentEnd] of this._parentEnds) {
       const protocol = new SubprocessPipeProtocol(this, fd);
       const waiter = loop.createFuture<void>();
-      if (fd === 0) new UnixWritePipeTransport(loop, parentEnd, protocol, waiter);
-      else new UnixReadPipeTransport(loop, parentEnd, protocol, waiter);
+      if (fd === 0) loop._makeWritePipeTransport(parentEnd, protocol, waiter);
+      else loop._makeReadPipeTransport(parentEnd, protocol, waiter);
       this._pipes.set(fd, protocol);
       waiters.push(waiter);
     }
@@ -395,32 +340,23 @@ export class SubprocessTransportImpl implements SubprocessTransport {
 }
 
 /**
- * Start `file` with `args` and connect it: asyncio's `subprocess_exec`. The
- * future resolves once the pipes are connected; if it is cancelled before,
- * the child is killed and waited for, so nothing is left behind.
+ * Spawn `file` with `args` (options already checked) and connect its pipes
+ * through the loop's pipe hooks: what a family's `_makeSubprocessTransport`
+ * does on POSIX. The future resolves once the pipes are connected; if it
+ * is cancelled before, the child is killed and waited for, so nothing is
+ * left behind.
  */
-export function subprocessExec(
-  loop: SelectorEventLoop,
-  protocolFactory: () => SubprocessProtocolContract,
+export function startSubprocessTransport(
+  loop: BaseEventLoop,
+  protocol: SubprocessProtocolContract,
   file: string,
   args: string[],
   options: SubprocessOptions,
-  withDefaults: boolean,
-): Future<[SubprocessTransport, SubprocessProtocolContract]> {
-  loop._checkClosed();
-  if (typeof protocolFactory !== 'function') throw new TypeError('protocolFactory must be a function');
-  if (typeof file !== 'string' || file.length === 0) throw new TypeError('program must be a non-empty string');
-  if (!Array.isArray(args) || args.some((arg) => typeof arg !== 'string')) throw new TypeError('args must be an array of strings');
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  checkOptions(options);
-  const effective: SubprocessOptions = withDefaults
-    ? { ...options, stdin: options.stdin === undefined ? PIPE : options.stdin, stdout: options.stdout === undefined ? PIPE : options.stdout, stderr: options.stderr === undefined ? PIPE : options.stderr }
-    : options;
-  return loop.createTask(function* start(): Generator<unknown, [SubprocessTransport, SubprocessProtocolContract], unknown> {
-    const protocol = protocolFactory();
+): Future<SubprocessTransport> {
+  return loop.createTask(function* start(): Generator<unknown, SubprocessTransport, unknown> {
     const transport = new SubprocessTransportImpl(loop, protocol);
     try {
-      yield transport._spawn(file, args, effective);
+      yield transport._spawn(file, args, options);
       yield* transport._connectPipes();
     } catch (error) {
       transport.close();
@@ -434,6 +370,6 @@ export function subprocessExec(
       }
       throw error;
     }
-    return [transport, protocol];
+    return transport;
   }, { name: `subprocess ${file}` });
 }

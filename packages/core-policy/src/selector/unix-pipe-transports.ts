@@ -13,10 +13,12 @@ import {
   type ReadTransport,
   type WriteTransport,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
 import { LOG_THRESHOLD_FOR_CONNLOST_WRITES, MAX_READ_SIZE, SelectorTransport } from './selector-transports.js';
-import { sysModule, type SocketLike } from './socket-module.js';
+import { sysModule, type PipeLike, type SocketLike } from '../net/socket-module.js';
+
+export type { PipeLike };
 import type { SelectorEventLoop } from './selector-event-loop.js';
 
 type LoopCallback = (...args: unknown[]) => unknown;
@@ -32,8 +34,6 @@ function fdFunctions(): FdFunctions {
   return sysModule() as unknown as FdFunctions;
 }
 
-/** What `connectReadPipe`/`connectWritePipe` take: an fd, or an object with `fileno()` (and maybe `close()`). */
-export type PipeLike = number | { fileno(): number; close?(): void };
 
 /**
  * A pipe end seen as the socket shape the shared transport code expects.

@@ -15,11 +15,11 @@ import {
   type Protocol as ProtocolContract,
   type Transport,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import type { TimerHandle } from './handles.js';
-import { logger } from './logger.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import type { SelectorSocketTransport } from './selector-transports.js';
+import type { Future } from '../futures/future.js';
+import type { TimerHandle } from '../loop/handles.js';
+import { logger } from '../loop/logger.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import type { RawStreamTransport } from './raw-transport.js';
 import { CERT_NONE, type SSLContext } from './ssl-context.js';
 import { SSLTransport } from './ssl-transport.js';
 
@@ -98,7 +98,7 @@ type ConnectionListener = (this: tls.Server, socket: Duplex) => void;
  * reading, so TLS stopped reading).
  */
 export class SSLProtocol {
-  /** @internal */ readonly _loop: SelectorEventLoop;
+  /** @internal */ readonly _loop: BaseEventLoop;
   /** @internal */ _app: AppProtocol;
   /** @internal */ readonly _context: SSLContext;
   /** @internal */ readonly _serverSide: boolean;
@@ -107,7 +107,7 @@ export class SSLProtocol {
   /** @internal */ readonly _shutdownTimeout: number;
   /** @internal */ readonly _callConnectionMade: boolean;
   /** @internal */ _waiter: Future<void> | null;
-  /** @internal */ _raw: SelectorSocketTransport | null = null;
+  /** @internal */ _raw: RawStreamTransport | null = null;
   /** @internal */ _tls: tls.TLSSocket | null = null;
   /** @internal */ _pipe: Duplex | null = null;
   /** @internal */ _state: State = 'handshake';
@@ -128,7 +128,7 @@ export class SSLProtocol {
   /** @internal */ _lowWater = DEFAULT_HIGH_WATER / 4;
   /** @internal */ _connLostWrites = 0;
 
-  constructor(loop: SelectorEventLoop, appProtocol: BaseProtocolContract, context: SSLContext, waiter: Future<void> | null, options: SSLProtocolOptions) {
+  constructor(loop: BaseEventLoop, appProtocol: BaseProtocolContract, context: SSLContext, waiter: Future<void> | null, options: SSLProtocolOptions) {
     this._loop = loop;
     this._app = appProtocol as AppProtocol;
     this._context = context;
@@ -145,7 +145,7 @@ export class SSLProtocol {
   // --- The raw transport's protocol ---
 
   connectionMade(transport: unknown): void {
-    this._raw = transport as SelectorSocketTransport;
+    this._raw = transport as RawStreamTransport;
     const pipe = new Duplex({
       allowHalfOpen: true,
       read: () => this._pipeWantsData(),
@@ -255,7 +255,7 @@ export class SSLProtocol {
     Object.defineProperty(view, 'emit', {
       value: (event: string, ...args: unknown[]): boolean => {
         if (event === 'secureConnection') this._serverHandshakeDone(args[0] as tls.TLSSocket);
-        else if (event === 'tlsClientError' && !this._loop._closed) this._serverHandshakeError(args[0], args[1] as tls.TLSSocket);
+        else if (event === 'tlsClientError' && !this._loop.isClosed()) this._serverHandshakeError(args[0], args[1] as tls.TLSSocket);
         return true;
       },
     });
@@ -263,7 +263,7 @@ export class SSLProtocol {
   }
 
   private _serverHandshakeDone(tlsSocket: tls.TLSSocket): void {
-    if (this._state !== 'handshake' || this._loop._closed) {
+    if (this._state !== 'handshake' || this._loop.isClosed()) {
       tlsSocket.destroy();
       return;
     }
@@ -289,22 +289,22 @@ export class SSLProtocol {
    */
   private _listen(tlsSocket: tls.TLSSocket): void {
     tlsSocket.on('data', (data: Buffer) => {
-      if (!this._loop._closed) this._plaintextReceived(data);
+      if (!this._loop.isClosed()) this._plaintextReceived(data);
     });
     tlsSocket.on('end', () => {
-      if (!this._loop._closed) this._tlsEnded();
+      if (!this._loop.isClosed()) this._tlsEnded();
     });
     tlsSocket.on('error', (error: unknown) => {
-      if (!this._loop._closed) this._tlsError(error);
+      if (!this._loop.isClosed()) this._tlsError(error);
     });
     tlsSocket.on('finish', () => {
       this._sentCloseNotify = true;
-      if (!this._loop._closed) this._maybeFinishShutdown();
+      if (!this._loop.isClosed()) this._maybeFinishShutdown();
     });
   }
 
   private _handshakeDone(tlsSocket: tls.TLSSocket): void {
-    if (this._state !== 'handshake' || this._loop._closed) return;
+    if (this._state !== 'handshake' || this._loop.isClosed()) return;
     this._clearTimer();
     this._state = 'wrapped';
     if (this._loop.getDebug()) logger.debug(`${String(this._raw)}: TLS handshake done (${tlsSocket.getProtocol()}, ${tlsSocket.getCipher().name})`);
@@ -446,7 +446,7 @@ export class SSLProtocol {
     this._pending += size;
     this._tls.write(data, () => {
       this._pending -= size;
-      if (!this._loop._closed) this._maybeResumeApp();
+      if (!this._loop.isClosed()) this._maybeResumeApp();
     });
     this._maybePauseApp();
   }

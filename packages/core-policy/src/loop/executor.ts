@@ -1,10 +1,16 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ExecutorFunctionError, RuntimeError, type Executor, type ExecutorFunction } from '@evloop/interface';
 
-const WORKER_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'worker', 'executor-worker.cjs');
+/** The worker script at the package root: one level up from the bundle in dist/, two from this source file in src/loop/. */
+const WORKER_FILE = ((): string => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, '..', 'worker', 'executor-worker.cjs'), path.join(here, '..', '..', 'worker', 'executor-worker.cjs')];
+  return candidates.find((candidate) => fs.existsSync(candidate)) ?? candidates[0]!;
+})();
 
 type Job =
   | { kind: 'source'; source: string; args: unknown[] }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
-import { resolvePackage } from './discovery.js';
+import { resolvePackage } from '../loop/discovery.js';
 
 /** A socket address as `@evloop/sys` spells it: `[host, port]`, `[host, port, flowinfo, scopeId]`, or a Unix path. */
 export type SocketAddress = [string, number] | [string, number, number, number] | string;
@@ -37,6 +37,9 @@ export interface SocketLike {
   getsockname(): SocketAddress | null;
   getpeername(): SocketAddress | null;
 }
+
+/** What `connectReadPipe`/`connectWritePipe` take: an fd, or an object with `fileno()` (and maybe `close()`). */
+export type PipeLike = number | { fileno(): number; close?(): void };
 
 /** The part of `@evloop/sys` the loop uses. */
 export interface SysModule {

@@ -1,6 +1,6 @@
 import { RuntimeError, type AbstractEventLoop, type AbstractEventLoopPolicy } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import { state } from './state.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { state } from './thread-state.js';
 
 let defaultPolicyFactory: (() => AbstractEventLoopPolicy) | null = null;
 

@@ -1,8 +1,8 @@
 import { RuntimeError, type AbstractEventLoop, type CoroutineSource } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
-import { newEventLoop, peekRunningLoop, setEventLoop } from './running.js';
-import { allTasks } from './task.js';
-import { gather } from './tasks.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { newEventLoop, peekRunningLoop, setEventLoop } from '../loop/running-loop.js';
+import { allTasks } from '../futures/task.js';
+import { gather } from '../futures/combinators.js';
 
 export interface RunOptions {
   /** Makes the loop (default: the policy's `newEventLoop()`). */

@@ -1,8 +1,8 @@
 import { CancelledError, TimeoutError, type CoroutineSource } from '@evloop/interface';
-import type { BaseEventLoop } from './base-event-loop.js';
+import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { Future, isFuture } from './future.js';
 import { Task } from './task.js';
-import { getEventLoop, getRunningLoop } from './running.js';
+import { getEventLoop, getRunningLoop } from '../loop/running-loop.js';
 import { Coroutine } from './coroutine.js';
 
 function runningLoop(): BaseEventLoop {

@@ -1,9 +1,24 @@
 import fs from 'node:fs';
 import { RuntimeError, type AbstractServer, type BaseProtocol } from '@evloop/interface';
-import type { Future } from './future.js';
-import type { SelectorEventLoop } from './selector-event-loop.js';
-import type { SelectorTransport, TransportOwner } from './selector-transports.js';
-import type { SocketLike } from './socket-module.js';
+import type { Future } from '../futures/future.js';
+import type { SocketLike } from '../net/socket-module.js';
+import type { BaseEventLoop } from './base-event-loop.js';
+
+/** A connection a server accepted, as the server sees it. */
+export interface ServedTransport {
+  close(): void;
+  abort(): void;
+}
+
+/**
+ * What a transport tells the server that accepted it (asyncio's
+ * `Server._attach`/`_detach`): every family's transports call these, so
+ * `waitClosed()` and `closeClients()` know the live connections.
+ */
+export interface TransportOwner {
+  _attach(transport: ServedTransport): void;
+  _detach(transport: ServedTransport): void;
+}
 
 /** A Unix socket file the server made, removed on close if it is still the same file (asyncio 3.13's `cleanup_socket`). */
 export interface UnixSocketFile {
@@ -19,7 +34,7 @@ export interface UnixSocketFile {
  * closed and every connection is gone.
  */
 export class Server implements AbstractServer, TransportOwner {
-  /** @internal */ _loop: SelectorEventLoop;
+  /** @internal */ _loop: BaseEventLoop;
   /** @internal */ _sockets: SocketLike[] | null;
   /** @internal */ _protocolFactory: () => BaseProtocol;
   /** @internal */ _backlog: number;
@@ -27,16 +42,16 @@ export class Server implements AbstractServer, TransportOwner {
   /** @internal */ _activeCount = 0;
   /** @internal */ _waiters: Future<void>[] | null = [];
   /** @internal */ _servingForever: Future<void> | null = null;
-  /** @internal */ _clients = new Set<SelectorTransport>();
+  /** @internal */ _clients = new Set<ServedTransport>();
   /** @internal */ _unixFiles: UnixSocketFile[];
 
-  constructor(loop: SelectorEventLoop, sockets: SocketLike[], protocolFactory: () => BaseProtocol, backlog: number, unixFiles: UnixSocketFile[] = []) {
+  constructor(loop: BaseEventLoop, sockets: SocketLike[], protocolFactory: () => BaseProtocol, backlog: number, unixFiles: UnixSocketFile[] = []) {
     this._loop = loop;
     this._sockets = sockets;
     this._protocolFactory = protocolFactory;
     this._backlog = backlog;
     this._unixFiles = unixFiles;
-    loop._servers.add(this);
+    loop._serverOpened(this);
   }
 
   /** The listening sockets (empty once closed). */
@@ -44,7 +59,7 @@ export class Server implements AbstractServer, TransportOwner {
     return this._sockets === null ? [] : [...this._sockets];
   }
 
-  getLoop(): SelectorEventLoop {
+  getLoop(): BaseEventLoop {
     return this._loop;
   }
 
@@ -52,14 +67,14 @@ export class Server implements AbstractServer, TransportOwner {
     return this._serving;
   }
 
-  /** @internal */
-  _attach(transport: SelectorTransport): void {
+  /** A transport this server accepted is open (the `TransportOwner` contract every family's transports use). */
+  _attach(transport: ServedTransport): void {
     this._activeCount++;
     this._clients.add(transport);
   }
 
-  /** @internal */
-  _detach(transport: SelectorTransport): void {
+  /** That transport is gone; `waitClosed()` may now resolve. */
+  _detach(transport: ServedTransport): void {
     this._activeCount--;
     this._clients.delete(transport);
     if (this._activeCount === 0 && this._sockets === null) this._wakeup();
@@ -81,7 +96,7 @@ export class Server implements AbstractServer, TransportOwner {
     this._serving = false;
     for (const file of this._unixFiles) removeIfSame(file);
     this._unixFiles = [];
-    this._loop._servers.delete(this);
+    this._loop._serverClosed(this);
     if (this._servingForever !== null && !this._servingForever.done()) {
       this._servingForever.cancel();
       this._servingForever = null;

@@ -12,10 +12,14 @@ import {
   type Protocol as ProtocolContract,
   type Transport,
 } from '@evloop/interface';
-import type { Future } from './future.js';
-import { logger } from './logger.js';
-import { sysConstant, type SocketLike } from './socket-module.js';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
+import { sysConstant, type SocketLike } from '../net/socket-module.js';
+import type { TransportOwner } from '../base/server.js';
+import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
+
+export type { TransportOwner };
 
 /** asyncio reads up to 256 KiB per readiness; @evloop/sys copies only the bytes that arrived out of its scratch buffer. */
 export const MAX_READ_SIZE = 256 * 1024;
@@ -37,11 +41,6 @@ export const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 type LoopCallback = (...args: unknown[]) => unknown;
 const DEFAULT_HIGH_WATER = 64 * 1024;
 
-/** What a server does with its transports (base_events.Server's `_attach`/`_detach`). */
-export interface TransportOwner {
-  _attach(transport: SelectorTransport): void;
-  _detach(transport: SelectorTransport): void;
-}
 
 type AnyProtocol = BaseProtocolContract & Partial<ProtocolContract> & Partial<BufferedProtocolContract> & Partial<DatagramProtocolContract>;
 
@@ -113,7 +112,7 @@ export abstract class SelectorTransport {
     this._server = server;
     this.#extra = new Map(extra === null ? [] : Object.entries(extra));
     this.#extra.set('socket', sock);
-    loop._transports.set(this._fd, this);
+    loop._registerTransport(this._fd, this);
     server?._attach(this);
   }
 
@@ -241,7 +240,7 @@ export abstract class SelectorTransport {
     }
   }
 
-  /** @internal A failure: report it (OSErrors only in debug mode, as asyncio), then close at once. */
+  /** A failure: report it (OSErrors only in debug mode, as asyncio), then close at once (the `RawStreamTransport` contract). */
   _fatalError(error: unknown, message = 'Fatal error on transport'): void {
     if (isOSError(error)) {
       if (this._loop.getDebug()) logger.debug(`${this.toString()}: ${message}: ${String(error)}`);
@@ -251,7 +250,7 @@ export abstract class SelectorTransport {
     this._forceClose(error);
   }
 
-  /** @internal */
+  /** Close now, dropping buffered data; `connectionLost(error)` runs once, soon (the `RawStreamTransport` contract). */
   _forceClose(error: unknown): void {
     if (this._connLost !== 0) return;
     this._dropWriteBuffer();
@@ -277,6 +276,18 @@ export abstract class SelectorTransport {
     }
   }
 
+  /**
+   * @internal The loop is closing with this transport still open: close the
+   * socket now; the protocol is not called (no callback runs on a closed loop).
+   */
+  _abandon(): void {
+    const sock = this._sock;
+    this._closing = true;
+    this._connLost++;
+    this._sock = null;
+    sock?.close();
+  }
+
   /** @internal Call `connectionLost` (once), then close the socket and let go of everything. */
   _callConnectionLost(error: unknown): void {
     if (this._sock === null) return;
@@ -286,9 +297,9 @@ export abstract class SelectorTransport {
       const sock = this._sock;
       this._sock = null;
       const loop = this._loop;
-      if (loop._transports.get(this._fd) === this) loop._transports.delete(this._fd);
-      if (!loop._closed && loop._callbackOf(this._fd, 'reader') !== null) loop._removeCallbackOf(this._fd, 'reader');
-      if (!loop._closed && loop._callbackOf(this._fd, 'writer') !== null) loop._removeCallbackOf(this._fd, 'writer');
+      loop._unregisterTransport(this._fd, this);
+      if (!loop.isClosed() && loop._callbackOf(this._fd, 'reader') !== null) loop._removeCallbackOf(this._fd, 'reader');
+      if (!loop.isClosed() && loop._callbackOf(this._fd, 'writer') !== null) loop._removeCallbackOf(this._fd, 'writer');
       sock.close();
       this._protocol = NULL_PROTOCOL;
       const server = this._server;
@@ -315,6 +326,8 @@ const NULL_PROTOCOL: AnyProtocol = {};
  * goes out with one `sendmsg` per writability.
  */
 export class SelectorSocketTransport extends SelectorTransport implements Transport {
+  /** @internal TLS can run over it (`startTls`). */
+  readonly [START_TLS_COMPATIBLE] = true;
   /** @internal */ _buffers: Uint8Array[] = [];
   /** @internal */ _eof = false;
   /** @internal The peer's EOF was read; never watch for reads again. */
@@ -333,7 +346,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     const buffered = typeof (protocol as AnyProtocol).getBuffer === 'function';
     if (buffered !== this._buffered) {
       this._buffered = buffered;
-      if (this.isReading() && this._loop._transports.get(this._fd) === this) {
+      if (this.isReading() && this._loop._transportOf(this._fd) === this) {
         this._loop._removeCallbackOf(this._fd, 'reader');
         this._startReading();
       }

@@ -1,0 +1,287 @@
+import {
+  EVENT_READ,
+  EVENT_WRITE,
+  OSError,
+  fileobjToFd,
+  type AddrInfo,
+  type BackendDescriptor,
+  type BaseSelector,
+  type FileObject,
+} from '@evloop/interface';
+import { BaseEventLoop } from '../base/base-event-loop.js';
+import type { Server, TransportOwner } from '../base/server.js';
+import type { SubprocessOptions } from '../base/subprocess-options.js';
+import type { Future } from '../futures/future.js';
+import { Handle } from '../loop/handles.js';
+import { resolveBackend } from '../loop/discovery.js';
+import type { PipeLike, SocketAddress, SocketLike } from '../net/socket-module.js';
+import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
+import * as sockets from './selector-sockets.js';
+import { SelectorDatagramTransport, SelectorSocketTransport, type SelectorTransport } from './selector-transports.js';
+import { UnixReadPipeTransport, UnixWritePipeTransport } from './unix-pipe-transports.js';
+import type { BaseProtocol, DatagramTransport, ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
+
+type ReaderWriter = [reader: Handle | null, writer: Handle | null];
+
+/**
+ * asyncio's `SelectorEventLoop`: the loop on a readiness backend. Give it a
+ * selector (`new SelectorEventLoop(new PollSelector())`), or let it make one
+ * from the backend the default policy would choose.
+ */
+export class SelectorEventLoop extends BaseEventLoop {
+  readonly backend: BackendDescriptor | undefined;
+  /** @internal */ readonly _selector: BaseSelector<ReaderWriter>;
+  /** Transports by fd: what the loop closes in `close()`, and what sock* methods must not touch. */
+  readonly #transports = new Map<number, SelectorTransport>();
+
+  constructor(selector?: BaseSelector, options: { backend?: BackendDescriptor } = {}) {
+    super();
+    if (selector === undefined) {
+      const descriptor = options.backend ?? resolveBackend();
+      this.backend = descriptor;
+      selector = descriptor.createSelector!();
+    } else {
+      this.backend = options.backend;
+    }
+    this._selector = selector as BaseSelector<ReaderWriter>;
+  }
+
+  /** The selector this loop polls. */
+  get selector(): BaseSelector {
+    return this._selector;
+  }
+
+  protected _pollBackend(): void {
+    const selector = this._selector;
+    if (selector.getMap().size === 0) return;
+    const count = selector.selectInto(0);
+    if (count === 0) return;
+    const buffer = selector.readyBuffer;
+    const map = selector.getMap();
+    for (let i = 0; i < count; i++) {
+      const fd = buffer[2 * i]!;
+      const key = map.get(fd);
+      if (key === undefined) continue;
+      const events = buffer[2 * i + 1]! & key.events;
+      const [reader, writer] = key.data;
+      if ((events & EVENT_READ) !== 0 && reader !== null) {
+        if (reader._cancelled) this._removeCallback(fd, EVENT_READ);
+        else this._addReady(reader);
+      }
+      if ((events & EVENT_WRITE) !== 0 && writer !== null) {
+        if (writer._cancelled) this._removeCallback(fd, EVENT_WRITE);
+        else this._addReady(writer);
+      }
+    }
+  }
+
+  protected _startWatching(onReady: () => void): void {
+    this._selector.watch(onReady);
+  }
+
+  protected _stopWatching(): void {
+    this._selector.unwatch();
+  }
+
+  protected _closeBackend(): void {
+    this._selector.close();
+  }
+
+  /**
+   * Close the loop and what it still owns: listening sockets and the
+   * sockets of open transports (their protocols are not called: no callback
+   * runs on a closed loop).
+   */
+  override close(): void {
+    if (!this._running && !this._closed) {
+      for (const transport of [...this.#transports.values()]) transport._abandon();
+      this.#transports.clear();
+    }
+    super.close();
+  }
+
+  /** @internal A transport now owns `fd`. */
+  _registerTransport(fd: number, transport: SelectorTransport): void {
+    this.#transports.set(fd, transport);
+  }
+
+  /** @internal The transport let go of `fd`. */
+  _unregisterTransport(fd: number, transport: SelectorTransport): void {
+    if (this.#transports.get(fd) === transport) this.#transports.delete(fd);
+  }
+
+  /** @internal The transport that owns `fd`, if any. */
+  _transportOf(fd: number): SelectorTransport | undefined {
+    return this.#transports.get(fd);
+  }
+
+  // --- Low-level socket operations (asyncio's sock_* coroutines) ---
+
+  /** Receive up to `nbytes` from a non-blocking socket. Cancelling the future stops waiting. */
+  sockRecv(sock: SocketLike, nbytes: number): Future<Buffer> {
+    return sockets.sockRecv(this, sock, nbytes);
+  }
+
+  /** Receive into `buffer`; the future is the byte count (0 at EOF). */
+  sockRecvInto(sock: SocketLike, buffer: Uint8Array): Future<number> {
+    return sockets.sockRecvInto(this, sock, buffer);
+  }
+
+  /** Receive a datagram: `[data, address]`. */
+  sockRecvfrom(sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]> {
+    return sockets.sockRecvfrom(this, sock, bufsize);
+  }
+
+  /** Receive a datagram into `buffer`: `[count, address]`. */
+  sockRecvfromInto(sock: SocketLike, buffer: Uint8Array, nbytes = 0): Future<[number, SocketAddress | null]> {
+    return sockets.sockRecvfromInto(this, sock, buffer, nbytes);
+  }
+
+  /** Send all of `data`, waiting for writability as needed. */
+  sockSendall(sock: SocketLike, data: Uint8Array): Future<void> {
+    return sockets.sockSendall(this, sock, data);
+  }
+
+  /** Send a datagram to `address`; the future is the count sent. */
+  sockSendto(sock: SocketLike, data: Uint8Array, address: unknown): Future<number> {
+    return sockets.sockSendto(this, sock, data, address);
+  }
+
+  /** Connect to `address` (a host name is resolved first with `getaddrinfo`). */
+  sockConnect(sock: SocketLike, address: unknown): Future<void> {
+    return sockets.sockConnect(this, sock, address);
+  }
+
+  /** Accept a connection: `[socket, address]`; the new socket is non-blocking. */
+  sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]> {
+    return sockets.sockAccept(this, sock);
+  }
+
+  // --- The family's hooks (see BaseEventLoop) ---
+
+  _makeSocketTransport(sock: SocketLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null): SelectorSocketTransport {
+    return new SelectorSocketTransport(this, sock, protocol, waiter, extra, server);
+  }
+
+  _makeDatagramTransport(sock: SocketLike, protocol: BaseProtocol, address: unknown, waiter: Future<void> | null, extra: Record<string, unknown> | null): DatagramTransport {
+    return new SelectorDatagramTransport(this, sock, protocol, address, waiter, extra);
+  }
+
+  _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): ReadTransport {
+    return new UnixReadPipeTransport(this, pipe, protocol, waiter, extra);
+  }
+
+  _makeWritePipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): WriteTransport {
+    return new UnixWritePipeTransport(this, pipe, protocol, waiter, extra);
+  }
+
+  _makeSubprocessTransport(protocol: SubprocessProtocolContract, program: string, args: string[], options: SubprocessOptions): Future<SubprocessTransport> {
+    return startSubprocessTransport(this, protocol, program, args, options);
+  }
+
+  _startServing(protocolFactory: () => object, sock: SocketLike, server: Server, backlog: number): void {
+    this._addCallback(sock.fileno(), EVENT_READ, sockets.acceptConnection as (...args: unknown[]) => unknown, [this, protocolFactory, sock, server, backlog]);
+  }
+
+  _stopServing(sock: SocketLike): void {
+    const fd = sock.fileno();
+    if (fd >= 0) this._removeCallbackOf(fd, 'reader');
+    sock.close();
+  }
+
+  /** @internal Remove the reader or writer of `fd`, if the loop is still open. */
+  _removeCallbackOf(fd: number, kind: 'reader' | 'writer'): void {
+    if (this._closed) return;
+    this._removeCallback(fd, kind === 'reader' ? EVENT_READ : EVENT_WRITE);
+  }
+
+  /** @internal The reader (or writer) handle of `fd`, if any. */
+  _callbackOf(fd: number, kind: 'reader' | 'writer'): Handle | null {
+    const key = this._selector.getMap().get(fd);
+    if (key === undefined) return null;
+    return kind === 'reader' ? key.data[0] : key.data[1];
+  }
+
+  /**
+   * Call `callback(...args)` whenever `fd` is readable, until `removeReader`.
+   * Replaces an earlier reader of the same fd. An fd the backend cannot watch
+   * (a regular file on epoll) throws an `OSError` that says so.
+   */
+  addReader<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this._addCallback(fd, EVENT_READ, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  /** Stop watching `fd` for reading; returns whether a reader was removed. */
+  removeReader(fd: FileObject): boolean {
+    if (this._closed) return false;
+    return this._removeCallback(fileobjToFd(fd), EVENT_READ);
+  }
+
+  addWriter<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this._addCallback(fd, EVENT_WRITE, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  removeWriter(fd: FileObject): boolean {
+    if (this._closed) return false;
+    return this._removeCallback(fileobjToFd(fd), EVENT_WRITE);
+  }
+
+  /** @internal */
+  _addCallback(fileobj: FileObject, event: number, callback: (...args: unknown[]) => unknown, args: unknown[]): void {
+    this._checkClosed();
+    if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${typeof callback}`);
+    const fd = fileobjToFd(fileobj);
+    const handle = new Handle(callback, args.length === 0 ? null : args, this);
+    const selector = this._selector;
+    const key = selector.getMap().get(fd);
+    try {
+      if (key === undefined) {
+        selector.register(fd, event, event === EVENT_READ ? [handle, null] : [null, handle]);
+        return;
+      }
+      const [reader, writer] = key.data;
+      const data: ReaderWriter = event === EVENT_READ ? [handle, writer] : [reader, handle];
+      if ((key.events & event) !== 0) {
+        // Same events: the fd may have been closed and its number reused
+        // since; register it afresh so the new file is really watched.
+        selector.unregister(fd);
+        selector.register(fd, key.events, data);
+      } else {
+        selector.modify(fd, key.events | event, data);
+      }
+      const previous = event === EVENT_READ ? reader : writer;
+      previous?.cancel();
+    } catch (error) {
+      throw explainRegisterError(error, fd, this._selector.backendName);
+    }
+  }
+
+  /** @internal */
+  _removeCallback(fd: number, event: number): boolean {
+    const selector = this._selector;
+    const key = selector.getMap().get(fd);
+    if (key === undefined) return false;
+    const [reader, writer] = key.data;
+    const mask = key.events & ~event;
+    if (mask === 0) selector.unregister(fd);
+    else selector.modify(fd, mask, event === EVENT_READ ? [null, writer] : [reader, null]);
+    const handle = event === EVENT_READ ? reader : writer;
+    if (handle === null) return false;
+    handle.cancel();
+    return true;
+  }
+}
+
+function explainRegisterError(error: unknown, fd: number, backendName: string): unknown {
+  if (OSError.isInstance(error) && error.code === 'EPERM') {
+    const explained = new OSError(
+      error.errno,
+      error.syscall,
+      `fd ${fd} cannot be watched by the ${backendName} backend (${error.code}): regular files and directories are always ready; read them with node:fs instead`,
+      error.code,
+    );
+    Object.setPrototypeOf(explained, Object.getPrototypeOf(error));
+    return explained;
+  }
+  return error;
+}

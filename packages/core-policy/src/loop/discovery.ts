@@ -191,9 +191,6 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
           `\nEvery backend on ${platform}:\n${describeRejections(reports)}`,
       );
     }
-    if (loaded.descriptor.kind !== 'selector') {
-      throw new RuntimeError(`The evloop backend ${JSON.stringify(wanted)} is a ${loaded.descriptor.kind}; this version runs selector backends only`);
-    }
     return loaded.descriptor;
   }
   const order = BACKEND_PREFERENCE[platform] ?? [];

@@ -39,6 +39,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     if (selector === undefined) {
       const descriptor = options.backend ?? resolveBackend();
       this.backend = descriptor;
+      if (descriptor.kind !== 'selector') throw new TypeError(`SelectorEventLoop needs a selector backend, and ${String(descriptor.name)} is a ${descriptor.kind} backend: use ProactorEventLoop (or loopForBackend) for it`);
       selector = descriptor.createSelector!();
     } else {
       this.backend = options.backend;

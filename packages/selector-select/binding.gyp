@@ -3,15 +3,14 @@
     {
       "target_name": "selector_select",
       "sources": ["src/native/addon.cc", "src/native/select.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!(node -p \"require('@evloop/native-core').include_dir\")"
+      ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "cflags_cc!": ["-fno-exceptions"],
-      "xcode_settings": {
-        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
-        "MACOSX_DEPLOYMENT_TARGET": "10.15"
-      }
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
+      "xcode_settings": {"CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "10.15", "OTHER_CPLUSPLUSFLAGS": ["-Wall", "-Wextra"]},
+      "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/std:c++17"]}}
     }
   ]
 }

@@ -61,6 +61,11 @@ describe('loopForBackend', () => {
     expect(closed).toBe(1);
   });
 
+  it('a SelectorEventLoop refuses a proactor descriptor, pointing to the loop of its kind', () => {
+    const backend = descriptor({ name: 'uring', kind: 'proactor', createProactor: () => ({ backendName: 'uring', closed: false, close() {} }) as unknown as Proactor });
+    expect(() => new SelectorEventLoop(undefined, { backend })).toThrow(new TypeError('a SelectorEventLoop needs a selector backend, and uring is a proactor backend; use newEventLoop() or loopForBackend() for a loop of its kind'));
+  });
+
   it('refuses descriptors that cannot make what their kind needs', () => {
     expect(() => loopForBackend(descriptor({ name: 'half', kind: 'selector' }))).toThrow(new TypeError('backend half is a selector backend without createSelector()'));
     expect(() => loopForBackend(descriptor({ name: 'half', kind: 'proactor' }))).toThrow(new TypeError('backend half is a proactor backend without createProactor()'));

@@ -51,7 +51,7 @@ describe.runIf(availability.ok)('ProactorEventLoop on io_uring', () => {
     const selectorBackend = { name: 'epoll', kind: 'selector', createSelector: () => null } as unknown as BackendDescriptor;
     expect(() => new ProactorEventLoop(undefined, { backend: selectorBackend })).toThrow(/SelectorEventLoop/);
     expect(() => new ProactorEventLoop({} as never)).toThrow(TypeError);
-    expect(() => new SelectorEventLoop(undefined, { backend })).toThrow(/ProactorEventLoop/);
+    expect(() => new SelectorEventLoop(undefined, { backend })).toThrow(/loopForBackend/);
   });
 
   it('addReader/addWriter work, level-triggered, through readiness polls; removeReader stops them', async () => {

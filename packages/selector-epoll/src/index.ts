@@ -8,9 +8,11 @@ import {
   type BackendDescriptor,
   type NativeSelectorBinding,
 } from '@evloop/interface';
-import { loadNative } from './load-native.js';
+import { loadNative, type EpollNative } from './load-native.js';
 
 const known = KNOWN_BACKENDS.find((entry) => entry.name === 'epoll')!;
+
+type Loaded = Extract<EpollNative, { Selector: unknown }>;
 
 /** The sentence evloop/platform.h gives where epoll does not exist, or undefined here. */
 function platformReason(): string | undefined {
@@ -18,63 +20,73 @@ function platformReason(): string | undefined {
   return `epoll does not exist on ${process.platform}; it needs Linux or Android`;
 }
 
-/** Why a selector cannot be made here: the platform, the addon, or the kernel (a probe). */
-function unusableReason(): string | undefined {
+/** The addon, or why a selector cannot be made here: the platform or the addon. */
+function loadSupported(): Loaded | string {
   const platform = platformReason();
   if (platform !== undefined) return platform;
-  let native;
+  let native: EpollNative;
   try {
     native = loadNative();
   } catch (error) {
-    return notLoadedReason(error);
+    return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
   }
-  if (native.unsupportedReason !== undefined) return native.unsupportedReason;
-  try {
-    native.probe();
-  } catch (error) {
-    return `cannot open an epoll instance: ${messageOf(toOSError(error))}`;
-  }
-  return undefined;
+  return native.unsupportedReason ?? (native as Loaded);
 }
 
-function notLoadedReason(error: unknown): string {
-  return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
-}
-
-function openBinding(): NativeSelectorBinding {
-  const cannot = `${known.packageName} cannot create a selector`;
-  const platform = platformReason();
-  if (platform !== undefined) throw new RuntimeError(`${cannot}: ${platform}`);
-  let native;
+function openBinding(helperThread: boolean): NativeSelectorBinding {
+  const native = loadSupported();
+  if (typeof native === 'string') throw new RuntimeError(`${known.packageName} cannot create a selector: ${native}`);
   try {
-    native = loadNative();
-  } catch (error) {
-    throw new RuntimeError(`${cannot}: ${notLoadedReason(error)}`, { cause: error });
-  }
-  if (native.unsupportedReason !== undefined) throw new RuntimeError(`${cannot}: ${native.unsupportedReason}`);
-  try {
-    return new native.Selector();
+    return new native.Selector({ helperThread });
   } catch (error) {
     throw toOSError(error);
   }
 }
 
 /**
+ * True in runtimes whose libuv poll handles cannot watch the epoll fd: Bun
+ * (its `uv_poll_init` panics) and Deno (its emulation never reports the
+ * epoll fd readable). There the idle wait runs on a helper thread.
+ */
+export function runtimeNeedsHelperThread(): boolean {
+  return typeof process.versions.bun === 'string' || (globalThis as { Deno?: unknown }).Deno !== undefined;
+}
+
+/** Options of `new EpollSelector()`. */
+export interface EpollSelectorOptions {
+  /**
+   * Wait for the epoll fd on a helper thread instead of through a libuv
+   * poll handle when the loop is idle. Defaults to `runtimeNeedsHelperThread()`.
+   */
+  helperThread?: boolean;
+}
+
+/**
  * Python's `selectors.EpollSelector`: level-triggered epoll, with `watch()`
- * waiting on the epoll fd through a libuv poll handle in Node's own loop.
+ * waiting on the epoll fd through a libuv poll handle in Node's own loop (or
+ * on a helper thread, see `EpollSelectorOptions`).
  */
 export class EpollSelector<T = unknown> extends NativeSelector<T> {
   readonly backendName = 'epoll';
 
-  constructor() {
-    super(openBinding());
+  constructor(options: EpollSelectorOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const { helperThread = runtimeNeedsHelperThread() } = options;
+    if (typeof helperThread !== 'boolean') throw new TypeError(`options.helperThread must be a boolean, got ${typeof helperThread}`);
+    super(openBinding(helperThread));
   }
 }
 
 function available(): Availability {
   try {
-    const reason = unusableReason();
-    return reason === undefined ? { ok: true } : { ok: false, reason };
+    const native = loadSupported();
+    if (typeof native === 'string') return { ok: false, reason: native };
+    try {
+      native.probe();
+    } catch (error) {
+      return { ok: false, reason: `cannot open an epoll instance: ${messageOf(toOSError(error))}` };
+    }
+    return { ok: true };
   } catch (error) {
     return { ok: false, reason: `epoll probe failed: ${messageOf(error)}` };
   }

@@ -9,8 +9,12 @@ import type { NativeSelectorBinding } from '@evloop/interface';
  */
 export type EpollNative =
   | {
-      /** Opens an epoll fd; throws `{ errno, code, syscall }` when it cannot. */
-      Selector: new () => NativeSelectorBinding;
+      /**
+       * Opens an epoll fd; throws `{ errno, code, syscall }` when it cannot.
+       * With `helperThread`, `watch()` waits on a helper thread instead of a
+       * libuv poll handle.
+       */
+      Selector: new (options?: { helperThread?: boolean }) => NativeSelectorBinding;
       /** Opens and closes an epoll fd; throws `{ errno, code, syscall }` when it cannot. */
       probe(): void;
       unsupportedReason?: undefined;

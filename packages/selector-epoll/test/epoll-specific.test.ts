@@ -224,7 +224,8 @@ describe('epoll specifics', () => {
   });
 
   it('watch(onReady, timeoutMs) also calls onReady once the timeout passes with nothing ready; watch(onReady) alone does not', async () => {
-    const raw = binding();
+    // The native watch takes an optional timeout beside onReady (evloop/fd_watch.h).
+    const raw = binding() as NativeSelectorBinding & { watch(onReady: () => void, timeoutMs?: number): void };
     const calls: string[] = [];
     await new Promise<void>((resolve) => {
       raw.watch(() => {

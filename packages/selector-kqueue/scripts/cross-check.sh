@@ -153,13 +153,36 @@ verify_macho() {
 [[ -z "${CROSS_CHECK_OUTPUT:-}" ]] || mkdir -p "$CROSS_CHECK_OUTPUT"
 objdump="$(command -v llvm-objdump || true)"
 [[ -n "$objdump" ]] || log "no llvm-objdump: not checking how Node-API symbols are bound"
-# The defines binding.gyp gives the kqueue platforms, so both builds agree.
-mapfile -t DEFINES < <(node -e '
-  const gyp = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
-  for (const define of gyp.targets[0].conditions[0][1].defines) console.log(`-D${define}`);
-' "$package_root/binding.gyp") || fail "cannot read the defines of binding.gyp"
-[[ ${#DEFINES[@]} -gt 0 ]] || fail "binding.gyp gives no defines"
+# What binding.gyp compiles, with its include folders (each `<!(command)`
+# run in the package folder, as gyp does: @evloop/native-core's headers are
+# found through require.resolve) and defines, so both builds agree.
+gyp_field() {
+  node -e '
+    const { execSync } = require("node:child_process");
+    const path = require("node:path");
+    const [file, field] = process.argv.slice(1);
+    const root = path.dirname(file);
+    const target = JSON.parse(require("node:fs").readFileSync(file, "utf8")).targets[0];
+    for (const entry of target[field]) {
+      if (field === "defines") { console.log(`-D${entry}`); continue; }
+      const command = /^<!\((.*)\)$/.exec(entry);
+      const value = command ? execSync(command[1], { cwd: root, encoding: "utf8" }).trim() : entry;
+      console.log(field === "sources" ? value : path.resolve(root, value));
+    }
+  ' "$package_root/binding.gyp" "$1"
+}
+gyp_text="$(gyp_field defines)" || fail "cannot read the defines of binding.gyp"
+mapfile -t DEFINES <<<"$gyp_text"
+gyp_text="$(gyp_field sources)" || fail "cannot read the sources of binding.gyp"
+mapfile -t SOURCES <<<"$gyp_text"
+gyp_text="$(gyp_field include_dirs)" || fail "cannot resolve the include_dirs of binding.gyp (is the workspace installed?)"
+mapfile -t INCLUDE_DIRS <<<"$gyp_text"
+[[ ${#DEFINES[@]} -gt 0 && ${#SOURCES[@]} -gt 0 && ${#INCLUDE_DIRS[@]} -gt 0 ]] || fail "binding.gyp gives no defines, sources or include_dirs"
+INCLUDES=()
+for folder in "${INCLUDE_DIRS[@]}"; do INCLUDES+=(-isystem "$folder"); done
 log "defines: ${DEFINES[*]}"
+log "sources: ${SOURCES[*]}"
+log "include folders: ${INCLUDE_DIRS[*]}"
 
 # Both targets compile at once (the first run builds libc++ for each, which
 # takes a minute or two); each is then checked in turn.
@@ -170,8 +193,8 @@ for target in "${TARGETS[@]}"; do
   log "compiling for $target"
   bounded "$zig" c++ -target "$target" -shared -undefined dynamic_lookup \
     -std=c++17 -O2 -fno-exceptions -fvisibility=hidden "${WARNINGS[@]}" "${DEFINES[@]}" \
-    -isystem "$node_include" -isystem "$addon_api" \
-    src/native/addon.cc src/native/kqueue.cc -o "$output" >"$work/$target.log" 2>&1 &
+    -isystem "$node_include" -isystem "$addon_api" "${INCLUDES[@]}" \
+    "${SOURCES[@]}" -o "$output" >"$work/$target.log" 2>&1 &
   compilers[$target]=$!
 done
 for target in "${TARGETS[@]}"; do

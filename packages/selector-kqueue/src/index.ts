@@ -8,35 +8,36 @@ import {
   type BackendDescriptor,
   type NativeSelectorBinding,
 } from '@evloop/interface';
-import { isNotBuiltError, loadNative } from './load-native.js';
+import { loadNative, type KqueueNative } from './load-native.js';
 
 const known = KNOWN_BACKENDS.find((entry) => entry.name === 'kqueue')!;
 
-/** Why this platform cannot have kqueue, or undefined where it can. */
-function unsupportedReason(): string | undefined {
+type Loaded = Extract<KqueueNative, { Selector: unknown }>;
+
+/** The sentence evloop/platform.h gives where kqueue does not exist, or undefined here. */
+function platformReason(): string | undefined {
   if ((known.platforms as readonly string[]).includes(process.platform)) return undefined;
-  return `kqueue exists only on macOS and the BSDs (${known.platforms.join(', ')}), not on ${process.platform}`;
+  return `kqueue does not exist on ${process.platform}; it needs macOS or a BSD`;
 }
 
-function notBuiltMessage(error: unknown): string {
-  const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  return `the native module of ${known.packageName} is not built (${detail}); build it with node-gyp (the package's native:build script)`;
+/** The addon, or why a selector cannot be made here: the platform or the addon. */
+function loadSupported(): Loaded | string {
+  const platform = platformReason();
+  if (platform !== undefined) return platform;
+  let native: KqueueNative;
+  try {
+    native = loadNative();
+  } catch (error) {
+    return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
+  }
+  return native.unsupportedReason ?? (native as Loaded);
 }
 
 function openBinding(): NativeSelectorBinding {
-  const unsupported = unsupportedReason();
-  if (unsupported !== undefined) {
-    throw new RuntimeError(`${known.packageName} cannot create a selector: ${unsupported}`);
-  }
-  let Kqueue: new () => NativeSelectorBinding;
+  const native = loadSupported();
+  if (typeof native === 'string') throw new RuntimeError(`${known.packageName} cannot create a selector: ${native}`);
   try {
-    ({ Kqueue } = loadNative());
-  } catch (error) {
-    if (isNotBuiltError(error)) throw new RuntimeError(notBuiltMessage(error), { cause: error });
-    throw error;
-  }
-  try {
-    return new Kqueue();
+    return new native.Selector();
   } catch (error) {
     throw toOSError(error);
   }
@@ -58,28 +59,20 @@ export class KqueueSelector<T = unknown> extends NativeSelector<T> {
 
 function available(): Availability {
   try {
-    const unsupported = unsupportedReason();
-    if (unsupported !== undefined) return { ok: false, reason: unsupported };
+    const native = loadSupported();
+    if (typeof native === 'string') return { ok: false, reason: native };
     try {
-      loadNative();
+      native.probe();
     } catch (error) {
-      if (isNotBuiltError(error)) return { ok: false, reason: notBuiltMessage(error) };
-      return { ok: false, reason: `cannot load the native module: ${describeError(error)}` };
+      return { ok: false, reason: `cannot open a kqueue: ${messageOf(toOSError(error))}` };
     }
-    let binding: NativeSelectorBinding;
-    try {
-      binding = openBinding();
-    } catch (error) {
-      return { ok: false, reason: `cannot open a kqueue: ${describeError(error)}` };
-    }
-    binding.close();
     return { ok: true };
   } catch (error) {
-    return { ok: false, reason: `kqueue probe failed: ${describeError(error)}` };
+    return { ok: false, reason: `kqueue probe failed: ${messageOf(error)}` };
   }
 }
 
-function describeError(error: unknown): string {
+function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 

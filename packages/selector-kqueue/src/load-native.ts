@@ -3,15 +3,23 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeSelectorBinding } from '@evloop/interface';
 
-/** What `selector_kqueue.node` exports. */
-export interface KqueueNative {
-  /** Opens a kqueue; throws `{ errno, syscall }` when it cannot. */
-  Kqueue: new () => NativeSelectorBinding;
-}
+/**
+ * What `selector_kqueue.node` exports: the binding class and a probe, or, when
+ * it was built where kqueue does not exist, only why (evloop/platform.h).
+ */
+export type KqueueNative =
+  | {
+      /** Opens a kqueue; throws `{ errno, code, syscall }` when it cannot. */
+      Selector: new () => NativeSelectorBinding;
+      /** Opens and closes a kqueue; throws `{ errno, code, syscall }` when it cannot. */
+      probe(): void;
+      unsupportedReason?: undefined;
+    }
+  | { unsupportedReason: string };
 
-// src/load-native.ts under vitest and dist/index.{js,cjs} once built are both
-// one folder below the package root, where node-gyp-build looks in build/
-// and prebuilds/.
+// This file runs as src/load-native.ts under vitest and as dist/index.{js,cjs}
+// once built: both are one folder below the package root, where
+// node-gyp-build looks in build/ and prebuilds/.
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 let loaded: { native: KqueueNative } | { error: unknown } | undefined;
@@ -29,12 +37,4 @@ export function loadNative(): KqueueNative {
   }
   if ('error' in loaded) throw loaded.error;
   return loaded.native;
-}
-
-/**
- * True for node-gyp-build's "nothing built for this platform" error, the one
- * load failure that means "not built" rather than "built but broken".
- */
-export function isNotBuiltError(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('No native build was found');
 }

@@ -23,7 +23,7 @@ for (const variant of variants) {
     readonly backendName = 'kqueue';
 
     constructor() {
-      super(new built!.native.Kqueue());
+      super(new built!.native.Selector());
     }
   }
 

@@ -10,7 +10,7 @@ const addon = emulationSkip === false ? buildEmulatedAddon().addon : '';
 
 /** Runs a CommonJS script in a fresh Node, with `Kqueue` (the emulated binding) in scope. */
 function runNode(script: string, nodeOptions: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const prelude = `const { Kqueue } = require(${JSON.stringify(addon)});\n`;
+  const prelude = `const { Selector: Kqueue } = require(${JSON.stringify(addon)});\n`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeOptions, '-e', prelude + script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -38,7 +38,7 @@ function startWorker(ending: 'unwatch' | 'close' | 'none'): { worker: Worker; ar
   const worker = new Worker(
     `
     const { parentPort } = require('worker_threads');
-    const { Kqueue } = require(${JSON.stringify(addon)});
+    const { Selector: Kqueue } = require(${JSON.stringify(addon)});
     const kqueue = new Kqueue();
     kqueue.watch(() => {});
     parentPort.postMessage('armed');
@@ -140,7 +140,7 @@ describe.skipIf(emulationSkip !== false)(`emulated kqueue lifetimes${emulationSk
       const { Worker } = require('worker_threads');
       const code = \`
         const { parentPort } = require('worker_threads');
-        const { Kqueue } = require(\${JSON.stringify(${JSON.stringify(addon)})});
+        const { Selector: Kqueue } = require(\${JSON.stringify(${JSON.stringify(addon)})});
         const kqueue = new Kqueue();
         kqueue.add(1, 2);
         const out = new Int32Array(16);

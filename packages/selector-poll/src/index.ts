@@ -1,16 +1,46 @@
-import { BACKEND_SPECIFICATION_VERSION, KNOWN_BACKENDS, NativeSelector, NotImplementedError, toOSError } from '@evloop/interface';
-import type { Availability, BackendDescriptor, NativeSelectorBinding } from '@evloop/interface';
-import { loadNative } from './load-native.js';
+import {
+  BACKEND_SPECIFICATION_VERSION,
+  KNOWN_BACKENDS,
+  NativeSelector,
+  RuntimeError,
+  toOSError,
+  type Availability,
+  type BackendDescriptor,
+  type NativeSelectorBinding,
+} from '@evloop/interface';
+import { loadNative, type PollNative } from './load-native.js';
 
-const PACKAGE_NAME = '@evloop/selector-poll';
-const PLATFORMS = KNOWN_BACKENDS.find((known) => known.name === 'poll')!.platforms;
+const known = KNOWN_BACKENDS.find((entry) => entry.name === 'poll')!;
 
-function createBinding(): NativeSelectorBinding {
-  const native = loadNative();
-  if (native.unsupportedReason !== undefined) {
-    throw new NotImplementedError(`${PACKAGE_NAME}: ${native.unsupportedReason}`);
+type Loaded = Extract<PollNative, { Selector: unknown }>;
+
+/** The sentence evloop/platform.h gives where poll(2) does not exist, or undefined here. */
+function platformReason(): string | undefined {
+  if ((known.platforms as readonly string[]).includes(process.platform)) return undefined;
+  return `poll(2) does not exist on ${process.platform}; it needs a POSIX system`;
+}
+
+/** The addon, or why a selector cannot be made here: the platform or the addon. */
+function loadSupported(): Loaded | string {
+  const platform = platformReason();
+  if (platform !== undefined) return platform;
+  let native: PollNative;
+  try {
+    native = loadNative();
+  } catch (error) {
+    return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
   }
-  return new native.Selector();
+  return native.unsupportedReason ?? (native as Loaded);
+}
+
+function openBinding(): NativeSelectorBinding {
+  const native = loadSupported();
+  if (typeof native === 'string') throw new RuntimeError(`${known.packageName} cannot create a selector: ${native}`);
+  try {
+    return new native.Selector();
+  } catch (error) {
+    throw toOSError(error);
+  }
 }
 
 /**
@@ -22,36 +52,36 @@ export class PollSelector<T = unknown> extends NativeSelector<T> {
   readonly backendName = 'poll';
 
   constructor() {
-    super(createBinding());
+    super(openBinding());
   }
 }
 
 function available(): Availability {
-  if (!(PLATFORMS as readonly string[]).includes(process.platform)) {
-    return { ok: false, reason: `poll(2) is not available on ${process.platform}; ${PACKAGE_NAME} supports ${PLATFORMS.join(', ')}` };
-  }
   try {
-    const native = loadNative();
-    if (native.unsupportedReason !== undefined) return { ok: false, reason: `${PACKAGE_NAME}: ${native.unsupportedReason}` };
-    native.probe();
+    const native = loadSupported();
+    if (typeof native === 'string') return { ok: false, reason: native };
+    try {
+      native.probe();
+    } catch (error) {
+      return { ok: false, reason: `poll(2) does not work here: ${messageOf(toOSError(error))}` };
+    }
+    return { ok: true, notes: 'idle waits run on a helper thread (poll has no pollable kernel object)' };
   } catch (error) {
-    return { ok: false, reason: `${PACKAGE_NAME} cannot be used: ${describeError(error)}` };
+    return { ok: false, reason: `poll probe failed: ${messageOf(error)}` };
   }
-  return { ok: true, notes: 'idle waits run on a helper thread (poll has no pollable kernel object)' };
 }
 
-function describeError(error: unknown): string {
-  const typed = toOSError(error);
-  return typed instanceof Error ? typed.message : String(typed);
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
-/** The `BackendDescriptor` discovery reads. */
-export const backend: BackendDescriptor = {
+/** The poll backend descriptor that evloop's backend discovery loads. */
+export const backend: BackendDescriptor = Object.freeze({
   specificationVersion: BACKEND_SPECIFICATION_VERSION,
-  name: 'poll',
-  kind: 'selector',
-  packageName: PACKAGE_NAME,
-  platforms: PLATFORMS,
+  name: known.name,
+  kind: known.kind,
+  packageName: known.packageName,
+  platforms: known.platforms,
   available,
   createSelector: () => new PollSelector(),
-};
+});

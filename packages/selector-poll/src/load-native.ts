@@ -3,33 +3,34 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeSelectorBinding } from '@evloop/interface';
 
-/** What `build/Release/selector_poll.node` exports. */
+/**
+ * What `selector_poll.node` exports: the binding class and a probe, or, when
+ * it was built where poll(2) does not exist, only why (evloop/platform.h).
+ */
 export type PollNative =
   | {
+      /** A poll(2) registration set, waiting on a helper thread when watched. */
       Selector: new () => NativeSelectorBinding;
-      /** Opens a pipe, polls it and closes it; throws `{ errno, syscall }` when poll(2) does not work. */
+      /** Opens a pipe, waits on it with poll(2) and closes it; throws `{ errno, code, syscall }` when poll(2) does not work. */
       probe(): void;
       unsupportedReason?: undefined;
     }
-  | {
-      /** The addon was built on a platform without poll(2) (Windows): why it cannot work. */
-      unsupportedReason: string;
-    };
+  | { unsupportedReason: string };
+
+// This file runs as src/load-native.ts under vitest and as dist/index.{js,cjs}
+// once built: both are one folder below the package root, where
+// node-gyp-build looks in build/ and prebuilds/.
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 let loaded: { native: PollNative } | { error: unknown } | undefined;
 
-/**
- * Loads the addon once, from the package root (one directory above both
- * `src/` and `dist/`). A load failure is remembered and thrown again, so
- * `available()` can report it and the constructor can throw it.
- */
+/** Loads the addon once; throws the load error (the same one on every call). */
 export function loadNative(): PollNative {
   if (loaded === undefined) {
     try {
       const require = createRequire(import.meta.url);
       const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
-      const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-      loaded = { native: nodeGypBuild(root) as PollNative };
+      loaded = { native: nodeGypBuild(packageRoot) as PollNative };
     } catch (error) {
       loaded = { error };
     }

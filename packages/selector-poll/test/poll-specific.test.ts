@@ -5,7 +5,7 @@ import { PollSelector, backend } from '../src/index.js';
 import { helperThreadKit } from '@evloop/conformance';
 import { loadNative } from '../src/load-native.js';
 
-const { createSelector, pairs, pipe, useLeakCheck } = helperThreadKit({ backend, loadNative });
+const { createBinding, createSelector, pairs, pipe, useLeakCheck } = helperThreadKit({ backend, loadNative });
 
 useLeakCheck();
 
@@ -27,5 +27,20 @@ describe('poll specifics', () => {
     expect(selector.select(0)).toEqual([]);
     sys.write(writer, new Uint8Array([7]));
     expect(pairs(selector.select(0))).toEqual([[reader, EVENT_READ]]);
+  });
+  it('watch(onReady, timeoutMs) also calls onReady from the helper thread once the timeout passes with nothing ready', async () => {
+    const binding = createBinding() as ReturnType<typeof createBinding> & { watch(onReady: () => void, timeoutMs?: number): void };
+    const [reader] = pipe();
+    binding.add(reader, EVENT_READ);
+    let calls = 0;
+    await new Promise<void>((resolve) => {
+      binding.watch(() => {
+        calls++;
+        resolve();
+      }, 1.5);
+    });
+    binding.unwatch();
+    expect(calls).toBe(1);
+    expect(binding.wait(new Int32Array(8), 0)).toBe(0);
   });
 });

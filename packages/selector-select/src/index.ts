@@ -1,15 +1,40 @@
-import { BACKEND_SPECIFICATION_VERSION, KNOWN_BACKENDS, NativeSelector, NotImplementedError, toOSError } from '@evloop/interface';
-import type { Availability, BackendDescriptor, NativeSelectorBinding } from '@evloop/interface';
-import { loadNative } from './load-native.js';
+import {
+  BACKEND_SPECIFICATION_VERSION,
+  KNOWN_BACKENDS,
+  NativeSelector,
+  RuntimeError,
+  toOSError,
+  type Availability,
+  type BackendDescriptor,
+} from '@evloop/interface';
+import { loadNative, type SelectNative } from './load-native.js';
 
-const PACKAGE_NAME = '@evloop/selector-select';
-const PLATFORMS = KNOWN_BACKENDS.find((known) => known.name === 'select')!.platforms;
+const known = KNOWN_BACKENDS.find((entry) => entry.name === 'select')!;
 
-function loadSupported() {
-  const native = loadNative();
-  if (native.unsupportedReason !== undefined) {
-    throw new NotImplementedError(`${PACKAGE_NAME}: ${native.unsupportedReason}`);
+type Loaded = Extract<SelectNative, { Selector: unknown }>;
+
+/** The sentence evloop/platform.h gives where select(2) does not exist, or undefined here. */
+function platformReason(): string | undefined {
+  if ((known.platforms as readonly string[]).includes(process.platform)) return undefined;
+  return `select(2) does not exist on ${process.platform}; it needs a POSIX system`;
+}
+
+/** The addon, or why a selector cannot be made here: the platform or the addon. */
+function loadSupported(): Loaded | string {
+  const platform = platformReason();
+  if (platform !== undefined) return platform;
+  let native: SelectNative;
+  try {
+    native = loadNative();
+  } catch (error) {
+    return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
   }
+  return native.unsupportedReason ?? (native as Loaded);
+}
+
+function loadOrThrow(): Loaded {
+  const native = loadSupported();
+  if (typeof native === 'string') throw new RuntimeError(`${known.packageName} cannot create a selector: ${native}`);
   return native;
 }
 
@@ -25,46 +50,43 @@ export class SelectSelector<T = unknown> extends NativeSelector<T> {
 
   /** The compile-time limit: fds must be below it. */
   static get FD_SETSIZE(): number {
-    return loadSupported().FD_SETSIZE;
+    return loadOrThrow().FD_SETSIZE;
   }
 
   constructor() {
-    const native = loadSupported();
-    super(new native.Selector() as NativeSelectorBinding);
+    super(new (loadOrThrow().Selector)());
   }
 }
 
 function available(): Availability {
-  if (!(PLATFORMS as readonly string[]).includes(process.platform)) {
-    return { ok: false, reason: `select(2) is not available on ${process.platform}; ${PACKAGE_NAME} supports ${PLATFORMS.join(', ')}` };
-  }
-  let limit: number;
   try {
-    const native = loadNative();
-    if (native.unsupportedReason !== undefined) return { ok: false, reason: `${PACKAGE_NAME}: ${native.unsupportedReason}` };
-    native.probe();
-    limit = native.FD_SETSIZE;
+    const native = loadSupported();
+    if (typeof native === 'string') return { ok: false, reason: native };
+    try {
+      native.probe();
+    } catch (error) {
+      return { ok: false, reason: `select(2) does not work here: ${messageOf(toOSError(error))}` };
+    }
+    return {
+      ok: true,
+      notes: `fds >= FD_SETSIZE (${native.FD_SETSIZE}) are refused with RangeError; idle waits run on a helper thread (select has no pollable kernel object)`,
+    };
   } catch (error) {
-    return { ok: false, reason: `${PACKAGE_NAME} cannot be used: ${describeError(error)}` };
+    return { ok: false, reason: `select probe failed: ${messageOf(error)}` };
   }
-  return {
-    ok: true,
-    notes: `fds >= FD_SETSIZE (${limit}) are refused with RangeError; idle waits run on a helper thread (select has no pollable kernel object)`,
-  };
 }
 
-function describeError(error: unknown): string {
-  const typed = toOSError(error);
-  return typed instanceof Error ? typed.message : String(typed);
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
-/** The `BackendDescriptor` discovery reads. */
-export const backend: BackendDescriptor = {
+/** The select backend descriptor that evloop's backend discovery loads. */
+export const backend: BackendDescriptor = Object.freeze({
   specificationVersion: BACKEND_SPECIFICATION_VERSION,
-  name: 'select',
-  kind: 'selector',
-  packageName: PACKAGE_NAME,
-  platforms: PLATFORMS,
+  name: known.name,
+  kind: known.kind,
+  packageName: known.packageName,
+  platforms: known.platforms,
   available,
   createSelector: () => new SelectSelector(),
-};
+});

@@ -55,4 +55,19 @@ describe('select specifics', () => {
     expect(() => binding.add(0x7fffffff, EVENT_WRITE)).toThrow(RangeError);
     expect(binding.wait(new Int32Array(8), 0)).toBe(0);
   });
+  it('watch(onReady, timeoutMs) also calls onReady from the helper thread once the timeout passes with nothing ready', async () => {
+    const binding = createBinding() as ReturnType<typeof createBinding> & { watch(onReady: () => void, timeoutMs?: number): void };
+    const [reader] = pipe();
+    binding.add(reader, EVENT_READ);
+    let calls = 0;
+    await new Promise<void>((resolve) => {
+      binding.watch(() => {
+        calls++;
+        resolve();
+      }, 1.5);
+    });
+    binding.unwatch();
+    expect(calls).toBe(1);
+    expect(binding.wait(new Int32Array(8), 0)).toBe(0);
+  });
 });

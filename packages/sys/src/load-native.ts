@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RuntimeError } from '@evloop/interface';
 
 /** An address as the addon returns it: `[host, port]`, `[host, port, flowinfo, scopeId]`, Unix path bytes, null, or an unknown family's number. */
 export type NativeAddress = [string, number] | [string, number, number, number] | Buffer | null | number;
@@ -14,7 +15,7 @@ export type NativeAddressArgs = [family: number, hostOrPath: string | Uint8Array
  * (read, write, send, recv, sendto, recvfrom, sendmsg, recvmsg, accept,
  * connect) return `-errno` instead of a result, since EAGAIN is routine there
  * and throwing costs microseconds; the others throw an Error with a positive
- * numeric `errno` and a `syscall` name (see `toOSError`).
+ * numeric `errno`, its `code` and a `syscall` name (see `toOSError`).
  */
 export interface NativeSys {
   constants: Record<string, number>;
@@ -69,5 +70,12 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
 
+function load(): NativeSys {
+  const loaded = nodeGypBuild(packageRoot) as NativeSys | { unsupportedReason: string };
+  // Built where there are no POSIX sockets: the addon says only why.
+  if ('unsupportedReason' in loaded) throw new RuntimeError(`@evloop/sys cannot be used: ${loaded.unsupportedReason}`);
+  return loaded;
+}
+
 /** The loaded addon (built by `native:build`, or a prebuild), from the package root. */
-export const native = nodeGypBuild(packageRoot) as NativeSys;
+export const native = load();

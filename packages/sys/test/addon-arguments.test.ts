@@ -112,3 +112,17 @@ describe('addon argument matrix', () => {
     });
   }
 });
+
+describe('the native error shape (evloop/errors.h)', () => {
+  it('a failed call throws an Error with errno, code and syscall, and a message naming all three', () => {
+    let error: unknown;
+    try {
+      native.close(NOT_OPEN);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ errno: 9, code: 'EBADF', syscall: 'close' });
+    expect((error as Error).message).toMatch(/^close EBADF \(.+\)$/);
+  });
+});

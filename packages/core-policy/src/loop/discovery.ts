@@ -191,6 +191,7 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
           `\nEvery backend on ${platform}:\n${describeRejections(reports)}`,
       );
     }
+    // Either kind: loopForBackend builds the loop of its kind.
     return loaded.descriptor;
   }
   const order = BACKEND_PREFERENCE[platform] ?? [];
@@ -199,7 +200,7 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
     const loaded = loadBackend(known.packageName);
     // An installed backend that is broken is an error, not a reason to fall back.
     if (!loaded.ok && loaded.loadError !== undefined) throw loaded.loadError;
-    if (loaded.ok && loaded.descriptor.kind === 'selector' && safeAvailable(loaded.descriptor).ok) return loaded.descriptor;
+    if (loaded.ok && safeAvailable(loaded.descriptor).ok) return loaded.descriptor;
   }
   const best = order.length > 0 ? KNOWN_BACKENDS.find((entry) => entry.name === order[0])!.packageName : null;
   throw new RuntimeError(

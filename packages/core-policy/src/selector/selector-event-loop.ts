@@ -38,9 +38,11 @@ export class SelectorEventLoop extends BaseEventLoop {
     super();
     if (selector === undefined) {
       const descriptor = options.backend ?? resolveBackend();
+      if (descriptor.kind !== 'selector' || typeof descriptor.createSelector !== 'function') {
+        throw new TypeError(`a SelectorEventLoop needs a selector backend, and ${String(descriptor.name)} is a ${String(descriptor.kind)} backend; use newEventLoop() or loopForBackend() for a loop of its kind`);
+      }
       this.backend = descriptor;
-      if (descriptor.kind !== 'selector') throw new TypeError(`SelectorEventLoop needs a selector backend, and ${String(descriptor.name)} is a ${descriptor.kind} backend: use ProactorEventLoop (or loopForBackend) for it`);
-      selector = descriptor.createSelector!();
+      selector = descriptor.createSelector();
     } else {
       this.backend = options.backend;
     }

@@ -88,6 +88,16 @@ export class StreamReader implements AsyncIterable<Buffer> {
   }
 
   /** The transport whose reading this reader pauses and resumes. Set once. */
+  /** @internal The loop this reader's futures belong to. */
+  _getLoop(): BaseEventLoop {
+    return this._loop;
+  }
+
+  /** @internal The stream went on over a new transport (TLS after `startTls`). */
+  _replaceTransport(transport: ReadTransport): void {
+    this._transport = transport;
+  }
+
   setTransport(transport: ReadTransport): void {
     if (this._transport !== null) throw new RuntimeError('Transport already set');
     this._transport = transport;

@@ -14,6 +14,7 @@ import { DEFAULT_LIMIT, StreamReader } from './stream-reader.js';
 import { isGenerator, isThenable, type Task } from '../futures/task.js';
 import type { CreateConnectionOptions, CreateServerOptions, CreateUnixConnectionOptions, CreateUnixServerOptions } from '../base/network.js';
 import type { Server } from '../base/server.js';
+import type { SSLContext } from '../tls/ssl-context.js';
 
 export { DEFAULT_LIMIT, StreamReader, type Separator, type StreamReaderOptions } from './stream-reader.js';
 
@@ -44,10 +45,22 @@ export class StreamReaderProtocol extends Protocol {
     if (clientConnected !== null && typeof clientConnected !== 'function') {
       throw new TypeError(`clientConnected must be a function, got ${typeof clientConnected}`);
     }
-    this._loop = options.loop ?? streamReader?._loop ?? (getEventLoop() as BaseEventLoop);
+    this._loop = options.loop ?? streamReader?._getLoop() ?? (getEventLoop() as BaseEventLoop);
     this._streamReader = streamReader;
     this._clientConnected = clientConnected;
     this._closed = this._loop.createFuture<void>();
+  }
+
+  /** @internal The stream goes on over a new transport (`StreamWriter.startTls`): asyncio's `_replace_transport`. */
+  _replaceTransport(transport: Transport): void {
+    this._transport = transport;
+    this._overSsl = true;
+    this._streamReader?._replaceTransport(transport);
+  }
+
+  /** @internal Whether this protocol serves a connection a server accepted (it has a clientConnected callback). */
+  _isServerSide(): boolean {
+    return this._clientConnected !== null;
   }
 
   override connectionMade(transport: BaseTransport): void {
@@ -211,18 +224,15 @@ export class StreamWriter {
     options: { serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
   ): Coroutine<void> {
     return new Coroutine('startTls', (loop) => {
-      const upgrade = (loop as unknown as { startTls?: (transport: Transport, protocol: object, context: object, options: object) => FutureLike<Transport> }).startTls;
-      if (typeof upgrade !== 'function') throw new TypeError(`${loop.constructor.name} has no startTls()`);
       const protocol = this._protocol;
-      const serverSide = protocol._clientConnected !== null;
+      const serverSide = protocol._isServerSide();
       return loop.createTask(async () => {
         await this.drain();
-        const transport = await upgrade.call(loop, this._transport, protocol, sslContext, { ...options, serverSide });
+        const transport: Transport = await loop.startTls(this._transport, protocol, sslContext as SSLContext, { ...options, serverSide });
         this._transport = transport;
-        protocol._transport = transport;
-        protocol._overSsl = true;
-        // The reader pauses and resumes the TLS transport from now on.
-        if (this._reader !== null) this._reader._transport = transport;
+        // The protocol and the reader go on over TLS: the reader pauses and resumes the TLS transport from now on.
+        protocol._replaceTransport(transport);
+        this._reader?._replaceTransport(transport);
       });
     });
   }
@@ -281,25 +291,6 @@ export type StartServerOptions = CreateServerOptions & { limit?: number };
 export type StartUnixServerOptions = CreateUnixServerOptions & { limit?: number };
 
 /**
- * The networking methods the stream functions use. Declared by shape, so
- * any loop that has them (the selector loop now, a proactor loop later)
- * serves; a loop without them fails with a TypeError that names the method.
- */
-interface NetworkLoop {
-  createConnection(factory: () => Protocol, host: string | null, port: number | string | null, options: CreateConnectionOptions): FutureLike<[Transport, unknown]>;
-  createServer(factory: () => Protocol, host: string | readonly string[] | null, port: number | string | null, options: CreateServerOptions): FutureLike<Server>;
-  createUnixConnection(factory: () => Protocol, path: string | null, options: CreateUnixConnectionOptions): FutureLike<[Transport, unknown]>;
-  createUnixServer(factory: () => Protocol, path: string | null, options: CreateUnixServerOptions): FutureLike<Server>;
-}
-
-function network(loop: BaseEventLoop, method: keyof NetworkLoop): NetworkLoop {
-  if (typeof (loop as unknown as Record<string, unknown>)[method] !== 'function') {
-    throw new TypeError(`${loop.constructor.name} has no ${method}()`);
-  }
-  return loop as unknown as NetworkLoop;
-}
-
-/**
  * Connect to `host`:`port` and return `[reader, writer]` (asyncio's
  * `open_connection`). The options are `limit` (the reader's) and those of
  * the loop's `createConnection`. Runs on the loop that awaits it.
@@ -307,7 +298,7 @@ function network(loop: BaseEventLoop, method: keyof NetworkLoop): NetworkLoop {
 export function openConnection(host: string | null = null, port: number | string | null = null, options: OpenConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter]> {
   return new Coroutine('openConnection', (loop) => {
     const { limit, ...connectionOptions } = options;
-    return connectStream(loop, limit, (factory) => network(loop, 'createConnection').createConnection(factory, host, port, connectionOptions));
+    return connectStream(loop, limit, (factory) => loop.createConnection(factory, host, port, connectionOptions));
   });
 }
 
@@ -315,7 +306,7 @@ export function openConnection(host: string | null = null, port: number | string
 export function openUnixConnection(path: string | null = null, options: OpenUnixConnectionOptions = {}): Coroutine<[StreamReader, StreamWriter]> {
   return new Coroutine('openUnixConnection', (loop) => {
     const { limit, ...connectionOptions } = options;
-    return connectStream(loop, limit, (factory) => network(loop, 'createUnixConnection').createUnixConnection(factory, path, connectionOptions));
+    return connectStream(loop, limit, (factory) => loop.createUnixConnection(factory, path, connectionOptions));
   });
 }
 
@@ -335,7 +326,7 @@ export function startServer(
   return new Coroutine('startServer', (loop) => {
     const { limit, ...serverOptions } = options;
     const factory = serverFactory(loop, clientConnected, limit);
-    return follow(network(loop, 'createServer').createServer(factory, host, port, serverOptions), loop, (server) => server, true);
+    return follow(loop.createServer(factory, host, port, serverOptions), loop, (server) => server, true);
   });
 }
 
@@ -344,7 +335,7 @@ export function startUnixServer(clientConnected: ClientConnectedCallback, path: 
   return new Coroutine('startUnixServer', (loop) => {
     const { limit, ...serverOptions } = options;
     const factory = serverFactory(loop, clientConnected, limit);
-    return follow(network(loop, 'createUnixServer').createUnixServer(factory, path, serverOptions), loop, (server) => server, true);
+    return follow(loop.createUnixServer(factory, path, serverOptions), loop, (server) => server, true);
   });
 }
 

@@ -115,7 +115,7 @@ export async function startSslConnection<P extends object>(
     raw.abort();
     throw error;
   }
-  return [ssl._appTransport!, protocol];
+  return [ssl._handshakenTransport(), protocol];
 }
 
 /** The protocol factory of a TLS server: each accepted connection gets an SSLProtocol around the app's protocol. */
@@ -183,6 +183,6 @@ export function startTls(
       transport.abort();
       throw error;
     }
-    return ssl._appTransport!;
+    return ssl._handshakenTransport();
   });
 }

@@ -514,6 +514,12 @@ export class SSLProtocol {
     this._raw?.abort();
   }
 
+  /** @internal The transport the app protocol was given, once the handshake is done. */
+  _handshakenTransport(): SSLTransport {
+    if (this._appTransport === null) throw new RuntimeError('the TLS handshake has not completed');
+    return this._appTransport;
+  }
+
   /** @internal */
   _fatalError(error: unknown, message: string): void {
     this._clearTimer();

@@ -1,6 +1,7 @@
 // The one Node-API class behind every selector backend, implementing
 // @evloop/interface's NativeSelectorBinding:
 //
+//   new Selector([{ helperThread: true }])
 //   add(fd, events)  modify(fd, events)  remove(fd)
 //   wait(out: Int32Array, timeoutMs) -> pairs written (event_buffer.h)
 //   watch(onReady[, timeoutMs])  unwatch()  close()  fileno()
@@ -8,18 +9,24 @@
 // A backend supplies only its mechanism, a class with no Node-API types
 // (mio's one file per backend), with these members:
 //
-//   static constexpr const char* kName;    "epoll", used in messages
-//   Status Open();                          create the kernel object, if any
-//   Status Add(int fd, int events);         events: kEventRead | kEventWrite
+//   static constexpr const char* kName;     "epoll", used in messages
+//   static constexpr bool kHasKernelFd;     whether fd() is a pollable fd
+//   Status Open();                           create the kernel object, if any
+//   Status Add(int fd, int events);          events: kEventRead | kEventWrite
 //   Status Modify(int fd, int events);
 //   Status Remove(int fd);
 //   int Wait(int32_t* out, size_t capacity, int timeout_ms, Status* status);
-//                                           pairs written, or -1 and *status
-//   void Close();                           safe to call twice
-//   int fd() const;                         the pollable kernel fd, or -1
+//                                            pairs written, or -1 and *status
+//   void Close();                            safe to call twice
+//   int fd() const;                          the kernel fd, or -1
+//   static Status Probe();                   proves the mechanism works here
+// and, without a kernel fd, what IdleWaiter needs from a Set (idle_waiter.h).
 //
 // How an idle loop waits (watch): a mechanism with a pollable kernel fd is
-// watched by libuv (fd_watch.h).
+// watched by libuv (fd_watch.h); one without, or one made with
+// { helperThread: true } (for runtimes whose libuv poll handles do not
+// work), waits on a helper thread (idle_waiter.h). The mechanism is changed
+// under the helper thread's lock while it waits on a copy of the set.
 #ifndef EVLOOP_SELECTOR_BINDING_H_
 #define EVLOOP_SELECTOR_BINDING_H_
 
@@ -27,17 +34,44 @@
 
 #include <cerrno>
 #include <string>
+#include <type_traits>
 
 #include "evloop/errors.h"
 #include "evloop/event_buffer.h"
-#include "evloop/fd_watch.h"
+#include "evloop/idle_waiter.h"
 #include "evloop/status.h"
+#ifndef _WIN32
+#include "evloop/fd_watch.h"
+#endif
 
 namespace evloop {
+
+#ifndef _WIN32
+// IdleWaiter's Set for a mechanism with a pollable kernel fd: the helper
+// thread waits for that fd, which the kernel keeps up to date by itself.
+template <typename Mechanism>
+class KernelFdSet {
+ public:
+  using Snapshot = KernelFdSnapshot;
+  explicit KernelFdSet(const Mechanism* mechanism) : mechanism_(mechanism) {}
+  static bool AcceptsWakeFd(int) { return true; }
+  Snapshot TakeSnapshot() const { return KernelFdSnapshot(mechanism_->fd()); }
+
+ private:
+  const Mechanism* mechanism_;
+};
+#endif
 
 template <typename Mechanism>
 class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
   using Self = SelectorBinding<Mechanism>;
+  static constexpr bool kHasKernelFd = Mechanism::kHasKernelFd;
+#ifdef _WIN32
+  static_assert(!kHasKernelFd, "a kernel-fd mechanism is watched through libuv, which Windows addons do not use");
+  using WaitSet = Mechanism;
+#else
+  using WaitSet = std::conditional_t<kHasKernelFd, KernelFdSet<Mechanism>, Mechanism>;
+#endif
 
  public:
   static Napi::Function Define(Napi::Env env, const char* class_name) {
@@ -55,15 +89,31 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
   }
 
   explicit SelectorBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Self>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsUndefined()) {
+      if (!info[0].IsObject()) {
+        closed_ = true;
+        Napi::TypeError::New(env, "options must be an object").ThrowAsJavaScriptException();
+        return;
+      }
+      Napi::Value helper = info[0].As<Napi::Object>().Get("helperThread");
+      if (!helper.IsUndefined() && !helper.IsBoolean()) {
+        closed_ = true;
+        Napi::TypeError::New(env, "options.helperThread must be a boolean").ThrowAsJavaScriptException();
+        return;
+      }
+      if (helper.IsBoolean() && helper.As<Napi::Boolean>().Value()) helper_thread_ = true;
+    }
     const Status status = mechanism_.Open();
     if (!status.ok()) {
       closed_ = true;
-      ThrowStatus(info.Env(), status);
+      ThrowStatus(env, status);
     }
   }
 
-  // Collected without close(). A watched binding is held strongly, so only
-  // an unwatched (or torn-down) one gets here.
+  // Collected without close(). A binding watched through libuv is held
+  // strongly, so only an unwatched one, or one waiting on its helper thread,
+  // gets here; the thread is joined first.
   ~SelectorBinding() override { Shutdown(); }
 
  private:
@@ -75,7 +125,7 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
   }
 
   // (fd[, events]) as the TypeScript layer passes them, checked again here so
-  // that nothing a caller passes can reach a syscall unchecked.
+  // that nothing a caller passes reaches a syscall unchecked.
   bool ReadTarget(const Napi::CallbackInfo& info, bool with_events, int* fd, int* events) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || (with_events && !info[1].IsNumber())) {
@@ -105,7 +155,12 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
   Napi::Value ChangeSet(const Napi::CallbackInfo& info, bool with_events, Change change) {
     int fd, events;
     if (!ReadTarget(info, with_events, &fd, &events)) return info.Env().Undefined();
-    const Status status = change(mechanism_, fd, events);
+    Status status;
+    if constexpr (kHasKernelFd) {
+      status = change(mechanism_, fd, events);  // the kernel's set needs no lock
+    } else {
+      status = thread_watch_.Mutate([&](Mechanism& mechanism) { return change(mechanism, fd, events); });
+    }
     if (!status.ok()) ThrowStatus(info.Env(), status);
     return info.Env().Undefined();
   }
@@ -123,6 +178,7 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
     return ChangeSet(info, false, [](Mechanism& mechanism, int fd, int) { return mechanism.Remove(fd); });
   }
 
+  // The set is only changed on this thread, so reading it here needs no lock.
   Napi::Value Wait(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     EventBuffer buffer;
@@ -137,7 +193,8 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
     return Napi::Number::New(env, count);
   }
 
-  // watch(onReady[, timeoutMs]): see fd_watch.h.
+  // watch(onReady[, timeoutMs]): onReady is called from Node's loop when a
+  // wait() would find events, and, with a timeout, once it passes first.
   Napi::Value Watch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsFunction() || !(info[1].IsUndefined() || info[1].IsNumber())) {
@@ -146,12 +203,19 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
     }
     if (!CheckOpen(env)) return env.Undefined();
     const int timeout_ms = info[1].IsNumber() ? TimeoutMs(info[1].As<Napi::Number>().DoubleValue()) : -1;
-    fd_watch_.Start(env, this->Value(), mechanism_.fd(), info[0].As<Napi::Function>(), timeout_ms, kResourceName());
+    Napi::Function on_ready = info[0].As<Napi::Function>();
+#ifndef _WIN32
+    if (kHasKernelFd && !helper_thread_) {
+      fd_watch_.Start(env, this->Value(), mechanism_.fd(), on_ready, timeout_ms, ResourceName());
+      return env.Undefined();
+    }
+#endif
+    thread_watch_.Start(env, on_ready, Deadline::In(timeout_ms), ResourceName());
     return env.Undefined();
   }
 
   Napi::Value Unwatch(const Napi::CallbackInfo& info) {
-    fd_watch_.Stop();
+    StopWatching();
     return info.Env().Undefined();
   }
 
@@ -162,22 +226,63 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
 
   Napi::Value Fileno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), mechanism_.fd()); }
 
-  // The watch leaves libuv before the fd it watches is closed.
+  void StopWatching() {
+#ifndef _WIN32
+    fd_watch_.Stop();
+#endif
+    thread_watch_.Stop();
+  }
+
+  // The watch ends (libuv's handles closed, the thread joined) before the fd
+  // it waits on is closed.
   void Shutdown() {
+#ifndef _WIN32
     fd_watch_.Close();
+#endif
+    thread_watch_.Stop();
     mechanism_.Close();
     closed_ = true;
   }
 
-  static const char* kResourceName() {
+  static const char* ResourceName() {
     static const std::string name = std::string("evloop.") + Mechanism::kName + ".watch";
     return name.c_str();
   }
 
+  WaitSet* wait_set() {
+    if constexpr (std::is_same_v<WaitSet, Mechanism>) {
+      return &mechanism_;
+    } else {
+      return &kernel_set_;
+    }
+  }
+
   Mechanism mechanism_;
+#ifndef _WIN32
+  KernelFdSet<Mechanism> kernel_set_{&mechanism_};
   FdWatch fd_watch_;
+#endif
+  ThreadWatch<WaitSet> thread_watch_{wait_set()};
+  bool helper_thread_ = !kHasKernelFd;
   bool closed_ = false;
 };
+
+// What every selector addon exports where its mechanism exists: the class as
+// `Selector` and `probe()` (for `available()`: throws what Mechanism::Probe
+// found wrong).
+template <typename Mechanism>
+Napi::Object ExportSelector(Napi::Env env, Napi::Object exports, const char* class_name) {
+  exports.Set("Selector", SelectorBinding<Mechanism>::Define(env, class_name));
+  exports.Set("probe", Napi::Function::New(
+                           env,
+                           [](const Napi::CallbackInfo& info) -> Napi::Value {
+                             const Status status = Mechanism::Probe();
+                             if (!status.ok()) ThrowStatus(info.Env(), status);
+                             return info.Env().Undefined();
+                           },
+                           "probe"));
+  return exports;
+}
 
 }  // namespace evloop
 

@@ -1,9 +1,12 @@
-// What a syscall wrapper returns, and the selector's event bits: the types a
+// What a syscall wrapper returns, the selector's event bits, and the
+// outcome and deadline of a helper thread's wait: the types a
 // backend's <mechanism>.{h,cc} (the syscalls, no Node-API types) shares with
 // the Node-API glue. No Node-API, no libuv, C++17.
 #ifndef EVLOOP_STATUS_H_
 #define EVLOOP_STATUS_H_
 
+#include <chrono>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -25,6 +28,42 @@ struct Status {
   static Status Ok() { return Status{}; }
   static Status Errno(int error, const char* syscall) { return Status{error, syscall, {}}; }
   static Status Range(std::string message) { return Status{0, "", std::move(message)}; }
+};
+
+// What a helper thread's blocking wait ended with (idle_waiter.h): something
+// JavaScript should hear about, the wake signal (the set changed, or stop),
+// its deadline, or a failure the JS side's next wait() will report.
+enum class WaitOutcome { kReady, kWoken, kTimedOut, kFailed };
+
+// A point in time a wait must not end before, or none (wait forever).
+class Deadline {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Deadline() = default;
+  // timeout_ms < 0: none.
+  static Deadline In(int timeout_ms) {
+    Deadline deadline;
+    if (timeout_ms >= 0) {
+      deadline.set_ = true;
+      deadline.at_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    }
+    return deadline;
+  }
+
+  bool set() const { return set_; }
+  // Milliseconds left, rounded up (so a wait never ends early); 0 once
+  // passed; -1 without a deadline.
+  int RemainingMs() const {
+    if (!set_) return -1;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(at_ - Clock::now()).count();
+    if (left <= 0) return 0;
+    return left > 0x7fffffff ? 0x7fffffff : static_cast<int>(left);
+  }
+
+ private:
+  bool set_ = false;
+  Clock::time_point at_{};
 };
 
 }  // namespace evloop

@@ -1,7 +1,9 @@
 // epoll on Linux. Compiled on every platform (addon.cc exports only
 // `unsupportedReason` where epoll does not exist), so this file is empty
 // elsewhere.
-#if defined(__linux__)
+#include "evloop/platform.h"
+
+#if defined(EVLOOP_HAS_EPOLL)
 
 #include "epoll.h"
 
@@ -40,6 +42,11 @@ int64_t NowMs() {
 }
 
 }  // namespace
+
+Status Epoll::Probe() {
+  Epoll epoll;
+  return epoll.Open();
+}
 
 Status Epoll::Open() {
   fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -100,4 +107,4 @@ void Epoll::Close() {
 
 }  // namespace evloop
 
-#endif  // defined(__linux__)
+#endif  // defined(EVLOOP_HAS_EPOLL)

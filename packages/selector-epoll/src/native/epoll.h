@@ -16,11 +16,16 @@ namespace evloop {
 class Epoll {
  public:
   static constexpr const char* kName = "epoll";
+  static constexpr bool kHasKernelFd = true;
 
   Epoll() = default;
   ~Epoll() { Close(); }
   Epoll(const Epoll&) = delete;
   Epoll& operator=(const Epoll&) = delete;
+
+  // Opens and closes an epoll fd: proves epoll works here (a sandbox may
+  // refuse it).
+  static Status Probe();
 
   // Creates the epoll fd (close-on-exec).
   Status Open();

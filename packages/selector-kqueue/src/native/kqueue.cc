@@ -1,11 +1,17 @@
-// kqueue on macOS and the BSDs. binding.gyp compiles this file only there;
-// scripts/cross-check.sh compiles and links it for macOS from Linux.
+// kqueue on macOS and the BSDs. Compiled on every platform (addon.cc exports
+// only `unsupportedReason` where kqueue does not exist), so this file is
+// empty elsewhere; scripts/cross-check.sh compiles and links it for macOS
+// from Linux, and the tests run it on Linux over test/emulation.
 //
 // Semantics follow CPython's selectors.KqueueSelector: EVENT_READ is an
 // EVFILT_READ filter and EVENT_WRITE an EVFILT_WRITE filter on the same fd,
 // both level-triggered (no EV_CLEAR, no EV_ONESHOT). Unlike CPython, which
 // reports each filter as its own (key, event) tuple, Wait merges the two
 // filters of an fd into one (fd, events) pair, as the other backends report.
+#include "evloop/platform.h"
+
+#if defined(EVLOOP_HAS_KQUEUE)
+
 #include "kqueue.h"
 
 #include <fcntl.h>
@@ -59,24 +65,26 @@ int ToEvents(const struct kevent& event) {
 
 Kqueue::~Kqueue() { Close(); }
 
-int Kqueue::Open() {
-  last_syscall_ = "kqueue";
+Status Kqueue::Probe() {
+  Kqueue kqueue;
+  return kqueue.Open();
+}
+
+Status Kqueue::Open() {
   const int fd = kqueue();
-  if (fd < 0) return -errno;
+  if (fd < 0) return Status::Errno(errno, "kqueue");
   // kqueue() has no close-on-exec flag on every platform (kqueuex and
   // kqueue1 are not portable), so set it right away.
   if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
     const int error = errno;
     close(fd);
-    last_syscall_ = "fcntl";
-    return -error;
+    return Status::Errno(error, "fcntl");
   }
   fd_ = fd;
-  return 0;
+  return Status::Ok();
 }
 
 int Kqueue::Apply(struct kevent* changes, int count, int* errors) {
-  last_syscall_ = "kevent";
   for (int i = 0; i < count; i++) errors[i] = 0;
   if (fd_ < 0) return -EBADF;
   // Registration never waits; a zero timeout also keeps a kernel that would
@@ -113,14 +121,14 @@ int Kqueue::Apply(struct kevent* changes, int count, int* errors) {
   return 0;
 }
 
-int Kqueue::Add(int fd, int events) {
+Status Kqueue::Add(int fd, int events) {
   struct kevent changes[2];
   int count = 0;
   if (events & kEventRead) changes[count++] = Change(fd, EVFILT_READ, EV_ADD);
   if (events & kEventWrite) changes[count++] = Change(fd, EVFILT_WRITE, EV_ADD);
   int errors[2];
   const int result = Apply(changes, count, errors);
-  if (result < 0) return result;
+  if (result < 0) return Status::Errno(-result, "kevent");
   int failure = 0;
   struct kevent undo[2];
   int undo_count = 0;
@@ -131,30 +139,29 @@ int Kqueue::Add(int fd, int events) {
       undo[undo_count++] = Change(fd, changes[i].filter, EV_DELETE);
     }
   }
-  if (failure == 0) return 0;
+  if (failure == 0) return Status::Ok();
   // As CPython's register: a half-registered fd is taken back.
   if (undo_count > 0) {
     int ignored[2];
     Apply(undo, undo_count, ignored);
   }
-  last_syscall_ = "kevent";
-  return -failure;
+  return Status::Errno(failure, "kevent");
 }
 
-int Kqueue::Modify(int fd, int events) {
+Status Kqueue::Modify(int fd, int events) {
   struct kevent changes[2] = {
       Change(fd, EVFILT_READ, (events & kEventRead) ? EV_ADD : EV_DELETE),
       Change(fd, EVFILT_WRITE, (events & kEventWrite) ? EV_ADD : EV_DELETE),
   };
   int errors[2];
   const int result = Apply(changes, 2, errors);
-  if (result < 0) return result;
+  if (result < 0) return Status::Errno(-result, "kevent");
   int failure = 0;
   for (int i = 0; i < 2; i++) {
     const bool deleting = (changes[i].flags & EV_DELETE) != 0;
     if (errors[i] != 0 && !(deleting && errors[i] == ENOENT) && failure == 0) failure = errors[i];
   }
-  if (failure == 0) return 0;
+  if (failure == 0) return Status::Ok();
   // An add failed: put back a filter this call deleted, so the fd keeps the
   // events it had before and the caller's key still tells the truth.
   struct kevent restore[2];
@@ -168,31 +175,31 @@ int Kqueue::Modify(int fd, int events) {
     int ignored[2];
     Apply(restore, restore_count, ignored);
   }
-  last_syscall_ = "kevent";
-  return -failure;
+  return Status::Errno(failure, "kevent");
 }
 
-int Kqueue::Remove(int fd) {
+Status Kqueue::Remove(int fd) {
   struct kevent changes[2] = {
       Change(fd, EVFILT_READ, EV_DELETE),
       Change(fd, EVFILT_WRITE, EV_DELETE),
   };
   int errors[2];
   const int result = Apply(changes, 2, errors);
-  if (result < 0) return result;
+  if (result < 0) return Status::Errno(-result, "kevent");
   for (int i = 0; i < 2; i++) {
     // Closing an fd removes its filters, so EBADF (closed) and ENOENT (this
     // filter was never added, or the number now names another file) are the
     // normal outcome of unregistering a closed file, as in CPython.
-    if (errors[i] != 0 && errors[i] != ENOENT && errors[i] != EBADF) return -errors[i];
+    if (errors[i] != 0 && errors[i] != ENOENT && errors[i] != EBADF) return Status::Errno(errors[i], "kevent");
   }
-  return 0;
+  return Status::Ok();
 }
 
-int Kqueue::Wait(int32_t* out, size_t capacity, int timeout_ms) {
-  last_syscall_ = "kevent";
-  if (fd_ < 0) return -EBADF;
-  if (capacity == 0) return -EINVAL;
+int Kqueue::Wait(int32_t* out, size_t capacity, int timeout_ms, Status* status) {
+  if (fd_ < 0 || capacity == 0) {
+    *status = Status::Errno(fd_ < 0 ? EBADF : EINVAL, "kevent");
+    return -1;
+  }
   // One kevent per filter, and merging only shrinks the list: asking for at
   // most `capacity` kevents means every merged pair fits in `out`. A ready
   // filter left in the kernel is reported by the next call (level-triggered).
@@ -213,7 +220,10 @@ int Kqueue::Wait(int32_t* out, size_t capacity, int timeout_ms) {
       timeout = ToTimespec(left > 0 ? left : 0);
     }
   }
-  if (count < 0) return -errno;
+  if (count < 0) {
+    *status = Status::Errno(errno, "kevent");
+    return -1;
+  }
 
   // The read and write filters of one fd arrive as separate kevents, in no
   // promised order: sort by fd, then fold neighbours into one pair.
@@ -244,3 +254,5 @@ void Kqueue::Close() {
 }
 
 }  // namespace evloop
+
+#endif  // defined(EVLOOP_HAS_KQUEUE)

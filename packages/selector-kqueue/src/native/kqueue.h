@@ -1,7 +1,7 @@
-// The kqueue syscalls behind the selector, with no Node-API types. Every call
-// returns 0 (or a count) on success and -errno on failure; last_syscall()
-// names the call that failed, so addon.cc decides how the error reaches JS.
-// The method names match the epoll backend's epoll.h.
+// The kqueue syscalls behind @evloop/selector-kqueue, with no Node-API types:
+// the mechanism that evloop/selector_binding.h (from @evloop/native-core)
+// turns into the JavaScript class. The same members, with the same names, as
+// every other backend's <mechanism>.h.
 #ifndef EVLOOP_SELECTOR_KQUEUE_KQUEUE_H_
 #define EVLOOP_SELECTOR_KQUEUE_KQUEUE_H_
 
@@ -9,43 +9,45 @@
 #include <cstdint>
 #include <vector>
 
+#include "evloop/status.h"
+
 struct kevent;
 
 namespace evloop {
 
-// The selector's event bits, as in @evloop/interface.
-constexpr int kEventRead = 1;
-constexpr int kEventWrite = 2;
-
 class Kqueue {
  public:
+  static constexpr const char* kName = "kqueue";
+  static constexpr bool kHasKernelFd = true;
+
+  // Opens and closes a kqueue: proves kqueue works here.
+  static Status Probe();
+
   Kqueue() = default;
   ~Kqueue();
   Kqueue(const Kqueue&) = delete;
   Kqueue& operator=(const Kqueue&) = delete;
 
-  // Creates the kqueue fd and marks it close-on-exec. Returns 0 or -errno.
-  int Open();
+  // Creates the kqueue fd and marks it close-on-exec.
+  Status Open();
   // Adds an EVFILT_READ and/or EVFILT_WRITE filter for `fd`. When one of the
   // two fails, the other is taken back, so a failed Add leaves nothing behind.
-  int Add(int fd, int events);
+  Status Add(int fd, int events);
   // Adds the filters `events` asks for and deletes the other one; deleting a
   // filter that was not there is not an error.
-  int Modify(int fd, int events);
+  Status Modify(int fd, int events);
   // Deletes both filters. A filter that was not there (ENOENT) or an fd that
   // was closed since (EBADF: the kernel already dropped its filters) is fine.
-  int Remove(int fd);
+  Status Remove(int fd);
   // Waits up to timeout_ms (negative: forever) and writes up to `capacity`
   // (fd, events) pairs into `out`, one pair per fd: the separate read and
-  // write kevents of an fd are merged. Returns the number of pairs or -errno.
-  // EINTR is retried with the time that is left.
-  int Wait(int32_t* out, size_t capacity, int timeout_ms);
+  // write kevents of an fd are merged. Returns the number of pairs, or -1
+  // with `*status` set. EINTR is retried with the time that is left.
+  int Wait(int32_t* out, size_t capacity, int timeout_ms, Status* status);
   // Closes the kqueue fd; safe to call twice.
   void Close();
+  // The kqueue fd, pollable itself: libuv watches it while the loop is idle.
   int fd() const { return fd_; }
-
-  // The syscall name that goes with the last error, for the thrown error.
-  const char* last_syscall() const { return last_syscall_; }
 
  private:
   // Applies up to two changes in one kevent call; errors[i] receives the
@@ -54,7 +56,6 @@ class Kqueue {
   int Apply(struct kevent* changes, int count, int* errors);
 
   int fd_ = -1;
-  const char* last_syscall_ = "";
   // Scratch space for kevent results, grown when a larger output buffer
   // comes in and reused afterwards, so waiting allocates nothing per event.
   std::vector<unsigned char> scratch_;

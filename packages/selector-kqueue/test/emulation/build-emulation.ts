@@ -1,6 +1,6 @@
 // Builds the real src/native sources over kqueue-emulation.cc with the host
 // compiler, for the emulated tests on Linux (see emulated-kqueue.test.ts).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -37,15 +37,30 @@ export const emulationSkip: string | false =
         ? `Node's headers (node_api.h, uv.h) are not in ${nodeInclude}`
         : false;
 
-/** The defines binding.gyp gives the kqueue platforms, so both builds agree. */
-function gypDefines(): string[] {
-  const gyp = JSON.parse(readFileSync(join(packageRoot, 'binding.gyp'), 'utf8')) as {
-    targets: Array<{ conditions: Array<[string, { defines: string[] }]> }>;
-  };
-  return gyp.targets[0]!.conditions[0]![1].defines;
+interface GypTarget {
+  sources: string[];
+  include_dirs: string[];
+  defines: string[];
 }
 
-export type EmulatedNative = { Kqueue: new () => NativeSelectorBinding };
+/** binding.gyp's target: the sources, include folders and defines both builds share. */
+function gypTarget(): GypTarget {
+  const gyp = JSON.parse(readFileSync(join(packageRoot, 'binding.gyp'), 'utf8')) as { targets: GypTarget[] };
+  return gyp.targets[0]!;
+}
+
+/**
+ * An include folder of binding.gyp as gyp sees it: a `<!(command)` entry is
+ * the command's output, run in the package folder (so the headers are found
+ * through require.resolve, as in an installed package), relative to it.
+ */
+function includeFolder(entry: string): string {
+  const command = /^<!\((.*)\)$/.exec(entry);
+  if (command === null) return resolve(packageRoot, entry);
+  return resolve(packageRoot, execSync(command[1]!, { cwd: packageRoot, encoding: 'utf8' }).trim());
+}
+
+export type EmulatedNative = { Selector: new () => NativeSelectorBinding };
 
 /**
  * Builds the addon over the emulation (with `defines` on top) into a fresh
@@ -57,18 +72,19 @@ export function buildEmulatedAddon(defines: string[] = []): { addon: string; nat
   const output = mkdtempSync(join(tmpdir(), 'evloop-kqueue-emulation-'));
   afterAll(() => rmSync(output, { recursive: true, force: true }));
   const addon = join(output, 'selector_kqueue_emulated.node');
-  const addonApi = dirname(require.resolve('node-addon-api/package.json'));
-  // The flags of binding.gyp and scripts/cross-check.sh, warnings as errors.
+  const target = gypTarget();
+  // The sources, include folders and defines of binding.gyp, the flags of
+  // scripts/cross-check.sh, warnings as errors; EVLOOP_KQUEUE_EMULATION
+  // makes evloop/platform.h count Linux as having kqueue.
   execFileSync(
     compiler!,
     [
       '-std=c++17', '-shared', '-fPIC', '-O1', '-g', '-fno-exceptions', '-fvisibility=hidden',
       '-Wall', '-Wextra', '-Wshadow', '-Werror',
-      ...gypDefines().map((define) => `-D${define}`), ...defines,
+      ...target.defines.map((define) => `-D${define}`), '-DEVLOOP_KQUEUE_EMULATION', ...defines,
       '-isystem', join(packageRoot, 'test', 'emulation'),
-      '-isystem', addonApi, '-isystem', nodeInclude,
-      join(packageRoot, 'src', 'native', 'addon.cc'),
-      join(packageRoot, 'src', 'native', 'kqueue.cc'),
+      ...target.include_dirs.flatMap((entry) => ['-isystem', includeFolder(entry)]), '-isystem', nodeInclude,
+      ...target.sources.map((source) => join(packageRoot, source)),
       join(packageRoot, 'test', 'emulation', 'kqueue-emulation.cc'),
       '-o', addon,
     ],
@@ -78,7 +94,7 @@ export function buildEmulatedAddon(defines: string[] = []): { addon: string; nat
     join(output, 'entry.mjs'),
     [
       "import { createRequire } from 'node:module';",
-      "const { Kqueue } = createRequire(import.meta.url)('./selector_kqueue_emulated.node');",
+      "const { Selector: Kqueue } = createRequire(import.meta.url)('./selector_kqueue_emulated.node');",
       'export const backend = {',
       '  createSelector() {',
       '    const binding = new Kqueue();',

@@ -1,31 +1,24 @@
-// Node-API entry point of @evloop/selector-poll: the binding class and the
-// probe used by `backend.available()`.
+// Node-API entry point of @evloop/selector-poll: `Selector` (the shared
+// binding of @evloop/native-core over poll.h, waiting on a helper thread)
+// and `probe()`, or, where poll(2) does not exist, only `unsupportedReason`.
 #include <napi.h>
 
-#if defined(_WIN32)
+#include "evloop/platform.h"
 
-// Windows has no poll(2) (WSAPoll is a different, socket-only call): the
-// addon still builds so the package installs, and says why it cannot work.
+#if defined(EVLOOP_HAS_POSIX)
+
+#include "evloop/selector_binding.h"
+#include "poll.h"
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("unsupportedReason", Napi::String::New(env, "poll(2) does not exist on Windows"));
-  return exports;
+  return evloop::ExportSelector<evloop::PollSet>(env, exports, "PollSelectorBinding");
 }
 
 #else
 
-#include "poll.h"
-#include "selector_wrap.h"
-
-static Napi::Value Probe(const Napi::CallbackInfo& info) {
-  evloop::Status status = evloop::ProbePoll();
-  if (!status.ok()) return evloop::ThrowStatus(info.Env(), status);
-  return info.Env().Undefined();
-}
-
+// WSAPoll is a different, socket-only call.
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("Selector", evloop::SelectorWrap<evloop::PollSet>::Define(env, "PollSelectorBinding"));
-  exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
-  return exports;
+  return evloop::ExportUnsupported(env, exports, "poll(2)", "a POSIX system");
 }
 
 #endif

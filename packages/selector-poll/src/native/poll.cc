@@ -1,4 +1,7 @@
-#if !defined(_WIN32)  // POSIX only; addon.cc builds a stub on Windows
+// POSIX only; on Windows addon.cc exports only unsupportedReason.
+#include "evloop/platform.h"
+
+#if defined(EVLOOP_HAS_POSIX)
 
 #include "poll.h"
 
@@ -69,7 +72,7 @@ Status PollSet::Remove(int fd) {
   return Status{};
 }
 
-void PollSet::Clear() {
+void PollSet::Close() {
   fds_.clear();
   index_.clear();
   next_ = 0;
@@ -138,16 +141,17 @@ PollSet::Snapshot PollSet::TakeSnapshot() const {
   return snapshot;
 }
 
-WaitOutcome PollSet::Snapshot::BlockUntilReady(int wake_fd, int* error) {
+WaitOutcome PollSet::Snapshot::BlockUntilReady(int wake_fd, const Deadline& deadline, int* error) {
   fds_[0].fd = wake_fd;
   for (;;) {
-    int ready = poll(fds_.data(), static_cast<nfds_t>(fds_.size()), -1);
+    int ready = poll(fds_.data(), static_cast<nfds_t>(fds_.size()), deadline.RemainingMs());
     if (ready < 0) {
       if (errno == EINTR) continue;
       *error = errno;
       return WaitOutcome::kFailed;
     }
     if (fds_[0].revents != 0) return WaitOutcome::kWoken;
+    if (ready == 0 && deadline.set()) return WaitOutcome::kTimedOut;
     bool any = false;
     for (size_t slot = 1; slot < fds_.size(); slot++) {
       if (fds_[slot].revents & POLLNVAL) {
@@ -162,7 +166,7 @@ WaitOutcome PollSet::Snapshot::BlockUntilReady(int wake_fd, int* error) {
   }
 }
 
-Status ProbePoll() {
+Status PollSet::Probe() {
   int fds[2];
   if (pipe(fds) != 0) return Status::Errno(errno, "pipe");
   pollfd entry{fds[1], POLLOUT, 0};
@@ -182,4 +186,4 @@ Status ProbePoll() {
 
 }  // namespace evloop
 
-#endif  // !defined(_WIN32)
+#endif  // defined(EVLOOP_HAS_POSIX)

@@ -1,5 +1,8 @@
-// poll(2) registration set: the syscalls behind @evloop/selector-poll.
-// No Node-API types here; addon.cc wraps this in SelectorWrap.
+// poll(2) registration set: the syscalls behind @evloop/selector-poll, with
+// no Node-API types: the mechanism that evloop/selector_binding.h (from
+// @evloop/native-core) turns into the JavaScript class, with the members
+// every backend's <mechanism>.h has, plus the snapshot its helper thread
+// waits on (evloop/idle_waiter.h).
 #ifndef EVLOOP_POLL_H_
 #define EVLOOP_POLL_H_
 
@@ -10,35 +13,45 @@
 
 #include <poll.h>
 
-#include "idle_waiter.h"
+#include "evloop/status.h"
 
 namespace evloop {
 
 class PollSet {
  public:
   static constexpr const char* kName = "poll";
+  static constexpr bool kHasKernelFd = false;
   static bool AcceptsWakeFd(int) { return true; }
+
+  // Opens a pipe, polls it once and closes it: proves poll(2) works here.
+  static Status Probe();
 
   // A copy of the registrations for the helper thread, with the wake pipe
   // in slot 0.
   class Snapshot {
    public:
     // Blocks until a registered fd has an event JS would be told about
-    // (kReady), the wake pipe is readable (kWoken), or poll fails (kFailed).
-    WaitOutcome BlockUntilReady(int wake_fd, int* error);
+    // (kReady), the wake pipe is readable (kWoken), the deadline passes
+    // (kTimedOut), or poll fails (kFailed).
+    WaitOutcome BlockUntilReady(int wake_fd, const Deadline& deadline, int* error);
 
    private:
     friend class PollSet;
     std::vector<pollfd> fds_;
   };
 
+  // Nothing to create: the set lives in this process.
+  Status Open() { return Status::Ok(); }
   Status Add(int fd, int events);
   Status Modify(int fd, int events);
   Status Remove(int fd);
   // Waits up to timeout_ms (-1: forever), writes up to `capacity` (fd, events)
   // pairs into `out` and returns how many; -1 with `*status` set on failure.
   int Wait(int32_t* out, size_t capacity, int timeout_ms, Status* status);
-  void Clear();
+  // Forgets every registration.
+  void Close();
+  // No kernel object.
+  int fd() const { return -1; }
   Snapshot TakeSnapshot() const;
 
  private:
@@ -52,9 +65,6 @@ class PollSet {
   // than `out` holds, the ones left over come first next time.
   size_t next_ = 0;
 };
-
-// Opens a pipe, polls it once and closes it: proves poll(2) works here.
-Status ProbePoll();
 
 }  // namespace evloop
 

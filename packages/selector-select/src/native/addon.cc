@@ -1,32 +1,27 @@
-// Node-API entry point of @evloop/selector-select: the binding class, the
-// probe used by `backend.available()`, and FD_SETSIZE.
+// Node-API entry point of @evloop/selector-select: `Selector` (the shared
+// binding of @evloop/native-core over select.h, waiting on a helper thread),
+// `probe()` and `FD_SETSIZE`, or, where select is not written yet (Winsock),
+// only `unsupportedReason`.
 #include <napi.h>
 
-#if defined(_WIN32)
+#include "evloop/platform.h"
 
-// Winsock select() is planned, not written: the addon still builds so the
-// package installs, and says why it cannot work yet.
+#if defined(EVLOOP_HAS_POSIX)
+
+#include "evloop/selector_binding.h"
+#include "select.h"
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("unsupportedReason", Napi::String::New(env, "select over Winsock is not implemented yet"));
+  evloop::ExportSelector<evloop::SelectSet>(env, exports, "SelectSelectorBinding");
+  exports.Set("FD_SETSIZE", Napi::Number::New(env, evloop::SelectSet::kFdLimit));
   return exports;
 }
 
 #else
 
-#include "select.h"
-#include "selector_wrap.h"
-
-static Napi::Value Probe(const Napi::CallbackInfo& info) {
-  evloop::Status status = evloop::ProbeSelect();
-  if (!status.ok()) return evloop::ThrowStatus(info.Env(), status);
-  return info.Env().Undefined();
-}
-
+// select over Winsock is planned, not written.
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("Selector", evloop::SelectorWrap<evloop::SelectSet>::Define(env, "SelectSelectorBinding"));
-  exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
-  exports.Set("FD_SETSIZE", Napi::Number::New(env, evloop::SelectSet::kFdLimit));
-  return exports;
+  return evloop::ExportUnsupported(env, exports, "select(2)", "a POSIX system (Winsock select is not written yet)");
 }
 
 #endif

@@ -1,4 +1,7 @@
-#if !defined(_WIN32)  // POSIX only; addon.cc builds a stub on Windows
+// POSIX only; on Windows addon.cc exports only unsupportedReason.
+#include "evloop/platform.h"
+
+#if defined(EVLOOP_HAS_POSIX)
 
 #include "select.h"
 
@@ -94,7 +97,7 @@ Status SelectSet::Remove(int fd) {
   return Status{};
 }
 
-void SelectSet::Clear() {
+void SelectSet::Close() {
   FD_ZERO(&read_);
   FD_ZERO(&write_);
   fds_.clear();
@@ -159,13 +162,15 @@ SelectSet::Snapshot SelectSet::TakeSnapshot() const {
   return snapshot;
 }
 
-WaitOutcome SelectSet::Snapshot::BlockUntilReady(int wake_fd, int* error) {
+WaitOutcome SelectSet::Snapshot::BlockUntilReady(int wake_fd, const Deadline& deadline, int* error) {
   const int nfds = std::max(max_fd_, wake_fd) + 1;
   for (;;) {
     fd_set ready_read = read_;
     fd_set ready_write = write_;
     FD_SET(wake_fd, &ready_read);
-    int ready = select(nfds, &ready_read, &ready_write, nullptr, nullptr);
+    const int left = deadline.RemainingMs();
+    timeval tv = ToTimeval(left);
+    int ready = select(nfds, &ready_read, &ready_write, nullptr, left < 0 ? nullptr : &tv);
     if (ready < 0) {
       if (errno == EINTR) continue;
       // A registered fd was closed without being unregistered: stop asking
@@ -176,10 +181,11 @@ WaitOutcome SelectSet::Snapshot::BlockUntilReady(int wake_fd, int* error) {
     }
     if (FD_ISSET(wake_fd, &ready_read)) return WaitOutcome::kWoken;
     if (ready > 0) return WaitOutcome::kReady;
+    if (deadline.set()) return WaitOutcome::kTimedOut;
   }
 }
 
-Status ProbeSelect() {
+Status SelectSet::Probe() {
   int fds[2];
   if (pipe(fds) != 0) return Status::Errno(errno, "pipe");
   if (fds[1] >= FD_SETSIZE) {
@@ -208,4 +214,4 @@ Status ProbeSelect() {
 
 }  // namespace evloop
 
-#endif  // !defined(_WIN32)
+#endif  // defined(EVLOOP_HAS_POSIX)

@@ -3,11 +3,18 @@
 // numbers: the data-path calls (read, write, send, recv, sendto, recvfrom,
 // sendmsg, recvmsg, accept, connect) return -errno, because EAGAIN is routine
 // there and a C++ exception plus an Error object costs ~10 us; every other
-// call throws through ThrowErrno an Error with numeric `errno` and string
-// `syscall`. The TypeScript layer turns both into typed OSErrors.
+// call throws @evloop/native-core's one error shape (evloop/errors.h: an
+// Error with numeric `errno`, its `code` and the `syscall`). The TypeScript
+// layer turns both into typed OSErrors. Where there are no POSIX sockets
+// (Windows, not written yet) the module exports only `unsupportedReason`.
+#include <napi.h>
+
+#include "evloop/platform.h"
+
+#if defined(EVLOOP_HAS_POSIX)
+
 #include <errno.h>
 #include <limits.h>
-#include <napi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -17,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "evloop/errors.h"
 #include "posix_sys.h"
 
 namespace {
@@ -25,13 +33,6 @@ using evloop_sys::Ancillary;
 using evloop_sys::AddressStatus;
 using evloop_sys::DecodedAddress;
 using evloop_sys::SockAddr;
-
-[[noreturn]] void ThrowErrno(Napi::Env env, const char* syscall, int error) {
-  Napi::Error failure = Napi::Error::New(env, std::string(syscall) + " failed (errno " + std::to_string(error) + ")");
-  failure.Set("errno", Napi::Number::New(env, error));
-  failure.Set("syscall", Napi::String::New(env, syscall));
-  throw failure;
-}
 
 [[noreturn]] void ThrowType(Napi::Env env, const std::string& message) {
   throw Napi::TypeError::New(env, message);
@@ -164,13 +165,13 @@ Napi::Value PairValue(Napi::Env env, int first, int second) {
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
   bool nonblocking = BoolArg(info, 0, "nonblocking");
   int fds[2];
-  if (evloop_sys::MakePipe(fds, nonblocking) == -1) ThrowErrno(info.Env(), "pipe", errno);
+  if (evloop_sys::MakePipe(fds, nonblocking) == -1) throw evloop::SyscallError(info.Env(), errno, "pipe");
   return PairValue(info.Env(), fds[0], fds[1]);
 }
 
 Napi::Value OpenPtyPair(const Napi::CallbackInfo& info) {
   int fds[2];
-  if (evloop_sys::OpenPty(fds) == -1) ThrowErrno(info.Env(), "openpty", errno);
+  if (evloop_sys::OpenPty(fds) == -1) throw evloop::SyscallError(info.Env(), errno, "openpty");
   return PairValue(info.Env(), fds[0], fds[1]);
 }
 
@@ -180,7 +181,7 @@ Napi::Value Socket(const Napi::CallbackInfo& info) {
   int protocol = IntArg(info, 2, "proto");
   bool nonblocking = BoolArg(info, 3, "nonblocking");
   int fd = evloop_sys::MakeSocket(family, type, protocol, nonblocking);
-  if (fd == -1) ThrowErrno(info.Env(), "socket", errno);
+  if (fd == -1) throw evloop::SyscallError(info.Env(), errno, "socket");
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -191,7 +192,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   bool nonblocking = BoolArg(info, 3, "nonblocking");
   int fds[2];
   if (evloop_sys::MakeSocketPair(family, type, protocol, nonblocking, fds) == -1) {
-    ThrowErrno(info.Env(), "socketpair", errno);
+    throw evloop::SyscallError(info.Env(), errno, "socketpair");
   }
   return PairValue(info.Env(), fds[0], fds[1]);
 }
@@ -209,46 +210,46 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  if (evloop_sys::CloseFd(FdArg(info, 0)) == -1) ThrowErrno(info.Env(), "close", errno);
+  if (evloop_sys::CloseFd(FdArg(info, 0)) == -1) throw evloop::SyscallError(info.Env(), errno, "close");
   return info.Env().Undefined();
 }
 
 Napi::Value Dup(const Napi::CallbackInfo& info) {
   int fd = evloop_sys::DupFd(FdArg(info, 0));
-  if (fd == -1) ThrowErrno(info.Env(), "dup", errno);
+  if (fd == -1) throw evloop::SyscallError(info.Env(), errno, "dup");
   return Napi::Number::New(info.Env(), fd);
 }
 
 Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
   if (evloop_sys::SetBlocking(FdArg(info, 0), BoolArg(info, 1, "blocking")) == -1) {
-    ThrowErrno(info.Env(), "fcntl", errno);
+    throw evloop::SyscallError(info.Env(), errno, "fcntl");
   }
   return info.Env().Undefined();
 }
 
 Napi::Value GetBlocking(const Napi::CallbackInfo& info) {
   int result = evloop_sys::GetBlocking(FdArg(info, 0));
-  if (result == -1) ThrowErrno(info.Env(), "fcntl", errno);
+  if (result == -1) throw evloop::SyscallError(info.Env(), errno, "fcntl");
   return Napi::Boolean::New(info.Env(), result == 1);
 }
 
 Napi::Value SetInheritable(const Napi::CallbackInfo& info) {
   if (evloop_sys::SetInheritable(FdArg(info, 0), BoolArg(info, 1, "inheritable")) == -1) {
-    ThrowErrno(info.Env(), "fcntl", errno);
+    throw evloop::SyscallError(info.Env(), errno, "fcntl");
   }
   return info.Env().Undefined();
 }
 
 Napi::Value GetInheritable(const Napi::CallbackInfo& info) {
   int result = evloop_sys::GetInheritable(FdArg(info, 0));
-  if (result == -1) ThrowErrno(info.Env(), "fcntl", errno);
+  if (result == -1) throw evloop::SyscallError(info.Env(), errno, "fcntl");
   return Napi::Boolean::New(info.Env(), result == 1);
 }
 
 Napi::Value Bind(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   SockAddr address = AddressArg(info, 1);
-  if (evloop_sys::BindFd(fd, address) == -1) ThrowErrno(info.Env(), "bind", errno);
+  if (evloop_sys::BindFd(fd, address) == -1) throw evloop::SyscallError(info.Env(), errno, "bind");
   return info.Env().Undefined();
 }
 
@@ -261,7 +262,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
 Napi::Value Listen(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   int backlog = static_cast<int>(IntegerArg(info, 1, "backlog", 0, INT_MAX));
-  if (evloop_sys::ListenFd(fd, backlog) == -1) ThrowErrno(info.Env(), "listen", errno);
+  if (evloop_sys::ListenFd(fd, backlog) == -1) throw evloop::SyscallError(info.Env(), errno, "listen");
   return info.Env().Undefined();
 }
 
@@ -315,19 +316,19 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
 Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   int how = IntArg(info, 1, "how");
-  if (evloop_sys::ShutdownFd(fd, how) == -1) ThrowErrno(info.Env(), "shutdown", errno);
+  if (evloop_sys::ShutdownFd(fd, how) == -1) throw evloop::SyscallError(info.Env(), errno, "shutdown");
   return info.Env().Undefined();
 }
 
 Napi::Value GetSockName(const Napi::CallbackInfo& info) {
   SockAddr address;
-  if (evloop_sys::GetSockName(FdArg(info, 0), &address) == -1) ThrowErrno(info.Env(), "getsockname", errno);
+  if (evloop_sys::GetSockName(FdArg(info, 0), &address) == -1) throw evloop::SyscallError(info.Env(), errno, "getsockname");
   return AddressValue(info.Env(), address);
 }
 
 Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
   SockAddr address;
-  if (evloop_sys::GetPeerName(FdArg(info, 0), &address) == -1) ThrowErrno(info.Env(), "getpeername", errno);
+  if (evloop_sys::GetPeerName(FdArg(info, 0), &address) == -1) throw evloop::SyscallError(info.Env(), errno, "getpeername");
   return AddressValue(info.Env(), address);
 }
 
@@ -336,7 +337,7 @@ Napi::Value SetSockOptInt(const Napi::CallbackInfo& info) {
   int level = IntArg(info, 1, "level");
   int name = IntArg(info, 2, "optname");
   int value = IntArg(info, 3, "value");
-  if (evloop_sys::SetSockOpt(fd, level, name, &value, sizeof(value)) == -1) ThrowErrno(info.Env(), "setsockopt", errno);
+  if (evloop_sys::SetSockOpt(fd, level, name, &value, sizeof(value)) == -1) throw evloop::SyscallError(info.Env(), errno, "setsockopt");
   return info.Env().Undefined();
 }
 
@@ -346,7 +347,7 @@ Napi::Value SetSockOptBytes(const Napi::CallbackInfo& info) {
   int name = IntArg(info, 2, "optname");
   Bytes span = SpanArg(info, 3, "value");
   if (evloop_sys::SetSockOpt(fd, level, name, span.data, static_cast<socklen_t>(span.length)) == -1) {
-    ThrowErrno(info.Env(), "setsockopt", errno);
+    throw evloop::SyscallError(info.Env(), errno, "setsockopt");
   }
   return info.Env().Undefined();
 }
@@ -357,7 +358,7 @@ Napi::Value GetSockOptInt(const Napi::CallbackInfo& info) {
   int name = IntArg(info, 2, "optname");
   int value = 0;
   socklen_t length = sizeof(value);
-  if (evloop_sys::GetSockOpt(fd, level, name, &value, &length) == -1) ThrowErrno(info.Env(), "getsockopt", errno);
+  if (evloop_sys::GetSockOpt(fd, level, name, &value, &length) == -1) throw evloop::SyscallError(info.Env(), errno, "getsockopt");
   // Some options (e.g. on BSD) answer with a single byte.
   if (length == 1) value = *reinterpret_cast<unsigned char*>(&value);
   return Napi::Number::New(info.Env(), value);
@@ -369,14 +370,14 @@ Napi::Value GetSockOptBytes(const Napi::CallbackInfo& info) {
   int name = IntArg(info, 2, "optname");
   Bytes span = SpanArg(info, 3, "buffer");
   socklen_t length = static_cast<socklen_t>(span.length);
-  if (evloop_sys::GetSockOpt(fd, level, name, span.data, &length) == -1) ThrowErrno(info.Env(), "getsockopt", errno);
+  if (evloop_sys::GetSockOpt(fd, level, name, span.data, &length) == -1) throw evloop::SyscallError(info.Env(), errno, "getsockopt");
   return Napi::Number::New(info.Env(), length);
 }
 
 Napi::Value SocketInfo(const Napi::CallbackInfo& info) {
   int family, type, protocol;
   if (evloop_sys::SocketInfo(FdArg(info, 0), &family, &type, &protocol) == -1) {
-    ThrowErrno(info.Env(), "getsockopt", errno);
+    throw evloop::SyscallError(info.Env(), errno, "getsockopt");
   }
   Napi::Array result = Napi::Array::New(info.Env(), 3);
   result.Set(0u, Napi::Number::New(info.Env(), family));
@@ -607,5 +608,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 
 }  // namespace
+
+#else  // !EVLOOP_HAS_POSIX
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  return evloop::ExportUnsupported(env, exports, "POSIX sockets", "a POSIX system (Winsock is not written yet)");
+}
+
+}  // namespace
+
+#endif
 
 NODE_API_MODULE(evloop_sys, Init)

@@ -1,3 +1,8 @@
+// POSIX only: on Windows addon.cc exports only unsupportedReason.
+#include "evloop/platform.h"
+
+#if defined(EVLOOP_HAS_POSIX)
+
 #include "posix_sys.h"
 
 #include <arpa/inet.h>
@@ -513,3 +518,5 @@ ssize_t RecvMsgFd(int fd, iovec* buffers, size_t buffer_count, uint8_t* control,
 }
 
 }  // namespace evloop_sys
+
+#endif  // defined(EVLOOP_HAS_POSIX)

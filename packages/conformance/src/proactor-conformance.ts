@@ -553,6 +553,29 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         expectCancelled(proactor.accept(server));
       });
 
+      it('connect to a listener whose backlog is full', () => {
+        const server = own(new sys.Socket(sys.AF_INET, sys.SOCK_STREAM));
+        server.bind(['127.0.0.1', 0]);
+        server.listen(0);
+        const address = server.getsockname() as [string, number];
+        const tokens: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const client = own(new sys.Socket(sys.AF_INET, sys.SOCK_STREAM));
+          client.setBlocking(false);
+          tokens.push(proactor.connect(client, address));
+        }
+        // The accept queue takes one or two; the kernel drops the others'
+        // SYNs (and their retries) while nobody accepts, so they stay in flight.
+        const finished = new Set<number>();
+        for (let round = 0; round < 5; round++) {
+          const count = proactor.poll(0.02);
+          for (let i = 0; i < count; i++) finished.add(proactor.completions[i * COMPLETION_STRIDE]!);
+        }
+        const inFlight = tokens.filter((token) => !finished.has(token));
+        expect(inFlight.length).toBeGreaterThan(0);
+        for (const token of inFlight) expectCancelled(token);
+      });
+
       it('pipe read and write on a full pipe', () => {
         const [r, w] = pipe();
         expectCancelled(proactor.read(r, 10));

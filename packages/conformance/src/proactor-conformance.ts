@@ -16,6 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as sys from '@evloop/sys';
 import {
+  COMPLETION_MORE,
   COMPLETION_STRIDE,
   ConnectionRefusedError,
   EVENT_READ,
@@ -360,6 +361,40 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         expect(conn.getBlocking()).toBe(false);
         complete(proactor, proactor.send(client, Buffer.from('ping')));
         expect((complete(proactor, proactor.recv(conn, 10)).value as Buffer).toString()).toBe('ping');
+      });
+
+      it('acceptMany (where the kernel has it): one operation, one completion per connection, until cancelled', (context) => {
+        if (proactor.acceptMany === undefined) {
+          context.skip('this proactor has no multishot accept on this kernel');
+          return;
+        }
+        const [server, address] = listener();
+        const token = proactor.acceptMany(server);
+        const clients = Array.from({ length: 3 }, () => {
+          const client = own(new sys.Socket(sys.AF_INET, sys.SOCK_STREAM));
+          client.connect(address);
+          return client;
+        });
+        const accepted: number[] = [];
+        for (let round = 0; round < 100 && accepted.length < clients.length; round++) {
+          const count = proactor.poll(0.05);
+          for (let i = 0; i < count; i++) {
+            expect(proactor.completions[i * COMPLETION_STRIDE]).toBe(token);
+            expect(proactor.completions[i * COMPLETION_STRIDE + 2]! & COMPLETION_MORE).toBe(COMPLETION_MORE);
+            const [fd, peer] = proactor.completionValue(i) as [number, unknown];
+            expect(fd).toBe(proactor.completions[i * COMPLETION_STRIDE + 1]);
+            expect(peer).toBeNull();
+            accepted.push(fd);
+            own(new sys.Socket({ fileno: fd }));
+          }
+        }
+        expect(accepted).toHaveLength(3);
+        expect(proactor.pending).toBe(1);
+        expect(proactor.cancel(token)).toBe(true);
+        const last = complete(proactor, token);
+        expect(CANCELLED_CODES).toContain(codeOf(last));
+        expect(last.flags & COMPLETION_MORE).toBe(0);
+        expect(proactor.pending).toBe(0);
       });
 
       it('connect to a closed port completes with ECONNREFUSED', () => {

@@ -11,6 +11,8 @@ export type ProactorAddress = [string, number] | [string, number, number, number
 
 /** Entries per completion in `Proactor.completions`: `[token, result, flags]`. */
 export const COMPLETION_STRIDE = 3;
+/** Set in a completion's flags when more completions of the same operation will follow (a multishot operation). */
+export const COMPLETION_MORE = 2;
 
 /**
  * The proactor contract (completion-based I/O: io_uring, IOCP), in the shape
@@ -81,6 +83,14 @@ export interface Proactor {
   recvfromInto(fileobj: FileObject, buffer: Uint8Array, nbytes?: number, flags?: number): number;
   /** Accept a connection; `result` is the new fd (non-blocking, close-on-exec), the value `[fd, address]`. */
   accept(fileobj: FileObject): number;
+  /**
+   * Optional (when the kernel can): accept connections until cancelled, with
+   * one operation. Each connection is a completion of the same token, with
+   * `result` the new fd, the value `[fd, null]` (ask the socket for its
+   * peer), and `COMPLETION_MORE` in its flags while the operation goes on;
+   * the last completion has no `COMPLETION_MORE` (an error, or ECANCELED).
+   */
+  acceptMany?(fileobj: FileObject): number;
   /** Connect a (non-blocking) socket; `result` is 0 once connected. */
   connect(fileobj: FileObject, address: ProactorAddress): number;
   /** Send up to `count` bytes of file `file` from `offset` to socket `sock`; `result` is the byte count (may be short). */

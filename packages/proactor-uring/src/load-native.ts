@@ -32,6 +32,8 @@ export interface NativeRing {
   recvmsg(token: number, fd: number, buffer: Uint8Array, offset: number, length: number, flags: number, scratch: Uint8Array, addressLength: number): void;
   sendmsg(token: number, fd: number, buffer: Uint8Array, offset: number, length: number, flags: number, scratch: Uint8Array, addressLength: number): void;
   accept(token: number, fd: number, scratch: Uint8Array): void;
+  /** Multishot accept (Linux 5.19+): completes once per connection, IORING_CQE_F_MORE while it goes on. */
+  acceptMultishot(token: number, fd: number): void;
   connect(token: number, fd: number, scratch: Uint8Array, addressLength: number): void;
   pollAdd(token: number, fd: number, pollMask: number): void;
   nop(token: number, fd: number): void;

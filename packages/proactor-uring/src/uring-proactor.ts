@@ -33,6 +33,7 @@ const enum Kind {
   RecvFrom,
   RecvFromInto,
   Accept,
+  AcceptMany,
   Connect,
   SendfileRead,
   SendfileSend,
@@ -117,6 +118,7 @@ export class UringProactor implements Proactor {
       throw toOSError(error);
     }
     this.#features = Object.freeze(this.#ring.features());
+    this.acceptMany = this.#features.multishotAccept ? (fileobj) => this.#acceptMany(fileobj) : undefined;
   }
 
   get closed(): boolean {
@@ -194,6 +196,18 @@ export class UringProactor implements Proactor {
     const fd = this.#fd(fileobj);
     const scratch = this.#scratch();
     return this.#start(Kind.Accept, fd, null, scratch, 0, (token) => this.#ring.accept(token, fd, scratch));
+  }
+
+  /**
+   * Multishot accept, when the kernel has it (5.19+; `features.multishotAccept`):
+   * see `Proactor.acceptMany`. Undefined on an older kernel, so callers fall
+   * back to one `accept` per connection.
+   */
+  readonly acceptMany: ((fileobj: FileObject) => number) | undefined;
+
+  #acceptMany(fileobj: FileObject): number {
+    const fd = this.#fd(fileobj);
+    return this.#start(Kind.AcceptMany, fd, null, null, 0, (token) => this.#ring.acceptMultishot(token, fd));
   }
 
   connect(fileobj: FileObject, address: ProactorAddress): number {
@@ -295,6 +309,8 @@ export class UringProactor implements Proactor {
         return [result, this.#decodeAddress(operation.scratch!, true)];
       case Kind.Accept:
         return [result, this.#decodeAddress(operation.scratch!, false)];
+      case Kind.AcceptMany:
+        return [result, null];
       default:
         return undefined;
     }
@@ -349,7 +365,8 @@ export class UringProactor implements Proactor {
         // A connection accepted while closing reaches nobody: close its fd.
         for (let i = 0; i < count; i++) {
           const result = this.#completions[i * COMPLETION_STRIDE + 1]!;
-          if (this.#harvested[i]!.kind === Kind.Accept && result >= 0) closeQuietly(result);
+          const kind = this.#harvested[i]!.kind;
+          if ((kind === Kind.Accept || kind === Kind.AcceptMany) && result >= 0) closeQuietly(result);
         }
         this.#releaseHarvested();
       }

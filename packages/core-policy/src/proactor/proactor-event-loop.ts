@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import {
+  COMPLETION_MORE,
   COMPLETION_STRIDE,
   EVENT_READ,
   EVENT_WRITE,
@@ -37,8 +38,12 @@ import {
   type ProactorTransport,
 } from './proactor-transports.js';
 
-/** What a completion's callback gets: the target it was started for, the result (or -errno), the value, and its token. */
-export type OperationCallback<T> = (target: T, result: number, value: unknown, token: number) => void;
+/**
+ * What a completion's callback gets: the target it was started for, the
+ * result (or -errno), the value, its token, and the completion's flags
+ * (`COMPLETION_MORE` while a multishot operation goes on).
+ */
+export type OperationCallback<T> = (target: T, result: number, value: unknown, token: number, flags: number) => void;
 
 const ECANCELED = 125;
 /** Seconds to stop accepting after accept() failed for lack of fds or memory (asyncio's ACCEPT_RETRY_DELAY). */
@@ -111,7 +116,7 @@ export class ProactorEventLoop extends BaseEventLoop {
    * result, value, token)` runs as a ready handle of that iteration.
    */
   _operate<T>(token: number, callback: OperationCallback<T>, target: T): number {
-    this.#operations.set(token, new Handle(callback, [target, 0, undefined, token], this));
+    this.#operations.set(token, new Handle(callback, [target, 0, undefined, token, 0], this));
     return token;
   }
 
@@ -138,12 +143,24 @@ export class ProactorEventLoop extends BaseEventLoop {
         }
         continue;
       }
-      operations.delete(token);
-      if (handle._cancelled) continue;
+      if (handle._cancelled) {
+        operations.delete(token);
+        continue;
+      }
       const result = completions[base + 1]!;
+      const flags = completions[base + 2]!;
+      const value = result >= 0 ? proactor.completionValue(i) : undefined;
+      if ((flags & COMPLETION_MORE) !== 0) {
+        // A multishot operation goes on: this completion gets a handle of
+        // its own, since several may arrive in one poll.
+        this._addReady(new Handle(handle._callback!, [handle._args![0], result, value, token, flags], this));
+        continue;
+      }
+      operations.delete(token);
       const args = handle._args!;
       args[1] = result;
-      args[2] = result >= 0 ? proactor.completionValue(i) : undefined;
+      args[2] = value;
+      args[4] = flags;
       this._addReady(handle);
     }
   }
@@ -440,8 +457,11 @@ export class ProactorEventLoop extends BaseEventLoop {
 
   #accept(serving: Serving): void {
     if (serving.stopped || this._closed) return;
+    const proactor = this._proactor;
     try {
-      serving.token = this._operate(this._proactor.accept(serving.sock), acceptDone, [this, serving] as const);
+      // One multishot accept for every connection where the proactor has it.
+      const token = proactor.acceptMany !== undefined ? proactor.acceptMany(serving.sock) : proactor.accept(serving.sock);
+      serving.token = this._operate(token, acceptDone, [this, serving] as const);
     } catch (error) {
       serving.token = 0;
       this.callExceptionHandler({ message: 'Accept failed on a socket', exception: error, socket: serving.sock });
@@ -449,8 +469,10 @@ export class ProactorEventLoop extends BaseEventLoop {
   }
 
   /** @internal */
-  _acceptDone(serving: Serving, result: number, value: unknown, token: number): void {
-    if (serving.token === token) serving.token = 0;
+  _acceptDone(serving: Serving, result: number, value: unknown, token: number, flags: number): void {
+    // A multishot accept goes on after this completion; anything else ends here.
+    const goesOn = (flags & COMPLETION_MORE) !== 0;
+    if (!goesOn && serving.token === token) serving.token = 0;
     if (serving.stopped) {
       if (result >= 0) closeFd(result);
       return;
@@ -459,7 +481,7 @@ export class ProactorEventLoop extends BaseEventLoop {
       if (result === -ECANCELED) return;
       const error = completionError(result, 'accept');
       if (error.code === 'ECONNABORTED' || error.code === 'EAGAIN' || error.code === 'EINTR') {
-        this.#accept(serving);
+        if (!goesOn) this.#accept(serving);
         return;
       }
       if (OUT_OF_RESOURCES.has(error.code)) {
@@ -467,11 +489,15 @@ export class ProactorEventLoop extends BaseEventLoop {
       } else {
         this.callExceptionHandler({ message: 'Accept failed on a socket', exception: error, socket: serving.sock });
       }
+      if (goesOn) {
+        this._proactor.cancel(token);
+        serving.token = 0;
+      }
       this.callLater(ACCEPT_RETRY_DELAY, resumeAccepting, this, serving);
       return;
     }
     const [fd, address] = value as [number, SocketAddress | null];
-    this.#accept(serving);
+    if (!goesOn) this.#accept(serving);
     const conn = wrapSocket(fd);
     let protocol: object;
     try {
@@ -569,8 +595,8 @@ function sendallDone(state: SendallState, result: number): void {
   else state.step!();
 }
 
-function acceptDone([loop, serving]: readonly [ProactorEventLoop, Serving], result: number, value: unknown, token: number): void {
-  loop._acceptDone(serving, result, value, token);
+function acceptDone([loop, serving]: readonly [ProactorEventLoop, Serving], result: number, value: unknown, token: number, flags: number): void {
+  loop._acceptDone(serving, result, value, token, flags);
 }
 
 function resumeAccepting(loop: ProactorEventLoop, serving: Serving): void {

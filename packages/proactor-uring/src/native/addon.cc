@@ -151,6 +151,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::RecvMsg>("recvmsg"),
                            InstanceMethod<&RingBinding::SendMsg>("sendmsg"),
                            InstanceMethod<&RingBinding::Accept>("accept"),
+                           InstanceMethod<&RingBinding::AcceptMultishot>("acceptMultishot"),
                            InstanceMethod<&RingBinding::Connect>("connect"),
                            InstanceMethod<&RingBinding::PollAdd>("pollAdd"),
                            InstanceMethod<&RingBinding::Nop>("nop"),
@@ -304,6 +305,15 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     if (sqe == nullptr) return;
     sqe->addr = reinterpret_cast<uint64_t>(scratch + kScratchAddress);
     sqe->addr2 = reinterpret_cast<uint64_t>(length);
+    sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+  }
+
+  // acceptMultishot(token, fd): one operation that completes once per
+  // connection (IORING_CQE_F_MORE while it goes on); no peer address.
+  void AcceptMultishot(const Napi::CallbackInfo& info) {
+    io_uring_sqe* sqe = Start(info, IORING_OP_ACCEPT);
+    if (sqe == nullptr) return;
+    sqe->ioprio |= IORING_ACCEPT_MULTISHOT;
     sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
   }
 

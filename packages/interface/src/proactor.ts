@@ -71,6 +71,15 @@ export interface Proactor {
 
   /** Receive up to `nbytes` into a new buffer; the value is a `Buffer` of `result` bytes (empty at EOF). */
   recv(fileobj: FileObject, nbytes: number, flags?: number): number;
+  /**
+   * Optional (when the kernel can): receive until cancelled, with one
+   * operation. Each arrival is a completion of the same token, its value a
+   * `Buffer` of `result` bytes (the proactor's own buffers, copied out), with
+   * `COMPLETION_MORE` in its flags while the operation goes on. The last
+   * completion has no `COMPLETION_MORE`: EOF (0), an error, ECANCELED, or
+   * ENOBUFS when the proactor's buffers ran out (start it again).
+   */
+  recvMany?(fileobj: FileObject): number;
   /** Receive into `buffer` (its first `nbytes`, or all of it); `result` is the byte count. */
   recvInto(fileobj: FileObject, buffer: Uint8Array, nbytes?: number, flags?: number): number;
   /** Send what the kernel takes of `data` in one go; `result` is the byte count (may be short). */

@@ -34,6 +34,14 @@ export interface NativeRing {
   accept(token: number, fd: number, scratch: Uint8Array): void;
   /** Multishot accept (Linux 5.19+): completes once per connection, IORING_CQE_F_MORE while it goes on. */
   acceptMultishot(token: number, fd: number): void;
+  /** Multishot receive into the provided buffers (needs setupBuffers). */
+  recvMultishot(token: number, fd: number): void;
+  /** Registers the provided-buffer ring; returns the memory its buffers live in. */
+  setupBuffers(count: number, size: number): ArrayBuffer;
+  /** Gives buffer `bid` back to the kernel. */
+  recycle(bid: number): void;
+  /** close() then leaves the provided buffers mapped (operations may still hold them). */
+  keepBuffers(): void;
   connect(token: number, fd: number, scratch: Uint8Array, addressLength: number): void;
   pollAdd(token: number, fd: number, pollMask: number): void;
   nop(token: number, fd: number): void;

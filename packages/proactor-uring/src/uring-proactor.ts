@@ -34,6 +34,7 @@ const enum Kind {
   RecvFromInto,
   Accept,
   AcceptMany,
+  RecvMany,
   Connect,
   SendfileRead,
   SendfileSend,
@@ -67,6 +68,10 @@ const POLLHUP = 0x10;
 const POLLRDHUP = 0x2000;
 const EINVAL = 22;
 const IORING_CQE_F_MORE = 2;
+const IORING_CQE_F_BUFFER = 1;
+/** Provided buffers for multishot receives: 128 of 16 KiB (2 MiB per proactor). */
+const PROVIDED_BUFFERS = 128;
+const PROVIDED_BUFFER_SIZE = 16 * 1024;
 const MAX_TOKEN = 0x7fffffff;
 /** Bytes one sendfile step reads from the file and sends (io_uring has no sendfile opcode). */
 const SENDFILE_CHUNK = 256 * 1024;
@@ -80,6 +85,7 @@ const MIN_COMPLETIONS = 256;
  * under the kernel.
  */
 const abandoned: Operation[] = [];
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The io_uring proactor: CPython's `IocpProactor` shape over Linux's
@@ -92,7 +98,11 @@ export class UringProactor implements Proactor {
   readonly #native: UringNative;
   readonly #ring: NativeRing;
   readonly #operations = new Map<number, Operation>();
-  readonly #features: Readonly<RingFeatures>;
+  readonly #features: Readonly<RingFeatures & { multishotRecv: boolean }>;
+  /** The provided buffers' memory (multishot receives), or null without them. */
+  #provided: Uint8Array | null = null;
+  /** Values of the last poll's multishot receives, by completion index. */
+  #values: Array<Buffer | undefined> = [];
   #completions = new Int32Array(MIN_COMPLETIONS * COMPLETION_STRIDE);
   /** The operations of the last poll's completions, by completion index. */
   #harvested: Array<Operation | undefined> = [];
@@ -117,8 +127,19 @@ export class UringProactor implements Proactor {
     } catch (error) {
       throw toOSError(error);
     }
-    this.#features = Object.freeze(this.#ring.features());
+    const features = this.#ring.features();
+    // Multishot receive needs provided-buffer rings (5.19+): without them
+    // (an older kernel, or too little locked memory) it is simply not offered.
+    if (features.providedBufferRings) {
+      try {
+        this.#provided = new Uint8Array(this.#ring.setupBuffers(PROVIDED_BUFFERS, PROVIDED_BUFFER_SIZE));
+      } catch {
+        this.#provided = null;
+      }
+    }
+    this.#features = Object.freeze({ ...features, multishotRecv: this.#provided !== null });
     this.acceptMany = this.#features.multishotAccept ? (fileobj) => this.#acceptMany(fileobj) : undefined;
+    this.recvMany = this.#provided !== null ? (fileobj) => this.#recvMany(fileobj) : undefined;
   }
 
   get closed(): boolean {
@@ -129,7 +150,7 @@ export class UringProactor implements Proactor {
     return this.#operations.size;
   }
 
-  get features(): Readonly<RingFeatures> {
+  get features(): Readonly<RingFeatures & { multishotRecv: boolean }> {
     return this.#features;
   }
 
@@ -204,6 +225,16 @@ export class UringProactor implements Proactor {
    * back to one `accept` per connection.
    */
   readonly acceptMany: ((fileobj: FileObject) => number) | undefined;
+  /**
+   * Multishot receive into provided buffers, when the kernel has them (5.19+;
+   * `features.multishotRecv`): see `Proactor.recvMany`. Undefined otherwise.
+   */
+  readonly recvMany: ((fileobj: FileObject) => number) | undefined;
+
+  #recvMany(fileobj: FileObject): number {
+    const fd = this.#fd(fileobj);
+    return this.#start(Kind.RecvMany, fd, null, null, 0, (token) => this.#ring.recvMultishot(token, fd));
+  }
 
   #acceptMany(fileobj: FileObject): number {
     const fd = this.#fd(fileobj);
@@ -311,6 +342,8 @@ export class UringProactor implements Proactor {
         return [result, this.#decodeAddress(operation.scratch!, false)];
       case Kind.AcceptMany:
         return [result, null];
+      case Kind.RecvMany:
+        return this.#values[index] ?? EMPTY;
       default:
         return undefined;
     }
@@ -371,10 +404,13 @@ export class UringProactor implements Proactor {
         this.#releaseHarvested();
       }
       for (const operation of this.#operations.values()) abandoned.push(operation);
+      // Operations the kernel still holds may still write into the provided buffers.
+      if (this.#operations.size > 0) this.#ring.keepBuffers();
       this.#operations.clear();
     }
     this.#closed = true;
     this.#spareScratch = [];
+    this.#provided = null;
     this.#ring.close();
   }
 
@@ -431,6 +467,14 @@ export class UringProactor implements Proactor {
       if ((flags & IORING_CQE_F_MORE) === 0) operations.delete(token);
       if (operation.kind === Kind.SendfileRead && this.#continueSendfile(token, operation, result)) continue;
       if (operation.kind === Kind.Poll && result >= 0) result = pollEvents(result, operation.extra);
+      if ((flags & IORING_CQE_F_BUFFER) !== 0) {
+        // The bytes are in a provided buffer: copy them out and give the
+        // buffer back at once, so the kernel never runs short for long.
+        const bid = flags >>> 16;
+        const provided = this.#provided!;
+        this.#values[kept] = result > 0 ? Buffer.from(provided.subarray(bid * PROVIDED_BUFFER_SIZE, bid * PROVIDED_BUFFER_SIZE + result)) : undefined;
+        this.#ring.recycle(bid);
+      }
       const out = kept * COMPLETION_STRIDE;
       completions[out] = token;
       completions[out + 1] = result;
@@ -466,6 +510,7 @@ export class UringProactor implements Proactor {
       const operation = harvested[i]!;
       if (operation.scratch !== null) this.#spareScratch.push(operation.scratch);
       harvested[i] = undefined;
+      this.#values[i] = undefined;
     }
     this.#harvestedCount = 0;
   }

@@ -1,4 +1,5 @@
 import {
+  COMPLETION_MORE,
   ConnectionAbortedError,
   ConnectionResetError,
   BrokenPipeError,
@@ -27,6 +28,7 @@ export const MAX_READ_SIZE = 256 * 1024;
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 const DEFAULT_HIGH_WATER = 64 * 1024;
 const ECANCELED = 125;
+const ENOBUFS = 105;
 const SHUT_WR = 1;
 
 type AnyProtocol = BaseProtocolContract & Partial<ProtocolContract> & Partial<BufferedProtocolContract> & Partial<DatagramProtocolContract>;
@@ -307,8 +309,8 @@ export abstract class ProactorTransport {
 
 const NULL_PROTOCOL: AnyProtocol = {};
 
-function readDone(transport: ProactorStreamTransport, result: number, value: unknown, token: number): void {
-  transport._readDone(result, value, token);
+function readDone(transport: ProactorStreamTransport, result: number, value: unknown, token: number, flags: number): void {
+  transport._readDone(result, value, token, flags);
 }
 function writeDone(transport: ProactorStreamTransport, result: number, _value: unknown, token: number): void {
   transport._writeDone(result, token);
@@ -327,8 +329,12 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
   /** @internal */ _inFlight: Uint8Array | null = null;
   /** @internal */ _eof = false;
   /** @internal */ _readEof = false;
-  /** @internal A completed read that arrived while paused: delivered on resume. */
-  /** @internal */ _pendingRead: [result: number, value: unknown] | null = null;
+  /** @internal Reads that completed while paused, in order: delivered on resume. */
+  /** @internal */ _pendingReads: Array<[result: number, value: unknown]> = [];
+  /** @internal The read in flight is a multishot receive (it goes on until cancelled). */
+  /** @internal */ _multishot = false;
+  /** @internal The multishot receive was cancelled by pauseReading() and its last completion has not come yet. */
+  /** @internal */ _pauseCancelled = false;
   /** @internal */ _buffered = false;
   /** @internal The buffer a BufferedProtocol gave for the read in flight. */
   /** @internal */ _readBuffer: Uint8Array | null = null;
@@ -344,7 +350,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
 
   /** @internal */
   _startReading(): void {
-    if (this._readEof || this._readToken !== 0 || this._pendingRead !== null) return;
+    if (this._readEof || this._readToken !== 0 || this._pendingReads.length > 0) return;
     if (!this.isReading() || this._sock === null || this._connLost !== 0) return;
     let buffer: Uint8Array | null = null;
     if (this._buffered) {
@@ -365,30 +371,60 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
   }
 
   /** @internal */
-  _readDone(result: number, value: unknown, token: number): void {
+  _readDone(result: number, value: unknown, token: number, flags = 0): void {
     if (token !== this._readToken) return;
-    this._readToken = 0;
+    const goesOn = (flags & COMPLETION_MORE) !== 0;
+    if (!goesOn) this._readToken = 0;
     if (this._connLost !== 0 || this._sock === null) return;
     if (result === -ECANCELED && this._closing) return;
-    if (this._paused) {
-      // asyncio keeps the read rather than cancel it (a cancelled read could
-      // lose bytes): hold its result until resumeReading().
-      this._pendingRead = [result, value];
+    // A multishot receive that ended on its own (EOF, an error) before the
+    // pause's cancel reached it: nothing is being cancelled any more.
+    if (!goesOn && result !== -ECANCELED) this._pauseCancelled = false;
+    if (result === -ECANCELED && this._multishot && this._pauseCancelled) {
+      // The receive stopped for pauseReading() has ended: start it again if
+      // reading resumed meanwhile.
+      this._pauseCancelled = false;
+      if (!this._paused) this._startReading();
+      return;
+    }
+    if (!goesOn && this._multishot && result === -ENOBUFS) {
+      // The proactor's buffers ran out (they are given back as soon as their
+      // bytes are copied): start receiving again.
+      this._startReading();
+      return;
+    }
+    if (this._paused || this._pendingReads.length > 0) {
+      // asyncio keeps a single read rather than cancel it (a cancelled read
+      // could lose bytes); what arrives while paused waits for resumeReading().
+      this._pendingReads.push([result, value]);
       return;
     }
     this._deliverRead(result, value);
   }
 
+  override pauseReading(): void {
+    if (this._closing || this._paused) return;
+    this._paused = true;
+    // A multishot receive would go on reading into memory: stop it, so the
+    // peer is held back by the kernel's buffers (flow control). What it
+    // delivered before the cancel is kept, in order, for resumeReading().
+    if (this._multishot && this._readToken !== 0 && !this._pauseCancelled) {
+      this._pauseCancelled = true;
+      this._cancelRead();
+    }
+  }
+
   /** @internal */
   _deliverPaused(): void {
-    const pending = this._pendingRead;
-    if (pending === null || this._paused || this._connLost !== 0 || this._sock === null) return;
-    this._pendingRead = null;
-    this._deliverRead(pending[0], pending[1]);
+    const pending = this._pendingReads;
+    while (pending.length > 0 && !this._paused && this._connLost === 0 && this._sock !== null && !this._closing) {
+      const [result, value] = pending.shift()!;
+      this._deliverRead(result, value);
+    }
   }
 
   protected override _resumed(): void {
-    if (this._pendingRead !== null) this._loop.callSoon(deliverPaused, this);
+    if (this._pendingReads.length > 0) this._loop.callSoon(deliverPaused, this);
     else this._startReading();
   }
 
@@ -409,22 +445,49 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
       this._readEofReceived();
       return;
     }
+    // The protocol may have changed (setProtocol, startTls) while the read
+    // was in flight: the bytes go to whichever kind of protocol is there now.
+    const bytes = value === undefined ? null : (value as Buffer);
     if (this._buffered) {
-      try {
-        this._protocol.bufferUpdated!(result);
-      } catch (error) {
-        this._fatalError(error, 'Fatal error: protocol.bufferUpdated() call failed.');
+      if (bytes === null) {
+        try {
+          this._protocol.bufferUpdated!(result);
+        } catch (error) {
+          this._fatalError(error, 'Fatal error: protocol.bufferUpdated() call failed.');
+          return;
+        }
+      } else if (!this._copyToBuffered(bytes)) {
         return;
       }
     } else {
       try {
-        this._protocol.dataReceived!(value as Buffer);
+        this._protocol.dataReceived!(bytes ?? Buffer.from(this._readBuffer!.subarray(0, result)));
       } catch (error) {
         this._fatalError(error, 'Fatal error: protocol.dataReceived() call failed.');
         return;
       }
     }
     this._startReading();
+  }
+
+  /** @internal Bytes received for a protocol that has since become a BufferedProtocol: copy them into its buffers. */
+  _copyToBuffered(bytes: Buffer): boolean {
+    let offset = 0;
+    while (offset < bytes.length) {
+      try {
+        const buffer = this._protocol.getBuffer!(bytes.length - offset);
+        if (!isBytes(buffer) || buffer.length === 0) throw new RuntimeError('getBuffer() returned an empty buffer');
+        const count = Math.min(buffer.length, bytes.length - offset);
+        buffer.set(bytes.subarray(offset, offset + count));
+        offset += count;
+        this._protocol.bufferUpdated!(count);
+      } catch (error) {
+        this._fatalError(error, 'Fatal error: protocol.bufferUpdated() call failed.');
+        return false;
+      }
+      if (this._connLost !== 0) return false;
+    }
+    return true;
   }
 
   /** @internal An error that means "nothing more to read" (a PTY's EIO). */
@@ -581,6 +644,9 @@ export class ProactorSocketTransport extends ProactorStreamTransport implements 
 
   protected _startReadOperation(buffer: Uint8Array | null): number {
     const proactor = this._loop._proactor;
+    // One multishot receive for the whole connection where the proactor has it.
+    this._multishot = buffer === null && proactor.recvMany !== undefined;
+    if (this._multishot) return proactor.recvMany!(this._fd);
     return buffer === null ? proactor.recv(this._fd, MAX_READ_SIZE) : proactor.recvInto(this._fd, buffer);
   }
 

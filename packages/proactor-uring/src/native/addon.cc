@@ -152,6 +152,10 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::SendMsg>("sendmsg"),
                            InstanceMethod<&RingBinding::Accept>("accept"),
                            InstanceMethod<&RingBinding::AcceptMultishot>("acceptMultishot"),
+                           InstanceMethod<&RingBinding::RecvMultishot>("recvMultishot"),
+                           InstanceMethod<&RingBinding::SetupBuffers>("setupBuffers"),
+                           InstanceMethod<&RingBinding::Recycle>("recycle"),
+                           InstanceMethod<&RingBinding::KeepBuffers>("keepBuffers"),
                            InstanceMethod<&RingBinding::Connect>("connect"),
                            InstanceMethod<&RingBinding::PollAdd>("pollAdd"),
                            InstanceMethod<&RingBinding::Nop>("nop"),
@@ -316,6 +320,44 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     sqe->ioprio |= IORING_ACCEPT_MULTISHOT;
     sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
   }
+
+  // recvMultishot(token, fd): one receive that completes once per arrival,
+  // each into a provided buffer (IORING_CQE_F_BUFFER, its id in the flags'
+  // upper 16 bits), IORING_CQE_F_MORE while it goes on. ENOBUFS ends it when
+  // every buffer is taken: recycle, then start it again.
+  void RecvMultishot(const Napi::CallbackInfo& info) {
+    if (ring_.buffers() == nullptr) {
+      ThrowSyscallError(info.Env(), ENOBUFS, "io_uring_register");
+      return;
+    }
+    io_uring_sqe* sqe = Start(info, IORING_OP_RECV);
+    if (sqe == nullptr) return;
+    sqe->ioprio |= IORING_RECV_MULTISHOT;
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = 0;
+  }
+
+  // setupBuffers(count, size): the provided-buffer ring, and the memory its
+  // buffers live in as an ArrayBuffer JavaScript copies received bytes out of
+  // (valid while the ring is open); throws where the kernel has no buffer rings.
+  Napi::Value SetupBuffers(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsNumber()) {
+      ThrowType(env, "expected (count, size)");
+      return env.Undefined();
+    }
+    const int result = ring_.SetupBufferRing(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
+    if (result < 0) {
+      ThrowSyscallError(env, -result, ring_.last_syscall());
+      return env.Undefined();
+    }
+    return Napi::ArrayBuffer::New(env, ring_.buffers(), static_cast<size_t>(ring_.buffer_count()) * ring_.buffer_size());
+  }
+
+  // recycle(bid): the bytes of buffer `bid` were copied out; the kernel may reuse it.
+  void Recycle(const Napi::CallbackInfo& info) { ring_.RecycleBuffer(info[0].As<Napi::Number>().Uint32Value()); }
+
+  void KeepBuffers(const Napi::CallbackInfo&) { ring_.KeepBuffersOnClose(); }
 
   // connect(token, fd, scratch, addressLength): the address was encoded first.
   void Connect(const Napi::CallbackInfo& info) {

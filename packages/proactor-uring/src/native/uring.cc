@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 
@@ -195,6 +196,60 @@ io_uring_sqe* Ring::NextSqe(uint64_t user_data, int* error) {
   return sqe;
 }
 
+int Ring::SetupBufferRing(unsigned count, unsigned size) {
+  if (ring_fd_ < 0) return -EBADF;
+  if (buffer_ring_ != nullptr) return -EBUSY;
+  if (count == 0 || (count & (count - 1)) != 0 || count > 32768 || size == 0) return -EINVAL;
+  last_syscall_ = "mmap";
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  buffer_ring_size_ = (count * sizeof(io_uring_buf) + page - 1) / page * page;
+  void* ring = mmap(nullptr, buffer_ring_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ring == MAP_FAILED) return -errno;
+  buffer_memory_size_ = static_cast<size_t>(count) * size;
+  void* memory = mmap(nullptr, buffer_memory_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) {
+    const int error = errno;
+    munmap(ring, buffer_ring_size_);
+    return -error;
+  }
+  // Linux 5.19's io_uring_buf_reg, spelled out as the header has it.
+  io_uring_buf_reg registration;
+  std::memset(&registration, 0, sizeof(registration));
+  registration.ring_addr = reinterpret_cast<uint64_t>(ring);
+  registration.ring_entries = count;
+  registration.bgid = 0;
+  last_syscall_ = "io_uring_register";
+  if (SysRegister(ring_fd_, IORING_REGISTER_PBUF_RING, &registration, 1) < 0) {
+    const int error = errno;
+    munmap(memory, buffer_memory_size_);
+    munmap(ring, buffer_ring_size_);
+    return -error;
+  }
+  buffer_ring_ = static_cast<io_uring_buf_ring*>(ring);
+  buffer_memory_ = static_cast<uint8_t*>(memory);
+  buffer_count_ = count;
+  buffer_size_ = size;
+  buffer_tail_ = 0;
+  for (unsigned bid = 0; bid < count; bid++) RecycleBuffer(bid);
+  return 0;
+}
+
+void Ring::RecycleBuffer(unsigned bid) {
+  if (buffer_ring_ == nullptr || bid >= buffer_count_) return;
+  // The ring is an array of 16-byte io_uring_buf entries whose first entry's
+  // last two bytes are the tail. Addressed by hand: the header declares the
+  // entries as a flexible array that C++ lays out 8 bytes further on.
+  static_assert(sizeof(io_uring_buf) == 16, "io_uring_buf is 16 bytes");
+  auto* entries = reinterpret_cast<io_uring_buf*>(buffer_ring_);
+  io_uring_buf& entry = entries[buffer_tail_ & (buffer_count_ - 1)];
+  entry.addr = reinterpret_cast<uint64_t>(buffer_memory_ + static_cast<size_t>(bid) * buffer_size_);
+  entry.len = buffer_size_;
+  entry.bid = static_cast<uint16_t>(bid);
+  buffer_tail_++;
+  auto* tail = reinterpret_cast<uint16_t*>(reinterpret_cast<char*>(buffer_ring_) + offsetof(io_uring_buf, resv));
+  __atomic_store_n(tail, buffer_tail_, __ATOMIC_RELEASE);
+}
+
 int Ring::Cancel(uint64_t user_data) {
   int error = 0;
   io_uring_sqe* sqe = NextSqe(kInternalTag | (user_data & 0xffffffffu), &error);
@@ -321,14 +376,23 @@ void Ring::DrainEventFd() {
 }
 
 void Ring::Close() {
+  // The ring fd goes first: the kernel lets go of the buffer ring with it.
+  if (event_fd_ >= 0) close(event_fd_);
+  if (ring_fd_ >= 0) close(ring_fd_);
+  event_fd_ = ring_fd_ = -1;
+  // Buffers an operation may still be using (a close that could not wait
+  // for every cancellation) stay mapped: the kernel must never write into
+  // memory that was given back and reused.
+  if (buffer_memory_ != nullptr && !keep_buffers_) munmap(buffer_memory_, buffer_memory_size_);
+  if (buffer_ring_ != nullptr && !keep_buffers_) munmap(buffer_ring_, buffer_ring_size_);
+  buffer_memory_ = nullptr;
+  buffer_ring_ = nullptr;
+  buffer_count_ = 0;
   if (sqes_ != nullptr) munmap(sqes_, sqes_size_);
   if (cq_ring_ != nullptr && cq_ring_ != sq_ring_) munmap(cq_ring_, cq_ring_size_);
   if (sq_ring_ != nullptr) munmap(sq_ring_, sq_ring_size_);
   sqes_ = nullptr;
   sq_ring_ = cq_ring_ = nullptr;
-  if (event_fd_ >= 0) close(event_fd_);
-  if (ring_fd_ >= 0) close(ring_fd_);
-  event_fd_ = ring_fd_ = -1;
 }
 
 int ProbeUsable(const char** syscall) {

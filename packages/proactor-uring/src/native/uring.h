@@ -59,6 +59,12 @@
 #ifndef IORING_RECV_MULTISHOT
 #define IORING_RECV_MULTISHOT (1U << 1)
 #endif
+#ifndef IORING_CQE_F_BUFFER
+#define IORING_CQE_F_BUFFER (1U << 0)
+#endif
+#ifndef IORING_CQE_BUFFER_SHIFT
+#define IORING_CQE_BUFFER_SHIFT 16
+#endif
 
 namespace evloop {
 
@@ -102,6 +108,19 @@ class Ring {
   // queued ones first when the queue is full. nullptr with *error set (-errno)
   // when even that fails.
   io_uring_sqe* NextSqe(uint64_t user_data, int* error);
+  // Registers a provided-buffer ring (IORING_REGISTER_PBUF_RING, 5.19+) of
+  // `count` buffers of `size` bytes each (count a power of two), group 0,
+  // all handed to the kernel. Returns 0 or -errno (-EINVAL/-ENOSYS on an
+  // older kernel, which then has no multishot receive).
+  int SetupBufferRing(unsigned count, unsigned size);
+  // Gives buffer `bid` back to the kernel (after its bytes were copied out).
+  void RecycleBuffer(unsigned bid);
+  uint8_t* buffers() const { return buffer_memory_; }
+  unsigned buffer_count() const { return buffer_count_; }
+  unsigned buffer_size() const { return buffer_size_; }
+  // Close() leaves the provided buffers mapped (operations may still hold them).
+  void KeepBuffersOnClose() { keep_buffers_ = true; }
+
   // Queues an IORING_OP_ASYNC_CANCEL of the operation `user_data`.
   int Cancel(uint64_t user_data);
 
@@ -159,6 +178,17 @@ class Ring {
   io_uring_cqe* cqes_ = nullptr;
 
   uint8_t supported_[256] = {};
+
+  // The provided-buffer ring: its entries (shared with the kernel) and the
+  // memory the buffers point into.
+  io_uring_buf_ring* buffer_ring_ = nullptr;
+  size_t buffer_ring_size_ = 0;
+  uint8_t* buffer_memory_ = nullptr;
+  size_t buffer_memory_size_ = 0;
+  unsigned buffer_count_ = 0;
+  unsigned buffer_size_ = 0;
+  uint16_t buffer_tail_ = 0;
+  bool keep_buffers_ = false;
 };
 
 // Sets up a two-entry ring, submits a no-op and waits for its completion:

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BaseSelector, ExceptionContext } from '@evloop/interface';
+import { DEAD_REGISTRATION_CHECK_INTERVAL, type BaseSelector, type ExceptionContext } from '@evloop/interface';
 import {
   CancelledError,
   Future,
@@ -38,6 +38,13 @@ export interface EventLoopConformanceOptions extends LoopSource {
      * proactor watches fds through its readiness polls and sets it.
      */
     watchesFds?: boolean;
+    /**
+     * The kernel keeps a registration for as long as its file is open, even
+     * after the fd is closed, when a dup of it is still open (epoll): the
+     * loop must find such a registration and drop it. Backends that watch by
+     * fd number (poll, select) never report a closed fd at all.
+     */
+    keepsClosedFilesRegistered?: boolean;
   };
 }
 
@@ -300,6 +307,13 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
     });
 
     describe('exception handler and debug mode', () => {
+      test('a context that is not an object is a TypeError naming it, from callExceptionHandler and defaultExceptionHandler', ({ loop }) => {
+        for (const context of [undefined, null, 'oops', 42, ['message']]) {
+          expect(() => loop.callExceptionHandler(context as never)).toThrow(/^context must be an object with a message/);
+          expect(() => loop.defaultExceptionHandler(context as never)).toThrow(TypeError);
+        }
+      });
+
       test('setExceptionHandler / getExceptionHandler, and a failing handler falls back to the default', async ({ loop, claimErrors }) => {
         const handler = (_loop: unknown, _context: ExceptionContext) => {
           throw new Error('handler failed');
@@ -491,7 +505,12 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
             done.push('finished');
           })());
         })();
-        await loop.runUntilComplete(sleep(0.02));
+        // Wait for the task by what it did, not by a guess at how long it takes:
+        // a loaded machine can stall past any fixed delay.
+        const deadline = loop.time() + 10;
+        await loop.runUntilComplete((function* () {
+          while (done.length === 0 && loop.time() < deadline) yield* sleep(0.001);
+        })());
         expect(done).toEqual(['finished']);
       });
 
@@ -705,6 +724,85 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         await loop.runUntilComplete(sleep(0.02));
         expect(calls).toEqual([]);
         loop.removeReader(readFd);
+      });
+
+      // Run `iterations` loop iterations (a callSoon made by a callback runs
+      // in the next one) and return how often `count()` grew meanwhile:
+      // iterations, not time, bound it.
+      const callsOver = async (loop: Parameters<Parameters<typeof test>[1]>[0]['loop'], iterations: number, count: () => number): Promise<number> => {
+        const start = count();
+        const done = loop.createFuture<void>();
+        let left = iterations;
+        const hop = (): void => {
+          if (--left <= 0) done.setResult(undefined);
+          else loop.callSoon(hop);
+        };
+        loop.callSoon(hop);
+        await loop.runUntilComplete(done);
+        return count() - start;
+      };
+
+      test('a readable socket closed without removeReader while a dup keeps its file open: the reader stops firing (no spin)', async ({ loop }) => {
+        const [a, b] = sys.socketpair();
+        const fd = a.fileno();
+        const duplicate = sys.dup(fd);
+        const logs = collectLogs();
+        try {
+          loop.setDebug(true);
+          b.send(Buffer.from('never read'));
+          let calls = 0;
+          loop.addReader(fd, () => calls++);
+          expect(await callsOver(loop, 3, () => calls)).toBeGreaterThan(0);
+          a.close();
+          // A dead registration may fire for a while before it is found,
+          // never for long: after a bounded number of iterations, silence.
+          const rounds: number[] = [];
+          for (let round = 0; round < 4; round++) rounds.push(await callsOver(loop, DEAD_REGISTRATION_CHECK_INTERVAL, () => calls));
+          expect(rounds.slice(2)).toEqual([0, 0]);
+          const warnings = logs.messages.filter((message) => message.startsWith('warning:') && message.includes(`fd ${fd} `));
+          if (features.keepsClosedFilesRegistered) {
+            // Found and dropped, and debug mode said so, naming the fd.
+            expect(warnings.length).toBe(1);
+            expect(loop.removeReader(fd)).toBe(false);
+          } else {
+            expect(rounds).toEqual([0, 0, 0, 0]);
+            loop.removeReader(fd);
+          }
+          const selector = (loop as { selector?: BaseSelector }).selector;
+          if (selector !== undefined) expect(selector.select(0)).toEqual([]);
+        } finally {
+          logs.restore();
+          sys.close(duplicate);
+          b.close();
+        }
+      });
+
+      test('a readable socket closed, then removeReader, while a dup keeps its file open: the backend stops reporting it', async ({ loop }) => {
+        const [a, b] = sys.socketpair();
+        const [c, d] = sys.socketpair();
+        const fd = a.fileno();
+        const duplicate = sys.dup(fd);
+        try {
+          b.send(Buffer.from('never read'));
+          let calls = 0;
+          loop.addReader(fd, () => calls++);
+          // Another fd stays registered, so the loop keeps polling the backend.
+          loop.addReader(c, () => {});
+          expect(await callsOver(loop, 3, () => calls)).toBeGreaterThan(0);
+          a.close();
+          loop.removeReader(fd);
+          expect(await callsOver(loop, 10, () => calls)).toBe(0);
+          const selector = (loop as { selector?: BaseSelector }).selector;
+          if (selector !== undefined) {
+            const count = selector.selectInto(0);
+            const reported = Array.from(selector.readyBuffer.subarray(0, 2 * count)).filter((_, index) => index % 2 === 0);
+            expect(reported).not.toContain(fd);
+          }
+          loop.removeReader(c);
+        } finally {
+          sys.close(duplicate);
+          for (const sock of [b, c, d]) sock.close();
+        }
       });
 
       test('a peer closing its end makes the reader fire with EOF', async ({ loop }) => {

@@ -215,6 +215,34 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         }
       });
 
+      test('what is not a socket is a TypeError naming sock and what it lacks, on every sock* method', async ({ loop }) => {
+        const notSockets: unknown[] = [null, undefined, 5, 'socket', { fileno: () => 5 }, { fileno: () => 5, getBlocking: () => false }];
+        const data = Buffer.from('x');
+        for (const sock of notSockets) {
+          const calls: Array<() => PromiseLike<unknown>> = [
+            () => loop.sockRecv(sock as never, 10),
+            () => loop.sockRecvInto(sock as never, Buffer.alloc(4)),
+            () => loop.sockRecvfrom(sock as never, 10),
+            () => loop.sockRecvfromInto(sock as never, Buffer.alloc(4)),
+            () => loop.sockSendall(sock as never, data),
+            () => loop.sockSendto(sock as never, data, ['127.0.0.1', 9]),
+            () => loop.sockConnect(sock as never, ['127.0.0.1', 9]),
+            () => loop.sockAccept(sock as never),
+          ];
+          for (const call of calls) {
+            const error = await Promise.resolve()
+              .then(call)
+              .then(
+                () => null,
+                (thrown: unknown) => thrown,
+              );
+            expect(error).toBeInstanceOf(TypeError);
+            expect(String((error as Error).message)).toMatch(/^sock must be a Socket/);
+            if (typeof sock === 'object' && sock !== null) expect((error as Error).message).toMatch(/has no \w+\(\) method/);
+          }
+        }
+      });
+
       selectorTest('cancelling sockRecv removes the reader', 'it reads the selector map, and a proactor loop has no selector', async ({ loop }) => {
         const selector = (loop as SelectorEventLoop).selector;
         const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
@@ -354,6 +382,30 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         const passive = await loop.getaddrinfo(null, 0, { type: sys.SOCK_STREAM, flags: 1 });
         expect(passive.map((info) => info[4][0])).toEqual(['0.0.0.0', '::']);
         await expect(loop.getaddrinfo('::1', 80, { family: sys.AF_INET })).rejects.toMatchObject({ code: 'EAI_ADDRFAMILY' });
+      });
+
+      test('getaddrinfo: a host, port or options of the wrong type is a TypeError naming it', async ({ loop }) => {
+        await expect(loop.getaddrinfo(123 as never, 80)).rejects.toThrow(TypeError);
+        await expect(loop.getaddrinfo(123 as never, 80)).rejects.toThrow(/host must be a string or null/);
+        await expect(loop.getaddrinfo(['127.0.0.1'] as never, 80)).rejects.toThrow(/host must be a string or null, got an array/);
+        await expect(loop.getaddrinfo('127.0.0.1', {} as never)).rejects.toThrow(/port must be a number, a string or null/);
+        await expect(loop.getaddrinfo('127.0.0.1', 80, null as never)).rejects.toThrow(/options must be an object/);
+        await expect(loop.getaddrinfo('127.0.0.1', 80, { family: '2' } as never)).rejects.toThrow(/options.family must be an integer/);
+        // The right types still work, and a port out of range stays a RangeError.
+        expect((await loop.getaddrinfo('127.0.0.1', '80', { type: sys.SOCK_STREAM })).length).toBe(1);
+        await expect(loop.getaddrinfo('127.0.0.1', 70_000)).rejects.toThrow(RangeError);
+      });
+
+      test('create* methods: a protocol factory, host, port or options of the wrong type is a TypeError naming it', async ({ loop }) => {
+        const factory = () => new Echo();
+        await expect(loop.createServer(factory, {} as never, 0)).rejects.toThrow(/^host must be a string, an array of strings or null, got object/);
+        await expect(loop.createServer(factory, '127.0.0.1', {} as never)).rejects.toThrow(/^port must be a number, a string or null/);
+        await expect(loop.createServer(42 as never, '127.0.0.1', 0)).rejects.toThrow(/^protocolFactory must be a function/);
+        await expect(loop.createConnection(factory, ['127.0.0.1'] as never, 9)).rejects.toThrow(/^host must be a string or null, got an array/);
+        await expect(loop.createConnection(factory, '127.0.0.1', 9, null as never)).rejects.toThrow(/^options must be an object/);
+        await expect(loop.createDatagramEndpoint(factory as never, 'options' as never)).rejects.toThrow(/^options must be an object/);
+        await expect(loop.createUnixConnection(factory, 42 as never)).rejects.toThrow(/^path must be a string or null/);
+        await expect(loop.getnameinfo(['127.0.0.1', 80], 'flags' as never)).rejects.toThrow(/flags must be an integer/);
       });
 
       test('getaddrinfo resolves localhost and reports a name that does not exist with its code', async ({ loop }) => {
@@ -1245,6 +1297,28 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           expect(fs.readFileSync(filePath, 'utf8')).toBe('keep me');
         } finally {
           fs.unlinkSync(filePath);
+        }
+      });
+
+      test('a path longer than sun_path is a RangeError before anything is logged or created', async ({ loop }) => {
+        // One component longer than NAME_MAX: a stat() of it fails with
+        // ENAMETOOLONG, which the stale-socket check used to log with a stack.
+        const longPath = path.join(os.tmpdir(), 'x'.repeat(300));
+        const logs = collectLogs();
+        try {
+          const error = await loop.createUnixServer(() => new Echo(), longPath).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(error).toBeInstanceOf(RangeError);
+          expect((error as Error).message).toMatch(/too long for AF_UNIX: 3\d\d bytes, at most \d+/);
+          expect(logs.messages).toEqual([]);
+          // Short enough for a directory entry, too long for sun_path: the same.
+          await expect(loop.createUnixServer(() => new Echo(), path.join(os.tmpdir(), 'y'.repeat(200)))).rejects.toThrow(RangeError);
+          await expect(loop.createUnixServer(() => new Echo(), 42 as never)).rejects.toThrow(/path must be a string or null, got the number 42/);
+          expect(logs.messages).toEqual([]);
+        } finally {
+          logs.restore();
         }
       });
 

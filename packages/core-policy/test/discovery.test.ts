@@ -55,7 +55,7 @@ const pickAndEcho = `
   }).then((name) => console.log(name), (error) => { console.log('ERROR ' + error.message); process.exitCode = 3; });
 `;
 
-/** One echo round-trip over loopback: networking finds @evloop/sys through the installed backend. */
+/** One echo round-trip over loopback (networking needs @evloop/sys). */
 const echoRoundTrip = `
   const core = require('@evloop/core-policy');
   core.run(async () => {
@@ -82,10 +82,18 @@ describe.skipIf(process.platform !== 'linux')('backend discovery in an installed
     expect(result.stdout).toBe('poll');
   });
 
-  it('serves an echo round-trip with only core-policy and one backend linked (sys comes through the backend)', () => {
-    const result = runApp(appWith(['selector-poll']), echoRoundTrip);
+  it('serves an echo round-trip with core-policy, one backend and @evloop/sys (the optional peer) linked', () => {
+    const result = runApp(appWith(['selector-poll', 'sys']), echoRoundTrip);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('poll "ping\\n"');
+  });
+
+  it('does not reach into the backend for @evloop/sys: without it networking says what to install', () => {
+    // The linked backend has sys in its own node_modules (as pnpm lays it out); core-policy must not use that copy.
+    const result = runApp(appWith(['selector-poll']), echoRoundTrip);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^ERROR networking needs @evloop\/sys, an optional peer dependency of @evloop\/core-policy .*npm install @evloop\/sys/);
+    expect(result.status).toBe(3);
   });
 
   it('prefers epoll when epoll and poll are both installed', () => {

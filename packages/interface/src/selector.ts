@@ -73,6 +73,17 @@ export interface BaseSelector<T = unknown> {
    */
   watch(onReady: () => void): void;
   unwatch(): void;
+
+  /**
+   * Called when the selector finds that the file behind a registration is
+   * gone: its fd was closed (or closed and reused by another file) without
+   * `unregister`, while the kernel kept reporting it (epoll keeps a
+   * registration alive for as long as a `dup()` of the fd is open). The key
+   * has been dropped from the map and the kernel set rebuilt without it, so
+   * nothing spins; the loop sets this to warn in debug mode. Optional: a
+   * selector that cannot detect this leaves it undefined.
+   */
+  onDeadRegistration?: ((key: SelectorKey) => void) | null;
 }
 
 /**
@@ -100,6 +111,27 @@ export interface NativeSelectorBinding {
 const VALID_EVENTS = EVENT_READ | EVENT_WRITE;
 const MIN_PAIRS = 64;
 const MAX_PAIRS = 8192;
+/**
+ * Every this many `selectInto` calls that find events, each fd they report is
+ * checked (a `modify` with its own events: one cheap syscall on epoll) to
+ * find registrations whose file is gone. A dead registration that keeps
+ * firing is found within this many iterations; a busy loop pays one check
+ * per ready fd per this many iterations.
+ */
+export const DEAD_REGISTRATION_CHECK_INTERVAL = 128;
+/** Stale-registration suspects kept before the kernel set is rebuilt anyway. */
+const MAX_STALE_SUSPECTS = 1024;
+
+/** Options of {@link NativeSelector}'s constructor. */
+export interface NativeSelectorOptions {
+  /**
+   * Open a fresh binding. Backends whose kernel object keeps registrations
+   * by open file rather than by fd number (epoll) pass it, so a registration
+   * whose fd was closed while a duplicate keeps the file open can be dropped
+   * by rebuilding the kernel set: `epoll_ctl(DEL)` cannot reach it any more.
+   */
+  reopen?: () => NativeSelectorBinding;
+}
 
 /** Turn a file object into its fd with Python's checks. */
 export function fileobjToFd(fileobj: FileObject): number {
@@ -136,13 +168,24 @@ interface MutableKey<T> {
  */
 export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
   abstract readonly backendName: string;
-  readonly #binding: NativeSelectorBinding;
+  onDeadRegistration: ((key: SelectorKey) => void) | null = null;
+  #binding: NativeSelectorBinding;
+  readonly #reopen: (() => NativeSelectorBinding) | undefined;
   readonly #map = new Map<number, SelectorKey<T>>();
   #ready = new Int32Array(MIN_PAIRS * 2);
   #closed = false;
+  #onReady: (() => void) | null = null;
+  #callsWithEvents = 0;
+  /**
+   * Fds whose removal from the kernel failed (closed, or closed and reused,
+   * before `unregister`): if a duplicate keeps the old file open, the kernel
+   * still reports it under that number. Only kept with `reopen`.
+   */
+  readonly #staleSuspects = new Set<number>();
 
-  protected constructor(binding: NativeSelectorBinding) {
+  protected constructor(binding: NativeSelectorBinding, options: NativeSelectorOptions = {}) {
     this.#binding = binding;
+    this.#reopen = options.reopen;
   }
 
   get closed(): boolean {
@@ -166,6 +209,9 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     if (this.#map.has(fd)) {
       throw new KeyError(`${describeFileobj(fileobj)} (fd ${fd}) is already registered`);
     }
+    // A stale registration of an old file under this number would report
+    // its events as the new file's: drop it first.
+    if (this.#staleSuspects.has(fd)) this.#rebuild();
     callNative(() => this.#binding.add(fd, events));
     const key: SelectorKey<T> = Object.freeze({ fileobj, fd, events, data: data as T });
     this.#map.set(fd, key);
@@ -181,9 +227,15 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
       this.#binding.remove(key.fd);
     } catch (error) {
       // The fd may have been closed since it was registered; the kernel has
-      // already dropped it then (as CPython's selectors ignore this OSError).
+      // already dropped it then (as CPython's selectors ignore this OSError),
+      // unless a duplicate keeps the file open: remember the number.
       const typed = toOSError(error);
       if (!OSError.isInstance(typed)) throw typed;
+      this.#suspect(key.fd);
+      // With nothing left registered the loop stops calling selectInto, where
+      // a stale registration would be found; an empty set costs nothing to
+      // rebuild, so do it now.
+      if (this.#map.size === 0) this.#rebuild();
     }
     return key;
   }
@@ -198,9 +250,17 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
       } catch (error) {
         const typed = toOSError(error);
         // The fd was closed and its number reused: register the new file
-        // afresh instead of failing (CPython raises FileNotFoundError here).
+        // afresh instead of failing (CPython raises FileNotFoundError here),
+        // in a rebuilt kernel set when the old file may still be registered.
         if (OSError.isInstance(typed) && (typed.code === 'ENOENT' || typed.code === 'EBADF')) {
-          callNative(() => this.#binding.add(key.fd, events));
+          this.#map.delete(key.fd);
+          if (this.#reopen !== undefined) this.#rebuild();
+          try {
+            callNative(() => this.#binding.add(key.fd, events));
+          } catch (addError) {
+            this.#map.set(key.fd, key);
+            throw addError;
+          }
         } else {
           throw typed;
         }
@@ -213,7 +273,16 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
 
   selectInto(timeout?: number | null): number {
     this.#checkOpen();
-    return callNative(() => this.#binding.wait(this.#ready, timeoutToMs(timeout)));
+    let count = callNative(() => this.#binding.wait(this.#ready, timeoutToMs(timeout)));
+    if (count === 0) return 0;
+    if (this.#staleSuspects.size > 0 && this.#reportsStale(count)) {
+      // The kernel reported a file we no longer know: its registration
+      // outlived its fd. Rebuild without it and look again, without waiting.
+      this.#rebuild();
+      count = callNative(() => this.#binding.wait(this.#ready, 0));
+    }
+    if (++this.#callsWithEvents % DEAD_REGISTRATION_CHECK_INTERVAL === 0) count = this.#dropDeadRegistrations(count);
+    return count;
   }
 
   select(timeout?: number | null): Array<[SelectorKey<T>, number]> {
@@ -243,10 +312,12 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     this.#checkOpen();
     if (typeof onReady !== 'function') throw new TypeError('onReady must be a function');
     callNative(() => this.#binding.watch(onReady));
+    this.#onReady = onReady;
   }
 
   unwatch(): void {
     if (this.#closed) return;
+    this.#onReady = null;
     this.#binding.unwatch();
   }
 
@@ -254,7 +325,100 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     if (this.#closed) return;
     this.#closed = true;
     this.#map.clear();
+    this.#staleSuspects.clear();
+    this.#onReady = null;
     this.#binding.close();
+  }
+
+  #suspect(fd: number): void {
+    if (this.#reopen === undefined) return;
+    this.#staleSuspects.add(fd);
+    if (this.#staleSuspects.size > MAX_STALE_SUSPECTS) this.#rebuild();
+  }
+
+  /** Whether the last wait reported an fd that was unregistered after its removal failed. */
+  #reportsStale(count: number): boolean {
+    const buffer = this.#ready;
+    for (let i = 0; i < count; i++) {
+      const fd = buffer[2 * i]!;
+      if (this.#staleSuspects.has(fd) && !this.#map.has(fd)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Check each registered fd among the `count` reported pairs with a
+   * `modify` to its own events: EBADF (closed) or ENOENT (the number now
+   * names another file) means the registration belongs to a file that is
+   * gone. Those keys are dropped, the kernel set rebuilt, their pairs removed
+   * from the buffer, and `onDeadRegistration` told. Returns the new count.
+   */
+  #dropDeadRegistrations(count: number): number {
+    const buffer = this.#ready;
+    let dead: Array<SelectorKey<T>> | null = null;
+    for (let i = 0; i < count; i++) {
+      const key = this.#map.get(buffer[2 * i]!);
+      if (key === undefined) continue;
+      try {
+        this.#binding.modify(key.fd, key.events);
+      } catch (error) {
+        const typed = toOSError(error);
+        if (!OSError.isInstance(typed) || (typed.code !== 'EBADF' && typed.code !== 'ENOENT')) continue;
+        (dead ??= []).push(key);
+      }
+    }
+    if (dead === null) return count;
+    for (const key of dead) this.#map.delete(key.fd);
+    if (this.#reopen !== undefined) this.#rebuild();
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      if (!this.#map.has(buffer[2 * i]!)) continue;
+      buffer[2 * kept] = buffer[2 * i]!;
+      buffer[2 * kept + 1] = buffer[2 * i + 1]!;
+      kept++;
+    }
+    const listener = this.onDeadRegistration;
+    if (typeof listener === 'function') {
+      for (const key of dead) listener(key);
+    }
+    return kept;
+  }
+
+  /**
+   * A fresh kernel set holding only the registrations in the map: the one
+   * way to drop a registration the kernel keeps for a file whose fd is
+   * closed. Keys whose fd is gone too are dropped on the way. The guest-loop
+   * watch moves to the new set.
+   */
+  #rebuild(): void {
+    this.#staleSuspects.clear();
+    if (this.#reopen === undefined) return;
+    const fresh = callNative(() => this.#reopen!());
+    const dead: Array<SelectorKey<T>> = [];
+    try {
+      for (const key of this.#map.values()) {
+        try {
+          fresh.add(key.fd, key.events);
+        } catch (error) {
+          const typed = toOSError(error);
+          if (!OSError.isInstance(typed) || (typed.code !== 'EBADF' && typed.code !== 'ENOENT')) throw typed;
+          dead.push(key);
+        }
+      }
+      if (this.#onReady !== null) callNative(() => fresh.watch(this.#onReady!));
+    } catch (error) {
+      fresh.close();
+      throw error;
+    }
+    const old = this.#binding;
+    this.#binding = fresh;
+    if (this.#onReady !== null) old.unwatch();
+    old.close();
+    for (const key of dead) this.#map.delete(key.fd);
+    const listener = this.onDeadRegistration;
+    if (typeof listener === 'function') {
+      for (const key of dead) listener(key);
+    }
   }
 
   #checkOpen(): void {

@@ -74,9 +74,10 @@ describe.skipIf(skip !== false)(`the headers${skip === false ? '' : ` (skipped: 
     for (const header of headers) {
       const source = join(output, `${header}.cc`);
       writeFileSync(source, `#include "evloop/${header}"\n#include "evloop/${header}"\n`);
-      execFileSync(compiler!, [...flags, '-fsyntax-only', source], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });
+      execFileSync(compiler!, [...flags, '-fsyntax-only', source], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 240_000 });
     }
-  });
+    // Seven compiles of node-addon-api: generous on a loaded machine; a compile error, not the time, fails this.
+  }, 600_000);
 
   it('a syscall error has errno, code (the name @evloop/interface gives that errno) and syscall', () => {
     for (const [name, errno] of Object.entries(constants.errno)) {

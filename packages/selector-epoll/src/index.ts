@@ -73,7 +73,9 @@ export class EpollSelector<T = unknown> extends NativeSelector<T> {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const { helperThread = runtimeNeedsHelperThread() } = options;
     if (typeof helperThread !== 'boolean') throw new TypeError(`options.helperThread must be a boolean, got ${typeof helperThread}`);
-    super(openBinding(helperThread));
+    // epoll keeps a registration for as long as its file is open: reopen
+    // lets the selector rebuild the set when a closed fd's duplicate keeps one.
+    super(openBinding(helperThread), { reopen: () => openBinding(helperThread) });
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, OSError, PermissionError, type NativeSelectorBinding } from '@evloop/interface';
+import { DEAD_REGISTRATION_CHECK_INTERVAL, EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, OSError, PermissionError, type NativeSelectorBinding } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backend, EpollSelector } from '../src/index.js';
@@ -166,17 +166,72 @@ describe('epoll specifics', () => {
     expect(epoll.select(0).map(([key, events]) => [key.fd, events])).toEqual([[writer, EVENT_WRITE]]);
   });
 
-  it('an fd kept open by a dup stays in the epoll set after close; select() drops its events', () => {
+  it('an fd unregistered after close while a dup keeps its file open: the epoll set is rebuilt without it', () => {
     const epoll = selector();
     const [reader, writer] = pipe();
     track(sys.dup(writer));
     epoll.register(writer, EVENT_WRITE);
     closeFd(writer);
-    epoll.unregister(writer); // EBADF from epoll_ctl, ignored as CPython does
-    expect(epoll.selectInto(0)).toBe(1); // the kernel still reports the old number
-    expect(epoll.readyBuffer[0]).toBe(writer);
-    expect(epoll.select(0)).toEqual([]);
+    const kernelFd = epoll.fileno();
+    // epoll_ctl(DEL) fails with EBADF and the kernel would keep reporting
+    // the old number; with nothing else registered the set is rebuilt at once.
+    epoll.unregister(writer);
+    expect(epoll.fileno()).not.toBe(kernelFd);
+    expect(epoll.selectInto(0)).toBe(0);
     expect(reader).toBeGreaterThanOrEqual(0);
+  });
+
+  it('the same with other fds still registered: the first wait that reports the old number rebuilds the set', () => {
+    const epoll = selector();
+    const [reader, writer] = pipe();
+    const [, otherWriter] = pipe();
+    track(sys.dup(writer));
+    epoll.register(writer, EVENT_WRITE);
+    epoll.register(otherWriter, EVENT_WRITE);
+    closeFd(writer);
+    epoll.unregister(writer);
+    expect(epoll.select(0).map(([key]) => key.fd)).toEqual([otherWriter]);
+    expect(epoll.selectInto(0)).toBe(1);
+    expect(epoll.readyBuffer[0]).toBe(otherWriter);
+    expect(reader).toBeGreaterThanOrEqual(0);
+  });
+
+  it('an fd closed without unregister while a dup keeps its file open is dropped within DEAD_REGISTRATION_CHECK_INTERVAL waits', () => {
+    const epoll = selector();
+    const [, writer] = pipe();
+    const [, otherWriter] = pipe();
+    track(sys.dup(writer));
+    epoll.register(writer, EVENT_WRITE);
+    epoll.register(otherWriter, EVENT_WRITE);
+    const dropped: number[] = [];
+    epoll.onDeadRegistration = (key) => dropped.push(key.fd);
+    closeFd(writer);
+    let reportedDead = 0;
+    for (let i = 0; i < 2 * DEAD_REGISTRATION_CHECK_INTERVAL; i++) {
+      const count = epoll.selectInto(0);
+      for (let j = 0; j < count; j++) if (epoll.readyBuffer[2 * j] === writer) reportedDead++;
+    }
+    expect(dropped).toEqual([writer]);
+    expect(reportedDead).toBeLessThan(DEAD_REGISTRATION_CHECK_INTERVAL);
+    expect(epoll.getMap().has(writer)).toBe(false);
+    expect(epoll.select(0).map(([key]) => key.fd)).toEqual([otherWriter]);
+  });
+
+  it('an fd closed and its number reused by a new file, then modified: the old file stops firing', () => {
+    const epoll = selector();
+    const [, writer] = pipe();
+    track(sys.dup(writer));
+    epoll.register(writer, EVENT_WRITE);
+    closeFd(writer);
+    const [reader, newWriter] = pipe();
+    const reused = reader === writer ? reader : newWriter === writer ? newWriter : -1;
+    expect(reused).toBe(writer);
+    // The number now names another file: modify registers it afresh, in a
+    // set rebuilt without the old file (which is still writable).
+    epoll.modify(writer, EVENT_READ);
+    const count = epoll.selectInto(0);
+    const fds = Array.from(epoll.readyBuffer.subarray(0, 2 * count)).filter((_, index) => index % 2 === 0);
+    expect(fds).not.toContain(writer);
   });
 
   it('errors carry errno and syscall: EBADF for a bad fd, EEXIST for a second add', () => {

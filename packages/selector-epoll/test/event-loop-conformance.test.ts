@@ -5,4 +5,5 @@ runEventLoopConformance({
   name: 'epoll',
   packageName: '@evloop/selector-epoll',
   createSelector: () => new EpollSelector(),
+  features: { keepsClosedFilesRegistered: true },
 });

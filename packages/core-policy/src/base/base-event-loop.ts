@@ -154,17 +154,19 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   /**
    * Make the stream transport of a connected, non-blocking socket (asyncio's
-   * `_make_socket_transport`); the transport owns `sock`. It calls
-   * `protocol.connectionMade` soon, then resolves `waiter` (if any), and
-   * starts reading. `server`, when given, is told of it (`_attach`) and of
-   * its end (`_detach`). It must be `START_TLS_COMPATIBLE` (TLS runs over it).
+   * `_make_socket_transport`); the transport owns `sock`. In asyncio's
+   * order, each as its own callback: `protocol.connectionMade(transport)`,
+   * then reading starts, then `waiter` (if any) is resolved. `server`, when
+   * given, is told of it (`_attach`) at once and of its end (`_detach`)
+   * after `connectionLost`. It must be `START_TLS_COMPATIBLE` (TLS runs over
+   * it) and offer `_forceClose`/`_fatalError` (see `RawStreamTransport`).
    */
   abstract _makeSocketTransport(sock: SocketLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null): RawStreamTransport;
 
   /**
    * Make the transport of a non-blocking datagram socket (asyncio's
    * `_make_datagram_transport`); `address` is the connected peer or null.
-   * `connectionMade` runs soon, then `waiter` is resolved.
+   * As for a socket transport: `connectionMade`, reading, then `waiter`.
    */
   abstract _makeDatagramTransport(sock: SocketLike, protocol: BaseProtocol, address: unknown, waiter: Future<void> | null, extra: Record<string, unknown> | null): DatagramTransport;
 
@@ -172,7 +174,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
    * Make a transport that reads `pipe` (a pipe, FIFO, socket or character
    * device) into `protocol` (asyncio's `_make_read_pipe_transport`); it owns
    * the pipe, checks it and makes it non-blocking (throwing, synchronously,
-   * for an fd it cannot read). `connectionMade` runs soon, then `waiter`.
+   * for an fd it cannot read). As for a socket transport: `connectionMade`,
+   * reading, then `waiter`; EOF gives `eofReceived` then `connectionLost`.
    */
   abstract _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra?: Record<string, unknown> | null): ReadTransport;
 
@@ -648,6 +651,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   /** Log the context, as asyncio's default handler does. */
   defaultExceptionHandler(context: ExceptionContext): void {
+    checkExceptionContext(context);
     const message = context.message || 'Unhandled exception in event loop';
     const lines = [message];
     for (const key of Object.keys(context).sort()) {
@@ -659,6 +663,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   }
 
   callExceptionHandler(context: ExceptionContext): void {
+    checkExceptionContext(context);
     if (this._exceptionHandler === null) {
       try {
         this.defaultExceptionHandler(context);
@@ -915,3 +920,10 @@ function describeValue(value: unknown): string {
 }
 
 export { wrapThenable, isCoroutineSource };
+
+/** An exception context is an object (asyncio's dict): anything else is a TypeError naming it. */
+function checkExceptionContext(context: unknown): void {
+  if (context === null || typeof context !== 'object' || Array.isArray(context)) {
+    throw new TypeError(`context must be an object with a message, got ${context === null ? 'null' : Array.isArray(context) ? 'an array' : typeof context}`);
+  }
+}

@@ -35,10 +35,32 @@ function failed<T>(loop: BaseEventLoop, error: unknown): Future<T> {
 
 // --- Names ---
 
+/** Python's argument checks for getaddrinfo, as TypeErrors naming the argument. */
+function checkAddrInfoArguments(host: unknown, port: unknown, options: unknown): void {
+  if (host !== null && host !== undefined && typeof host !== 'string') {
+    throw new TypeError(`getaddrinfo() host must be a string or null, got ${typeName(host)}`);
+  }
+  if (port !== null && port !== undefined && typeof port !== 'string' && typeof port !== 'number') {
+    throw new TypeError(`getaddrinfo() port must be a number, a string or null, got ${typeName(port)}`);
+  }
+  if (options === null || typeof options !== 'object') throw new TypeError(`getaddrinfo() options must be an object, got ${typeName(options)}`);
+  for (const name of ['family', 'type', 'proto', 'flags'] as const) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value !== undefined && !Number.isInteger(value)) throw new TypeError(`getaddrinfo() options.${name} must be an integer, got ${typeName(value)}`);
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'number' ? `the number ${value}` : typeof value;
+}
+
 export function getaddrinfo(loop: BaseEventLoop, host: string | null, port: string | number | null, options: AddrInfoOptions = {}): Future<AddrInfo[]> {
   loop._checkClosed();
   let infos: AddrInfo[] | undefined;
   try {
+    checkAddrInfoArguments(host, port, options);
     infos = resolveWithoutDns(host, port, options);
   } catch (error) {
     return failed(loop, error);
@@ -58,6 +80,7 @@ export function getnameinfo(loop: BaseEventLoop, sockaddr: [string, number, ...n
   if (!Array.isArray(sockaddr) || typeof sockaddr[0] !== 'string' || typeof sockaddr[1] !== 'number') {
     return failed(loop, new TypeError('getnameinfo() argument 1 must be a [host, port] array'));
   }
+  if (!Number.isInteger(flags)) return failed(loop, new TypeError(`getnameinfo() flags must be an integer, got ${typeName(flags)}`));
   const [host, port] = sockaddr;
   if ((flags & NI_NUMERICHOST) !== 0 && (flags & NI_NUMERICSERV) !== 0) return resolved(loop, [host, String(port)]);
   const future = loop.createFuture<[string, string]>();
@@ -223,6 +246,19 @@ function makeConnectionTransport<P extends object>(loop: BaseEventLoop, sock: So
   return startTransport(loop, sock, protocolFactory, (protocol, waiter) => loop._makeSocketTransport(sock, protocol as BaseProtocol, waiter, extra, null));
 }
 
+/** The arguments every create* method shares, as TypeErrors naming the one that is wrong. */
+function checkEndpointArguments(protocolFactory: unknown, options: unknown, host?: unknown, port?: unknown, hostList = false): void {
+  if (typeof protocolFactory !== 'function') throw new TypeError(`protocolFactory must be a function, got ${typeName(protocolFactory)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`options must be an object, got ${typeName(options)}`);
+  const hostOk = (value: unknown): boolean => value === null || value === undefined || typeof value === 'string';
+  if (!hostOk(host) && !(hostList && Array.isArray(host) && host.every((item) => typeof item === 'string'))) {
+    throw new TypeError(`host must be a string${hostList ? ', an array of strings' : ''} or null, got ${typeName(host)}`);
+  }
+  if (port !== null && port !== undefined && typeof port !== 'string' && typeof port !== 'number') {
+    throw new TypeError(`port must be a number, a string or null, got ${typeName(port)}`);
+  }
+}
+
 export function createConnection<P extends object>(
   loop: BaseEventLoop,
   protocolFactory: () => P,
@@ -232,6 +268,7 @@ export function createConnection<P extends object>(
 ): Future<[Transport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
+    checkEndpointArguments(protocolFactory, options, host, port);
     const tls = clientTlsSettings(loop, options, host);
     const stream = constant('SOCK_STREAM');
     let sock: SocketLike;
@@ -298,6 +335,8 @@ export function createUnixConnection<P extends object>(
 ): Future<[Transport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
+    checkEndpointArguments(protocolFactory, options);
+    if (path !== null) checkUnixPath(path);
     const tls = clientTlsSettings(loop, options, null);
     let sock: SocketLike;
     if (path !== null) {
@@ -367,6 +406,7 @@ export function createServer(
 ): Future<Server> {
   loop._checkClosed();
   return loop.createTask(async () => {
+    checkEndpointArguments(protocolFactory, options, host, port, true);
     const tls = serverTlsContext(options);
     if (tls !== null) protocolFactory = sslServerProtocolFactory(loop, protocolFactory, tls, options);
     const backlog = options.backlog ?? 100;
@@ -430,9 +470,24 @@ export function createServer(
   });
 }
 
+/**
+ * A path that cannot be a Unix socket address fails here, with the clear
+ * error bind() would give, before anything looks at the file system.
+ */
+function checkUnixPath(path: unknown): asserts path is string {
+  if (typeof path !== 'string') throw new TypeError(`path must be a string or null, got ${typeName(path)}`);
+  const abstract = path.startsWith('\0');
+  const max = sysConstant('SUN_PATH_MAX');
+  const bytes = Buffer.byteLength(path);
+  if (max !== undefined && bytes > (abstract ? max + 1 : max)) {
+    throw new RangeError(`path is too long for AF_UNIX: ${bytes} bytes, at most ${abstract ? max + 1 : max}`);
+  }
+}
+
 export function createUnixServer(loop: BaseEventLoop, protocolFactory: () => object, path: string | null, options: CreateUnixServerOptions): Future<Server> {
   loop._checkClosed();
   return loop.createTask(async () => {
+    checkEndpointArguments(protocolFactory, options);
     const tls = serverTlsContext(options);
     if (tls !== null) protocolFactory = sslServerProtocolFactory(loop, protocolFactory, tls, options);
     const backlog = options.backlog ?? 100;
@@ -440,6 +495,7 @@ export function createUnixServer(loop: BaseEventLoop, protocolFactory: () => obj
     const files: UnixSocketFile[] = [];
     if (path !== null) {
       if (options.sock !== undefined && options.sock !== null) throw new RangeError('path and sock can not be specified at the same time');
+      checkUnixPath(path);
       const abstract = path.startsWith('\0');
       if (!abstract) removeStaleSocket(path);
       sock = newSocket(constant('AF_UNIX'), constant('SOCK_STREAM'), 0);
@@ -499,6 +555,7 @@ export interface CreateDatagramEndpointOptions {
 export function createDatagramEndpoint<P extends object>(loop: BaseEventLoop, protocolFactory: () => P, options: CreateDatagramEndpointOptions): Future<[DatagramTransport, P]> {
   loop._checkClosed();
   return loop.createTask(async () => {
+    checkEndpointArguments(protocolFactory, options);
     const dgram = constant('SOCK_DGRAM');
     if (options.reuseAddress) throw new RangeError('Passing `reuseAddress: true` is no longer supported, as it is a security risk for UDP; use reusePort');
     let sock: SocketLike | null = null;

@@ -39,6 +39,8 @@ export function removeStaleSocket(path: string): void {
   try {
     if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.error(`Unable to check or remove stale UNIX socket ${JSON.stringify(path)}`, error);
+    // As asyncio: one line saying why, not a stack trace (bind() reports
+    // whatever is really wrong with the path next).
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.error(`Unable to check or remove stale UNIX socket ${JSON.stringify(path)}: ${String(error)}`);
   }
 }

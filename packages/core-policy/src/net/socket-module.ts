@@ -1,15 +1,14 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
-import { resolvePackage } from '../loop/discovery.js';
+import { RuntimeError } from '@evloop/interface';
 
 /** A socket address as `@evloop/sys` spells it: `[host, port]`, `[host, port, flowinfo, scopeId]`, or a Unix path. */
 export type SocketAddress = [string, number] | [string, number, number, number] | string;
 
 /**
  * What the loop needs of a socket: the shape of `@evloop/sys`'s `Socket`.
- * Declared here so that core-policy depends on `@evloop/interface` only and
- * loads `@evloop/sys` when the first socket is made.
+ * Declared here so that core-policy loads `@evloop/sys` (an optional peer)
+ * only when the first socket is made.
  */
 export interface SocketLike {
   readonly family: number;
@@ -52,25 +51,17 @@ export interface SysModule {
 let loaded: SysModule | undefined;
 
 /**
- * `@evloop/sys`, loaded on first use: as core-policy would find it, as the
- * app would (its working directory and main script's directory), and
- * finally through an installed backend package, which depends on it — so an
- * app that installs only core-policy and a backend finds it even under a
- * strict (pnpm) layout. core-policy itself depends on `@evloop/interface` only.
+ * `@evloop/sys`, loaded on first use. It is an optional peer dependency of
+ * this package, declared so: found as core-policy resolves it (where npm
+ * and yarn put it when a backend package brings it, or where the app's own
+ * dependency on it is linked), or as the app would (its working directory
+ * and main script's directory). Nothing looks inside backend packages for
+ * it. With pnpm, add `@evloop/sys` to the app's dependencies.
  */
 export function sysModule(): SysModule {
   if (loaded !== undefined) return loaded;
   const bases = [import.meta.url, path.join(process.cwd(), 'evloop-sys.js')];
   if (process.argv[1]) bases.push(path.join(path.dirname(path.resolve(process.argv[1])), 'evloop-sys.js'));
-  for (const known of KNOWN_BACKENDS) {
-    let entry: string | null = null;
-    try {
-      entry = resolvePackage(known.packageName);
-    } catch {
-      entry = null;
-    }
-    if (entry !== null) bases.push(entry);
-  }
   let lastError: unknown;
   for (const base of bases) {
     try {
@@ -82,7 +73,9 @@ export function sysModule(): SysModule {
       lastError = error;
     }
   }
-  throw new RuntimeError(`networking needs @evloop/sys (installed with every backend package); install a backend or @evloop/sys beside @evloop/core-policy (${String((lastError as Error | undefined)?.message ?? '')})`);
+  throw new RuntimeError(
+    `networking needs @evloop/sys, an optional peer dependency of @evloop/core-policy (every backend package brings it with npm); install it beside @evloop/core-policy: npm install @evloop/sys (${String((lastError as Error | undefined)?.message ?? '')})`,
+  );
 }
 
 /** Use this `@evloop/sys` (or a compatible module) instead of loading one; for tests and bundlers. */

@@ -302,27 +302,27 @@ export class ProactorEventLoop extends BaseEventLoop {
   // --- Low-level socket operations (asyncio's sock_* coroutines) ---
 
   sockRecv(sock: SocketLike, nbytes: number): Future<Buffer> {
-    return this.#sockOperation(sock, 'recv', () => this._proactor.recv(sock, nbytes), (_result, value) => value as Buffer);
+    return this.#sockOperation(sock, 'recv', 'recv', () => this._proactor.recv(sock, nbytes), (_result, value) => value as Buffer);
   }
 
   sockRecvInto(sock: SocketLike, buffer: Uint8Array): Future<number> {
-    return this.#sockOperation(sock, 'recv', () => this._proactor.recvInto(sock, buffer), (result) => result);
+    return this.#sockOperation(sock, 'recv', 'recvInto', () => this._proactor.recvInto(sock, buffer), (result) => result);
   }
 
   sockRecvfrom(sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]> {
-    return this.#sockOperation(sock, 'recvfrom', () => this._proactor.recvfrom(sock, bufsize), (_result, value) => value as [Buffer, SocketAddress | null]);
+    return this.#sockOperation(sock, 'recvfrom', 'recvfrom', () => this._proactor.recvfrom(sock, bufsize), (_result, value) => value as [Buffer, SocketAddress | null]);
   }
 
   sockRecvfromInto(sock: SocketLike, buffer: Uint8Array, nbytes = 0): Future<[number, SocketAddress | null]> {
-    return this.#sockOperation(sock, 'recvfrom', () => this._proactor.recvfromInto(sock, buffer, nbytes), (_result, value) => value as [number, SocketAddress | null]);
+    return this.#sockOperation(sock, 'recvfrom', 'recvfromInto', () => this._proactor.recvfromInto(sock, buffer, nbytes), (_result, value) => value as [number, SocketAddress | null]);
   }
 
   sockSendto(sock: SocketLike, data: Uint8Array, address: unknown): Future<number> {
-    return this.#sockOperation(sock, 'sendto', () => this._proactor.sendto(sock, data, address as SocketAddress), (result) => result);
+    return this.#sockOperation(sock, 'sendto', 'sendto', () => this._proactor.sendto(sock, data, address as SocketAddress), (result) => result);
   }
 
   sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]> {
-    return this.#sockOperation(sock, 'accept', () => this._proactor.accept(sock), (_result, value) => {
+    return this.#sockOperation(sock, 'accept', 'accept', () => this._proactor.accept(sock), (_result, value) => {
       const [fd, address] = value as [number, SocketAddress | null];
       return [wrapSocket(fd), address];
     });
@@ -333,7 +333,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     this._checkClosed();
     const future = this.createFuture<void>();
     try {
-      this.#checkSocket(sock);
+      this.#checkSocket(sock, 'send');
       if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
     } catch (error) {
       future.setException(error);
@@ -363,7 +363,7 @@ export class ProactorEventLoop extends BaseEventLoop {
   sockConnect(sock: SocketLike, address: unknown): Future<void> {
     this._checkClosed();
     try {
-      this.#checkSocket(sock);
+      this.#checkSocket(sock, 'connect');
     } catch (error) {
       const future = this.createFuture<void>();
       future.setException(error);
@@ -385,6 +385,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     return this.#sockOperation(
       sock,
       'connect',
+      'connect',
       () => this._proactor.connect(sock, address as SocketAddress),
       () => undefined,
       (result) => {
@@ -394,9 +395,15 @@ export class ProactorEventLoop extends BaseEventLoop {
     );
   }
 
-  #checkSocket(sock: SocketLike): void {
-    if (sock === null || typeof sock !== 'object' || typeof sock.fileno !== 'function') {
-      throw new TypeError(`expected a Socket (from @evloop/sys), got ${sock === null ? 'null' : typeof sock}`);
+  /** The selector loop's checks, with its messages: an object of the socket's shape (with the method the operation stands for), non-blocking, owned by no transport. */
+  #checkSocket(sock: SocketLike, method: keyof SocketLike): void {
+    if (sock === null || typeof sock !== 'object') {
+      throw new TypeError(`sock must be a Socket (from @evloop/sys), got ${sock === null ? 'null' : typeof sock}`);
+    }
+    for (const name of ['fileno', 'getBlocking', method] as const) {
+      if (typeof (sock as unknown as Record<string, unknown>)[name] !== 'function') {
+        throw new TypeError(`sock must be a Socket (from @evloop/sys): the object given has no ${name}() method`);
+      }
     }
     if (sock.getBlocking()) throw new RangeError('the socket must be non-blocking');
     const fd = sock.fileno();
@@ -407,12 +414,12 @@ export class ProactorEventLoop extends BaseEventLoop {
   }
 
   /** One operation as a future: cancelling the future cancels the operation (its buffer stays with the proactor until it completes). */
-  #sockOperation<T>(sock: SocketLike, syscall: string, start: () => number, convert: (result: number, value: unknown) => T, fail?: (result: number) => unknown): Future<T> {
+  #sockOperation<T>(sock: SocketLike, syscall: string, method: keyof SocketLike, start: () => number, convert: (result: number, value: unknown) => T, fail?: (result: number) => unknown): Future<T> {
     this._checkClosed();
     const future = this.createFuture<T>();
     let token: number;
     try {
-      this.#checkSocket(sock);
+      this.#checkSocket(sock, method);
       token = start();
     } catch (error) {
       future.setException(toOSError(error));

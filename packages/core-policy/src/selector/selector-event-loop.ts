@@ -3,10 +3,10 @@ import {
   EVENT_WRITE,
   OSError,
   fileobjToFd,
-  type AddrInfo,
   type BackendDescriptor,
   type BaseSelector,
   type FileObject,
+  type SelectorKey,
 } from '@evloop/interface';
 import { BaseEventLoop } from '../base/base-event-loop.js';
 import type { Server, TransportOwner } from '../base/server.js';
@@ -14,6 +14,7 @@ import type { SubprocessOptions } from '../base/subprocess-options.js';
 import type { Future } from '../futures/future.js';
 import { Handle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
+import { logger } from '../loop/logger.js';
 import type { PipeLike, SocketAddress, SocketLike } from '../net/socket-module.js';
 import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
 import * as sockets from './selector-sockets.js';
@@ -47,6 +48,22 @@ export class SelectorEventLoop extends BaseEventLoop {
       this.backend = options.backend;
     }
     this._selector = selector as BaseSelector<ReaderWriter>;
+    // A selector that can tell when the file behind a registration is gone
+    // (closed without removeReader/removeWriter, its dup keeping epoll's
+    // registration alive) drops it instead of letting it fire forever.
+    if ('onDeadRegistration' in selector) selector.onDeadRegistration = (key) => this.#deadRegistration(key as SelectorKey<ReaderWriter>);
+  }
+
+  #deadRegistration(key: SelectorKey<ReaderWriter>): void {
+    const [reader, writer] = key.data;
+    reader?.cancel();
+    writer?.cancel();
+    if (this.getDebug()) {
+      logger.warning(
+        `fd ${key.fd} was closed (or its number now names another file) while the loop was still watching it: ` +
+          'its reader/writer were dropped; call removeReader()/removeWriter() before closing an fd',
+      );
+    }
   }
 
   /** The selector this loop polls. */

@@ -19,9 +19,19 @@ export const ACCEPT_RETRY_DELAY = 1;
 
 const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
-function checkSocket(loop: SelectorEventLoop, sock: SocketLike): void {
-  if (sock === null || typeof sock !== 'object' || typeof sock.fileno !== 'function') {
-    throw new TypeError(`expected a Socket (from @evloop/sys), got ${sock === null ? 'null' : typeof sock}`);
+/**
+ * `sock` must be a Socket (from @evloop/sys, or anything with its methods):
+ * a TypeError naming the argument and the missing method otherwise, instead
+ * of "sock.getBlocking is not a function" from deep inside.
+ */
+function checkSocket(loop: SelectorEventLoop, sock: SocketLike, ...methods: Array<keyof SocketLike>): void {
+  if (sock === null || typeof sock !== 'object') {
+    throw new TypeError(`sock must be a Socket (from @evloop/sys), got ${sock === null ? 'null' : typeof sock}`);
+  }
+  for (const method of ['fileno', 'getBlocking', ...methods] as const) {
+    if (typeof (sock as unknown as Record<string, unknown>)[method] !== 'function') {
+      throw new TypeError(`sock must be a Socket (from @evloop/sys): the object given has no ${method}() method`);
+    }
   }
   if (sock.getBlocking()) throw new RangeError('the socket must be non-blocking');
   ensureNoTransport(loop, sock.fileno());
@@ -81,10 +91,10 @@ function settle<T>(future: Future<T>, operation: () => T): boolean {
   return true;
 }
 
-function sockOperation<T>(loop: SelectorEventLoop, sock: SocketLike, event: number, operation: () => T): Future<T> {
+function sockOperation<T>(loop: SelectorEventLoop, sock: SocketLike, method: keyof SocketLike, event: number, operation: () => T): Future<T> {
   loop._checkClosed();
   try {
-    checkSocket(loop, sock);
+    checkSocket(loop, sock, method);
     return resolved(loop, operation());
   } catch (error) {
     if (!wouldBlock(error)) return failed(loop, error);
@@ -95,34 +105,34 @@ function sockOperation<T>(loop: SelectorEventLoop, sock: SocketLike, event: numb
 }
 
 export function sockRecv(loop: SelectorEventLoop, sock: SocketLike, nbytes: number): Future<Buffer> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.recv(nbytes));
+  return sockOperation(loop, sock, 'recv', EVENT_READ, () => sock.recv(nbytes));
 }
 
 export function sockRecvInto(loop: SelectorEventLoop, sock: SocketLike, buffer: Uint8Array): Future<number> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.recvInto(buffer));
+  return sockOperation(loop, sock, 'recvInto', EVENT_READ, () => sock.recvInto(buffer));
 }
 
 export function sockRecvfrom(loop: SelectorEventLoop, sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.recvfrom(bufsize));
+  return sockOperation(loop, sock, 'recvfrom', EVENT_READ, () => sock.recvfrom(bufsize));
 }
 
 export function sockRecvfromInto(loop: SelectorEventLoop, sock: SocketLike, buffer: Uint8Array, nbytes: number): Future<[number, SocketAddress | null]> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.recvfromInto(buffer, nbytes));
+  return sockOperation(loop, sock, 'recvfromInto', EVENT_READ, () => sock.recvfromInto(buffer, nbytes));
 }
 
 export function sockSendto(loop: SelectorEventLoop, sock: SocketLike, data: Uint8Array, address: unknown): Future<number> {
-  return sockOperation(loop, sock, EVENT_WRITE, () => sock.sendto(data, address));
+  return sockOperation(loop, sock, 'sendto', EVENT_WRITE, () => sock.sendto(data, address));
 }
 
 export function sockAccept(loop: SelectorEventLoop, sock: SocketLike): Future<[SocketLike, SocketAddress | null]> {
-  return sockOperation(loop, sock, EVENT_READ, () => sock.accept({ blocking: false }));
+  return sockOperation(loop, sock, 'accept', EVENT_READ, () => sock.accept({ blocking: false }));
 }
 
 export function sockSendall(loop: SelectorEventLoop, sock: SocketLike, data: Uint8Array): Future<void> {
   loop._checkClosed();
   let sent = 0;
   try {
-    checkSocket(loop, sock);
+    checkSocket(loop, sock, 'send');
     if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
     sent = data.length === 0 ? 0 : sock.send(data);
   } catch (error) {
@@ -144,7 +154,7 @@ export function sockSendall(loop: SelectorEventLoop, sock: SocketLike, data: Uin
 export function sockConnect(loop: SelectorEventLoop, sock: SocketLike, address: unknown): Future<void> {
   loop._checkClosed();
   try {
-    checkSocket(loop, sock);
+    checkSocket(loop, sock, 'connect');
   } catch (error) {
     return failed(loop, error);
   }

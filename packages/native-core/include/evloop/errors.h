@@ -185,8 +185,7 @@ inline int ErrnoFromWin32(unsigned long error) {
     case ERROR_NO_DATA:
     case ERROR_PIPE_NOT_CONNECTED:
       return EPIPE;
-    case ERROR_OPERATION_ABORTED:
-    case WSA_OPERATION_ABORTED:
+    case ERROR_OPERATION_ABORTED:  // also WSA_OPERATION_ABORTED
       return ECANCELED;
     case ERROR_NOT_SUPPORTED:
     case ERROR_CALL_NOT_IMPLEMENTED:

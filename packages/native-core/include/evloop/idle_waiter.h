@@ -268,6 +268,7 @@ class IdleWaiter {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       deadline_ = deadline;
+      deadline_generation_++;
       polling = armed_;
     }
     if (polling) wake_.Signal();
@@ -305,6 +306,7 @@ class IdleWaiter {
       if (stopping_) return;
       typename Set::Snapshot snapshot = set_->TakeSnapshot();
       const Deadline deadline = deadline_;
+      const unsigned generation = deadline_generation_;
       lock.unlock();
       int error = 0;
       const WaitOutcome outcome = snapshot.BlockUntilReady(wake_.handle(), deadline, &error);
@@ -313,8 +315,8 @@ class IdleWaiter {
       if (outcome == WaitOutcome::kWoken) continue;
       // Ready, the deadline, or a failure the JS side's next wait() will
       // report: tell JS once, then sleep until it has handled that. A
-      // deadline is met once.
-      if (outcome == WaitOutcome::kTimedOut) deadline_ = Deadline();
+      // deadline is met once (unless JS set a new one meanwhile).
+      if (outcome == WaitOutcome::kTimedOut && generation == deadline_generation_) deadline_ = Deadline();
       armed_ = false;
       lock.unlock();
       notify_();
@@ -334,6 +336,7 @@ class IdleWaiter {
   bool running_ = false;
   std::function<void()> notify_;
   Deadline deadline_;
+  unsigned deadline_generation_ = 0;
   bool stopping_ = false;
   bool armed_ = false;
 };

@@ -250,11 +250,10 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
   }
 
   WaitSet* wait_set() {
-    if constexpr (std::is_same_v<WaitSet, Mechanism>) {
-      return &mechanism_;
-    } else {
-      return &kernel_set_;
-    }
+#ifndef _WIN32
+    if constexpr (!std::is_same_v<WaitSet, Mechanism>) return &kernel_set_;
+#endif
+    if constexpr (std::is_same_v<WaitSet, Mechanism>) return &mechanism_;
   }
 
   Mechanism mechanism_;

@@ -32,6 +32,13 @@ export interface EventLoopConformanceOptions extends LoopSource {
     /** The backend accepts regular files (poll, select: always ready) instead of refusing them (epoll: EPERM). */
     pollsRegularFiles?: boolean;
     /**
+     * addReader/addWriter work (level-triggered, as on a selector loop).
+     * Default: true on a selector loop; false on a proactor loop, which must
+     * then refuse them with NotImplementedError naming itself. io_uring's
+     * proactor watches fds through its readiness polls and sets it.
+     */
+    watchesFds?: boolean;
+    /**
      * The kernel keeps a registration for as long as its file is open, even
      * after the fd is closed, when a dup of it is still open (epoll): the
      * loop must find such a registration and drop it. Backends that watch by
@@ -52,6 +59,7 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
   const family = loopFamily(options);
   const createLoop = family.create;
   const features = options.features ?? {};
+  const watchesFds = features.watchesFds ?? family.kind === 'selector';
   const test = (title: string, body: Parameters<typeof withLoop>[1]) => it(title, () => withLoop(createLoop, body));
 
   describe(`event loop conformance: ${name}`, () => {
@@ -266,10 +274,10 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         expect(() => loop.callAt(1, () => {})).toThrow(closed);
         expect(() => loop.createFuture()).toThrow(closed);
         expect(() => loop.createTask(Promise.resolve())).toThrow(closed);
-        if (family.kind === 'selector') expect(() => loop.addReader(0, () => {})).toThrow(closed);
+        if (watchesFds) expect(() => loop.addReader(0, () => {})).toThrow(closed);
         await expect(loop.runForever()).rejects.toThrow(closed);
         await expect(loop.runUntilComplete(Promise.resolve())).rejects.toThrow(closed);
-        if (family.kind === 'selector') expect(loop.removeReader(0)).toBe(false);
+        if (watchesFds) expect(loop.removeReader(0)).toBe(false);
       });
 
       test('Node timers, Promises and fs work inside coroutines', async ({ loop }) => {
@@ -599,7 +607,7 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
     });
 
-    if (family.kind === 'proactor') {
+    if (!watchesFds) {
       describe('file descriptors on a proactor loop', () => {
         test('addReader/addWriter raise NotImplementedError naming the loop', ({ loop }) => {
           for (const call of [() => loop.addReader(0, () => {}), () => loop.addWriter(1, () => {}), () => loop.removeReader(0), () => loop.removeWriter(1)]) {
@@ -610,7 +618,9 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
     }
 
-    describeFor(family, 'selector', 'file descriptors', 'fd watching is what a proactor loop does not have', () => {
+    const fdBlock = (title: string, body: () => void) =>
+      watchesFds ? describe(title, body) : describeFor(family, 'selector', title, 'fd watching is what this proactor loop does not have', body);
+    fdBlock('file descriptors', () => {
       test('addReader fires when a pipe has data, until removeReader', async ({ loop }) => {
         const [readFd, writeFd] = sys.pipe();
         try {

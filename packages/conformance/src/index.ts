@@ -7,3 +7,4 @@ export * from './services-conformance.js';
 export * from './tls-conformance.js';
 export * from './helper-thread-kit.js';
 export * from './helper-thread-conformance.js';
+export * from './proactor-conformance.js';

@@ -17,6 +17,7 @@ import {
   RuntimeError,
   type BaseEventLoop,
   type SelectorEventLoop,
+  type ProactorEventLoop,
   TimeoutError,
   AI_NUMERICHOST,
   setSysModule,
@@ -176,6 +177,12 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
     else it.skip(`${title} (skipped on a ${family.kind} loop: ${why})`, () => {});
   };
 
+  /** A test that looks inside a proactor loop: skipped, saying why, on a selector loop. */
+  const proactorTest = (title: string, why: string, body: (harness: LoopHarness) => Promise<void>) => {
+    if (family.kind === 'proactor') test(title, body);
+    else it.skip(`${title} (skipped on a ${family.kind} loop: ${why})`, () => {});
+  };
+
   describe(`network conformance: ${name}`, () => {
     describe('sock* methods', () => {
       test('sockRecv, sockSendall and sockRecvInto on a socketpair', async ({ loop }) => {
@@ -248,6 +255,25 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           await sleep(0);
           await sleep(0);
           expect(selector.getMap().has(a.fileno())).toBe(false);
+          b.send(Buffer.from('x'));
+          expect((await loop.sockRecv(a, 10)).toString()).toBe('x');
+        } finally {
+          a.close();
+          b.close();
+        }
+      });
+
+      proactorTest('cancelling sockRecv cancels its operation', 'it reads the proactor, and a selector loop has none', async ({ loop }) => {
+        const proactor = (loop as ProactorEventLoop).proactor;
+        const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+        try {
+          const pending = loop.sockRecv(a, 10);
+          await sleep(0.01);
+          expect(proactor.pending).toBe(1);
+          pending.cancel();
+          await sleep(0);
+          await sleep(0);
+          expect(proactor.pending).toBe(0);
           b.send(Buffer.from('x'));
           expect((await loop.sockRecv(a, 10)).toString()).toBe('x');
         } finally {

@@ -98,6 +98,7 @@ export type {
 } from '@evloop/interface';
 export { BaseEventLoop } from './base/base-event-loop.js';
 export { SelectorEventLoop } from './selector/selector-event-loop.js';
+export { ProactorEventLoop } from './proactor/proactor-event-loop.js';
 export { Handle, TimerHandle } from './loop/handles.js';
 export { Future, isFuture } from './futures/future.js';
 export { Coroutine, isCoroutineObject } from './futures/coroutine.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BackendDescriptor } from '@evloop/interface';
-import { NotImplementedError, SelectorEventLoop, loopForBackend } from '@evloop/core-policy';
+import type { BackendDescriptor, Proactor } from '@evloop/interface';
+import { ProactorEventLoop, SelectorEventLoop, loopForBackend } from '@evloop/core-policy';
 import { testSelector } from './helpers.js';
 
 function descriptor(fields: Partial<BackendDescriptor>): BackendDescriptor {
@@ -32,14 +32,37 @@ describe('loopForBackend', () => {
     }
   });
 
-  it('says a proactor backend has no loop class yet, naming the backend', () => {
-    const backend = descriptor({ name: 'uring', kind: 'proactor', createProactor: () => ({ backendName: 'uring', closed: false, close() {} }) });
-    expect(() => loopForBackend(backend)).toThrow(NotImplementedError);
-    expect(() => loopForBackend(backend)).toThrow(/uring.*proactor/);
+  it('builds a proactor loop on the proactor a proactor backend makes', () => {
+    let made = 0;
+    let closed = 0;
+    const proactor = {
+      backendName: 'fake',
+      closed: false,
+      pending: 0,
+      poll: () => 0,
+      close: () => {
+        closed++;
+      },
+    } as unknown as Proactor;
+    const backend = descriptor({
+      name: 'uring',
+      kind: 'proactor',
+      createProactor: () => {
+        made++;
+        return proactor;
+      },
+    });
+    const loop = loopForBackend(backend);
+    expect(loop).toBeInstanceOf(ProactorEventLoop);
+    expect(loop.backend).toBe(backend);
+    expect((loop as ProactorEventLoop).proactor).toBe(proactor);
+    expect(made).toBe(1);
+    loop.close();
+    expect(closed).toBe(1);
   });
 
   it('a SelectorEventLoop refuses a proactor descriptor, pointing to the loop of its kind', () => {
-    const backend = descriptor({ name: 'uring', kind: 'proactor', createProactor: () => ({ backendName: 'uring', closed: false, close() {} }) });
+    const backend = descriptor({ name: 'uring', kind: 'proactor', createProactor: () => ({ backendName: 'uring', closed: false, close() {} }) as unknown as Proactor });
     expect(() => new SelectorEventLoop(undefined, { backend })).toThrow(new TypeError('a SelectorEventLoop needs a selector backend, and uring is a proactor backend; use newEventLoop() or loopForBackend() for a loop of its kind'));
   });
 

@@ -191,7 +191,7 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
           `\nEvery backend on ${platform}:\n${describeRejections(reports)}`,
       );
     }
-    // Either kind: the loop for it is chosen by loopForBackend, which says so if this version has none.
+    // Either kind: loopForBackend builds the loop of its kind.
     return loaded.descriptor;
   }
   const order = BACKEND_PREFERENCE[platform] ?? [];

@@ -1,5 +1,6 @@
-import { NotImplementedError, type BackendDescriptor } from '@evloop/interface';
+import type { BackendDescriptor } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { ProactorEventLoop } from '../proactor/proactor-event-loop.js';
 import { SelectorEventLoop } from '../selector/selector-event-loop.js';
 
 /**
@@ -18,9 +19,7 @@ export function loopForBackend(backend: BackendDescriptor): BaseEventLoop {
       return new SelectorEventLoop(undefined, { backend });
     case 'proactor':
       if (typeof backend.createProactor !== 'function') throw new TypeError(`backend ${String(backend.name)} is a proactor backend without createProactor()`);
-      throw new NotImplementedError(
-        `backend ${String(backend.name)} is a proactor backend, and this version of @evloop/core-policy has no ProactorEventLoop yet; choose a selector backend (EVLOOP_BACKEND=epoll, poll or select)`,
-      );
+      return new ProactorEventLoop(undefined, { backend });
     default:
       throw new TypeError(`backend ${String((backend as { name?: unknown }).name)} has an unknown kind ${JSON.stringify((backend as { kind?: unknown }).kind)} (expected 'selector' or 'proactor')`);
   }

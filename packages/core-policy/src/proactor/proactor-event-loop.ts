@@ -1,0 +1,677 @@
+import fs from 'node:fs';
+import {
+  COMPLETION_MORE,
+  COMPLETION_STRIDE,
+  EVENT_READ,
+  EVENT_WRITE,
+  OSError,
+  RuntimeError,
+  completionError,
+  fileobjToFd,
+  osErrorFromErrno,
+  toOSError,
+  type BackendDescriptor,
+  type BaseProtocol,
+  type DatagramTransport,
+  type FileObject,
+  type Proactor,
+  type ReadTransport,
+  type SubprocessProtocol as SubprocessProtocolContract,
+  type SubprocessTransport,
+  type WriteTransport,
+} from '@evloop/interface';
+import { BaseEventLoop } from '../base/base-event-loop.js';
+import type { Server, TransportOwner } from '../base/server.js';
+import type { SubprocessOptions } from '../base/subprocess-options.js';
+import type { Future } from '../futures/future.js';
+import { Handle } from '../loop/handles.js';
+import { resolveBackend } from '../loop/discovery.js';
+import { gaiError, numericAddress } from '../net/addresses.js';
+import { sysModule, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
+import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
+import {
+  ProactorDatagramTransport,
+  ProactorReadPipeTransport,
+  ProactorSocketTransport,
+  ProactorWritePipeTransport,
+  type ProactorEndpoint,
+  type ProactorTransport,
+} from './proactor-transports.js';
+
+/**
+ * What a completion's callback gets: the target it was started for, the
+ * result (or -errno), the value, its token, and the completion's flags
+ * (`COMPLETION_MORE` while a multishot operation goes on).
+ */
+export type OperationCallback<T> = (target: T, result: number, value: unknown, token: number, flags: number) => void;
+
+const ECANCELED = 125;
+/** Seconds to stop accepting after accept() failed for lack of fds or memory (asyncio's ACCEPT_RETRY_DELAY). */
+const ACCEPT_RETRY_DELAY = 1;
+const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+
+/** addReader/addWriter on one fd: the handles, and the readiness poll in flight for them. */
+interface FdWatch {
+  readonly fd: number;
+  reader: Handle | null;
+  writer: Handle | null;
+  token: number;
+  events: number;
+}
+
+/** A listening socket's accept loop. */
+interface Serving {
+  readonly protocolFactory: () => object;
+  readonly sock: SocketLike;
+  readonly server: Server;
+  token: number;
+  stopped: boolean;
+}
+
+/**
+ * asyncio's `ProactorEventLoop`: the loop on a completion backend (io_uring,
+ * IOCP). Reads and writes are operations handed to the proactor; their
+ * completions come back in bulk from one `poll(0)` per iteration and queue
+ * the callbacks they complete, so `_runOnce` is the same as the selector
+ * loop's. Where asyncio's proactor loop stops short, this one does not: UDP
+ * works, and so do `addReader`/`addWriter` (through the proactor's
+ * readiness polls).
+ */
+export class ProactorEventLoop extends BaseEventLoop {
+  readonly backend: BackendDescriptor | undefined;
+  /** @internal */ readonly _proactor: Proactor;
+  /** Operations in flight, by token: the handle their completion queues. */
+  readonly #operations = new Map<number, Handle>();
+  readonly #transports = new Map<number, ProactorTransport>();
+  readonly #watches = new Map<number, FdWatch>();
+  /** Readiness polls in flight, by token. */
+  readonly #watchTokens = new Map<number, FdWatch>();
+  readonly #serving = new Map<SocketLike, Serving>();
+
+  constructor(proactor?: Proactor, options: { backend?: BackendDescriptor } = {}) {
+    super();
+    if (proactor === undefined) {
+      const descriptor = options.backend ?? resolveBackend();
+      if (descriptor.kind !== 'proactor' || typeof descriptor.createProactor !== 'function') {
+        throw new TypeError(`ProactorEventLoop needs a proactor backend (EVLOOP_BACKEND=uring), and ${String(descriptor.name)} is a ${descriptor.kind} backend: use SelectorEventLoop for it`);
+      }
+      this.backend = descriptor;
+      proactor = descriptor.createProactor();
+    } else {
+      if (proactor === null || typeof proactor !== 'object' || typeof proactor.poll !== 'function') {
+        throw new TypeError(`proactor must be a Proactor (from a proactor backend), got ${proactor === null ? 'null' : typeof proactor}`);
+      }
+      this.backend = options.backend;
+    }
+    this._proactor = proactor;
+  }
+
+  /** The proactor this loop runs on. */
+  get proactor(): Proactor {
+    return this._proactor;
+  }
+
+  /**
+   * @internal Track operation `token`: when it completes, `callback(target,
+   * result, value, token)` runs as a ready handle of that iteration.
+   */
+  _operate<T>(token: number, callback: OperationCallback<T>, target: T): number {
+    this.#operations.set(token, new Handle(callback, [target, 0, undefined, token, 0], this));
+    return token;
+  }
+
+  protected _pollBackend(): void {
+    const proactor = this._proactor;
+    if (proactor.pending === 0) return;
+    const count = proactor.poll(0);
+    if (count === 0) return;
+    const completions = proactor.completions;
+    const operations = this.#operations;
+    const watching = this.#watchTokens;
+    for (let i = 0; i < count; i++) {
+      const base = i * COMPLETION_STRIDE;
+      const token = completions[base]!;
+      const handle = operations.get(token);
+      if (handle === undefined) {
+        // A readiness poll of addReader/addWriter queues the user's handles
+        // right here, as a selector's ready event does, so they run in this
+        // iteration, before the poll started again is submitted.
+        const watch = watching.get(token);
+        if (watch !== undefined) {
+          watching.delete(token);
+          this.#fdReady(watch, completions[base + 1]!, token);
+        }
+        continue;
+      }
+      if (handle._cancelled) {
+        operations.delete(token);
+        continue;
+      }
+      const result = completions[base + 1]!;
+      const flags = completions[base + 2]!;
+      const value = result >= 0 ? proactor.completionValue(i) : undefined;
+      if ((flags & COMPLETION_MORE) !== 0) {
+        // A multishot operation goes on: this completion gets a handle of
+        // its own, since several may arrive in one poll.
+        this._addReady(new Handle(handle._callback!, [handle._args![0], result, value, token, flags], this));
+        continue;
+      }
+      operations.delete(token);
+      const args = handle._args!;
+      args[1] = result;
+      args[2] = value;
+      args[4] = flags;
+      this._addReady(handle);
+    }
+  }
+
+  protected _startWatching(onReady: () => void): void {
+    this._proactor.watch(onReady);
+  }
+
+  protected _stopWatching(): void {
+    this._proactor.unwatch();
+  }
+
+  protected _closeBackend(): void {
+    this.#operations.clear();
+    this.#watches.clear();
+    this.#watchTokens.clear();
+    this._proactor.close();
+  }
+
+  /**
+   * Close the loop and what it still owns: listening sockets and the
+   * sockets of open transports (their protocols are not called). The
+   * proactor then cancels what is still in flight and waits for it.
+   */
+  override close(): void {
+    if (!this._running && !this._closed) {
+      for (const transport of [...this.#transports.values()]) transport._abandon();
+      this.#transports.clear();
+    }
+    super.close();
+  }
+
+  /** @internal A transport now owns `fd`. */
+  _registerTransport(fd: number, transport: ProactorTransport): void {
+    this.#transports.set(fd, transport);
+  }
+
+  /** @internal The transport let go of `fd`. */
+  _unregisterTransport(fd: number, transport: ProactorTransport): void {
+    if (this.#transports.get(fd) === transport) this.#transports.delete(fd);
+  }
+
+  /** @internal The transport that owns `fd`, if any. */
+  _transportOf(fd: number): ProactorTransport | undefined {
+    return this.#transports.get(fd);
+  }
+
+  // --- fd watching, through the proactor's readiness polls ---
+
+  /**
+   * Call `callback(...args)` whenever `fd` is readable, until `removeReader`
+   * (level-triggered, as on a selector loop: the proactor's one-shot
+   * readiness poll is started again after each report).
+   */
+  addReader<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this._addCallback(fd, EVENT_READ, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  removeReader(fd: FileObject): boolean {
+    if (this._closed) return false;
+    return this._removeCallback(fileobjToFd(fd), EVENT_READ);
+  }
+
+  addWriter<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this._addCallback(fd, EVENT_WRITE, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  removeWriter(fd: FileObject): boolean {
+    if (this._closed) return false;
+    return this._removeCallback(fileobjToFd(fd), EVENT_WRITE);
+  }
+
+  /** @internal */
+  _addCallback(fileobj: FileObject, event: number, callback: (...args: unknown[]) => unknown, args: unknown[]): void {
+    this._checkClosed();
+    if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${typeof callback}`);
+    const fd = fileobjToFd(fileobj);
+    const handle = new Handle(callback, args.length === 0 ? null : args, this);
+    let watch = this.#watches.get(fd);
+    if (watch === undefined) {
+      watch = { fd, reader: null, writer: null, token: 0, events: 0 };
+      this.#watches.set(fd, watch);
+    }
+    const previous = event === EVENT_READ ? watch.reader : watch.writer;
+    if (event === EVENT_READ) watch.reader = handle;
+    else watch.writer = handle;
+    previous?.cancel();
+    // Always a fresh poll: the fd may have been closed and its number reused.
+    this.#rearm(watch, true);
+  }
+
+  /** @internal */
+  _removeCallback(fd: number, event: number): boolean {
+    const watch = this.#watches.get(fd);
+    if (watch === undefined) return false;
+    const handle = event === EVENT_READ ? watch.reader : watch.writer;
+    if (handle === null) return false;
+    handle.cancel();
+    if (event === EVENT_READ) watch.reader = null;
+    else watch.writer = null;
+    this.#rearm(watch, false);
+    return true;
+  }
+
+  #rearm(watch: FdWatch, fresh: boolean): void {
+    const wanted = (watch.reader !== null ? EVENT_READ : 0) | (watch.writer !== null ? EVENT_WRITE : 0);
+    if (watch.token !== 0 && watch.events === wanted && !fresh) return;
+    const proactor = this._proactor;
+    if (watch.token !== 0) {
+      // Its completion (ECANCELED, or a late report) is dropped.
+      this.#watchTokens.delete(watch.token);
+      proactor.cancel(watch.token);
+      watch.token = 0;
+    }
+    watch.events = wanted;
+    if (wanted === 0) {
+      this.#watches.delete(watch.fd);
+      return;
+    }
+    watch.token = proactor.pollAdd(watch.fd, wanted);
+    this.#watchTokens.set(watch.token, watch);
+  }
+
+  /** A readiness poll completed: queue the handles it wakes and poll again for the next report. */
+  #fdReady(watch: FdWatch, result: number, token: number): void {
+    if (watch.token !== token) return;
+    watch.token = 0;
+    if (this.#watches.get(watch.fd) !== watch) return;
+    if (result < 0) {
+      // The fd is gone (EBADF) or cannot be polled: it never becomes ready,
+      // as a closed fd never fires on the poll and select backends.
+      return;
+    }
+    if ((result & EVENT_READ) !== 0 && watch.reader !== null) this._addReady(watch.reader);
+    if ((result & EVENT_WRITE) !== 0 && watch.writer !== null) this._addReady(watch.writer);
+    this.#rearm(watch, true);
+  }
+
+  // --- Low-level socket operations (asyncio's sock_* coroutines) ---
+
+  sockRecv(sock: SocketLike, nbytes: number): Future<Buffer> {
+    return this.#sockOperation(sock, 'recv', 'recv', () => this._proactor.recv(sock, nbytes), (_result, value) => value as Buffer);
+  }
+
+  sockRecvInto(sock: SocketLike, buffer: Uint8Array): Future<number> {
+    return this.#sockOperation(sock, 'recv', 'recvInto', () => this._proactor.recvInto(sock, buffer), (result) => result);
+  }
+
+  sockRecvfrom(sock: SocketLike, bufsize: number): Future<[Buffer, SocketAddress | null]> {
+    return this.#sockOperation(sock, 'recvfrom', 'recvfrom', () => this._proactor.recvfrom(sock, bufsize), (_result, value) => value as [Buffer, SocketAddress | null]);
+  }
+
+  sockRecvfromInto(sock: SocketLike, buffer: Uint8Array, nbytes = 0): Future<[number, SocketAddress | null]> {
+    return this.#sockOperation(sock, 'recvfrom', 'recvfromInto', () => this._proactor.recvfromInto(sock, buffer, nbytes), (_result, value) => value as [number, SocketAddress | null]);
+  }
+
+  sockSendto(sock: SocketLike, data: Uint8Array, address: unknown): Future<number> {
+    return this.#sockOperation(sock, 'sendto', 'sendto', () => this._proactor.sendto(sock, data, address as SocketAddress), (result) => result);
+  }
+
+  sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]> {
+    return this.#sockOperation(sock, 'accept', 'accept', () => this._proactor.accept(sock), (_result, value) => {
+      const [fd, address] = value as [number, SocketAddress | null];
+      return [wrapSocket(fd), address];
+    });
+  }
+
+  /** Send all of `data`: one send after another until the kernel has taken it all. */
+  sockSendall(sock: SocketLike, data: Uint8Array): Future<void> {
+    this._checkClosed();
+    const future = this.createFuture<void>();
+    try {
+      this.#checkSocket(sock, 'send');
+      if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
+    } catch (error) {
+      future.setException(error);
+      return future;
+    }
+    if (data.length === 0) {
+      future.setResult(undefined);
+      return future;
+    }
+    const state = { loop: this, sock, data, sent: 0, future, token: 0 };
+    const step = (): void => {
+      try {
+        state.token = this._operate(this._proactor.send(sock, data.subarray(state.sent)), sendallDone, state);
+      } catch (error) {
+        if (!future.done()) future.setException(toOSError(error));
+      }
+    };
+    (state as { step?: () => void }).step = step;
+    step();
+    future.addDoneCallback(() => {
+      if (future.cancelled() && !this._closed && state.token !== 0) this._proactor.cancel(state.token);
+    });
+    return future;
+  }
+
+  /** Connect to `address` (a host name is resolved first with `getaddrinfo`). */
+  sockConnect(sock: SocketLike, address: unknown): Future<void> {
+    this._checkClosed();
+    try {
+      this.#checkSocket(sock, 'connect');
+    } catch (error) {
+      const future = this.createFuture<void>();
+      future.setException(error);
+      return future;
+    }
+    if (!numericAddress(sock.family, address)) {
+      const [host, port] = address as [string, number];
+      const loop = this;
+      return this.createTask(async () => {
+        const infos = await loop.getaddrinfo(host, port, { family: sock.family, type: sock.type, proto: sock.proto });
+        if (infos.length === 0) throw gaiError('EAI_NONAME', `${host}: no address`);
+        await loop.#connect(sock, infos[0]![4]);
+      });
+    }
+    return this.#connect(sock, address);
+  }
+
+  #connect(sock: SocketLike, address: unknown): Future<void> {
+    return this.#sockOperation(
+      sock,
+      'connect',
+      'connect',
+      () => this._proactor.connect(sock, address as SocketAddress),
+      () => undefined,
+      (result) => {
+        const error = osErrorFromErrno(-result, 'connect');
+        return osErrorFromErrno(-result, 'connect', `Connect call failed ${JSON.stringify(address)}: ${error.message}`);
+      },
+    );
+  }
+
+  /** The selector loop's checks, with its messages: an object of the socket's shape (with the method the operation stands for), non-blocking, owned by no transport. */
+  #checkSocket(sock: SocketLike, method: keyof SocketLike): void {
+    if (sock === null || typeof sock !== 'object') {
+      throw new TypeError(`sock must be a Socket (from @evloop/sys), got ${sock === null ? 'null' : typeof sock}`);
+    }
+    for (const name of ['fileno', 'getBlocking', method] as const) {
+      if (typeof (sock as unknown as Record<string, unknown>)[name] !== 'function') {
+        throw new TypeError(`sock must be a Socket (from @evloop/sys): the object given has no ${name}() method`);
+      }
+    }
+    if (sock.getBlocking()) throw new RangeError('the socket must be non-blocking');
+    const fd = sock.fileno();
+    const transport = this.#transports.get(fd);
+    if (transport !== undefined && !transport.isClosing()) {
+      throw new RuntimeError(`File descriptor ${fd} is used by transport ${transport.toString()}`);
+    }
+  }
+
+  /** One operation as a future: cancelling the future cancels the operation (its buffer stays with the proactor until it completes). */
+  #sockOperation<T>(sock: SocketLike, syscall: string, method: keyof SocketLike, start: () => number, convert: (result: number, value: unknown) => T, fail?: (result: number) => unknown): Future<T> {
+    this._checkClosed();
+    const future = this.createFuture<T>();
+    let token: number;
+    try {
+      this.#checkSocket(sock, method);
+      token = start();
+    } catch (error) {
+      future.setException(toOSError(error));
+      return future;
+    }
+    this._operate(token, settleOperation as OperationCallback<SockOperation<T>>, { future, syscall, convert, fail });
+    future.addDoneCallback(() => {
+      if (future.cancelled() && !this._closed) this._proactor.cancel(token);
+    });
+    return future;
+  }
+
+  // --- The family's hooks (see BaseEventLoop) ---
+
+  _makeSocketTransport(sock: SocketLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null): ProactorSocketTransport {
+    return new ProactorSocketTransport(this, sock, protocol, waiter, extra, server);
+  }
+
+  _makeDatagramTransport(sock: SocketLike, protocol: BaseProtocol, address: unknown, waiter: Future<void> | null, extra: Record<string, unknown> | null): DatagramTransport {
+    return new ProactorDatagramTransport(this, sock, protocol, address, waiter, extra);
+  }
+
+  _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): ReadTransport {
+    return new ProactorReadPipeTransport(this, openPipeEnd(pipe), protocol, waiter, { pipe, ...extra });
+  }
+
+  _makeWritePipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): WriteTransport {
+    return new ProactorWritePipeTransport(this, openPipeEnd(pipe), protocol, waiter, { pipe, ...extra });
+  }
+
+  _makeSubprocessTransport(protocol: SubprocessProtocolContract, program: string, args: string[], options: SubprocessOptions): Future<SubprocessTransport> {
+    return startSubprocessTransport(this, protocol, program, args, options);
+  }
+
+  /** Accept connections on `sock`, one accept in flight, each with a transport of its own. */
+  _startServing(protocolFactory: () => object, sock: SocketLike, server: Server, _backlog: number): void {
+    if (this.#serving.has(sock)) return;
+    const serving: Serving = { protocolFactory, sock, server, token: 0, stopped: false };
+    this.#serving.set(sock, serving);
+    this.#accept(serving);
+  }
+
+  #accept(serving: Serving): void {
+    if (serving.stopped || this._closed) return;
+    const proactor = this._proactor;
+    try {
+      // One multishot accept for every connection where the proactor has it.
+      const token = proactor.acceptMany !== undefined ? proactor.acceptMany(serving.sock) : proactor.accept(serving.sock);
+      serving.token = this._operate(token, acceptDone, [this, serving] as const);
+    } catch (error) {
+      serving.token = 0;
+      this.callExceptionHandler({ message: 'Accept failed on a socket', exception: error, socket: serving.sock });
+    }
+  }
+
+  /** @internal */
+  _acceptDone(serving: Serving, result: number, value: unknown, token: number, flags: number): void {
+    // A multishot accept goes on after this completion; anything else ends here.
+    const goesOn = (flags & COMPLETION_MORE) !== 0;
+    if (!goesOn && serving.token === token) serving.token = 0;
+    if (serving.stopped) {
+      if (result >= 0) closeFd(result);
+      return;
+    }
+    if (result < 0) {
+      if (result === -ECANCELED) return;
+      const error = completionError(result, 'accept');
+      if (error.code === 'ECONNABORTED' || error.code === 'EAGAIN' || error.code === 'EINTR') {
+        if (!goesOn) this.#accept(serving);
+        return;
+      }
+      if (OUT_OF_RESOURCES.has(error.code)) {
+        this.callExceptionHandler({ message: 'socket.accept() out of system resource', exception: error, socket: serving.sock });
+      } else {
+        this.callExceptionHandler({ message: 'Accept failed on a socket', exception: error, socket: serving.sock });
+      }
+      if (goesOn) {
+        this._proactor.cancel(token);
+        serving.token = 0;
+      }
+      this.callLater(ACCEPT_RETRY_DELAY, resumeAccepting, this, serving);
+      return;
+    }
+    const [fd, address] = value as [number, SocketAddress | null];
+    if (!goesOn) this.#accept(serving);
+    const conn = wrapSocket(fd);
+    let protocol: object;
+    try {
+      protocol = serving.protocolFactory();
+    } catch (error) {
+      conn.close();
+      this.callExceptionHandler({ message: 'Error on transport creation for incoming connection', exception: error, socket: serving.sock });
+      return;
+    }
+    this._makeSocketTransport(conn, protocol as BaseProtocol, null, address === null ? null : { peername: address }, serving.server);
+  }
+
+  /** @internal */
+  _resumeAccepting(serving: Serving): void {
+    if (serving.stopped || this._closed || serving.token !== 0) return;
+    this.#accept(serving);
+  }
+
+  /**
+   * Stop accepting on `sock` and close it: the accept in flight is
+   * cancelled and the socket shut down first, since io_uring holds the file
+   * (and so the port) while an operation on it is in flight.
+   */
+  _stopServing(sock: SocketLike): void {
+    const serving = this.#serving.get(sock);
+    this.#serving.delete(sock);
+    if (serving !== undefined) serving.stopped = true;
+    const fd = sock.fileno();
+    if (fd >= 0) {
+      if (!this._closed) {
+        try {
+          this._proactor.cancelFd(fd);
+        } catch {
+          // a closed proactor has already let go of everything
+        }
+      }
+      try {
+        sock.shutdown(2);
+      } catch {
+        // not every socket can be shut down; closing is what matters
+      }
+    }
+    sock.close();
+  }
+}
+
+interface SockOperation<T> {
+  future: Future<T>;
+  syscall: string;
+  convert: (result: number, value: unknown) => T;
+  fail?: (result: number) => unknown;
+}
+
+function settleOperation<T>(operation: SockOperation<T>, result: number, value: unknown): void {
+  const future = operation.future;
+  if (future.done()) {
+    // Cancelled meanwhile: an accepted socket nobody will see is closed.
+    if (operation.syscall === 'accept' && result >= 0) closeFd((value as [number])[0]);
+    return;
+  }
+  if (result < 0) {
+    future.setException(operation.fail !== undefined ? operation.fail(result) : completionError(result, operation.syscall));
+    return;
+  }
+  let converted: T;
+  try {
+    converted = operation.convert(result, value);
+  } catch (error) {
+    future.setException(error);
+    return;
+  }
+  future.setResult(converted);
+}
+
+interface SendallState {
+  loop: ProactorEventLoop;
+  sock: SocketLike;
+  data: Uint8Array;
+  sent: number;
+  future: Future<void>;
+  token: number;
+  step?: () => void;
+}
+
+function sendallDone(state: SendallState, result: number): void {
+  state.token = 0;
+  const future = state.future;
+  if (future.done()) return;
+  if (result < 0) {
+    future.setException(completionError(result, 'send'));
+    return;
+  }
+  state.sent += result;
+  if (state.sent >= state.data.length) future.setResult(undefined);
+  else state.step!();
+}
+
+function acceptDone([loop, serving]: readonly [ProactorEventLoop, Serving], result: number, value: unknown, token: number, flags: number): void {
+  loop._acceptDone(serving, result, value, token, flags);
+}
+
+function resumeAccepting(loop: ProactorEventLoop, serving: Serving): void {
+  loop._resumeAccepting(serving);
+}
+
+function closeFd(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
+/** An accepted fd as a `@evloop/sys` socket (non-blocking and close-on-exec already). */
+function wrapSocket(fd: number): SocketLike {
+  const Socket = sysModule().Socket as unknown as new (options: { fileno: number }) => SocketLike;
+  return new Socket({ fileno: fd });
+}
+
+interface FdFunctions {
+  close(fd: number): void;
+  setBlocking(fd: number, flag: boolean): void;
+}
+
+/**
+ * A pipe end seen as the endpoint the transports expect. Closing it closes
+ * the user's object (if it has `close()`) or the fd, as asyncio's pipe
+ * transports close the pipe object they were given.
+ */
+class PipeEnd implements ProactorEndpoint {
+  readonly #fd: number;
+  readonly #owner: PipeLike;
+  #closed = false;
+
+  constructor(pipe: PipeLike) {
+    this.#owner = pipe;
+    this.#fd = fileobjToFd(pipe);
+  }
+
+  fileno(): number {
+    return this.#closed ? -1 : this.#fd;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const owner = this.#owner;
+    if (typeof owner === 'object' && typeof owner.close === 'function') owner.close();
+    else (sysModule() as unknown as FdFunctions).close(this.#fd);
+  }
+}
+
+/** asyncio accepts pipes, sockets and character devices (ttys, PTYs); anything else would be always ready or never. */
+function openPipeEnd(pipe: PipeLike): ProactorEndpoint {
+  const fd = fileobjToFd(pipe);
+  let stat: fs.Stats;
+  try {
+    stat = fs.fstatSync(fd);
+  } catch (error) {
+    throw toOSError(error);
+  }
+  if (!stat.isFIFO() && !stat.isSocket() && !stat.isCharacterDevice()) {
+    throw new RangeError('Pipe transport is for pipes, sockets and character devices (ttys) only');
+  }
+  // Non-blocking keeps io_uring on its poll path instead of a worker thread.
+  (sysModule() as unknown as FdFunctions).setBlocking(fd, false);
+  return new PipeEnd(pipe);
+}
+
+export { OSError };

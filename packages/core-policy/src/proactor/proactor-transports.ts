@@ -1,0 +1,905 @@
+import {
+  COMPLETION_MORE,
+  ConnectionAbortedError,
+  ConnectionResetError,
+  BrokenPipeError,
+  OSError,
+  RuntimeError,
+  completionError,
+  type BaseProtocol as BaseProtocolContract,
+  type BufferedProtocol as BufferedProtocolContract,
+  type DatagramProtocol as DatagramProtocolContract,
+  type DatagramTransport,
+  type Protocol as ProtocolContract,
+  type ReadTransport,
+  type Transport,
+  type WriteTransport,
+} from '@evloop/interface';
+import type { Future } from '../futures/future.js';
+import { logger } from '../loop/logger.js';
+import type { TransportOwner } from '../base/server.js';
+import { wouldBlock } from '../net/socket-helpers.js';
+import type { SocketLike } from '../net/socket-module.js';
+import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
+import type { ProactorEventLoop } from './proactor-event-loop.js';
+
+/** Bytes one read asks for (asyncio's proactor reads 32 KiB; the selector transports 256 KiB). */
+export const MAX_READ_SIZE = 256 * 1024;
+const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
+const DEFAULT_HIGH_WATER = 64 * 1024;
+const ECANCELED = 125;
+const ENOBUFS = 105;
+const SHUT_WR = 1;
+
+type AnyProtocol = BaseProtocolContract & Partial<ProtocolContract> & Partial<BufferedProtocolContract> & Partial<DatagramProtocolContract>;
+
+/** What a proactor transport reads and writes through: a socket, or a pipe end wrapped to look like one. */
+export interface ProactorEndpoint {
+  fileno(): number;
+  close(): void;
+  shutdown?(how: number): void;
+  getsockname?(): unknown;
+  getpeername?(): unknown;
+}
+
+
+function isBytes(data: unknown): data is Uint8Array {
+  return data instanceof Uint8Array;
+}
+
+function setWaiterResult(waiter: Future<void> | null): void {
+  if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
+}
+function callConnectionMade(transport: ProactorTransport): void {
+  transport._callConnectionMade();
+}
+function callConnectionLost(transport: ProactorTransport, error: unknown): void {
+  transport._callConnectionLost(error);
+}
+function startReading(transport: ProactorTransport): void {
+  transport._startReading();
+}
+function deliverPaused(transport: ProactorStreamTransport): void {
+  transport._deliverPaused();
+}
+
+/**
+ * asyncio's `_ProactorBasePipeTransport`: what every proactor transport
+ * shares. Reads and writes are operations in flight; their completions come
+ * back through the loop (`_operate`), and at most one read and one write of
+ * a transport are in flight at once.
+ */
+export abstract class ProactorTransport {
+  /** @internal */ _loop: ProactorEventLoop;
+  /** @internal */ _sock: ProactorEndpoint | null;
+  /** @internal */ readonly _fd: number;
+  /** @internal */ _protocol: AnyProtocol;
+  /** @internal */ _protocolConnected = false;
+  /** @internal */ _server: TransportOwner | null;
+  /** @internal */ _closing = false;
+  /** @internal */ _connLost = 0;
+  /** @internal */ _paused = false;
+  /** @internal */ _protocolPaused = false;
+  /** @internal */ _highWater = DEFAULT_HIGH_WATER;
+  /** @internal */ _lowWater = DEFAULT_HIGH_WATER / 4;
+  /** @internal Bytes buffered or in flight. */
+  /** @internal */ _bufferSize = 0;
+  /** @internal The read in flight (its token), or 0. */
+  /** @internal */ _readToken = 0;
+  /** @internal The write in flight, or 0. */
+  /** @internal */ _writeToken = 0;
+  #extra: Map<string, unknown>;
+
+  constructor(loop: ProactorEventLoop, sock: ProactorEndpoint, protocol: BaseProtocolContract, extra: Record<string, unknown> | null, server: TransportOwner | null) {
+    this._loop = loop;
+    this._sock = sock;
+    this._fd = sock.fileno();
+    this._protocol = protocol as AnyProtocol;
+    this._server = server;
+    this.#extra = new Map(extra === null ? [] : Object.entries(extra));
+    if (!this.#extra.has('pipe')) this.#extra.set('socket', sock);
+    loop._registerTransport(this._fd, this);
+    server?._attach(this);
+  }
+
+  getExtraInfo(name: string, defaultValue?: unknown): unknown {
+    if (this.#extra.has(name)) return this.#extra.get(name);
+    const sock = this._sock;
+    if ((name === 'sockname' || name === 'peername') && sock !== null && typeof sock.getsockname === 'function') {
+      let value: unknown = null;
+      try {
+        value = name === 'sockname' ? sock.getsockname() : sock.getpeername!();
+      } catch {
+        value = null;
+      }
+      if (value !== null) {
+        this.#extra.set(name, value);
+        return value;
+      }
+    }
+    return defaultValue;
+  }
+
+  setProtocol(protocol: BaseProtocolContract): void {
+    this._protocol = protocol as AnyProtocol;
+    this._protocolConnected = true;
+  }
+
+  getProtocol(): BaseProtocolContract {
+    return this._protocol;
+  }
+
+  isClosing(): boolean {
+    return this._closing;
+  }
+
+  isReading(): boolean {
+    return !this._paused && !this._closing;
+  }
+
+  /** Stop delivering data. A read already in flight is not cancelled (that could lose its bytes): what it brings is delivered on resume. */
+  pauseReading(): void {
+    if (this._closing || this._paused) return;
+    this._paused = true;
+  }
+
+  resumeReading(): void {
+    if (this._closing || !this._paused) return;
+    this._paused = false;
+    this._resumed();
+  }
+
+  /** @internal */
+  protected _resumed(): void {
+    this._startReading();
+  }
+
+  close(): void {
+    if (this._closing) return;
+    this._closing = true;
+    this._cancelRead();
+    if (this._bufferSize === 0 && this._writeToken === 0) {
+      this._connLost++;
+      this._loop.callSoon(callConnectionLost, this, null);
+    }
+  }
+
+  abort(): void {
+    this._forceClose(null);
+  }
+
+  getWriteBufferSize(): number {
+    return this._bufferSize;
+  }
+
+  getWriteBufferLimits(): [low: number, high: number] {
+    return [this._lowWater, this._highWater];
+  }
+
+  setWriteBufferLimits(high?: number | null, low?: number | null): void {
+    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
+    if (low === undefined || low === null) low = Math.floor(high / 4);
+    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
+    this._highWater = high;
+    this._lowWater = low;
+    this._maybePauseProtocol();
+  }
+
+  toString(): string {
+    const state = this._sock === null ? 'closed' : this._closing ? 'closing' : 'open';
+    return `<${this.constructor.name} fd=${this._fd} ${state} buffer=${this._bufferSize}>`;
+  }
+
+  /** @internal */
+  abstract _startReading(): void;
+
+  /** @internal */
+  _cancelRead(): void {
+    if (this._readToken !== 0 && !this._loop.isClosed()) this._loop._proactor.cancel(this._readToken);
+  }
+
+  /** @internal */
+  _maybePauseProtocol(): void {
+    if (this._bufferSize <= this._highWater || this._protocolPaused) return;
+    this._protocolPaused = true;
+    try {
+      this._protocol.pauseWriting?.();
+    } catch (error) {
+      this._loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception: error, transport: this as unknown as Transport, protocol: this._protocol });
+    }
+  }
+
+  /** @internal */
+  _maybeResumeProtocol(): void {
+    if (!this._protocolPaused || this._bufferSize > this._lowWater) return;
+    this._protocolPaused = false;
+    try {
+      this._protocol.resumeWriting?.();
+    } catch (error) {
+      this._loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception: error, transport: this as unknown as Transport, protocol: this._protocol });
+    }
+  }
+
+  /** A failure: report it (OSErrors only in debug mode, as asyncio), then close at once (the `RawStreamTransport` contract). */
+  _fatalError(error: unknown, message = 'Fatal error on transport'): void {
+    if (OSError.isInstance(error)) {
+      if (this._loop.getDebug()) logger.debug(`${this.toString()}: ${message}: ${String(error)}`);
+    } else {
+      this._loop.callExceptionHandler({ message, exception: error, transport: this as unknown as Transport, protocol: this._protocol });
+    }
+    this._forceClose(error);
+  }
+
+  /** Close now, dropping buffered data; `connectionLost(error)` runs once, soon (the `RawStreamTransport` contract). */
+  _forceClose(error: unknown): void {
+    if (this._connLost !== 0) return;
+    this._dropWriteBuffer();
+    this._closing = true;
+    this._cancelAll();
+    this._connLost++;
+    this._loop.callSoon(callConnectionLost, this, error);
+  }
+
+  /** @internal */
+  _cancelAll(): void {
+    if (this._loop.isClosed() || this._sock === null) return;
+    if (this._readToken !== 0 || this._writeToken !== 0) this._loop._proactor.cancelFd(this._fd);
+  }
+
+  /** @internal */
+  protected abstract _dropWriteBuffer(): void;
+
+  /** @internal */
+  _callConnectionMade(): void {
+    if (this._sock === null) return;
+    this._protocolConnected = true;
+    try {
+      this._protocol.connectionMade?.(this as never);
+    } catch (error) {
+      this._fatalError(error, 'Fatal error: protocol.connectionMade() call failed.');
+    }
+  }
+
+  /**
+   * @internal Call `connectionLost` once, then let go of the socket: what is
+   * still in flight on it is cancelled (and handed to the kernel) before it
+   * is closed, since io_uring keeps its own reference to the file while an
+   * operation is in flight and closing alone would not end them. It is not
+   * shut down first: an abort must reach the peer as a reset, not an EOF.
+   */
+  _callConnectionLost(error: unknown): void {
+    if (this._sock === null) return;
+    try {
+      if (this._protocolConnected) this._protocol.connectionLost?.(error);
+    } finally {
+      const sock = this._sock;
+      this._cancelAll();
+      this._sock = null;
+      const loop = this._loop;
+      loop._unregisterTransport(this._fd, this);
+      sock.close();
+      this._protocol = NULL_PROTOCOL;
+      const server = this._server;
+      this._server = null;
+      server?._detach(this);
+    }
+  }
+
+  /**
+   * @internal The loop is closing with this transport still open: close the
+   * socket now; the protocol is not called (no callback runs on a closed
+   * loop). The proactor cancels what is in flight when it closes next.
+   */
+  _abandon(): void {
+    const sock = this._sock;
+    this._closing = true;
+    this._connLost++;
+    this._sock = null;
+    sock?.close();
+  }
+
+  /** @internal Schedule connectionMade, then reading, then the waiter, in asyncio's order. */
+  _start(waiter: Future<void> | null): void {
+    const loop = this._loop;
+    loop.callSoon(callConnectionMade, this);
+    loop.callSoon(startReading, this);
+    if (waiter !== null) loop.callSoon(setWaiterResult, waiter);
+  }
+}
+
+const NULL_PROTOCOL: AnyProtocol = {};
+
+function readDone(transport: ProactorStreamTransport, result: number, value: unknown, token: number, flags: number): void {
+  transport._readDone(result, value, token, flags);
+}
+function writeDone(transport: ProactorStreamTransport, result: number, _value: unknown, token: number): void {
+  transport._writeDone(result, token);
+}
+
+/**
+ * Stream transports on the proactor: sockets (`ProactorSocketTransport`)
+ * and pipes (`ProactorReadPipeTransport`, `ProactorWritePipeTransport`).
+ * One read in flight while reading; one write in flight while there is
+ * something to send, and whatever is written meanwhile is queued and sent
+ * as one buffer when it completes. A short send resends the rest.
+ */
+export abstract class ProactorStreamTransport extends ProactorTransport {
+  /** @internal */ _buffers: Uint8Array[] = [];
+  /** @internal The bytes of the write in flight. */
+  /** @internal */ _inFlight: Uint8Array | null = null;
+  /** @internal */ _eof = false;
+  /** @internal */ _readEof = false;
+  /** @internal Reads that completed while paused, in order: delivered on resume. */
+  /** @internal */ _pendingReads: Array<[result: number, value: unknown]> = [];
+  /** @internal The read in flight is a multishot receive (it goes on until cancelled). */
+  /** @internal */ _multishot = false;
+  /** @internal The multishot receive was cancelled by pauseReading() and its last completion has not come yet. */
+  /** @internal */ _pauseCancelled = false;
+  /** @internal */ _buffered = false;
+  /** @internal The buffer a BufferedProtocol gave for the read in flight. */
+  /** @internal */ _readBuffer: Uint8Array | null = null;
+
+  /** @internal What a read (and its errors) are called, for OSError.syscall. */
+  protected abstract readonly _readSyscall: string;
+  protected abstract readonly _writeSyscall: string;
+
+  /** @internal Start the read operation; returns its token. */
+  protected abstract _startReadOperation(buffer: Uint8Array | null): number;
+  /** @internal Start the write operation; returns its token. */
+  protected abstract _startWriteOperation(data: Uint8Array): number;
+
+  /** @internal */
+  _startReading(): void {
+    if (this._readEof || this._readToken !== 0 || this._pendingReads.length > 0) return;
+    if (!this.isReading() || this._sock === null || this._connLost !== 0) return;
+    let buffer: Uint8Array | null = null;
+    if (this._buffered) {
+      try {
+        buffer = this._protocol.getBuffer!(-1);
+        if (!isBytes(buffer) || buffer.length === 0) throw new RuntimeError('getBuffer() returned an empty buffer');
+      } catch (error) {
+        this._fatalError(error, 'Fatal error: protocol.getBuffer() call failed.');
+        return;
+      }
+      this._readBuffer = buffer;
+    }
+    try {
+      this._readToken = this._loop._operate(this._startReadOperation(buffer), readDone, this);
+    } catch (error) {
+      this._fatalError(error, 'Fatal read error on pipe transport');
+    }
+  }
+
+  /** @internal */
+  _readDone(result: number, value: unknown, token: number, flags = 0): void {
+    if (token !== this._readToken) return;
+    const goesOn = (flags & COMPLETION_MORE) !== 0;
+    if (!goesOn) this._readToken = 0;
+    if (this._connLost !== 0 || this._sock === null) return;
+    if (result === -ECANCELED && this._closing) return;
+    // A multishot receive that ended on its own (EOF, an error) before the
+    // pause's cancel reached it: nothing is being cancelled any more.
+    if (!goesOn && result !== -ECANCELED) this._pauseCancelled = false;
+    if (result === -ECANCELED && this._multishot && this._pauseCancelled) {
+      // The receive stopped for pauseReading() has ended: start it again if
+      // reading resumed meanwhile.
+      this._pauseCancelled = false;
+      if (!this._paused) this._startReading();
+      return;
+    }
+    if (!goesOn && this._multishot && result === -ENOBUFS) {
+      // The proactor's buffers ran out (they are given back as soon as their
+      // bytes are copied): start receiving again.
+      this._startReading();
+      return;
+    }
+    if (this._paused || this._pendingReads.length > 0) {
+      // asyncio keeps a single read rather than cancel it (a cancelled read
+      // could lose bytes); what arrives while paused waits for resumeReading().
+      this._pendingReads.push([result, value]);
+      return;
+    }
+    this._deliverRead(result, value);
+  }
+
+  override pauseReading(): void {
+    if (this._closing || this._paused) return;
+    this._paused = true;
+    // A multishot receive would go on reading into memory: stop it, so the
+    // peer is held back by the kernel's buffers (flow control). What it
+    // delivered before the cancel is kept, in order, for resumeReading().
+    if (this._multishot && this._readToken !== 0 && !this._pauseCancelled) {
+      this._pauseCancelled = true;
+      this._cancelRead();
+    }
+  }
+
+  /** @internal */
+  _deliverPaused(): void {
+    const pending = this._pendingReads;
+    while (pending.length > 0 && !this._paused && this._connLost === 0 && this._sock !== null && !this._closing) {
+      const [result, value] = pending.shift()!;
+      this._deliverRead(result, value);
+    }
+  }
+
+  protected override _resumed(): void {
+    if (this._pendingReads.length > 0) this._loop.callSoon(deliverPaused, this);
+    else this._startReading();
+  }
+
+  /** @internal */
+  _deliverRead(result: number, value: unknown): void {
+    if (result < 0) {
+      const error = completionError(result, this._readSyscall);
+      if (this._isEofError(error)) {
+        this._readEofReceived();
+      } else if (ConnectionResetError.isInstance(error) || ConnectionAbortedError.isInstance(error)) {
+        this._forceClose(error);
+      } else {
+        this._fatalError(error, 'Fatal read error on pipe transport');
+      }
+      return;
+    }
+    if (result === 0) {
+      this._readEofReceived();
+      return;
+    }
+    // The protocol may have changed (setProtocol, startTls) while the read
+    // was in flight: the bytes go to whichever kind of protocol is there now.
+    const bytes = value === undefined ? null : (value as Buffer);
+    if (this._buffered) {
+      if (bytes === null) {
+        try {
+          this._protocol.bufferUpdated!(result);
+        } catch (error) {
+          this._fatalError(error, 'Fatal error: protocol.bufferUpdated() call failed.');
+          return;
+        }
+      } else if (!this._copyToBuffered(bytes)) {
+        return;
+      }
+    } else {
+      try {
+        this._protocol.dataReceived!(bytes ?? Buffer.from(this._readBuffer!.subarray(0, result)));
+      } catch (error) {
+        this._fatalError(error, 'Fatal error: protocol.dataReceived() call failed.');
+        return;
+      }
+    }
+    this._startReading();
+  }
+
+  /** @internal Bytes received for a protocol that has since become a BufferedProtocol: copy them into its buffers. */
+  _copyToBuffered(bytes: Buffer): boolean {
+    let offset = 0;
+    while (offset < bytes.length) {
+      try {
+        const buffer = this._protocol.getBuffer!(bytes.length - offset);
+        if (!isBytes(buffer) || buffer.length === 0) throw new RuntimeError('getBuffer() returned an empty buffer');
+        const count = Math.min(buffer.length, bytes.length - offset);
+        buffer.set(bytes.subarray(offset, offset + count));
+        offset += count;
+        this._protocol.bufferUpdated!(count);
+      } catch (error) {
+        this._fatalError(error, 'Fatal error: protocol.bufferUpdated() call failed.');
+        return false;
+      }
+      if (this._connLost !== 0) return false;
+    }
+    return true;
+  }
+
+  /** @internal An error that means "nothing more to read" (a PTY's EIO). */
+  protected _isEofError(_error: OSError): boolean {
+    return false;
+  }
+
+  /** @internal */
+  _readEofReceived(): void {
+    if (this._loop.getDebug()) logger.debug(`${this.toString()} received EOF`);
+    let keepOpen: unknown;
+    try {
+      keepOpen = this._protocol.eofReceived?.();
+    } catch (error) {
+      this._fatalError(error, 'Fatal error: protocol.eofReceived() call failed.');
+      return;
+    }
+    if (keepOpen === true) this._readEof = true;
+    else this.close();
+  }
+
+  override setProtocol(protocol: BaseProtocolContract): void {
+    super.setProtocol(protocol);
+    this._buffered = typeof (protocol as AnyProtocol).getBuffer === 'function';
+  }
+
+  write(data: Uint8Array): void {
+    if (!isBytes(data)) throw new TypeError(`data argument must be a bytes-like object (Uint8Array), not ${data === null ? 'null' : typeof data}`);
+    if (this._eof) throw new RuntimeError('Cannot call write() after writeEof()');
+    if (data.length === 0) return;
+    if (this._connLost !== 0 || this._sock === null) {
+      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) logger.warning('socket.send() raised exception.');
+      this._connLost++;
+      return;
+    }
+    if (this._writeToken === 0) {
+      // Nothing in flight: offer the bytes to the kernel at once, as the
+      // selector transport does, and hand only what it cannot take now to
+      // the proactor. The write buffer is then what the kernel has not
+      // taken, on either family.
+      const sent = this._sendNow(data);
+      if (sent < 0 || sent === data.length) return;
+      data = data.subarray(sent);
+      this._bufferSize += data.length;
+      this._send(data);
+    } else {
+      this._bufferSize += data.length;
+      this._buffers.push(data);
+    }
+    this._maybePauseProtocol();
+  }
+
+  /** @internal Send now without waiting: the count the kernel took (0 if none), or -1 after a fatal error closed the transport. */
+  protected _sendNow(_data: Uint8Array): number {
+    return 0;
+  }
+
+  writelines(list: Iterable<Uint8Array>): void {
+    for (const data of list) {
+      if (!isBytes(data)) throw new TypeError('writelines() takes bytes-like objects (Uint8Array)');
+    }
+    for (const data of list) this.write(data);
+  }
+
+  /** @internal */
+  private _send(data: Uint8Array): void {
+    try {
+      this._writeToken = this._loop._operate(this._startWriteOperation(data), writeDone, this);
+      this._inFlight = data;
+    } catch (error) {
+      this._writeToken = 0;
+      this._fatalError(error, 'Fatal write error on pipe transport');
+    }
+  }
+
+  /** @internal */
+  _writeDone(result: number, token: number): void {
+    if (token !== this._writeToken) return;
+    this._writeToken = 0;
+    const data = this._inFlight!;
+    this._inFlight = null;
+    if (this._connLost !== 0 || this._sock === null) {
+      return;
+    }
+    if (result < 0) {
+      const error = completionError(result, this._writeSyscall);
+      this._dropWriteBuffer();
+      if (ConnectionResetError.isInstance(error) || ConnectionAbortedError.isInstance(error) || BrokenPipeError.isInstance(error)) this._forceClose(error);
+      else this._fatalError(error, 'Fatal write error on pipe transport');
+      return;
+    }
+    this._bufferSize -= result;
+    if (result < data.length) {
+      // Short write: the rest goes first.
+      this._send(data.subarray(result));
+      this._maybeResumeProtocol();
+      return;
+    }
+    const buffers = this._buffers;
+    if (buffers.length > 0) {
+      const next = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
+      this._buffers = [];
+      this._send(next);
+    }
+    this._maybeResumeProtocol();
+    if (this._writeToken === 0) {
+      if (this._closing) {
+        this._connLost++;
+        this._loop.callSoon(callConnectionLost, this, null);
+      } else if (this._eof) {
+        this._shutdownWrite();
+      }
+    }
+  }
+
+  /** @internal */
+  protected _shutdownWrite(): void {
+    try {
+      this._sock!.shutdown?.(SHUT_WR);
+    } catch (error) {
+      this._fatalError(error, 'Fatal error on shutdown');
+    }
+  }
+
+  /** @internal */
+  protected override _dropWriteBuffer(): void {
+    this._buffers = [];
+    this._bufferSize = 0;
+  }
+
+  writeEof(): void {
+    if (this._closing || this._eof) return;
+    this._eof = true;
+    if (this._writeToken === 0 && this._bufferSize === 0) this._shutdownWrite();
+  }
+
+  canWriteEof(): boolean {
+    return true;
+  }
+}
+
+/** asyncio's `_ProactorSocketTransport`: a connected stream socket. */
+export class ProactorSocketTransport extends ProactorStreamTransport implements Transport {
+  /** @internal TLS can run over it (`startTls`). */
+  readonly [START_TLS_COMPATIBLE] = true;
+  protected readonly _readSyscall = 'recv';
+  protected readonly _writeSyscall = 'send';
+
+  constructor(loop: ProactorEventLoop, sock: ProactorEndpoint, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null) {
+    super(loop, sock, protocol, extra, server);
+    this._buffered = typeof (protocol as AnyProtocol).getBuffer === 'function';
+    this._start(waiter);
+  }
+
+  protected _startReadOperation(buffer: Uint8Array | null): number {
+    const proactor = this._loop._proactor;
+    // One multishot receive for the whole connection where the proactor has it.
+    this._multishot = buffer === null && proactor.recvMany !== undefined;
+    if (this._multishot) return proactor.recvMany!(this._fd);
+    return buffer === null ? proactor.recv(this._fd, MAX_READ_SIZE) : proactor.recvInto(this._fd, buffer);
+  }
+
+  protected _startWriteOperation(data: Uint8Array): number {
+    return this._loop._proactor.send(this._fd, data);
+  }
+
+  protected override _sendNow(data: Uint8Array): number {
+    try {
+      return (this._sock as SocketLike).send(data);
+    } catch (error) {
+      if (wouldBlock(error)) return 0;
+      this._fatalError(error, 'Fatal write error on socket transport');
+      return -1;
+    }
+  }
+}
+
+/**
+ * asyncio's `_ProactorReadPipeTransport` on a pipe, FIFO, socket or
+ * character device: EOF gives `eofReceived` then `connectionLost(null)`; a
+ * PTY whose other side closed reports EIO, which is EOF here too.
+ */
+export class ProactorReadPipeTransport extends ProactorStreamTransport implements ReadTransport {
+  protected readonly _readSyscall = 'read';
+  protected readonly _writeSyscall = 'write';
+
+  constructor(loop: ProactorEventLoop, pipe: ProactorEndpoint, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null) {
+    super(loop, pipe, protocol, extra, null);
+    this._start(waiter);
+  }
+
+  protected _startReadOperation(): number {
+    return this._loop._proactor.read(this._fd, MAX_READ_SIZE);
+  }
+
+  protected _startWriteOperation(): number {
+    throw new RuntimeError('a read pipe transport cannot write');
+  }
+
+  protected override _isEofError(error: OSError): boolean {
+    return error.code === 'EIO';
+  }
+
+  override _readEofReceived(): void {
+    if (this._loop.getDebug()) logger.debug(`${this.toString()} was closed by peer`);
+    try {
+      this._protocol.eofReceived?.();
+    } catch (error) {
+      this._fatalError(error, 'Fatal error: protocol.eofReceived() call failed.');
+      return;
+    }
+    this._closing = true;
+    this._connLost++;
+    this._loop.callSoon(callConnectionLost, this, null);
+  }
+}
+
+function peerClosedDone(transport: ProactorWritePipeTransport, result: number, _value: unknown, token: number): void {
+  transport._peerClosedDone(result, token);
+}
+
+/**
+ * asyncio's `_ProactorWritePipeTransport`: writes a pipe. The read end going
+ * away is noticed by a readiness poll (a write end polls readable, with
+ * POLLERR, once its reader is gone), as asyncio's selector pipe transport
+ * does, and closes the transport (with `BrokenPipeError` if data was waiting).
+ */
+export class ProactorWritePipeTransport extends ProactorStreamTransport implements WriteTransport {
+  protected readonly _readSyscall = 'read';
+  protected readonly _writeSyscall = 'write';
+  /** @internal */ _peerToken = 0;
+
+  constructor(loop: ProactorEventLoop, pipe: ProactorEndpoint, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null) {
+    super(loop, pipe, protocol, extra, null);
+    this._start(waiter);
+  }
+
+  override isReading(): boolean {
+    return false;
+  }
+
+  /** @internal Watch for the reader going away, instead of reading. */
+  override _startReading(): void {
+    if (this._peerToken !== 0 || this._sock === null || this._connLost !== 0) return;
+    try {
+      this._peerToken = this._loop._operate(this._loop._proactor.pollAdd(this._fd, 1), peerClosedDone, this);
+    } catch {
+      // A pipe the kernel cannot poll: writes still report EPIPE.
+    }
+  }
+
+  /** @internal */
+  _peerClosedDone(result: number, token: number): void {
+    if (token !== this._peerToken) return;
+    this._peerToken = 0;
+    if (result < 0 || this._connLost !== 0 || this._sock === null) return;
+    if (this._bufferSize > 0 || this._writeToken !== 0) this._forceClose(new BrokenPipeError(32, 'write', 'Broken pipe', 'EPIPE'));
+    else this._forceClose(null);
+  }
+
+  override _cancelAll(): void {
+    if (this._loop.isClosed() || this._sock === null) return;
+    if (this._peerToken !== 0 || this._writeToken !== 0) this._loop._proactor.cancelFd(this._fd);
+  }
+
+  protected _startReadOperation(): number {
+    throw new RuntimeError('a write pipe transport cannot read');
+  }
+
+  protected _startWriteOperation(data: Uint8Array): number {
+    return this._loop._proactor.write(this._fd, data);
+  }
+
+  protected override _shutdownWrite(): void {
+    // A pipe has no half-close: closing is its EOF.
+    this.close();
+  }
+
+  override pauseReading(): void {}
+  override resumeReading(): void {}
+}
+
+type PendingDatagram = [data: Uint8Array, address: unknown];
+
+function datagramReadDone(transport: ProactorDatagramTransport, result: number, value: unknown, token: number): void {
+  transport._readDone(result, value, token);
+}
+function datagramWriteDone(transport: ProactorDatagramTransport, result: number, _value: unknown, token: number): void {
+  transport._writeDone(result, token);
+}
+
+/**
+ * asyncio's `_ProactorDatagramTransport` (which evloop runs on io_uring too):
+ * one receive in flight; datagrams sent one at a time, the rest queued.
+ * OSErrors of a datagram go to `errorReceived` and the transport carries on.
+ */
+export class ProactorDatagramTransport extends ProactorTransport implements DatagramTransport {
+  /** @internal */ _pending: PendingDatagram[] = [];
+  /** @internal */ _address: unknown;
+  /** @internal */ _inFlight: PendingDatagram | null = null;
+
+  constructor(loop: ProactorEventLoop, sock: ProactorEndpoint, protocol: BaseProtocolContract, address: unknown, waiter: Future<void> | null, extra: Record<string, unknown> | null) {
+    super(loop, sock, protocol, extra, null);
+    this._address = address ?? null;
+    this._start(waiter);
+  }
+
+  /** @internal */
+  _startReading(): void {
+    if (this._readToken !== 0 || !this.isReading() || this._sock === null || this._connLost !== 0) return;
+    try {
+      this._readToken = this._loop._operate(this._loop._proactor.recvfrom(this._fd, MAX_READ_SIZE), datagramReadDone, this);
+    } catch (error) {
+      this._fatalError(error, 'Fatal read error on datagram transport');
+    }
+  }
+
+  /** @internal */
+  _readDone(result: number, value: unknown, token: number): void {
+    if (token !== this._readToken) return;
+    this._readToken = 0;
+    if (this._connLost !== 0 || this._sock === null) return;
+    if (result === -ECANCELED && (this._closing || this._paused)) return;
+    if (result < 0) {
+      this._errorReceived(completionError(result, 'recvfrom'));
+    } else {
+      const [data, address] = value as [Buffer, unknown];
+      try {
+        this._protocol.datagramReceived?.(data, this._address ?? address);
+      } catch (error) {
+        this._fatalError(error, 'Fatal error: protocol.datagramReceived() call failed.');
+        return;
+      }
+    }
+    this._startReading();
+  }
+
+  override pauseReading(): void {
+    if (this._closing || this._paused) return;
+    this._paused = true;
+    this._cancelRead();
+  }
+
+  private _errorReceived(error: unknown): void {
+    try {
+      this._protocol.errorReceived?.(error);
+    } catch (thrown) {
+      this._fatalError(thrown, 'Fatal error: protocol.errorReceived() call failed.');
+    }
+  }
+
+  sendto(data: Uint8Array, address?: unknown): void {
+    if (!isBytes(data)) throw new TypeError(`data argument must be a bytes-like object (Uint8Array), not ${data === null ? 'null' : typeof data}`);
+    if (this._address !== null) {
+      if (address !== undefined && address !== null && !sameAddress(address, this._address)) {
+        throw new RangeError(`Invalid address: must be null or ${JSON.stringify(this._address)}`);
+      }
+      address = null;
+    } else if (address === undefined || address === null) {
+      throw new RangeError('an address is needed: the transport is not connected');
+    }
+    if (this._connLost !== 0 || this._sock === null) {
+      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) logger.warning('socket.send() raised exception.');
+      this._connLost++;
+      return;
+    }
+    this._bufferSize += data.length;
+    if (this._writeToken === 0) this._send([data, address]);
+    else this._pending.push([data, address]);
+    this._maybePauseProtocol();
+  }
+
+  private _send(datagram: PendingDatagram): void {
+    const proactor = this._loop._proactor;
+    const [data, address] = datagram;
+    try {
+      const token = address === null ? proactor.send(this._fd, data) : proactor.sendto(this._fd, data, address as never);
+      this._writeToken = this._loop._operate(token, datagramWriteDone, this);
+      this._inFlight = datagram;
+    } catch (error) {
+      this._bufferSize -= data.length;
+      if (OSError.isInstance(error)) this._errorReceived(error);
+      else throw error;
+    }
+  }
+
+  /** @internal */
+  _writeDone(result: number, token: number): void {
+    if (token !== this._writeToken) return;
+    this._writeToken = 0;
+    const datagram = this._inFlight;
+    this._inFlight = null;
+    if (this._connLost !== 0 || this._sock === null || datagram === null) return;
+    this._bufferSize -= datagram[0].length;
+    if (result < 0) this._errorReceived(completionError(result, 'sendto'));
+    while (this._writeToken === 0 && this._pending.length > 0 && this._connLost === 0) this._send(this._pending.shift()!);
+    this._maybeResumeProtocol();
+    if (this._writeToken === 0 && this._closing && this._connLost === 0) {
+      this._connLost++;
+      this._loop.callSoon(callConnectionLost, this, null);
+    }
+  }
+
+  /** @internal */
+  protected override _dropWriteBuffer(): void {
+    this._pending = [];
+    this._bufferSize = 0;
+  }
+}
+
+function sameAddress(a: unknown, b: unknown): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  if (!Array.isArray(a) || !Array.isArray(b)) return false;
+  return a[0] === b[0] && a[1] === b[1];
+}

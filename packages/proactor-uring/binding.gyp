@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "proactor_uring",
+      "sources": ["src/native/addon.cc", "src/native/uring.cc", "src/native/sockaddr.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!(node -p \"require('@evloop/native-core').include_dir\")"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
+      "xcode_settings": {"CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "10.15", "OTHER_CPLUSPLUSFLAGS": ["-Wall", "-Wextra"]},
+      "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/std:c++17"]}}
+    }
+  ]
+}

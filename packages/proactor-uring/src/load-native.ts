@@ -1,0 +1,100 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Feature flags the ring reports (what setup and `IORING_REGISTER_PROBE` granted). */
+export interface RingFeatures {
+  deferTaskrun: boolean;
+  coopTaskrun: boolean;
+  submitAll: boolean;
+  extArg: boolean;
+  nodrop: boolean;
+  sqEntries: number;
+  cqEntries: number;
+  multishotAccept: boolean;
+  providedBufferRings: boolean;
+  asyncCancel: boolean;
+  sendZeroCopy: boolean;
+}
+
+/**
+ * One io_uring instance. Every operation takes a positive int32 token (the
+ * completion's user_data) and the fd; buffers are `(buffer, offset, length)`
+ * spans the caller keeps alive until the completion is harvested. Errors are
+ * thrown as `{ errno, syscall }`.
+ */
+export interface NativeRing {
+  features(): RingFeatures;
+  recv(token: number, fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): void;
+  send(token: number, fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): void;
+  read(token: number, fd: number, buffer: Uint8Array, offset: number, length: number, position: number): void;
+  write(token: number, fd: number, buffer: Uint8Array, offset: number, length: number, position: number): void;
+  recvmsg(token: number, fd: number, buffer: Uint8Array, offset: number, length: number, flags: number, scratch: Uint8Array, addressLength: number): void;
+  sendmsg(token: number, fd: number, buffer: Uint8Array, offset: number, length: number, flags: number, scratch: Uint8Array, addressLength: number): void;
+  accept(token: number, fd: number, scratch: Uint8Array): void;
+  /** Multishot accept (Linux 5.19+): completes once per connection, IORING_CQE_F_MORE while it goes on. */
+  acceptMultishot(token: number, fd: number): void;
+  /** Multishot receive into the provided buffers (needs setupBuffers). */
+  recvMultishot(token: number, fd: number): void;
+  /** Registers the provided-buffer ring; returns the memory its buffers live in. */
+  setupBuffers(count: number, size: number): ArrayBuffer;
+  /** Gives buffer `bid` back to the kernel. */
+  recycle(bid: number): void;
+  /** close() then leaves the provided buffers mapped (operations may still hold them). */
+  keepBuffers(): void;
+  connect(token: number, fd: number, scratch: Uint8Array, addressLength: number): void;
+  pollAdd(token: number, fd: number, pollMask: number): void;
+  nop(token: number, fd: number): void;
+  cancel(token: number): void;
+  /** One io_uring_enter: submit, and wait up to `waitMs` (-1 forever, 0 not at all) for a completion. */
+  submit(waitMs: number): void;
+  /** Writes (token, result, flags) triplets into `out` from triplet `start`; returns how many. */
+  harvest(out: Int32Array, start: number): number;
+  watch(onReady: () => void): void;
+  unwatch(): void;
+  /** Reads (resets) the eventfd the watch waits on; called before each poll that a wake-up starts. */
+  drain(): void;
+  close(): void;
+  fileno(): number;
+}
+
+/**
+ * What `proactor_uring.node` exports, or, when it was built where io_uring
+ * does not exist, only why (evloop/platform.h).
+ */
+export type UringNativeModule = UringNative | { unsupportedReason: string; Ring?: undefined };
+
+export interface UringNative {
+  unsupportedReason?: undefined;
+  Ring: new (entries: number, preferDeferTaskrun: boolean) => NativeRing;
+  /** Writes an address into a scratch buffer and returns its length. */
+  encodeAddress(scratch: Uint8Array, family: number, host: string | Uint8Array, port: number, flowinfo: number, scopeId: number): number;
+  /** The address an accept (false) or a recvmsg (true) left in a scratch buffer. */
+  decodeAddress(scratch: Uint8Array, fromMessage: boolean): [string, number] | [string, number, number, number] | Buffer | null;
+  /** The socket's family (SO_DOMAIN). */
+  socketFamily(fd: number): number;
+  /** null when a ring can be set up and runs a no-op, else `{ errno, syscall, message }`. */
+  probeUsable(): { errno: number; syscall: string; message: string } | null;
+  scratchSize: number;
+}
+
+// src/load-native.ts under vitest, dist/index.{js,cjs} once built: both one
+// folder below the package root, where node-gyp-build looks.
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+let loaded: { native: UringNativeModule } | { error: unknown } | undefined;
+
+/** Loads the addon once; throws the load error (the same one on every call). */
+export function loadNative(): UringNativeModule {
+  if (loaded === undefined) {
+    try {
+      const require = createRequire(import.meta.url);
+      const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
+      loaded = { native: nodeGypBuild(packageRoot) as UringNativeModule };
+    } catch (error) {
+      loaded = { error };
+    }
+  }
+  if ('error' in loaded) throw loaded.error;
+  return loaded.native;
+}

@@ -1,0 +1,578 @@
+// Node-API glue for the io_uring proactor: argument unpacking, errors
+// (evloop/errors.h) and the idle wait (evloop/fd_watch.h on the ring's
+// eventfd). The ring lives in uring.cc, the socket addresses in sockaddr.cc.
+// Operation buffers belong to JavaScript: the UringProactor wrapper keeps
+// each one referenced until its completion has been harvested, so nothing
+// here owns or frees them. Where io_uring does not exist the module exports
+// only `unsupportedReason` (evloop/platform.h).
+#include <napi.h>
+
+#include "evloop/platform.h"
+
+#if defined(__linux__)
+#include <uv.h>
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "evloop/errors.h"
+#include "evloop/fd_watch.h"
+#include "sockaddr.h"
+#include "uring.h"
+
+namespace evloop {
+namespace {
+
+bool ThrowType(Napi::Env env, const char* message) {
+  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  return false;
+}
+
+// The bytes [offset, offset + length) of a TypedArray or Buffer argument.
+bool ReadSpan(const Napi::CallbackInfo& info, size_t index, uint8_t** data, size_t* length) {
+  Napi::Env env = info.Env();
+  if (!info[index].IsTypedArray() || !info[index + 1].IsNumber() || !info[index + 2].IsNumber()) {
+    return ThrowType(env, "expected (buffer, offset, length)");
+  }
+  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
+  const double offset = info[index + 1].As<Napi::Number>().DoubleValue();
+  const double size = info[index + 2].As<Napi::Number>().DoubleValue();
+  const double total = static_cast<double>(array.ByteLength());
+  if (!(offset >= 0) || !(size >= 0) || offset + size > total) {
+    Napi::RangeError::New(env, "offset and length must lie within the buffer").ThrowAsJavaScriptException();
+    return false;
+  }
+  uint8_t* base = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  *data = base + static_cast<size_t>(offset);
+  *length = static_cast<size_t>(size);
+  return true;
+}
+
+// The per-operation scratch buffer (see sockaddr.h), 8-byte aligned.
+uint8_t* ReadScratch(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsTypedArray()) {
+    ThrowType(info.Env(), "expected a scratch buffer");
+    return nullptr;
+  }
+  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
+  uint8_t* data = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  if (array.ByteLength() < kScratchSize || (reinterpret_cast<uintptr_t>(data) & 7) != 0) {
+    Napi::RangeError::New(info.Env(), "the scratch buffer must be 256 bytes, 8-byte aligned").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return data;
+}
+
+class RingBinding;
+
+// Submits what was queued since the loop's last poll before libuv blocks,
+// so an idle loop never leaves an operation unsubmitted; when libuv is not
+// going to block (the loop's next iteration is already due) the loop's own
+// poll submits, and one io_uring_enter per iteration is kept. A libuv
+// prepare hook, unref'd; heap-allocated since uv_close finishes later.
+class SubmitBeforeBlocking {
+ public:
+  ~SubmitBeforeBlocking() { Close(); }
+  bool Start(Napi::Env env, Ring* ring) {
+    if (handle_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+        Napi::Error::New(env, "this environment has no libuv loop").ThrowAsJavaScriptException();
+        return false;
+      }
+      handle_ = new Handle{};
+      uv_prepare_init(loop, &handle_->prepare);
+      uv_unref(reinterpret_cast<uv_handle_t*>(&handle_->prepare));
+      handle_->prepare.data = handle_;
+      napi_add_async_cleanup_hook(env, OnTeardown, handle_, &handle_->teardown_hook);
+    }
+    handle_->ring = ring;
+    handle_->owner = this;
+    uv_prepare_start(&handle_->prepare, OnPrepare);
+    return true;
+  }
+  void Stop() {
+    if (handle_ != nullptr) uv_prepare_stop(&handle_->prepare);
+  }
+  void Close() {
+    if (handle_ == nullptr) return;
+    Release(handle_);
+    handle_ = nullptr;
+  }
+
+ private:
+  struct Handle {
+    uv_prepare_t prepare;
+    Ring* ring = nullptr;
+    SubmitBeforeBlocking* owner = nullptr;
+    napi_async_cleanup_hook_handle teardown_hook = nullptr;
+    bool closing = false;
+  };
+  static void Release(Handle* handle) {
+    handle->ring = nullptr;
+    handle->owner = nullptr;
+    if (handle->closing) return;
+    handle->closing = true;
+    uv_prepare_stop(&handle->prepare);
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle->prepare), OnClosed);
+  }
+  static void OnClosed(uv_handle_t* raw) {
+    auto* handle = static_cast<Handle*>(raw->data);
+    if (handle->teardown_hook != nullptr) napi_remove_async_cleanup_hook(handle->teardown_hook);
+    delete handle;
+  }
+  static void OnTeardown(napi_async_cleanup_hook_handle, void* data) {
+    auto* handle = static_cast<Handle*>(data);
+    if (handle->owner != nullptr) handle->owner->handle_ = nullptr;
+    Release(handle);
+  }
+  static void OnPrepare(uv_prepare_t* prepare) {
+    auto* handle = static_cast<Handle*>(prepare->data);
+    Ring* ring = handle->ring;
+    if (ring == nullptr || ring->queued() == 0) return;
+    if (uv_backend_timeout(prepare->loop) != 0) ring->Flush();
+  }
+  Handle* handle_ = nullptr;
+};
+
+class RingBinding : public Napi::ObjectWrap<RingBinding> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Ring",
+                       {
+                           InstanceMethod<&RingBinding::Features>("features"),
+                           InstanceMethod<&RingBinding::Recv>("recv"),
+                           InstanceMethod<&RingBinding::Send>("send"),
+                           InstanceMethod<&RingBinding::Read>("read"),
+                           InstanceMethod<&RingBinding::Write>("write"),
+                           InstanceMethod<&RingBinding::RecvMsg>("recvmsg"),
+                           InstanceMethod<&RingBinding::SendMsg>("sendmsg"),
+                           InstanceMethod<&RingBinding::Accept>("accept"),
+                           InstanceMethod<&RingBinding::AcceptMultishot>("acceptMultishot"),
+                           InstanceMethod<&RingBinding::RecvMultishot>("recvMultishot"),
+                           InstanceMethod<&RingBinding::SetupBuffers>("setupBuffers"),
+                           InstanceMethod<&RingBinding::Recycle>("recycle"),
+                           InstanceMethod<&RingBinding::KeepBuffers>("keepBuffers"),
+                           InstanceMethod<&RingBinding::Connect>("connect"),
+                           InstanceMethod<&RingBinding::PollAdd>("pollAdd"),
+                           InstanceMethod<&RingBinding::Nop>("nop"),
+                           InstanceMethod<&RingBinding::Cancel>("cancel"),
+                           InstanceMethod<&RingBinding::Submit>("submit"),
+                           InstanceMethod<&RingBinding::Harvest>("harvest"),
+                           InstanceMethod<&RingBinding::Watch>("watch"),
+                           InstanceMethod<&RingBinding::Unwatch>("unwatch"),
+                           InstanceMethod<&RingBinding::Drain>("drain"),
+                           InstanceMethod<&RingBinding::Close>("close"),
+                           InstanceMethod<&RingBinding::Fileno>("fileno"),
+                       });
+  }
+
+  // new Ring(entries, preferDeferTaskrun)
+  explicit RingBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingBinding>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsBoolean()) {
+      ThrowType(env, "expected (entries, preferDeferTaskrun)");
+      return;
+    }
+    const unsigned entries = info[0].As<Napi::Number>().Uint32Value();
+    int result = ring_.Open(entries, info[1].As<Napi::Boolean>().Value());
+    if (result == 0) result = ring_.RegisterEventFd();
+    if (result == 0) result = ring_.Probe();
+    if (result < 0) {
+      ThrowSyscallError(env, -result, ring_.last_syscall());
+      ring_.Close();
+    }
+  }
+
+  ~RingBinding() override { Shutdown(); }
+
+ private:
+  Napi::Value Features(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const RingFeatures& features = ring_.features();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("deferTaskrun", features.defer_taskrun);
+    out.Set("coopTaskrun", features.coop_taskrun);
+    out.Set("submitAll", features.submit_all);
+    out.Set("extArg", features.ext_arg);
+    out.Set("nodrop", features.nodrop);
+    out.Set("sqEntries", features.sq_entries);
+    out.Set("cqEntries", features.cq_entries);
+    out.Set("multishotAccept", ring_.Supports(IORING_OP_ACCEPT) && ring_.Supports(IORING_OP_SOCKET));
+    out.Set("providedBufferRings", ring_.Supports(IORING_OP_SOCKET));
+    out.Set("asyncCancel", ring_.Supports(IORING_OP_ASYNC_CANCEL));
+    out.Set("sendZeroCopy", ring_.Supports(IORING_OP_SEND_ZC));
+    return out;
+  }
+
+  // The common start of every operation: (token, fd, ...) and a fresh SQE.
+  io_uring_sqe* Start(const Napi::CallbackInfo& info, uint8_t opcode) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsNumber()) {
+      ThrowType(env, "expected (token, fd, ...)");
+      return nullptr;
+    }
+    const int32_t token = info[0].As<Napi::Number>().Int32Value();
+    const int32_t fd = info[1].As<Napi::Number>().Int32Value();
+    if (token <= 0) {
+      Napi::RangeError::New(env, "token must be a positive int32").ThrowAsJavaScriptException();
+      return nullptr;
+    }
+    int error = 0;
+    io_uring_sqe* sqe = ring_.NextSqe(static_cast<uint64_t>(token), &error);
+    if (sqe == nullptr) {
+      ThrowSyscallError(env, -error, "io_uring_enter");
+      return nullptr;
+    }
+    sqe->opcode = opcode;
+    sqe->fd = fd;
+    return sqe;
+  }
+
+  // Unpacks everything before taking an SQE, so a bad argument never leaves
+  // a half-filled entry in the queue.
+  void Transfer(const Napi::CallbackInfo& info, uint8_t opcode, bool positioned) {
+    uint8_t* data;
+    size_t length;
+    if (!ReadSpan(info, 2, &data, &length)) return;
+    if (!info[5].IsNumber()) {
+      ThrowType(info.Env(), positioned ? "expected a file position" : "expected flags");
+      return;
+    }
+    const double extra = info[5].As<Napi::Number>().DoubleValue();
+    io_uring_sqe* sqe = Start(info, opcode);
+    if (sqe == nullptr) return;
+    sqe->addr = reinterpret_cast<uint64_t>(data);
+    sqe->len = static_cast<uint32_t>(length);
+    if (positioned) {
+      sqe->off = extra < 0 ? static_cast<uint64_t>(-1) : static_cast<uint64_t>(extra);
+    } else {
+      sqe->msg_flags = static_cast<uint32_t>(extra);
+    }
+  }
+
+  // recv(token, fd, buffer, offset, length, flags)
+  void Recv(const Napi::CallbackInfo& info) { Transfer(info, IORING_OP_RECV, false); }
+  // send(token, fd, buffer, offset, length, flags)
+  void Send(const Napi::CallbackInfo& info) { Transfer(info, IORING_OP_SEND, false); }
+  // read(token, fd, buffer, offset, length, position): position -1 is the file's own.
+  void Read(const Napi::CallbackInfo& info) { Transfer(info, IORING_OP_READ, true); }
+  void Write(const Napi::CallbackInfo& info) { Transfer(info, IORING_OP_WRITE, true); }
+
+  // recvmsg/sendmsg(token, fd, buffer, offset, length, flags, scratch, addressLength)
+  void Message(const Napi::CallbackInfo& info, uint8_t opcode) {
+    uint8_t* data;
+    size_t length;
+    if (!ReadSpan(info, 2, &data, &length)) return;
+    uint8_t* scratch = ReadScratch(info, 6);
+    if (scratch == nullptr) return;
+    if (!info[5].IsNumber() || !info[7].IsNumber()) {
+      ThrowType(info.Env(), "expected flags and an address length");
+      return;
+    }
+    const uint32_t flags = info[5].As<Napi::Number>().Uint32Value();
+    const int32_t address_length = info[7].As<Napi::Number>().Int32Value();
+    auto* message = reinterpret_cast<msghdr*>(scratch + kScratchMsghdr);
+    auto* vector = reinterpret_cast<iovec*>(scratch + kScratchIovec);
+    std::memset(message, 0, sizeof(*message));
+    vector->iov_base = data;
+    vector->iov_len = length;
+    message->msg_iov = vector;
+    message->msg_iovlen = 1;
+    if (opcode == IORING_OP_RECVMSG) {
+      message->msg_name = scratch + kScratchAddress;
+      message->msg_namelen = sizeof(sockaddr_storage);
+    } else if (address_length > 0) {
+      message->msg_name = scratch + kScratchAddress;
+      message->msg_namelen = static_cast<socklen_t>(address_length);
+    }
+    io_uring_sqe* sqe = Start(info, opcode);
+    if (sqe == nullptr) return;
+    sqe->addr = reinterpret_cast<uint64_t>(message);
+    sqe->len = 1;
+    sqe->msg_flags = flags;
+  }
+  void RecvMsg(const Napi::CallbackInfo& info) { Message(info, IORING_OP_RECVMSG); }
+  void SendMsg(const Napi::CallbackInfo& info) { Message(info, IORING_OP_SENDMSG); }
+
+  // accept(token, fd, scratch): the peer address lands in the scratch buffer;
+  // the new socket is non-blocking and close-on-exec.
+  void Accept(const Napi::CallbackInfo& info) {
+    uint8_t* scratch = ReadScratch(info, 2);
+    if (scratch == nullptr) return;
+    auto* length = reinterpret_cast<socklen_t*>(scratch + kScratchAddressLength);
+    *length = sizeof(sockaddr_storage);
+    io_uring_sqe* sqe = Start(info, IORING_OP_ACCEPT);
+    if (sqe == nullptr) return;
+    sqe->addr = reinterpret_cast<uint64_t>(scratch + kScratchAddress);
+    sqe->addr2 = reinterpret_cast<uint64_t>(length);
+    sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+  }
+
+  // acceptMultishot(token, fd): one operation that completes once per
+  // connection (IORING_CQE_F_MORE while it goes on); no peer address.
+  void AcceptMultishot(const Napi::CallbackInfo& info) {
+    io_uring_sqe* sqe = Start(info, IORING_OP_ACCEPT);
+    if (sqe == nullptr) return;
+    sqe->ioprio |= IORING_ACCEPT_MULTISHOT;
+    sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+  }
+
+  // recvMultishot(token, fd): one receive that completes once per arrival,
+  // each into a provided buffer (IORING_CQE_F_BUFFER, its id in the flags'
+  // upper 16 bits), IORING_CQE_F_MORE while it goes on. ENOBUFS ends it when
+  // every buffer is taken: recycle, then start it again.
+  void RecvMultishot(const Napi::CallbackInfo& info) {
+    if (ring_.buffers() == nullptr) {
+      ThrowSyscallError(info.Env(), ENOBUFS, "io_uring_register");
+      return;
+    }
+    io_uring_sqe* sqe = Start(info, IORING_OP_RECV);
+    if (sqe == nullptr) return;
+    sqe->ioprio |= IORING_RECV_MULTISHOT;
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = 0;
+  }
+
+  // setupBuffers(count, size): the provided-buffer ring, and the memory its
+  // buffers live in as an ArrayBuffer JavaScript copies received bytes out of
+  // (valid while the ring is open); throws where the kernel has no buffer rings.
+  Napi::Value SetupBuffers(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsNumber()) {
+      ThrowType(env, "expected (count, size)");
+      return env.Undefined();
+    }
+    const int result = ring_.SetupBufferRing(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
+    if (result < 0) {
+      ThrowSyscallError(env, -result, ring_.last_syscall());
+      return env.Undefined();
+    }
+    return Napi::ArrayBuffer::New(env, ring_.buffers(), static_cast<size_t>(ring_.buffer_count()) * ring_.buffer_size());
+  }
+
+  // recycle(bid): the bytes of buffer `bid` were copied out; the kernel may reuse it.
+  void Recycle(const Napi::CallbackInfo& info) { ring_.RecycleBuffer(info[0].As<Napi::Number>().Uint32Value()); }
+
+  void KeepBuffers(const Napi::CallbackInfo&) { ring_.KeepBuffersOnClose(); }
+
+  // connect(token, fd, scratch, addressLength): the address was encoded first.
+  void Connect(const Napi::CallbackInfo& info) {
+    uint8_t* scratch = ReadScratch(info, 2);
+    if (scratch == nullptr) return;
+    if (!info[3].IsNumber()) {
+      ThrowType(info.Env(), "expected an address length");
+      return;
+    }
+    const uint32_t length = info[3].As<Napi::Number>().Uint32Value();
+    io_uring_sqe* sqe = Start(info, IORING_OP_CONNECT);
+    if (sqe == nullptr) return;
+    sqe->addr = reinterpret_cast<uint64_t>(scratch + kScratchAddress);
+    sqe->off = length;
+  }
+
+  // pollAdd(token, fd, pollMask): one shot; the completion's result is the revents.
+  void PollAdd(const Napi::CallbackInfo& info) {
+    if (!info[2].IsNumber()) {
+      ThrowType(info.Env(), "expected a poll mask");
+      return;
+    }
+    const uint32_t mask = info[2].As<Napi::Number>().Uint32Value();
+    io_uring_sqe* sqe = Start(info, IORING_OP_POLL_ADD);
+    if (sqe == nullptr) return;
+    sqe->poll32_events = mask;
+  }
+
+  // nop(token, -1)
+  void Nop(const Napi::CallbackInfo& info) { Start(info, IORING_OP_NOP); }
+
+  // cancel(token): queues an IORING_OP_ASYNC_CANCEL; its own completion is internal.
+  void Cancel(const Napi::CallbackInfo& info) {
+    if (!info[0].IsNumber()) {
+      ThrowType(info.Env(), "expected a token");
+      return;
+    }
+    const int result = ring_.Cancel(static_cast<uint64_t>(info[0].As<Napi::Number>().Int32Value()));
+    if (result < 0) ThrowSyscallError(info.Env(), -result, "io_uring_enter");
+  }
+
+  // submit(waitMs): one io_uring_enter (0 polls, negative waits forever).
+  void Submit(const Napi::CallbackInfo& info) {
+    if (!info[0].IsNumber()) {
+      ThrowType(info.Env(), "expected waitMs");
+      return;
+    }
+    const int result = ring_.Enter(info[0].As<Napi::Number>().Int32Value());
+    if (result < 0) ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
+  }
+
+  // harvest(out: Int32Array, start): (token, result, flags) triplets from
+  // index `start`; returns how many it wrote.
+  Napi::Value Harvest(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        !info[1].IsNumber()) {
+      ThrowType(env, "expected (Int32Array, start)");
+      return env.Undefined();
+    }
+    Napi::Int32Array out = info[0].As<Napi::Int32Array>();
+    const uint32_t start = info[1].As<Napi::Number>().Uint32Value();
+    const size_t capacity = out.ElementLength() / 3;
+    if (start >= capacity) return Napi::Number::New(env, 0);
+    const unsigned count = ring_.Harvest(out.Data() + 3 * start, static_cast<unsigned>(capacity - start));
+    return Napi::Number::New(env, count);
+  }
+
+  // watch(onReady): the eventfd is readable once a completion is posted.
+  // The wrapper's onReady calls drain() before polling, so a completion
+  // posted after the drain wakes the loop again.
+  void Watch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsFunction()) {
+      ThrowType(env, "onReady must be a function");
+      return;
+    }
+    if (!watch_.Start(env, Value(), ring_.event_fd(), info[0].As<Napi::Function>(), -1, "evloop.UringProactor")) return;
+    submit_.Start(env, &ring_);
+  }
+
+  void Unwatch(const Napi::CallbackInfo&) {
+    watch_.Stop();
+    submit_.Stop();
+  }
+
+  void Drain(const Napi::CallbackInfo&) { ring_.DrainEventFd(); }
+  void Close(const Napi::CallbackInfo&) { Shutdown(); }
+  Napi::Value Fileno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ring_.fd()); }
+
+  // The watch must leave libuv before the eventfd it polls is closed.
+  void Shutdown() {
+    watch_.Close();
+    submit_.Close();
+    ring_.Close();
+  }
+
+  Ring ring_;
+  FdWatch watch_;
+  SubmitBeforeBlocking submit_;
+};
+// encodeAddress(scratch, family, host | path bytes, port, flowinfo, scopeId):
+// the address length, or throws EINVAL/EAFNOSUPPORT.
+Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* scratch = ReadScratch(info, 0);
+  if (scratch == nullptr) return env.Undefined();
+  auto* storage = reinterpret_cast<sockaddr_storage*>(scratch + kScratchAddress);
+  const int family = info[1].ToNumber().Int32Value();
+  int result;
+  if (family == AF_UNIX) {
+    if (!info[2].IsTypedArray()) {
+      ThrowType(env, "a Unix address is bytes");
+      return env.Undefined();
+    }
+    Napi::TypedArray path = info[2].As<Napi::TypedArray>();
+    result = EncodeUnixAddress(static_cast<const char*>(path.ArrayBuffer().Data()) + path.ByteOffset(), path.ByteLength(), storage);
+  } else {
+    if (!info[2].IsString() || !info[3].IsNumber()) {
+      ThrowType(env, "expected (host, port)");
+      return env.Undefined();
+    }
+    result = EncodeInetAddress(family, info[2].As<Napi::String>().Utf8Value(), info[3].As<Napi::Number>().Int32Value(),
+                               info[4].ToNumber().Uint32Value(), info[5].ToNumber().Uint32Value(), storage);
+  }
+  if (result < 0) {
+    ThrowSyscallError(env, -result, "inet_pton");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, result);
+}
+
+// decodeAddress(scratch, fromMessage): the address an accept (false) or a
+// recvmsg (true) wrote; null when there is none.
+Napi::Value DecodeAddressValue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* scratch = ReadScratch(info, 0);
+  if (scratch == nullptr) return env.Undefined();
+  socklen_t length;
+  if (info[1].ToBoolean().Value()) {
+    length = reinterpret_cast<msghdr*>(scratch + kScratchMsghdr)->msg_namelen;
+  } else {
+    length = *reinterpret_cast<socklen_t*>(scratch + kScratchAddressLength);
+  }
+  DecodedAddress decoded;
+  if (length == 0 || !DecodeAddress(*reinterpret_cast<sockaddr_storage*>(scratch + kScratchAddress), length, &decoded)) {
+    return env.Null();
+  }
+  if (decoded.family == AF_UNIX) {
+    if (decoded.host.empty()) return env.Null();
+    return Napi::Buffer<char>::Copy(env, decoded.host.data(), decoded.host.size());
+  }
+  Napi::Array out = Napi::Array::New(env, decoded.family == AF_INET6 ? 4 : 2);
+  out.Set(0u, Napi::String::New(env, decoded.host));
+  out.Set(1u, Napi::Number::New(env, decoded.port));
+  if (decoded.family == AF_INET6) {
+    out.Set(2u, Napi::Number::New(env, decoded.flowinfo));
+    out.Set(3u, Napi::Number::New(env, decoded.scope_id));
+  }
+  return out;
+}
+
+// socketFamily(fd): SO_DOMAIN, for an address given without a family.
+Napi::Value SocketFamily(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int domain = 0;
+  socklen_t size = sizeof(domain);
+  if (getsockopt(info[0].ToNumber().Int32Value(), SOL_SOCKET, SO_DOMAIN, &domain, &size) < 0) {
+    ThrowSyscallError(env, errno, "getsockopt");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, domain);
+}
+
+// probeUsable(): null when a ring can be set up and runs a no-op, else the
+// error (errno, syscall) that stopped it.
+Napi::Value ProbeUsableValue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* syscall = "";
+  const int result = ProbeUsable(&syscall);
+  if (result == 0) return env.Null();
+  Napi::Object error = Napi::Object::New(env);
+  error.Set("errno", -result);
+  error.Set("syscall", syscall);
+  error.Set("message", std::string(syscall) + ": " + std::strerror(-result));
+  return error;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Ring", RingBinding::Define(env));
+  exports.Set("encodeAddress", Napi::Function::New<EncodeAddress>(env, "encodeAddress"));
+  exports.Set("decodeAddress", Napi::Function::New<DecodeAddressValue>(env, "decodeAddress"));
+  exports.Set("socketFamily", Napi::Function::New<SocketFamily>(env, "socketFamily"));
+  exports.Set("probeUsable", Napi::Function::New<ProbeUsableValue>(env, "probeUsable"));
+  exports.Set("scratchSize", Napi::Number::New(env, kScratchSize));
+  return exports;
+}
+
+}  // namespace
+}  // namespace evloop
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) { return evloop::Init(env, exports); }
+}  // namespace
+
+#else
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  return evloop::ExportUnsupported(env, exports, "io_uring", "Linux 5.6 or later");
+}
+
+}  // namespace
+
+#endif
+
+NODE_API_MODULE(proactor_uring, Init)

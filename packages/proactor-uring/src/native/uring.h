@@ -1,0 +1,202 @@
+// The io_uring ring behind the proactor, through raw syscalls and the
+// kernel's own header: no liburing, no Node-API types. Every call returns 0
+// (or a count) on success and -errno on failure, so the glue in addon.cc
+// decides how an error reaches JavaScript.
+#ifndef EVLOOP_PROACTOR_URING_URING_H_
+#define EVLOOP_PROACTOR_URING_URING_H_
+
+#include <linux/io_uring.h>
+
+#include <cstddef>
+#include <cstdint>
+
+// Constants newer than the oldest header this builds against (Linux 5.6's).
+#ifndef IORING_SETUP_CQSIZE
+#define IORING_SETUP_CQSIZE (1U << 3)
+#endif
+#ifndef IORING_SETUP_SUBMIT_ALL
+#define IORING_SETUP_SUBMIT_ALL (1U << 7)
+#endif
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#endif
+#ifndef IORING_SETUP_TASKRUN_FLAG
+#define IORING_SETUP_TASKRUN_FLAG (1U << 9)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+#ifndef IORING_FEAT_SINGLE_MMAP
+#define IORING_FEAT_SINGLE_MMAP (1U << 0)
+#endif
+#ifndef IORING_FEAT_NODROP
+#define IORING_FEAT_NODROP (1U << 1)
+#endif
+#ifndef IORING_FEAT_EXT_ARG
+#define IORING_FEAT_EXT_ARG (1U << 8)
+#endif
+#ifndef IORING_ENTER_EXT_ARG
+#define IORING_ENTER_EXT_ARG (1U << 3)
+#endif
+#ifndef IORING_SQ_CQ_OVERFLOW
+#define IORING_SQ_CQ_OVERFLOW (1U << 1)
+#endif
+#ifndef IORING_SQ_TASKRUN
+#define IORING_SQ_TASKRUN (1U << 2)
+#endif
+#ifndef IO_URING_OP_SUPPORTED
+#define IO_URING_OP_SUPPORTED (1U << 0)
+#endif
+#ifndef IORING_CQE_F_MORE
+#define IORING_CQE_F_MORE (1U << 1)
+#endif
+#ifndef IORING_ACCEPT_MULTISHOT
+#define IORING_ACCEPT_MULTISHOT (1U << 0)
+#endif
+#ifndef IORING_RECV_MULTISHOT
+#define IORING_RECV_MULTISHOT (1U << 1)
+#endif
+#ifndef IORING_CQE_F_BUFFER
+#define IORING_CQE_F_BUFFER (1U << 0)
+#endif
+#ifndef IORING_CQE_BUFFER_SHIFT
+#define IORING_CQE_BUFFER_SHIFT 16
+#endif
+
+namespace evloop {
+
+// What setup asked for and what the kernel granted, for `features`.
+struct RingFeatures {
+  bool defer_taskrun = false;  // DEFER_TASKRUN + SINGLE_ISSUER (+ COOP_TASKRUN)
+  bool coop_taskrun = false;
+  bool submit_all = false;
+  bool ext_arg = false;        // a wait with a timeout in one io_uring_enter
+  bool nodrop = false;         // completions beyond the CQ are kept, never dropped
+  unsigned sq_entries = 0;
+  unsigned cq_entries = 0;
+};
+
+// Internal submissions (cancel requests, probes) carry this bit in
+// user_data; their completions are consumed here and never reported.
+constexpr uint64_t kInternalTag = uint64_t{1} << 32;
+
+class Ring {
+ public:
+  Ring() = default;
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  // Sets up a ring of `entries` submissions (rounded up to a power of two by
+  // the kernel) and a completion queue four times larger. With
+  // `prefer_defer_taskrun`, tries DEFER_TASKRUN|SINGLE_ISSUER|COOP_TASKRUN
+  // first, then COOP_TASKRUN, then plain setup, keeping the first the kernel
+  // accepts. Never SQPOLL. Returns 0 or -errno.
+  int Open(unsigned entries, bool prefer_defer_taskrun);
+  // Creates an eventfd and registers it, so every posted completion makes
+  // it readable (the guest loop's idle wait). Returns 0 or -errno.
+  int RegisterEventFd();
+  // Asks the kernel which operations it supports (IORING_REGISTER_PROBE).
+  // Returns 0 or -errno; without a probe every Supports() is false.
+  int Probe();
+  bool Supports(unsigned opcode) const;
+
+  // The next free submission entry, zeroed, with user_data set; submits the
+  // queued ones first when the queue is full. nullptr with *error set (-errno)
+  // when even that fails.
+  io_uring_sqe* NextSqe(uint64_t user_data, int* error);
+  // Registers a provided-buffer ring (IORING_REGISTER_PBUF_RING, 5.19+) of
+  // `count` buffers of `size` bytes each (count a power of two), group 0,
+  // all handed to the kernel. Returns 0 or -errno (-EINVAL/-ENOSYS on an
+  // older kernel, which then has no multishot receive).
+  int SetupBufferRing(unsigned count, unsigned size);
+  // Gives buffer `bid` back to the kernel (after its bytes were copied out).
+  void RecycleBuffer(unsigned bid);
+  uint8_t* buffers() const { return buffer_memory_; }
+  unsigned buffer_count() const { return buffer_count_; }
+  unsigned buffer_size() const { return buffer_size_; }
+  // Close() leaves the provided buffers mapped (operations may still hold them).
+  void KeepBuffersOnClose() { keep_buffers_ = true; }
+
+  // Queues an IORING_OP_ASYNC_CANCEL of the operation `user_data`.
+  int Cancel(uint64_t user_data);
+
+  // One io_uring_enter: submits what is queued and, with `wait_ms` != 0,
+  // waits for one completion (negative: forever; else at most wait_ms).
+  // EINTR and an expired wait are not errors. Returns 0 or -errno.
+  int Enter(int wait_ms);
+  // Submits what is queued without waiting (the idle-wait flush).
+  int Flush() { return Enter(0); }
+  // Writes up to `capacity` (user_data, res, flags) triplets into `out`,
+  // skipping internal completions. Returns how many it wrote.
+  unsigned Harvest(int32_t* out, unsigned capacity);
+  // Whether completions are waiting in the ring or the kernel's overflow list.
+  bool HasCompletions() const;
+
+  // Reads (and so resets) the eventfd.
+  void DrainEventFd();
+  // Unmaps and closes the ring and the eventfd; safe to call twice.
+  void Close();
+
+  int fd() const { return ring_fd_; }
+  int event_fd() const { return event_fd_; }
+  unsigned queued() const { return sqe_tail_ - Acquire(sq_head_); }
+  const RingFeatures& features() const { return features_; }
+  const char* last_syscall() const { return last_syscall_; }
+
+ private:
+  static unsigned Acquire(const unsigned* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+  static void Release(unsigned* p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+  int Setup(unsigned entries, unsigned flags, io_uring_params* params);
+  int MapRings(const io_uring_params& params);
+
+  int ring_fd_ = -1;
+  int event_fd_ = -1;
+  RingFeatures features_;
+  const char* last_syscall_ = "";
+
+  void* sq_ring_ = nullptr;
+  size_t sq_ring_size_ = 0;
+  void* cq_ring_ = nullptr;  // == sq_ring_ with a single mmap
+  size_t cq_ring_size_ = 0;
+  io_uring_sqe* sqes_ = nullptr;
+  size_t sqes_size_ = 0;
+
+  unsigned* sq_head_ = nullptr;
+  unsigned* sq_tail_ = nullptr;
+  unsigned* sq_flags_ = nullptr;
+  unsigned* sq_array_ = nullptr;
+  unsigned sq_mask_ = 0;
+  unsigned sqe_tail_ = 0;  // ours: entries handed out, published to *sq_tail_ on Enter
+
+  unsigned* cq_head_ = nullptr;
+  unsigned* cq_tail_ = nullptr;
+  unsigned cq_mask_ = 0;
+  io_uring_cqe* cqes_ = nullptr;
+
+  uint8_t supported_[256] = {};
+
+  // The provided-buffer ring: its entries (shared with the kernel) and the
+  // memory the buffers point into.
+  io_uring_buf_ring* buffer_ring_ = nullptr;
+  size_t buffer_ring_size_ = 0;
+  uint8_t* buffer_memory_ = nullptr;
+  size_t buffer_memory_size_ = 0;
+  unsigned buffer_count_ = 0;
+  unsigned buffer_size_ = 0;
+  uint16_t buffer_tail_ = 0;
+  bool keep_buffers_ = false;
+};
+
+// Sets up a two-entry ring, submits a no-op and waits for its completion:
+// what `available()` needs to know that io_uring really works here (a
+// seccomp profile or kernel.io_uring_disabled fails one of these steps).
+// Returns 0, or -errno with *syscall naming the step that failed.
+int ProbeUsable(const char** syscall);
+
+}  // namespace evloop
+
+#endif  // EVLOOP_PROACTOR_URING_URING_H_

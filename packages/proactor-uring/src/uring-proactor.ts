@@ -1,0 +1,621 @@
+import {
+  COMPLETION_STRIDE,
+  EVENT_READ,
+  EVENT_WRITE,
+  RuntimeError,
+  fileobjToFd,
+  timeoutToMs,
+  toOSError,
+  type FileObject,
+  type Proactor,
+  type ProactorAddress,
+} from '@evloop/interface';
+import { closeSync } from 'node:fs';
+import { loadNative, type NativeRing, type RingFeatures, type UringNative } from './load-native.js';
+
+/** Options of `new UringProactor()`. */
+export interface UringProactorOptions {
+  /** Submission queue size (a power of two; the completion queue is four times larger). Default 4096. */
+  entries?: number;
+  /**
+   * Set the ring up with `DEFER_TASKRUN | SINGLE_ISSUER | COOP_TASKRUN` when
+   * the kernel has them (6.1+), so completions are only processed when the
+   * loop asks for them. Default true; the ring falls back on its own.
+   */
+  deferTaskrun?: boolean;
+}
+
+const enum Kind {
+  Recv,
+  RecvInto,
+  Send,
+  SendTo,
+  RecvFrom,
+  RecvFromInto,
+  Accept,
+  AcceptMany,
+  RecvMany,
+  Connect,
+  SendfileRead,
+  SendfileSend,
+  Read,
+  Write,
+  Poll,
+}
+
+/** Everything an operation holds on to until its completion is harvested. */
+interface Operation {
+  kind: Kind;
+  fd: number;
+  /** The data buffer (the caller's or ours): the kernel's until harvested. */
+  buffer: Uint8Array | null;
+  /** msghdr/iovec/sockaddr space for message, accept and connect operations. */
+  scratch: Uint8Array | null;
+  /** Poll: the events asked for. Sendfile: the socket. */
+  extra: number;
+  cancelRequested: boolean;
+}
+
+const AF_UNIX = 1;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const MSG_NOSIGNAL = 0x4000;
+const POLLIN = 0x1;
+const POLLPRI = 0x2;
+const POLLOUT = 0x4;
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+const POLLRDHUP = 0x2000;
+const EINVAL = 22;
+const IORING_CQE_F_MORE = 2;
+const IORING_CQE_F_BUFFER = 1;
+/** Provided buffers for multishot receives: 128 of 16 KiB (2 MiB per proactor). */
+const PROVIDED_BUFFERS = 128;
+const PROVIDED_BUFFER_SIZE = 16 * 1024;
+const MAX_TOKEN = 0x7fffffff;
+/** Bytes one sendfile step reads from the file and sends (io_uring has no sendfile opcode). */
+const SENDFILE_CHUNK = 256 * 1024;
+/** How long close() waits for the kernel to give cancelled operations back. */
+const CLOSE_WAIT_MS = 2000;
+const MIN_COMPLETIONS = 256;
+
+/**
+ * Operations whose buffers the kernel still held when their proactor was
+ * closed: kept referenced for the life of the process rather than freed
+ * under the kernel.
+ */
+const abandoned: Operation[] = [];
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The io_uring proactor: CPython's `IocpProactor` shape over Linux's
+ * io_uring. Operations go into the submission queue at once and reach the
+ * kernel in one `io_uring_enter` per `poll()` (or before Node blocks, when
+ * the loop is idle); completions are harvested in bulk into `completions`.
+ */
+export class UringProactor implements Proactor {
+  readonly backendName = 'uring';
+  readonly #native: UringNative;
+  readonly #ring: NativeRing;
+  readonly #operations = new Map<number, Operation>();
+  readonly #features: Readonly<RingFeatures & { multishotRecv: boolean }>;
+  /** The provided buffers' memory (multishot receives), or null without them. */
+  #provided: Uint8Array | null = null;
+  /** Values of the last poll's multishot receives, by completion index. */
+  #values: Array<Buffer | undefined> = [];
+  #completions = new Int32Array(MIN_COMPLETIONS * COMPLETION_STRIDE);
+  /** The operations of the last poll's completions, by completion index. */
+  #harvested: Array<Operation | undefined> = [];
+  #harvestedCount = 0;
+  #spareScratch: Uint8Array[] = [];
+  #nextToken = 1;
+  #closed = false;
+
+  constructor(options: UringProactorOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const entries = options.entries ?? 4096;
+    if (typeof entries !== 'number' || !Number.isInteger(entries) || entries < 1 || entries > 32768) {
+      throw new RangeError(`options.entries must be an integer in [1, 32768], got ${String(entries)}`);
+    }
+    const deferTaskrun = options.deferTaskrun ?? true;
+    if (typeof deferTaskrun !== 'boolean') throw new TypeError('options.deferTaskrun must be a boolean');
+    const native = loadNative();
+    if (native.unsupportedReason !== undefined) throw new RuntimeError(`@evloop/proactor-uring cannot create a proactor: ${native.unsupportedReason}`);
+    this.#native = native;
+    try {
+      this.#ring = new this.#native.Ring(entries, deferTaskrun);
+    } catch (error) {
+      throw toOSError(error);
+    }
+    const features = this.#ring.features();
+    // Multishot receive needs provided-buffer rings (5.19+): without them
+    // (an older kernel, or too little locked memory) it is simply not offered.
+    if (features.providedBufferRings) {
+      try {
+        this.#provided = new Uint8Array(this.#ring.setupBuffers(PROVIDED_BUFFERS, PROVIDED_BUFFER_SIZE));
+      } catch {
+        this.#provided = null;
+      }
+    }
+    this.#features = Object.freeze({ ...features, multishotRecv: this.#provided !== null });
+    this.acceptMany = this.#features.multishotAccept ? (fileobj) => this.#acceptMany(fileobj) : undefined;
+    this.recvMany = this.#provided !== null ? (fileobj) => this.#recvMany(fileobj) : undefined;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get pending(): number {
+    return this.#operations.size;
+  }
+
+  get features(): Readonly<RingFeatures & { multishotRecv: boolean }> {
+    return this.#features;
+  }
+
+  get completions(): Int32Array {
+    return this.#completions;
+  }
+
+  fileno(): number {
+    this.#checkOpen();
+    return this.#ring.fileno();
+  }
+
+  recv(fileobj: FileObject, nbytes: number, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    checkSize(nbytes, 'nbytes');
+    checkFlags(flags);
+    const buffer = Buffer.allocUnsafe(nbytes);
+    return this.#start(Kind.Recv, fd, buffer, null, 0, (token) => this.#ring.recv(token, fd, buffer, 0, nbytes, flags));
+  }
+
+  recvInto(fileobj: FileObject, buffer: Uint8Array, nbytes = 0, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    const length = spanOf(buffer, nbytes);
+    checkFlags(flags);
+    return this.#start(Kind.RecvInto, fd, buffer, null, 0, (token) => this.#ring.recv(token, fd, buffer, 0, length, flags));
+  }
+
+  send(fileobj: FileObject, data: Uint8Array, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    checkBytes(data, 'data');
+    checkFlags(flags);
+    return this.#start(Kind.Send, fd, data, null, 0, (token) => this.#ring.send(token, fd, data, 0, data.byteLength, flags | MSG_NOSIGNAL));
+  }
+
+  sendto(fileobj: FileObject, data: Uint8Array, address: ProactorAddress, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    checkBytes(data, 'data');
+    checkFlags(flags);
+    const scratch = this.#scratch();
+    const length = this.#encodeAddress(fd, scratch, address);
+    return this.#start(Kind.SendTo, fd, data, scratch, 0, (token) =>
+      this.#ring.sendmsg(token, fd, data, 0, data.byteLength, flags | MSG_NOSIGNAL, scratch, length),
+    );
+  }
+
+  recvfrom(fileobj: FileObject, nbytes: number, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    checkSize(nbytes, 'nbytes');
+    checkFlags(flags);
+    const buffer = Buffer.allocUnsafe(nbytes);
+    const scratch = this.#scratch();
+    return this.#start(Kind.RecvFrom, fd, buffer, scratch, 0, (token) => this.#ring.recvmsg(token, fd, buffer, 0, nbytes, flags, scratch, 0));
+  }
+
+  recvfromInto(fileobj: FileObject, buffer: Uint8Array, nbytes = 0, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    const length = spanOf(buffer, nbytes);
+    checkFlags(flags);
+    const scratch = this.#scratch();
+    return this.#start(Kind.RecvFromInto, fd, buffer, scratch, 0, (token) => this.#ring.recvmsg(token, fd, buffer, 0, length, flags, scratch, 0));
+  }
+
+  accept(fileobj: FileObject): number {
+    const fd = this.#fd(fileobj);
+    const scratch = this.#scratch();
+    return this.#start(Kind.Accept, fd, null, scratch, 0, (token) => this.#ring.accept(token, fd, scratch));
+  }
+
+  /**
+   * Multishot accept, when the kernel has it (5.19+; `features.multishotAccept`):
+   * see `Proactor.acceptMany`. Undefined on an older kernel, so callers fall
+   * back to one `accept` per connection.
+   */
+  readonly acceptMany: ((fileobj: FileObject) => number) | undefined;
+  /**
+   * Multishot receive into provided buffers, when the kernel has them (5.19+;
+   * `features.multishotRecv`): see `Proactor.recvMany`. Undefined otherwise.
+   */
+  readonly recvMany: ((fileobj: FileObject) => number) | undefined;
+
+  #recvMany(fileobj: FileObject): number {
+    const fd = this.#fd(fileobj);
+    return this.#start(Kind.RecvMany, fd, null, null, 0, (token) => this.#ring.recvMultishot(token, fd));
+  }
+
+  #acceptMany(fileobj: FileObject): number {
+    const fd = this.#fd(fileobj);
+    return this.#start(Kind.AcceptMany, fd, null, null, 0, (token) => this.#ring.acceptMultishot(token, fd));
+  }
+
+  connect(fileobj: FileObject, address: ProactorAddress): number {
+    const fd = this.#fd(fileobj);
+    const scratch = this.#scratch();
+    const length = this.#encodeAddress(fd, scratch, address);
+    return this.#start(Kind.Connect, fd, null, scratch, 0, (token) => this.#ring.connect(token, fd, scratch, length));
+  }
+
+  sendfile(sock: FileObject, file: FileObject, offset: number, count: number): number {
+    const sockFd = this.#fd(sock);
+    const fileFd = fileobjToFd(file);
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+      throw new RangeError(`offset must be a non-negative integer, got ${String(offset)}`);
+    }
+    checkSize(count, 'count');
+    const length = Math.min(count, SENDFILE_CHUNK);
+    const buffer = Buffer.allocUnsafe(length);
+    // Step one reads the file at `offset`; poll() turns its completion into
+    // step two, the send, under the same token.
+    return this.#start(Kind.SendfileRead, fileFd, buffer, null, sockFd, (token) => this.#ring.read(token, fileFd, buffer, 0, length, offset));
+  }
+
+  read(fileobj: FileObject, nbytes: number, position: number | null = null): number {
+    const fd = this.#fd(fileobj);
+    checkSize(nbytes, 'nbytes');
+    const at = checkPosition(position);
+    const buffer = Buffer.allocUnsafe(nbytes);
+    return this.#start(Kind.Read, fd, buffer, null, 0, (token) => this.#ring.read(token, fd, buffer, 0, nbytes, at));
+  }
+
+  write(fileobj: FileObject, data: Uint8Array, position: number | null = null): number {
+    const fd = this.#fd(fileobj);
+    checkBytes(data, 'data');
+    const at = checkPosition(position);
+    return this.#start(Kind.Write, fd, data, null, 0, (token) => this.#ring.write(token, fd, data, 0, data.byteLength, at));
+  }
+
+  pollAdd(fileobj: FileObject, events: number): number {
+    const fd = this.#fd(fileobj);
+    if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
+      throw new RangeError(`events must be EVENT_READ, EVENT_WRITE or both, got ${String(events)}`);
+    }
+    let mask = 0;
+    if ((events & EVENT_READ) !== 0) mask |= POLLIN | POLLPRI | POLLRDHUP;
+    if ((events & EVENT_WRITE) !== 0) mask |= POLLOUT;
+    return this.#start(Kind.Poll, fd, null, null, events, (token) => this.#ring.pollAdd(token, fd, mask));
+  }
+
+  cancel(token: number): boolean {
+    this.#checkOpen();
+    if (typeof token !== 'number' || !Number.isInteger(token)) throw new TypeError(`token must be an integer, got ${typeof token}`);
+    const operation = this.#operations.get(token);
+    if (operation === undefined) return false;
+    if (!operation.cancelRequested) {
+      operation.cancelRequested = true;
+      callNative(() => this.#ring.cancel(token));
+    }
+    return true;
+  }
+
+  cancelFd(fileobj: FileObject): number {
+    this.#checkOpen();
+    const fd = fileobjToFd(fileobj);
+    let count = 0;
+    for (const [token, operation] of this.#operations) {
+      if (operation.fd !== fd && !(operation.kind === Kind.SendfileRead && operation.extra === fd)) continue;
+      this.cancel(token);
+      count++;
+    }
+    // Hand everything queued so far to the kernel now: once this returns the
+    // caller may close the fd, and an operation still in the submission
+    // queue would otherwise find a reused fd number at submission.
+    if (count > 0) callNative(() => this.#ring.submit(0));
+    return count;
+  }
+
+  poll(timeout?: number | null): number {
+    this.#checkOpen();
+    const waitMs = timeoutToMs(timeout);
+    this.#releaseHarvested();
+    if (this.#operations.size === 0 && waitMs === 0) return 0;
+    callNative(() => this.#ring.submit(waitMs));
+    return this.#harvest();
+  }
+
+  completionValue(index: number): unknown {
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#harvestedCount) return undefined;
+    const operation = this.#harvested[index];
+    const result = this.#completions[index * COMPLETION_STRIDE + 1]!;
+    if (operation === undefined || result < 0) return undefined;
+    switch (operation.kind) {
+      case Kind.Recv:
+      case Kind.Read:
+        return (operation.buffer as Buffer).subarray(0, result);
+      case Kind.RecvFrom:
+        return [(operation.buffer as Buffer).subarray(0, result), this.#decodeAddress(operation.scratch!, true)];
+      case Kind.RecvFromInto:
+        return [result, this.#decodeAddress(operation.scratch!, true)];
+      case Kind.Accept:
+        return [result, this.#decodeAddress(operation.scratch!, false)];
+      case Kind.AcceptMany:
+        return [result, null];
+      case Kind.RecvMany:
+        return this.#values[index] ?? EMPTY;
+      default:
+        return undefined;
+    }
+  }
+
+  watch(onReady: () => void): void {
+    this.#checkOpen();
+    if (typeof onReady !== 'function') throw new TypeError('onReady must be a function');
+    const ring = this.#ring;
+    callNative(() =>
+      ring.watch(() => {
+        ring.drain();
+        onReady();
+      }),
+    );
+  }
+
+  unwatch(): void {
+    if (this.#closed) return;
+    this.#ring.unwatch();
+  }
+
+  /**
+   * Cancel what is in flight and wait (at most two seconds) until the
+   * kernel has given every buffer back, then tear the ring down. Anything the
+   * kernel still holds after that stays referenced for the process's life.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#ring.unwatch();
+    this.#releaseHarvested();
+    if (this.#operations.size > 0) {
+      for (const [token, operation] of this.#operations) {
+        if (operation.cancelRequested) continue;
+        operation.cancelRequested = true;
+        try {
+          this.#ring.cancel(token);
+        } catch {
+          // A full queue that cannot even be flushed: the wait below ends it.
+        }
+      }
+      const deadline = performance.now() + CLOSE_WAIT_MS;
+      while (this.#operations.size > 0) {
+        const left = Math.ceil(deadline - performance.now());
+        if (left <= 0) break;
+        try {
+          this.#ring.submit(left);
+        } catch {
+          break;
+        }
+        const count = this.#harvest();
+        // A connection accepted while closing reaches nobody: close its fd.
+        for (let i = 0; i < count; i++) {
+          const result = this.#completions[i * COMPLETION_STRIDE + 1]!;
+          const kind = this.#harvested[i]!.kind;
+          if ((kind === Kind.Accept || kind === Kind.AcceptMany) && result >= 0) closeQuietly(result);
+        }
+        this.#releaseHarvested();
+      }
+      for (const operation of this.#operations.values()) abandoned.push(operation);
+      // Operations the kernel still holds may still write into the provided buffers.
+      if (this.#operations.size > 0) this.#ring.keepBuffers();
+      this.#operations.clear();
+    }
+    this.#closed = true;
+    this.#spareScratch = [];
+    this.#provided = null;
+    this.#ring.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new RuntimeError('uring proactor is closed');
+  }
+
+  #fd(fileobj: FileObject): number {
+    this.#checkOpen();
+    return fileobjToFd(fileobj);
+  }
+
+  #start(kind: Kind, fd: number, buffer: Uint8Array | null, scratch: Uint8Array | null, extra: number, queue: (token: number) => void): number {
+    const token = this.#allocateToken();
+    try {
+      queue(token);
+    } catch (error) {
+      if (scratch !== null) this.#spareScratch.push(scratch);
+      throw toOSError(error);
+    }
+    this.#operations.set(token, { kind, fd, buffer, scratch, extra, cancelRequested: false });
+    return token;
+  }
+
+  #allocateToken(): number {
+    const operations = this.#operations;
+    if (operations.size >= MAX_TOKEN - 1) throw new RuntimeError('too many operations in flight');
+    let token = this.#nextToken;
+    while (operations.has(token)) token = token === MAX_TOKEN ? 1 : token + 1;
+    this.#nextToken = token === MAX_TOKEN ? 1 : token + 1;
+    return token;
+  }
+
+  /** Harvest everything the ring holds, growing the buffer as needed, then settle each completion. */
+  #harvest(): number {
+    let count = this.#ring.harvest(this.#completions, 0);
+    while (count * COMPLETION_STRIDE === this.#completions.length) {
+      const grown = new Int32Array(this.#completions.length * 2);
+      grown.set(this.#completions);
+      this.#completions = grown;
+      count += this.#ring.harvest(grown, count);
+    }
+    const completions = this.#completions;
+    const operations = this.#operations;
+    const harvested = this.#harvested;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const base = i * COMPLETION_STRIDE;
+      const token = completions[base]!;
+      let result = completions[base + 1]!;
+      const flags = completions[base + 2]!;
+      const operation = operations.get(token);
+      if (operation === undefined) continue;
+      if ((flags & IORING_CQE_F_MORE) === 0) operations.delete(token);
+      if (operation.kind === Kind.SendfileRead && this.#continueSendfile(token, operation, result)) continue;
+      if (operation.kind === Kind.Poll && result >= 0) result = pollEvents(result, operation.extra);
+      if ((flags & IORING_CQE_F_BUFFER) !== 0) {
+        // The bytes are in a provided buffer: copy them out and give the
+        // buffer back at once, so the kernel never runs short for long.
+        const bid = flags >>> 16;
+        const provided = this.#provided!;
+        this.#values[kept] = result > 0 ? Buffer.from(provided.subarray(bid * PROVIDED_BUFFER_SIZE, bid * PROVIDED_BUFFER_SIZE + result)) : undefined;
+        this.#ring.recycle(bid);
+      }
+      const out = kept * COMPLETION_STRIDE;
+      completions[out] = token;
+      completions[out + 1] = result;
+      completions[out + 2] = flags;
+      harvested[kept] = operation;
+      kept++;
+    }
+    this.#harvestedCount = kept;
+    return kept;
+  }
+
+  /** Turns a sendfile's finished read into its send; false when the read's result is final. */
+  #continueSendfile(token: number, operation: Operation, result: number): boolean {
+    if (result <= 0) return false;
+    if (operation.cancelRequested) return false;
+    const sockFd = operation.extra;
+    const buffer = operation.buffer!;
+    try {
+      this.#ring.send(token, sockFd, buffer, 0, result, MSG_NOSIGNAL);
+    } catch {
+      return false;
+    }
+    operation.kind = Kind.SendfileSend;
+    operation.fd = sockFd;
+    this.#operations.set(token, operation);
+    return true;
+  }
+
+  /** Scratch buffers of the last poll's completions can be reused once their values can no longer be asked for. */
+  #releaseHarvested(): void {
+    const harvested = this.#harvested;
+    for (let i = 0; i < this.#harvestedCount; i++) {
+      const operation = harvested[i]!;
+      if (operation.scratch !== null) this.#spareScratch.push(operation.scratch);
+      harvested[i] = undefined;
+      this.#values[i] = undefined;
+    }
+    this.#harvestedCount = 0;
+  }
+
+  #scratch(): Uint8Array {
+    return this.#spareScratch.pop() ?? Buffer.allocUnsafeSlow(this.#native.scratchSize);
+  }
+
+  #encodeAddress(fd: number, scratch: Uint8Array, address: ProactorAddress): number {
+    const native = this.#native;
+    try {
+      if (typeof address === 'string') {
+        return native.encodeAddress(scratch, AF_UNIX, Buffer.from(address, 'utf8'), 0, 0, 0);
+      }
+      if (!Array.isArray(address) || address.length < 2 || address.length > 4) {
+        throw new TypeError(`address must be [host, port], [host, port, flowinfo, scopeId] or a path, got ${describe(address)}`);
+      }
+      const [host, port, flowinfo = 0, scopeId = 0] = address as unknown[];
+      if (typeof host !== 'string') throw new TypeError(`address host must be a string, got ${describe(host)}`);
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new RangeError(`address port must be an integer in [0, 65535], got ${String(port)}`);
+      }
+      if (typeof flowinfo !== 'number' || typeof scopeId !== 'number') throw new TypeError('address flowinfo and scopeId must be numbers');
+      let family: number;
+      if (address.length > 2 || host.includes(':')) family = AF_INET6;
+      else if (host === '') family = callNative(() => native.socketFamily(fd));
+      else family = AF_INET;
+      try {
+        return native.encodeAddress(scratch, family, host, port, flowinfo, scopeId);
+      } catch (error) {
+        const typed = toOSError(error) as { errno?: number };
+        if (typed.errno === EINVAL) throw new RangeError(`address host must be a numeric IPv${family === AF_INET6 ? 6 : 4} address, got '${host}'`);
+        throw typed;
+      }
+    } catch (error) {
+      this.#spareScratch.push(scratch);
+      throw toOSError(error);
+    }
+  }
+
+  #decodeAddress(scratch: Uint8Array, fromMessage: boolean): ProactorAddress | null {
+    const address = this.#native.decodeAddress(scratch, fromMessage);
+    if (Buffer.isBuffer(address)) return address.toString('utf8');
+    return address;
+  }
+}
+
+/** The selector events a poll's revents mean: an error or hang-up wakes reader and writer, as selectors do. */
+function pollEvents(revents: number, wanted: number): number {
+  let events = 0;
+  if ((revents & (POLLIN | POLLPRI | POLLRDHUP | POLLERR | POLLHUP)) !== 0) events |= EVENT_READ;
+  if ((revents & (POLLOUT | POLLERR | POLLHUP)) !== 0) events |= EVENT_WRITE;
+  events &= wanted;
+  return events === 0 ? wanted : events;
+}
+
+function checkSize(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new RangeError(`${name} must be an integer in [0, 2147483647], got ${value}`);
+}
+
+function checkFlags(flags: unknown): void {
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0x7fffffff) {
+    throw new RangeError(`flags must be a non-negative integer, got ${String(flags)}`);
+  }
+}
+
+function checkBytes(value: unknown, name: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array or Buffer, got ${describe(value)}`);
+}
+
+function spanOf(buffer: unknown, nbytes: unknown): number {
+  checkBytes(buffer, 'buffer');
+  checkSize(nbytes, 'nbytes');
+  if (nbytes > buffer.byteLength) throw new RangeError(`nbytes (${nbytes}) is larger than the buffer (${buffer.byteLength})`);
+  return nbytes === 0 ? buffer.byteLength : nbytes;
+}
+
+function checkPosition(position: unknown): number {
+  if (position === null || position === undefined) return -1;
+  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) {
+    throw new RangeError(`position must be a non-negative integer or null, got ${String(position)}`);
+  }
+  return position;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
+function callNative<R>(fn: () => R): R {
+  try {
+    return fn();
+  } catch (error) {
+    throw toOSError(error);
+  }
+}
+

@@ -1,0 +1,9 @@
+import { runSubprocessConformance } from '@evloop/conformance';
+import { it } from 'vitest';
+import { backend } from '../src/index.js';
+
+// The shared suite on a ProactorEventLoop over io_uring (the harness makes
+// the loop from the backend's kind).
+const availability = backend.available();
+if (availability.ok) runSubprocessConformance({ name: 'uring', backend });
+else it.skip(`subprocess conformance: uring is not usable on this machine: ${availability.reason}`, () => {});

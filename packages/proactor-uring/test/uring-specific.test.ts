@@ -1,0 +1,97 @@
+import { EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
+import * as sys from '@evloop/sys';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { backend, UringProactor } from '../src/index.js';
+
+const availability = backend.available();
+
+describe('the uring backend descriptor', () => {
+  it('is the proactor the registry names', () => {
+    const known = KNOWN_BACKENDS.find((entry) => entry.name === 'uring')!;
+    expect(backend.name).toBe('uring');
+    expect(backend.kind).toBe('proactor');
+    expect(backend.packageName).toBe(known.packageName);
+    expect(backend.platforms).toEqual(['linux']);
+    expect(backend.createSelector).toBeUndefined();
+    expect(typeof backend.createProactor).toBe('function');
+  });
+
+  it('available() never throws and says ok or why not', () => {
+    expect(() => backend.available()).not.toThrow();
+    if (!availability.ok) expect(availability.reason).toMatch(/io_uring|Linux/);
+  });
+});
+
+describe('available() when io_uring is blocked', () => {
+  afterEach(() => {
+    vi.doUnmock('../src/load-native.js');
+    vi.resetModules();
+  });
+
+  async function availableWith(failure: { errno: number; syscall: string; message: string }) {
+    vi.resetModules();
+    vi.doMock('../src/load-native.js', () => ({ loadNative: () => ({ probeUsable: () => failure }) }));
+    const module = await import('../src/index.js');
+    return module.backend.available();
+  }
+
+  it.runIf(process.platform === 'linux')('EPERM (seccomp, kernel.io_uring_disabled) names the cause and epoll', async () => {
+    const result = await availableWith({ errno: 1, syscall: 'io_uring_setup', message: 'io_uring_setup: Operation not permitted' });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(/not permitted.*use epoll/);
+  });
+
+  it.runIf(process.platform === 'linux')('ENOSYS names the kernel version needed', async () => {
+    const result = await availableWith({ errno: 38, syscall: 'io_uring_setup', message: 'io_uring_setup: Function not implemented' });
+    expect(!result.ok && result.reason).toMatch(/Linux 5\.6/);
+  });
+});
+
+describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () => {
+  it('asks for DEFER_TASKRUN by default and reports what the kernel granted', () => {
+    const proactor = new UringProactor();
+    try {
+      expect(typeof proactor.features.deferTaskrun).toBe('boolean');
+      expect(proactor.features.sqEntries).toBe(4096);
+      expect(proactor.features.cqEntries).toBe(16384);
+      expect(proactor.features.asyncCancel).toBe(true);
+    } finally {
+      proactor.close();
+    }
+    const plain = new UringProactor({ deferTaskrun: false, entries: 64 });
+    try {
+      expect(plain.features.deferTaskrun).toBe(false);
+      expect(plain.features.sqEntries).toBe(64);
+    } finally {
+      plain.close();
+    }
+  });
+
+  it('checks its options', () => {
+    expect(() => new UringProactor({ entries: 0 })).toThrow(RangeError);
+    expect(() => new UringProactor({ entries: 1.5 })).toThrow(/options.entries/);
+    expect(() => new UringProactor({ deferTaskrun: 'yes' as unknown as boolean })).toThrow(TypeError);
+    expect(() => new UringProactor(null as unknown as object)).toThrow(TypeError);
+  });
+
+  it('a small submission queue that fills is flushed, not failed', () => {
+    const proactor = new UringProactor({ entries: 4 });
+    const [a, b] = sys.socketpair();
+    try {
+      const tokens = Array.from({ length: 64 }, () => proactor.pollAdd(a, EVENT_WRITE));
+      let seen = 0;
+      for (let round = 0; round < 100 && seen < tokens.length; round++) seen += proactor.poll(0.05);
+      expect(seen).toBe(64);
+    } finally {
+      proactor.close();
+      a.close();
+      b.close();
+    }
+  });
+
+  it('a closed proactor throws RuntimeError, even for fileno()', () => {
+    const proactor = new UringProactor();
+    proactor.close();
+    expect(() => proactor.fileno()).toThrow(RuntimeError);
+  });
+});

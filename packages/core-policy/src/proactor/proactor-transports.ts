@@ -19,7 +19,7 @@ import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
 import type { TransportOwner } from '../base/server.js';
 import { wouldBlock } from '../net/socket-helpers.js';
-import type { SocketLike } from '../net/socket-module.js';
+import type { SocketAddress, SocketLike } from '../net/socket-module.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { ProactorEventLoop } from './proactor-event-loop.js';
 
@@ -814,9 +814,9 @@ export class ProactorDatagramTransport extends ProactorTransport implements Data
     if (result < 0) {
       this._errorReceived(completionError(result, 'recvfrom'));
     } else {
-      const [data, address] = value as [Buffer, unknown];
+      const [data, address] = value as [Buffer, SocketAddress | null];
       try {
-        this._protocol.datagramReceived?.(data, this._address ?? address);
+        this._protocol.datagramReceived?.(data, (this._address as SocketAddress | null) ?? address);
       } catch (error) {
         this._fatalError(error, 'Fatal error: protocol.datagramReceived() call failed.');
         return;

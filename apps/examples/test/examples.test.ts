@@ -27,6 +27,7 @@ const expected: Record<string, string> = {
   '07-executor.mjs': 'square: 144; the loop kept ticking meanwhile: true\n',
   '08-raw-fds.mjs': 'readable: bytes in a pipe\n',
   '09-errors-and-debug.mjs': 'handler: Exception in callback broken(): boom\nwarning: Executing <Handle slow()> took N seconds\n',
+  '10-structured-concurrency.mjs': 'all done: a b\ngroup failed: broken failed\ntimeout: gave up after 50 ms\ngenerator finished in time\n',
 };
 
 describe('docs/guide.md examples', () => {

@@ -46,12 +46,18 @@ export {
   EVENT_READ,
   EVENT_WRITE,
 } from '@evloop/interface';
-export { BaseEventLoop } from './base/base-event-loop.js';
+export { BaseEventLoop, type LoopClock } from './base/base-event-loop.js';
 export { SelectorEventLoop } from './selector/selector-event-loop.js';
 export { Handle, TimerHandle } from './loop/handles.js';
 export { Future, isFuture } from './futures/future.js';
 export { Coroutine, isCoroutineObject } from './futures/coroutine.js';
 export { Task, currentTask, allTasks, isGenerator } from './futures/task.js';
+export type { TaskOptions } from './futures/task.js';
+export { TaskGroup, taskGroup, type TaskGroupBody } from './futures/task-group.js';
+export { Timeout, timeout, timeoutAt, type TimeoutBody } from './futures/timeouts.js';
+export { ExceptionGroup } from './futures/exception-group.js';
+export { ScopedCoroutine } from './futures/scope.js';
+export { eagerTaskFactory, createEagerTaskFactory, type TaskFactory } from './futures/eager.js';
 export {
   createTask,
   ensureFuture,

@@ -23,6 +23,7 @@ import { Queue } from '../loop/ready-queue.js';
 import { TimerHeap } from '../loop/timer-heap.js';
 import { Future, isFuture } from '../futures/future.js';
 import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from '../futures/task.js';
+import type { TaskFactory } from '../futures/eager.js';
 import { logger } from '../loop/logger.js';
 import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
 import { ThreadPoolExecutor } from '../loop/executor.js';
@@ -49,6 +50,23 @@ const ONE_DAY = 86_400;
  * I/O, timers and immediates wait at most this many iterations.
  */
 const MAX_ITERATIONS_PER_MACROTASK = 16;
+
+/**
+ * A clock that replaces the loop's own (`loop.setClock()`): what test
+ * harnesses use for virtual time (`@evloop/testing`).
+ */
+export interface LoopClock {
+  /** The loop's time, in seconds (what `loop.time()` returns). */
+  time(): number;
+  /**
+   * The loop has no callback ready and its next timer is due at `when` (on
+   * this clock). Call `wake()` when the loop should look again (a virtual
+   * clock first moves its time to `when`). Returns a function that calls the
+   * arrangement off: the loop calls it when something else (a callback, an
+   * I/O event, `stop()`) wakes it first.
+   */
+  sleepUntil(when: number, wake: () => void): () => void;
+}
 
 function envDebug(): boolean {
   const value = process.env.EVLOOP_DEBUG;
@@ -123,6 +141,11 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ readonly _signalHandlers = new SignalHandlers();
   /** Servers still listening: `close()` closes them. */
   readonly #servers = new Set<Server>();
+  /** @internal */ _taskFactory: TaskFactory | null = null;
+  /** @internal */ _clock: LoopClock | null = null;
+  /** @internal Calls off the clock's pending `sleepUntil`. */
+  /** @internal */ _clockWait: (() => void) | null = null;
+  /** @internal */ _readyRandom: (() => number) | null = null;
   /** Seconds a callback may take before debug mode warns about it. */
   slowCallbackDuration = 0.1;
   /** @internal */ readonly _iterateBound = () => this._iterate();
@@ -606,9 +629,53 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return timer;
   }
 
-  /** Seconds on a monotonic clock. */
+  /** Seconds on a monotonic clock (or on the clock given to `setClock`). */
   time(): number {
-    return performance.now() / 1000;
+    return this._clock === null ? performance.now() / 1000 : this._clock.time();
+  }
+
+  /**
+   * Replace the loop's clock (null: back to the monotonic clock). For test
+   * harnesses: `@evloop/testing` installs a virtual clock that jumps to the
+   * next timer when the loop is idle. Set it before scheduling timers; timers
+   * already scheduled keep their deadlines, read on the new clock.
+   */
+  setClock(clock: LoopClock | null): void {
+    if (clock !== null && (typeof clock !== 'object' || typeof clock.time !== 'function' || typeof clock.sleepUntil !== 'function')) {
+      throw new TypeError('clock must be null or an object with time() and sleepUntil() methods');
+    }
+    this.#cancelClockWait();
+    this._clock = clock;
+    if (this._running && !this._inIteration) this._scheduleIteration();
+  }
+
+  getClock(): LoopClock | null {
+    return this._clock;
+  }
+
+  /**
+   * Shuffle the callbacks that are ready in the same iteration with
+   * `random` (a function returning numbers in [0, 1), as `Math.random`), to
+   * shake out code that depends on their order; null restores asyncio's
+   * FIFO order. For test harnesses (`@evloop/testing`'s seeded option).
+   */
+  setReadyShuffle(random: (() => number) | null): void {
+    if (random !== null && typeof random !== 'function') throw new TypeError(`random must be a function or null, got ${typeof random}`);
+    this._readyRandom = random;
+  }
+
+  /**
+   * Make every `createTask` go through `factory(loop, coroutine, options)`
+   * (asyncio's `set_task_factory`); null restores the default. With
+   * `eagerTaskFactory`, tasks start eagerly.
+   */
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null && typeof factory !== 'function') throw new TypeError(`factory must be a function or null, got ${typeof factory}`);
+    this._taskFactory = factory;
+  }
+
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
   }
 
   createFuture<T = unknown>(): Future<T> {
@@ -618,6 +685,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   createTask<T>(coroutine: CoroutineSource<T>, options: { name?: string } = {}): Task<T> {
     this._checkClosed();
+    if (this._taskFactory !== null) return this._taskFactory(this, coroutine, options);
     return new Task<T>(coroutine, { loop: this, ...options });
   }
 
@@ -709,6 +777,32 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return this.#currentTask;
   }
 
+  #cancelClockWait(): void {
+    const cancel = this._clockWait;
+    if (cancel === null) return;
+    this._clockWait = null;
+    cancel();
+  }
+
+  /** Put the first `count` ready handles in a random order (Fisher-Yates with `_readyRandom`). */
+  #shuffleReady(count: number): void {
+    const ready = this._ready;
+    const handles: Handle[] = [];
+    for (let i = 0; i < count; i++) handles.push(ready.shift());
+    const random = this._readyRandom!;
+    for (let i = count - 1; i > 0; i--) {
+      const j = Math.min(i, Math.floor(random() * (i + 1)));
+      const swap = handles[i]!;
+      handles[i] = handles[j]!;
+      handles[j] = swap;
+    }
+    // The shuffled handles go back in front of anything queued after them.
+    const later: Handle[] = [];
+    while (ready.length > 0) later.push(ready.shift());
+    for (const handle of handles) ready.push(handle);
+    for (const handle of later) ready.push(handle);
+  }
+
   /** @internal */
   _checkClosed(): void {
     if (this._closed) throw new RuntimeError('Event loop is closed');
@@ -748,6 +842,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
     }
+    this.#cancelClockWait();
     if (this._ready.length > 0 || this._stopping) {
       this._immediate = setImmediate(this._iterateBound);
       return;
@@ -757,6 +852,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     const delay = next - this.time();
     if (delay <= 0) {
       this._immediate = setImmediate(this._iterateBound);
+    } else if (this._clock !== null) {
+      this._clockWait = this._clock.sleepUntil(next, this._iterateBound);
     } else {
       // Node timers have whole-millisecond resolution: round up, never fire early.
       this._nodeTimer = setTimeout(this._iterateBound, Math.min(Math.ceil(delay * 1000), 0x7fffffff));
@@ -800,6 +897,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
     }
+    this.#cancelClockWait();
     if (!this._running) return;
     this._inIteration = true;
     try {
@@ -835,6 +933,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
     }
+    this.#cancelClockWait();
     try {
       this._stopWatching();
     } catch (stopError) {
@@ -882,6 +981,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
     const ready = this._ready;
     const count = ready.length;
+    if (this._readyRandom !== null && count > 1) this.#shuffleReady(count);
     if (this._debug) {
       for (let i = 0; i < count; i++) {
         const handle = ready.shift();

@@ -30,6 +30,17 @@ export function isCoroutineSource(value: unknown): boolean {
 
 const NO_VALUE = Symbol('no value');
 
+export interface TaskOptions {
+  loop?: BaseEventLoop;
+  name?: string;
+  /**
+   * Run the first step now, inside the constructor, when the loop is running
+   * (asyncio's `eager_start`): a coroutine that finishes without waiting is
+   * done before `createTask` returns and never goes through the ready queue.
+   */
+  eagerStart?: boolean;
+}
+
 /**
  * asyncio's `Task`: runs a coroutine on the loop.
  *
@@ -61,7 +72,7 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ readonly _stepHandle: Handle;
   /** @internal */ readonly _wakeupBound: (future: Future<unknown>) => void;
 
-  constructor(coroutine: CoroutineSource<T>, options: { loop?: BaseEventLoop; name?: string } = {}) {
+  constructor(coroutine: CoroutineSource<T>, options: TaskOptions = {}) {
     super(options.loop === undefined ? {} : { loop: options.loop });
     if (isCoroutineObject(coroutine)) {
       const lazy = coroutine;
@@ -82,6 +93,14 @@ export class Task<T = unknown> extends Future<T> {
     this._stepBound = () => this._step(NO_VALUE, undefined);
     this._wakeupBound = (future) => this._wakeup(future);
     this._stepHandle = new Handle(this._stepBound, null, this._loop);
+    if (options.eagerStart === true && this._loop.isRunning()) {
+      // asyncio's eager start: the first step runs now, inside the caller;
+      // a coroutine that finishes without blocking is never scheduled.
+      this._loop._checkClosed();
+      pendingTasks(this._loop).add(this as Task<unknown>);
+      this._step(NO_VALUE, undefined);
+      return;
+    }
     this._loop._callSoonHandle(this._stepHandle);
     pendingTasks(this._loop).add(this as Task<unknown>);
   }
@@ -103,9 +122,16 @@ export class Task<T = unknown> extends Future<T> {
     return this._cancelRequests;
   }
 
-  /** Take back one cancellation request (asyncio's `uncancel()`). */
+  /**
+   * Take back one cancellation request (asyncio's `uncancel()`); returns how
+   * many are left. When none is left, a cancellation not yet delivered is
+   * dropped (as Python 3.13 does), so a task that caught its timeout can go on.
+   */
   uncancel(): number {
-    if (this._cancelRequests > 0) this._cancelRequests--;
+    if (this._cancelRequests > 0) {
+      this._cancelRequests--;
+      if (this._cancelRequests === 0) this._mustCancel = false;
+    }
     return this._cancelRequests;
   }
 
@@ -319,13 +345,16 @@ export class Task<T = unknown> extends Future<T> {
     if (this.done()) return;
     if (!ok && CancelledError.isInstance(value)) {
       this._complete(() => Future.prototype.cancel.call(this, (value as Error).message || this._cancelMessage));
+    } else if (!ok) {
+      // As a generator task: an error the coroutine throws wins over a
+      // cancellation it has not seen (a TaskGroup re-cancels its parent
+      // just before throwing its ExceptionGroup).
+      this._complete(() => Future.prototype.setException.call(this, value));
     } else if (this._mustCancel) {
       this._mustCancel = false;
       this._complete(() => Future.prototype.cancel.call(this, this._cancelMessage));
-    } else if (ok) {
-      this._complete(() => Future.prototype.setResult.call(this, value));
     } else {
-      this._complete(() => Future.prototype.setException.call(this, value));
+      this._complete(() => Future.prototype.setResult.call(this, value));
     }
   }
 }

@@ -58,6 +58,8 @@ export { Timeout, timeout, timeoutAt, type TimeoutBody } from './futures/timeout
 export { ExceptionGroup } from './futures/exception-group.js';
 export { ScopedCoroutine } from './futures/scope.js';
 export { eagerTaskFactory, createEagerTaskFactory, type TaskFactory } from './futures/eager.js';
+export { cancelOnAbort } from './futures/abort.js';
+export { DuplexProtocol, DuplexTransport, transportToDuplex, connectDuplex } from './net/node-streams.js';
 export {
   createTask,
   ensureFuture,

@@ -22,7 +22,8 @@ import { Handle, TimerHandle, describeCallback } from '../loop/handles.js';
 import { Queue } from '../loop/ready-queue.js';
 import { TimerHeap } from '../loop/timer-heap.js';
 import { Future, isFuture } from '../futures/future.js';
-import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from '../futures/task.js';
+import { Task, allTasks, isCoroutineSource, isGenerator, isThenable, wrapThenable } from '../futures/task.js';
+import { gather } from '../futures/combinators.js';
 import type { TaskFactory } from '../futures/eager.js';
 import { logger } from '../loop/logger.js';
 import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
@@ -315,6 +316,26 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     // As asyncio: close() does not wait for the executor's jobs.
     if (executor !== null) void Promise.resolve(executor.shutdown({ wait: false })).catch(() => {});
     this._closeBackend();
+  }
+
+  /**
+   * `await using loop = newEventLoop()`: what `run()` does at the end, as
+   * asyncio's `Runner.close()`: cancel the tasks still pending and let them
+   * finish, shut down async generators and the default executor, close.
+   * A loop that is running cannot be disposed of (RuntimeError).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this._closed) return;
+    if (this._running) throw new RuntimeError('Cannot dispose of a running event loop');
+    try {
+      const pending = [...allTasks(this)];
+      for (const task of pending) task.cancel();
+      if (pending.length > 0) await this.runUntilComplete(gather(...pending, { returnExceptions: true }));
+      await this.runUntilComplete(this.shutdownAsyncgens());
+      await this.runUntilComplete(this.shutdownDefaultExecutor());
+    } finally {
+      this.close();
+    }
   }
 
   // ---- names ----

@@ -5,6 +5,7 @@ import { getRunningLoop } from '../loop/running-loop.js';
 import { state } from '../loop/thread-state.js';
 import { isCoroutineObject } from './coroutine.js';
 import { Handle } from '../loop/handles.js';
+import { abortReason, isAbortBy } from './abort.js';
 
 let taskCounter = 0;
 
@@ -71,6 +72,8 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal The handle that runs `_stepBound`, reused for every bare-yield step (at most one is queued). */
   /** @internal */ readonly _stepHandle: Handle;
   /** @internal */ readonly _wakeupBound: (future: Future<unknown>) => void;
+  /** @internal Made on first use of `signal`. */
+  /** @internal */ _abortController: AbortController | null = null;
 
   constructor(coroutine: CoroutineSource<T>, options: TaskOptions = {}) {
     super(options.loop === undefined ? {} : { loop: options.loop });
@@ -117,6 +120,23 @@ export class Task<T = unknown> extends Future<T> {
     return this._coroutine ?? this._promise ?? this._starter;
   }
 
+  /**
+   * An `AbortSignal` that aborts when this task is first asked to cancel
+   * (its reason is the `CancelledError`), or at once if it already was or is
+   * cancelled. Hand it to what Node runs for the task (`fetch`, `fs`,
+   * `timers/promises`, `child_process`) so that stops with the task: an
+   * async-function task awaiting such a Promise then ends cancelled. A
+   * signal cannot be un-aborted: a task that refuses its cancellation, or
+   * takes it back with `uncancel()`, keeps an aborted signal.
+   */
+  get signal(): AbortSignal {
+    if (this._abortController === null) {
+      this._abortController = new AbortController();
+      if (this._cancelRequests > 0 || this.cancelled()) this._abortController.abort(abortReason(this._cancelMessage));
+    }
+    return this._abortController.signal;
+  }
+
   /** How many cancellation requests are pending (asyncio's `cancelling()`). */
   cancelling(): number {
     return this._cancelRequests;
@@ -139,6 +159,7 @@ export class Task<T = unknown> extends Future<T> {
     this._logTraceback = false;
     if (this.done()) return false;
     this._cancelRequests++;
+    if (this._abortController !== null && !this._abortController.signal.aborted) this._abortController.abort(abortReason(message));
     if (this._waiter !== null && this._waiter.cancel(message)) {
       // The wake-up will throw CancelledError into the coroutine.
       return true;
@@ -151,6 +172,25 @@ export class Task<T = unknown> extends Future<T> {
       if (this._starter === null && this._cancelRequests === 1) this._loop.callSoon(() => this._finishCancelled());
     }
     return true;
+  }
+
+  /**
+   * `await using task = loop.createTask(...)` (TypeScript 5.2+, or Node
+   * with explicit resource management): leaving the block cancels the task if
+   * it is still running and waits for it to finish; its outcome is not
+   * re-thrown (read it with `result()` inside the block when it matters).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.done()) {
+      if (!this.cancelled()) this.exception();
+      return;
+    }
+    this.cancel();
+    try {
+      await this;
+    } catch {
+      // cancelled, or failed while cancelling: the block's own outcome wins
+    }
   }
 
   override setResult(): never {
@@ -343,7 +383,11 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */
   _settle(ok: boolean, value: unknown): void {
     if (this.done()) return;
-    if (!ok && CancelledError.isInstance(value)) {
+    if (!ok && this._mustCancel && this._abortController !== null && isAbortBy(value, this._abortController.signal)) {
+      // What Node ran with this task's signal stopped because the task was cancelled.
+      this._mustCancel = false;
+      this._complete(() => Future.prototype.cancel.call(this, this._cancelMessage));
+    } else if (!ok && CancelledError.isInstance(value)) {
       this._complete(() => Future.prototype.cancel.call(this, (value as Error).message || this._cancelMessage));
     } else if (!ok) {
       // As a generator task: an error the coroutine throws wins over a

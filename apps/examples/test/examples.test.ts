@@ -30,6 +30,7 @@ const expected: Record<string, string> = {
   '10-structured-concurrency.mjs': 'all done: a b\ngroup failed: broken failed\ntimeout: gave up after 50 ms\ngenerator finished in time\n',
   '11-testing-virtual-time.mjs': 'retry: got hello after 3 attempts, 3 virtual seconds\ngave up: TimeoutError after 3 attempts, 18 virtual seconds\nreal time: well under the 21 virtual seconds\n',
   '12-node-interop.mjs': 'node:http over evloop: 200 hello from-evloop\ntask cancelled: true, its Node timer stopped with it\n',
+  '13-introspection.mjs': 'observed some iterations; 5 callbacks among at least 5 run\nmain [pending]\n  worker [pending] awaiting <Future pending> at 13-introspection.mjs:22\n',
 };
 
 describe('docs/guide.md examples', () => {

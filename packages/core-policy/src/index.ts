@@ -46,7 +46,7 @@ export {
   EVENT_READ,
   EVENT_WRITE,
 } from '@evloop/interface';
-export { BaseEventLoop, type LoopClock } from './base/base-event-loop.js';
+export { BaseEventLoop, type LoopClock, type IterationStats } from './base/base-event-loop.js';
 export { SelectorEventLoop } from './selector/selector-event-loop.js';
 export { Handle, TimerHandle } from './loop/handles.js';
 export { Future, isFuture } from './futures/future.js';
@@ -59,6 +59,7 @@ export { ExceptionGroup } from './futures/exception-group.js';
 export { ScopedCoroutine } from './futures/scope.js';
 export { eagerTaskFactory, createEagerTaskFactory, type TaskFactory } from './futures/eager.js';
 export { cancelOnAbort } from './futures/abort.js';
+export { taskTree, formatTaskTree, enableTaskDump, taskDumpPath, type TaskNode } from './futures/task-tree.js';
 export { DuplexProtocol, DuplexTransport, transportToDuplex, connectDuplex } from './net/node-streams.js';
 export {
   createTask,

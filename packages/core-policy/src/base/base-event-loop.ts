@@ -69,6 +69,26 @@ export interface LoopClock {
   sleepUntil(when: number, wake: () => void): () => void;
 }
 
+/** What `loop.setIterationObserver()` reports after each iteration (real time, whatever the loop's clock). */
+export interface IterationStats {
+  /** Callbacks run in this iteration (cancelled handles are not counted). */
+  callbacks: number;
+  /**
+   * Seconds between the end of the previous iteration and the start of this
+   * one: the loop was waiting for its backend or a timer, or Node was running
+   * its own callbacks and Promise jobs (0 for the first observed iteration).
+   */
+  waitSeconds: number;
+  /** Seconds in this iteration's non-blocking poll of the backend. */
+  pollSeconds: number;
+  /** Seconds spent running callbacks (and moving due timers to the ready queue). */
+  callbackSeconds: number;
+  /** Callbacks ready when the iteration ended (scheduled while it ran). */
+  ready: number;
+  /** Timers scheduled when the iteration ended (cancelled ones included until purged). */
+  timers: number;
+}
+
 function envDebug(): boolean {
   const value = process.env.EVLOOP_DEBUG;
   return value !== undefined && value !== '' && value !== '0';
@@ -147,6 +167,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal Calls off the clock's pending `sleepUntil`. */
   /** @internal */ _clockWait: (() => void) | null = null;
   /** @internal */ _readyRandom: (() => number) | null = null;
+  /** @internal */ _iterationObserver: ((stats: IterationStats) => void) | null = null;
+  /** @internal performance.now() when the last observed iteration ended (0: none yet). */
+  /** @internal */ _lastIterationEnd = 0;
   /** Seconds a callback may take before debug mode warns about it. */
   slowCallbackDuration = 0.1;
   /** @internal */ readonly _iterateBound = () => this._iterate();
@@ -686,6 +709,18 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   }
 
   /**
+   * Call `observer(stats)` after every iteration with what it did (see
+   * `IterationStats`): callbacks run, time waiting, polling and running
+   * callbacks. null removes it. Measured only while an observer is set; an
+   * observer that throws is reported to the exception handler.
+   */
+  setIterationObserver(observer: ((stats: IterationStats) => void) | null): void {
+    if (observer !== null && typeof observer !== 'function') throw new TypeError(`observer must be a function or null, got ${typeof observer}`);
+    this._iterationObserver = observer;
+    this._lastIterationEnd = 0;
+  }
+
+  /**
    * Make every `createTask` go through `factory(loop, coroutine, options)`
    * (asyncio's `set_task_factory`); null restores the default. With
    * `eagerTaskFactory`, tasks start eagerly.
@@ -988,7 +1023,10 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       this._nextTimerWhen();
     }
 
+    const observer = this._iterationObserver;
+    const started = observer === null ? 0 : performance.now();
     this._pollBackend();
+    const polled = observer === null ? 0 : performance.now();
 
     const now = this.time();
     for (;;) {
@@ -1003,11 +1041,13 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     const ready = this._ready;
     const count = ready.length;
     if (this._readyRandom !== null && count > 1) this.#shuffleReady(count);
+    let ran = 0;
     if (this._debug) {
       for (let i = 0; i < count; i++) {
         const handle = ready.shift();
         if (handle._cancelled) continue;
         const start = this.time();
+        ran++;
         handle._run();
         const elapsed = this.time() - start;
         if (elapsed >= this.slowCallbackDuration) logger.warning(`Executing ${handle.toString()} took ${elapsed.toFixed(3)} seconds`);
@@ -1015,8 +1055,30 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     } else {
       for (let i = 0; i < count; i++) {
         const handle = ready.shift();
-        if (!handle._cancelled) handle._run();
+        if (!handle._cancelled) {
+          ran++;
+          handle._run();
+        }
       }
+    }
+    if (observer !== null) this.#reportIteration(observer, started, polled, ran);
+  }
+
+  #reportIteration(observer: (stats: IterationStats) => void, started: number, polled: number, callbacks: number): void {
+    const ended = performance.now();
+    const stats: IterationStats = {
+      callbacks,
+      waitSeconds: this._lastIterationEnd === 0 ? 0 : Math.max(0, started - this._lastIterationEnd) / 1000,
+      pollSeconds: (polled - started) / 1000,
+      callbackSeconds: (ended - polled) / 1000,
+      ready: this._ready.length,
+      timers: this._scheduled.length,
+    };
+    this._lastIterationEnd = ended;
+    try {
+      observer(stats);
+    } catch (error) {
+      this.callExceptionHandler({ message: 'Exception in the iteration observer', exception: error });
     }
   }
 }

@@ -72,6 +72,8 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal The handle that runs `_stepBound`, reused for every bare-yield step (at most one is queued). */
   /** @internal */ readonly _stepHandle: Handle;
   /** @internal */ readonly _wakeupBound: (future: Future<unknown>) => void;
+  /** @internal The task that was running when this one was made (until this one is done): the task tree's parent. */
+  /** @internal */ _parent: Task<unknown> | null;
   /** @internal Made on first use of `signal`. */
   /** @internal */ _abortController: AbortController | null = null;
 
@@ -96,6 +98,7 @@ export class Task<T = unknown> extends Future<T> {
     this._stepBound = () => this._step(NO_VALUE, undefined);
     this._wakeupBound = (future) => this._wakeup(future);
     this._stepHandle = new Handle(this._stepBound, null, this._loop);
+    this._parent = currentTask(this._loop);
     if (options.eagerStart === true && this._loop.isRunning()) {
       // asyncio's eager start: the first step runs now, inside the caller;
       // a coroutine that finishes without blocking is never scheduled.
@@ -236,6 +239,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal */
   _complete(action: () => void): void {
+    this._parent = null;
     action();
     pendingTasks(this._loop).delete(this as Task<unknown>);
   }

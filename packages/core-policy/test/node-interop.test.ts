@@ -211,6 +211,25 @@ describe('Node streams', () => {
     }
   });
 
+  test('a Node socket that still talks after the loop is closed is dropped, not a crash', async ({ loop }) => {
+    let serverSide: net.Socket | undefined;
+    const nodeServer = net.createServer((socket) => (serverSide = socket));
+    await new Promise<void>((resolve) => nodeServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (nodeServer.address() as net.AddressInfo).port;
+      const socket = net.connect(port, '127.0.0.1');
+      await loop.runUntilComplete(connectDuplex(socket, () => ({}), { loop }));
+      loop.close();
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      serverSide!.write('late bytes');
+      await closed;
+      expect(socket.destroyed).toBe(true);
+    } finally {
+      serverSide?.destroy();
+      await new Promise((resolve) => nodeServer.close(resolve));
+    }
+  });
+
   test('connectDuplex: a connection error reaches the future; bad arguments are typed errors', async ({ loop }) => {
     const refused = await settle(loop, async () => {
       // A port nobody listens on (bound, never listening).

@@ -205,10 +205,18 @@ export class DuplexTransport implements Transport {
     this.#protocol = protocol;
     const socket = stream as Partial<{ remoteAddress: string; remotePort: number; localAddress: string; localPort: number; connecting: boolean }>;
     this.#extra = { ...extra, stream };
+    // Node emits whenever it likes; once the loop is closed nothing can be scheduled: drop the stream.
+    const schedule = (callback: () => void) => {
+      if (loop.isClosed()) {
+        if (!stream.destroyed) stream.destroy();
+        return;
+      }
+      loop.callSoon(callback);
+    };
     const start = () => {
       if (socket.remoteAddress !== undefined) this.#extra.peername = [socket.remoteAddress, socket.remotePort];
       if (socket.localAddress !== undefined) this.#extra.sockname = [socket.localAddress, socket.localPort];
-      loop.callSoon(() => {
+      schedule(() => {
         if (this.#lostCalled) return;
         this.#protocol.connectionMade?.(this);
         if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
@@ -216,17 +224,17 @@ export class DuplexTransport implements Transport {
     };
     stream.on('data', (chunk: Buffer | string) => {
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      loop.callSoon(() => this.#deliver(data));
+      schedule(() => this.#deliver(data));
     });
-    stream.on('end', () => loop.callSoon(() => this.#deliverEof()));
-    stream.on('drain', () => loop.callSoon(() => this.#maybeResumeProtocol()));
+    stream.on('end', () => schedule(() => this.#deliverEof()));
+    stream.on('drain', () => schedule(() => this.#maybeResumeProtocol()));
     stream.on('error', (error: Error) => {
-      loop.callSoon(() => {
+      schedule(() => {
         if (waiter !== null && !waiter.done()) waiter.setException(error);
         this.#connectionLost(error);
       });
     });
-    stream.on('close', () => loop.callSoon(() => this.#connectionLost(null)));
+    stream.on('close', () => schedule(() => this.#connectionLost(null)));
     if (socket.connecting === true) stream.once('connect', start);
     else start();
   }
@@ -330,7 +338,9 @@ export class DuplexTransport implements Transport {
     this.close();
     if (this.#lostCalled) return;
     const done = new Future<void>({ loop: this.#loop });
-    this.#stream.once('close', () => this.#loop.callSoon(() => void (done.done() || done.setResult(undefined))));
+    this.#stream.once('close', () => {
+      if (!this.#loop.isClosed()) this.#loop.callSoon(() => void (done.done() || done.setResult(undefined)));
+    });
     if (this.#stream.closed) done.setResult(undefined);
     await done;
   }

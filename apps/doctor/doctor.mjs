@@ -1,10 +1,39 @@
 #!/usr/bin/env node
 // Which evloop backends are there, which work here, and which one the
 // default policy would pick (honouring EVLOOP_BACKEND). `--json` for tools.
+// `--tasks <pid>`: the task tree of a running evloop process that opted in
+// with enableTaskDump() (it writes the tree when it gets SIGUSR2).
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { listBackends, resolveBackend } from '@evloop/core-policy';
+import { listBackends, resolveBackend, taskDumpPath } from '@evloop/core-policy';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, tasks: { type: 'string' } } });
+
+if (values.tasks !== undefined) {
+  const pid = Number(values.tasks);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    console.error(`--tasks needs the pid of an evloop process, got ${JSON.stringify(values.tasks)}`);
+    process.exit(2);
+  }
+  const file = taskDumpPath(pid);
+  fs.rmSync(file, { force: true });
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch (error) {
+    console.error(`cannot signal process ${pid}: ${error.code ?? error.message}`);
+    process.exit(1);
+  }
+  // The process answers between two of its callbacks; give it up to 5 s.
+  for (let waited = 0; waited < 5000 && !fs.existsSync(file); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (!fs.existsSync(file)) {
+    console.error(`process ${pid} wrote no task dump: did it call enableTaskDump() from @evloop/core-policy?`);
+    process.exit(1);
+  }
+  const text = fs.readFileSync(file, 'utf8');
+  fs.rmSync(file, { force: true });
+  process.stdout.write(values.json ? `${JSON.stringify({ pid, tasks: text.trimEnd().split('\n') }, null, 2)}\n` : text);
+  process.exit(0);
+}
 
 const reports = listBackends();
 let chosen = null;

@@ -37,3 +37,40 @@ it('explains when the forced backend cannot be used, and exits 1', () => {
   expect(result.status).toBe(1);
   expect(result.stdout).toContain('default policy cannot run here');
 });
+
+it('--tasks <pid> prints the task tree of a process that opted in, and explains when it did not', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { enableTaskDump, getRunningLoop, run, sleep } from '@evloop/core-policy';
+    enableTaskDump();
+    await run(async () => {
+      getRunningLoop().createTask(() => sleep(60), { name: 'background-sleeper' });
+      console.log('ready');
+      await sleep(30);
+    });
+  `], { cwd: path.dirname(app), stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`the child exited early (${code})`)));
+    });
+    const { spawn: spawnAsync } = await import('node:child_process');
+    const output = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const run = spawnAsync(process.execPath, [app, '--tasks', String(child.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      run.stdout.on('data', (chunk) => (stdout += chunk));
+      run.stderr.on('data', (chunk) => (stderr += chunk));
+      run.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+    expect(output.stderr).toBe('');
+    expect(output.stdout).toMatch(/^<\w+EventLoop running=true/);
+    expect(output.stdout).toMatch(/\n {2}background-sleeper \[pending\] awaiting <\w+ pending>\n/);
+    expect(output.status).toBe(0);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const bad = doctor(['--tasks', 'abc']);
+  expect(bad.stderr).toMatch(/--tasks needs the pid/);
+  expect(bad.status).toBe(2);
+});

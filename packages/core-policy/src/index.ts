@@ -96,13 +96,22 @@ export type {
   UnixAddress,
   WriteTransport,
 } from '@evloop/interface';
-export { BaseEventLoop } from './base/base-event-loop.js';
+export { BaseEventLoop, type LoopClock, type IterationStats } from './base/base-event-loop.js';
 export { SelectorEventLoop } from './selector/selector-event-loop.js';
 export { ProactorEventLoop } from './proactor/proactor-event-loop.js';
 export { Handle, TimerHandle } from './loop/handles.js';
 export { Future, isFuture } from './futures/future.js';
 export { Coroutine, isCoroutineObject } from './futures/coroutine.js';
 export { Task, currentTask, allTasks, isGenerator } from './futures/task.js';
+export type { TaskOptions } from './futures/task.js';
+export { TaskGroup, taskGroup, type TaskGroupBody } from './futures/task-group.js';
+export { Timeout, timeout, timeoutAt, type TimeoutBody } from './futures/timeouts.js';
+export { ExceptionGroup } from './futures/exception-group.js';
+export { ScopedCoroutine } from './futures/scope.js';
+export { eagerTaskFactory, createEagerTaskFactory, type TaskFactory } from './futures/eager.js';
+export { cancelOnAbort } from './futures/abort.js';
+export { taskTree, formatTaskTree, enableTaskDump, taskDumpPath, type TaskNode } from './futures/task-tree.js';
+export { DuplexProtocol, DuplexTransport, transportToDuplex, connectDuplex } from './net/node-streams.js';
 export {
   createTask,
   ensureFuture,

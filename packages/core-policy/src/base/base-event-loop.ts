@@ -24,7 +24,9 @@ import { Handle, TimerHandle, describeCallback } from '../loop/handles.js';
 import { Queue } from '../loop/ready-queue.js';
 import { TimerHeap } from '../loop/timer-heap.js';
 import { Future, isFuture } from '../futures/future.js';
-import { Task, isCoroutineSource, isGenerator, isThenable, wrapThenable } from '../futures/task.js';
+import { Task, allTasks, isCoroutineSource, isGenerator, isThenable, wrapThenable } from '../futures/task.js';
+import { gather } from '../futures/combinators.js';
+import type { TaskFactory } from '../futures/eager.js';
 import { logger } from '../loop/logger.js';
 import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
 import { ThreadPoolExecutor } from '../loop/executor.js';
@@ -51,6 +53,43 @@ const ONE_DAY = 86_400;
  * I/O, timers and immediates wait at most this many iterations.
  */
 const MAX_ITERATIONS_PER_MACROTASK = 16;
+
+/**
+ * A clock that replaces the loop's own (`loop.setClock()`): what test
+ * harnesses use for virtual time (`@evloop/testing`).
+ */
+export interface LoopClock {
+  /** The loop's time, in seconds (what `loop.time()` returns). */
+  time(): number;
+  /**
+   * The loop has no callback ready and its next timer is due at `when` (on
+   * this clock). Call `wake()` when the loop should look again (a virtual
+   * clock first moves its time to `when`). Returns a function that calls the
+   * arrangement off: the loop calls it when something else (a callback, an
+   * I/O event, `stop()`) wakes it first.
+   */
+  sleepUntil(when: number, wake: () => void): () => void;
+}
+
+/** What `loop.setIterationObserver()` reports after each iteration (real time, whatever the loop's clock). */
+export interface IterationStats {
+  /** Callbacks run in this iteration (cancelled handles are not counted). */
+  callbacks: number;
+  /**
+   * Seconds between the end of the previous iteration and the start of this
+   * one: the loop was waiting for its backend or a timer, or Node was running
+   * its own callbacks and Promise jobs (0 for the first observed iteration).
+   */
+  waitSeconds: number;
+  /** Seconds in this iteration's non-blocking poll of the backend. */
+  pollSeconds: number;
+  /** Seconds spent running callbacks (and moving due timers to the ready queue). */
+  callbackSeconds: number;
+  /** Callbacks ready when the iteration ended (scheduled while it ran). */
+  ready: number;
+  /** Timers scheduled when the iteration ended (cancelled ones included until purged). */
+  timers: number;
+}
 
 function envDebug(): boolean {
   const value = process.env.EVLOOP_DEBUG;
@@ -125,6 +164,14 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ readonly _signalHandlers = new SignalHandlers();
   /** Servers still listening: `close()` closes them. */
   readonly #servers = new Set<Server>();
+  /** @internal */ _taskFactory: TaskFactory | null = null;
+  /** @internal */ _clock: LoopClock | null = null;
+  /** @internal Calls off the clock's pending `sleepUntil`. */
+  /** @internal */ _clockWait: (() => void) | null = null;
+  /** @internal */ _readyRandom: (() => number) | null = null;
+  /** @internal */ _iterationObserver: ((stats: IterationStats) => void) | null = null;
+  /** @internal performance.now() when the last observed iteration ended (0: none yet). */
+  /** @internal */ _lastIterationEnd = 0;
   /** Seconds a callback may take before debug mode warns about it. */
   slowCallbackDuration = 0.1;
   /** @internal */ readonly _iterateBound = () => this._iterate();
@@ -297,6 +344,26 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     // As asyncio: close() does not wait for the executor's jobs.
     if (executor !== null) void Promise.resolve(executor.shutdown({ wait: false })).catch(() => {});
     this._closeBackend();
+  }
+
+  /**
+   * `await using loop = newEventLoop()`: what `run()` does at the end, as
+   * asyncio's `Runner.close()`: cancel the tasks still pending and let them
+   * finish, shut down async generators and the default executor, close.
+   * A loop that is running cannot be disposed of (RuntimeError).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this._closed) return;
+    if (this._running) throw new RuntimeError('Cannot dispose of a running event loop');
+    try {
+      const pending = [...allTasks(this)];
+      for (const task of pending) task.cancel();
+      if (pending.length > 0) await this.runUntilComplete(gather(...pending, { returnExceptions: true }));
+      await this.runUntilComplete(this.shutdownAsyncgens());
+      await this.runUntilComplete(this.shutdownDefaultExecutor());
+    } finally {
+      this.close();
+    }
   }
 
   // ---- names ----
@@ -627,9 +694,65 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return timer;
   }
 
-  /** Seconds on a monotonic clock. */
+  /** Seconds on a monotonic clock (or on the clock given to `setClock`). */
   time(): number {
-    return performance.now() / 1000;
+    return this._clock === null ? performance.now() / 1000 : this._clock.time();
+  }
+
+  /**
+   * Replace the loop's clock (null: back to the monotonic clock). For test
+   * harnesses: `@evloop/testing` installs a virtual clock that jumps to the
+   * next timer when the loop is idle. Set it before scheduling timers; timers
+   * already scheduled keep their deadlines, read on the new clock.
+   */
+  setClock(clock: LoopClock | null): void {
+    if (clock !== null && (typeof clock !== 'object' || typeof clock.time !== 'function' || typeof clock.sleepUntil !== 'function')) {
+      throw new TypeError('clock must be null or an object with time() and sleepUntil() methods');
+    }
+    this.#cancelClockWait();
+    this._clock = clock;
+    if (this._running && !this._inIteration) this._scheduleIteration();
+  }
+
+  getClock(): LoopClock | null {
+    return this._clock;
+  }
+
+  /**
+   * Shuffle the callbacks that are ready in the same iteration with
+   * `random` (a function returning numbers in [0, 1), as `Math.random`), to
+   * shake out code that depends on their order; null restores asyncio's
+   * FIFO order. For test harnesses (`@evloop/testing`'s seeded option).
+   */
+  setReadyShuffle(random: (() => number) | null): void {
+    if (random !== null && typeof random !== 'function') throw new TypeError(`random must be a function or null, got ${typeof random}`);
+    this._readyRandom = random;
+  }
+
+  /**
+   * Call `observer(stats)` after every iteration with what it did (see
+   * `IterationStats`): callbacks run, time waiting, polling and running
+   * callbacks. null removes it. Measured only while an observer is set; an
+   * observer that throws is reported to the exception handler.
+   */
+  setIterationObserver(observer: ((stats: IterationStats) => void) | null): void {
+    if (observer !== null && typeof observer !== 'function') throw new TypeError(`observer must be a function or null, got ${typeof observer}`);
+    this._iterationObserver = observer;
+    this._lastIterationEnd = 0;
+  }
+
+  /**
+   * Make every `createTask` go through `factory(loop, coroutine, options)`
+   * (asyncio's `set_task_factory`); null restores the default. With
+   * `eagerTaskFactory`, tasks start eagerly.
+   */
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null && typeof factory !== 'function') throw new TypeError(`factory must be a function or null, got ${typeof factory}`);
+    this._taskFactory = factory;
+  }
+
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
   }
 
   createFuture<T = unknown>(): Future<T> {
@@ -639,6 +762,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   createTask<T>(coroutine: CoroutineSource<T>, options: { name?: string } = {}): Task<T> {
     this._checkClosed();
+    if (this._taskFactory !== null) return this._taskFactory(this, coroutine, options);
     return new Task<T>(coroutine, { loop: this, ...options });
   }
 
@@ -732,6 +856,32 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return this.#currentTask;
   }
 
+  #cancelClockWait(): void {
+    const cancel = this._clockWait;
+    if (cancel === null) return;
+    this._clockWait = null;
+    cancel();
+  }
+
+  /** Put the first `count` ready handles in a random order (Fisher-Yates with `_readyRandom`). */
+  #shuffleReady(count: number): void {
+    const ready = this._ready;
+    const handles: Handle[] = [];
+    for (let i = 0; i < count; i++) handles.push(ready.shift());
+    const random = this._readyRandom!;
+    for (let i = count - 1; i > 0; i--) {
+      const j = Math.min(i, Math.floor(random() * (i + 1)));
+      const swap = handles[i]!;
+      handles[i] = handles[j]!;
+      handles[j] = swap;
+    }
+    // The shuffled handles go back in front of anything queued after them.
+    const later: Handle[] = [];
+    while (ready.length > 0) later.push(ready.shift());
+    for (const handle of handles) ready.push(handle);
+    for (const handle of later) ready.push(handle);
+  }
+
   /** @internal */
   _checkClosed(): void {
     if (this._closed) throw new RuntimeError('Event loop is closed');
@@ -771,6 +921,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
     }
+    this.#cancelClockWait();
     if (this._ready.length > 0 || this._stopping) {
       this._immediate = setImmediate(this._iterateBound);
       return;
@@ -780,6 +931,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     const delay = next - this.time();
     if (delay <= 0) {
       this._immediate = setImmediate(this._iterateBound);
+    } else if (this._clock !== null) {
+      this._clockWait = this._clock.sleepUntil(next, this._iterateBound);
     } else {
       // Node timers have whole-millisecond resolution: round up, never fire early.
       this._nodeTimer = setTimeout(this._iterateBound, Math.min(Math.ceil(delay * 1000), 0x7fffffff));
@@ -823,6 +976,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
     }
+    this.#cancelClockWait();
     if (!this._running) return;
     this._inIteration = true;
     try {
@@ -858,6 +1012,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       clearTimeout(this._nodeTimer);
       this._nodeTimer = null;
     }
+    this.#cancelClockWait();
     try {
       this._stopWatching();
     } catch (stopError) {
@@ -891,7 +1046,10 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       this._nextTimerWhen();
     }
 
+    const observer = this._iterationObserver;
+    const started = observer === null ? 0 : performance.now();
     this._pollBackend();
+    const polled = observer === null ? 0 : performance.now();
 
     const now = this.time();
     for (;;) {
@@ -905,11 +1063,14 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
     const ready = this._ready;
     const count = ready.length;
+    if (this._readyRandom !== null && count > 1) this.#shuffleReady(count);
+    let ran = 0;
     if (this._debug) {
       for (let i = 0; i < count; i++) {
         const handle = ready.shift();
         if (handle._cancelled) continue;
         const start = this.time();
+        ran++;
         handle._run();
         const elapsed = this.time() - start;
         if (elapsed >= this.slowCallbackDuration) logger.warning(`Executing ${handle.toString()} took ${elapsed.toFixed(3)} seconds`);
@@ -917,8 +1078,30 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     } else {
       for (let i = 0; i < count; i++) {
         const handle = ready.shift();
-        if (!handle._cancelled) handle._run();
+        if (!handle._cancelled) {
+          ran++;
+          handle._run();
+        }
       }
+    }
+    if (observer !== null) this.#reportIteration(observer, started, polled, ran);
+  }
+
+  #reportIteration(observer: (stats: IterationStats) => void, started: number, polled: number, callbacks: number): void {
+    const ended = performance.now();
+    const stats: IterationStats = {
+      callbacks,
+      waitSeconds: this._lastIterationEnd === 0 ? 0 : Math.max(0, started - this._lastIterationEnd) / 1000,
+      pollSeconds: (polled - started) / 1000,
+      callbackSeconds: (ended - polled) / 1000,
+      ready: this._ready.length,
+      timers: this._scheduled.length,
+    };
+    this._lastIterationEnd = ended;
+    try {
+      observer(stats);
+    } catch (error) {
+      this.callExceptionHandler({ message: 'Exception in the iteration observer', exception: error });
     }
   }
 }

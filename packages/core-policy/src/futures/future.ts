@@ -60,6 +60,8 @@ export class Future<T = unknown> implements FutureLike<T> {
   /** @internal asyncio's `_asyncio_future_blocking`: set while a coroutine waits on it. */
   /** @internal */ _blocking = false;
   /** @internal */ _sourceTraceback: string | undefined;
+  /** @internal Debug mode: the stack where a coroutine started waiting on this future (the task tree's await point). */
+  /** @internal */ _awaitedFrom: string | undefined;
 
   constructor(options: { loop?: BaseEventLoop } = {}) {
     this._loop = options.loop ?? (getEventLoop() as BaseEventLoop);
@@ -173,7 +175,10 @@ export class Future<T = unknown> implements FutureLike<T> {
           }
         });
       });
-      if (task !== undefined) task._awaiting(this as Future<unknown>);
+      if (task !== undefined) {
+        if (this._loop._debug) this._awaitedFrom = new Error().stack;
+        task._awaiting(this as Future<unknown>);
+      }
     }
     return promise.then(onFulfilled, onRejected);
   }
@@ -190,6 +195,7 @@ export class Future<T = unknown> implements FutureLike<T> {
   *[Symbol.iterator](): Generator<unknown, T, unknown> {
     if (this._state === PENDING) {
       this._blocking = true;
+      if (this._loop._debug) this._awaitedFrom = new Error().stack;
       yield this;
     }
     if (this._state === PENDING) throw new RuntimeError('yield* was not used with a future');

@@ -5,6 +5,7 @@ import { getRunningLoop } from '../loop/running-loop.js';
 import { state } from '../loop/thread-state.js';
 import { isCoroutineObject } from './coroutine.js';
 import { Handle } from '../loop/handles.js';
+import { abortReason, isAbortBy } from './abort.js';
 
 let taskCounter = 0;
 
@@ -29,6 +30,17 @@ export function isCoroutineSource(value: unknown): boolean {
 }
 
 const NO_VALUE = Symbol('no value');
+
+export interface TaskOptions {
+  loop?: BaseEventLoop;
+  name?: string;
+  /**
+   * Run the first step now, inside the constructor, when the loop is running
+   * (asyncio's `eager_start`): a coroutine that finishes without waiting is
+   * done before `createTask` returns and never goes through the ready queue.
+   */
+  eagerStart?: boolean;
+}
 
 /**
  * asyncio's `Task`: runs a coroutine on the loop.
@@ -60,8 +72,12 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal The handle that runs `_stepBound`, reused for every bare-yield step (at most one is queued). */
   /** @internal */ readonly _stepHandle: Handle;
   /** @internal */ readonly _wakeupBound: (future: Future<unknown>) => void;
+  /** @internal The task that was running when this one was made (until this one is done): the task tree's parent. */
+  /** @internal */ _parent: Task<unknown> | null;
+  /** @internal Made on first use of `signal`. */
+  /** @internal */ _abortController: AbortController | null = null;
 
-  constructor(coroutine: CoroutineSource<T>, options: { loop?: BaseEventLoop; name?: string } = {}) {
+  constructor(coroutine: CoroutineSource<T>, options: TaskOptions = {}) {
     super(options.loop === undefined ? {} : { loop: options.loop });
     if (isCoroutineObject(coroutine)) {
       const lazy = coroutine;
@@ -82,6 +98,15 @@ export class Task<T = unknown> extends Future<T> {
     this._stepBound = () => this._step(NO_VALUE, undefined);
     this._wakeupBound = (future) => this._wakeup(future);
     this._stepHandle = new Handle(this._stepBound, null, this._loop);
+    this._parent = currentTask(this._loop);
+    if (options.eagerStart === true && this._loop.isRunning()) {
+      // asyncio's eager start: the first step runs now, inside the caller;
+      // a coroutine that finishes without blocking is never scheduled.
+      this._loop._checkClosed();
+      pendingTasks(this._loop).add(this as Task<unknown>);
+      this._step(NO_VALUE, undefined);
+      return;
+    }
     this._loop._callSoonHandle(this._stepHandle);
     pendingTasks(this._loop).add(this as Task<unknown>);
   }
@@ -98,14 +123,38 @@ export class Task<T = unknown> extends Future<T> {
     return this._coroutine ?? this._promise ?? this._starter;
   }
 
+  /**
+   * An `AbortSignal` that aborts when this task is first asked to cancel
+   * (its reason is the `CancelledError`), or at once if it already was or is
+   * cancelled. Hand it to what Node runs for the task (`fetch`, `fs`,
+   * `timers/promises`, `child_process`) so that stops with the task: an
+   * async-function task awaiting such a Promise then ends cancelled. A
+   * signal cannot be un-aborted: a task that refuses its cancellation, or
+   * takes it back with `uncancel()`, keeps an aborted signal.
+   */
+  get signal(): AbortSignal {
+    if (this._abortController === null) {
+      this._abortController = new AbortController();
+      if (this._cancelRequests > 0 || this.cancelled()) this._abortController.abort(abortReason(this._cancelMessage));
+    }
+    return this._abortController.signal;
+  }
+
   /** How many cancellation requests are pending (asyncio's `cancelling()`). */
   cancelling(): number {
     return this._cancelRequests;
   }
 
-  /** Take back one cancellation request (asyncio's `uncancel()`). */
+  /**
+   * Take back one cancellation request (asyncio's `uncancel()`); returns how
+   * many are left. When none is left, a cancellation not yet delivered is
+   * dropped (as Python 3.13 does), so a task that caught its timeout can go on.
+   */
   uncancel(): number {
-    if (this._cancelRequests > 0) this._cancelRequests--;
+    if (this._cancelRequests > 0) {
+      this._cancelRequests--;
+      if (this._cancelRequests === 0) this._mustCancel = false;
+    }
     return this._cancelRequests;
   }
 
@@ -113,6 +162,7 @@ export class Task<T = unknown> extends Future<T> {
     this._logTraceback = false;
     if (this.done()) return false;
     this._cancelRequests++;
+    if (this._abortController !== null && !this._abortController.signal.aborted) this._abortController.abort(abortReason(message));
     if (this._waiter !== null && this._waiter.cancel(message)) {
       // The wake-up will throw CancelledError into the coroutine.
       return true;
@@ -125,6 +175,25 @@ export class Task<T = unknown> extends Future<T> {
       if (this._starter === null && this._cancelRequests === 1) this._loop.callSoon(() => this._finishCancelled());
     }
     return true;
+  }
+
+  /**
+   * `await using task = loop.createTask(...)` (TypeScript 5.2+, or Node
+   * with explicit resource management): leaving the block cancels the task if
+   * it is still running and waits for it to finish; its outcome is not
+   * re-thrown (read it with `result()` inside the block when it matters).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.done()) {
+      if (!this.cancelled()) this.exception();
+      return;
+    }
+    this.cancel();
+    try {
+      await this;
+    } catch {
+      // cancelled, or failed while cancelling: the block's own outcome wins
+    }
   }
 
   override setResult(): never {
@@ -170,6 +239,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal */
   _complete(action: () => void): void {
+    this._parent = null;
     action();
     pendingTasks(this._loop).delete(this as Task<unknown>);
   }
@@ -317,15 +387,22 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */
   _settle(ok: boolean, value: unknown): void {
     if (this.done()) return;
-    if (!ok && CancelledError.isInstance(value)) {
+    if (!ok && this._mustCancel && this._abortController !== null && isAbortBy(value, this._abortController.signal)) {
+      // What Node ran with this task's signal stopped because the task was cancelled.
+      this._mustCancel = false;
+      this._complete(() => Future.prototype.cancel.call(this, this._cancelMessage));
+    } else if (!ok && CancelledError.isInstance(value)) {
       this._complete(() => Future.prototype.cancel.call(this, (value as Error).message || this._cancelMessage));
+    } else if (!ok) {
+      // As a generator task: an error the coroutine throws wins over a
+      // cancellation it has not seen (a TaskGroup re-cancels its parent
+      // just before throwing its ExceptionGroup).
+      this._complete(() => Future.prototype.setException.call(this, value));
     } else if (this._mustCancel) {
       this._mustCancel = false;
       this._complete(() => Future.prototype.cancel.call(this, this._cancelMessage));
-    } else if (ok) {
-      this._complete(() => Future.prototype.setResult.call(this, value));
     } else {
-      this._complete(() => Future.prototype.setException.call(this, value));
+      this._complete(() => Future.prototype.setResult.call(this, value));
     }
   }
 }

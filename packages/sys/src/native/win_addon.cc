@@ -355,6 +355,9 @@ Napi::Value GetSockOptInt(const Napi::CallbackInfo& info) {
   Check(info.Env(), evloop_sys::GetSockOpt(fd, level, name, &value, &length, &error), error, "getsockopt");
   // Boolean options may answer with a single byte.
   if (length == 1) value = *reinterpret_cast<unsigned char*>(&value);
+  // SO_ERROR holds a WSA error: give its errno, as every other error here, so
+  // a connect's outcome reads the same as on POSIX.
+  if (level == SOL_SOCKET && name == SO_ERROR && value != 0) value = evloop::ErrnoFromWin32(static_cast<unsigned long>(value));
   return Napi::Number::New(info.Env(), value);
 }
 

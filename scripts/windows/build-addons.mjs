@@ -9,9 +9,9 @@
 // `evloop.platforms` leaves out win32 are skipped.
 //   node build-addons.mjs <out> <node.exe import library> <node-api-headers include dir> [package ...]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
 const [out, importLibrary, nodeApiInclude, ...only] = process.argv.slice(2).map((argument, index) => (index < 3 ? resolve(argument) : argument));
@@ -48,6 +48,8 @@ function expand(entry, directory) {
   }
 }
 
+const headerRoot = join(root, 'packages', 'native-core', 'include', 'evloop');
+const headers = readdirSync(headerRoot).map((file) => join(headerRoot, file));
 const packages = readdirSync(join(root, 'packages')).filter((name) => existsSync(join(root, 'packages', name, 'binding.gyp')));
 for (const name of packages) {
   if (only.length > 0 && !only.includes(name)) continue;
@@ -76,6 +78,13 @@ for (const name of packages) {
       importLibrary,
       ...target.libraries.map((library) => library.replace(/^(?:-l)?(.*?)(?:\.lib)?$/, '-l$1')),
     ];
+    // Up to date: newer than every file in its sources' folders (headers too), binding.gyp and native-core's headers.
+    const folders = [...new Set(target.sources.map((source) => dirname(join(directory, source))))];
+    const inputs = [...folders.flatMap((dir) => readdirSync(dir).map((file) => join(dir, file))), join(directory, 'binding.gyp'), ...headers];
+    if (existsSync(output) && inputs.every((input) => statSync(input).mtimeMs <= statSync(output).mtimeMs)) {
+      console.log(`== ${name}: ${target.target_name}.node is up to date`);
+      continue;
+    }
     console.log(`== ${name}: ${target.target_name}.node from ${target.sources.join(', ')}`);
     execFileSync(compiler, args, { cwd: directory, stdio: 'inherit' });
   }

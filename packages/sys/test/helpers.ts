@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 export const onWindows = process.platform === 'win32';
 
@@ -10,6 +10,12 @@ export const onWindows = process.platform === 'win32';
 export function describePosix(title: string, needs: string, body: () => void): void {
   if (onWindows) describe.skip(`${title} (skipped: needs ${needs}, which Windows has not)`, body);
   else describe(title, body);
+}
+
+/** `it`, or on Windows `it.skip` with the reason in its name (see describePosix). */
+export function itPosix(title: string, needs: string, body: () => unknown): void {
+  if (onWindows) it.skip(`${title} (skipped: needs ${needs}, which Windows has not)`, body);
+  else it(title, body);
 }
 
 /**

@@ -5,7 +5,7 @@
 #   scripts/windows/run.sh              build, then run every suite listed below
 #   scripts/windows/run.sh build        build only
 #   scripts/windows/run.sh <pkg> [file] one package's tests (e.g. sys test/tcp.test.ts)
-# Bounded: each suite has a time limit (EVLOOP_WIN_SUITE_TIMEOUT seconds).
+# Bounded: each suite has a time limit (EVLOOP_WIN_SUITE_TIMEOUT seconds, 600).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -19,7 +19,7 @@ NODE_VERSION=22.23.3
 NODE_INTEGRITY='sha512-lJNBVsNw5Zf+VEHAwatmQxF8eY5hHVEd1ufVYn+5XVrSNB0x55V1cd/rJyOeElCnY2cRebGq//siePEGRZKYjg=='
 HEADERS_VERSION=1.9.0
 HEADERS_INTEGRITY='sha512-2oNILP4jXwRB4ywnYKjVk1YyJ96n2D4EOVJO6S3oYZ5PtbJrw3Yt9TpAuX3nBLMuzn74rnfGQrv13pS9vC+YiA=='
-SUITE_TIMEOUT="${EVLOOP_WIN_SUITE_TIMEOUT:-900}"
+SUITE_TIMEOUT="${EVLOOP_WIN_SUITE_TIMEOUT:-600}"
 
 log() { echo "== windows: $*"; }
 
@@ -108,6 +108,12 @@ run_node() {
   shift
   local status=0
   timeout --kill-after=30 "${SUITE_TIMEOUT}" wine "${NODE_EXE}" "$@" >"${output}" 2>&1 </dev/null || status=$?
+  if [ "${status}" = 124 ] || [ "${status}" = 137 ]; then
+    # Timed out: end what is left of this run (vitest's forks) in our own prefix.
+    echo "run.sh: node.exe timed out after ${SUITE_TIMEOUT}s" >>"${output}"
+    wineserver -k || true
+    wineserver -p 300 >/dev/null 2>&1 || true
+  fi
   return "${status}"
 }
 
@@ -138,7 +144,11 @@ else
   run_node "${CACHE}/node-version.log" --version
   log "node.exe $(tr -d '\r' <"${CACHE}/node-version.log")"
   run_suite sys
-  run_suite selector-select
+  # select on Winsock: its own tests and the selector conformance suite. The
+  # event-loop, network, streams, TLS and subprocess suites are not in this
+  # list yet: they make pipes, which Windows has not, without a feature flag
+  # to skip them by (run one with `run.sh selector-select <file>`).
+  run_suite selector-select test/conformance.test.ts test/select-windows.test.ts test/select-specific.test.ts
 fi
 if [ "${#FAILED[@]}" -gt 0 ]; then
   log "FAILED: ${FAILED[*]}"

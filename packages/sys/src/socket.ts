@@ -330,10 +330,10 @@ export class Socket {
   /**
    * Send `buffers` (gathered into one message) with ancillary data items
    * `[level, type, data]` (e.g. `[SOL_SOCKET, SCM_RIGHTS, fds as Int32Array]`),
-   * optionally to `address`. Returns the bytes sent.
+   * optionally to `address`. Returns the bytes sent. On Windows ancillary
+   * data raises NotImplementedError; the buffers are gathered into one send.
    */
   sendmsg(buffers: Iterable<BytesLike>, ancdata: Iterable<AncillaryInput> = [], flags = 0, address?: AddressInput): number {
-    posixOnly('sendmsg()');
     const fd = this.#fd('sendmsg');
     if (buffers === null || typeof buffers !== 'object' || !(Symbol.iterator in buffers)) {
       throw new TypeError(`buffers must be an iterable of byte buffers, not ${describe(buffers)}`);
@@ -351,6 +351,12 @@ export class Socket {
       ];
     });
     checkFlags(flags);
+    if (isWindows) {
+      if (items.length > 0) posixOnly('sendmsg() with ancillary data');
+      // Winsock has no sendmsg for TCP/UDP here: one gathered send (one message for a datagram).
+      const whole = views.length === 1 ? views[0]! : Buffer.concat(views);
+      return address === undefined ? this.send(whole, flags) : this.sendto(whole, flags, address);
+    }
     const count =
       address === undefined
         ? native.sendmsg(fd, views, items, flags)

@@ -34,6 +34,17 @@ import { onWindows } from './helpers.js';
     expect(() => socketpair(AF_INET, SOCK_DGRAM)).toThrow(RangeError);
   });
 
+  it('sendmsg without ancillary data gathers its buffers into one send', () => {
+    const [a, b] = socketpair();
+    try {
+      expect(a.sendmsg([Buffer.from('ab'), Buffer.from('cd')])).toBe(4);
+      expect(Buffer.from(b.recv(16)).toString()).toBe('abcd');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('pipes, PTYs, Unix sockets and fd passing raise NotImplementedError', () => {
     expect(() => pipe()).toThrow(NotImplementedError);
     expect(() => openpty()).toThrow(NotImplementedError);
@@ -41,7 +52,7 @@ import { onWindows } from './helpers.js';
     expect(() => socketpair(AF_UNIX)).toThrow(NotImplementedError);
     const [a, b] = socketpair();
     try {
-      expect(() => a.sendmsg([Buffer.from('x')])).toThrow(NotImplementedError);
+      expect(() => a.sendmsg([Buffer.from('x')], [[0, 1, Buffer.alloc(4)]])).toThrow(NotImplementedError);
       expect(() => recvFds(a, 1, 1)).toThrow(NotImplementedError);
     } finally {
       a.close();

@@ -16,7 +16,15 @@
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "MACOSX_DEPLOYMENT_TARGET": "10.15"
       },
-      "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"]}}
+      "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"]}},
+      "conditions": [
+        ["OS=='win'", {
+          "sources!": ["src/native/addon.cc", "src/native/posix_sys.cc"],
+          "sources": ["src/native/win_addon.cc", "src/native/winsock_sys.cc"],
+          "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0601"],
+          "libraries": ["ws2_32.lib"]
+        }]
+      ]
     }
   ]
 }

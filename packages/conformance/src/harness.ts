@@ -42,8 +42,12 @@ export function loopFamily(source: LoopSource): LoopFamily {
   throw new TypeError('a conformance suite needs the backend descriptor (backend) or, for a selector backend, createSelector');
 }
 
-/** How many fds this process has open (Linux and macOS have a per-process fd directory). */
+/**
+ * How many fds this process has open (Linux and macOS have a per-process fd
+ * directory); null on Windows, which has none (under Wine /dev/fd is the host's).
+ */
 export function openFdCount(): number | null {
+  if (process.platform === 'win32') return null;
   for (const directory of ['/proc/self/fd', '/dev/fd']) {
     try {
       return fs.readdirSync(directory).length;

@@ -4,6 +4,12 @@ import { SelectSelector } from '../src/index.js';
 runSelectorConformance({
   name: 'select',
   create: () => new SelectSelector(),
-  features: { pollsRegularFiles: true, scalesBeyondFdSetsize: false, hasKernelFd: false },
+  // On Windows select() takes sockets only: pipes and regular files are refused (ENOTSOCK).
+  features: {
+    pollsRegularFiles: process.platform !== 'win32',
+    pollsPipes: process.platform !== 'win32',
+    scalesBeyondFdSetsize: false,
+    hasKernelFd: false,
+  },
   entryUrl: new URL('../dist/index.js', import.meta.url),
 });

@@ -1,4 +1,5 @@
 import { AF_INET, AF_INET6, AF_UNIX, SUN_PATH_MAX } from './constants.js';
+import { posixOnly } from './windows.js';
 import type { NativeAddress, NativeAddressArgs } from './load-native.js';
 import { describe } from './validate.js';
 
@@ -19,6 +20,7 @@ export type AddressInput = InetAddress | [string, number, number] | Inet6Address
 /** Check an address for `family` and turn it into the addon's arguments. */
 export function addressArgs(family: number, address: unknown, name = 'address'): NativeAddressArgs {
   if (family === AF_UNIX) {
+    posixOnly('AF_UNIX');
     let path: Uint8Array;
     if (typeof address === 'string') path = Buffer.from(address, 'utf8');
     else if (address instanceof Uint8Array) path = address;

@@ -1,3 +1,4 @@
+import { isWindows } from './windows.js';
 import { native } from './load-native.js';
 
 /**
@@ -13,7 +14,18 @@ function required(name: string): number {
   return value;
 }
 
+/**
+ * A constant every POSIX system has and Windows does not (Unix sockets'
+ * SCM_RIGHTS and path limit, MSG_DONTWAIT, MSG_EOR): required on POSIX; on
+ * Windows `undefined` (typed `number` so POSIX code keeps its types; what
+ * uses them raises NotImplementedError there first).
+ */
+function posixRequired(name: string): number {
+  return isWindows ? (values[name] as number) : required(name);
+}
+
 /** Every constant the addon defines on this platform, by name. */
+
 export const constants: Readonly<Record<string, number>> = Object.freeze({ ...values });
 
 export const AF_UNSPEC = required('AF_UNSPEC');
@@ -50,7 +62,7 @@ export const SO_PEERCRED: number | undefined = values.SO_PEERCRED;
 export const SO_DOMAIN: number | undefined = values.SO_DOMAIN;
 export const SO_PROTOCOL: number | undefined = values.SO_PROTOCOL;
 export const SO_NOSIGPIPE: number | undefined = values.SO_NOSIGPIPE;
-export const SCM_RIGHTS = required('SCM_RIGHTS');
+export const SCM_RIGHTS = posixRequired('SCM_RIGHTS');
 export const SCM_CREDENTIALS: number | undefined = values.SCM_CREDENTIALS;
 export const IPPROTO_IP = required('IPPROTO_IP');
 export const IPPROTO_TCP = required('IPPROTO_TCP');
@@ -72,12 +84,12 @@ export const SHUT_RD = required('SHUT_RD');
 export const SHUT_WR = required('SHUT_WR');
 export const SHUT_RDWR = required('SHUT_RDWR');
 export const MSG_PEEK = required('MSG_PEEK');
-export const MSG_DONTWAIT = required('MSG_DONTWAIT');
+export const MSG_DONTWAIT = posixRequired('MSG_DONTWAIT');
 export const MSG_OOB = required('MSG_OOB');
 export const MSG_WAITALL = required('MSG_WAITALL');
 export const MSG_TRUNC = required('MSG_TRUNC');
 export const MSG_CTRUNC = required('MSG_CTRUNC');
-export const MSG_EOR = required('MSG_EOR');
+export const MSG_EOR = posixRequired('MSG_EOR');
 export const MSG_DONTROUTE = required('MSG_DONTROUTE');
 /** Linux only; `send`/`sendto`/`sendmsg` add it themselves, so SIGPIPE never fires. */
 export const MSG_NOSIGNAL: number | undefined = values.MSG_NOSIGNAL;
@@ -86,4 +98,4 @@ export const SOMAXCONN = required('SOMAXCONN');
 export const INADDR_ANY = required('INADDR_ANY');
 export const INADDR_LOOPBACK = required('INADDR_LOOPBACK');
 /** The longest filesystem path a Unix socket address takes, in bytes (107 on Linux, 103 on macOS). */
-export const SUN_PATH_MAX = required('SUN_PATH_MAX');
+export const SUN_PATH_MAX = posixRequired('SUN_PATH_MAX');

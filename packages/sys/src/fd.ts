@@ -1,6 +1,7 @@
 import { native } from './load-native.js';
 import { fail, rethrow } from './native-call.js';
 import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInteger, receiveBuffer, receivedBytes } from './validate.js';
+import { posixOnly } from './windows.js';
 
 /** Options for {@link pipe}. */
 export interface PipeOptions {
@@ -12,8 +13,10 @@ export interface PipeOptions {
  * Create a pipe: `[readFd, writeFd]`. Both ends are close-on-exec and, unlike
  * Python's `os.pipe()`, **non-blocking by default** (pass `{ blocking: true }`
  * for blocking ends). The caller owns both fds and closes them with {@link close}.
+ * NotImplementedError on Windows.
  */
 export function pipe(options: PipeOptions = {}): [number, number] {
+  posixOnly('pipe()');
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const blocking = options.blocking === undefined ? false : checkBoolean(options.blocking, 'options.blocking');
   try {
@@ -28,8 +31,10 @@ export function pipe(options: PipeOptions = {}): [number, number] {
  * both close-on-exec and blocking. What is written to the slave is read
  * from the master; once the slave is closed, reading the master gives EIO
  * on Linux (evloop's pipe transport treats that as end of file).
+ * NotImplementedError on Windows.
  */
 export function openpty(): [number, number] {
+  posixOnly('openpty()');
   try {
     return native.openpty();
   } catch (error) {

@@ -12,6 +12,7 @@ import {
   SOMAXCONN,
 } from './constants.js';
 import { getDebug } from './debug.js';
+import { isWindows, posixOnly } from './windows.js';
 import { native } from './load-native.js';
 import { fail, rethrow } from './native-call.js';
 import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInt32, checkInteger, describe, receiveBuffer, receivedBytes } from './validate.js';
@@ -122,6 +123,7 @@ export class Socket {
       family = checkInt32(familyOrOptions, 'family');
       checkInt32(type, 'type');
       checkInt32(proto, 'proto');
+      if (family === AF_UNIX) posixOnly('AF_UNIX');
       try {
         fd = native.socket(family, type, proto, false);
       } catch (error) {
@@ -328,7 +330,8 @@ export class Socket {
   /**
    * Send `buffers` (gathered into one message) with ancillary data items
    * `[level, type, data]` (e.g. `[SOL_SOCKET, SCM_RIGHTS, fds as Int32Array]`),
-   * optionally to `address`. Returns the bytes sent.
+   * optionally to `address`. Returns the bytes sent. On Windows ancillary
+   * data raises NotImplementedError; the buffers are gathered into one send.
    */
   sendmsg(buffers: Iterable<BytesLike>, ancdata: Iterable<AncillaryInput> = [], flags = 0, address?: AddressInput): number {
     const fd = this.#fd('sendmsg');
@@ -348,6 +351,12 @@ export class Socket {
       ];
     });
     checkFlags(flags);
+    if (isWindows) {
+      if (items.length > 0) posixOnly('sendmsg() with ancillary data');
+      // Winsock has no sendmsg for TCP/UDP here: one gathered send (one message for a datagram).
+      const whole = views.length === 1 ? views[0]! : Buffer.concat(views);
+      return address === undefined ? this.send(whole, flags) : this.sendto(whole, flags, address);
+    }
     const count =
       address === undefined
         ? native.sendmsg(fd, views, items, flags)
@@ -362,6 +371,7 @@ export class Socket {
    * Received fds are close-on-exec and owned by the caller.
    */
   recvmsg(bufsize: number, ancbufsize = 0, flags = 0): [Buffer, AncillaryItem[], number, Address | null] {
+    posixOnly('recvmsg()');
     const fd = this.#fd('recvmsg');
     checkSize(bufsize, 'bufsize');
     checkInteger(ancbufsize, 'ancbufsize', 0, 1 << 20);
@@ -504,9 +514,12 @@ export interface SocketPairOptions {
  * A connected pair of sockets (`AF_UNIX`, `SOCK_STREAM` by default), both
  * close-on-exec and **blocking** by default, as Python (pass
  * `{ blocking: false }` for non-blocking ones without extra calls).
+ * On Windows, as Python there: `AF_INET` by default (or `AF_INET6`),
+ * `SOCK_STREAM` only, made by a loopback listener, connect and accept.
  */
-export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto = 0, options: SocketPairOptions = {}): [Socket, Socket] {
+export function socketpair(family: number = isWindows ? AF_INET : AF_UNIX, type: number = SOCK_STREAM, proto = 0, options: SocketPairOptions = {}): [Socket, Socket] {
   checkInt32(family, 'family');
+  if (family === AF_UNIX) posixOnly('AF_UNIX');
   checkInt32(type, 'type');
   checkInt32(proto, 'proto');
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -540,12 +553,14 @@ export function fromfd(fd: number, family?: number, type?: number, proto?: numbe
 /** `CMSG_LEN(length)`: the cmsg_len of an ancillary item with `length` data bytes. */
 export function CMSG_LEN(length: number): number {
   checkInteger(length, 'length', 0, 1 << 20);
+  posixOnly('CMSG_LEN()');
   return native.cmsgLen(length);
 }
 
 /** `CMSG_SPACE(length)`: the buffer room an ancillary item with `length` data bytes takes (use it to size `ancbufsize`). */
 export function CMSG_SPACE(length: number): number {
   checkInteger(length, 'length', 0, 1 << 20);
+  posixOnly('CMSG_SPACE()');
   return native.cmsgSpace(length);
 }
 
@@ -554,6 +569,7 @@ export function CMSG_SPACE(length: number): number {
  * `socket.send_fds`). The fds stay open in this process. Returns bytes sent.
  */
 export function sendFds(sock: Socket, data: BytesLike | Iterable<BytesLike>, fds: Iterable<number>, flags = 0, address?: AddressInput): number {
+  posixOnly('sendFds() (SCM_RIGHTS)');
   if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket, not ${describe(sock)}`);
   if (fds === null || typeof fds !== 'object' || !(Symbol.iterator in fds)) {
     throw new TypeError(`fds must be an array of fd numbers, not ${describe(fds)}`);
@@ -572,6 +588,7 @@ export function sendFds(sock: Socket, data: BytesLike | Iterable<BytesLike>, fds
  * fds did not fit (the kernel closed them).
  */
 export function recvFds(sock: Socket, bufsize: number, maxfds: number, flags = 0): [Buffer, number[], number, Address | null] {
+  posixOnly('recvFds() (SCM_RIGHTS)');
   if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket, not ${describe(sock)}`);
   checkInteger(maxfds, 'maxfds', 0, 253);
   // CMSG_LEN, not CMSG_SPACE, as Python: the kernel then passes at most `maxfds`.

@@ -2,10 +2,11 @@
 // in turn (the other arguments valid, the fd one that is not open): each call
 // must return or throw a TypeError/RangeError or an errno error; never crash,
 // never touch memory outside the buffers it was given.
+import { constants as osConstants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { AF_INET, AF_UNIX, SOCK_STREAM } from '../src/index.js';
 import { native } from '../src/load-native.js';
-import { checkFdLeaks } from './helpers.js';
+import { checkFdLeaks, onWindows } from './helpers.js';
 
 checkFdLeaks();
 
@@ -78,14 +79,19 @@ function acceptable(error: unknown): boolean {
   return error instanceof Error && typeof record.errno === 'number' && typeof record.syscall === 'string';
 }
 
+// The Windows addon has no pipes, PTYs or sendmsg/recvmsg (the TypeScript layer raises NotImplementedError).
+const posixOnlyExports = new Set(['pipe', 'openpty', 'cmsgSpace', 'cmsgLen', 'sendmsg', 'recvmsg']);
+
 describe('addon argument matrix', () => {
   it('covers every function the addon exports', () => {
     const exported = Object.keys(native).filter((name) => typeof (native as unknown as Record<string, unknown>)[name] === 'function');
-    expect(exported.sort()).toEqual(Object.keys(templates).sort());
+    const expected = Object.keys(templates).filter((name) => !onWindows || !posixOnlyExports.has(name));
+    expect(exported.sort()).toEqual(expected.sort());
   });
 
   for (const [name, template] of Object.entries(templates)) {
-    it(`${name}: a wrong value in any position is rejected or fails cleanly`, () => {
+    const skip = onWindows && posixOnlyExports.has(name);
+    (skip ? it.skip : it)(`${name}: a wrong value in any position is rejected or fails cleanly${skip ? ' (skipped: not exported on Windows)' : ''}`, () => {
       const fn = (native as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
       const positions = template().length + 1; // one past the end too: a missing argument
       for (let position = 0; position < positions; position++) {
@@ -122,6 +128,12 @@ describe('the native error shape (evloop/errors.h)', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(Error);
+    if (onWindows) {
+      // Winsock cannot tell a closed handle from a non-socket one: WSAENOTSOCK, mapped.
+      expect(error).toMatchObject({ errno: osConstants.errno.ENOTSOCK, code: 'ENOTSOCK', syscall: 'closesocket' });
+      expect((error as Error).message).toMatch(/^closesocket ENOTSOCK \(.+\)$/);
+      return;
+    }
     expect(error).toMatchObject({ errno: 9, code: 'EBADF', syscall: 'close' });
     expect((error as Error).message).toMatch(/^close EBADF \(.+\)$/);
   });

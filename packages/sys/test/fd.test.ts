@@ -1,11 +1,11 @@
 import { BlockingIOError, OSError } from '@evloop/interface';
 import { describe, expect, it } from 'vitest';
 import { close, dup, getBlocking, getInheritable, pipe, read, readInto, setBlocking, setInheritable, write } from '../src/index.js';
-import { checkFdLeaks } from './helpers.js';
+import { checkFdLeaks, describePosix } from './helpers.js';
 
 checkFdLeaks();
 
-describe('pipe', () => {
+describePosix('pipe', 'pipes as fds', () => {
   it('is non-blocking and close-on-exec by default', () => {
     const [r, w] = pipe();
     try {
@@ -101,7 +101,7 @@ describe('pipe', () => {
   });
 });
 
-describe('fd functions', () => {
+describePosix('fd functions', 'pipes as fds', () => {
   it('dup gives a close-on-exec copy that reads the same pipe', () => {
     const [r, w] = pipe();
     const copy = dup(r);
@@ -156,7 +156,7 @@ describe('fd functions', () => {
   });
 });
 
-describe('worker threads', () => {
+describePosix('worker threads', 'pipes as fds', () => {
   it('the addon loads and works in a Worker too', async () => {
     const { Worker } = await import('node:worker_threads');
     const { fileURLToPath } = await import('node:url');

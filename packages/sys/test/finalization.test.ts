@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AF_INET, getDebug, setDebug, SOCK_STREAM, Socket } from '../src/index.js';
-import { openFdCount } from './helpers.js';
+import { openFdCount, describePosix } from './helpers.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -20,7 +20,7 @@ function openAndDrop(count: number): number[] {
   return fds;
 }
 
-describe('a Socket collected while open', () => {
+describePosix('a Socket collected while open', 'a listable fd table', () => {
   const initialDebug = getDebug();
   afterEach(() => setDebug(initialDebug));
 
@@ -32,7 +32,7 @@ describe('a Socket collected while open', () => {
     };
     process.on('warning', onWarning);
     try {
-      const before = openFdCount();
+      const before = openFdCount()!;
       const fds = openAndDrop(3);
       expect(openFdCount()).toBe(before + 3);
       await collectUntil(() => openFdCount() === before && warnings.length >= 3);
@@ -53,7 +53,7 @@ describe('a Socket collected while open', () => {
     };
     process.on('warning', onWarning);
     try {
-      const before = openFdCount();
+      const before = openFdCount()!;
       openAndDrop(2);
       (() => new Socket(AF_INET, SOCK_STREAM).close())();
       const kept = (() => new Socket(AF_INET, SOCK_STREAM).detach())();

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { AF_UNIX, SOCK_DGRAM, SOCK_STREAM, socketpair } from '../src/index.js';
-import { checkFdLeaks } from './helpers.js';
+import { checkFdLeaks, describePosix } from './helpers.js';
 
 checkFdLeaks();
 
-describe('socketpair', () => {
+describePosix('socketpair', 'AF_UNIX pairs', () => {
   it('is a blocking AF_UNIX stream pair by default and talks both ways', () => {
     const [a, b] = socketpair();
     try {

@@ -25,7 +25,7 @@ import {
   SUN_PATH_MAX,
   write,
 } from '../src/index.js';
-import { checkFdLeaks } from './helpers.js';
+import { checkFdLeaks, describePosix } from './helpers.js';
 
 checkFdLeaks();
 
@@ -102,7 +102,7 @@ describe('UDP', () => {
   });
 });
 
-describe('Unix sockets', () => {
+describePosix('Unix sockets', 'AF_UNIX', () => {
   it('stream: bind a path, listen, connect, accept, names', () => {
     const path = socketPath();
     const server = new Socket(AF_UNIX, SOCK_STREAM);
@@ -198,7 +198,7 @@ describe('Unix sockets', () => {
   });
 });
 
-describe('fd passing (SCM_RIGHTS)', () => {
+describePosix('fd passing (SCM_RIGHTS)', 'SCM_RIGHTS', () => {
   it('passes a pipe fd; reading through the received fd gets what was written', () => {
     const [a, b] = socketpair();
     const [r, w] = pipe();

@@ -11,8 +11,7 @@ function runExample(file: string): string {
   const environment: Record<string, string | undefined> = { ...process.env };
   delete environment.EVLOOP_BACKEND;
   delete environment.EVLOOP_DEBUG;
-  // A .ts example runs compiled (dist/); a .mjs one as it is.
-  const script = file.endsWith('.mjs') ? path.join(directory, file) : path.join(directory, 'dist', file.replace(/\.ts$/, '.js'));
+  const script = path.join(directory, 'dist', file.replace(/\.ts$/, '.js'));
   const result = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000, env: environment, cwd: directory });
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
@@ -36,10 +35,10 @@ const expected: Record<string, string> = {
   '13-catch-all.ts': 'poller cancelled: true true\nfailures handled meanwhile: true\n',
   '12-foreign-promises.ts':
     'rawNodeTimer: TimeoutError; the Node timer had fired first: true\nabortableNodeTimer: TimeoutError; the Node timer had fired first: false\n',
-  '14-structured-concurrency.mjs': 'all done: a b\ngroup failed: broken failed\ntimeout: gave up after 50 ms\ngenerator finished in time\n',
-  '15-testing-virtual-time.mjs': 'retry: got hello after 3 attempts, 3 virtual seconds\ngave up: TimeoutError after 3 attempts, 18 virtual seconds\nreal time: well under the 21 virtual seconds\n',
-  '16-node-interop.mjs': 'node:http over evloop: 200 hello from-evloop\ntask cancelled: true, its Node timer stopped with it\n',
-  '17-introspection.mjs': 'observed some iterations; 5 callbacks among at least 5 run\nmain [pending]\n  worker [pending] awaiting <Future pending> at 17-introspection.mjs:22\n',
+  '14-structured-concurrency.ts': 'all done: a b\ngroup failed: broken failed\ntimeout: gave up after 50 ms\ngenerator finished in time\n',
+  '15-testing-virtual-time.ts': 'retry: got hello after 3 attempts, 3 virtual seconds\ngave up: TimeoutError after 3 attempts, 18 virtual seconds\nreal time: well under the 21 virtual seconds\n',
+  '16-node-interop.ts': 'node:http over evloop: 200 hello from-evloop\ntask cancelled: true, its Node timer stopped with it\n',
+  '17-introspection.ts': 'observed some iterations; 5 callbacks among at least 5 run\nmain [pending]\n  worker [pending] awaiting <Future pending> at 17-introspection.js:21\n',
 };
 
 describe('docs/guide.md examples', () => {
@@ -66,7 +65,7 @@ describe('docs/guide.md shows no TypeScript that is not an example', () => {
   it('every ts block of the guide is one of the example files, so every one is compiled and run', () => {
     const guide = fs.readFileSync(path.join(directory, '..', '..', 'docs', 'guide.md'), 'utf8');
     const blocks = [...guide.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!.trim());
-    const files = Object.keys(expected).filter((file) => file.endsWith('.ts')).map((file) => fs.readFileSync(path.join(directory, file), 'utf8').trim());
+    const files = Object.keys(expected).map((file) => fs.readFileSync(path.join(directory, file), 'utf8').trim());
     expect(blocks.filter((block) => !files.includes(block))).toEqual([]);
     expect(blocks.length).toBe(files.length);
   });

@@ -4,9 +4,17 @@ import assert from 'node:assert/strict';
 import { TimeoutError, getRunningLoop, openConnection, sleep, startServer, timeout } from '@evloop/core-policy';
 import { runTest } from '@evloop/testing';
 
+// What fetchGreeting throws when every attempt failed: how many there were,
+// and the last failure as its cause.
+class GaveUpError extends Error {
+  constructor(readonly attempts: number, options: { cause: unknown }) {
+    super(`gave up after ${attempts} attempts`, options);
+  }
+}
+
 // The code under test: try up to `attempts` times, each within `perAttempt`
 // seconds, waiting 1 s, 2 s, 4 s... between attempts.
-async function fetchGreeting(port, { attempts = 3, perAttempt = 5 } = {}) {
+async function fetchGreeting(port: number, { attempts = 3, perAttempt = 5 } = {}) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await timeout(perAttempt, async () => {
@@ -20,14 +28,19 @@ async function fetchGreeting(port, { attempts = 3, perAttempt = 5 } = {}) {
         }
       });
     } catch (error) {
-      if (attempt === attempts) throw Object.assign(error, { attempt });
+      if (attempt === attempts) throw new GaveUpError(attempt, { cause: error });
       await sleep(2 ** (attempt - 1));
     }
   }
 }
 
 // A server that hangs up on the first `failures` clients, or never answers.
-function flakyServer({ failures = 0, silent = false }) {
+interface FlakyOptions {
+  failures?: number;
+  silent?: boolean;
+}
+
+function flakyServer({ failures = 0, silent = false }: FlakyOptions) {
   let clients = 0;
   return startServer(async (reader, writer) => {
     clients += 1;
@@ -37,7 +50,7 @@ function flakyServer({ failures = 0, silent = false }) {
   }, '127.0.0.1', 0);
 }
 
-async function withServer(options, body) {
+async function withServer<T>(options: FlakyOptions, body: (port: number) => Promise<T>): Promise<T> {
   const server = await flakyServer(options);
   try {
     return await body(server.sockets[0].getsockname()[1]);
@@ -61,10 +74,10 @@ await runTest(async () => {
 
 await runTest(async () => {
   const loop = getRunningLoop();
-  const error = await withServer({ silent: true }, (port) => fetchGreeting(port)).catch((caught) => caught);
-  assert.ok(TimeoutError.isInstance(error));
+  const error = await withServer({ silent: true }, (port) => fetchGreeting(port)).catch((caught: unknown) => caught);
+  assert.ok(error instanceof GaveUpError && TimeoutError.isInstance(error.cause));
   assert.equal(loop.time(), 5 + 1 + 5 + 2 + 5); // three timeouts and two pauses
-  console.log(`gave up: ${error.name} after ${error.attempt} attempts, ${loop.time()} virtual seconds`);
+  console.log(`gave up: ${error.cause.name} after ${error.attempts} attempts, ${loop.time()} virtual seconds`);
 }, { seed: 2024 }); // shuffled callbacks: the result must not depend on their order
 
 console.log(`real time: ${Date.now() - started < 10_000 ? 'well under' : 'OVER'} the 21 virtual seconds`);

@@ -3,7 +3,7 @@
 // TimeoutError. Both work with await (async functions) and yield* (generators).
 import { ExceptionGroup, TimeoutError, run, sleep, taskGroup, timeout } from '@evloop/core-policy';
 
-async function fetchPart(name, seconds) {
+async function fetchPart(name: string, seconds: number): Promise<string> {
   await sleep(seconds);
   if (name === 'broken') throw new Error(`${name} failed`);
   return name;
@@ -23,7 +23,7 @@ await run(async () => {
       group.createTask(() => fetchPart('slow', 60)); // cancelled when 'broken' fails
     });
   } catch (error) {
-    if (ExceptionGroup.isInstance(error)) console.log(`group failed: ${error.exceptions.map((inner) => inner.message).join(', ')}`);
+    if (ExceptionGroup.isInstance(error)) console.log(`group failed: ${error.exceptions.map((inner) => (inner instanceof Error ? inner.message : String(inner))).join(', ')}`);
   }
 
   try {

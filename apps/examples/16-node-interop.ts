@@ -5,7 +5,7 @@ import http from 'node:http';
 import { setTimeout as nodeSleep } from 'node:timers/promises';
 import { DuplexProtocol, currentTask, getRunningLoop, run, sleep } from '@evloop/core-policy';
 
-const httpServer = http.createServer((request, response) => response.end(`hello ${request.url.slice(1)}`));
+const httpServer = http.createServer((request, response) => response.end(`hello ${(request.url ?? '/').slice(1)}`));
 
 await run(async () => {
   const loop = getRunningLoop();
@@ -19,7 +19,7 @@ await run(async () => {
 
   // node:http's client over an evloop connection.
   const [transport, client] = await loop.createConnection(() => new DuplexProtocol(), '127.0.0.1', port);
-  const reply = await new Promise((resolve, reject) => {
+  const reply = await new Promise<string>((resolve, reject) => {
     const request = http.request({ createConnection: () => client.stream, path: '/from-evloop' }, (response) => {
       let text = '';
       response.setEncoding('utf8');
@@ -35,7 +35,7 @@ await run(async () => {
 
   // A task's signal: cancelling the task stops the Node timer it awaits.
   const task = loop.createTask(async () => {
-    await nodeSleep(60_000, undefined, { signal: currentTask().signal });
+    await nodeSleep(60_000, undefined, { signal: currentTask()?.signal });
   });
   await sleep(0.01);
   task.cancel();

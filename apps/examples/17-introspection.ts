@@ -17,7 +17,7 @@ await run(async () => {
 
   loop.setDebug(true);
   loop.slowCallbackDuration = 60; // debug mode's slow-callback warnings are not the point here
-  const gate = loop.createFuture();
+  const gate = loop.createFuture<void>();
   const worker = loop.createTask(function* worker() {
     yield* gate; // the await point the tree shows
   }, { name: 'worker' });

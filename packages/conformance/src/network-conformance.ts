@@ -1647,6 +1647,32 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         });
       });
 
+      test('cancelling a sendfile that waits for drain gives the transport its protocol and reading back', async ({ loop }) => {
+        const content = bytes(8 << 20, 19);
+        await withTempFile(content, async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const { transport, client, peer, close } = await tcpPair(loop);
+          try {
+            peer.transport!.pauseReading();
+            transport.setWriteBufferLimits(32 * 1024);
+            const sending = loop.sendfile(transport, fd);
+            for (let round = 0; round < 1000 && transport.getWriteBufferSize() <= 32 * 1024 && !sending.done(); round++) await sleep(0.01);
+            expect(sending.done()).toBe(false);
+            expect(transport.getProtocol()).not.toBe(client);
+            expect(transport.isReading()).toBe(false);
+            sending.cancel();
+            await expect(within(5, sending)).rejects.toSatisfy((error: unknown) => CancelledError.isInstance(error));
+            expect(transport.getProtocol()).toBe(client);
+            expect(transport.isReading()).toBe(true);
+            peer.transport!.write(Buffer.from('back'));
+            expect((await within(5, client.waitForBytes(4))).toString()).toBe('back');
+          } finally {
+            fs.closeSync(fd);
+            await close();
+          }
+        });
+      });
+
       test('the peer closing in the middle of a sendfile rejects it with an OSError and the protocol sees connectionLost', async ({ loop }) => {
         const content = bytes(8 << 20, 13);
         await withTempFile(content, async (file) => {

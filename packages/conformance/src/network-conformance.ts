@@ -15,6 +15,7 @@ import {
   CancelledError,
   Future,
   RuntimeError,
+  SendfileNotAvailableError,
   type BaseEventLoop,
   type SelectorEventLoop,
   type ProactorEventLoop,
@@ -1505,6 +1506,341 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         const [transport] = await loop.createDatagramEndpoint(() => ({}), { family: sys.AF_INET });
         transport.close();
         await sleep(0);
+      });
+    });
+
+    describe('sendfile and sockSendfile', () => {
+      /** A temp file holding `content`; `use` gets its path, the file is removed after. */
+      const withTempFile = async <T>(content: Buffer, use: (file: string) => Promise<T>): Promise<T> => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-sendfile-'));
+        const file = path.join(dir, 'data.bin');
+        fs.writeFileSync(file, content);
+        try {
+          return await use(file);
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      };
+
+      /** A TCP connection to a Recorder server: the client transport and protocol, and the server's protocol. */
+      const tcpPair = async (loop: BaseEventLoop) => {
+        let peer: Recorder | null = null;
+        const peerMade = loop.createFuture<Recorder>();
+        const server = await loop.createServer(
+          () => {
+            peer = new Recorder(loop);
+            peer.made.addDoneCallback(() => peerMade.setResult(peer!));
+            return peer;
+          },
+          '127.0.0.1',
+          0,
+        );
+        const [transport, client] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server)));
+        const serverSide = await within(5, peerMade);
+        const close = async () => {
+          transport.close();
+          serverSide.transport?.close();
+          server.close();
+          await within(5, server.waitClosed());
+        };
+        return { server, transport, client, peer: serverSide, close };
+      };
+
+      const rejection = (call: () => PromiseLike<unknown>): Promise<unknown> =>
+        Promise.resolve()
+          .then(call)
+          .then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+
+      test('sendfile sends a whole FileHandle over TCP, between regular writes, and gives reading back', async ({ loop }) => {
+        const content = bytes(300_000, 7);
+        await withTempFile(content, async (file) => {
+          const handle = await fs.promises.open(file, 'r');
+          const { transport, client, peer, close } = await tcpPair(loop);
+          try {
+            transport.write(Buffer.from('head'));
+            expect(transport.isReading()).toBe(true);
+            const sent = await within(10, loop.sendfile(transport, handle));
+            expect(sent).toBe(content.length);
+            // The protocol and reading are restored once the copy is done.
+            expect(transport.getProtocol()).toBe(client);
+            expect(transport.isReading()).toBe(true);
+            transport.write(Buffer.from('tail'));
+            const got = await within(10, peer.waitForBytes(content.length + 8));
+            expect(got.equals(Buffer.concat([Buffer.from('head'), content, Buffer.from('tail')]))).toBe(true);
+            peer.transport!.write(Buffer.from('reply'));
+            expect((await within(5, client.waitForBytes(5))).toString()).toBe('reply');
+          } finally {
+            await handle.close();
+            await close();
+          }
+        });
+      });
+
+      test('sendfile with offset and count sends that range; count past the end stops at EOF; an offset at EOF sends nothing', async ({ loop }) => {
+        const content = bytes(100_000, 3);
+        await withTempFile(content, async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const { transport, peer, close } = await tcpPair(loop);
+          try {
+            expect(await within(5, loop.sendfile(transport, fd, 1000, 40_000))).toBe(40_000);
+            expect(await within(5, loop.sendfile(transport, fd, 90_000, 1_000_000))).toBe(10_000);
+            expect(await within(5, loop.sendfile(transport, fd, content.length))).toBe(0);
+            const got = await within(10, peer.waitForBytes(50_000));
+            expect(got.equals(Buffer.concat([content.subarray(1000, 41_000), content.subarray(90_000)]))).toBe(true);
+          } finally {
+            fs.closeSync(fd);
+            await close();
+          }
+        });
+      });
+
+      test('a file object with fileno() and seek() is left positioned after the bytes sent, as asyncio seeks', async ({ loop }) => {
+        const content = bytes(50_000, 5);
+        await withTempFile(content, async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const seeks: number[] = [];
+          const fileObject = { fileno: () => fd, seek: (position: number) => seeks.push(position) };
+          const { transport, peer, close } = await tcpPair(loop);
+          try {
+            expect(await within(5, loop.sendfile(transport, fileObject, 100, 20_000))).toBe(20_000);
+            expect(seeks).toEqual([20_100]);
+            // Nothing sent: no seek (asyncio seeks only after sending bytes).
+            expect(await within(5, loop.sendfile(transport, fileObject, content.length))).toBe(0);
+            expect(seeks).toEqual([20_100]);
+            expect((await within(5, peer.waitForBytes(20_000))).equals(content.subarray(100, 20_100))).toBe(true);
+          } finally {
+            fs.closeSync(fd);
+            await close();
+          }
+        });
+      });
+
+      test('sendfile waits for the write buffer to drain while the peer does not read (flow control)', async ({ loop }) => {
+        const content = bytes(8 << 20, 11);
+        await withTempFile(content, async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const { transport, peer, close } = await tcpPair(loop);
+          try {
+            peer.transport!.pauseReading();
+            const clientSock = transport.getExtraInfo('socket') as unknown as sys.Socket;
+            clientSock.setsockopt(sys.SOL_SOCKET, sys.SO_SNDBUF, 16 * 1024);
+            transport.setWriteBufferLimits(32 * 1024);
+            const sending = loop.sendfile(transport, fd);
+            // Wait (bounded) until the kernel stops taking data and the transport buffers it.
+            for (let round = 0; round < 1000 && transport.getWriteBufferSize() <= 32 * 1024 && !sending.done(); round++) await sleep(0.01);
+            await sleep(0.05);
+            // Paused above the high-water mark: at most one more chunk was written, and the copy waits.
+            expect(sending.done()).toBe(false);
+            const size = transport.getWriteBufferSize();
+            expect(size).toBeGreaterThan(32 * 1024);
+            expect(size).toBeLessThanOrEqual(32 * 1024 + 16 * 1024);
+            peer.transport!.resumeReading();
+            expect(await within(30, sending)).toBe(content.length);
+            expect((await within(30, peer.waitForBytes(content.length))).equals(content)).toBe(true);
+          } finally {
+            fs.closeSync(fd);
+            await close();
+          }
+        });
+      });
+
+      test('cancelling a sendfile that waits for drain gives the transport its protocol and reading back', async ({ loop }) => {
+        const content = bytes(8 << 20, 19);
+        await withTempFile(content, async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const { transport, client, peer, close } = await tcpPair(loop);
+          try {
+            peer.transport!.pauseReading();
+            transport.setWriteBufferLimits(32 * 1024);
+            const sending = loop.sendfile(transport, fd);
+            for (let round = 0; round < 1000 && transport.getWriteBufferSize() <= 32 * 1024 && !sending.done(); round++) await sleep(0.01);
+            expect(sending.done()).toBe(false);
+            expect(transport.getProtocol()).not.toBe(client);
+            expect(transport.isReading()).toBe(false);
+            sending.cancel();
+            await expect(within(5, sending)).rejects.toSatisfy((error: unknown) => CancelledError.isInstance(error));
+            expect(transport.getProtocol()).toBe(client);
+            expect(transport.isReading()).toBe(true);
+            peer.transport!.write(Buffer.from('back'));
+            expect((await within(5, client.waitForBytes(4))).toString()).toBe('back');
+          } finally {
+            fs.closeSync(fd);
+            await close();
+          }
+        });
+      });
+
+      test('the peer closing in the middle of a sendfile rejects it with an OSError and the protocol sees connectionLost', async ({ loop }) => {
+        const content = bytes(8 << 20, 13);
+        await withTempFile(content, async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const { transport, client, peer, close } = await tcpPair(loop);
+          try {
+            peer.transport!.pauseReading();
+            transport.setWriteBufferLimits(32 * 1024);
+            const sending = loop.sendfile(transport, fd);
+            for (let round = 0; round < 1000 && transport.getWriteBufferSize() <= 32 * 1024 && !sending.done(); round++) await sleep(0.01);
+            expect(sending.done()).toBe(false);
+            // Unread data in its receive buffer: closing the peer resets the connection.
+            peer.transport!.abort();
+            const error = await within(10, sending).then(
+              () => null,
+              (thrown: unknown) => thrown,
+            );
+            expect(OSError.isInstance(error)).toBe(true);
+            await within(5, client.lost);
+            expect(client.events).toContain('lost');
+          } finally {
+            fs.closeSync(fd);
+            await close();
+          }
+        });
+      });
+
+      test('sendfile argument checks: closing and datagram transports are RuntimeErrors, offset/count/file typed errors naming them', async ({ loop }) => {
+        await withTempFile(bytes(1000), async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const { transport, peer, close } = await tcpPair(loop);
+          try {
+            const cases: Array<[() => PromiseLike<unknown>, ErrorConstructor, RegExp]> = [
+              [() => loop.sendfile(transport, fd, -1), RangeError, /^offset must be a non-negative integer/],
+              [() => loop.sendfile(transport, fd, '0' as never), TypeError, /^offset must be a non-negative integer/],
+              [() => loop.sendfile(transport, fd, 1.5), TypeError, /^offset must be a non-negative integer/],
+              [() => loop.sendfile(transport, fd, 0, 0), RangeError, /^count must be a positive integer/],
+              [() => loop.sendfile(transport, fd, 0, -5), RangeError, /^count must be a positive integer/],
+              [() => loop.sendfile(transport, fd, 0, '10' as never), TypeError, /^count must be a positive integer/],
+              [() => loop.sendfile(transport, 'data.bin' as never), TypeError, /^file must be/],
+              [() => loop.sendfile(transport, {} as never), TypeError, /^file must be/],
+              [() => loop.sendfile(transport, fd, 0, null, { fallback: 'yes' as never }), TypeError, /^options\.fallback must be a boolean/],
+            ];
+            for (const [call, type, message] of cases) {
+              const error = await rejection(call);
+              expect(error).toBeInstanceOf(type);
+              expect((error as Error).message).toMatch(message);
+            }
+            // Nothing was sent and the transport keeps its protocol.
+            transport.write(Buffer.from('still open'));
+            expect((await within(5, peer.waitForBytes(10))).toString()).toBe('still open');
+            const [datagram] = await loop.createDatagramEndpoint(() => ({}), { localAddr: ['127.0.0.1', 0] });
+            try {
+              const error = await rejection(() => loop.sendfile(datagram as unknown as Transport, fd));
+              expect(RuntimeError.isInstance(error)).toBe(true);
+              expect((error as Error).message).toMatch(/sendfile is not supported/);
+            } finally {
+              datagram.close();
+            }
+            transport.close();
+            const error = await rejection(() => loop.sendfile(transport, fd));
+            expect(RuntimeError.isInstance(error)).toBe(true);
+            expect((error as Error).message).toBe('Transport is closing');
+          } finally {
+            fs.closeSync(fd);
+            await close();
+          }
+        });
+      });
+
+      test('sendfile with fallback: false rejects with SendfileNotAvailableError (no zero-copy path) and sends nothing', async ({ loop }) => {
+        await withTempFile(bytes(1000), async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const { transport, client, peer, close } = await tcpPair(loop);
+          try {
+            const error = await rejection(() => loop.sendfile(transport, fd, 0, null, { fallback: false }));
+            expect(SendfileNotAvailableError.isInstance(error)).toBe(true);
+            expect(RuntimeError.isInstance(error)).toBe(true);
+            expect(error).toBeInstanceOf(SendfileNotAvailableError);
+            expect(transport.getProtocol()).toBe(client);
+            transport.write(Buffer.from('after'));
+            expect((await within(5, peer.waitForBytes(5))).toString()).toBe('after');
+          } finally {
+            fs.closeSync(fd);
+            await close();
+          }
+        });
+      });
+
+      test('sockSendfile sends a file, a range, and an empty file over a socketpair', async ({ loop }) => {
+        const content = bytes(600_000, 17);
+        const receive = async (sock: sys.Socket, size: number) => {
+          const target = Buffer.alloc(size);
+          let got = 0;
+          while (got < size) got += await within(5, loop.sockRecvInto(sock, target.subarray(got)));
+          return target;
+        };
+        await withTempFile(content, async (file) => {
+          const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+          const handle = await fs.promises.open(file, 'r');
+          try {
+            const whole = loop.sockSendfile(a, handle);
+            expect((await receive(b, content.length)).equals(content)).toBe(true);
+            expect(await within(5, whole)).toBe(content.length);
+            await loop.sockSendall(a, Buffer.from('mid'));
+            const range = loop.sockSendfile(a, handle.fd, 10, 5000);
+            expect((await receive(b, 5003)).equals(Buffer.concat([Buffer.from('mid'), content.subarray(10, 5010)]))).toBe(true);
+            expect(await within(5, range)).toBe(5000);
+            expect(await within(5, loop.sockSendfile(a, handle, content.length - 3, 100))).toBe(3);
+            expect((await receive(b, 3)).equals(content.subarray(content.length - 3))).toBe(true);
+          } finally {
+            await handle.close();
+            a.close();
+            b.close();
+          }
+        });
+        await withTempFile(Buffer.alloc(0), async (file) => {
+          const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+          const fd = fs.openSync(file, 'r');
+          try {
+            expect(await within(5, loop.sockSendfile(a, fd))).toBe(0);
+          } finally {
+            fs.closeSync(fd);
+            a.close();
+            b.close();
+          }
+        });
+      });
+
+      test('sockSendfile argument checks: blocking or datagram sockets, offset, count, file, fallback: false', async ({ loop }) => {
+        await withTempFile(bytes(100), async (file) => {
+          const fd = fs.openSync(file, 'r');
+          const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+          const [blockingA, blockingB] = sys.socketpair();
+          const datagram = new sys.Socket(sys.AF_INET, sys.SOCK_DGRAM);
+          datagram.setBlocking(false);
+          try {
+            const cases: Array<[() => PromiseLike<unknown>, ErrorConstructor, RegExp]> = [
+              [() => loop.sockSendfile(blockingA, fd), RangeError, /^sock must be non-blocking/],
+              [() => loop.sockSendfile(datagram, fd), RangeError, /^sock must be a SOCK_STREAM socket/],
+              [() => loop.sockSendfile(null as never, fd), TypeError, /^sock must be a Socket/],
+              [() => loop.sockSendfile(a, fd, -1), RangeError, /^offset must be a non-negative integer/],
+              [() => loop.sockSendfile(a, fd, '0' as never), TypeError, /^offset must be a non-negative integer/],
+              [() => loop.sockSendfile(a, fd, 0, 0), RangeError, /^count must be a positive integer/],
+              [() => loop.sockSendfile(a, fd, 0, 2.5), TypeError, /^count must be a positive integer/],
+              [() => loop.sockSendfile(a, Buffer.from('not a file') as never), TypeError, /^file must be/],
+              [() => loop.sockSendfile(a, -3), RangeError, /^file must be open/],
+            ];
+            for (const [call, type, message] of cases) {
+              const error = await rejection(call);
+              expect(error).toBeInstanceOf(type);
+              expect((error as Error).message).toMatch(message);
+            }
+            const error = await rejection(() => loop.sockSendfile(a, fd, 0, null, { fallback: false }));
+            expect(SendfileNotAvailableError.isInstance(error)).toBe(true);
+            expect(RuntimeError.isInstance(error)).toBe(true);
+            // Nothing was sent by any of them.
+            await loop.sockSendall(a, Buffer.from('!'));
+            expect((await within(5, loop.sockRecv(b, 10))).toString()).toBe('!');
+          } finally {
+            fs.closeSync(fd);
+            a.close();
+            b.close();
+            blockingA.close();
+            blockingB.close();
+            datagram.close();
+          }
+        });
       });
     });
 

@@ -10,6 +10,8 @@ import {
   ConnectionAbortedError,
   ConnectionResetError,
   NotImplementedError,
+  RuntimeError,
+  SendfileNotAvailableError,
   SSLCertVerificationError,
   SSLError,
   TimeoutError,
@@ -678,6 +680,34 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           transport.abort();
           expect(await within(2, protocol.lost)).toBe(null);
         } finally {
+          await node.close();
+        }
+      });
+
+      test('sendfile over a TLS transport copies the file in chunks; fallback: false is a RuntimeError there', async ({ loop }) => {
+        const node = await nodeServer(nodeTlsEcho());
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-sendfile-'));
+        const file = path.join(dir, 'data.bin');
+        const content = pattern(100_000, 9);
+        fs.writeFileSync(file, content);
+        const fd = fs.openSync(file, 'r');
+        try {
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          // A TLS transport has no zero-copy path to try (asyncio's FALLBACK mode): not SendfileNotAvailableError.
+          const refused = await Promise.resolve(loop.sendfile(transport, fd, 0, null, { fallback: false })).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(RuntimeError.isInstance(refused)).toBe(true);
+          expect(SendfileNotAvailableError.isInstance(refused)).toBe(false);
+          expect(await within(10, loop.sendfile(transport, fd, 10))).toBe(content.length - 10);
+          expect(transport.getProtocol()).toBe(protocol);
+          expect((await within(10, protocol.waitForBytes(content.length - 10))).equals(content.subarray(10))).toBe(true);
+          transport.abort();
+          await within(2, protocol.lost);
+        } finally {
+          fs.closeSync(fd);
+          fs.rmSync(dir, { recursive: true, force: true });
           await node.close();
         }
       });

@@ -45,6 +45,19 @@ export class NotImplementedError extends RuntimeError {
 defineTag(NotImplementedError, 'NotImplementedError', RuntimeError);
 
 /**
+ * `sendfile()`/`sockSendfile()` could not use the operating system's
+ * zero-copy path for this socket or file, and `fallback: false` forbids
+ * reading and writing the file in chunks instead (asyncio's
+ * `SendfileNotAvailableError`, a RuntimeError).
+ */
+export class SendfileNotAvailableError extends RuntimeError {
+  static override isInstance(value: unknown): value is SendfileNotAvailableError {
+    return isTagged(value, 'SendfileNotAvailableError');
+  }
+}
+defineTag(SendfileNotAvailableError, 'SendfileNotAvailableError', RuntimeError);
+
+/**
  * A future or task was cancelled. Thrown into a coroutine at its suspension
  * point by `Task.cancel()`; a coroutine may catch it to clean up.
  */

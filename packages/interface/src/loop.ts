@@ -77,6 +77,14 @@ export type GeneratorCoroutine<T = unknown> = Generator<unknown, T, unknown>;
  * cancellation work in async functions from their first line).
  */
 export type Awaitable<T = unknown> = FutureLike<T> | GeneratorCoroutine<T> | PromiseLike<T>;
+/**
+ * The file `sendfile`/`sockSendfile` read: an fd, an object with `fileno()`,
+ * or a `fs.promises.FileHandle` (its `fd`). An object that also has
+ * `seek(position)` is left positioned after the bytes sent, as asyncio seeks
+ * its file; an fd or FileHandle is read at explicit positions (Node has no
+ * lseek), so its own file position does not move.
+ */
+export type SendfileSource = number | { fileno(): number } | { readonly fd: number };
 export type CoroutineSource<T = unknown> = Awaitable<T> | (() => Awaitable<T> | T);
 
 /** The context object given to exception handlers (asyncio's keys, camelCased). */
@@ -204,6 +212,20 @@ export interface AbstractEventLoop {
   connectAcceptedSocket<P extends object>(protocolFactory: () => P, sock: unknown, options?: object): FutureLike<[Transport, P]>;
   /** Upgrade an open stream connection to TLS (asyncio's `start_tls`); resolves to the TLS transport once the handshake is done. */
   startTls(transport: Transport, protocol: object, sslContext: object, options?: { serverSide?: boolean; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null }): FutureLike<Transport>;
+  /**
+   * Send `file` over a stream transport (asyncio's `loop.sendfile`);
+   * resolves to the number of bytes sent. `offset` (default 0) is where
+   * reading starts; `count` (default: up to end of file) is the most to send.
+   * Without a zero-copy path the file is read in chunks and written to the
+   * transport, waiting whenever the transport's write buffer is above its
+   * high-water mark; the transport's protocol gets no data meanwhile
+   * (reading is paused and resumed after). Rejects with a RuntimeError when
+   * the transport is closing or cannot send files, a TypeError/RangeError
+   * naming `offset`/`count` when they are not a non-negative / positive
+   * integer, and `SendfileNotAvailableError` when `fallback: false` and no
+   * zero-copy path exists.
+   */
+  sendfile(transport: Transport, file: SendfileSource, offset?: number, count?: number | null, options?: { fallback?: boolean }): FutureLike<number>;
 
   // ---- pipes and subprocesses ----
   connectReadPipe<P extends object>(protocolFactory: () => P, pipe: number | { fileno(): number }): FutureLike<[ReadTransport, P]>;
@@ -220,6 +242,13 @@ export interface AbstractEventLoop {
   sockRecvfrom(sock: unknown, bufsize: number): FutureLike<[Uint8Array, Address | null]>;
   sockSendto(sock: unknown, data: Uint8Array, address: Address): FutureLike<number>;
   sockRecvfromInto(sock: unknown, buffer: Uint8Array, nbytes?: number): FutureLike<[number, Address | null]>;
+  /**
+   * Send `file` over a connected non-blocking stream socket (asyncio's
+   * `loop.sock_sendfile`); resolves to the number of bytes sent, with the
+   * same `offset`/`count`/`fallback` rules as {@link sendfile}. A socket
+   * that is not SOCK_STREAM or is blocking is a RangeError.
+   */
+  sockSendfile(sock: unknown, file: SendfileSource, offset?: number, count?: number | null, options?: { fallback?: boolean }): FutureLike<number>;
 
   // ---- errors and debug ----
   setExceptionHandler(handler: ExceptionHandler | null): void;

@@ -18,6 +18,7 @@ import {
   type WriteTransport,
   type InetAddress,
   type UnixAddress,
+  type SendfileSource,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
 import { Handle, TimerHandle, describeCallback } from '../loop/handles.js';
@@ -38,6 +39,7 @@ import { startTls, type SSLOption, type StartTlsOptions } from '../tls/ssl-conne
 import type { RawStreamTransport } from '../tls/raw-transport.js';
 import type { SSLTransport } from '../tls/ssl-transport.js';
 import * as network from './network.js';
+import * as sendfiles from './sendfile.js';
 import type { Server, TransportOwner } from './server.js';
 import { checkSubprocessOptions, PIPE, type SubprocessOptions } from './subprocess-options.js';
 
@@ -120,7 +122,7 @@ function checkNumber(value: unknown, name: string): asserts value is number {
  * Every high-level method lives here, once, for both families:
  * `createConnection`, `createUnixConnection`, `connectAcceptedSocket`,
  * `createServer`, `createUnixServer`, `createDatagramEndpoint`, `startTls`,
- * `getaddrinfo`/`getnameinfo`, `connectReadPipe`/`connectWritePipe`,
+ * `sendfile`/`sockSendfile`, `getaddrinfo`/`getnameinfo`, `connectReadPipe`/`connectWritePipe`,
  * `subprocessExec`/`subprocessShell`. They reach the family (selector or
  * proactor) only through these hooks, which a family's loop class
  * implements (asyncio's `_make_*_transport`, `_start_serving`, `sock_*`):
@@ -266,6 +268,16 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   abstract sockConnect(sock: SocketLike, address: unknown): Future<void>;
   /** Accept a connection: `[socket, address]`; the new socket is non-blocking. */
   abstract sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]>;
+
+  /**
+   * Send `file` over a connected non-blocking stream socket (asyncio's
+   * `sock_sendfile`); resolves to the bytes sent. Same `file`, `offset`,
+   * `count` and `fallback` rules as {@link sendfile}; written once for both
+   * families on top of `sockSendall`.
+   */
+  sockSendfile(sock: SocketLike, file: SendfileSource, offset = 0, count: number | null = null, options: sendfiles.SendfileOptions = {}): Future<number> {
+    return sendfiles.sockSendfile(this, sock, file, offset, count, options);
+  }
 
   // ---- running and stopping ----
 
@@ -446,6 +458,19 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
    */
   startTls(transport: unknown, protocol: object, sslContext: SSLContext, options: StartTlsOptions = {}): Future<SSLTransport> {
     return startTls(this, transport, protocol, sslContext, options);
+  }
+
+  /**
+   * Send `file` (an fd, a `fs.promises.FileHandle`, or an object with
+   * `fileno()`) over a stream transport, from `offset` for `count` bytes
+   * (default: to end of file); resolves to the bytes sent (asyncio's
+   * `sendfile`). With no zero-copy path the file is read in chunks and
+   * written, waiting for the write buffer to drain; meanwhile the
+   * transport's protocol sees no data. `fallback: false` then rejects with
+   * `SendfileNotAvailableError` (a RuntimeError for a TLS transport).
+   */
+  sendfile(transport: Transport, file: SendfileSource, offset = 0, count: number | null = null, options: sendfiles.SendfileOptions = {}): Future<number> {
+    return sendfiles.sendfile(this, transport, file, offset, count, options);
   }
 
   /** A UDP (or Unix datagram) endpoint: `[transport, protocol]`. */

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "evloop/errors.h"
+#include "arguments.h"
 #include "posix_sys.h"
 
 namespace {
@@ -33,69 +34,17 @@ using evloop_sys::Ancillary;
 using evloop_sys::AddressStatus;
 using evloop_sys::DecodedAddress;
 using evloop_sys::SockAddr;
-
-[[noreturn]] void ThrowType(Napi::Env env, const std::string& message) {
-  throw Napi::TypeError::New(env, message);
-}
-
-[[noreturn]] void ThrowRange(Napi::Env env, const std::string& message) {
-  throw Napi::RangeError::New(env, message);
-}
-
-int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max) {
-  Napi::Value value = info[index];
-  if (!value.IsNumber()) ThrowType(info.Env(), std::string(name) + " must be a number");
-  double number = value.As<Napi::Number>().DoubleValue();
-  if (number != number || number < static_cast<double>(min) || number > static_cast<double>(max) ||
-      number != static_cast<double>(static_cast<int64_t>(number))) {
-    ThrowRange(info.Env(), std::string(name) + " must be an integer in [" + std::to_string(min) + ", " +
-                               std::to_string(max) + "]");
-  }
-  return static_cast<int64_t>(number);
-}
-
-int IntArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  return static_cast<int>(IntegerArg(info, index, name, INT_MIN, INT_MAX));
-}
+using evloop_sys::BoolArg;
+using evloop_sys::Bytes;
+using evloop_sys::BytesOf;
+using evloop_sys::IntArg;
+using evloop_sys::IntegerArg;
+using evloop_sys::SpanArg;
+using evloop_sys::ThrowRange;
+using evloop_sys::ThrowType;
 
 int FdArg(const Napi::CallbackInfo& info, size_t index) {
   return static_cast<int>(IntegerArg(info, index, "fd", 0, INT_MAX));
-}
-
-bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  if (!info[index].IsBoolean()) ThrowType(info.Env(), std::string(name) + " must be a boolean");
-  return info[index].As<Napi::Boolean>().Value();
-}
-
-struct Bytes {
-  uint8_t* data;
-  size_t length;
-};
-
-// Any TypedArray, DataView or ArrayBuffer, as bytes.
-Bytes BytesOf(Napi::Env env, Napi::Value value, const char* name) {
-  if (value.IsTypedArray()) {
-    Napi::TypedArray array = value.As<Napi::TypedArray>();
-    Napi::ArrayBuffer buffer = array.ArrayBuffer();
-    return Bytes{static_cast<uint8_t*>(buffer.Data()) + array.ByteOffset(), array.ByteLength()};
-  }
-  if (value.IsDataView()) {
-    Napi::DataView view = value.As<Napi::DataView>();
-    return Bytes{static_cast<uint8_t*>(view.Data()), view.ByteLength()};
-  }
-  if (value.IsArrayBuffer()) {
-    Napi::ArrayBuffer buffer = value.As<Napi::ArrayBuffer>();
-    return Bytes{static_cast<uint8_t*>(buffer.Data()), buffer.ByteLength()};
-  }
-  ThrowType(env, std::string(name) + " must be a Uint8Array, Buffer, TypedArray, DataView or ArrayBuffer");
-}
-
-// (buffer, offset, length) at `index`: the bytes [offset, offset + length) of the buffer.
-Bytes SpanArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  Bytes whole = BytesOf(info.Env(), info[index], name);
-  int64_t offset = IntegerArg(info, index + 1, "offset", 0, static_cast<int64_t>(whole.length));
-  int64_t length = IntegerArg(info, index + 2, "length", 0, static_cast<int64_t>(whole.length) - offset);
-  return Bytes{whole.data + offset, static_cast<size_t>(length)};
 }
 
 // (family, host-or-path, port, flowinfo, scopeId) at `index`.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "evloop/errors.h"
+#include "arguments.h"
 #include "winsock_sys.h"
 
 // Windows SDK values (ws2def.h, ws2ipdef.h) that older MinGW-w64 headers lack.
@@ -35,65 +36,19 @@ namespace {
 using evloop_sys::AddressStatus;
 using evloop_sys::DecodedAddress;
 using evloop_sys::SockAddr;
-
-[[noreturn]] void ThrowType(Napi::Env env, const std::string& message) { throw Napi::TypeError::New(env, message); }
-
-[[noreturn]] void ThrowRange(Napi::Env env, const std::string& message) { throw Napi::RangeError::New(env, message); }
+using evloop_sys::BoolArg;
+using evloop_sys::Bytes;
+using evloop_sys::BytesOf;
+using evloop_sys::IntArg;
+using evloop_sys::IntegerArg;
+using evloop_sys::SpanArg;
+using evloop_sys::ThrowRange;
+using evloop_sys::ThrowType;
 
 constexpr int64_t kMaxSafeInteger = 9007199254740991LL;
 
-int64_t IntegerArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max) {
-  Napi::Value value = info[index];
-  if (!value.IsNumber()) ThrowType(info.Env(), std::string(name) + " must be a number");
-  double number = value.As<Napi::Number>().DoubleValue();
-  if (number != number || number < static_cast<double>(min) || number > static_cast<double>(max) ||
-      number != static_cast<double>(static_cast<int64_t>(number))) {
-    ThrowRange(info.Env(), std::string(name) + " must be an integer in [" + std::to_string(min) + ", " +
-                               std::to_string(max) + "]");
-  }
-  return static_cast<int64_t>(number);
-}
-
-int IntArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  return static_cast<int>(IntegerArg(info, index, name, INT_MIN, INT_MAX));
-}
-
 // A SOCKET handle: a pointer-sized integer, exact in a double.
 int64_t FdArg(const Napi::CallbackInfo& info, size_t index) { return IntegerArg(info, index, "fd", 0, kMaxSafeInteger); }
-
-bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  if (!info[index].IsBoolean()) ThrowType(info.Env(), std::string(name) + " must be a boolean");
-  return info[index].As<Napi::Boolean>().Value();
-}
-
-struct Bytes {
-  uint8_t* data;
-  size_t length;
-};
-
-Bytes BytesOf(Napi::Env env, Napi::Value value, const char* name) {
-  if (value.IsTypedArray()) {
-    Napi::TypedArray array = value.As<Napi::TypedArray>();
-    Napi::ArrayBuffer buffer = array.ArrayBuffer();
-    return Bytes{static_cast<uint8_t*>(buffer.Data()) + array.ByteOffset(), array.ByteLength()};
-  }
-  if (value.IsDataView()) {
-    Napi::DataView view = value.As<Napi::DataView>();
-    return Bytes{static_cast<uint8_t*>(view.Data()), view.ByteLength()};
-  }
-  if (value.IsArrayBuffer()) {
-    Napi::ArrayBuffer buffer = value.As<Napi::ArrayBuffer>();
-    return Bytes{static_cast<uint8_t*>(buffer.Data()), buffer.ByteLength()};
-  }
-  ThrowType(env, std::string(name) + " must be a Uint8Array, Buffer, TypedArray, DataView or ArrayBuffer");
-}
-
-Bytes SpanArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  Bytes whole = BytesOf(info.Env(), info[index], name);
-  int64_t offset = IntegerArg(info, index + 1, "offset", 0, static_cast<int64_t>(whole.length));
-  int64_t length = IntegerArg(info, index + 2, "length", 0, static_cast<int64_t>(whole.length) - offset);
-  return Bytes{whole.data + offset, static_cast<size_t>(length)};
-}
 
 // (family, host, port, flowinfo, scopeId) at `index`; AF_INET and AF_INET6 only.
 SockAddr AddressArg(const Napi::CallbackInfo& info, size_t index) {

@@ -48,6 +48,8 @@ export interface NativeRing {
   cancel(token: number): void;
   /** One io_uring_enter: submit, and wait up to `waitMs` (-1 forever, 0 not at all) for a completion. */
   submit(waitMs: number): void;
+  /** Submits what is queued, runs the kernel's deferred completion work, and says whether completions wait in the ring. */
+  ready(): boolean;
   /** Writes (token, result, flags) triplets into `out` from triplet `start`; returns how many. */
   harvest(out: Int32Array, start: number): number;
   watch(onReady: () => void): void;

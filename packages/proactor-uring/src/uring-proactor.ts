@@ -325,6 +325,17 @@ export class UringProactor implements Proactor {
     return this.#harvest();
   }
 
+  /**
+   * Submit what was started and say whether completions are waiting,
+   * without taking them: the next `poll()` does. (A virtual clock asks this
+   * before letting time jump.)
+   */
+  hasCompletions(): boolean {
+    this.#checkOpen();
+    if (this.#operations.size === 0) return false;
+    return callNative(() => this.#ring.ready());
+  }
+
   completionValue(index: number): unknown {
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#harvestedCount) return undefined;
     const operation = this.#harvested[index];

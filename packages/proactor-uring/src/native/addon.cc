@@ -161,6 +161,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::Nop>("nop"),
                            InstanceMethod<&RingBinding::Cancel>("cancel"),
                            InstanceMethod<&RingBinding::Submit>("submit"),
+                           InstanceMethod<&RingBinding::Ready>("ready"),
                            InstanceMethod<&RingBinding::Harvest>("harvest"),
                            InstanceMethod<&RingBinding::Watch>("watch"),
                            InstanceMethod<&RingBinding::Unwatch>("unwatch"),
@@ -407,6 +408,18 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     }
     const int result = ring_.Enter(info[0].As<Napi::Number>().Int32Value());
     if (result < 0) ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
+  }
+
+  // ready(): submits what is queued and lets the kernel post what it has
+  // (a DEFER_TASKRUN ring posts only inside io_uring_enter), without
+  // taking any completion; true when some wait in the ring.
+  Napi::Value Ready(const Napi::CallbackInfo& info) {
+    const int result = ring_.Enter(0);
+    if (result < 0) {
+      ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
+      return info.Env().Undefined();
+    }
+    return Napi::Boolean::New(info.Env(), ring_.HasCompletions());
   }
 
   // harvest(out: Int32Array, start): (token, result, flags) triplets from

@@ -50,8 +50,14 @@ export interface NativeRing {
   submit(waitMs: number): void;
   /** Submits what is queued, runs the kernel's deferred completion work, and says whether completions wait in the ring. */
   ready(): boolean;
-  /** Writes (token, result, flags) triplets into `out` from triplet `start`; returns how many. */
-  harvest(out: Int32Array, start: number): number;
+  /**
+   * Writes (token, result, flags) triplets into `out` from triplet `start`;
+   * returns how many. With `slab`, the bytes of provided-buffer completions
+   * are copied into `slab[offset, offset + length)` in completion order and
+   * their buffers given back to the kernel; then -(count + 1) means the slab
+   * ran out of room (the completion that did not fit stays in the ring).
+   */
+  harvest(out: Int32Array, start: number, slab?: Uint8Array, offset?: number, length?: number): number;
   watch(onReady: () => void): void;
   unwatch(): void;
   /** Reads (resets) the eventfd the watch waits on; called before each poll that a wake-up starts. */

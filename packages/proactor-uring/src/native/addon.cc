@@ -422,8 +422,12 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     return Napi::Boolean::New(info.Env(), ring_.HasCompletions());
   }
 
-  // harvest(out: Int32Array, start): (token, result, flags) triplets from
-  // index `start`; returns how many it wrote.
+  // harvest(out: Int32Array, start[, slab, offset, length]):
+  // (token, result, flags) triplets from index `start`; returns how many it
+  // wrote. With a slab, the bytes of provided-buffer completions are copied
+  // into slab[offset, offset + length), in completion order, and each buffer goes
+  // back to the kernel at once; the result is then -(count + 1) when the
+  // slab ran out of room (the completion that did not fit stays in the ring).
   Napi::Value Harvest(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
@@ -434,9 +438,18 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     Napi::Int32Array out = info[0].As<Napi::Int32Array>();
     const uint32_t start = info[1].As<Napi::Number>().Uint32Value();
     const size_t capacity = out.ElementLength() / 3;
+    HarvestSlab slab;
+    const bool with_slab = info.Length() > 2 && !info[2].IsUndefined();
+    if (with_slab) {
+      uint8_t* data;
+      size_t length;
+      if (!ReadSpan(info, 2, &data, &length)) return env.Undefined();
+      slab.data = data;
+      slab.size = length;
+    }
     if (start >= capacity) return Napi::Number::New(env, 0);
-    const unsigned count = ring_.Harvest(out.Data() + 3 * start, static_cast<unsigned>(capacity - start));
-    return Napi::Number::New(env, count);
+    const unsigned count = ring_.Harvest(out.Data() + 3 * start, static_cast<unsigned>(capacity - start), with_slab ? &slab : nullptr);
+    return Napi::Number::New(env, slab.full ? -static_cast<double>(count) - 1 : count);
   }
 
   // watch(onReady): the eventfd is readable once a completion is posted.

@@ -341,7 +341,7 @@ bool Ring::HasCompletions() const {
   return Acquire(cq_tail_) != *cq_head_ || (Acquire(sq_flags_) & IORING_SQ_CQ_OVERFLOW) != 0;
 }
 
-unsigned Ring::Harvest(int32_t* out, unsigned capacity) {
+unsigned Ring::Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab) {
   if (ring_fd_ < 0) return 0;
   unsigned count = 0;
   for (int round = 0; round < 2 && count < capacity; round++) {
@@ -349,14 +349,31 @@ unsigned Ring::Harvest(int32_t* out, unsigned capacity) {
     const unsigned tail = Acquire(cq_tail_);
     while (head != tail && count < capacity) {
       const io_uring_cqe& cqe = cqes_[head & cq_mask_];
+      if ((cqe.user_data & kInternalTag) != 0) {
+        head++;
+        continue;
+      }
+      if (slab != nullptr && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
+        const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+        const size_t length = cqe.res > 0 ? static_cast<size_t>(cqe.res) : 0;
+        if (length > slab->size - slab->used) {
+          slab->full = true;
+          break;
+        }
+        if (length > 0 && bid < buffer_count_) {
+          std::memcpy(slab->data + slab->used, buffer_memory_ + static_cast<size_t>(bid) * buffer_size_, length);
+          slab->used += length;
+        }
+        RecycleBuffer(bid);
+      }
       head++;
-      if ((cqe.user_data & kInternalTag) != 0) continue;
       out[3 * count] = static_cast<int32_t>(cqe.user_data & 0x7fffffffu);
       out[3 * count + 1] = cqe.res;
       out[3 * count + 2] = static_cast<int32_t>(cqe.flags);
       count++;
     }
     Release(cq_head_, head);
+    if (slab != nullptr && slab->full) break;
     // Completions the CQ had no room for wait in the kernel's overflow list:
     // one GETEVENTS moves them into the ring.
     if (count < capacity && (Acquire(sq_flags_) & IORING_SQ_CQ_OVERFLOW) != 0) {

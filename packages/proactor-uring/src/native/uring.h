@@ -83,6 +83,16 @@ struct RingFeatures {
 // user_data; their completions are consumed here and never reported.
 constexpr uint64_t kInternalTag = uint64_t{1} << 32;
 
+// Where Harvest copies the bytes of provided-buffer completions: `size`
+// bytes at `data`, filled from `used` on; `full` is set when a completion's
+// bytes did not fit (Harvest then stops before it, leaving it in the ring).
+struct HarvestSlab {
+  uint8_t* data = nullptr;
+  size_t size = 0;
+  size_t used = 0;
+  bool full = false;
+};
+
 class Ring {
  public:
   Ring() = default;
@@ -131,8 +141,10 @@ class Ring {
   // Submits what is queued without waiting (the idle-wait flush).
   int Flush() { return Enter(0); }
   // Writes up to `capacity` (user_data, res, flags) triplets into `out`,
-  // skipping internal completions. Returns how many it wrote.
-  unsigned Harvest(int32_t* out, unsigned capacity);
+  // skipping internal completions. Returns how many it wrote. With `slab`,
+  // the bytes of each completion in a provided buffer are copied into it, in
+  // completion order, and the buffer goes back to the kernel at once.
+  unsigned Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab = nullptr);
   // Whether completions are waiting in the ring or the kernel's overflow list.
   bool HasCompletions() const;
 

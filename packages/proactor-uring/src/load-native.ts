@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 export interface RingFeatures {
   deferTaskrun: boolean;
   coopTaskrun: boolean;
+  /** The kernel flags pending completion work, so a poll with nothing to submit and nothing flagged makes no syscall. */
+  taskrunFlag: boolean;
   submitAll: boolean;
   extArg: boolean;
   nodrop: boolean;

@@ -52,6 +52,8 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
     const proactor = new UringProactor();
     try {
       expect(typeof proactor.features.deferTaskrun).toBe('boolean');
+      // Every kernel with DEFER_TASKRUN (6.1+) has TASKRUN_FLAG (5.19+), asked for with it.
+      if (proactor.features.deferTaskrun) expect(proactor.features.taskrunFlag).toBe(true);
       expect(proactor.features.sqEntries).toBe(4096);
       expect(proactor.features.cqEntries).toBe(16384);
       expect(proactor.features.asyncCancel).toBe(true);

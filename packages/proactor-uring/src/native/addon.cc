@@ -197,6 +197,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     Napi::Object out = Napi::Object::New(env);
     out.Set("deferTaskrun", features.defer_taskrun);
     out.Set("coopTaskrun", features.coop_taskrun);
+    out.Set("taskrunFlag", features.taskrun_flag);
     out.Set("submitAll", features.submit_all);
     out.Set("extArg", features.ext_arg);
     out.Set("nodrop", features.nodrop);

@@ -62,7 +62,10 @@ int Ring::Open(unsigned entries, bool prefer_defer_taskrun) {
   last_syscall_ = "io_uring_setup";
   // Flag sets from the most to the least wanted; EINVAL means "unknown flag"
   // on an older kernel, so the next set is tried.
-  const unsigned coop = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
+  // TASKRUN_FLAG came with COOP_TASKRUN (5.19): the kernel then sets
+  // IORING_SQ_TASKRUN when completion work waits, so a poll with nothing to
+  // submit and no flag skips io_uring_enter.
+  const unsigned coop = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL;
   const unsigned attempts[] = {
       coop | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
       coop,
@@ -85,6 +88,7 @@ int Ring::Open(unsigned entries, bool prefer_defer_taskrun) {
   ring_fd_ = fd;
   features_.defer_taskrun = (granted & IORING_SETUP_DEFER_TASKRUN) != 0;
   features_.coop_taskrun = (granted & IORING_SETUP_COOP_TASKRUN) != 0;
+  features_.taskrun_flag = (granted & IORING_SETUP_TASKRUN_FLAG) != 0;
   features_.submit_all = (granted & IORING_SETUP_SUBMIT_ALL) != 0;
   features_.ext_arg = (params.features & IORING_FEAT_EXT_ARG) != 0;
   features_.nodrop = (params.features & IORING_FEAT_NODROP) != 0;
@@ -283,8 +287,11 @@ int Ring::Enter(int wait_ms) {
     const void* extra = nullptr;
     size_t extra_size = 0;
     // Completions are ready once queued task work has run: a DEFER_TASKRUN
-    // ring runs it only inside GETEVENTS, a COOP one on the next entry.
-    const bool task_work = features_.defer_taskrun || (Acquire(sq_flags_) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
+    // ring runs it only inside GETEVENTS, a COOP one on the next entry. With
+    // TASKRUN_FLAG the kernel says when there is such work; without it a
+    // DEFER_TASKRUN ring must always enter.
+    const bool task_work = (features_.defer_taskrun && !features_.taskrun_flag) ||
+                           (Acquire(sq_flags_) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
     if (wait_ms != 0 && !HasCompletions()) {
       flags |= IORING_ENTER_GETEVENTS;
       min_complete = 1;

@@ -72,6 +72,7 @@ namespace evloop {
 struct RingFeatures {
   bool defer_taskrun = false;  // DEFER_TASKRUN + SINGLE_ISSUER (+ COOP_TASKRUN)
   bool coop_taskrun = false;
+  bool taskrun_flag = false;   // the kernel flags pending completion work in the SQ ring (IORING_SQ_TASKRUN)
   bool submit_all = false;
   bool ext_arg = false;        // a wait with a timeout in one io_uring_enter
   bool nodrop = false;         // completions beyond the CQ are kept, never dropped

@@ -60,6 +60,8 @@ export interface NativeRing {
    * ran out of room (the completion that did not fit stays in the ring).
    */
   harvest(out: Int32Array, start: number, slab?: Uint8Array, offset?: number, length?: number): number;
+  /** drain() when `drain`, submit(waitMs), then harvest(out, start, ...): a whole poll in one call. */
+  pollInto(waitMs: number, drain: boolean, out: Int32Array, start: number, slab?: Uint8Array, offset?: number, length?: number): number;
   watch(onReady: () => void): void;
   unwatch(): void;
   /** Reads (resets) the eventfd the watch waits on; called before each poll that a wake-up starts. */

@@ -123,6 +123,8 @@ export class UringProactor implements Proactor {
   #spareScratch: Uint8Array[] = [];
   #nextToken = 1;
   #closed = false;
+  /** A wake-up came and the eventfd has not been read since: the next poll reads it. */
+  #drainPending = false;
 
   constructor(options: UringProactorOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -334,13 +336,19 @@ export class UringProactor implements Proactor {
     this.#checkOpen();
     const waitMs = toMs(timeout);
     this.#releaseHarvested();
-    if (this.#operations.size === 0 && waitMs === 0) return 0;
-    try {
-      this.#ring.submit(waitMs);
-    } catch (error) {
-      throw toOSError(error);
+    if (this.#operations.size === 0 && waitMs === 0) {
+      this.#drainEventFd();
+      return 0;
     }
-    return this.#harvest();
+    const drain = this.#drainPending;
+    this.#drainPending = false;
+    return this.#harvest(waitMs, drain);
+  }
+
+  #drainEventFd(): void {
+    if (!this.#drainPending) return;
+    this.#drainPending = false;
+    this.#ring.drain();
   }
 
   /**
@@ -384,7 +392,17 @@ export class UringProactor implements Proactor {
     const ring = this.#ring;
     callNative(() =>
       ring.watch(() => {
-        ring.drain();
+        // The eventfd is read by the poll this wake-up starts (one native
+        // call for the read, the io_uring_enter and the harvest). With
+        // nothing in flight no poll may come, and a second wake-up before
+        // any poll means none came: read it now, or libuv would report it
+        // again and again.
+        if (this.#drainPending || this.#operations.size === 0) {
+          this.#drainPending = false;
+          ring.drain();
+        } else {
+          this.#drainPending = true;
+        }
         onReady();
       }),
     );
@@ -481,8 +499,9 @@ export class UringProactor implements Proactor {
    * given back to the kernel at once); each completion's value is a view of
    * its bytes there, in completion order.
    */
-  #harvest(): number {
+  #harvest(waitMs: number | null = null, drain = false): number {
     const ring = this.#ring;
+    let enter = waitMs;
     const operations = this.#operations;
     const harvested = this.#harvested;
     const values = this.#values;
@@ -501,7 +520,18 @@ export class UringProactor implements Proactor {
         slab = this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
         used = 0;
       }
-      const got = slab === null ? ring.harvest(completions, kept) : ring.harvest(completions, kept, slab, used, slab.length - used);
+      let got: number;
+      if (enter === null) {
+        got = slab === null ? ring.harvest(completions, kept) : ring.harvest(completions, kept, slab, used, slab.length - used);
+      } else {
+        // The first round of a poll: eventfd read, io_uring_enter and harvest in one call.
+        try {
+          got = slab === null ? ring.pollInto(enter, drain, completions, kept) : ring.pollInto(enter, drain, completions, kept, slab, used, slab.length - used);
+        } catch (error) {
+          throw toOSError(error);
+        }
+        enter = null;
+      }
       const slabFull = got < 0;
       const end = kept + (slabFull ? -got - 1 : got);
       for (let i = kept; i < end; i++) {

@@ -163,6 +163,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::Submit>("submit"),
                            InstanceMethod<&RingBinding::Ready>("ready"),
                            InstanceMethod<&RingBinding::Harvest>("harvest"),
+                           InstanceMethod<&RingBinding::PollInto>("pollInto"),
                            InstanceMethod<&RingBinding::Watch>("watch"),
                            InstanceMethod<&RingBinding::Unwatch>("unwatch"),
                            InstanceMethod<&RingBinding::Drain>("drain"),
@@ -429,22 +430,44 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   // into slab[offset, offset + length), in completion order, and each buffer goes
   // back to the kernel at once; the result is then -(count + 1) when the
   // slab ran out of room (the completion that did not fit stays in the ring).
-  Napi::Value Harvest(const Napi::CallbackInfo& info) {
+  Napi::Value Harvest(const Napi::CallbackInfo& info) { return HarvestFrom(info, 0); }
+
+  // pollInto(waitMs, drain, out, start[, slab, offset, length]): one poll in
+  // one call: reads the eventfd first when `drain` (a wake-up started this
+  // poll), makes the io_uring_enter of submit(waitMs), then harvests as
+  // harvest(out, start[, slab, offset, length]) does.
+  Napi::Value PollInto(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-        !info[1].IsNumber()) {
+    if (!info[0].IsNumber() || !info[1].IsBoolean()) {
+      ThrowType(env, "expected (waitMs, drain, Int32Array, start)");
+      return env.Undefined();
+    }
+    if (info[1].As<Napi::Boolean>().Value()) ring_.DrainEventFd();
+    const int result = ring_.Enter(info[0].As<Napi::Number>().Int32Value());
+    if (result < 0) {
+      ThrowSyscallError(env, -result, ring_.last_syscall());
+      return env.Undefined();
+    }
+    return HarvestFrom(info, 2);
+  }
+
+  // The harvest of harvest() and pollInto(), its arguments from index `first`.
+  Napi::Value HarvestFrom(const Napi::CallbackInfo& info, size_t first) {
+    Napi::Env env = info.Env();
+    if (!info[first].IsTypedArray() || info[first].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        !info[first + 1].IsNumber()) {
       ThrowType(env, "expected (Int32Array, start)");
       return env.Undefined();
     }
-    Napi::Int32Array out = info[0].As<Napi::Int32Array>();
-    const uint32_t start = info[1].As<Napi::Number>().Uint32Value();
+    Napi::Int32Array out = info[first].As<Napi::Int32Array>();
+    const uint32_t start = info[first + 1].As<Napi::Number>().Uint32Value();
     const size_t capacity = out.ElementLength() / 3;
     HarvestSlab slab;
-    const bool with_slab = info.Length() > 2 && !info[2].IsUndefined();
+    const bool with_slab = info.Length() > first + 2 && !info[first + 2].IsUndefined();
     if (with_slab) {
       uint8_t* data;
       size_t length;
-      if (!ReadSpan(info, 2, &data, &length)) return env.Undefined();
+      if (!ReadSpan(info, first + 2, &data, &length)) return env.Undefined();
       slab.data = data;
       slab.size = length;
     }

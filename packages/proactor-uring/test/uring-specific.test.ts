@@ -125,6 +125,28 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
     }
   });
 
+  it.runIf(availability.ok)('a wake-up nobody polls for does not wake the owner again and again (the eventfd is read by the second one)', async () => {
+    const proactor = new UringProactor();
+    const [a, b] = sys.socketpair();
+    try {
+      let wakes = 0;
+      proactor.watch(() => wakes++);
+      // Completes at once; the owner never polls, so its completion stays in the ring.
+      proactor.pollAdd(a, EVENT_WRITE);
+      proactor.hasCompletions();
+      // Many turns of Node's loop: a spinning watch would count thousands.
+      for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(wakes).toBeGreaterThanOrEqual(1);
+      expect(wakes).toBeLessThanOrEqual(2);
+      expect(proactor.poll(0)).toBe(1);
+    } finally {
+      proactor.close();
+      a.close();
+      b.close();
+    }
+  });
+
   it('a closed proactor throws RuntimeError, even for fileno()', () => {
     const proactor = new UringProactor();
     proactor.close();

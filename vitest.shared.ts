@@ -5,19 +5,39 @@ import { defineConfig } from 'vitest/config';
 
 const packages = fileURLToPath(new URL('./packages/', import.meta.url));
 
+const ALIASED = /^@evloop\/(interface|core-policy|sys|conformance|selector-[a-z]+|proactor-[a-z]+)$/;
+
+function manifestAt(directory: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(directory, 'package.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function namesIn(manifest: Record<string, unknown>, fields: string[]): string[] {
+  return fields.flatMap((field) => Object.keys((manifest[field] as Record<string, string> | undefined) ?? {}));
+}
+
 /**
  * The @evloop packages the package under test declares (any kind of
- * dependency), and itself: only these are aliased, so a test that imports a
- * package its manifest does not declare fails here as it would after a real
+ * dependency), what those bring in turn (their dependencies, peer and
+ * optional ones), and itself: only these are aliased, so a test that
+ * imports a package nothing declares fails here as it would after a real
  * install, instead of reaching into the workspace.
  */
 function declaredEvloopPackages(): string[] {
-  const manifest = JSON.parse(readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as Record<string, unknown>;
-  const names = new Set<string>([String(manifest.name)]);
-  for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
-    for (const name of Object.keys((manifest[field] as Record<string, string> | undefined) ?? {})) names.add(name);
+  const own = manifestAt(process.cwd()) ?? {};
+  const found = new Set<string>();
+  const queue = [String(own.name), ...namesIn(own, ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'])];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (!ALIASED.test(name) || found.has(name)) continue;
+    found.add(name);
+    const manifest = manifestAt(path.join(packages, name.slice('@evloop/'.length)));
+    if (manifest !== undefined) queue.push(...namesIn(manifest, ['dependencies', 'peerDependencies', 'optionalDependencies']));
   }
-  return [...names].filter((name) => /^@evloop\/(interface|core-policy|sys|conformance|selector-[a-z]+|proactor-[a-z]+)$/.test(name)).map((name) => name.slice('@evloop/'.length));
+  return [...found].map((name) => name.slice('@evloop/'.length));
 }
 
 const aliased = declaredEvloopPackages();

@@ -7,7 +7,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const missing = [];
-for (const group of ['packages', 'apps']) {
+for (const group of ['packages', 'apps', 'tests']) {
   for (const name of fs.readdirSync(path.join(root, group))) {
     const directory = path.join(root, group, name);
     const manifest = path.join(directory, 'package.json');

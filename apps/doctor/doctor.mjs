@@ -35,6 +35,14 @@ if (values.tasks !== undefined) {
   process.exit(0);
 }
 
+/** The JavaScript runtime running this: Node, or Deno or Bun (which run Node-API addons and npm packages too). */
+function runtime() {
+  if (typeof globalThis.Deno?.version?.deno === 'string') return { name: 'deno', version: globalThis.Deno.version.deno, label: `Deno ${globalThis.Deno.version.deno}` };
+  if (typeof process.versions.bun === 'string') return { name: 'bun', version: process.versions.bun, label: `Bun ${process.versions.bun}` };
+  return { name: 'node', version: process.version, label: `Node ${process.version}` };
+}
+
+const running = runtime();
 const reports = listBackends();
 let chosen = null;
 let problem = null;
@@ -45,9 +53,10 @@ try {
 }
 
 if (values.json) {
-  console.log(JSON.stringify({ platform: process.platform, arch: process.arch, node: process.version, backends: reports, chosen, problem }, null, 2));
+  const { label: _label, ...runtimeFields } = running;
+  console.log(JSON.stringify({ platform: process.platform, arch: process.arch, runtime: runtimeFields, node: process.version, backends: reports, chosen, problem }, null, 2));
 } else {
-  console.log(`evloop doctor: ${process.platform}/${process.arch}, Node ${process.version}`);
+  console.log(`evloop doctor: ${process.platform}/${process.arch}, ${running.label}${running.name === 'node' ? '' : ` (Node ${process.version} compatible)`}`);
   if (process.env.EVLOOP_BACKEND) console.log(`EVLOOP_BACKEND=${process.env.EVLOOP_BACKEND}`);
   const rows = reports.map((report) => [
     report.name,

@@ -16,7 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const changesetBin = join(repoRoot, 'node_modules', '@changesets', 'cli', 'bin.js');
-const workspaceFolders = ['packages', 'apps'];
+const workspaceFolders = ['packages', 'apps', 'tests'];
 const scratch = [];
 const realManifests = new Map();
 

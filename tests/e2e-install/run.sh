@@ -12,6 +12,9 @@
 #      runs the echo round trip
 #   1 again: with its prebuilds removed, `npm rebuild` says in one line that
 #      it compiles from source, and the compiled addon works
+#   5. every public package under npm's hoisted layout and under pnpm's
+#      isolated one: each loads by import and require, each backend gives
+#      backend.sys, and the echo runs on the platform's backends
 #
 # Every tarball is checked first: native packages carry prebuilds/ (made by
 # `pnpm prebuild`; this script makes the host's own when they are missing)
@@ -285,6 +288,38 @@ grep -q " node_modules/@evloop/selector-poll/build/Release/" <<<"$BINARY" || fai
 OUT="$(run_app "$P1")" || { echo "$OUT"; fail "the app failed on the compiled selector-poll"; }
 grep -qx 'echo=ok' <<<"$OUT" || fail "expected echo=ok from the compiled selector-poll"
 echo "compiled selector-poll: echo=ok"
+
+step "strict layouts: every public package under npm's hoisted layout and pnpm's isolated one"
+# Every import of every package must resolve from what it declares: npm
+# hoists, so undeclared imports can slip through there; pnpm's isolated
+# layout gives each package only its own dependencies. Both install every
+# public package; imports.mjs loads each by import and require (and checks
+# backend.sys), and the echo app runs on the platform's backends. pnpm runs
+# no install scripts of dependencies unless allowed: the prebuilds must do.
+ALL_PUBLIC=()
+for name in "${PUBLISHED[@]}"; do ALL_PUBLIC+=("$name"); done
+LAYOUT_BACKENDS=(poll select)
+[[ "$PREFERRED" == selector-epoll ]] && LAYOUT_BACKENDS=(epoll poll select)
+for layout in npm-hoisted pnpm-isolated; do
+  P="$(new_project "$layout")"
+  cp "$HERE/imports.mjs" "$P/"
+  if [[ "$layout" == npm-hoisted ]]; then
+    npm_install "$P" "${ALL_PUBLIC[@]}" || fail "npm install of every public package failed"
+  else
+    (cd "$P" && timeout 300 env -u NODE_PATH "${PNPM[@]}" add --registry "$REGISTRY" --store-dir "$WORK/pnpm-store" \
+      --config.node-linker=isolated --loglevel=error "${ALL_PUBLIC[@]}" >"$WORK/pnpm-add.log" 2>&1) ||
+      { cat "$WORK/pnpm-add.log"; fail "pnpm add (isolated) of every public package failed"; }
+    [[ -L "$P/node_modules/@evloop/core-policy" && ! -e "$P/node_modules/node-gyp-build" ]] ||
+      fail "the pnpm project is not in the isolated layout"
+  fi
+  OUT="$(cd "$P" && timeout 60 env -u NODE_PATH node imports.mjs 2>&1)" || { echo "$OUT"; fail "an import does not resolve under $layout"; }
+  echo "$OUT" | sed "s/^/$layout: /"
+  for backend in "${LAYOUT_BACKENDS[@]}"; do
+    OUT="$(cd "$P" && EVLOOP_BACKEND="$backend" timeout 60 env -u NODE_PATH node app.mjs 2>&1)" || { echo "$OUT"; fail "the echo on $backend failed under $layout"; }
+    grep -qx 'echo=ok' <<<"$OUT" || { echo "$OUT"; fail "no echo on $backend under $layout"; }
+    echo "$layout: $backend echo=ok"
+  done
+done
 
 step "done"
 echo "e2e-install: ok"

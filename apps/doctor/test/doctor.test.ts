@@ -26,6 +26,12 @@ it('lists every backend and the one the default policy picks', () => {
   expect(result.status).toBe(0);
 });
 
+it('names the runtime: Node here (scripts/runtimes checks Deno and Bun)', () => {
+  const report = JSON.parse(doctor(['--json']).stdout);
+  expect(report.runtime).toEqual({ name: 'node', version: process.version });
+  expect(doctor([]).stdout).toContain(`evloop doctor: ${process.platform}/${process.arch}, Node ${process.version}\n`);
+});
+
 it('honours EVLOOP_BACKEND and prints a table', () => {
   const result = doctor([], { EVLOOP_BACKEND: 'poll' });
   expect(result.stdout).toContain('default policy picks: poll');

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { BackendDescriptor, BaseSelector, ExceptionContext } from '@evloop/interface';
 import { describe } from 'vitest';
 import { SelectorEventLoop, loopForBackend, setLogger, type BaseEventLoop, type Server } from '@evloop/core-policy';
@@ -115,8 +116,9 @@ const localRequire = createRequire(import.meta.url);
 
 /**
  * Run a CommonJS snippet in a fresh Node process that has `core` (the built
- * @evloop/core-policy) and `backendModule` (the built backend package) in
- * scope, with the loop forced onto that backend. Returns its exit status,
+ * @evloop/core-policy) and `backendModule` (the built backend package, or
+ * the module at an absolute path that exports `backend`) in scope, with the
+ * loop forced onto that backend. Returns its exit status,
  * output and how long it took.
  */
 export function runChild(
@@ -126,9 +128,16 @@ export function runChild(
   options: { timeoutMs?: number; env?: Record<string, string>; execArgv?: string[] } = {},
 ): { status: number | null; signal: string | null; stdout: string; stderr: string; elapsedMs: number } {
   const coreEntry = localRequire.resolve('@evloop/core-policy');
+  // A module given by its path is a backend that discovery cannot find (an
+  // emulation): the child's default policy makes its loops on that module's
+  // backend instead.
+  const usePolicy = path.isAbsolute(backendPackage)
+    ? 'core.setEventLoopPolicy(new (class extends core.DefaultEventLoopPolicy { get backend() { return backendModule.backend; } })());\n'
+    : '';
   const prelude =
     `const core = require(${JSON.stringify(coreEntry)});\n` +
-    `const backendModule = require(${JSON.stringify(backendPackage)});\n`;
+    `const backendModule = require(${JSON.stringify(backendPackage)});\n` +
+    usePolicy;
   const started = Date.now();
   const result = spawnSync(process.execPath, [...(options.execArgv ?? []), '-e', prelude + source], {
     encoding: 'utf8',

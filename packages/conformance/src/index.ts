@@ -1,3 +1,4 @@
+export { withLoop, serverPort, type LoopHarness } from './harness.js';
 export * from './selector-conformance.js';
 export * from './event-loop-conformance.js';
 export * from './streams-conformance.js';

@@ -53,6 +53,40 @@ export interface SelectorConformanceOptions {
    * early may need more), and how much later (default 3000).
    */
   timing?: { earlyMs?: number; lateMs?: number };
+  /**
+   * Where the tests' pipes and socket pairs come from, for a selector of
+   * files that are not the kernel's (core-policy's `MemorySelector`):
+   * default, real ones from `@evloop/sys`. `why` says why the
+   * child-process checks cannot run (the files exist in this process only).
+   */
+  files?: { pipe(): [TestFile, TestFile]; socketPair(): [TestFile, TestFile]; why: string };
+}
+
+/** A pipe end or socket the suite can use instead of `@evloop/sys`'s: reads throw EAGAIN when empty and give an empty array at EOF. */
+export interface TestFile {
+  fileno(): number;
+  read(size: number): Uint8Array;
+  write(data: Uint8Array): number;
+  close(): void;
+}
+
+function testFileEndpoint(file: TestFile): Endpoint {
+  const fd = file.fileno();
+  let closed = false;
+  return {
+    fd,
+    fileobj: file,
+    send: (data) => file.write(data),
+    recv: (size) => file.read(size),
+    close() {
+      if (closed) return;
+      closed = true;
+      file.close();
+    },
+    get closed() {
+      return closed;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -227,13 +261,14 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
       defer(() => selector.close());
       return selector;
     };
+    const files = options.files;
     const pipe = (): [Endpoint, Endpoint] => {
-      const ends = openPipe();
+      const ends = files === undefined ? openPipe() : (files.pipe().map(testFileEndpoint) as [Endpoint, Endpoint]);
       for (const end of ends) defer(() => end.close());
       return ends;
     };
     const socketpair = (): [Endpoint, Endpoint] => {
-      const ends = openSocketPair();
+      const ends = files === undefined ? openSocketPair() : (files.socketPair().map(testFileEndpoint) as [Endpoint, Endpoint]);
       for (const end of ends) defer(() => end.close());
       return ends;
     };
@@ -921,7 +956,7 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
       });
 
       const entryPath = entryFile(options.entryUrl);
-      const childSkip = entryPath === undefined ? 'no entryUrl given' : existsSync(entryPath) ? false : `the built entry ${entryPath.split(/[\\/]/).slice(-2).join('/')} is missing; build first`;
+      const childSkip = options.files !== undefined ? options.files.why : entryPath === undefined ? 'no entryUrl given' : existsSync(entryPath) ? false : `the built entry ${entryPath.split(/[\\/]/).slice(-2).join('/')} is missing; build first`;
       itUnless(childSkip, 'in a child process: unwatch lets Node exit', async () => {
         const result = await runChild(options.entryUrl!, 'selector.watch(() => {}); setTimeout(() => selector.unwatch(), 50);', 10_000);
         expect(result).toEqual({ code: 0, timedOut: false, stderr: '' });

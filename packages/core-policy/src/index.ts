@@ -100,6 +100,7 @@ export type {
 } from '@evloop/interface';
 export { BaseEventLoop, type LoopClock, type IterationStats } from './base/base-event-loop.js';
 export { SelectorEventLoop } from './selector/selector-event-loop.js';
+export { MemorySelector, MemoryFile, memoryPipe, memorySocketPair, MEMORY_FD_BASE, MEMORY_CAPACITY } from './selector/memory-selector.js';
 export { ProactorEventLoop } from './proactor/proactor-event-loop.js';
 export { Handle, TimerHandle } from './loop/handles.js';
 export { Future, isFuture } from './futures/future.js';

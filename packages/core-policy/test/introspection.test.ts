@@ -11,8 +11,7 @@ import {
   taskTree,
   type IterationStats,
 } from '@evloop/core-policy';
-import { withLoop, type LoopHarness } from '../../conformance/src/harness.js';
-import { builtEntry, testSelector } from './helpers.js';
+import { builtEntry, testSelector, withLoop, type LoopHarness } from './helpers.js';
 
 const test = (title: string, body: (harness: LoopHarness) => Promise<void>) =>
   it(title, () => withLoop(() => new SelectorEventLoop(testSelector()), body));
@@ -111,7 +110,7 @@ describe('task dumps', () => {
         loop.createTask(() => core.sleep(60), { name: 'sleeper' });
         console.log('ready');
         await core.sleep(30);
-      });
+      }, { loopFactory: () => new core.SelectorEventLoop(new core.MemorySelector()) });
     `], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EVLOOP_DEBUG: '' } });
     try {
       await new Promise<void>((resolve, reject) => {

@@ -8,8 +8,7 @@ describe.skipIf(process.platform === 'win32')('signal handlers in a worker threa
     const source = `
       const { parentPort } = require('node:worker_threads');
       const core = require(${JSON.stringify(builtEntry('core-policy'))});
-      const { PollSelector } = require(${JSON.stringify(builtEntry('selector-poll'))});
-      const loop = new core.SelectorEventLoop(new PollSelector());
+      const loop = new core.SelectorEventLoop(new core.MemorySelector());
       try { loop.addSignalHandler('SIGUSR2', () => {}); parentPort.postMessage('installed'); }
       catch (error) { parentPort.postMessage(error.name + ': ' + error.message); }
       finally { loop.close(); }

@@ -11,8 +11,7 @@ import {
   taskGroup,
   type BaseEventLoop,
 } from '@evloop/core-policy';
-import { withLoop, type LoopHarness } from '../../conformance/src/harness.js';
-import { testSelector } from './helpers.js';
+import { testSelector, withLoop, type LoopHarness } from './helpers.js';
 
 /** Scenarios of CPython's test_taskgroups.py, on the loop harness (loop closed, no fd or handle leak, no stray exception). */
 const test = (title: string, body: (harness: LoopHarness) => Promise<void>) =>

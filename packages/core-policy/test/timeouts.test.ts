@@ -16,8 +16,7 @@ import {
   timeoutAt,
   type BaseEventLoop,
 } from '@evloop/core-policy';
-import { withLoop, type LoopHarness } from '../../conformance/src/harness.js';
-import { testSelector } from './helpers.js';
+import { testSelector, withLoop, type LoopHarness } from './helpers.js';
 
 /** Scenarios of CPython's test_timeouts.py and the cancelling/uncancel tests of test_tasks.py, on the loop harness. */
 const test = (title: string, body: (harness: LoopHarness) => Promise<void>) =>

@@ -1,5 +1,6 @@
 import type { BaseSelector } from './selector.js';
 import type { Proactor } from './proactor.js';
+import type { SysModule } from './sys.js';
 
 /**
  * The version of the backend contract a descriptor implements. The core
@@ -8,14 +9,19 @@ import type { Proactor } from './proactor.js';
  */
 export const BACKEND_SPECIFICATION_VERSION = 'v1' as const;
 
-/** Every backend evloop knows, in no particular order; preference is per platform in core-policy. */
+/**
+ * Every backend evloop knows, in no particular order; preference is per
+ * platform in core-policy. `mechanism` and `needs` make the one sentence for
+ * "not on this platform" (`notOnThisPlatform`), as the addon's
+ * `evloop/platform.h` says it.
+ */
 export const KNOWN_BACKENDS = [
-  { name: 'epoll', kind: 'selector', packageName: '@evloop/selector-epoll', platforms: ['linux', 'android'] },
-  { name: 'kqueue', kind: 'selector', packageName: '@evloop/selector-kqueue', platforms: ['darwin', 'freebsd', 'openbsd', 'netbsd'] },
-  { name: 'poll', kind: 'selector', packageName: '@evloop/selector-poll', platforms: ['linux', 'android', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'sunos', 'aix'] },
-  { name: 'select', kind: 'selector', packageName: '@evloop/selector-select', platforms: ['linux', 'android', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'sunos', 'aix', 'win32'] },
-  { name: 'iocp', kind: 'proactor', packageName: '@evloop/proactor-iocp', platforms: ['win32'] },
-  { name: 'uring', kind: 'proactor', packageName: '@evloop/proactor-uring', platforms: ['linux'] },
+  { name: 'epoll', kind: 'selector', packageName: '@evloop/selector-epoll', platforms: ['linux', 'android'], mechanism: 'epoll', needs: 'Linux or Android' },
+  { name: 'kqueue', kind: 'selector', packageName: '@evloop/selector-kqueue', platforms: ['darwin', 'freebsd', 'openbsd', 'netbsd'], mechanism: 'kqueue', needs: 'macOS or a BSD' },
+  { name: 'poll', kind: 'selector', packageName: '@evloop/selector-poll', platforms: ['linux', 'android', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'sunos', 'aix'], mechanism: 'poll(2)', needs: 'a POSIX system' },
+  { name: 'select', kind: 'selector', packageName: '@evloop/selector-select', platforms: ['linux', 'android', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'sunos', 'aix', 'win32'], mechanism: 'select(2)', needs: 'a POSIX system or Windows' },
+  { name: 'iocp', kind: 'proactor', packageName: '@evloop/proactor-iocp', platforms: ['win32'], mechanism: 'I/O completion ports', needs: 'Windows' },
+  { name: 'uring', kind: 'proactor', packageName: '@evloop/proactor-uring', platforms: ['linux'], mechanism: 'io_uring', needs: 'Linux 5.6 or later' },
 ] as const;
 
 export type KnownBackend = (typeof KNOWN_BACKENDS)[number];
@@ -41,4 +47,11 @@ export interface BackendDescriptor {
   available(): Availability;
   createSelector?(): BaseSelector;
   createProactor?(): Proactor;
+  /**
+   * `@evloop/sys` as this backend's package resolves it (its optional
+   * dependency), loaded on first read; undefined when it is not installed.
+   * The loop makes its sockets with it, so an app needs only the backend.
+   * Any other load failure is thrown.
+   */
+  readonly sys?: SysModule | undefined;
 }

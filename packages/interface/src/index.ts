@@ -2,6 +2,8 @@ export * from './errors.js';
 export * from './selector.js';
 export * from './backend.js';
 export * from './proactor.js';
+export * from './native-backend.js';
+export type * from './sys.js';
 export type * from './loop.js';
 export type * from './transports.js';
 export type * from './protocols.js';

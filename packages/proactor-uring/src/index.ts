@@ -1,12 +1,10 @@
-import { BACKEND_SPECIFICATION_VERSION, KNOWN_BACKENDS, type Availability, type BackendDescriptor } from '@evloop/interface';
+import { nativeBackend, sysLoader, type Availability, type BackendDescriptor } from '@evloop/interface';
 import { readFileSync } from 'node:fs';
-import { loadNative } from './load-native.js';
+import { loadNative, type UringNative } from './load-native.js';
 import { UringProactor } from './uring-proactor.js';
 
 export { UringProactor, type UringProactorOptions } from './uring-proactor.js';
 export type { RingFeatures } from './load-native.js';
-
-const known = KNOWN_BACKENDS.find((entry) => entry.name === 'uring')!;
 
 const ENOSYS = 38;
 const EPERM = 1;
@@ -24,19 +22,11 @@ function disabledSwitch(): string {
   return '';
 }
 
-function available(): Availability {
-  if (process.platform !== 'linux') {
-    return { ok: false, reason: `io_uring exists only on Linux, not on ${process.platform}` };
-  }
-  let native;
-  try {
-    native = loadNative();
-  } catch (error) {
-    return { ok: false, reason: `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}` };
-  }
-  // A real ring and a real no-op submission: seccomp profiles (Docker's
-  // default among them) and kernel.io_uring_disabled fail one of these.
-  if (native.unsupportedReason !== undefined) return { ok: false, reason: native.unsupportedReason };
+/**
+ * A real ring and a real no-op submission: seccomp profiles (Docker's
+ * default among them) and kernel.io_uring_disabled fail one of these.
+ */
+function probe(native: UringNative): Availability {
   const failure = native.probeUsable();
   if (failure === null) return { ok: true };
   if (failure.errno === ENOSYS) {
@@ -48,17 +38,7 @@ function available(): Availability {
   return { ok: false, reason: `io_uring could not run a no-op: ${failure.message}; use epoll instead` };
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+const native = nativeBackend<UringNative>({ name: 'uring', load: loadNative, probe, sys: sysLoader(import.meta.url) });
 
 /** The io_uring backend descriptor that evloop's backend discovery loads. */
-export const backend: BackendDescriptor = Object.freeze({
-  specificationVersion: BACKEND_SPECIFICATION_VERSION,
-  name: known.name,
-  kind: known.kind,
-  packageName: known.packageName,
-  platforms: known.platforms,
-  available,
-  createProactor: () => new UringProactor(),
-});
+export const backend: BackendDescriptor = native.descriptor({ createProactor: () => new UringProactor() });

@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { addonLoader } from '@evloop/interface';
 
 /** Feature flags the ring reports (what setup and `IORING_REGISTER_PROBE` granted). */
 export interface RingFeatures {
@@ -90,23 +88,5 @@ export interface UringNative {
   scratchSize: number;
 }
 
-// src/load-native.ts under vitest, dist/index.{js,cjs} once built: both one
-// folder below the package root, where node-gyp-build looks.
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-let loaded: { native: UringNativeModule } | { error: unknown } | undefined;
-
 /** Loads the addon once; throws the load error (the same one on every call). */
-export function loadNative(): UringNativeModule {
-  if (loaded === undefined) {
-    try {
-      const require = createRequire(import.meta.url);
-      const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
-      loaded = { native: nodeGypBuild(packageRoot) as UringNativeModule };
-    } catch (error) {
-      loaded = { error };
-    }
-  }
-  if ('error' in loaded) throw loaded.error;
-  return loaded.native;
-}
+export const loadNative = addonLoader<UringNativeModule>(import.meta.url);

@@ -1,43 +1,17 @@
-import {
-  BACKEND_SPECIFICATION_VERSION,
-  KNOWN_BACKENDS,
-  NativeSelector,
-  RuntimeError,
-  toOSError,
-  type Availability,
-  type BackendDescriptor,
-  type NativeSelectorBinding,
-} from '@evloop/interface';
+import { NativeSelector, nativeBackend, sysLoader, toOSError, type BackendDescriptor, type NativeSelectorBinding } from '@evloop/interface';
 import { loadNative, type EpollNative } from './load-native.js';
 
-const known = KNOWN_BACKENDS.find((entry) => entry.name === 'epoll')!;
-
-type Loaded = Extract<EpollNative, { Selector: unknown }>;
-
-/** The sentence evloop/platform.h gives where epoll does not exist, or undefined here. */
-function platformReason(): string | undefined {
-  if ((known.platforms as readonly string[]).includes(process.platform)) return undefined;
-  return `epoll does not exist on ${process.platform}; it needs Linux or Android`;
-}
-
-/** The addon, or why a selector cannot be made here: the platform or the addon. */
-function loadSupported(): Loaded | string {
-  const platform = platformReason();
-  if (platform !== undefined) return platform;
-  let native: EpollNative;
-  try {
-    native = loadNative();
-  } catch (error) {
-    return `the native addon could not be loaded (build it with \`pnpm native:build\` or reinstall): ${messageOf(error)}`;
-  }
-  return native.unsupportedReason ?? (native as Loaded);
-}
+const native = nativeBackend<Extract<EpollNative, { Selector: unknown }>>({
+  name: 'epoll',
+  load: loadNative,
+  probe: (addon) => addon.probe(),
+  sys: sysLoader(import.meta.url),
+});
 
 function openBinding(helperThread: boolean): NativeSelectorBinding {
-  const native = loadSupported();
-  if (typeof native === 'string') throw new RuntimeError(`${known.packageName} cannot create a selector: ${native}`);
+  const addon = native.require();
   try {
-    return new native.Selector({ helperThread });
+    return new addon.Selector({ helperThread });
   } catch (error) {
     throw toOSError(error);
   }
@@ -79,32 +53,5 @@ export class EpollSelector<T = unknown> extends NativeSelector<T> {
   }
 }
 
-function available(): Availability {
-  try {
-    const native = loadSupported();
-    if (typeof native === 'string') return { ok: false, reason: native };
-    try {
-      native.probe();
-    } catch (error) {
-      return { ok: false, reason: `cannot open an epoll instance: ${messageOf(toOSError(error))}` };
-    }
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, reason: `epoll probe failed: ${messageOf(error)}` };
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** The epoll backend descriptor that evloop's backend discovery loads. */
-export const backend: BackendDescriptor = Object.freeze({
-  specificationVersion: BACKEND_SPECIFICATION_VERSION,
-  name: known.name,
-  kind: known.kind,
-  packageName: known.packageName,
-  platforms: known.platforms,
-  available,
-  createSelector: () => new EpollSelector(),
-});
+export const backend: BackendDescriptor = native.descriptor({ createSelector: () => new EpollSelector() });

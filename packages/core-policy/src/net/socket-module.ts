@@ -1,83 +1,52 @@
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { RuntimeError, type Address } from '@evloop/interface';
+import { RuntimeError, type BackendDescriptor, type SocketAddress, type SocketLike, type SysModule } from '@evloop/interface';
 
-/** A socket address as `@evloop/sys` spells it: `[host, port]`, `[host, port, flowinfo, scopeId]`, or a Unix path. */
-export type SocketAddress = Address;
-
-/**
- * What the loop needs of a socket: the shape of `@evloop/sys`'s `Socket`.
- * Declared here so that core-policy loads `@evloop/sys` (an optional peer)
- * only when the first socket is made. `A` is what
- * `getsockname()`/`getpeername()` give: a server's or a transport's socket
- * knows its family (`InetAddress` for TCP and UDP, a path for Unix); a
- * socket of any family may give null (an address family evloop cannot spell).
- */
-export interface SocketLike<A extends SocketAddress | null = SocketAddress | null> {
-  readonly family: number;
-  readonly type: number;
-  readonly proto: number;
-  fileno(): number;
-  close(): void;
-  detach(): number;
-  bind(address: unknown): void;
-  listen(backlog?: number): void;
-  accept(options?: { blocking?: boolean }): [SocketLike, SocketAddress | null];
-  connect(address: unknown): void;
-  recv(bufsize: number, flags?: number): Buffer;
-  recvInto(buffer: Uint8Array, nbytes?: number, flags?: number): number;
-  recvfrom(bufsize: number, flags?: number): [Buffer, SocketAddress | null];
-  recvfromInto(buffer: Uint8Array, nbytes?: number, flags?: number): [number, SocketAddress | null];
-  send(data: Uint8Array, flags?: number): number;
-  sendto(data: Uint8Array, address: unknown): number;
-  sendmsg?(buffers: Iterable<Uint8Array>, ancdata?: Iterable<unknown>, flags?: number, address?: unknown): number;
-  shutdown(how: number): void;
-  setBlocking(flag: boolean): void;
-  getBlocking(): boolean;
-  setsockopt(level: number, optname: number, value: number | boolean | Uint8Array): void;
-  getsockopt(level: number, optname: number): number;
-  getsockname(): A;
-  getpeername(): A;
-}
+export type { SocketAddress, SocketLike, SysModule };
 
 /** What `connectReadPipe`/`connectWritePipe` take: an fd, or an object with `fileno()` (and maybe `close()`). */
 export type PipeLike = number | { fileno(): number; close?(): void };
 
-/** The part of `@evloop/sys` the loop uses. */
-export interface SysModule {
-  Socket: new (family?: number, type?: number, proto?: number) => SocketLike;
-  constants: Record<string, number | undefined>;
-  pipe(options?: { blocking?: boolean }): [number, number];
-  close(fd: number): void;
-}
-
 let loaded: SysModule | undefined;
+/** Backends of the loops made so far that may bring `@evloop/sys` (`backend.sys`), earliest first. */
+const offered: BackendDescriptor[] = [];
 
 /**
- * `@evloop/sys`, loaded on first use. It is an optional peer dependency of
- * this package, declared so: found as core-policy resolves it (where npm
- * and yarn put it when a backend package brings it, or where the app's own
- * dependency on it is linked), or as the app would (its working directory
- * and main script's directory). Nothing looks inside backend packages for
- * it. With pnpm, add `@evloop/sys` to the app's dependencies.
+ * A loop on `backend` was made: its `sys` (the backend package's optional
+ * dependency on `@evloop/sys`) is where sockets come from, unless
+ * `setSysModule` chose a module. Read only when the first socket is made.
+ */
+export function offerBackendSys(backend: BackendDescriptor | undefined): void {
+  if (loaded !== undefined || backend === undefined || offered.includes(backend)) return;
+  offered.push(backend);
+}
+
+/**
+ * `@evloop/sys`, loaded on first use, from (in this order) `setSysModule`,
+ * the `sys` of a loop's backend descriptor (each backend package declares
+ * `@evloop/sys` as an optional dependency), or this package's own optional
+ * peer dependency on it. Nothing else is searched.
  */
 export function sysModule(): SysModule {
   if (loaded !== undefined) return loaded;
-  const bases = [import.meta.url, path.join(process.cwd(), 'evloop-sys.js')];
-  if (process.argv[1]) bases.push(path.join(path.dirname(path.resolve(process.argv[1])), 'evloop-sys.js'));
-  let lastError: unknown;
-  for (const base of bases) {
-    try {
-      loaded = createRequire(base)('@evloop/sys') as SysModule;
-      return loaded;
-    } catch (error) {
-      const record = error as { code?: unknown; message?: unknown };
-      if (record?.code !== 'MODULE_NOT_FOUND' || typeof record.message !== 'string' || !record.message.includes("'@evloop/sys'")) throw error;
-      lastError = error;
+  const tried: string[] = [];
+  for (const backend of offered) {
+    const sys = backend.sys;
+    if (sys !== undefined) {
+      loaded = sys;
+      return sys;
     }
+    tried.push(`${backend.packageName} does not bring it (its optional dependency is not installed)`);
+  }
+  try {
+    loaded = createRequire(import.meta.url)('@evloop/sys') as SysModule;
+    return loaded;
+  } catch (error) {
+    const record = error as { code?: unknown; message?: unknown };
+    if (record?.code !== 'MODULE_NOT_FOUND' || typeof record.message !== 'string' || !record.message.includes("'@evloop/sys'")) throw error;
+    tried.push('@evloop/core-policy does not find it (an optional peer dependency)');
   }
   throw new RuntimeError(
-    `networking needs @evloop/sys, an optional peer dependency of @evloop/core-policy (every backend package brings it with npm); install it beside @evloop/core-policy: npm install @evloop/sys (${String((lastError as Error | undefined)?.message ?? '')})`,
+    `networking needs @evloop/sys: ${tried.join('; ')}. Install it beside @evloop/core-policy: npm install @evloop/sys`,
   );
 }
 

@@ -29,7 +29,7 @@ import { Handle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
 import { gaiError, numericAddress } from '../net/addresses.js';
-import { sysModule, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
+import { offerBackendSys, sysModule, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
 import {
   ProactorDatagramTransport,
@@ -111,6 +111,7 @@ export class ProactorEventLoop extends BaseEventLoop {
       }
       this.backend = options.backend;
     }
+    offerBackendSys(this.backend);
     this._proactor = proactor;
   }
 

@@ -15,7 +15,7 @@ import type { Future } from '../futures/future.js';
 import { Handle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
-import type { PipeLike, SocketAddress, SocketLike } from '../net/socket-module.js';
+import { offerBackendSys, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
 import * as sockets from './selector-sockets.js';
 import { SelectorDatagramTransport, SelectorSocketTransport, type SelectorTransport } from './selector-transports.js';
@@ -47,6 +47,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     } else {
       this.backend = options.backend;
     }
+    offerBackendSys(this.backend);
     this._selector = selector as BaseSelector<ReaderWriter>;
     // A selector that can tell when the file behind a registration is gone
     // (closed without removeReader/removeWriter, its dup keeping epoll's

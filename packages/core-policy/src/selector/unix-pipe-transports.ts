@@ -76,14 +76,42 @@ class PipeEnd {
 
 /** asyncio accepts pipes, sockets and character devices (ttys, PTYs); anything else would be always ready or never. */
 function checkPipeMode(fd: number): void {
-  let stat: fs.Stats;
+  let stat: Pick<fs.Stats, 'isFIFO' | 'isSocket' | 'isCharacterDevice'>;
   try {
     stat = fs.fstatSync(fd);
   } catch (error) {
-    throw toOSError(error);
+    stat = statThroughProc(fd) ?? throwOSError(error);
   }
   if (!stat.isFIFO() && !stat.isSocket() && !stat.isCharacterDevice()) {
     throw new RangeError('Pipe transport is for pipes, sockets and character devices (ttys) only');
+  }
+}
+
+function throwOSError(error: unknown): never {
+  throw toOSError(error);
+}
+
+/**
+ * The kind of file behind `fd` from Linux's /proc/self/fd, for runtimes whose
+ * `fs.fstatSync` knows only the fds they opened themselves (Deno's fstat of
+ * an fd made by @evloop/sys is EBADF); undefined where that does not tell.
+ */
+function statThroughProc(fd: number): Pick<fs.Stats, 'isFIFO' | 'isSocket' | 'isCharacterDevice'> | undefined {
+  let target: string;
+  try {
+    target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+  const kind = (fifo: boolean, socket: boolean, characterDevice: boolean) => ({ isFIFO: () => fifo, isSocket: () => socket, isCharacterDevice: () => characterDevice });
+  if (target.startsWith('pipe:[')) return kind(true, false, false);
+  if (target.startsWith('socket:[')) return kind(false, true, false);
+  if (!target.startsWith('/')) return kind(false, false, false);
+  try {
+    const stat = fs.statSync(target);
+    return kind(stat.isFIFO(), stat.isSocket(), stat.isCharacterDevice());
+  } catch {
+    return undefined;
   }
 }
 

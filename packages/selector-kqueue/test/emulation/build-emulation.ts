@@ -68,7 +68,7 @@ export type EmulatedNative = { Selector: new () => NativeSelectorBinding };
  * `backend`, for the suite's child-process checks (does the libuv watch let
  * Node exit?).
  */
-export function buildEmulatedAddon(defines: string[] = []): { addon: string; native: EmulatedNative; entryUrl: URL } {
+export function buildEmulatedAddon(defines: string[] = []): { addon: string; native: EmulatedNative; entryUrl: URL; backendModule: string } {
   const output = mkdtempSync(join(tmpdir(), 'evloop-kqueue-emulation-'));
   afterAll(() => rmSync(output, { recursive: true, force: true }));
   const addon = join(output, 'selector_kqueue_emulated.node');
@@ -104,6 +104,33 @@ export function buildEmulatedAddon(defines: string[] = []): { addon: string; nat
       '',
     ].join('\n'),
   );
-  return { addon, native: require(addon) as EmulatedNative, entryUrl: pathToFileURL(join(output, 'entry.mjs')) };
+  // A whole backend descriptor over the emulated addon, with KqueueSelector's
+  // shape (the built @evloop/interface's NativeSelector), for the loop-level
+  // suites' child processes: their policy takes it instead of discovery,
+  // which finds the real package, unusable on Linux.
+  const interfaceEntry = require.resolve('@evloop/interface');
+  writeFileSync(
+    join(output, 'backend.cjs'),
+    [
+      `const { BACKEND_SPECIFICATION_VERSION, NativeSelector } = require(${JSON.stringify(interfaceEntry)});`,
+      "const { Selector: Kqueue } = require('./selector_kqueue_emulated.node');",
+      'class EmulatedKqueueSelector extends NativeSelector {',
+      "  backendName = 'kqueue';",
+      '  constructor() { super(new Kqueue()); }',
+      '}',
+      'exports.backend = Object.freeze({',
+      "  specificationVersion: BACKEND_SPECIFICATION_VERSION, name: 'kqueue', kind: 'selector', packageName: '@evloop/selector-kqueue',",
+      "  platforms: ['linux'], available: () => ({ ok: true, notes: 'kqueue emulated over epoll, for tests' }),",
+      '  createSelector: () => new EmulatedKqueueSelector(),',
+      '});',
+      '',
+    ].join('\n'),
+  );
+  return {
+    addon,
+    native: require(addon) as EmulatedNative,
+    entryUrl: pathToFileURL(join(output, 'entry.mjs')),
+    backendModule: join(output, 'backend.cjs'),
+  };
 }
 

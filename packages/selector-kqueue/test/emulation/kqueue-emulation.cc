@@ -12,7 +12,10 @@
 // - filters are level-triggered; closing an fd drops its filters;
 // - a regular file is accepted: EVFILT_WRITE is always ready, EVFILT_READ
 //   while the file offset is before the end;
-// - the kqueue fd is itself pollable (here it is an epoll fd).
+// - the kqueue fd is itself pollable (here it is an epoll fd), readable
+//   while a filter is ready: a ready regular-file filter, which epoll cannot
+//   watch, puts an always-readable eventfd in the epoll set until a kevent
+//   call finds none ready.
 //
 // Ready filters are reported write filters first, then read filters, so an
 // fd's two filters are not neighbours: the caller has to merge them. One
@@ -22,6 +25,7 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,10 +50,29 @@ struct Filters {
 
 struct Queue {
   std::map<int, Filters> fds;
+  bool file_ready = false;  // kAlwaysReadable is in the epoll set
 };
 
 std::mutex lock;
 std::map<int, Queue> queues;
+
+// An eventfd that is never read, so always readable: in a queue's epoll set
+// it makes the kqueue fd readable for ready regular files. Opened when the
+// library loads, once per process, so no test sees it as a new fd.
+const int kAlwaysReadable = [] {
+  const int fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+  return fd;
+}();
+
+// Puts kAlwaysReadable in or out of the queue's epoll set.
+void MarkFileReady(int kq, Queue& queue, bool ready) {
+  if (queue.file_ready == ready || kAlwaysReadable < 0) return;
+  struct epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.fd = kAlwaysReadable;
+  epoll_ctl(kq, ready ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, kAlwaysReadable, &event);
+  queue.file_ready = ready;
+}
 
 // Forgets the filters of an fd that was closed (and maybe reused) since they
 // were added, as closing the fd would have removed them from a real kqueue.
@@ -69,7 +92,11 @@ int Sync(int kq, Queue& queue, int fd) {
     queue.fds.erase(fd);
     return 0;
   }
-  if (filters.regular_file) return 0;
+  if (filters.regular_file) {
+    // Maybe ready now: the next kevent call looks and says.
+    MarkFileReady(kq, queue, true);
+    return 0;
+  }
   struct epoll_event event = {};
   event.events = (filters.read ? EPOLLIN : 0u) | (filters.write ? EPOLLOUT : 0u);
   event.data.fd = fd;
@@ -77,6 +104,7 @@ int Sync(int kq, Queue& queue, int fd) {
   if (errno == ENOENT && epoll_ctl(kq, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
   if (errno == EPERM) {
     filters.regular_file = true;
+    MarkFileReady(kq, queue, true);
     return 0;
   }
   return errno;
@@ -173,6 +201,7 @@ extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges, str
     timeout_ms = static_cast<int>((nanos + 999999) / 1000000);
   }
   if (!files.empty()) timeout_ms = 0;
+  MarkFileReady(kq, queue, !files.empty());
   std::vector<struct epoll_event> ready(static_cast<size_t>(nevents));
   guard.unlock();
   const int count = epoll_wait(kq, ready.data(), nevents, timeout_ms);

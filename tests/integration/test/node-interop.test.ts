@@ -19,7 +19,7 @@ import {
   transportToDuplex,
   type BaseEventLoop,
 } from '@evloop/core-policy';
-import { withLoop, serverPort, type LoopHarness } from '../../conformance/src/harness.js';
+import { withLoop, serverPort, type LoopHarness } from '@evloop/conformance';
 import { testSelector } from './helpers.js';
 
 const test = (title: string, body: (harness: LoopHarness) => Promise<void>) =>

@@ -17,7 +17,7 @@ afterAll(() => {
  * packages in its node_modules (links to the built workspace packages), as a
  * user who installed only those would.
  */
-function appWith(backends: string[]): string {
+function appWith(backends: string[], options: { backendsWithoutSys?: boolean } = {}): string {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-app-'));
   made.push(directory);
   const modules = path.join(directory, 'node_modules');
@@ -32,8 +32,18 @@ function appWith(backends: string[]): string {
   }
   const piscina = fs.realpathSync(path.join(packagesDirectory, 'core-policy', 'node_modules', 'piscina'));
   fs.symlinkSync(piscina, path.join(modules, 'piscina'), 'dir');
-  for (const name of ['interface', ...backends]) {
-    fs.symlinkSync(path.join(packagesDirectory, name), path.join(scope, name), 'dir');
+  fs.symlinkSync(path.join(packagesDirectory, 'interface'), path.join(scope, 'interface'), 'dir');
+  for (const name of backends) {
+    if (!options.backendsWithoutSys) {
+      fs.symlinkSync(path.join(packagesDirectory, name), path.join(scope, name), 'dir');
+      continue;
+    }
+    // A copy without its node_modules: as when its optional @evloop/sys did not install.
+    for (const entry of ['package.json', 'dist', 'build']) {
+      fs.cpSync(path.join(packagesDirectory, name, entry), path.join(scope, name, entry), { recursive: true });
+    }
+    const nodeGypBuild = path.join(modules, 'node-gyp-build');
+    if (!fs.existsSync(nodeGypBuild)) fs.symlinkSync(fs.realpathSync(path.join(packagesDirectory, name, 'node_modules', 'node-gyp-build')), nodeGypBuild, 'dir');
   }
   return directory;
 }
@@ -88,11 +98,17 @@ describe.skipIf(process.platform !== 'linux')('backend discovery in an installed
     expect(result.stdout).toBe('poll "ping\\n"');
   });
 
-  it('does not reach into the backend for @evloop/sys: without it networking says what to install', () => {
-    // The linked backend has sys in its own node_modules (as pnpm lays it out); core-policy must not use that copy.
+  it("gets @evloop/sys through the backend's descriptor (backend.sys, the backend's optional dependency)", () => {
+    // The linked backend has sys in its own node_modules only (as pnpm lays it out): core-policy cannot resolve it itself.
     const result = runApp(appWith(['selector-poll']), echoRoundTrip);
     expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/^ERROR networking needs @evloop\/sys, an optional peer dependency of @evloop\/core-policy .*npm install @evloop\/sys/);
+    expect(result.stdout).toBe('poll "ping\\n"');
+  });
+
+  it('without @evloop/sys anywhere, networking says what was tried and what to install', () => {
+    const result = runApp(appWith(['selector-poll'], { backendsWithoutSys: true }), echoRoundTrip);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^ERROR networking needs @evloop\/sys: @evloop\/selector-poll does not bring it .*; @evloop\/core-policy does not find it .*npm install @evloop\/sys/);
     expect(result.status).toBe(3);
   });
 

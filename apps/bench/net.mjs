@@ -24,9 +24,13 @@ import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const ECHO_ROWS = [1, 10, 100, 1000].flatMap((connections) =>
-  [64, 4096].map((size) => ({ id: `echo-c${connections}-${size === 64 ? '64B' : '4KiB'}`, kind: 'echo', connections, size })),
-);
+export const ECHO_ROWS = [
+  ...[1, 10, 100, 1000].flatMap((connections) =>
+    [64, 4096].map((size) => ({ id: `echo-c${connections}-${size === 64 ? '64B' : '4KiB'}`, kind: 'echo', connections, size, depth: 1 })),
+  ),
+  // Pipelined: 16 messages of 64 B in flight on each connection.
+  { id: 'echo-c100-64B-x16', kind: 'echo', connections: 100, size: 64, depth: 16 },
+];
 export const HTTP_ROWS = [10, 100, 1000].map((connections) => ({ id: `http-c${connections}`, kind: 'http', connections }));
 export const ROWS = [...ECHO_ROWS, ...HTTP_ROWS];
 
@@ -37,6 +41,7 @@ export const IMPLEMENTATIONS = [
   { id: 'node', label: 'Node net/http', tool: null },
   { id: 'asyncio', label: 'asyncio', tool: 'python' },
   { id: 'uvloop', label: 'uvloop', tool: 'uvloop' },
+  { id: 'uvloop-streams', label: 'uvloop streams', tool: 'uvloop' },
   { id: 'c', label: 'C epoll', tool: 'cc' },
 ];
 
@@ -167,6 +172,7 @@ function serverCommand(impl, kind, tools) {
     case 'asyncio':
       return tools.found.asyncio ? { command: tools.python, args: [path.join(here, 'python', 'net_server.py'), impl, kind] } : { missing: 'python3' };
     case 'uvloop':
+    case 'uvloop-streams':
       return tools.found.uvloop ? { command: tools.python, args: [path.join(here, 'python', 'net_server.py'), impl, kind] } : { missing: 'python3-uvloop' };
     case 'c':
       return tools.c['server-epoll'] ? { command: tools.c['server-epoll'], args: [kind] } : { missing: 'cc' };
@@ -269,7 +275,7 @@ function checkServer(port, kind) {
 // ---------------------------------------------------------------- load
 
 async function measureEcho(row, server, tools, seconds) {
-  const load = pinned(tools, 1, tools.c['echo-client'], [String(server.port), String(row.connections), String(row.size), String(seconds), String(server.child.pid)]);
+  const load = pinned(tools, 1, tools.c['echo-client'], [String(server.port), String(row.connections), String(row.size), String(seconds), String(server.child.pid), String(row.depth)]);
   const result = await run(load.command, load.args, (seconds + 60) * 1000);
   if (result.status !== 0) return { error: `echo-client exit ${result.status}: ${result.stderr.trim().split('\n').slice(-2).join(' / ')}` };
   const out = JSON.parse(result.stdout.trim().split('\n').at(-1));
@@ -414,7 +420,7 @@ function cpuRatio(evloop, other) {
 export function formatTable(report) {
   const env = report.environment;
   const impls = IMPLEMENTATIONS.filter((impl) => report.implementations.includes(impl.id));
-  const compared = impls.filter((impl) => impl.id !== 'evloop' && impl.id !== 'evloop-streams');
+  const compared = impls.filter((impl) => impl.id !== 'evloop' && impl.id !== 'evloop-streams' && impl.id !== 'uvloop-streams');
   const lines = [];
   lines.push(
     `evloop network benchmarks (${env.mode}, median of ${env.runs} run${env.runs === 1 ? '' : 's'}; echo ${env.echoSeconds} s, wrk ${env.httpSeconds} s per run) — ` +

@@ -113,7 +113,14 @@ export abstract class BaseTransport<L extends BaseEventLoop = BaseEventLoop, E e
   _bufferSize = 0;
   /** @internal What `[Symbol.asyncDispose]` waits on, made only when asked for. */
   _lostWaiter: Future<void> | null = null;
-  #extra: Map<string, unknown>;
+  /** @internal The endpoint, kept after close for `getExtraInfo('socket')`. */
+  readonly _endpoint: E;
+  /**
+   * @internal The creator's extra info, kept as given (every caller passes
+   * an object of its own), plus `sockname`/`peername` once looked up. A plain
+   * object rather than a Map: it is part of every idle connection's memory.
+   */
+  _extra: Record<string, unknown> | null;
 
   constructor(loop: L, sock: E, protocol: BaseProtocolContract, extra: Record<string, unknown> | null, server: TransportOwner | null) {
     this._loop = loop;
@@ -121,9 +128,8 @@ export abstract class BaseTransport<L extends BaseEventLoop = BaseEventLoop, E e
     this._fd = sock.fileno();
     this._protocol = protocol as AnyProtocol;
     this._server = server;
-    this.#extra = new Map(extra === null ? [] : Object.entries(extra));
-    // A pipe transport's extra has the pipe, a socket transport's the socket.
-    if (!this.#extra.has('pipe')) this.#extra.set('socket', sock);
+    this._endpoint = sock;
+    this._extra = extra;
     loop._registerTransport(this._fd, this);
     server?._attach(this as never);
   }
@@ -133,7 +139,10 @@ export abstract class BaseTransport<L extends BaseEventLoop = BaseEventLoop, E e
    * use, then kept), and whatever extra the creator gave.
    */
   getExtraInfo(name: string, defaultValue?: unknown): unknown {
-    if (this.#extra.has(name)) return this.#extra.get(name);
+    const extra = this._extra;
+    if (extra !== null && Object.hasOwn(extra, name)) return extra[name];
+    // A pipe transport's extra has the pipe, a socket transport's the socket.
+    if (name === 'socket') return extra !== null && Object.hasOwn(extra, 'pipe') ? defaultValue : this._endpoint;
     const sock = this._sock;
     if ((name === 'sockname' || name === 'peername') && sock !== null && typeof sock.getsockname === 'function') {
       let value: unknown = null;
@@ -143,7 +152,7 @@ export abstract class BaseTransport<L extends BaseEventLoop = BaseEventLoop, E e
         value = null;
       }
       if (value !== null) {
-        this.#extra.set(name, value);
+        (this._extra ??= {})[name] = value;
         return value;
       }
     }

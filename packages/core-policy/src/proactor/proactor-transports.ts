@@ -29,6 +29,10 @@ const SHUT_WR = 1;
 /** What a proactor transport reads and writes through: a socket, or a pipe end wrapped to look like one. */
 export type ProactorEndpoint = TransportEndpoint;
 
+/** Shared, frozen empty lists: an idle connection has no arrays of its own. Never pushed to. */
+const NO_BUFFERS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+const NO_PENDING_READS: Array<[result: number, value: unknown]> = Object.freeze([]) as unknown as Array<[result: number, value: unknown]>;
+
 function deliverPaused(transport: ProactorStreamTransport): void {
   transport._deliverPaused();
 }
@@ -100,12 +104,13 @@ function writeDone(transport: ProactorStreamTransport, result: number, _value: u
  * as one buffer when it completes. A short send resends the rest.
  */
 export abstract class ProactorStreamTransport extends ProactorTransport {
-  /** @internal */ _buffers: Uint8Array[] = [];
+  /** @internal Written while a write was in flight; NO_BUFFERS (shared, frozen) while that is nothing. */
+  _buffers: Uint8Array[] = NO_BUFFERS;
   /** @internal The bytes of the write in flight. */
   /** @internal */ _inFlight: Uint8Array | null = null;
   /** @internal */ _eof = false;
   /** @internal Reads that completed while paused, in order: delivered on resume. */
-  /** @internal */ _pendingReads: Array<[result: number, value: unknown]> = [];
+  /** @internal */ _pendingReads: Array<[result: number, value: unknown]> = NO_PENDING_READS;
   /** @internal The read in flight is a multishot receive (it goes on until cancelled). */
   /** @internal */ _multishot = false;
   /** @internal The multishot receive was cancelled by pauseReading() and its last completion has not come yet. */
@@ -166,6 +171,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
     if (this._paused || this._pendingReads.length > 0) {
       // asyncio keeps a single read rather than cancel it (a cancelled read
       // could lose bytes); what arrives while paused waits for resumeReading().
+      if (this._pendingReads === NO_PENDING_READS) this._pendingReads = [];
       this._pendingReads.push([result, value]);
       return;
     }
@@ -285,6 +291,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
       this._send(data);
     } else {
       this._bufferSize += data.length;
+      if (this._buffers === NO_BUFFERS) this._buffers = [];
       this._buffers.push(data);
     }
     this._maybePauseProtocol();
@@ -339,7 +346,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
     const buffers = this._buffers;
     if (buffers.length > 0) {
       const next = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
-      this._buffers = [];
+      this._buffers = NO_BUFFERS;
       this._send(next);
     }
     this._maybeResumeProtocol();
@@ -363,7 +370,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
 
   /** @internal */
   protected override _dropWriteBuffer(): void {
-    this._buffers = [];
+    this._buffers = NO_BUFFERS;
     this._bufferSize = 0;
   }
 
@@ -381,7 +388,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
 /** asyncio's `_ProactorSocketTransport`: a connected stream socket. */
 export class ProactorSocketTransport extends ProactorStreamTransport implements Transport {
   /** @internal TLS can run over it (`startTls`). */
-  readonly [START_TLS_COMPATIBLE] = true;
+  declare readonly [START_TLS_COMPATIBLE]: true;
   protected readonly _readSyscall = 'recv';
   protected readonly _writeSyscall = 'send';
 
@@ -413,6 +420,8 @@ export class ProactorSocketTransport extends ProactorStreamTransport implements 
     }
   }
 }
+
+Object.defineProperty(ProactorSocketTransport.prototype, START_TLS_COMPATIBLE, { value: true });
 
 /**
  * asyncio's `_ProactorReadPipeTransport` on a pipe, FIFO, socket or

@@ -34,6 +34,9 @@ let slabOffset = SLAB_SIZE;
 
 type LoopCallback = (...args: unknown[]) => unknown;
 
+/** The write buffer of every transport with nothing buffered: shared, so an idle connection has no array of its own. Never pushed to. */
+const NO_BUFFERS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 /** OSErrors are the peer's doing (reset, broken pipe); asyncio logs them only in debug mode instead of calling the exception handler. */
 function isOSError(error: unknown): boolean {
   return OSError.isInstance(error);
@@ -98,9 +101,10 @@ export abstract class SelectorTransport extends BaseTransport<SelectorEventLoop,
  * goes out with one `sendmsg` per writability.
  */
 export class SelectorSocketTransport extends SelectorTransport implements Transport {
-  /** @internal TLS can run over it (`startTls`). */
-  readonly [START_TLS_COMPATIBLE] = true;
-  /** @internal */ _buffers: Uint8Array[] = [];
+  /** @internal TLS can run over it (`startTls`); set on the prototype, below. */
+  declare readonly [START_TLS_COMPATIBLE]: true;
+  /** @internal What the kernel has not taken yet; NO_BUFFERS (shared, never written) while that is nothing. */
+  _buffers: Uint8Array[] = NO_BUFFERS;
   /** @internal */ _eof = false;
   /** @internal */ _buffered: boolean;
 
@@ -193,6 +197,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       if (sent > 0) data = data.subarray(sent);
       this._loop._addCallback(this._fd, EVENT_WRITE, writeReady as LoopCallback, [this]);
     }
+    if (this._buffers === NO_BUFFERS) this._buffers = [];
     this._buffers.push(data);
     this._bufferSize += data.length;
     this._maybePauseProtocol();
@@ -220,6 +225,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       }
       const rest = sent > 0 ? piece.subarray(sent) : piece;
       sent = 0;
+      if (this._buffers === NO_BUFFERS) this._buffers = [];
       this._buffers.push(rest);
       this._bufferSize += rest.length;
     }
@@ -264,7 +270,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
         sent = 0;
       }
     }
-    if (index > 0) buffers.splice(0, index);
+    if (index === buffers.length) this._buffers = NO_BUFFERS;
+    else if (index > 0) buffers.splice(0, index);
     this._maybeResumeProtocol();
     if (this._bufferSize === 0) {
       this._loop._removeCallbackOf(this._fd, 'writer');
@@ -287,7 +294,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   /** @internal */
   protected override _dropWriteBuffer(): void {
     if (this._bufferSize !== 0 || this._buffers.length !== 0) {
-      this._buffers = [];
+      this._buffers = NO_BUFFERS;
       this._bufferSize = 0;
       this._loop._removeCallbackOf(this._fd, 'writer');
     }
@@ -304,6 +311,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     return true;
   }
 }
+
+Object.defineProperty(SelectorSocketTransport.prototype, START_TLS_COMPATIBLE, { value: true });
 
 function setNoDelay(sock: SocketLike): void {
   if (sock.type !== sysConstant('SOCK_STREAM')) return;

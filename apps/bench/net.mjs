@@ -404,7 +404,9 @@ function rate(cell) {
 function cpu(cell) {
   if (cell.status === 'not installed') return 'not installed';
   if (cell.status !== 'ok') return 'FAILED';
-  return cell.serverCpuUsPerOp === null ? '?' : cell.serverCpuUsPerOp.toFixed(1);
+  if (cell.serverCpuUsPerOp === null) return '?';
+  // Pipelined rows cost well under a microsecond per round trip: show what tells them apart.
+  return cell.serverCpuUsPerOp.toFixed(cell.serverCpuUsPerOp < 1 ? 3 : 1);
 }
 
 /** Both ratios read the same way: above 1.00x evloop is ahead. */

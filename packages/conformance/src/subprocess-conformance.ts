@@ -299,6 +299,26 @@ export function runSubprocessConformance(options: SubprocessConformanceOptions):
         expect(events).toContain('read lost');
       });
 
+      test('a write to a pipe whose reader is already closed ends the transport with connectionLost(EPIPE)', async ({ loop }) => {
+        const [readFd, writeFd] = sys.pipe();
+        const lost: unknown[] = [];
+        class Writer extends Protocol {
+          override connectionLost(error: unknown): void {
+            lost.push(error);
+          }
+        }
+        const [transport] = await loop.runUntilComplete(loop.connectWritePipe(() => new Writer(), writeFd));
+        sys.close(readFd);
+        // Before the loop sees the reader go: the write itself meets EPIPE.
+        transport.write(Buffer.from('nobody reads this'));
+        await loop.runUntilComplete(async () => {
+          for (let i = 0; i < 200 && lost.length === 0; i++) await sleep(0.01);
+        });
+        expect(lost).toHaveLength(1);
+        expect((lost[0] as { code?: string } | null)?.code).toBe('EPIPE');
+        expect(transport.isClosing()).toBe(true);
+      });
+
       test('a write pipe whose reader never reads pauses the protocol; a closed reader ends it', async ({ loop }) => {
         const [readFd, writeFd] = sys.pipe();
         const events: string[] = [];

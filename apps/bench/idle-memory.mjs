@@ -14,13 +14,14 @@
 // transport and protocol, and read from it once), waits for the server to
 // settle, reads VmRSS again and divides the growth by the connection count.
 // Runs interleave the servers. Linux only (/proc).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { pythonCommand, startServer, stopServer } from './net.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -70,16 +71,6 @@ function parseCli() {
   return { json: values.json, quick: values.quick, connections, runs, implementations };
 }
 
-const children = new Set();
-process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-
-function pythonCommand() {
-  if (process.env.EVLOOP_BENCH_PYTHON) return process.env.EVLOOP_BENCH_PYTHON;
-  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-}
-
 function probePython(python) {
   const probe = spawnSync(python, [path.join(here, 'python', 'net_server.py'), '--probe'], { encoding: 'utf8', timeout: 30_000 });
   try {
@@ -87,46 +78,6 @@ function probePython(python) {
   } catch {
     return { asyncio: false, uvloop: null };
   }
-}
-
-function startServer(command, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => fail(new Error('no address within 10 s')), 10_000);
-    const fail = (error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${error.message}${stderr ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`));
-    };
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(match[1]) });
-      }
-    });
-    child.on('error', fail);
-    child.on('exit', (status, signal) => fail(new Error(`exited (${status ?? signal}) before listening`)));
-  });
-}
-
-function stopServer(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    child.removeAllListeners('exit');
-    child.once('exit', () => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 /** VmRSS of a process in KiB. */
@@ -162,7 +113,7 @@ async function measure(impl, connections, python) {
   const { command, args } = impl.python
     ? { command: python, args: [path.join(here, 'python', 'net_server.py'), impl.id, 'echo'] }
     : { command: process.execPath, args: [path.join(here, 'src', 'net-server.mjs'), impl.id, 'echo'] };
-  const server = await startServer(command, args);
+  const server = await startServer({ command, args });
   const sockets = [];
   try {
     // One connection first, so what the first accept allocates once (pools, slabs) is not counted per connection.

@@ -135,7 +135,7 @@ function onPath(command) {
 }
 
 /** The Python to use: $EVLOOP_BENCH_PYTHON, else the system one (which sees Debian's python3-uvloop), else python3 on PATH. */
-function pythonCommand() {
+export function pythonCommand() {
   if (process.env.EVLOOP_BENCH_PYTHON) return process.env.EVLOOP_BENCH_PYTHON;
   return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 }
@@ -186,7 +186,7 @@ function pinned(tools, cpu, command, args) {
 }
 
 /** Start a server; resolves with { child, port } once it prints its address (10 s at most). */
-function startServer({ command, args }) {
+export function startServer({ command, args }) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -214,7 +214,7 @@ function startServer({ command, args }) {
   });
 }
 
-function stopServer(child) {
+export function stopServer(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);

@@ -1,8 +1,10 @@
 /*
  * The echo load generator, the same for every server: N connections, each
- * keeps DEPTH messages of SIZE bytes in flight (1 unless given): it sends
- * DEPTH messages, and each time the echo of a whole message has come back
- * (checked byte for byte) it sends one more. A round trip is one message.
+ * keeps DEPTH messages of SIZE bytes in flight (one, by default: send a
+ * message, wait for all of its echo, send the next). Every byte of the echo
+ * is checked; each message that has come back whole is one round trip and
+ * is replaced by a new one, written together with the others that completed
+ * in the same read.
  *
  *   echo-client PORT CONNECTIONS SIZE SECONDS [SERVER_PID [DEPTH]]
  *
@@ -10,7 +12,7 @@
  * round trip (and at least a fifth of SECONDS has passed): that warm-up is
  * not counted. Then counts the round trips completed in SECONDS and prints
  * one JSON line: roundTrips, seconds, perSecond, clientCpuMs, and
- * serverCpuMs over the same window when SERVER_PID is given (from
+ * serverCpuMs over the same window when SERVER_PID is given (0: none; from
  * /proc/PID/stat). Exits 1 on any error, a wrong echo included.
  */
 #define _GNU_SOURCE
@@ -30,14 +32,16 @@
 
 struct connection {
   int fd;
-  size_t unsent;    /* bytes of the messages due that are not written yet */
-  size_t send_pos;  /* offset in a message of the next byte to write */
-  size_t recv_pos;  /* offset in a message of the next byte to read back */
-  int completed;    /* round trips, for the warm-up */
+  unsigned long long sent;      /* bytes written so far */
+  unsigned long long received;  /* bytes of echo read so far */
+  size_t owed;                  /* bytes of whole messages not written yet */
+  long completed;               /* round trips, for the warm-up */
 };
 
-/* DEPTH + 1 messages back to back: any run of up to DEPTH messages, starting anywhere in the first. */
-static char *stream;
+/* DEPTH + 1 copies of the message back to back: the bytes at stream offset k
+ * are pattern[k % size], so any run of up to DEPTH messages starting at any
+ * offset is one contiguous span of it. */
+static char *pattern;
 static char *scratch;
 static size_t size;
 static size_t depth = 1;
@@ -84,14 +88,13 @@ static void watch(struct connection *c, unsigned events) {
   if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c->fd, &event) < 0) fail("epoll_ctl");
 }
 
-/* Write what is due; wait for writability if the kernel takes only part. */
+/* Write what is owed; wait for writability if the kernel takes only part. */
 static void send_rest(struct connection *c) {
-  while (c->unsent > 0) {
-    size_t length = c->unsent < depth * size ? c->unsent : depth * size;
-    ssize_t n = write(c->fd, stream + c->send_pos, length);
+  while (c->owed > 0) {
+    ssize_t n = write(c->fd, pattern + c->sent % size, c->owed);
     if (n > 0) {
-      c->unsent -= (size_t)n;
-      c->send_pos = (c->send_pos + (size_t)n) % size;
+      c->sent += (unsigned long long)n;
+      c->owed -= (size_t)n;
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && errno == EAGAIN) {
@@ -103,8 +106,8 @@ static void send_rest(struct connection *c) {
   }
 }
 
-/* Read what has come back; returns how many round trips it completed (each sends one more message). */
-static int receive(struct connection *c) {
+/* Read what has come back; returns how many round trips it completed (each replaced by a new message). */
+static long receive(struct connection *c) {
   ssize_t n = read(c->fd, scratch, depth * size);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
   if (n < 0) fail("read");
@@ -112,17 +115,17 @@ static int receive(struct connection *c) {
     errno = ECONNRESET;
     fail("server closed the connection");
   }
-  if (memcmp(scratch, stream + c->recv_pos, (size_t)n) != 0) {
+  if (c->received + (unsigned long long)n > c->sent || memcmp(scratch, pattern + c->received % size, (size_t)n) != 0) {
     errno = EPROTO;
     fail("wrong echo");
   }
-  size_t done = (c->recv_pos + (size_t)n) / size;
-  c->recv_pos = (c->recv_pos + (size_t)n) % size;
+  long done = (long)((c->received + (unsigned long long)n) / size - c->received / size);
+  c->received += (unsigned long long)n;
   if (done == 0) return 0;
-  c->completed += (int)done;
-  c->unsent += done * size;
+  c->completed += done;
+  c->owed += (size_t)done * size;
   send_rest(c);
-  return (int)done;
+  return done;
 }
 
 int main(int argc, char **argv) {
@@ -141,9 +144,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   depth = (size_t)depth_arg;
-  stream = malloc((depth + 1) * size);
+  pattern = malloc((depth + 1) * size);
   scratch = malloc(depth * size);
-  for (size_t i = 0; i < (depth + 1) * size; i++) stream[i] = (char)('a' + (i % size) % 26);
+  if (pattern == NULL || scratch == NULL) fail("malloc");
+  for (size_t i = 0; i < (depth + 1) * size; i++) pattern[i] = (char)('a' + (i % size) % 26);
 
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) fail("epoll_create1");
@@ -162,7 +166,7 @@ int main(int argc, char **argv) {
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &event) < 0) fail("epoll_ctl");
   }
   for (int i = 0; i < count; i++) {
-    connections[i].unsent = depth * size;
+    connections[i].owed = depth * size;
     send_rest(&connections[i]);
   }
 
@@ -181,7 +185,7 @@ int main(int argc, char **argv) {
         send_rest(c);
       }
       if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-        int done = receive(c);
+        long done = receive(c);
         if (done > 0) {
           if (warm) round_trips += done;
           else if (c->completed == done) cold--;

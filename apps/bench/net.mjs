@@ -45,6 +45,8 @@ export const IMPLEMENTATIONS = [
   { id: 'node', label: 'Node net/http', tool: null },
   { id: 'asyncio', label: 'asyncio', tool: 'python' },
   { id: 'uvloop', label: 'uvloop', tool: 'uvloop' },
+  // asyncio streams (start_server, read/write/drain) over uvloop: what evloop streams compare with.
+  { id: 'uvloop-streams', label: 'uvloop streams', tool: 'uvloop' },
   { id: 'c', label: 'C epoll', tool: 'cc' },
 ];
 
@@ -138,7 +140,7 @@ function onPath(command) {
 }
 
 /** The Python to use: $EVLOOP_BENCH_PYTHON, else the system one (which sees Debian's python3-uvloop), else python3 on PATH. */
-function pythonCommand() {
+export function pythonCommand() {
   if (process.env.EVLOOP_BENCH_PYTHON) return process.env.EVLOOP_BENCH_PYTHON;
   return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 }
@@ -184,6 +186,7 @@ function serverCommand(impl, kind, tools) {
     case 'asyncio':
       return tools.found.asyncio ? { command: tools.python, args: [path.join(here, 'python', 'net_server.py'), impl, kind] } : { missing: 'python3' };
     case 'uvloop':
+    case 'uvloop-streams':
       return tools.found.uvloop ? { command: tools.python, args: [path.join(here, 'python', 'net_server.py'), impl, kind] } : { missing: 'python3-uvloop' };
     case 'c':
       return tools.c['server-epoll'] ? { command: tools.c['server-epoll'], args: [kind] } : { missing: 'cc' };
@@ -197,7 +200,7 @@ function pinned(tools, cpu, command, args) {
 }
 
 /** Start a server; resolves with { child, port } once it prints its address (10 s at most). */
-function startServer({ command, args }) {
+export function startServer({ command, args }) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -225,7 +228,7 @@ function startServer({ command, args }) {
   });
 }
 
-function stopServer(child) {
+export function stopServer(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
@@ -432,7 +435,7 @@ function cpuRatio(evloop, other) {
 export function formatTable(report) {
   const env = report.environment;
   const impls = IMPLEMENTATIONS.filter((impl) => report.implementations.includes(impl.id));
-  const compared = impls.filter((impl) => !impl.id.startsWith('evloop'));
+  const compared = impls.filter((impl) => !impl.id.startsWith('evloop') && impl.id !== 'uvloop-streams');
   // Ratio columns: evloop (epoll) against every other server, then evloop on uring against evloop on epoll and C.
   const ratios = [
     ...(report.implementations.includes('evloop') ? compared.map((impl) => [`evloop vs ${impl.label}`, 'evloop', impl.id]) : []),

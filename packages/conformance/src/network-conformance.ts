@@ -1169,6 +1169,51 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         expect(server.sockets).toEqual([]);
       });
 
+      test('Symbol.asyncDispose on a stream transport: close() (buffered bytes still go out), then connectionLost has run', async ({ loop }) => {
+        let serverSide: Recorder | null = null;
+        const server = await loop.createServer(() => (serverSide = new Recorder(loop)), '127.0.0.1', 0);
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          const disposable = transport as Transport & AsyncDisposable;
+          // More than loopback takes at once, so some of it is still buffered when disposal starts.
+          const big = bytes(8 * 1024 * 1024, 3);
+          transport.write(big);
+          expect(transport.getWriteBufferSize()).toBeGreaterThan(0);
+          await within(20, disposable[Symbol.asyncDispose]());
+          expect(client.lost.done()).toBe(true);
+          expect(client.lost.result()).toBeNull();
+          expect(client.events).toEqual(['made', 'lost']);
+          expect(transport.isClosing()).toBe(true);
+          // The peer read every byte, then EOF.
+          await within(20, serverSide!.eof);
+          expect(serverSide!.data().equals(big)).toBe(true);
+          // A second disposal has nothing to wait for.
+          await within(5, disposable[Symbol.asyncDispose]());
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
+      test('Symbol.asyncDispose on a stream transport after abort(), and on a datagram transport', async ({ loop }) => {
+        const server = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
+        try {
+          const [transport, client] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', serverPort(server));
+          transport.abort();
+          expect(client.lost.done()).toBe(false);
+          await within(5, (transport as Transport & AsyncDisposable)[Symbol.asyncDispose]());
+          expect(client.lost.done()).toBe(true);
+          const lost: unknown[] = [];
+          const [datagram] = await loop.createDatagramEndpoint(() => ({ connectionLost: (error: unknown) => lost.push(error) }), { localAddr: ['127.0.0.1', 0] });
+          await within(5, (datagram as DatagramTransport & AsyncDisposable)[Symbol.asyncDispose]());
+          expect(lost).toEqual([null]);
+          expect(datagram.isClosing()).toBe(true);
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+
       test('bind failure names the address; a list of hosts binds each', async ({ loop }) => {
         const first = await loop.createServer(() => new Echo(), '127.0.0.1', 0);
         try {

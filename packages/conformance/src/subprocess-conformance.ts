@@ -261,6 +261,64 @@ export function runSubprocessConformance(options: SubprocessConformanceOptions):
         expect(readTransport.isClosing()).toBe(true);
       });
 
+      test('pipe transports: extra info names the pipe (not a socket); Symbol.asyncDispose flushes, closes and waits for connectionLost', async ({ loop }) => {
+        const [readFd, writeFd] = sys.pipe();
+        const received: Buffer[] = [];
+        const events: string[] = [];
+        class Reader extends Protocol {
+          override dataReceived(data: Uint8Array): void {
+            received.push(Buffer.from(data));
+          }
+          override connectionLost(): void {
+            events.push('read lost');
+          }
+        }
+        class Writer extends Protocol {
+          override connectionLost(error: unknown): void {
+            events.push(`write lost:${String(error)}`);
+          }
+        }
+        const [readTransport] = await loop.runUntilComplete(loop.connectReadPipe(() => new Reader(), readFd));
+        const [writeTransport] = await loop.runUntilComplete(loop.connectWritePipe(() => new Writer(), writeFd));
+        expect(readTransport.getExtraInfo('pipe')).toBe(readFd);
+        expect(writeTransport.getExtraInfo('pipe')).toBe(writeFd);
+        expect(readTransport.getExtraInfo('socket', 'none')).toBe('none');
+        // More than a pipe holds (64 KiB on Linux): disposal has to wait for the reader.
+        const payload = Buffer.alloc(512 * 1024, 7);
+        writeTransport.write(payload);
+        expect(writeTransport.getWriteBufferSize()).toBeGreaterThan(0);
+        await loop.runUntilComplete(async () => {
+          await (writeTransport as typeof writeTransport & AsyncDisposable)[Symbol.asyncDispose]();
+        });
+        expect(events).toContain('write lost:null');
+        await loop.runUntilComplete(async () => {
+          for (let i = 0; i < 200 && !events.includes('read lost'); i++) await sleep(0.01);
+          await (readTransport as typeof readTransport & AsyncDisposable)[Symbol.asyncDispose]();
+        });
+        expect(Buffer.concat(received).equals(payload)).toBe(true);
+        expect(events).toContain('read lost');
+      });
+
+      test('a write to a pipe whose reader is already closed ends the transport with connectionLost(EPIPE)', async ({ loop }) => {
+        const [readFd, writeFd] = sys.pipe();
+        const lost: unknown[] = [];
+        class Writer extends Protocol {
+          override connectionLost(error: unknown): void {
+            lost.push(error);
+          }
+        }
+        const [transport] = await loop.runUntilComplete(loop.connectWritePipe(() => new Writer(), writeFd));
+        sys.close(readFd);
+        // Before the loop sees the reader go: the write itself meets EPIPE.
+        transport.write(Buffer.from('nobody reads this'));
+        await loop.runUntilComplete(async () => {
+          for (let i = 0; i < 200 && lost.length === 0; i++) await sleep(0.01);
+        });
+        expect(lost).toHaveLength(1);
+        expect((lost[0] as { code?: string } | null)?.code).toBe('EPIPE');
+        expect(transport.isClosing()).toBe(true);
+      });
+
       test('a write pipe whose reader never reads pauses the protocol; a closed reader ends it', async ({ loop }) => {
         const [readFd, writeFd] = sys.pipe();
         const events: string[] = [];

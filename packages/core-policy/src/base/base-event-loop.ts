@@ -40,6 +40,7 @@ import type { RawStreamTransport } from '../tls/raw-transport.js';
 import type { SSLTransport } from '../tls/ssl-transport.js';
 import * as network from './network.js';
 import * as sendfiles from './sendfile.js';
+import type { BaseTransport } from './base-transport.js';
 import type { Server, TransportOwner } from './server.js';
 import { checkSubprocessOptions, PIPE, type SubprocessOptions } from './subprocess-options.js';
 
@@ -166,6 +167,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ readonly _signalHandlers = new SignalHandlers();
   /** Servers still listening: `close()` closes them. */
   readonly #servers = new Set<Server>();
+  /** Transports by fd: what `close()` lets go of, and what the sock* methods must not touch. */
+  readonly #transports = new Map<number, BaseTransport>();
   /** @internal */ _taskFactory: TaskFactory | null = null;
   /** @internal */ _clock: LoopClock | null = null;
   /** @internal Calls off the clock's pending `sleepUntil`. */
@@ -344,6 +347,10 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (this._running) throw new RuntimeError('Cannot close a running event loop');
     if (this._closed) return;
     for (const server of [...this.#servers]) server.close();
+    // The sockets of transports still open are closed; their protocols are
+    // not called (no callback runs on a closed loop).
+    for (const transport of [...this.#transports.values()]) transport._abandon();
+    this.#transports.clear();
     this._closed = true;
     this._ready.clear();
     for (const timer of this._scheduled.items) timer._scheduled = false;
@@ -486,6 +493,21 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal The server stopped listening. */
   _serverClosed(server: Server): void {
     this.#servers.delete(server);
+  }
+
+  /** @internal A transport now owns `fd`. */
+  _registerTransport(fd: number, transport: BaseTransport): void {
+    this.#transports.set(fd, transport);
+  }
+
+  /** @internal The transport let go of `fd`. */
+  _unregisterTransport(fd: number, transport: BaseTransport): void {
+    if (this.#transports.get(fd) === transport) this.#transports.delete(fd);
+  }
+
+  /** @internal The transport that owns `fd`, if any. */
+  _transportOf(fd: number): BaseTransport | undefined {
+    return this.#transports.get(fd);
   }
 
   // ---- pipes and subprocesses ----

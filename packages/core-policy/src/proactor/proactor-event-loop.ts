@@ -29,6 +29,7 @@ import { Handle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
 import { gaiError, numericAddress } from '../net/addresses.js';
+import { openPipeEnd } from '../net/pipe-end.js';
 import { offerBackendSys, sysModule, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
 import {
@@ -36,8 +37,6 @@ import {
   ProactorReadPipeTransport,
   ProactorSocketTransport,
   ProactorWritePipeTransport,
-  type ProactorEndpoint,
-  type ProactorTransport,
 } from './proactor-transports.js';
 
 /**
@@ -90,7 +89,6 @@ export class ProactorEventLoop extends BaseEventLoop {
   /** @internal */ readonly _proactor: Proactor;
   /** Operations in flight, by token: the handle their completion queues. */
   readonly #operations = new Map<number, Handle>();
-  readonly #transports = new Map<number, ProactorTransport>();
   readonly #watches = new Map<number, FdWatch>();
   /** Readiness polls in flight, by token. */
   readonly #watchTokens = new Map<number, FdWatch>();
@@ -187,34 +185,6 @@ export class ProactorEventLoop extends BaseEventLoop {
     this.#watches.clear();
     this.#watchTokens.clear();
     this._proactor.close();
-  }
-
-  /**
-   * Close the loop and what it still owns: listening sockets and the
-   * sockets of open transports (their protocols are not called). The
-   * proactor then cancels what is still in flight and waits for it.
-   */
-  override close(): void {
-    if (!this._running && !this._closed) {
-      for (const transport of [...this.#transports.values()]) transport._abandon();
-      this.#transports.clear();
-    }
-    super.close();
-  }
-
-  /** @internal A transport now owns `fd`. */
-  _registerTransport(fd: number, transport: ProactorTransport): void {
-    this.#transports.set(fd, transport);
-  }
-
-  /** @internal The transport let go of `fd`. */
-  _unregisterTransport(fd: number, transport: ProactorTransport): void {
-    if (this.#transports.get(fd) === transport) this.#transports.delete(fd);
-  }
-
-  /** @internal The transport that owns `fd`, if any. */
-  _transportOf(fd: number): ProactorTransport | undefined {
-    return this.#transports.get(fd);
   }
 
   // --- fd watching, through the proactor's readiness polls ---
@@ -468,7 +438,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     }
     if (sock.getBlocking()) throw new RangeError('the socket must be non-blocking');
     const fd = sock.fileno();
-    const transport = this.#transports.get(fd);
+    const transport = this._transportOf(fd);
     if (transport !== undefined && !transport.isClosing()) {
       throw new RuntimeError(`File descriptor ${fd} is used by transport ${transport.toString()}`);
     }
@@ -693,56 +663,6 @@ function closeFd(fd: number): void {
 function wrapSocket(fd: number): SocketLike {
   const Socket = sysModule().Socket as unknown as new (options: { fileno: number }) => SocketLike;
   return new Socket({ fileno: fd });
-}
-
-interface FdFunctions {
-  close(fd: number): void;
-  setBlocking(fd: number, flag: boolean): void;
-}
-
-/**
- * A pipe end seen as the endpoint the transports expect. Closing it closes
- * the user's object (if it has `close()`) or the fd, as asyncio's pipe
- * transports close the pipe object they were given.
- */
-class PipeEnd implements ProactorEndpoint {
-  readonly #fd: number;
-  readonly #owner: PipeLike;
-  #closed = false;
-
-  constructor(pipe: PipeLike) {
-    this.#owner = pipe;
-    this.#fd = fileobjToFd(pipe);
-  }
-
-  fileno(): number {
-    return this.#closed ? -1 : this.#fd;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const owner = this.#owner;
-    if (typeof owner === 'object' && typeof owner.close === 'function') owner.close();
-    else (sysModule() as unknown as FdFunctions).close(this.#fd);
-  }
-}
-
-/** asyncio accepts pipes, sockets and character devices (ttys, PTYs); anything else would be always ready or never. */
-function openPipeEnd(pipe: PipeLike): ProactorEndpoint {
-  const fd = fileobjToFd(pipe);
-  let stat: fs.Stats;
-  try {
-    stat = fs.fstatSync(fd);
-  } catch (error) {
-    throw toOSError(error);
-  }
-  if (!stat.isFIFO() && !stat.isSocket() && !stat.isCharacterDevice()) {
-    throw new RangeError('Pipe transport is for pipes, sockets and character devices (ttys) only');
-  }
-  // Non-blocking keeps io_uring on its poll path instead of a worker thread.
-  (sysModule() as unknown as FdFunctions).setBlocking(fd, false);
-  return new PipeEnd(pipe);
 }
 
 export { OSError };

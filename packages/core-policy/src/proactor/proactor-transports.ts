@@ -7,58 +7,32 @@ import {
   RuntimeError,
   completionError,
   type BaseProtocol as BaseProtocolContract,
-  type BufferedProtocol as BufferedProtocolContract,
-  type DatagramProtocol as DatagramProtocolContract,
   type DatagramTransport,
-  type Protocol as ProtocolContract,
   type ReadTransport,
   type Transport,
   type WriteTransport,
 } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
+import { BaseTransport, MAX_READ_SIZE, checkBytes, checkDatagramAddress, isBytes, type AnyProtocol, type TransportEndpoint } from '../base/base-transport.js';
 import type { TransportOwner } from '../base/server.js';
 import { wouldBlock } from '../net/socket-helpers.js';
 import type { SocketAddress, SocketLike } from '../net/socket-module.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { ProactorEventLoop } from './proactor-event-loop.js';
 
-/** Bytes one read asks for (asyncio's proactor reads 32 KiB; the selector transports 256 KiB). */
-export const MAX_READ_SIZE = 256 * 1024;
-const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
-const DEFAULT_HIGH_WATER = 64 * 1024;
+export { MAX_READ_SIZE } from '../base/base-transport.js';
 const ECANCELED = 125;
 const ENOBUFS = 105;
 const SHUT_WR = 1;
 
-type AnyProtocol = BaseProtocolContract & Partial<ProtocolContract> & Partial<BufferedProtocolContract> & Partial<DatagramProtocolContract>;
-
 /** What a proactor transport reads and writes through: a socket, or a pipe end wrapped to look like one. */
-export interface ProactorEndpoint {
-  fileno(): number;
-  close(): void;
-  shutdown?(how: number): void;
-  getsockname?(): unknown;
-  getpeername?(): unknown;
-}
+export type ProactorEndpoint = TransportEndpoint;
 
+/** Shared, frozen empty lists: an idle connection has no arrays of its own. Never pushed to. */
+const NO_BUFFERS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+const NO_PENDING_READS: Array<[result: number, value: unknown]> = Object.freeze([]) as unknown as Array<[result: number, value: unknown]>;
 
-function isBytes(data: unknown): data is Uint8Array {
-  return data instanceof Uint8Array;
-}
-
-function setWaiterResult(waiter: Future<void> | null): void {
-  if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
-}
-function callConnectionMade(transport: ProactorTransport): void {
-  transport._callConnectionMade();
-}
-function callConnectionLost(transport: ProactorTransport, error: unknown): void {
-  transport._callConnectionLost(error);
-}
-function startReading(transport: ProactorTransport): void {
-  transport._startReading();
-}
 function deliverPaused(transport: ProactorStreamTransport): void {
   transport._deliverPaused();
 }
@@ -67,131 +41,41 @@ function deliverPaused(transport: ProactorStreamTransport): void {
  * asyncio's `_ProactorBasePipeTransport`: what every proactor transport
  * shares. Reads and writes are operations in flight; their completions come
  * back through the loop (`_operate`), and at most one read and one write of
- * a transport are in flight at once.
+ * a transport are in flight at once. A read already in flight when reading
+ * pauses is not cancelled (that could lose its bytes): what it brings is
+ * delivered on resume.
  */
-export abstract class ProactorTransport {
-  /** @internal */ _loop: ProactorEventLoop;
-  /** @internal */ _sock: ProactorEndpoint | null;
-  /** @internal */ readonly _fd: number;
-  /** @internal */ _protocol: AnyProtocol;
-  /** @internal */ _protocolConnected = false;
-  /** @internal */ _server: TransportOwner | null;
-  /** @internal */ _closing = false;
-  /** @internal */ _connLost = 0;
-  /** @internal */ _paused = false;
-  /** @internal */ _protocolPaused = false;
-  /** @internal */ _highWater = DEFAULT_HIGH_WATER;
-  /** @internal */ _lowWater = DEFAULT_HIGH_WATER / 4;
-  /** @internal Bytes buffered or in flight. */
-  /** @internal */ _bufferSize = 0;
+export abstract class ProactorTransport extends BaseTransport<ProactorEventLoop, ProactorEndpoint> {
   /** @internal The read in flight (its token), or 0. */
-  /** @internal */ _readToken = 0;
+  _readToken = 0;
   /** @internal The write in flight, or 0. */
-  /** @internal */ _writeToken = 0;
-  #extra: Map<string, unknown>;
-
-  constructor(loop: ProactorEventLoop, sock: ProactorEndpoint, protocol: BaseProtocolContract, extra: Record<string, unknown> | null, server: TransportOwner | null) {
-    this._loop = loop;
-    this._sock = sock;
-    this._fd = sock.fileno();
-    this._protocol = protocol as AnyProtocol;
-    this._server = server;
-    this.#extra = new Map(extra === null ? [] : Object.entries(extra));
-    if (!this.#extra.has('pipe')) this.#extra.set('socket', sock);
-    loop._registerTransport(this._fd, this);
-    server?._attach(this);
-  }
-
-  getExtraInfo(name: string, defaultValue?: unknown): unknown {
-    if (this.#extra.has(name)) return this.#extra.get(name);
-    const sock = this._sock;
-    if ((name === 'sockname' || name === 'peername') && sock !== null && typeof sock.getsockname === 'function') {
-      let value: unknown = null;
-      try {
-        value = name === 'sockname' ? sock.getsockname() : sock.getpeername!();
-      } catch {
-        value = null;
-      }
-      if (value !== null) {
-        this.#extra.set(name, value);
-        return value;
-      }
-    }
-    return defaultValue;
-  }
-
-  setProtocol(protocol: BaseProtocolContract): void {
-    this._protocol = protocol as AnyProtocol;
-    this._protocolConnected = true;
-  }
-
-  getProtocol(): BaseProtocolContract {
-    return this._protocol;
-  }
-
-  isClosing(): boolean {
-    return this._closing;
-  }
-
-  isReading(): boolean {
-    return !this._paused && !this._closing;
-  }
-
-  /** Stop delivering data. A read already in flight is not cancelled (that could lose its bytes): what it brings is delivered on resume. */
-  pauseReading(): void {
-    if (this._closing || this._paused) return;
-    this._paused = true;
-  }
-
-  resumeReading(): void {
-    if (this._closing || !this._paused) return;
-    this._paused = false;
-    this._resumed();
-  }
+  _writeToken = 0;
 
   /** @internal */
-  protected _resumed(): void {
-    this._startReading();
-  }
-
-  close(): void {
-    if (this._closing) return;
-    this._closing = true;
+  protected override _closeRead(): void {
     this._cancelRead();
-    if (this._bufferSize === 0 && this._writeToken === 0) {
-      this._connLost++;
-      this._loop.callSoon(callConnectionLost, this, null);
-    }
-  }
-
-  abort(): void {
-    this._forceClose(null);
-  }
-
-  getWriteBufferSize(): number {
-    return this._bufferSize;
-  }
-
-  getWriteBufferLimits(): [low: number, high: number] {
-    return [this._lowWater, this._highWater];
-  }
-
-  setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this._highWater = high;
-    this._lowWater = low;
-    this._maybePauseProtocol();
-  }
-
-  toString(): string {
-    const state = this._sock === null ? 'closed' : this._closing ? 'closing' : 'open';
-    return `<${this.constructor.name} fd=${this._fd} ${state} buffer=${this._bufferSize}>`;
   }
 
   /** @internal */
-  abstract _startReading(): void;
+  protected override _hasPendingWrites(): boolean {
+    return this._writeToken !== 0;
+  }
+
+  /** @internal */
+  protected override _abortIo(): void {
+    this._cancelAll();
+  }
+
+  /**
+   * @internal What is still in flight on the endpoint is cancelled (and
+   * handed to the kernel) before it is closed, since io_uring keeps its own
+   * reference to the file while an operation is in flight and closing alone
+   * would not end them. It is not shut down first: an abort must reach the
+   * peer as a reset, not an EOF.
+   */
+  protected override _releaseIo(): void {
+    this._cancelAll();
+  }
 
   /** @internal */
   _cancelRead(): void {
@@ -199,115 +83,11 @@ export abstract class ProactorTransport {
   }
 
   /** @internal */
-  _maybePauseProtocol(): void {
-    if (this._bufferSize <= this._highWater || this._protocolPaused) return;
-    this._protocolPaused = true;
-    try {
-      this._protocol.pauseWriting?.();
-    } catch (error) {
-      this._loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception: error, transport: this as unknown as Transport, protocol: this._protocol });
-    }
-  }
-
-  /** @internal */
-  _maybeResumeProtocol(): void {
-    if (!this._protocolPaused || this._bufferSize > this._lowWater) return;
-    this._protocolPaused = false;
-    try {
-      this._protocol.resumeWriting?.();
-    } catch (error) {
-      this._loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception: error, transport: this as unknown as Transport, protocol: this._protocol });
-    }
-  }
-
-  /** A failure: report it (OSErrors only in debug mode, as asyncio), then close at once (the `RawStreamTransport` contract). */
-  _fatalError(error: unknown, message = 'Fatal error on transport'): void {
-    if (OSError.isInstance(error)) {
-      if (this._loop.getDebug()) logger.debug(`${this.toString()}: ${message}: ${String(error)}`);
-    } else {
-      this._loop.callExceptionHandler({ message, exception: error, transport: this as unknown as Transport, protocol: this._protocol });
-    }
-    this._forceClose(error);
-  }
-
-  /** Close now, dropping buffered data; `connectionLost(error)` runs once, soon (the `RawStreamTransport` contract). */
-  _forceClose(error: unknown): void {
-    if (this._connLost !== 0) return;
-    this._dropWriteBuffer();
-    this._closing = true;
-    this._cancelAll();
-    this._connLost++;
-    this._loop.callSoon(callConnectionLost, this, error);
-  }
-
-  /** @internal */
   _cancelAll(): void {
     if (this._loop.isClosed() || this._sock === null) return;
     if (this._readToken !== 0 || this._writeToken !== 0) this._loop._proactor.cancelFd(this._fd);
   }
-
-  /** @internal */
-  protected abstract _dropWriteBuffer(): void;
-
-  /** @internal */
-  _callConnectionMade(): void {
-    if (this._sock === null) return;
-    this._protocolConnected = true;
-    try {
-      this._protocol.connectionMade?.(this as never);
-    } catch (error) {
-      this._fatalError(error, 'Fatal error: protocol.connectionMade() call failed.');
-    }
-  }
-
-  /**
-   * @internal Call `connectionLost` once, then let go of the socket: what is
-   * still in flight on it is cancelled (and handed to the kernel) before it
-   * is closed, since io_uring keeps its own reference to the file while an
-   * operation is in flight and closing alone would not end them. It is not
-   * shut down first: an abort must reach the peer as a reset, not an EOF.
-   */
-  _callConnectionLost(error: unknown): void {
-    if (this._sock === null) return;
-    try {
-      if (this._protocolConnected) this._protocol.connectionLost?.(error);
-    } finally {
-      const sock = this._sock;
-      this._cancelAll();
-      this._sock = null;
-      const loop = this._loop;
-      loop._unregisterTransport(this._fd, this);
-      sock.close();
-      this._protocol = NULL_PROTOCOL;
-      const server = this._server;
-      this._server = null;
-      server?._detach(this);
-    }
-  }
-
-  /**
-   * @internal The loop is closing with this transport still open: close the
-   * socket now; the protocol is not called (no callback runs on a closed
-   * loop). The proactor cancels what is in flight when it closes next.
-   */
-  _abandon(): void {
-    const sock = this._sock;
-    this._closing = true;
-    this._connLost++;
-    this._sock = null;
-    sock?.close();
-  }
-
-  /** @internal Schedule connectionMade, then reading, then the waiter, in asyncio's order. */
-  _start(waiter: Future<void> | null): void {
-    const loop = this._loop;
-    loop.callSoon(callConnectionMade, this);
-    loop.callSoon(startReading, this);
-    if (waiter !== null) loop.callSoon(setWaiterResult, waiter);
-  }
 }
-
-const NULL_PROTOCOL: AnyProtocol = {};
 
 function readDone(transport: ProactorStreamTransport, result: number, value: unknown, token: number, flags: number): void {
   transport._readDone(result, value, token, flags);
@@ -324,13 +104,13 @@ function writeDone(transport: ProactorStreamTransport, result: number, _value: u
  * as one buffer when it completes. A short send resends the rest.
  */
 export abstract class ProactorStreamTransport extends ProactorTransport {
-  /** @internal */ _buffers: Uint8Array[] = [];
+  /** @internal Written while a write was in flight; NO_BUFFERS (shared, frozen) while that is nothing. */
+  _buffers: Uint8Array[] = NO_BUFFERS;
   /** @internal The bytes of the write in flight. */
   /** @internal */ _inFlight: Uint8Array | null = null;
   /** @internal */ _eof = false;
-  /** @internal */ _readEof = false;
   /** @internal Reads that completed while paused, in order: delivered on resume. */
-  /** @internal */ _pendingReads: Array<[result: number, value: unknown]> = [];
+  /** @internal */ _pendingReads: Array<[result: number, value: unknown]> = NO_PENDING_READS;
   /** @internal The read in flight is a multishot receive (it goes on until cancelled). */
   /** @internal */ _multishot = false;
   /** @internal The multishot receive was cancelled by pauseReading() and its last completion has not come yet. */
@@ -354,13 +134,8 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
     if (!this.isReading() || this._sock === null || this._connLost !== 0) return;
     let buffer: Uint8Array | null = null;
     if (this._buffered) {
-      try {
-        buffer = this._protocol.getBuffer!(-1);
-        if (!isBytes(buffer) || buffer.length === 0) throw new RuntimeError('getBuffer() returned an empty buffer');
-      } catch (error) {
-        this._fatalError(error, 'Fatal error: protocol.getBuffer() call failed.');
-        return;
-      }
+      buffer = this._protocolBuffer();
+      if (buffer === null) return;
       this._readBuffer = buffer;
     }
     try {
@@ -396,15 +171,15 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
     if (this._paused || this._pendingReads.length > 0) {
       // asyncio keeps a single read rather than cancel it (a cancelled read
       // could lose bytes); what arrives while paused waits for resumeReading().
+      if (this._pendingReads === NO_PENDING_READS) this._pendingReads = [];
       this._pendingReads.push([result, value]);
       return;
     }
     this._deliverRead(result, value);
   }
 
-  override pauseReading(): void {
-    if (this._closing || this._paused) return;
-    this._paused = true;
+  /** @internal */
+  protected override _stopReading(): void {
     // A multishot receive would go on reading into memory: stop it, so the
     // peer is held back by the kernel's buffers (flow control). What it
     // delivered before the cancel is kept, in order, for resumeReading().
@@ -433,7 +208,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
     if (result < 0) {
       const error = completionError(result, this._readSyscall);
       if (this._isEofError(error)) {
-        this._readEofReceived();
+        this._eofReceived();
       } else if (ConnectionResetError.isInstance(error) || ConnectionAbortedError.isInstance(error)) {
         this._forceClose(error);
       } else {
@@ -442,7 +217,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
       return;
     }
     if (result === 0) {
-      this._readEofReceived();
+      this._eofReceived();
       return;
     }
     // The protocol may have changed (setProtocol, startTls) while the read
@@ -495,34 +270,15 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
     return false;
   }
 
-  /** @internal */
-  _readEofReceived(): void {
-    if (this._loop.getDebug()) logger.debug(`${this.toString()} received EOF`);
-    let keepOpen: unknown;
-    try {
-      keepOpen = this._protocol.eofReceived?.();
-    } catch (error) {
-      this._fatalError(error, 'Fatal error: protocol.eofReceived() call failed.');
-      return;
-    }
-    if (keepOpen === true) this._readEof = true;
-    else this.close();
-  }
-
   override setProtocol(protocol: BaseProtocolContract): void {
     super.setProtocol(protocol);
     this._buffered = typeof (protocol as AnyProtocol).getBuffer === 'function';
   }
 
   write(data: Uint8Array): void {
-    if (!isBytes(data)) throw new TypeError(`data argument must be a bytes-like object (Uint8Array), not ${data === null ? 'null' : typeof data}`);
+    checkBytes(data);
     if (this._eof) throw new RuntimeError('Cannot call write() after writeEof()');
-    if (data.length === 0) return;
-    if (this._connLost !== 0 || this._sock === null) {
-      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) logger.warning('socket.send() raised exception.');
-      this._connLost++;
-      return;
-    }
+    if (data.length === 0 || this._writeAfterLost()) return;
     if (this._writeToken === 0) {
       // Nothing in flight: offer the bytes to the kernel at once, as the
       // selector transport does, and hand only what it cannot take now to
@@ -535,6 +291,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
       this._send(data);
     } else {
       this._bufferSize += data.length;
+      if (this._buffers === NO_BUFFERS) this._buffers = [];
       this._buffers.push(data);
     }
     this._maybePauseProtocol();
@@ -589,14 +346,13 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
     const buffers = this._buffers;
     if (buffers.length > 0) {
       const next = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
-      this._buffers = [];
+      this._buffers = NO_BUFFERS;
       this._send(next);
     }
     this._maybeResumeProtocol();
     if (this._writeToken === 0) {
       if (this._closing) {
-        this._connLost++;
-        this._loop.callSoon(callConnectionLost, this, null);
+        this._connectionLostSoon(null);
       } else if (this._eof) {
         this._shutdownWrite();
       }
@@ -614,7 +370,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
 
   /** @internal */
   protected override _dropWriteBuffer(): void {
-    this._buffers = [];
+    this._buffers = NO_BUFFERS;
     this._bufferSize = 0;
   }
 
@@ -632,7 +388,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
 /** asyncio's `_ProactorSocketTransport`: a connected stream socket. */
 export class ProactorSocketTransport extends ProactorStreamTransport implements Transport {
   /** @internal TLS can run over it (`startTls`). */
-  readonly [START_TLS_COMPATIBLE] = true;
+  declare readonly [START_TLS_COMPATIBLE]: true;
   protected readonly _readSyscall = 'recv';
   protected readonly _writeSyscall = 'send';
 
@@ -665,6 +421,8 @@ export class ProactorSocketTransport extends ProactorStreamTransport implements 
   }
 }
 
+Object.defineProperty(ProactorSocketTransport.prototype, START_TLS_COMPATIBLE, { value: true });
+
 /**
  * asyncio's `_ProactorReadPipeTransport` on a pipe, FIFO, socket or
  * character device: EOF gives `eofReceived` then `connectionLost(null)`; a
@@ -691,7 +449,7 @@ export class ProactorReadPipeTransport extends ProactorStreamTransport implement
     return error.code === 'EIO';
   }
 
-  override _readEofReceived(): void {
+  override _eofReceived(): void {
     if (this._loop.getDebug()) logger.debug(`${this.toString()} was closed by peer`);
     try {
       this._protocol.eofReceived?.();
@@ -700,8 +458,7 @@ export class ProactorReadPipeTransport extends ProactorStreamTransport implement
       return;
     }
     this._closing = true;
-    this._connLost++;
-    this._loop.callSoon(callConnectionLost, this, null);
+    this._connectionLostSoon(null);
   }
 }
 
@@ -825,9 +582,8 @@ export class ProactorDatagramTransport extends ProactorTransport implements Data
     this._startReading();
   }
 
-  override pauseReading(): void {
-    if (this._closing || this._paused) return;
-    this._paused = true;
+  /** @internal */
+  protected override _stopReading(): void {
     this._cancelRead();
   }
 
@@ -840,20 +596,11 @@ export class ProactorDatagramTransport extends ProactorTransport implements Data
   }
 
   sendto(data: Uint8Array, address?: unknown): void {
-    if (!isBytes(data)) throw new TypeError(`data argument must be a bytes-like object (Uint8Array), not ${data === null ? 'null' : typeof data}`);
-    if (this._address !== null) {
-      if (address !== undefined && address !== null && !sameAddress(address, this._address)) {
-        throw new RangeError(`Invalid address: must be null or ${JSON.stringify(this._address)}`);
-      }
-      address = null;
-    } else if (address === undefined || address === null) {
-      throw new RangeError('an address is needed: the transport is not connected');
-    }
-    if (this._connLost !== 0 || this._sock === null) {
-      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) logger.warning('socket.send() raised exception.');
-      this._connLost++;
-      return;
-    }
+    checkBytes(data);
+    checkDatagramAddress(this._address, address);
+    if (this._address !== null) address = null;
+    else if (address === undefined || address === null) throw new RangeError('an address is needed: the transport is not connected');
+    if (this._writeAfterLost()) return;
     this._bufferSize += data.length;
     if (this._writeToken === 0) this._send([data, address]);
     else this._pending.push([data, address]);
@@ -885,10 +632,7 @@ export class ProactorDatagramTransport extends ProactorTransport implements Data
     if (result < 0) this._errorReceived(completionError(result, 'sendto'));
     while (this._writeToken === 0 && this._pending.length > 0 && this._connLost === 0) this._send(this._pending.shift()!);
     this._maybeResumeProtocol();
-    if (this._writeToken === 0 && this._closing && this._connLost === 0) {
-      this._connLost++;
-      this._loop.callSoon(callConnectionLost, this, null);
-    }
+    if (this._writeToken === 0 && this._closing && this._connLost === 0) this._connectionLostSoon(null);
   }
 
   /** @internal */
@@ -896,10 +640,4 @@ export class ProactorDatagramTransport extends ProactorTransport implements Data
     this._pending = [];
     this._bufferSize = 0;
   }
-}
-
-function sameAddress(a: unknown, b: unknown): boolean {
-  if (typeof a === 'string' || typeof b === 'string') return a === b;
-  if (!Array.isArray(a) || !Array.isArray(b)) return false;
-  return a[0] === b[0] && a[1] === b[1];
 }

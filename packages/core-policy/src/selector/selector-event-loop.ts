@@ -18,7 +18,7 @@ import { logger } from '../loop/logger.js';
 import { offerBackendSys, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
 import * as sockets from './selector-sockets.js';
-import { SelectorDatagramTransport, SelectorSocketTransport, type SelectorTransport } from './selector-transports.js';
+import { SelectorDatagramTransport, SelectorSocketTransport } from './selector-transports.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport } from './unix-pipe-transports.js';
 import type { BaseProtocol, DatagramTransport, ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
 
@@ -32,8 +32,6 @@ type ReaderWriter = [reader: Handle | null, writer: Handle | null];
 export class SelectorEventLoop extends BaseEventLoop {
   readonly backend: BackendDescriptor | undefined;
   /** @internal */ readonly _selector: BaseSelector<ReaderWriter>;
-  /** Transports by fd: what the loop closes in `close()`, and what sock* methods must not touch. */
-  readonly #transports = new Map<number, SelectorTransport>();
 
   constructor(selector?: BaseSelector, options: { backend?: BackendDescriptor } = {}) {
     super();
@@ -106,34 +104,6 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   protected _closeBackend(): void {
     this._selector.close();
-  }
-
-  /**
-   * Close the loop and what it still owns: listening sockets and the
-   * sockets of open transports (their protocols are not called: no callback
-   * runs on a closed loop).
-   */
-  override close(): void {
-    if (!this._running && !this._closed) {
-      for (const transport of [...this.#transports.values()]) transport._abandon();
-      this.#transports.clear();
-    }
-    super.close();
-  }
-
-  /** @internal A transport now owns `fd`. */
-  _registerTransport(fd: number, transport: SelectorTransport): void {
-    this.#transports.set(fd, transport);
-  }
-
-  /** @internal The transport let go of `fd`. */
-  _unregisterTransport(fd: number, transport: SelectorTransport): void {
-    if (this.#transports.get(fd) === transport) this.#transports.delete(fd);
-  }
-
-  /** @internal The transport that owns `fd`, if any. */
-  _transportOf(fd: number): SelectorTransport | undefined {
-    return this.#transports.get(fd);
   }
 
   // --- Low-level socket operations (asyncio's sock_* coroutines) ---

@@ -6,23 +6,19 @@ import {
   OSError,
   RuntimeError,
   type BaseProtocol as BaseProtocolContract,
-  type BufferedProtocol as BufferedProtocolContract,
-  type DatagramProtocol as DatagramProtocolContract,
   type DatagramTransport,
-  type Protocol as ProtocolContract,
   type Transport,
 } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
-import { logger } from '../loop/logger.js';
 import { sysConstant, type SocketAddress, type SocketLike } from '../net/socket-module.js';
-import type { TransportOwner } from '../base/server.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
+import { BaseTransport, MAX_READ_SIZE, checkBytes, checkDatagramAddress, isBytes, type AnyProtocol } from '../base/base-transport.js';
+import type { TransportOwner } from '../base/server.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
 
 export type { TransportOwner };
+export { LOG_THRESHOLD_FOR_CONNLOST_WRITES, MAX_READ_SIZE } from '../base/base-transport.js';
 
-/** asyncio reads up to 256 KiB per readiness; @evloop/sys copies only the bytes that arrived out of its scratch buffer. */
-export const MAX_READ_SIZE = 256 * 1024;
 /**
  * Stream reads go into a shared slab and the protocol gets a view of the
  * bytes that arrived: no copy and no allocation per read (Node's net does
@@ -36,17 +32,10 @@ const SLAB_MIN_FREE = 64 * 1024;
 let slab = Buffer.allocUnsafe(0);
 let slabOffset = SLAB_SIZE;
 
-/** After this many writes to a lost connection, each further one logs a warning (asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES). */
-export const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 type LoopCallback = (...args: unknown[]) => unknown;
-const DEFAULT_HIGH_WATER = 64 * 1024;
 
-
-type AnyProtocol = BaseProtocolContract & Partial<ProtocolContract> & Partial<BufferedProtocolContract> & Partial<DatagramProtocolContract>;
-
-function isBytes(data: unknown): data is Uint8Array {
-  return data instanceof Uint8Array;
-}
+/** The write buffer of every transport with nothing buffered: shared, so an idle connection has no array of its own. Never pushed to. */
+const NO_BUFFERS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 
 /** OSErrors are the peer's doing (reset, broken pipe); asyncio logs them only in debug mode instead of calling the exception handler. */
 function isOSError(error: unknown): boolean {
@@ -74,250 +63,36 @@ function datagramReadReady(transport: SelectorDatagramTransport): void {
 function datagramWriteReady(transport: SelectorDatagramTransport): void {
   transport._writeReady();
 }
-function callConnectionLost(transport: SelectorTransport, error: unknown): void {
-  transport._callConnectionLost(error);
-}
-function callConnectionMade(transport: SelectorTransport): void {
-  transport._callConnectionMade();
-}
-function startReading(transport: SelectorTransport): void {
-  transport._startReading();
-}
-function setWaiterResult(waiter: Future<void> | null): void {
-  if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
-}
 
-/** asyncio's `_SelectorTransport`: what stream and datagram transports share. */
-export abstract class SelectorTransport {
-  /** @internal */ _loop: SelectorEventLoop;
-  /** @internal */ _sock: SocketLike | null;
-  /** @internal */ readonly _fd: number;
-  /** @internal */ _protocol: AnyProtocol;
-  /** @internal */ _protocolConnected = false;
-  /** @internal */ _server: TransportOwner | null;
-  /** @internal */ _closing = false;
-  /** @internal */ _connLost = 0;
-  /** @internal */ _paused = false;
-  /** @internal */ _protocolPaused = false;
-  /** @internal */ _highWater = DEFAULT_HIGH_WATER;
-  /** @internal */ _lowWater = DEFAULT_HIGH_WATER / 4;
-  /** @internal */ _bufferSize = 0;
-  #extra: Map<string, unknown>;
-
-  constructor(loop: SelectorEventLoop, sock: SocketLike, protocol: BaseProtocolContract, extra: Record<string, unknown> | null, server: TransportOwner | null) {
-    this._loop = loop;
-    this._sock = sock;
-    this._fd = sock.fileno();
-    this._protocol = protocol as AnyProtocol;
-    this._server = server;
-    this.#extra = new Map(extra === null ? [] : Object.entries(extra));
-    this.#extra.set('socket', sock);
-    loop._registerTransport(this._fd, this);
-    server?._attach(this);
-  }
-
-  /**
-   * `'socket'`, `'sockname'`, `'peername'` (looked up on first use, then
-   * kept), and whatever extra the creator gave.
-   */
-  getExtraInfo(name: string, defaultValue?: unknown): unknown {
-    if (this.#extra.has(name)) return this.#extra.get(name);
-    if ((name === 'sockname' || name === 'peername') && this._sock !== null) {
-      let value: unknown = null;
-      try {
-        value = name === 'sockname' ? this._sock.getsockname() : this._sock.getpeername();
-      } catch {
-        value = null;
-      }
-      if (value !== null) {
-        this.#extra.set(name, value);
-        return value;
-      }
-    }
-    return defaultValue;
-  }
-
-  setProtocol(protocol: BaseProtocolContract): void {
-    this._protocol = protocol as AnyProtocol;
-    this._protocolConnected = true;
-  }
-
-  getProtocol(): BaseProtocolContract {
-    return this._protocol;
-  }
-
-  isClosing(): boolean {
-    return this._closing;
-  }
-
-  isReading(): boolean {
-    return !this._paused && !this._closing;
-  }
-
-  pauseReading(): void {
-    if (this._closing || this._paused) return;
-    this._paused = true;
+/**
+ * asyncio's `_SelectorTransport`: the shared transport base on a readiness
+ * loop, where reading is a reader callback on the fd and writing a writer
+ * callback while something is buffered.
+ */
+export abstract class SelectorTransport extends BaseTransport<SelectorEventLoop, SocketLike> {
+  /** @internal */
+  protected override _stopReading(): void {
     this._loop._removeCallbackOf(this._fd, 'reader');
   }
 
-  resumeReading(): void {
-    if (this._closing || !this._paused) return;
-    this._paused = false;
-    this._addReader();
-  }
-
-  /** Stop reading; flush what is buffered, then close the socket and call `connectionLost(null)` once. */
-  close(): void {
-    if (this._closing) return;
-    this._closing = true;
+  /** @internal */
+  protected override _closeRead(): void {
     this._loop._removeCallbackOf(this._fd, 'reader');
-    if (this._bufferSize === 0 && !this._hasPendingWrites()) {
-      this._connLost++;
-      this._loop.callSoon(callConnectionLost, this, null);
-    }
-  }
-
-  /** Close at once, dropping buffered data; `connectionLost(null)`. */
-  abort(): void {
-    this._forceClose(null);
-  }
-
-  getWriteBufferSize(): number {
-    return this._bufferSize;
-  }
-
-  getWriteBufferLimits(): [low: number, high: number] {
-    return [this._lowWater, this._highWater];
-  }
-
-  /** asyncio's rule: high defaults to 64 KiB (or 4 × low), low to high / 4; `high >= low >= 0`. */
-  setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this._highWater = high;
-    this._lowWater = low;
-    this._maybePauseProtocol();
-  }
-
-  toString(): string {
-    const state = this._sock === null ? 'closed' : this._closing ? 'closing' : 'open';
-    return `<${this.constructor.name} fd=${this._fd} ${state} buffer=${this._bufferSize}>`;
   }
 
   /** @internal */
-  protected _hasPendingWrites(): boolean {
-    return false;
+  protected override _abortIo(wasClosing: boolean): void {
+    if (!wasClosing) this._loop._removeCallbackOf(this._fd, 'reader');
   }
 
   /** @internal */
-  abstract _startReading(): void;
-
-  /** @internal */
-  _addReader(): void {
-    this._startReading();
-  }
-
-  /** @internal */
-  _maybePauseProtocol(): void {
-    if (this._bufferSize <= this._highWater || this._protocolPaused) return;
-    this._protocolPaused = true;
-    try {
-      this._protocol.pauseWriting?.();
-    } catch (error) {
-      this._loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception: error, transport: this as unknown as Transport, protocol: this._protocol });
-    }
-  }
-
-  /** @internal */
-  _maybeResumeProtocol(): void {
-    if (!this._protocolPaused || this._bufferSize > this._lowWater) return;
-    this._protocolPaused = false;
-    try {
-      this._protocol.resumeWriting?.();
-    } catch (error) {
-      this._loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception: error, transport: this as unknown as Transport, protocol: this._protocol });
-    }
-  }
-
-  /** A failure: report it (OSErrors only in debug mode, as asyncio), then close at once (the `RawStreamTransport` contract). */
-  _fatalError(error: unknown, message = 'Fatal error on transport'): void {
-    if (isOSError(error)) {
-      if (this._loop.getDebug()) logger.debug(`${this.toString()}: ${message}: ${String(error)}`);
-    } else {
-      this._loop.callExceptionHandler({ message, exception: error, transport: this as unknown as Transport, protocol: this._protocol });
-    }
-    this._forceClose(error);
-  }
-
-  /** Close now, dropping buffered data; `connectionLost(error)` runs once, soon (the `RawStreamTransport` contract). */
-  _forceClose(error: unknown): void {
-    if (this._connLost !== 0) return;
-    this._dropWriteBuffer();
-    if (!this._closing) {
-      this._closing = true;
-      this._loop._removeCallbackOf(this._fd, 'reader');
-    }
-    this._connLost++;
-    this._loop.callSoon(callConnectionLost, this, error);
-  }
-
-  /** @internal */
-  protected abstract _dropWriteBuffer(): void;
-
-  /** @internal */
-  _callConnectionMade(): void {
-    if (this._sock === null) return;
-    this._protocolConnected = true;
-    try {
-      this._protocol.connectionMade?.(this as never);
-    } catch (error) {
-      this._fatalError(error, 'Fatal error: protocol.connectionMade() call failed.');
-    }
-  }
-
-  /**
-   * @internal The loop is closing with this transport still open: close the
-   * socket now; the protocol is not called (no callback runs on a closed loop).
-   */
-  _abandon(): void {
-    const sock = this._sock;
-    this._closing = true;
-    this._connLost++;
-    this._sock = null;
-    sock?.close();
-  }
-
-  /** @internal Call `connectionLost` (once), then close the socket and let go of everything. */
-  _callConnectionLost(error: unknown): void {
-    if (this._sock === null) return;
-    try {
-      if (this._protocolConnected) this._protocol.connectionLost?.(error);
-    } finally {
-      const sock = this._sock;
-      this._sock = null;
-      const loop = this._loop;
-      loop._unregisterTransport(this._fd, this);
-      if (!loop.isClosed() && loop._callbackOf(this._fd, 'reader') !== null) loop._removeCallbackOf(this._fd, 'reader');
-      if (!loop.isClosed() && loop._callbackOf(this._fd, 'writer') !== null) loop._removeCallbackOf(this._fd, 'writer');
-      sock.close();
-      this._protocol = NULL_PROTOCOL;
-      const server = this._server;
-      this._server = null;
-      server?._detach(this);
-    }
-  }
-
-  /** @internal Schedule connectionMade, then reading, then the waiter, in asyncio's order. */
-  _start(waiter: Future<void> | null): void {
+  protected override _releaseIo(): void {
     const loop = this._loop;
-    loop.callSoon(callConnectionMade, this);
-    loop.callSoon(startReading, this);
-    if (waiter !== null) loop.callSoon(setWaiterResult, waiter);
+    if (loop.isClosed()) return;
+    if (loop._callbackOf(this._fd, 'reader') !== null) loop._removeCallbackOf(this._fd, 'reader');
+    if (loop._callbackOf(this._fd, 'writer') !== null) loop._removeCallbackOf(this._fd, 'writer');
   }
 }
-
-const NULL_PROTOCOL: AnyProtocol = {};
 
 /**
  * asyncio's `_SelectorSocketTransport`: a stream socket. `write` sends at
@@ -326,12 +101,11 @@ const NULL_PROTOCOL: AnyProtocol = {};
  * goes out with one `sendmsg` per writability.
  */
 export class SelectorSocketTransport extends SelectorTransport implements Transport {
-  /** @internal TLS can run over it (`startTls`). */
-  readonly [START_TLS_COMPATIBLE] = true;
-  /** @internal */ _buffers: Uint8Array[] = [];
+  /** @internal TLS can run over it (`startTls`); set on the prototype, below. */
+  declare readonly [START_TLS_COMPATIBLE]: true;
+  /** @internal What the kernel has not taken yet; NO_BUFFERS (shared, never written) while that is nothing. */
+  _buffers: Uint8Array[] = NO_BUFFERS;
   /** @internal */ _eof = false;
-  /** @internal The peer's EOF was read; never watch for reads again. */
-  /** @internal */ _readEof = false;
   /** @internal */ _buffered: boolean;
 
   constructor(loop: SelectorEventLoop, sock: SocketLike, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null) {
@@ -376,7 +150,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       return;
     }
     if (count === 0) {
-      this._readReadyOnEof();
+      this._eofReceived();
       return;
     }
     const data = slab.subarray(slabOffset, slabOffset + count);
@@ -392,14 +166,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   /** @internal BufferedProtocol: receive straight into the protocol's buffer. */
   _readReadyBuffered(): void {
     if (this._connLost !== 0) return;
-    let buffer: Uint8Array;
-    try {
-      buffer = this._protocol.getBuffer!(-1);
-      if (!isBytes(buffer) || buffer.length === 0) throw new RuntimeError('getBuffer() returned an empty buffer');
-    } catch (error) {
-      this._fatalError(error, 'Fatal error: protocol.getBuffer() call failed.');
-      return;
-    }
+    const buffer = this._protocolBuffer();
+    if (buffer === null) return;
     let count: number;
     try {
       count = this._sock!.recvInto(buffer);
@@ -409,7 +177,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       return;
     }
     if (count === 0) {
-      this._readReadyOnEof();
+      this._eofReceived();
       return;
     }
     try {
@@ -419,41 +187,17 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     }
   }
 
-  /** @internal */
-  _readReadyOnEof(): void {
-    if (this._loop.getDebug()) logger.debug(`${this.toString()} received EOF`);
-    let keepOpen: unknown;
-    try {
-      keepOpen = this._protocol.eofReceived?.();
-    } catch (error) {
-      this._fatalError(error, 'Fatal error: protocol.eofReceived() call failed.');
-      return;
-    }
-    if (keepOpen === true) {
-      // Half-open: stop watching for reads (the fd stays readable at EOF).
-      // isReading() stays true, as in asyncio; _readEof keeps the reader off.
-      this._readEof = true;
-      this._loop._removeCallbackOf(this._fd, 'reader');
-    } else {
-      this.close();
-    }
-  }
-
   write(data: Uint8Array): void {
-    if (!isBytes(data)) throw new TypeError(`data argument must be a bytes-like object (Uint8Array), not ${data === null ? 'null' : typeof data}`);
+    checkBytes(data);
     if (this._eof) throw new RuntimeError('Cannot call write() after writeEof()');
-    if (data.length === 0) return;
-    if (this._connLost !== 0 || this._sock === null) {
-      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) logger.warning('socket.send() raised exception.');
-      this._connLost++;
-      return;
-    }
+    if (data.length === 0 || this._writeAfterLost()) return;
     if (this._bufferSize === 0) {
       const sent = this._sendNow(data, null);
       if (sent < 0 || sent === data.length) return;
       if (sent > 0) data = data.subarray(sent);
       this._loop._addCallback(this._fd, EVENT_WRITE, writeReady as LoopCallback, [this]);
     }
+    if (this._buffers === NO_BUFFERS) this._buffers = [];
     this._buffers.push(data);
     this._bufferSize += data.length;
     this._maybePauseProtocol();
@@ -481,6 +225,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       }
       const rest = sent > 0 ? piece.subarray(sent) : piece;
       sent = 0;
+      if (this._buffers === NO_BUFFERS) this._buffers = [];
       this._buffers.push(rest);
       this._bufferSize += rest.length;
     }
@@ -525,13 +270,13 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
         sent = 0;
       }
     }
-    if (index > 0) buffers.splice(0, index);
+    if (index === buffers.length) this._buffers = NO_BUFFERS;
+    else if (index > 0) buffers.splice(0, index);
     this._maybeResumeProtocol();
     if (this._bufferSize === 0) {
       this._loop._removeCallbackOf(this._fd, 'writer');
       if (this._closing) {
-        this._connLost++;
-        this._loop.callSoon(callConnectionLost, this, null);
+        this._connectionLostSoon(null);
       } else if (this._eof) {
         this._shutdownWrite();
       }
@@ -549,7 +294,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   /** @internal */
   protected override _dropWriteBuffer(): void {
     if (this._bufferSize !== 0 || this._buffers.length !== 0) {
-      this._buffers = [];
+      this._buffers = NO_BUFFERS;
       this._bufferSize = 0;
       this._loop._removeCallbackOf(this._fd, 'writer');
     }
@@ -566,6 +311,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     return true;
   }
 }
+
+Object.defineProperty(SelectorSocketTransport.prototype, START_TLS_COMPATIBLE, { value: true });
 
 function setNoDelay(sock: SocketLike): void {
   if (sock.type !== sysConstant('SOCK_STREAM')) return;
@@ -629,22 +376,15 @@ export class SelectorDatagramTransport extends SelectorTransport implements Data
 
   /** Send a datagram (to `address`, or to the connected peer); what the kernel cannot take now is queued. */
   sendto(data: Uint8Array, address?: unknown): void {
-    if (!isBytes(data)) throw new TypeError(`data argument must be a bytes-like object (Uint8Array), not ${data === null ? 'null' : typeof data}`);
-    if (this._address !== null) {
-      if (address !== undefined && address !== null && !sameAddress(address, this._address)) {
-        throw new RangeError(`Invalid address: must be null or ${JSON.stringify(this._address)}`);
-      }
-      address = this._address;
-    }
-    if (this._connLost !== 0 || this._sock === null) {
-      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) logger.warning('socket.send() raised exception.');
-      this._connLost++;
-      return;
-    }
+    checkBytes(data);
+    checkDatagramAddress(this._address, address);
+    if (this._address !== null) address = this._address;
+    if (this._writeAfterLost()) return;
     if (this._pending.length === 0) {
+      const sock = this._sock!;
       try {
-        if (this._address !== null) this._sock.send(data);
-        else this._sock.sendto(data, address);
+        if (this._address !== null) sock.send(data);
+        else sock.sendto(data, address);
         return;
       } catch (error) {
         if (!isWouldBlock(error)) {
@@ -684,10 +424,7 @@ export class SelectorDatagramTransport extends SelectorTransport implements Data
     this._maybeResumeProtocol();
     if (this._pending.length === 0) {
       this._loop._removeCallbackOf(this._fd, 'writer');
-      if (this._closing && this._connLost === 0) {
-        this._connLost++;
-        this._loop.callSoon(callConnectionLost, this, null);
-      }
+      if (this._closing && this._connLost === 0) this._connectionLostSoon(null);
     }
   }
 
@@ -703,10 +440,4 @@ export class SelectorDatagramTransport extends SelectorTransport implements Data
       this._loop._removeCallbackOf(this._fd, 'writer');
     }
   }
-}
-
-function sameAddress(a: unknown, b: unknown): boolean {
-  if (typeof a === 'string' || typeof b === 'string') return a === b;
-  if (!Array.isArray(a) || !Array.isArray(b)) return false;
-  return a[0] === b[0] && a[1] === b[1];
 }

@@ -1,126 +1,39 @@
-import fs from 'node:fs';
 import {
   BlockingIOError,
   errnoNumber,
   osErrorFromErrno,
-  toOSError,
   EVENT_READ,
   EVENT_WRITE,
   InterruptedError,
   RuntimeError,
-  fileobjToFd,
   type BaseProtocol as BaseProtocolContract,
   type ReadTransport,
   type WriteTransport,
 } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
-import { LOG_THRESHOLD_FOR_CONNLOST_WRITES, MAX_READ_SIZE, SelectorTransport } from './selector-transports.js';
+import { LOG_THRESHOLD_FOR_CONNLOST_WRITES, MAX_READ_SIZE, checkBytes } from '../base/base-transport.js';
+import { openPipeEnd } from '../net/pipe-end.js';
 import { sysModule, type PipeLike, type SocketLike } from '../net/socket-module.js';
+import { SelectorTransport } from './selector-transports.js';
+import type { SelectorEventLoop } from './selector-event-loop.js';
 
 export type { PipeLike };
-import type { SelectorEventLoop } from './selector-event-loop.js';
 
 type LoopCallback = (...args: unknown[]) => unknown;
 
 interface FdFunctions {
   read(fd: number, n: number): Buffer;
   write(fd: number, data: Uint8Array): number;
-  close(fd: number): void;
-  setBlocking(fd: number, flag: boolean): void;
 }
 
 function fdFunctions(): FdFunctions {
   return sysModule() as unknown as FdFunctions;
 }
 
-
-/**
- * A pipe end seen as the socket shape the shared transport code expects.
- * Closing it closes the user's object (if it has `close()`) or the fd, as
- * asyncio's pipe transports close the pipe object they were given.
- */
-class PipeEnd {
-  readonly family = -1;
-  readonly type = -1;
-  readonly proto = 0;
-  readonly #fd: number;
-  readonly #owner: PipeLike;
-  #closed = false;
-
-  constructor(pipe: PipeLike) {
-    this.#owner = pipe;
-    this.#fd = fileobjToFd(pipe);
-  }
-
-  fileno(): number {
-    return this.#closed ? -1 : this.#fd;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const owner = this.#owner;
-    if (typeof owner === 'object' && typeof owner.close === 'function') owner.close();
-    else fdFunctions().close(this.#fd);
-  }
-
-  getsockname(): null {
-    return null;
-  }
-
-  getpeername(): null {
-    return null;
-  }
-}
-
-/** asyncio accepts pipes, sockets and character devices (ttys, PTYs); anything else would be always ready or never. */
-function checkPipeMode(fd: number): void {
-  let stat: Pick<fs.Stats, 'isFIFO' | 'isSocket' | 'isCharacterDevice'>;
-  try {
-    stat = fs.fstatSync(fd);
-  } catch (error) {
-    stat = statThroughProc(fd) ?? throwOSError(error);
-  }
-  if (!stat.isFIFO() && !stat.isSocket() && !stat.isCharacterDevice()) {
-    throw new RangeError('Pipe transport is for pipes, sockets and character devices (ttys) only');
-  }
-}
-
-function throwOSError(error: unknown): never {
-  throw toOSError(error);
-}
-
-/**
- * The kind of file behind `fd` from Linux's /proc/self/fd, for runtimes whose
- * `fs.fstatSync` knows only the fds they opened themselves (Deno's fstat of
- * an fd made by @evloop/sys is EBADF); undefined where that does not tell.
- */
-function statThroughProc(fd: number): Pick<fs.Stats, 'isFIFO' | 'isSocket' | 'isCharacterDevice'> | undefined {
-  let target: string;
-  try {
-    target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return undefined;
-  }
-  const kind = (fifo: boolean, socket: boolean, characterDevice: boolean) => ({ isFIFO: () => fifo, isSocket: () => socket, isCharacterDevice: () => characterDevice });
-  if (target.startsWith('pipe:[')) return kind(true, false, false);
-  if (target.startsWith('socket:[')) return kind(false, true, false);
-  if (!target.startsWith('/')) return kind(false, false, false);
-  try {
-    const stat = fs.statSync(target);
-    return kind(stat.isFIFO(), stat.isSocket(), stat.isCharacterDevice());
-  } catch {
-    return undefined;
-  }
-}
-
-/** Check the pipe, make it non-blocking, and wrap it for the shared transport code. */
-function openPipeEnd(pipe: PipeLike): SocketLike {
-  const fd = fileobjToFd(pipe);
-  checkPipeMode(fd);
-  fdFunctions().setBlocking(fd, false);
-  return new PipeEnd(pipe) as unknown as SocketLike;
+/** The pipe end as the socket shape the selector transport keeps (only fileno() and close() are used). */
+function pipeEndpoint(pipe: PipeLike): SocketLike {
+  return openPipeEnd(pipe) as unknown as SocketLike;
 }
 
 function isWouldBlock(error: unknown): boolean {
@@ -136,6 +49,9 @@ function writeReady(transport: UnixWritePipeTransport): void {
 function peerClosed(transport: UnixWritePipeTransport): void {
   transport._peerClosed();
 }
+function callEofReceived(transport: UnixReadPipeTransport): void {
+  transport._callEofReceived();
+}
 
 /**
  * asyncio's `_UnixReadPipeTransport`: reads a pipe, FIFO, socket or
@@ -145,7 +61,7 @@ function peerClosed(transport: UnixWritePipeTransport): void {
  */
 export class UnixReadPipeTransport extends SelectorTransport implements ReadTransport {
   constructor(loop: SelectorEventLoop, pipe: PipeLike, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null = null) {
-    super(loop, openPipeEnd(pipe), protocol, { pipe, ...extra }, null);
+    super(loop, pipeEndpoint(pipe), protocol, { pipe, ...extra }, null);
     this._start(waiter);
   }
 
@@ -182,15 +98,17 @@ export class UnixReadPipeTransport extends SelectorTransport implements ReadTran
     if (this._loop.getDebug()) logger.debug(`${this.toString()} was closed by peer`);
     this._closing = true;
     this._loop._removeCallbackOf(this._fd, 'reader');
-    this._loop.callSoon(() => {
-      try {
-        this._protocol.eofReceived?.();
-      } catch (error) {
-        this._fatalError(error, 'Fatal error: protocol.eofReceived() call failed.');
-      }
-    });
-    this._connLost++;
-    this._loop.callSoon(() => this._callConnectionLost(null));
+    this._loop.callSoon(callEofReceived, this);
+    this._connectionLostSoon(null);
+  }
+
+  /** @internal */
+  _callEofReceived(): void {
+    try {
+      this._protocol.eofReceived?.();
+    } catch (error) {
+      this._fatalError(error, 'Fatal error: protocol.eofReceived() call failed.');
+    }
   }
 
   /** @internal */
@@ -207,7 +125,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
   /** @internal */ _buffers: Uint8Array[] = [];
 
   constructor(loop: SelectorEventLoop, pipe: PipeLike, protocol: BaseProtocolContract, waiter: Future<void> | null, extra: Record<string, unknown> | null = null) {
-    super(loop, openPipeEnd(pipe), protocol, { pipe, ...extra }, null);
+    super(loop, pipeEndpoint(pipe), protocol, { pipe, ...extra }, null);
     this._start(waiter);
   }
 
@@ -233,7 +151,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
   }
 
   write(data: Uint8Array): void {
-    if (!(data instanceof Uint8Array)) throw new TypeError(`data argument must be a bytes-like object (Uint8Array), not ${data === null ? 'null' : typeof data}`);
+    checkBytes(data);
     if (data.length === 0) return;
     if (this._connLost !== 0 || this._closing || this._sock === null) {
       if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) logger.warning('pipe closed by peer or os.write(pipe, data) raised exception.');
@@ -246,7 +164,6 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
         written = fdFunctions().write(this._fd, data);
       } catch (error) {
         if (!isWouldBlock(error)) {
-          this._connLost++;
           this._fatalError(error, 'Fatal write error on pipe transport');
           return;
         }
@@ -275,7 +192,6 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
     } catch (error) {
       if (isWouldBlock(error)) return;
       this._dropWriteBuffer();
-      this._connLost++;
       this._fatalError(error, 'Fatal write error on pipe transport');
       return;
     }
@@ -287,8 +203,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
       this._loop._removeCallbackOf(this._fd, 'writer');
       if (this._closing) {
         this._loop._removeCallbackOf(this._fd, 'reader');
-        this._connLost++;
-        this._loop.callSoon(() => this._callConnectionLost(null));
+        this._connectionLostSoon(null);
       }
     }
   }
@@ -304,8 +219,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
     this._closing = true;
     if (this._bufferSize === 0) {
       this._loop._removeCallbackOf(this._fd, 'reader');
-      this._connLost++;
-      this._loop.callSoon(() => this._callConnectionLost(null));
+      this._connectionLostSoon(null);
     }
   }
 

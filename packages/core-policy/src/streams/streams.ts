@@ -42,6 +42,8 @@ export class StreamReaderProtocol extends Protocol {
   /** @internal */ _connectionLost = false;
   /** @internal Over TLS, EOF closes the connection (TLS has no half-close), as asyncio's `_over_ssl`. */ _overSsl = false;
   /** @internal */ readonly _drainWaiters = new Set<Future<void>>();
+  /** @internal A done future that `_drainHelper` hands out while writing may go on: no future per `drain()`. */
+  _drained: Future<void> | null = null;
   /** @internal */ readonly _closed: Future<void>;
 
   constructor(streamReader: StreamReader | null, clientConnected: ClientConnectedCallback | null = null, options: { loop?: BaseEventLoop } = {}) {
@@ -151,13 +153,16 @@ export class StreamReaderProtocol extends Protocol {
 
   /** @internal A future that settles when writing may go on (at once unless paused). */
   _drainHelper(): Future<void> {
+    if (!this._connectionLost && !this._paused) {
+      if (this._drained === null) {
+        this._drained = this._loop.createFuture<void>();
+        this._drained.setResult(undefined);
+      }
+      return this._drained;
+    }
     const future = this._loop.createFuture<void>();
     if (this._connectionLost) {
       future.setException(connectionLostError());
-      return future;
-    }
-    if (!this._paused) {
-      future.setResult(undefined);
       return future;
     }
     this._drainWaiters.add(future);

@@ -25,10 +25,13 @@ import {
   Future,
   SSLContext,
   createDefaultContext,
+  NativeSslObject,
   openConnection,
   setSysModule,
+  setTlsEngine,
   sleep,
   startServer,
+  tlsEngine,
   waitFor,
   type BaseEventLoop,
   type Server,
@@ -42,6 +45,12 @@ export interface TlsConformanceOptions extends LoopSource {
   name: string;
   /** Bytes sent each way in the bulk-transfer tests (default 100 MiB, or EVLOOP_TLS_TRANSFER_MB MiB; about 1.5 s each here). */
   transferBytes?: number;
+  /**
+   * The TLS implementation under test: 'native' (OpenSSL over memory BIOs,
+   * @evloop/tls-native; the suite is skipped, saying why, where it cannot
+   * load) or 'js' (Node's tls over a JS stream). Default 'native'.
+   */
+  engine?: 'native' | 'js';
 }
 
 const opensslAvailable = (() => {
@@ -351,6 +360,11 @@ class BulkClient {
  */
 export function runTlsConformance(options: TlsConformanceOptions): void {
   const { name } = options;
+  const engine = options.engine ?? 'native';
+  setTlsEngine(engine === 'native' ? 'auto' : 'js');
+  const engineStatus = tlsEngine();
+  setTlsEngine(engine);
+  const engineMissing = engine === 'native' && engineStatus.engine !== 'native' ? engineStatus.reason : null;
   const family = loopFamily(options);
   const createLoop = family.create;
   const transferBytes = options.transferBytes ?? Number(process.env.EVLOOP_TLS_TRANSFER_MB ?? 100) * 1024 * 1024;
@@ -373,9 +387,14 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
     return context;
   };
 
-  describe.skipIf(!opensslAvailable)(`TLS conformance: ${name}`, () => {
+  const title = `TLS conformance: ${name}, ${engine} TLS${engineMissing === null ? '' : ` (skipped: native TLS cannot load here: ${engineMissing})`}${opensslAvailable ? '' : ' (skipped: no openssl CLI to make certificates and peers)'}`;
+  describe.skipIf(!opensslAvailable || engineMissing !== null)(title, () => {
     beforeAll(() => {
+      setTlsEngine(engine);
       certs = makeCertificates();
+    });
+    afterAll(() => {
+      setTlsEngine(null);
     });
     afterAll(() => {
       if (certs !== undefined) fs.rmSync(certs.dir, { recursive: true, force: true });
@@ -393,7 +412,11 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           const cipher = transport.getExtraInfo('cipher') as [string, string, number | null];
           expect(cipher[1]).toMatch(/^TLSv1\.[23]$/);
           expect(transport.getExtraInfo('compression')).toBe(null);
-          expect((transport.getExtraInfo('ssl_object') as tls.TLSSocket).getProtocol()).toMatch(/^TLSv1\.[23]$/);
+          const sslObject = transport.getExtraInfo('ssl_object') as tls.TLSSocket;
+          expect(sslObject.getProtocol()).toMatch(/^TLSv1\.[23]$/);
+          // The engine under test is the one that ran.
+          expect(sslObject instanceof NativeSslObject).toBe(engine === 'native');
+          expect(sslObject.exportKeyingMaterial(32, 'EXPORTER-evloop-test')).toHaveLength(32);
           expect(transport.getExtraInfo('peername')).toEqual(['127.0.0.1', server.port]);
           expect(transport.canWriteEof()).toBe(false);
           expect(() => transport.writeEof()).toThrow(NotImplementedError);

@@ -331,7 +331,7 @@ export class SSLProtocol {
     for (const chunk of early) this._plaintextReceived(chunk);
   }
 
-  private _handshakeTimedOut(): void {
+  protected _handshakeTimedOut(): void {
     this._timer = null;
     if (this._state !== 'handshake') return;
     const error = new ConnectionAbortedError(
@@ -378,7 +378,7 @@ export class SSLProtocol {
 
   // --- Plaintext ---
 
-  private _plaintextReceived(data: Buffer): void {
+  protected _plaintextReceived(data: Buffer): void {
     if (this._state === 'handshake') {
       this._early.push(data);
       return;
@@ -405,7 +405,7 @@ export class SSLProtocol {
   }
 
   /** The peer's close_notify, or the end of the connection. */
-  private _tlsEnded(): void {
+  protected _tlsEnded(): void {
     this._peerClosed = true;
     if (this._state === 'shutdown') {
       this._maybeFinishShutdown();
@@ -493,13 +493,13 @@ export class SSLProtocol {
     this._maybeFinishShutdown();
   }
 
-  private _maybeFinishShutdown(): void {
+  protected _maybeFinishShutdown(): void {
     if (this._state !== 'shutdown' || !this._sentCloseNotify || !this._peerClosed) return;
     this._clearTimer();
     this._raw?.close();
   }
 
-  private _shutdownTimedOut(): void {
+  protected _shutdownTimedOut(): void {
     this._timer = null;
     if (this._state !== 'shutdown') return;
     this._raw?._forceClose(new TimeoutError('SSL shutdown timed out'));
@@ -528,7 +528,7 @@ export class SSLProtocol {
     raw._fatalError(error, message);
   }
 
-  private _clearTimer(): void {
+  protected _clearTimer(): void {
     this._timer?.cancel();
     this._timer = null;
   }

@@ -10,7 +10,8 @@
 // loop (one thread): `connections` clients each send a `size`-byte message
 // over TLS 1.3, wait for all of it to come back, and send the next. The
 // figure is round trips per second over the measured window (after every
-// client has connected and a short warm-up). The certificate (ECDSA P-256,
+// client has connected and a short warm-up), and the process's CPU time
+// (user + system) per round trip over that window. The certificate (ECDSA P-256,
 // signed by a CA the clients trust) is made with the openssl CLI.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -78,7 +79,13 @@ async function main() {
     }
   })();
   const implementations = [
-    { id: 'evloop', label: 'evloop (epoll, protocols, ssl)', command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']] },
+    { id: 'evloop', label: 'evloop (epoll, protocols, ssl)', command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']], env: { EVLOOP_TLS: 'auto' } },
+    {
+      id: 'evloop-js',
+      label: "evloop, JS TLS path (EVLOOP_TLS=js)",
+      command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']],
+      env: { EVLOOP_TLS: 'js' },
+    },
     { id: 'node', label: "Node tls (net.Server + tls, 'data' events)", command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'node']] },
     {
       id: 'node-duplex',
@@ -90,12 +97,17 @@ async function main() {
   ];
   // Round-robin over the implementations, so a change in machine load hits them all alike.
   const rates = Object.fromEntries(implementations.map((implementation) => [implementation.id, []]));
+  const cpus = Object.fromEntries(implementations.map((implementation) => [implementation.id, []]));
   try {
     for (let run = 0; run < runs; run++) {
       for (const implementation of implementations) {
         if (implementation.skip) continue;
         const [command, args] = implementation.command;
-        const child = spawnSync(command, [...args, '--params', JSON.stringify(params)], { encoding: 'utf8', timeout: (params.seconds + params.warmup + 60) * 1000 });
+        const child = spawnSync(command, [...args, '--params', JSON.stringify(params)], {
+          encoding: 'utf8',
+          timeout: (params.seconds + params.warmup + 60) * 1000,
+          env: { ...process.env, ...implementation.env },
+        });
         const line = child.stdout.trim().split('\n').pop() ?? '';
         let parsed;
         try {
@@ -104,6 +116,7 @@ async function main() {
           throw new Error(`${implementation.id} failed (status ${child.status}, signal ${child.signal}):\n${child.stdout}\n${child.stderr}`);
         }
         rates[implementation.id].push(parsed.roundTripsPerSecond);
+        cpus[implementation.id].push(parsed.cpuMicrosecondsPerRoundTrip);
       }
     }
   } finally {
@@ -112,7 +125,9 @@ async function main() {
   const results = Object.fromEntries(
     implementations.map((implementation) => [
       implementation.id,
-      implementation.skip ? { skipped: implementation.skip } : { roundTripsPerSecond: median(rates[implementation.id]), runs: rates[implementation.id] },
+      implementation.skip
+        ? { skipped: implementation.skip }
+        : { roundTripsPerSecond: median(rates[implementation.id]), cpuMicrosecondsPerRoundTrip: median(cpus[implementation.id]), runs: rates[implementation.id] },
     ]),
   );
   const base = results.evloop.roundTripsPerSecond;
@@ -121,7 +136,8 @@ async function main() {
     return;
   }
   console.log(`TLS echo: ${params.connections} connections, ${params.size}-byte messages, ${params.seconds} s measured, median of ${runs} run(s), one process each (${os.cpus().length} CPUs)`);
-  console.log('implementation'.padEnd(44) + 'round trips/s'.padStart(14) + 'MiB/s each way'.padStart(16) + '  evloop ÷ it');
+  const baseCpu = results.evloop.cpuMicrosecondsPerRoundTrip;
+  console.log('implementation'.padEnd(44) + 'round trips/s'.padStart(14) + 'MiB/s each way'.padStart(16) + '  evloop ÷ it' + '  CPU µs/round trip' + '  its CPU ÷ evloop');
   for (const implementation of implementations) {
     const result = results[implementation.id];
     if (result.skipped) {
@@ -130,23 +146,27 @@ async function main() {
     }
     const rate = result.roundTripsPerSecond;
     const mib = (rate * params.size) / (1024 * 1024);
-    console.log(implementation.label.padEnd(44) + rate.toFixed(0).padStart(14) + mib.toFixed(1).padStart(16) + `  ${(base / rate).toFixed(2)}`);
+    const cpu = result.cpuMicrosecondsPerRoundTrip;
+    console.log(
+      implementation.label.padEnd(44) + rate.toFixed(0).padStart(14) + mib.toFixed(1).padStart(16) + `  ${(base / rate).toFixed(2)}`.padEnd(12) + cpu.toFixed(1).padStart(18) + (cpu / baseCpu).toFixed(2).padStart(19),
+    );
   }
 }
 
 /** One measured run; prints {"roundTripsPerSecond": n}. */
 async function runChild(kind, params) {
-  const rate = kind === 'evloop' ? await evloopEcho(params) : await nodeEcho(params, kind === 'node-duplex');
-  console.log(JSON.stringify({ roundTripsPerSecond: rate }));
+  const [rate, cpu] = kind === 'evloop' ? await evloopEcho(params) : await nodeEcho(params, kind === 'node-duplex');
+  console.log(JSON.stringify({ roundTripsPerSecond: rate, cpuMicrosecondsPerRoundTrip: cpu }));
   // Node's sockets are left open: exiting ends them.
   process.exit(0);
 }
 
-/** Counts round trips between `start()` and `stop()`; clients call `tick()` after each one. */
+/** Counts round trips between `start()` and `stop()`; clients call `tick()` after each one. finish([rate, CPU µs per round trip]). */
 function meter(params, finish) {
   let counting = false;
   let count = 0;
   let started = 0;
+  let cpuStarted = null;
   return {
     tick() {
       if (counting) count++;
@@ -155,9 +175,11 @@ function meter(params, finish) {
       schedule(params.warmup, () => {
         counting = true;
         started = performance.now();
+        cpuStarted = process.cpuUsage();
         schedule(params.seconds, () => {
           counting = false;
-          finish((count * 1000) / (performance.now() - started));
+          const cpu = process.cpuUsage(cpuStarted);
+          finish([(count * 1000) / (performance.now() - started), (cpu.user + cpu.system) / Math.max(count, 1)]);
         });
       });
     },

@@ -617,6 +617,25 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('Symbol.asyncDispose: close_notify both ways, then resolves once connectionLost has run', async ({ loop }) => {
+        const node = await nodeServer(nodeTlsEcho());
+        try {
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          transport.write(Buffer.from('dispose'));
+          expect((await within(5, protocol.waitForBytes(7))).toString()).toBe('dispose');
+          const disposable = transport as Transport & AsyncDisposable;
+          expect(typeof disposable[Symbol.asyncDispose]).toBe('function');
+          await within(5, disposable[Symbol.asyncDispose]());
+          expect(protocol.lost.done()).toBe(true);
+          expect(protocol.lost.result()).toBe(null);
+          expect(transport.isClosing()).toBe(true);
+          // Again: already gone, resolves at once.
+          await within(1, disposable[Symbol.asyncDispose]());
+        } finally {
+          await node.close();
+        }
+      });
+
       test('a connectionMade that throws: reported, the connection closed, connectionLost with the error (as a plain transport)', async ({ loop, claimErrors }) => {
         const node = await nodeServer(nodeTlsEcho());
         try {

@@ -66,15 +66,21 @@ export class NativeSslObject {
   readonly authorized = true;
   readonly #connection: NativeTlsConnectionBinding;
   readonly #info: ReturnType<NativeTlsConnectionBinding['info']>;
-  readonly #certificate: X509Certificate | null;
+  readonly #der: Buffer | null;
+  #certificate: X509Certificate | null | undefined;
 
+  /** Reads what describes the connection at once (it stays readable after the connection is gone); parses the certificate when first asked. */
   constructor(connection: NativeTlsConnectionBinding) {
     this.#connection = connection;
     this.#info = connection.info();
     this.alpnProtocol = this.#info.alpn ?? false;
     this.servername = this.#info.servername ?? false;
-    const der = connection.peerCertificate();
-    this.#certificate = der === null ? null : new X509Certificate(der);
+    this.#der = connection.peerCertificate();
+  }
+
+  #peer(): X509Certificate | null {
+    if (this.#certificate === undefined) this.#certificate = this.#der === null ? null : new X509Certificate(this.#der);
+    return this.#certificate;
   }
 
   /** 'TLSv1.2' or 'TLSv1.3'. */
@@ -93,11 +99,12 @@ export class NativeSslObject {
 
   /** The peer's certificate as Node's `getPeerCertificate()` object, or `{}` when it sent none (as Node). */
   getPeerCertificate(): Record<string, unknown> {
-    return this.#certificate === null ? {} : peerCertificateObject(this.#certificate);
+    const certificate = this.#peer();
+    return certificate === null ? {} : peerCertificateObject(certificate);
   }
 
   getPeerX509Certificate(): X509Certificate | undefined {
-    return this.#certificate ?? undefined;
+    return this.#peer() ?? undefined;
   }
 
   /** RFC 5705 keying material (Node's `exportKeyingMaterial`). */

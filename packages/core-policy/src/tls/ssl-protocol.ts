@@ -127,6 +127,10 @@ export class SSLProtocol {
   /** @internal */ _highWater = DEFAULT_HIGH_WATER;
   /** @internal */ _lowWater = DEFAULT_HIGH_WATER / 4;
   /** @internal */ _connLostWrites = 0;
+  /** @internal connectionLost has run. */
+  /** @internal */ _lost = false;
+  /** @internal Resolved once connectionLost has run (made when someone waits). */
+  /** @internal */ _lostWaiter: Future<void> | null = null;
 
   constructor(loop: BaseEventLoop, appProtocol: BaseProtocolContract, context: SSLContext, waiter: Future<void> | null, options: SSLProtocolOptions) {
     this._loop = loop;
@@ -200,6 +204,10 @@ export class SSLProtocol {
 
   connectionLost(error: unknown): void {
     this._clearTimer();
+    this._lost = true;
+    const lostWaiter = this._lostWaiter;
+    this._lostWaiter = null;
+    if (lostWaiter !== null && !lostWaiter.done()) lostWaiter.setResult(undefined);
     const wasHandshake = this._state === 'handshake';
     this._state = 'closed';
     this._heldWrites = [];
@@ -512,6 +520,15 @@ export class SSLProtocol {
     this._state = 'closed';
     this._tls?.destroy();
     this._raw?.abort();
+  }
+
+  /** @internal Resolves once the connection is gone (connectionLost has run). */
+  _waitLost(): Future<void> {
+    if (this._lostWaiter === null) {
+      this._lostWaiter = this._loop.createFuture<void>();
+      if (this._lost || this._loop.isClosed()) this._lostWaiter.setResult(undefined);
+    }
+    return this._lostWaiter;
   }
 
   /** @internal The transport the app protocol was given, once the handshake is done. */

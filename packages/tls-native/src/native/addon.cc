@@ -190,8 +190,8 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     bool read_plaintext = BooleanArgument(info, 1, "readPlaintext");
     int flags = connection.Feed(data.data, data.length, read_plaintext);
     Napi::Object results = results_.Value();
-    std::vector<uint8_t>& plaintext = connection.plaintext();
-    results.Set(0u, plaintext.empty() ? env.Null() : Napi::Buffer<uint8_t>::Copy(env, plaintext.data(), plaintext.size()).As<Napi::Value>());
+    size_t plaintext = connection.plaintext_length();
+    results.Set(0u, plaintext == 0 ? env.Null() : Napi::Buffer<uint8_t>::Copy(env, connection.plaintext(), plaintext).As<Napi::Value>());
     results.Set(1u, Ciphertext(env, connection));
     results.Set(2u, (flags & kFailed) != 0 ? ErrorObject(env, connection.error()).As<Napi::Value>() : env.Null());
     results.Set(3u, Napi::Number::New(env, static_cast<double>(connection.pending_ciphertext_in())));

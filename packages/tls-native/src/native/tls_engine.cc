@@ -61,6 +61,11 @@ TlsError ErrorFromQueue(const char* fallback) {
   return error;
 }
 
+// Plaintext scratch, per thread: grown as needed, never shrunk nor cleared
+// (no allocation or memset per Feed).
+thread_local std::unique_ptr<uint8_t[]> scratch;
+thread_local size_t scratch_capacity = 0;
+
 }  // namespace
 
 const char* VerifyCodeName(long code) {
@@ -307,7 +312,7 @@ int TlsConnection::Fail(int ssl_result) {
 
 int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext) {
   const OpenSslApi& o = ossl();
-  plaintext_.clear();
+  plaintext_length_ = 0;
   if (failed_) return kFailed;
   while (length > 0) {
     int piece = length > INT_MAX ? INT_MAX : static_cast<int>(length);
@@ -336,9 +341,16 @@ int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext)
   if (!read_plaintext || peer_closed_) return flags;
   size_t used = 0;
   for (;;) {
-    if (plaintext_.size() - used < 16384) plaintext_.resize(used + 16384 + 1024);
-    size_t room = plaintext_.size() - used;
-    int result = o.SSL_read(ssl_, plaintext_.data() + used, room > INT_MAX ? INT_MAX : static_cast<int>(room));
+    // Room for at least one whole record (16 KiB of plaintext).
+    if (scratch_capacity - used < 16384) {
+      size_t capacity = scratch_capacity == 0 ? 65536 : scratch_capacity * 2;
+      std::unique_ptr<uint8_t[]> grown(new uint8_t[capacity]);
+      if (used > 0) std::memcpy(grown.get(), scratch.get(), used);
+      scratch = std::move(grown);
+      scratch_capacity = capacity;
+    }
+    size_t room = scratch_capacity - used;
+    int result = o.SSL_read(ssl_, scratch.get() + used, room > INT_MAX ? INT_MAX : static_cast<int>(room));
     if (result > 0) {
       used += static_cast<size_t>(result);
       continue;
@@ -350,10 +362,10 @@ int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext)
       flags |= kPeerClosed;
       break;
     }
-    plaintext_.resize(used);
+    plaintext_length_ = used;
     return flags | Fail(result);
   }
-  plaintext_.resize(used);
+  plaintext_length_ = used;
   return flags;
 }
 
@@ -394,6 +406,8 @@ int TlsConnection::Shutdown() {
   }
   return 0;
 }
+
+const uint8_t* TlsConnection::plaintext() const { return scratch.get(); }
 
 size_t TlsConnection::pending_ciphertext_out() const { return ossl().BIO_ctrl_pending(outgoing_); }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -86,7 +87,11 @@ class TlsConnection {
   // Queues our close_notify; returns flags (kFailed on error).
   int Shutdown();
 
-  std::vector<uint8_t>& plaintext() { return plaintext_; }
+  // The plaintext the last Feed decrypted: valid until the next Feed of any
+  // connection on this thread (one scratch buffer per thread, so an idle
+  // connection holds none).
+  const uint8_t* plaintext() const;
+  size_t plaintext_length() const { return plaintext_length_; }
   size_t pending_ciphertext_out() const;
   size_t pending_ciphertext_in() const;
   int ReadCiphertext(uint8_t* into, size_t length);
@@ -111,7 +116,7 @@ class TlsConnection {
   bool peer_closed_ = false;
   bool failed_ = false;
   std::string hostname_;
-  std::vector<uint8_t> plaintext_;
+  size_t plaintext_length_ = 0;
   TlsError error_;
 };
 

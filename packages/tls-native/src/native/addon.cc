@@ -60,6 +60,12 @@ Napi::Object ErrorObject(Napi::Env env, const TlsError& error) {
   return object;
 }
 
+// Per Node environment (the main thread, each worker).
+struct AddonData {
+  Napi::FunctionReference context_constructor;
+  PlaintextScratch scratch;
+};
+
 }  // namespace
 
 class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
@@ -151,8 +157,8 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
   // new Connection(context, verifyMode, hostname, checkHostname, sni, results)
   explicit ConnectionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConnectionWrap>(info) {
     Napi::Env env = info.Env();
-    Napi::FunctionReference* context_constructor = env.GetInstanceData<Napi::FunctionReference>();
-    if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(context_constructor->Value())) throw Napi::TypeError::New(env, "context must be a Context");
+    AddonData* data = env.GetInstanceData<AddonData>();
+    if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(data->context_constructor.Value())) throw Napi::TypeError::New(env, "context must be a Context");
     ContextWrap* context = ContextWrap::Unwrap(info[0].As<Napi::Object>());
     int verify_mode = IntArgument(info, 1, "verifyMode", 0, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
     std::string hostname = StringArgument(info, 2, "hostname");
@@ -188,10 +194,11 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     TlsConnection& connection = Live(info);
     Bytes data = BytesArgument(info, 0, "data", true);
     bool read_plaintext = BooleanArgument(info, 1, "readPlaintext");
-    int flags = connection.Feed(data.data, data.length, read_plaintext);
+    PlaintextScratch& scratch = env.GetInstanceData<AddonData>()->scratch;
+    int flags = connection.Feed(data.data, data.length, read_plaintext, scratch);
     Napi::Object results = results_.Value();
     size_t plaintext = connection.plaintext_length();
-    results.Set(0u, plaintext == 0 ? env.Null() : Napi::Buffer<uint8_t>::Copy(env, connection.plaintext(), plaintext).As<Napi::Value>());
+    results.Set(0u, plaintext == 0 ? env.Null() : Napi::Buffer<uint8_t>::Copy(env, scratch.data.get(), plaintext).As<Napi::Value>());
     results.Set(1u, Ciphertext(env, connection));
     results.Set(2u, (flags & kFailed) != 0 ? ErrorObject(env, connection.error()).As<Napi::Value>() : env.Null());
     results.Set(3u, Napi::Number::New(env, static_cast<double>(connection.pending_ciphertext_in())));
@@ -273,8 +280,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     return exports;
   }
   Napi::Function context = ContextWrap::Define(env);
-  // Per environment (the main thread and each worker): what Connection checks its context against.
-  env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(context)));
+  auto* data = new AddonData();
+  data->context_constructor = Napi::Persistent(context);
+  env.SetInstanceData(data);
   exports.Set("Context", context);
   exports.Set("Connection", ConnectionWrap::Define(env));
   exports.Set("openSslVersion", Napi::Number::New(env, static_cast<double>(ossl().OpenSSL_version_num())));

@@ -61,11 +61,6 @@ TlsError ErrorFromQueue(const char* fallback) {
   return error;
 }
 
-// Plaintext scratch, per thread: grown as needed, never shrunk nor cleared
-// (no allocation or memset per Feed).
-thread_local std::unique_ptr<uint8_t[]> scratch;
-thread_local size_t scratch_capacity = 0;
-
 }  // namespace
 
 const char* VerifyCodeName(long code) {
@@ -310,7 +305,7 @@ int TlsConnection::Fail(int ssl_result) {
   return kFailed;
 }
 
-int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext) {
+int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext, PlaintextScratch& scratch) {
   const OpenSslApi& o = ossl();
   plaintext_length_ = 0;
   if (failed_) return kFailed;
@@ -342,15 +337,15 @@ int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext)
   size_t used = 0;
   for (;;) {
     // Room for at least one whole record (16 KiB of plaintext).
-    if (scratch_capacity - used < 16384) {
-      size_t capacity = scratch_capacity == 0 ? 65536 : scratch_capacity * 2;
+    if (scratch.capacity - used < 16384) {
+      size_t capacity = scratch.capacity == 0 ? 65536 : scratch.capacity * 2;
       std::unique_ptr<uint8_t[]> grown(new uint8_t[capacity]);
-      if (used > 0) std::memcpy(grown.get(), scratch.get(), used);
-      scratch = std::move(grown);
-      scratch_capacity = capacity;
+      if (used > 0) std::memcpy(grown.get(), scratch.data.get(), used);
+      scratch.data = std::move(grown);
+      scratch.capacity = capacity;
     }
-    size_t room = scratch_capacity - used;
-    int result = o.SSL_read(ssl_, scratch.get() + used, room > INT_MAX ? INT_MAX : static_cast<int>(room));
+    size_t room = scratch.capacity - used;
+    int result = o.SSL_read(ssl_, scratch.data.get() + used, room > INT_MAX ? INT_MAX : static_cast<int>(room));
     if (result > 0) {
       used += static_cast<size_t>(result);
       continue;
@@ -406,8 +401,6 @@ int TlsConnection::Shutdown() {
   }
   return 0;
 }
-
-const uint8_t* TlsConnection::plaintext() const { return scratch.get(); }
 
 size_t TlsConnection::pending_ciphertext_out() const { return ossl().BIO_ctrl_pending(outgoing_); }
 

@@ -59,6 +59,13 @@ class TlsContext {
   TlsError error_;
 };
 
+// Where Feed puts plaintext: one per Node environment (thread), so an idle
+// connection holds no read buffer; grown as needed, never cleared.
+struct PlaintextScratch {
+  std::unique_ptr<uint8_t[]> data;
+  size_t capacity = 0;
+};
+
 enum TlsFlags : int {
   kHandshakeDone = 1,  // the handshake completed during this call
   kPeerClosed = 2,     // the peer's close_notify arrived
@@ -80,17 +87,15 @@ class TlsConnection {
   const TlsError& error() const { return error_; }
 
   // Ciphertext from the peer (may be empty); runs the handshake, then
-  // (when read_plaintext) decrypts all that is complete into plaintext().
-  int Feed(const uint8_t* data, size_t length, bool read_plaintext);
+  // (when read_plaintext) decrypts all that is complete into
+  // scratch.data[0, plaintext_length()).
+  int Feed(const uint8_t* data, size_t length, bool read_plaintext, PlaintextScratch& scratch);
   // Encrypts; returns the bytes taken (all, or 0 while OpenSSL needs to read first), or -1 (error()).
   long Write(const uint8_t* data, size_t length);
   // Queues our close_notify; returns flags (kFailed on error).
   int Shutdown();
 
-  // The plaintext the last Feed decrypted: valid until the next Feed of any
-  // connection on this thread (one scratch buffer per thread, so an idle
-  // connection holds none).
-  const uint8_t* plaintext() const;
+  // Bytes of plaintext the last Feed put in its scratch.
   size_t plaintext_length() const { return plaintext_length_; }
   size_t pending_ciphertext_out() const;
   size_t pending_ciphertext_in() const;

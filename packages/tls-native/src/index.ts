@@ -1,13 +1,15 @@
 import { loadNative, type NativeTls } from './load-native.js';
 
-export type { NativeTls, NativeTlsConnection, NativeTlsContext, NativeTlsError, NativeTlsResults } from './load-native.js';
+export type { NativeTls, NativeTlsConnection, NativeTlsContext, NativeTlsError } from './load-native.js';
 
 /** `feed` flag: the handshake completed during this call. */
 export const FLAG_HANDSHAKE_DONE = 1;
 /** `feed` flag: the peer's close_notify arrived. */
 export const FLAG_PEER_CLOSED = 2;
-/** `feed` flag: the connection failed; results[2] is the error. */
+/** `feed` flag: the connection failed; `error()` says why. */
 export const FLAG_FAILED = 4;
+/** `feed` flag: the plaintext did not all fit after the offset: feed again (null) with more room. */
+export const FLAG_MORE_PLAINTEXT = 8;
 
 /**
  * Whether native TLS works in this process: the addon loads (a prebuild or

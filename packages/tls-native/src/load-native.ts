@@ -23,22 +23,29 @@ export interface NativeTlsContext {
   setAlpn(wire: Uint8Array): void;
 }
 
-/** What `feed` and `write` leave in the results array the connection was made with. */
-export type NativeTlsResults = [plaintext: Buffer | null, ciphertext: Buffer | null, error: NativeTlsError | null, bufferedCiphertext: number];
-
-/** One TLS connection: an SSL over two memory BIOs. */
+/**
+ * One TLS connection: an SSL over two memory BIOs. Output goes into the
+ * slab given to `setSlab`, at the offset each call is given; the state
+ * array says where: [0] plaintext bytes (at the offset), [1] ciphertext
+ * offset (or -1: it did not fit, `drain()` it), [2] ciphertext bytes, [3]
+ * ciphertext from the peer not decrypted yet, [4] the offset after what
+ * the call wrote.
+ */
 export interface NativeTlsConnection {
   /**
    * Ciphertext from the peer (or null): runs the handshake, then, when
    * `readPlaintext`, decrypts everything complete. Returns the flags
-   * (`FLAG_*`); results: the plaintext, the ciphertext to send, the error
-   * (with FLAG_FAILED), the ciphertext still buffered unread.
+   * (`FLAG_*`; with FLAG_FAILED, `error()` says why).
    */
-  feed(data: Uint8Array | null, readPlaintext: boolean): number;
-  /** Encrypts; returns the bytes taken (all, or 0 until OpenSSL has read), or -1 (results[2]). results[1]: the ciphertext. */
-  write(data: Uint8Array): number;
-  /** Our close_notify (ciphertext to send), or null. */
-  shutdown(): Buffer | null;
+  feed(data: Uint8Array | null, readPlaintext: boolean, offset: number): number;
+  /** Encrypts; returns the bytes taken (all, or 0 until OpenSSL has read), or -1 (`error()`). */
+  write(data: Uint8Array, offset: number): number;
+  /** Queues our close_notify (the ciphertext, as the state says). */
+  shutdown(offset: number): void;
+  /** Copies the ciphertext that did not fit in the slab into `target`; returns its length. */
+  drain(target: Uint8Array): number;
+  /** The error of the last call that failed. */
+  error(): NativeTlsError;
   info(): { version: string; cipher: string; standardName: string; bits: number; alpn: string | null; servername: string | null };
   /** The peer's certificate (DER), or null. */
   peerCertificate(): Buffer | null;
@@ -49,7 +56,9 @@ export interface NativeTlsConnection {
 
 export interface NativeTls {
   Context: new (serverSide: boolean) => NativeTlsContext;
-  Connection: new (context: NativeTlsContext, verifyMode: number, hostname: string, checkHostname: boolean, sni: boolean, results: unknown[]) => NativeTlsConnection;
+  Connection: new (context: NativeTlsContext, verifyMode: number, hostname: string, checkHostname: boolean, sni: boolean) => NativeTlsConnection;
+  /** The Uint8Array every connection's calls write into from now on, and the Int32Array (5 long) they report in. */
+  setSlab(slab: Uint8Array, state: Int32Array): void;
   /** OpenSSL_version_num() of the running process. */
   openSslVersion: number;
   TLS1_2_VERSION: number;

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { available, FLAG_FAILED, FLAG_HANDSHAKE_DONE, type NativeTlsContext } from '../src/index.js';
-import { feed, makePems, opensslAvailable, results, side, tls } from './helpers.js';
+import { feed, makePems, opensslAvailable, side, tls } from './helpers.js';
 
 const status = available();
 const RUNS = 150;
@@ -24,13 +24,11 @@ describe.skipIf(!status.ok || !opensslAvailable)(`native TLS handshake fuzz${sta
 
   const newServer = () => {
     const native = tls();
-    const resultsArray = results();
-    return side(new native.Connection(serverContext, 0, '', false, false, resultsArray), resultsArray);
+    return side(new native.Connection(serverContext, 0, '', false, false));
   };
   const newClient = () => {
     const native = tls();
-    const resultsArray = results();
-    return side(new native.Connection(clientContext, native.SSL_VERIFY_PEER, 'localhost', true, true, resultsArray), resultsArray);
+    return side(new native.Connection(clientContext, native.SSL_VERIFY_PEER, 'localhost', true, true));
   };
   const checkFailure = (flags: number, error: { code?: unknown } | null) => {
     if ((flags & FLAG_FAILED) !== 0) expect(String(error?.code)).toMatch(/^[A-Z0-9_]+$/);

@@ -1,7 +1,7 @@
 // The addon on its own: two connections in one process, over memory only.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { available, FLAG_FAILED, FLAG_PEER_CLOSED, type NativeTlsContext } from '../src/index.js';
-import { feed, makePems, opensslAvailable, pump, results, side, tls, type Pems } from './helpers.js';
+import { ciphertextOf, feed, makePems, opensslAvailable, pump, room, side, tls, write, type Pems } from './helpers.js';
 
 const status = available();
 
@@ -22,10 +22,8 @@ describe.skipIf(!status.ok || !opensslAvailable)(`native TLS over memory BIOs${s
 
   const connect = (hostname = 'localhost', context = clientContext) => {
     const native = tls();
-    const clientResults = results();
-    const serverResults = results();
-    const client = side(new native.Connection(context, native.SSL_VERIFY_PEER, hostname, true, hostname !== '127.0.0.1', clientResults), clientResults);
-    const server = side(new native.Connection(serverContext, 0, '', false, false, serverResults), serverResults);
+    const client = side(new native.Connection(context, native.SSL_VERIFY_PEER, hostname, true, hostname !== '127.0.0.1'));
+    const server = side(new native.Connection(serverContext, 0, '', false, false));
     return { client, server, hello: feed(client, null) };
   };
 
@@ -42,20 +40,22 @@ describe.skipIf(!status.ok || !opensslAvailable)(`native TLS over memory BIOs${s
     expect(client.connection.exportKeyingMaterial(16, 'EXPORTER-test', null).equals(server.connection.exportKeyingMaterial(16, 'EXPORTER-test', null))).toBe(true);
 
     const message = Buffer.alloc(100_000, 7);
-    expect(client.connection.write(message)).toBe(message.length);
-    const ciphertext = client.results[1] as Buffer;
+    const [taken, ciphertext] = write(client, message);
+    expect(taken).toBe(message.length);
+    if (ciphertext === null) throw new Error('no ciphertext');
     expect(ciphertext.length).toBeGreaterThan(message.length);
     // In uneven pieces: plaintext comes out as records complete.
     for (let offset = 0; offset < ciphertext.length; offset += 7001) feed(server, ciphertext.subarray(offset, offset + 7001));
     expect(Buffer.concat(server.plaintext).equals(message)).toBe(true);
 
-    const closeNotify = client.connection.shutdown();
+    client.connection.shutdown(room());
+    const closeNotify = ciphertextOf(client.connection);
     expect(closeNotify).not.toBe(null);
     feed(server, closeNotify);
     expect(server.flags & FLAG_PEER_CLOSED).toBe(FLAG_PEER_CLOSED);
     client.connection.destroy();
     server.connection.destroy();
-    expect(() => client.connection.feed(null, true)).toThrow(/destroyed/);
+    expect(() => client.connection.feed(null, true, 0)).toThrow(/destroyed/);
   });
 
   it('a wrong host name fails verification with Node\'s code, and the server hears the alert', () => {
@@ -99,13 +99,19 @@ describe.skipIf(!status.ok || !opensslAvailable)(`native TLS over memory BIOs${s
     expect(() => context.setAlpn(Buffer.alloc(0))).toThrow(RangeError);
     expect(() => context.addCaPem('text' as never)).toThrow(/pem must be a Uint8Array/);
     expect(() => context.setCiphers('A\0B', '')).toThrow(TypeError);
-    expect(() => new native.Connection({} as never, 0, '', false, false, [])).toThrow(/context must be a Context/);
-    expect(() => new native.Connection(context, 99, '', false, false, [])).toThrow(/verifyMode/);
-    expect(() => new native.Connection(context, 0, 'a\0b', false, false, [])).toThrow(RangeError);
-    expect(() => new native.Connection(context, 0, '', false, false, null as never)).toThrow(/results/);
-    const connection = new native.Connection(context, 0, '', false, false, results());
-    expect(() => connection.feed(new Float32Array(2) as never, true)).toThrow(/data must be a Uint8Array/);
-    expect(() => connection.feed(null, 1 as never)).toThrow(/readPlaintext/);
+    expect(() => new native.Connection({} as never, 0, '', false, false)).toThrow(/context must be a Context/);
+    expect(() => new native.Connection(context, 99, '', false, false)).toThrow(/verifyMode/);
+    expect(() => new native.Connection(context, 0, 'a\0b', false, false)).toThrow(RangeError);
+    const connection = new native.Connection(context, 0, '', false, false);
+    expect(() => connection.feed(new Float32Array(2) as never, true, room())).toThrow(/data must be a Uint8Array/);
+    expect(() => connection.feed(null, 1 as never, room())).toThrow(/readPlaintext/);
+    expect(() => connection.feed(null, true, -1)).toThrow(RangeError);
+    expect(() => connection.feed(null, true, 2 ** 40)).toThrow(RangeError);
+    expect(() => connection.feed(null, true, 1.5)).toThrow(RangeError);
+    expect(() => connection.write(Buffer.from('x'), 'zero' as never)).toThrow(TypeError);
+    expect(() => connection.drain(Buffer.alloc(0))).not.toThrow();
+    expect(() => native.setSlab(Buffer.alloc(4), new Int32Array(2))).toThrow(RangeError);
+    expect(() => native.setSlab([] as never, new Int32Array(5))).toThrow(TypeError);
     expect(() => connection.exportKeyingMaterial(16, 'x', null)).toThrow(/handshake/);
     connection.destroy();
   });

@@ -13,6 +13,58 @@ import { SSLTransport } from './ssl-transport.js';
 
 /** Ciphertext buffered unread (the app paused reading) above which the socket stops being read. */
 const INCOMING_HIGH_WATER = 256 * 1024;
+/** The slab plaintext and ciphertext are written into (views of it are handed out; a region is never reused). */
+const SLAB_SIZE = 128 * 1024;
+/** Room a feed wants: a whole record's plaintext. */
+const FEED_ROOM = 16 * 1024 + 1024;
+// The native call's report (see @evloop/tls-native's setSlab).
+const PLAINTEXT_LENGTH = 0;
+const CIPHERTEXT_OFFSET = 1;
+const CIPHERTEXT_LENGTH = 2;
+const BUFFERED_IN = 3;
+const NEXT_OFFSET = 4;
+
+/**
+ * The slab every native connection of this thread writes into, and where
+ * the addon reports. On globalThis, so that an ESM and a CJS copy of this
+ * package in one process (which share the addon) share it too.
+ */
+interface Slab {
+  binding: NativeTlsBinding | null;
+  buffer: Buffer;
+  offset: number;
+  readonly state: Int32Array;
+}
+const SLAB_KEY = Symbol.for('evloop.tlsNativeSlab');
+function sharedSlab(): Slab {
+  const holder = globalThis as { [SLAB_KEY]?: Slab };
+  holder[SLAB_KEY] ??= { binding: null, buffer: Buffer.alloc(0), offset: 0, state: new Int32Array(5) };
+  return holder[SLAB_KEY];
+}
+
+/** The offset to write at, with at least `room` bytes after it (a fresh slab if need be; at most SLAB_SIZE is asked). */
+function slabRoom(binding: NativeTlsBinding, room: number): Slab {
+  const slab = sharedSlab();
+  if (slab.binding !== binding || slab.buffer.length - slab.offset < Math.min(room, SLAB_SIZE)) {
+    slab.buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slab.offset = 0;
+    slab.binding = binding;
+    binding.setSlab(slab.buffer, slab.state);
+  }
+  return slab;
+}
+
+/** The ciphertext the last call produced: a view of the slab, a Buffer of its own when it did not fit, or null. */
+function takeCiphertext(slab: Slab, connection: NativeTlsConnectionBinding): Buffer | null {
+  const state = slab.state;
+  const length = state[CIPHERTEXT_LENGTH]!;
+  if (length === 0) return null;
+  const offset = state[CIPHERTEXT_OFFSET]!;
+  if (offset >= 0) return slab.buffer.subarray(offset, offset + length);
+  const own = Buffer.allocUnsafeSlow(length);
+  connection.drain(own);
+  return own;
+}
 
 /** A distinguished name as Node's `getPeerCertificate()` gives it: `{ CN: 'localhost', O: [...] }`. */
 function distinguishedName(text: string): Record<string, string | string[]> {
@@ -134,8 +186,6 @@ export class NativeSSLProtocol extends SSLProtocol {
   /** @internal */ readonly _module: TlsNativeModule;
   /** @internal */ readonly _binding: NativeTlsBinding;
   /** @internal */ _connection: NativeTlsConnectionBinding | null = null;
-  /** @internal [plaintext, ciphertext, error, ciphertext buffered in], filled by each native call. */
-  /** @internal */ readonly _results: unknown[] = [null, null, null, 0];
   /** @internal Plaintext not encrypted yet: the socket transport paused writing (or OpenSSL must read first). */
   /** @internal */ _backlog: Uint8Array[] = [];
   /** @internal */ _sslObject: NativeSslObject | null = null;
@@ -170,7 +220,7 @@ export class NativeSSLProtocol extends SSLProtocol {
       // SNI carries names only (RFC 6066); an address is still matched against the certificate.
       const sni = hostname !== '' && net.isIP(hostname) === 0;
       const checkHostname = !this._serverSide && context.checkHostname && hostname !== '';
-      this._connection = new binding.Connection(context._nativeContext(binding), verify, hostname, checkHostname, sni, this._results);
+      this._connection = new binding.Connection(context._nativeContext(binding), verify, hostname, checkHostname, sni);
       // A client speaks first: the ClientHello.
       if (!this._serverSide) this._feed(null);
     } catch (error) {
@@ -210,28 +260,38 @@ export class NativeSSLProtocol extends SSLProtocol {
   /** One native call: ciphertext in (or none), then the ciphertext to send, the handshake's end, plaintext, the peer's close_notify. */
   private _feed(data: Uint8Array | null): void {
     const connection = this._connection!;
-    const state = this._state;
-    const flags = connection.feed(data, !this._appReadingPaused || state === 'handshake' || state === 'shutdown');
-    const results = this._results;
-    const plaintext = results[0] as Buffer | null;
-    const ciphertext = results[1] as Buffer | null;
-    const error = results[2];
-    const buffered = results[3] as number;
-    results[0] = results[1] = results[2] = null;
     const module = this._module;
-    // Handshake messages, alerts and post-handshake replies go out first.
-    if (ciphertext !== null) this._raw?.write(ciphertext);
-    if ((flags & module.FLAG_FAILED) !== 0) {
-      if (this._state === 'handshake') this._handshakeFailed(error);
-      else if (this._state !== 'closed') this._fatalError(toSslError(error), 'Fatal error on SSL transport');
-      return;
-    }
-    if ((flags & module.FLAG_HANDSHAKE_DONE) !== 0 && !this._nativeHandshakeDone()) return;
-    if (plaintext !== null) this._plaintextReceived(plaintext);
-    if ((flags & module.FLAG_PEER_CLOSED) !== 0 && this._connection !== null) this._tlsEnded();
-    if (buffered > INCOMING_HIGH_WATER && !this._rawReadPausedByPipe && this._state !== 'closed') {
-      this._rawReadPausedByPipe = true;
-      this._raw?.pauseReading();
+    for (;;) {
+      const state = this._state;
+      const slab = slabRoom(this._binding, FEED_ROOM);
+      const start = slab.offset;
+      const flags = connection.feed(data, !this._appReadingPaused || state === 'handshake' || state === 'shutdown', start);
+      data = null;
+      const report = slab.state;
+      const plaintextLength = report[PLAINTEXT_LENGTH]!;
+      const buffered = report[BUFFERED_IN]!;
+      const plaintext = plaintextLength === 0 ? null : slab.buffer.subarray(start, start + plaintextLength);
+      const ciphertext = takeCiphertext(slab, connection);
+      // What was written is handed out: never written again.
+      slab.offset = report[NEXT_OFFSET]!;
+      // Handshake messages, alerts and post-handshake replies go out first.
+      if (ciphertext !== null) this._raw?.write(ciphertext);
+      if ((flags & module.FLAG_FAILED) !== 0) {
+        const error = connection.error();
+        if (this._state === 'handshake') this._handshakeFailed(error);
+        else if (this._state !== 'closed') this._fatalError(toSslError(error), 'Fatal error on SSL transport');
+        return;
+      }
+      if ((flags & module.FLAG_HANDSHAKE_DONE) !== 0 && !this._nativeHandshakeDone()) return;
+      if (plaintext !== null) this._plaintextReceived(plaintext);
+      if ((flags & module.FLAG_PEER_CLOSED) !== 0 && this._connection !== null) this._tlsEnded();
+      if (this._connection === null || this._state === 'closed') return;
+      if ((flags & module.FLAG_MORE_PLAINTEXT) !== 0 && !this._appReadingPaused) continue;
+      if (buffered > INCOMING_HIGH_WATER && !this._rawReadPausedByPipe) {
+        this._rawReadPausedByPipe = true;
+        this._raw?.pauseReading();
+      }
+      break;
     }
     // OpenSSL may have been waiting for this input to take a write.
     if (this._backlog.length > 0 && !this._rawWritePaused) this._flush();
@@ -267,14 +327,13 @@ export class NativeSSLProtocol extends SSLProtocol {
   /** Encrypts `data` and hands the ciphertext to the socket; false if OpenSSL took none of it (it must read first). */
   private _encrypt(data: Uint8Array): boolean {
     const connection = this._connection!;
-    const taken = connection.write(data);
-    const results = this._results;
-    const ciphertext = results[1] as Buffer | null;
-    const error = results[2];
-    results[1] = results[2] = null;
+    const slab = slabRoom(this._binding, data.length + (data.length >> 8) + 64);
+    const taken = connection.write(data, slab.offset);
+    const ciphertext = takeCiphertext(slab, connection);
+    slab.offset = slab.state[NEXT_OFFSET]!;
     if (ciphertext !== null) this._raw?.write(ciphertext);
     if (taken < 0) {
-      this._fatalError(toSslError(error), 'Fatal error on SSL transport');
+      this._fatalError(toSslError(connection.error()), 'Fatal error on SSL transport');
       return false;
     }
     return taken === data.length;
@@ -297,7 +356,11 @@ export class NativeSSLProtocol extends SSLProtocol {
   private _sendCloseNotify(): void {
     if (this._sentCloseNotify || this._connection === null) return;
     this._sentCloseNotify = true;
-    const ciphertext = this._connection.shutdown();
+    const connection = this._connection;
+    const slab = slabRoom(this._binding, 256);
+    connection.shutdown(slab.offset);
+    const ciphertext = takeCiphertext(slab, connection);
+    slab.offset = slab.state[NEXT_OFFSET]!;
     if (ciphertext !== null) this._raw?.write(ciphertext);
     this._maybeFinishShutdown();
   }

@@ -13,6 +13,7 @@ export interface TlsNativeModule {
   FLAG_HANDSHAKE_DONE: number;
   FLAG_PEER_CLOSED: number;
   FLAG_FAILED: number;
+  FLAG_MORE_PLAINTEXT: number;
 }
 
 export interface NativeTlsContextBinding {
@@ -24,9 +25,11 @@ export interface NativeTlsContextBinding {
 }
 
 export interface NativeTlsConnectionBinding {
-  feed(data: Uint8Array | null, readPlaintext: boolean): number;
-  write(data: Uint8Array): number;
-  shutdown(): Buffer | null;
+  feed(data: Uint8Array | null, readPlaintext: boolean, offset: number): number;
+  write(data: Uint8Array, offset: number): number;
+  shutdown(offset: number): void;
+  drain(target: Uint8Array): number;
+  error(): Error;
   info(): { version: string; cipher: string; standardName: string; bits: number; alpn: string | null; servername: string | null };
   peerCertificate(): Buffer | null;
   exportKeyingMaterial(length: number, label: string, context: Uint8Array | null): Buffer;
@@ -35,7 +38,8 @@ export interface NativeTlsConnectionBinding {
 
 export interface NativeTlsBinding {
   Context: new (serverSide: boolean) => NativeTlsContextBinding;
-  Connection: new (context: NativeTlsContextBinding, verifyMode: number, hostname: string, checkHostname: boolean, sni: boolean, results: unknown[]) => NativeTlsConnectionBinding;
+  Connection: new (context: NativeTlsContextBinding, verifyMode: number, hostname: string, checkHostname: boolean, sni: boolean) => NativeTlsConnectionBinding;
+  setSlab(slab: Uint8Array, state: Int32Array): void;
   TLS1_2_VERSION: number;
   TLS1_3_VERSION: number;
   SSL_VERIFY_PEER: number;

@@ -3,6 +3,8 @@
 // process does not export OpenSSL 3, only `unsupportedReason`.
 #include <napi.h>
 
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -63,7 +65,24 @@ Napi::Object ErrorObject(Napi::Env env, const TlsError& error) {
 // Per Node environment (the main thread, each worker).
 struct AddonData {
   Napi::FunctionReference context_constructor;
-  PlaintextScratch scratch;
+  // The slab JS hands out views of: plaintext and ciphertext are written
+  // into it at the offset each call gives, so no call allocates a Buffer.
+  Napi::ObjectReference slab_ref;
+  uint8_t* slab = nullptr;
+  size_t slab_length = 0;
+  // Where each call reports: see kState* below.
+  Napi::ObjectReference state_ref;
+  int32_t* state = nullptr;
+};
+
+// The Int32Array setSlab() was given, written by feed/write/shutdown.
+enum StateIndex : int {
+  kStatePlaintextLength = 0,   // at the offset given
+  kStateCiphertextOffset = 1,  // in the slab, or -1: it did not fit, drain() it
+  kStateCiphertextLength = 2,
+  kStateBufferedIn = 3,        // ciphertext from the peer not decrypted yet
+  kStateNextOffset = 4,        // the slab offset after what this call wrote
+  kStateLength = 5,
 };
 
 }  // namespace
@@ -150,11 +169,13 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
                            InstanceMethod<&ConnectionWrap::Info>("info"),
                            InstanceMethod<&ConnectionWrap::PeerCertificate>("peerCertificate"),
                            InstanceMethod<&ConnectionWrap::ExportKeyingMaterial>("exportKeyingMaterial"),
+                           InstanceMethod<&ConnectionWrap::Drain>("drain"),
+                           InstanceMethod<&ConnectionWrap::Error>("error"),
                            InstanceMethod<&ConnectionWrap::Destroy>("destroy"),
                        });
   }
 
-  // new Connection(context, verifyMode, hostname, checkHostname, sni, results)
+  // new Connection(context, verifyMode, hostname, checkHostname, sni)
   explicit ConnectionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConnectionWrap>(info) {
     Napi::Env env = info.Env();
     AddonData* data = env.GetInstanceData<AddonData>();
@@ -165,10 +186,8 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     if (hostname.find('\0') != std::string::npos || hostname.size() > 255) throw Napi::RangeError::New(env, "hostname must be at most 255 bytes, without NUL");
     bool check_hostname = BooleanArgument(info, 3, "checkHostname");
     bool sni = BooleanArgument(info, 4, "sni");
-    if (!info[5].IsArray()) throw Napi::TypeError::New(env, "results must be an array");
     // The context (its SSL_CTX and ALPN list) lives as long as this connection.
     context_ref_ = Napi::Persistent(info[0].As<Napi::Object>());
-    results_ = Napi::Persistent(info[5].As<Napi::Object>());
     connection_ = std::make_unique<TlsConnection>(context->context(), verify_mode, hostname, check_hostname, sni);
     if (!connection_->ok()) throw Napi::Error(env, ErrorObject(env, connection_->error()));
   }
@@ -179,49 +198,88 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     return *connection_;
   }
 
-  Napi::Value Ciphertext(Napi::Env env, TlsConnection& connection) {
+  // The slab and the offset a call writes at (checked), or throws.
+  static AddonData& Slab(const Napi::CallbackInfo& info, size_t index, size_t* offset) {
+    AddonData& data = *info.Env().GetInstanceData<AddonData>();
+    if (data.state == nullptr) throw Napi::Error::New(info.Env(), "setSlab() has not been called");
+    if (!info[index].IsNumber()) throw Napi::TypeError::New(info.Env(), "offset must be a number");
+    double value = info[index].As<Napi::Number>().DoubleValue();
+    if (!(value >= 0 && value <= static_cast<double>(data.slab_length)) || value != static_cast<double>(static_cast<size_t>(value))) {
+      throw Napi::RangeError::New(info.Env(), "offset must be an integer within the slab");
+    }
+    *offset = static_cast<size_t>(value);
+    return data;
+  }
+
+  // Ciphertext to send: into the slab at `offset` when it fits, else left for drain().
+  static void PlaceCiphertext(AddonData& data, TlsConnection& connection, size_t offset) {
     size_t pending = connection.pending_ciphertext_out();
-    if (pending == 0) return env.Null();
-    Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, pending);
-    int read = connection.ReadCiphertext(buffer.Data(), pending);
-    if (static_cast<size_t>(read) != pending) throw Napi::Error::New(env, "short read from the outgoing memory BIO");
-    return buffer;
+    data.state[kStateCiphertextLength] = static_cast<int32_t>(pending > INT32_MAX ? INT32_MAX : pending);
+    if (pending == 0) {
+      data.state[kStateCiphertextOffset] = static_cast<int32_t>(offset);
+      data.state[kStateNextOffset] = static_cast<int32_t>(offset);
+      return;
+    }
+    if (pending <= data.slab_length - offset && pending <= INT32_MAX) {
+      connection.ReadCiphertext(data.slab + offset, pending);
+      data.state[kStateCiphertextOffset] = static_cast<int32_t>(offset);
+      data.state[kStateNextOffset] = static_cast<int32_t>(offset + pending);
+      return;
+    }
+    data.state[kStateCiphertextOffset] = -1;
+    data.state[kStateNextOffset] = static_cast<int32_t>(offset);
   }
 
-  // feed(data | null, readPlaintext) -> flags; results = [plaintext | null, ciphertext | null, error | null, ciphertext buffered in]
+  // feed(data | null, readPlaintext, offset) -> flags; plaintext at offset, then the ciphertext (see the state).
   Napi::Value Feed(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
     TlsConnection& connection = Live(info);
-    Bytes data = BytesArgument(info, 0, "data", true);
+    Bytes input = BytesArgument(info, 0, "data", true);
     bool read_plaintext = BooleanArgument(info, 1, "readPlaintext");
-    PlaintextScratch& scratch = env.GetInstanceData<AddonData>()->scratch;
-    int flags = connection.Feed(data.data, data.length, read_plaintext, scratch);
-    Napi::Object results = results_.Value();
-    size_t plaintext = connection.plaintext_length();
-    results.Set(0u, plaintext == 0 ? env.Null() : Napi::Buffer<uint8_t>::Copy(env, scratch.data.get(), plaintext).As<Napi::Value>());
-    results.Set(1u, Ciphertext(env, connection));
-    results.Set(2u, (flags & kFailed) != 0 ? ErrorObject(env, connection.error()).As<Napi::Value>() : env.Null());
-    results.Set(3u, Napi::Number::New(env, static_cast<double>(connection.pending_ciphertext_in())));
-    return Napi::Number::New(env, flags);
+    size_t offset = 0;
+    AddonData& data = Slab(info, 2, &offset);
+    size_t plaintext = 0;
+    int flags = connection.Feed(input.data, input.length, read_plaintext, data.slab + offset, data.slab_length - offset, &plaintext);
+    data.state[kStatePlaintextLength] = static_cast<int32_t>(plaintext);
+    size_t pending_in = connection.pending_ciphertext_in();
+    data.state[kStateBufferedIn] = static_cast<int32_t>(pending_in > INT32_MAX ? INT32_MAX : pending_in);
+    PlaceCiphertext(data, connection, offset + plaintext);
+    return Napi::Number::New(info.Env(), flags);
   }
 
-  // write(data) -> bytes taken (or -1: results[2] says why); results[1] = ciphertext | null
+  // write(data, offset) -> bytes taken (all, or 0 until OpenSSL has read), or -1 (error()); the ciphertext as the state says.
   Napi::Value Write(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
     TlsConnection& connection = Live(info);
-    Bytes data = BytesArgument(info, 0, "data");
-    long taken = connection.Write(data.data, data.length);
-    Napi::Object results = results_.Value();
-    results.Set(1u, Ciphertext(env, connection));
-    results.Set(2u, taken < 0 ? ErrorObject(env, connection.error()).As<Napi::Value>() : env.Null());
-    return Napi::Number::New(env, static_cast<double>(taken));
+    Bytes input = BytesArgument(info, 0, "data");
+    size_t offset = 0;
+    AddonData& data = Slab(info, 1, &offset);
+    long taken = connection.Write(input.data, input.length);
+    PlaceCiphertext(data, connection, offset);
+    return Napi::Number::New(info.Env(), static_cast<double>(taken));
   }
 
-  // shutdown() -> ciphertext (close_notify) | null
-  Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  // shutdown(offset): queues our close_notify; the ciphertext as the state says.
+  void Shutdown(const Napi::CallbackInfo& info) {
     TlsConnection& connection = Live(info);
+    size_t offset = 0;
+    AddonData& data = Slab(info, 0, &offset);
     connection.Shutdown();
-    return Ciphertext(info.Env(), connection);
+    PlaceCiphertext(data, connection, offset);
+  }
+
+  // drain(target) -> bytes: the ciphertext that did not fit in the slab, into target (at least that long).
+  Napi::Value Drain(const Napi::CallbackInfo& info) {
+    TlsConnection& connection = Live(info);
+    Napi::Value value = info[0];
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(info.Env(), "target must be a Uint8Array");
+    Napi::Uint8Array target = value.As<Napi::Uint8Array>();
+    size_t pending = connection.pending_ciphertext_out();
+    if (target.ByteLength() < pending) throw Napi::RangeError::New(info.Env(), "target is shorter than the ciphertext waiting");
+    return Napi::Number::New(info.Env(), connection.ReadCiphertext(target.Data(), pending));
+  }
+
+  // The error of the last call that failed.
+  Napi::Value Error(const Napi::CallbackInfo& info) {
+    return ErrorObject(info.Env(), Live(info).error());
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -265,13 +323,31 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
   void Destroy(const Napi::CallbackInfo& info) {
     connection_.reset();
     context_ref_.Reset();
-    results_.Reset();
   }
 
   std::unique_ptr<TlsConnection> connection_;
   Napi::ObjectReference context_ref_;
-  Napi::ObjectReference results_;
 };
+
+// setSlab(slab, state): the Uint8Array calls write into from now on, and the
+// Int32Array (at least 5 long) they report in. Both are kept alive here.
+static void SetSlab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = *env.GetInstanceData<AddonData>();
+  Napi::Value slab = info[0];
+  Napi::Value state = info[1];
+  if (!slab.IsTypedArray() || slab.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "slab must be a Uint8Array");
+  if (!state.IsTypedArray() || state.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) throw Napi::TypeError::New(env, "state must be an Int32Array");
+  Napi::Uint8Array bytes = slab.As<Napi::Uint8Array>();
+  Napi::Int32Array words = state.As<Napi::Int32Array>();
+  if (words.ElementLength() < kStateLength) throw Napi::RangeError::New(env, "state must have at least 5 elements");
+  if (bytes.ByteLength() > INT32_MAX) throw Napi::RangeError::New(env, "slab must be at most 2 GiB");
+  data.slab_ref = Napi::Persistent(bytes.As<Napi::Object>());
+  data.state_ref = Napi::Persistent(words.As<Napi::Object>());
+  data.slab = bytes.Data();
+  data.slab_length = bytes.ByteLength();
+  data.state = words.Data();
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   std::string why = LoadOpenSsl();
@@ -285,6 +361,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("Context", context);
   exports.Set("Connection", ConnectionWrap::Define(env));
+  exports.Set("setSlab", Napi::Function::New(env, SetSlab, "setSlab"));
   exports.Set("openSslVersion", Napi::Number::New(env, static_cast<double>(ossl().OpenSSL_version_num())));
   exports.Set("TLS1_2_VERSION", Napi::Number::New(env, TLS1_2_VERSION));
   exports.Set("TLS1_3_VERSION", Napi::Number::New(env, TLS1_3_VERSION));

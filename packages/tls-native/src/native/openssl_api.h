@@ -63,6 +63,7 @@
   X(SSL_shutdown)                                                                                                \
   X(SSL_get_error)                                                                                               \
   X(SSL_get_shutdown)                                                                                            \
+  X(SSL_pending)                                                                                                 \
   X(SSL_set_alpn_protos)                                                                                         \
   X(SSL_get0_alpn_selected)                                                                                      \
   X(SSL_get_version)                                                                                             \

@@ -305,9 +305,9 @@ int TlsConnection::Fail(int ssl_result) {
   return kFailed;
 }
 
-int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext, PlaintextScratch& scratch) {
+int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length) {
   const OpenSslApi& o = ossl();
-  plaintext_length_ = 0;
+  *plaintext_length = 0;
   if (failed_) return kFailed;
   while (length > 0) {
     int piece = length > INT_MAX ? INT_MAX : static_cast<int>(length);
@@ -336,16 +336,13 @@ int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext,
   if (!read_plaintext || peer_closed_) return flags;
   size_t used = 0;
   for (;;) {
-    // Room for at least one whole record (16 KiB of plaintext).
-    if (scratch.capacity - used < 16384) {
-      size_t capacity = scratch.capacity == 0 ? 65536 : scratch.capacity * 2;
-      std::unique_ptr<uint8_t[]> grown(new uint8_t[capacity]);
-      if (used > 0) std::memcpy(grown.get(), scratch.data.get(), used);
-      scratch.data = std::move(grown);
-      scratch.capacity = capacity;
+    if (used == room) {
+      // Out of room: more may be waiting (decrypted, or whole records in the BIO).
+      if (o.SSL_pending(ssl_) > 0 || o.BIO_ctrl_pending(incoming_) > 0) flags |= kMorePlaintext;
+      break;
     }
-    size_t room = scratch.capacity - used;
-    int result = o.SSL_read(ssl_, scratch.data.get() + used, room > INT_MAX ? INT_MAX : static_cast<int>(room));
+    size_t space = room - used;
+    int result = o.SSL_read(ssl_, out + used, space > INT_MAX ? INT_MAX : static_cast<int>(space));
     if (result > 0) {
       used += static_cast<size_t>(result);
       continue;
@@ -357,10 +354,10 @@ int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext,
       flags |= kPeerClosed;
       break;
     }
-    plaintext_length_ = used;
+    *plaintext_length = used;
     return flags | Fail(result);
   }
-  plaintext_length_ = used;
+  *plaintext_length = used;
   return flags;
 }
 

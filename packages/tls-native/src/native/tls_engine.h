@@ -59,17 +59,11 @@ class TlsContext {
   TlsError error_;
 };
 
-// Where Feed puts plaintext: one per Node environment (thread), so an idle
-// connection holds no read buffer; grown as needed, never cleared.
-struct PlaintextScratch {
-  std::unique_ptr<uint8_t[]> data;
-  size_t capacity = 0;
-};
-
 enum TlsFlags : int {
   kHandshakeDone = 1,  // the handshake completed during this call
   kPeerClosed = 2,     // the peer's close_notify arrived
   kFailed = 4,         // error() says why; the connection is unusable
+  kMorePlaintext = 8,  // the plaintext did not all fit: feed again (with no data) into fresh room
 };
 
 // One connection: an SSL with a memory BIO each way.
@@ -87,16 +81,14 @@ class TlsConnection {
   const TlsError& error() const { return error_; }
 
   // Ciphertext from the peer (may be empty); runs the handshake, then
-  // (when read_plaintext) decrypts all that is complete into
-  // scratch.data[0, plaintext_length()).
-  int Feed(const uint8_t* data, size_t length, bool read_plaintext, PlaintextScratch& scratch);
+  // (when read_plaintext) decrypts all that is complete into out[0, room),
+  // setting *plaintext_length.
+  int Feed(const uint8_t* data, size_t length, bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length);
   // Encrypts; returns the bytes taken (all, or 0 while OpenSSL needs to read first), or -1 (error()).
   long Write(const uint8_t* data, size_t length);
   // Queues our close_notify; returns flags (kFailed on error).
   int Shutdown();
 
-  // Bytes of plaintext the last Feed put in its scratch.
-  size_t plaintext_length() const { return plaintext_length_; }
   size_t pending_ciphertext_out() const;
   size_t pending_ciphertext_in() const;
   int ReadCiphertext(uint8_t* into, size_t length);
@@ -121,7 +113,6 @@ class TlsConnection {
   bool peer_closed_ = false;
   bool failed_ = false;
   std::string hostname_;
-  size_t plaintext_length_ = 0;
   TlsError error_;
 };
 

@@ -69,9 +69,13 @@ export interface Side {
   error: NativeTlsError | null;
 }
 
-/** Feeds `data` to a side and gathers what came out; returns the ciphertext for the other side. */
-export function feed(side: Side, data: Uint8Array | null): Buffer | null {
-  const start = room();
+/** The length of the test slab. */
+export const SLAB_LENGTH = slab.length;
+
+/** Feeds `data` to a side and gathers what came out; returns the ciphertext for the other side. `at`: the slab offset (default: where the last call ended). */
+export function feed(side: Side, data: Uint8Array | null, at?: number): Buffer | null {
+  let start = room();
+  if (at !== undefined) start = at;
   const flags = side.connection.feed(data, true, start);
   side.flags |= flags;
   if (state[0]! > 0) side.plaintext.push(Buffer.from(slab.subarray(start, start + state[0]!)));

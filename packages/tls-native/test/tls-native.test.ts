@@ -1,7 +1,7 @@
 // The addon on its own: two connections in one process, over memory only.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { available, FLAG_FAILED, FLAG_PEER_CLOSED, type NativeTlsContext } from '../src/index.js';
-import { ciphertextOf, feed, makePems, opensslAvailable, pump, room, side, tls, write, type Pems } from './helpers.js';
+import { available, FLAG_FAILED, FLAG_MORE_PLAINTEXT, FLAG_PEER_CLOSED, type NativeTlsContext } from '../src/index.js';
+import { ciphertextOf, feed, makePems, opensslAvailable, pump, room, side, SLAB_LENGTH, tls, write, type Pems } from './helpers.js';
 
 const status = available();
 
@@ -56,6 +56,21 @@ describe.skipIf(!status.ok || !opensslAvailable)(`native TLS over memory BIOs${s
     client.connection.destroy();
     server.connection.destroy();
     expect(() => client.connection.feed(null, true, 0)).toThrow(/destroyed/);
+  });
+
+  it('plaintext that does not fit after the offset is kept for the next feed (FLAG_MORE_PLAINTEXT)', () => {
+    const { client, server, hello } = connect();
+    expect(pump(client, server, hello)).toBe(true);
+    const message = Buffer.alloc(50_000, 3);
+    const [, ciphertext] = write(client, message);
+    // 1000 bytes of room at the end of the slab.
+    feed(server, ciphertext, SLAB_LENGTH - 1000);
+    expect(server.flags & FLAG_MORE_PLAINTEXT).toBe(FLAG_MORE_PLAINTEXT);
+    expect(Buffer.concat(server.plaintext).length).toBe(1000);
+    feed(server, null);
+    expect(Buffer.concat(server.plaintext).equals(message)).toBe(true);
+    client.connection.destroy();
+    server.connection.destroy();
   });
 
   it('a wrong host name fails verification with Node\'s code, and the server hears the alert', () => {

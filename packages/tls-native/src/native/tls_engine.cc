@@ -345,6 +345,8 @@ int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext,
     int result = o.SSL_read(ssl_, out + used, space > INT_MAX ? INT_MAX : static_cast<int>(space));
     if (result > 0) {
       used += static_cast<size_t>(result);
+      // Nothing decrypted is left and no byte is waiting: spare the call that would say so.
+      if (o.SSL_pending(ssl_) == 0 && o.BIO_ctrl_pending(incoming_) == 0) break;
       continue;
     }
     int ssl_error = o.SSL_get_error(ssl_, result);

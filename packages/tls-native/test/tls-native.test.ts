@@ -73,6 +73,27 @@ describe.skipIf(!status.ok || !opensslAvailable)(`native TLS over memory BIOs${s
     server.connection.destroy();
   });
 
+  it('a slab whose ArrayBuffer was detached is never written to', () => {
+    const native = tls();
+    const { client, server, hello } = connect();
+    expect(pump(client, server, hello)).toBe(true);
+    const [, ciphertext] = write(client, Buffer.from('after detach'));
+    const slab = Buffer.alloc(4096);
+    const state = new Int32Array(5);
+    native.setSlab(slab, state);
+    structuredClone(slab.buffer, { transfer: [slab.buffer] });
+    expect(slab.length).toBe(0);
+    expect(() => server.connection.feed(ciphertext, true, 10)).toThrow(RangeError);
+    const flags = server.connection.feed(ciphertext, true, 0);
+    expect(flags & FLAG_MORE_PLAINTEXT).toBe(FLAG_MORE_PLAINTEXT);
+    expect(state[0]).toBe(0);
+    // With a slab again, the plaintext is there.
+    feed(server, null);
+    expect(Buffer.concat(server.plaintext).toString()).toBe('after detach');
+    client.connection.destroy();
+    server.connection.destroy();
+  });
+
   it('a wrong host name fails verification with Node\'s code, and the server hears the alert', () => {
     const { client, server, hello } = connect('example.com');
     expect(pump(client, server, hello)).toBe(false);

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { X509Certificate } from 'node:crypto';
+import { markAsUntransferable } from 'node:worker_threads';
 import type { BaseProtocol as BaseProtocolContract } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
@@ -45,8 +46,11 @@ function sharedSlab(): Slab {
 /** The offset to write at, with at least `room` bytes after it (a fresh slab if need be; at most SLAB_SIZE is asked). */
 function slabRoom(binding: NativeTlsBinding, room: number): Slab {
   const slab = sharedSlab();
+  // (A detached slab, which user code holding a view could cause, reads as length 0.)
   if (slab.binding !== binding || slab.buffer.length - slab.offset < Math.min(room, SLAB_SIZE)) {
     slab.buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    // Its views reach user code: postMessage must not move it away (the addon checks anyway).
+    markAsUntransferable(slab.buffer.buffer);
     slab.offset = 0;
     slab.binding = binding;
     binding.setSlab(slab.buffer, slab.state);

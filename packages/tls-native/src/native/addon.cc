@@ -68,7 +68,7 @@ struct AddonData {
   // The slab JS hands out views of: plaintext and ciphertext are written
   // into it at the offset each call gives, so no call allocates a Buffer.
   Napi::ObjectReference slab_ref;
-  uint8_t* slab = nullptr;
+  uint8_t* slab = nullptr;     // refreshed from slab_ref by every call
   size_t slab_length = 0;
   // Where each call reports: see kState* below.
   Napi::ObjectReference state_ref;
@@ -202,6 +202,11 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
   static AddonData& Slab(const Napi::CallbackInfo& info, size_t index, size_t* offset) {
     AddonData& data = *info.Env().GetInstanceData<AddonData>();
     if (data.state == nullptr) throw Napi::Error::New(info.Env(), "setSlab() has not been called");
+    // Looked up on every call: the slab's views are handed to user code, which
+    // could detach its ArrayBuffer (then its length reads 0 and nothing is written).
+    Napi::Uint8Array slab = data.slab_ref.Value().As<Napi::Uint8Array>();
+    data.slab = slab.Data();
+    data.slab_length = data.slab == nullptr ? 0 : slab.ByteLength();
     if (!info[index].IsNumber()) throw Napi::TypeError::New(info.Env(), "offset must be a number");
     double value = info[index].As<Napi::Number>().DoubleValue();
     if (!(value >= 0 && value <= static_cast<double>(data.slab_length)) || value != static_cast<double>(static_cast<size_t>(value))) {

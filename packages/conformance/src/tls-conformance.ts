@@ -824,6 +824,53 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('a server fed garbage (random bytes, some behind a TLS record header) stays clean and still serves a real client', async ({ loop, errors }) => {
+        const made: Recorder[] = [];
+        const server = await loop.createServer(() => {
+          const protocol = new Recorder(loop);
+          made.push(protocol);
+          return protocol;
+        }, '127.0.0.1', 0, { ssl: serverContext(), sslHandshakeTimeout: 2 });
+        try {
+          // A fixed pseudo-random sequence: the same bytes on every run.
+          let seed = 0x2545f491;
+          const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xff;
+          const payloads: Buffer[] = [];
+          for (let index = 0; index < 12; index++) {
+            const body = Buffer.from(Array.from({ length: 1 + ((random() << 2) | (random() & 3)) }, random));
+            payloads.push(index % 2 === 0 ? body : Buffer.concat([Buffer.from([0x16, 0x03, 0x01, random() & 0x3f, random()]), body]));
+          }
+          await within(10, loop.createTask(async () => {
+            await Promise.all(
+              payloads.map(
+                (payload) =>
+                  new Promise<void>((resolve) => {
+                    const socket = net.connect(serverPort(server), '127.0.0.1', () => socket.end(payload));
+                    socket.on('error', () => {});
+                    socket.on('close', () => resolve());
+                    socket.resume();
+                  }),
+              ),
+            );
+          }));
+          await within(5, loop.createTask(async () => {
+            while (server._activeCount > 0) await sleep(0.02);
+          }));
+          expect(made.some((protocol) => protocol.made.done())).toBe(false);
+          expect(errors).toEqual([]);
+          const socket = tls.connect({ port: serverPort(server), host: '127.0.0.1', servername: 'localhost', ca: certs.caPem });
+          await within(5, new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject)));
+          expect(socket.authorized).toBe(true);
+          const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+          socket.end();
+          await within(5, closed);
+        } finally {
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
+      });
+
       test('close() gives up on a peer that never sends close_notify after sslShutdownTimeout; abort() is immediate', async ({ loop }) => {
         // allowHalfOpen: the Node peer neither answers close_notify nor closes.
         const node = await nodeServer(tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), allowHalfOpen: true }, (socket) => socket.on('data', () => {})));

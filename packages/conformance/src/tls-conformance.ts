@@ -416,7 +416,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           expect(sslObject.getProtocol()).toMatch(/^TLSv1\.[23]$/);
           // The engine under test is the one that ran.
           expect(sslObject instanceof NativeSslObject).toBe(engine === 'native');
-          expect(sslObject.exportKeyingMaterial(32, 'EXPORTER-evloop-test')).toHaveLength(32);
+          expect(sslObject.exportKeyingMaterial(32, 'EXPORTER-evloop-test', Buffer.from('context'))).toHaveLength(32);
           expect(transport.getExtraInfo('peername')).toEqual(['127.0.0.1', server.port]);
           expect(transport.canWriteEof()).toBe(false);
           expect(() => transport.writeEof()).toThrow(NotImplementedError);

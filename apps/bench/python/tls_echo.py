@@ -1,7 +1,8 @@
 """The Python side of apps/bench/tls-echo.mjs: the TLS echo on asyncio or uvloop.
 
 Usage: tls_echo.py <asyncio|uvloop> --params '<json>'
-Prints one JSON line: {"roundTripsPerSecond": n, "cpuMicrosecondsPerRoundTrip": c} (process CPU time, user + system).
+Prints one JSON line: {"roundTripsPerSecond": n, "cpuMicrosecondsPerRoundTrip": n}
+(CPU: the whole process, server and clients, over the measured window).
 `tls_echo.py --probe` prints which loops can be imported, as JSON.
 """
 
@@ -39,6 +40,7 @@ class Meter:
         self.counting = False
         self.count = 0
         self.started = 0.0
+        self.cpu_started = 0.0
         self.stopped = False
 
     def tick(self):

@@ -80,7 +80,14 @@ async function main() {
     }
   })();
   const implementations = [
-    { id: 'evloop', label: 'evloop (epoll, protocols, ssl)', command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']] },
+    // Native TLS (OpenSSL over memory BIOs, @evloop/tls-native) where it loads; the next row forces the JS path.
+    { id: 'evloop', label: 'evloop (epoll, protocols, ssl)', command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']], env: { EVLOOP_TLS: 'auto' } },
+    {
+      id: 'evloop-js',
+      label: 'evloop, JS TLS path (EVLOOP_TLS=js)',
+      command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']],
+      env: { EVLOOP_TLS: 'js' },
+    },
     {
       id: 'evloop-uring',
       label: 'evloop (io_uring, protocols, ssl)',
@@ -104,7 +111,11 @@ async function main() {
       for (const implementation of implementations) {
         if (implementation.skip) continue;
         const [command, args] = implementation.command;
-        const child = spawnSync(command, [...args, '--params', JSON.stringify(params)], { encoding: 'utf8', timeout: (params.seconds + params.warmup + 60) * 1000 });
+        const child = spawnSync(command, [...args, '--params', JSON.stringify(params)], {
+          encoding: 'utf8',
+          timeout: (params.seconds + params.warmup + 60) * 1000,
+          env: { ...process.env, ...implementation.env },
+        });
         const line = child.stdout.trim().split('\n').pop() ?? '';
         let parsed;
         try {

@@ -5,7 +5,7 @@
 // with enableTaskDump() (it writes the tree when it gets SIGUSR2).
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { listBackends, resolveBackend, taskDumpPath } from '@evloop/core-policy';
+import { listBackends, resolveBackend, taskDumpPath, tlsEngine } from '@evloop/core-policy';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, tasks: { type: 'string' } } });
 
@@ -44,6 +44,13 @@ function runtime() {
 
 const running = runtime();
 const reports = listBackends();
+// Which TLS path connections take here (EVLOOP_TLS), and why not the native one.
+let tls;
+try {
+  tls = tlsEngine();
+} catch (error) {
+  tls = { engine: null, reason: error instanceof Error ? error.message : String(error) };
+}
 let chosen = null;
 let problem = null;
 try {
@@ -54,7 +61,7 @@ try {
 
 if (values.json) {
   const { label: _label, ...runtimeFields } = running;
-  console.log(JSON.stringify({ platform: process.platform, arch: process.arch, runtime: runtimeFields, node: process.version, backends: reports, chosen, problem }, null, 2));
+  console.log(JSON.stringify({ platform: process.platform, arch: process.arch, runtime: runtimeFields, node: process.version, backends: reports, chosen, problem, tls }, null, 2));
 } else {
   console.log(`evloop doctor: ${process.platform}/${process.arch}, ${running.label}${running.name === 'node' ? '' : ` (Node ${process.version} compatible)`}`);
   if (process.env.EVLOOP_BACKEND) console.log(`EVLOOP_BACKEND=${process.env.EVLOOP_BACKEND}`);
@@ -72,5 +79,6 @@ if (values.json) {
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   console.log(chosen ? `default policy picks: ${chosen}` : `default policy cannot run here:\n${problem}`);
+  console.log(tls.engine === 'native' ? 'TLS: native (OpenSSL over memory BIOs, @evloop/tls-native)' : `TLS: ${tls.engine ?? 'none'} (${tls.reason})`);
 }
 process.exitCode = chosen ? 0 : 1;

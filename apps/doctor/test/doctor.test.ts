@@ -32,6 +32,15 @@ it('names the runtime: Node here (scripts/runtimes checks Deno and Bun)', () => 
   expect(doctor([]).stdout).toContain(`evloop doctor: ${process.platform}/${process.arch}, Node ${process.version}\n`);
 });
 
+it('says which TLS path connections take, and why not native (EVLOOP_TLS)', () => {
+  const report = JSON.parse(doctor(['--json']).stdout);
+  if (process.platform === 'linux') expect(report.tls).toEqual({ engine: 'native', reason: null });
+  const forced = JSON.parse(doctor(['--json'], { EVLOOP_TLS: 'js' }).stdout);
+  expect(forced.tls.engine).toBe('js');
+  expect(forced.tls.reason).toMatch(/asked for/);
+  expect(doctor([], { EVLOOP_TLS: 'js' }).stdout).toMatch(/^TLS: js \(asked for/m);
+});
+
 it('honours EVLOOP_BACKEND and prints a table', () => {
   const result = doctor([], { EVLOOP_BACKEND: 'poll' });
   expect(result.stdout).toContain('default policy picks: poll');

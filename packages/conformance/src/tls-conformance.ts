@@ -25,10 +25,13 @@ import {
   Future,
   SSLContext,
   createDefaultContext,
+  NativeSslObject,
   openConnection,
   setSysModule,
+  setTlsEngine,
   sleep,
   startServer,
+  tlsEngine,
   waitFor,
   type BaseEventLoop,
   type Server,
@@ -42,6 +45,12 @@ export interface TlsConformanceOptions extends LoopSource {
   name: string;
   /** Bytes sent each way in the bulk-transfer tests (default 100 MiB, or EVLOOP_TLS_TRANSFER_MB MiB; about 1.5 s each here). */
   transferBytes?: number;
+  /**
+   * The TLS implementation under test: 'native' (OpenSSL over memory BIOs,
+   * @evloop/tls-native; the suite is skipped, saying why, where it cannot
+   * load) or 'js' (Node's tls over a JS stream). Default 'native'.
+   */
+  engine?: 'native' | 'js';
 }
 
 const opensslAvailable = (() => {
@@ -351,6 +360,11 @@ class BulkClient {
  */
 export function runTlsConformance(options: TlsConformanceOptions): void {
   const { name } = options;
+  const engine = options.engine ?? 'native';
+  setTlsEngine(engine === 'native' ? 'auto' : 'js');
+  const engineStatus = tlsEngine();
+  setTlsEngine(engine);
+  const engineMissing = engine === 'native' && engineStatus.engine !== 'native' ? engineStatus.reason : null;
   const family = loopFamily(options);
   const createLoop = family.create;
   const transferBytes = options.transferBytes ?? Number(process.env.EVLOOP_TLS_TRANSFER_MB ?? 100) * 1024 * 1024;
@@ -373,9 +387,14 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
     return context;
   };
 
-  describe.skipIf(!opensslAvailable)(`TLS conformance: ${name}`, () => {
+  const title = `TLS conformance: ${name}, ${engine} TLS${engineMissing === null ? '' : ` (skipped: native TLS cannot load here: ${engineMissing})`}${opensslAvailable ? '' : ' (skipped: no openssl CLI to make certificates and peers)'}`;
+  describe.skipIf(!opensslAvailable || engineMissing !== null)(title, () => {
     beforeAll(() => {
+      setTlsEngine(engine);
       certs = makeCertificates();
+    });
+    afterAll(() => {
+      setTlsEngine(null);
     });
     afterAll(() => {
       if (certs !== undefined) fs.rmSync(certs.dir, { recursive: true, force: true });
@@ -393,7 +412,11 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           const cipher = transport.getExtraInfo('cipher') as [string, string, number | null];
           expect(cipher[1]).toMatch(/^TLSv1\.[23]$/);
           expect(transport.getExtraInfo('compression')).toBe(null);
-          expect((transport.getExtraInfo('ssl_object') as tls.TLSSocket).getProtocol()).toMatch(/^TLSv1\.[23]$/);
+          const sslObject = transport.getExtraInfo('ssl_object') as tls.TLSSocket;
+          expect(sslObject.getProtocol()).toMatch(/^TLSv1\.[23]$/);
+          // The engine under test is the one that ran.
+          expect(sslObject instanceof NativeSslObject).toBe(engine === 'native');
+          expect(sslObject.exportKeyingMaterial(32, 'EXPORTER-evloop-test', Buffer.from('context'))).toHaveLength(32);
           expect(transport.getExtraInfo('peername')).toEqual(['127.0.0.1', server.port]);
           expect(transport.canWriteEof()).toBe(false);
           expect(() => transport.writeEof()).toThrow(NotImplementedError);
@@ -594,6 +617,25 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('Symbol.asyncDispose: close_notify both ways, then resolves once connectionLost has run', async ({ loop }) => {
+        const node = await nodeServer(nodeTlsEcho());
+        try {
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          transport.write(Buffer.from('dispose'));
+          expect((await within(5, protocol.waitForBytes(7))).toString()).toBe('dispose');
+          const disposable = transport as Transport & AsyncDisposable;
+          expect(typeof disposable[Symbol.asyncDispose]).toBe('function');
+          await within(5, disposable[Symbol.asyncDispose]());
+          expect(protocol.lost.done()).toBe(true);
+          expect(protocol.lost.result()).toBe(null);
+          expect(transport.isClosing()).toBe(true);
+          // Again: already gone, resolves at once.
+          await within(1, disposable[Symbol.asyncDispose]());
+        } finally {
+          await node.close();
+        }
+      });
+
       test('a connectionMade that throws: reported, the connection closed, connectionLost with the error (as a plain transport)', async ({ loop, claimErrors }) => {
         const node = await nodeServer(nodeTlsEcho());
         try {
@@ -778,6 +820,53 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           expect(errors).toEqual([]);
         } finally {
           server.close();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test('a server fed garbage (random bytes, some behind a TLS record header) stays clean and still serves a real client', async ({ loop, errors }) => {
+        const made: Recorder[] = [];
+        const server = await loop.createServer(() => {
+          const protocol = new Recorder(loop);
+          made.push(protocol);
+          return protocol;
+        }, '127.0.0.1', 0, { ssl: serverContext(), sslHandshakeTimeout: 2 });
+        try {
+          // A fixed pseudo-random sequence: the same bytes on every run.
+          let seed = 0x2545f491;
+          const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xff;
+          const payloads: Buffer[] = [];
+          for (let index = 0; index < 12; index++) {
+            const body = Buffer.from(Array.from({ length: 1 + ((random() << 2) | (random() & 3)) }, random));
+            payloads.push(index % 2 === 0 ? body : Buffer.concat([Buffer.from([0x16, 0x03, 0x01, random() & 0x3f, random()]), body]));
+          }
+          await within(10, loop.createTask(async () => {
+            await Promise.all(
+              payloads.map(
+                (payload) =>
+                  new Promise<void>((resolve) => {
+                    const socket = net.connect(serverPort(server), '127.0.0.1', () => socket.end(payload));
+                    socket.on('error', () => {});
+                    socket.on('close', () => resolve());
+                    socket.resume();
+                  }),
+              ),
+            );
+          }));
+          await within(5, loop.createTask(async () => {
+            while (server._activeCount > 0) await sleep(0.02);
+          }));
+          expect(made.some((protocol) => protocol.made.done())).toBe(false);
+          expect(errors).toEqual([]);
+          const socket = tls.connect({ port: serverPort(server), host: '127.0.0.1', servername: 'localhost', ca: certs.caPem });
+          await within(5, new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject)));
+          expect(socket.authorized).toBe(true);
+          const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+          socket.end();
+          await within(5, closed);
+        } finally {
+          server.close();
+          server.closeClients();
           await within(5, server.waitClosed());
         }
       });

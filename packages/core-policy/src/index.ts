@@ -170,6 +170,8 @@ export { Server } from './base/server.js';
 export { SSLContext, createDefaultContext, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED, type VerifyMode, type SSLContextPurpose, type TLSVersion } from './tls/ssl-context.js';
 export { SSLTransport } from './tls/ssl-transport.js';
 export { SSLProtocol, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './tls/ssl-protocol.js';
+export { NativeSSLProtocol, NativeSslObject } from './tls/native-ssl-protocol.js';
+export { setTlsEngine, tlsEngine, type TlsEngineChoice, type TlsEngineStatus } from './tls/native-tls.js';
 export type { SSLOption, StartTlsOptions } from './tls/ssl-connection.js';
 export { SelectorSocketTransport, SelectorDatagramTransport, MAX_READ_SIZE, LOG_THRESHOLD_FOR_CONNLOST_WRITES } from './selector/selector-transports.js';
 export { ACCEPT_RETRY_DELAY } from './selector/selector-sockets.js';

@@ -7,6 +7,19 @@ import { defaultClientContext, isSSLContext, type SSLContext } from './ssl-conte
 import { SSLProtocol, checkTimeout, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './ssl-protocol.js';
 import type { SSLTransport } from './ssl-transport.js';
 import { isStartTlsCompatible } from './raw-transport.js';
+import { nativeTlsForConnection } from './native-tls.js';
+import { NativeSSLProtocol } from './native-ssl-protocol.js';
+import type { SSLProtocolOptions } from './ssl-protocol.js';
+
+/**
+ * The SSLProtocol for a new connection: the native one (OpenSSL over memory
+ * BIOs) where `@evloop/tls-native` loads, else the one over Node's `tls`
+ * (see `setTlsEngine`).
+ */
+export function createSSLProtocol(loop: BaseEventLoop, appProtocol: BaseProtocolContract, context: SSLContext, waiter: Future<void> | null, options: SSLProtocolOptions): SSLProtocol {
+  const native = nativeTlsForConnection();
+  return native === null ? new SSLProtocol(loop, appProtocol, context, waiter, options) : new NativeSSLProtocol(loop, appProtocol, context, waiter, options, native);
+}
 
 /** What the `ssl` option may be: `true` (a default client context: verify the certificate and host name) or an {@link SSLContext}. */
 export type SSLOption = boolean | SSLContext | null | undefined;
@@ -96,7 +109,7 @@ export async function startSslConnection<P extends object>(
   const waiter = loop.createFuture<void>();
   try {
     protocol = protocolFactory();
-    ssl = new SSLProtocol(loop, protocol as BaseProtocolContract, settings.context, waiter, {
+    ssl = createSSLProtocol(loop, protocol as BaseProtocolContract, settings.context, waiter, {
       serverSide: settings.serverSide ?? false,
       serverHostname: settings.serverHostname ?? null,
       sslHandshakeTimeout: settings.sslHandshakeTimeout ?? null,
@@ -126,7 +139,7 @@ export function sslServerProtocolFactory(
   options: { sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null },
 ): () => object {
   return () =>
-    new SSLProtocol(loop, protocolFactory() as BaseProtocolContract, context, null, {
+    createSSLProtocol(loop, protocolFactory() as BaseProtocolContract, context, null, {
       serverSide: true,
       sslHandshakeTimeout: options.sslHandshakeTimeout ?? null,
       sslShutdownTimeout: options.sslShutdownTimeout ?? null,
@@ -163,7 +176,7 @@ export function startTls(
     if (transport.isClosing()) throw new RangeError(`transport ${String(transport)} is closing`);
     const serverSide = options.serverSide ?? false;
     const waiter = loop.createFuture<void>();
-    const ssl = new SSLProtocol(loop, protocol as BaseProtocolContract, sslContext, waiter, {
+    const ssl = createSSLProtocol(loop, protocol as BaseProtocolContract, sslContext, waiter, {
       serverSide,
       serverHostname: serverSide ? null : (options.serverHostname ?? null),
       sslHandshakeTimeout: options.sslHandshakeTimeout ?? null,

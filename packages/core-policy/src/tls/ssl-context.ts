@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
+import type { NativeTlsBinding, NativeTlsContextBinding } from './native-tls.js';
 
 /** Do not ask for (server) or check (client) the peer's certificate. */
 export const CERT_NONE = 0;
@@ -81,6 +82,7 @@ export class SSLContext {
   #ciphers: string | undefined;
   #secureContext: tls.SecureContext | null = null;
   #server: tls.Server | null = null;
+  #native: NativeTlsContextBinding | null = null;
 
   constructor(purpose: SSLContextPurpose = 'client') {
     if (purpose !== 'client' && purpose !== 'server') throw new RangeError(`purpose must be 'client' or 'server', got ${String(purpose)}`);
@@ -233,9 +235,33 @@ export class SSLContext {
     return this.#server;
   }
 
+  /**
+   * @internal The native SSL_CTX for these settings (made once, remade
+   * after a change), for connections on the native TLS path. The verify
+   * mode and host name are set per connection.
+   */
+  _nativeContext(binding: NativeTlsBinding): NativeTlsContextBinding {
+    if (this.#native !== null) return this.#native;
+    const context = new binding.Context(this.purpose === 'server');
+    const version = (name: TLSVersion) => (name === 'TLSv1.3' ? binding.TLS1_3_VERSION : binding.TLS1_2_VERSION);
+    context.setProtocolVersions(version(this.#minimumVersion), version(this.#maximumVersion));
+    // Node's default cipher list unless one was set; TLS 1.3 suites (TLS_*) apart, as Node splits them.
+    const names = (this.#ciphers ?? tls.DEFAULT_CIPHERS).split(':').filter((name) => name.length > 0);
+    context.setCiphers(names.filter((name) => !name.startsWith('TLS_')).join(':'), names.filter((name) => name.startsWith('TLS_')).join(':'));
+    if (this.#ca.length > 0) context.addCaPem(Buffer.from(this.#ca.map((cert) => (typeof cert === 'string' ? cert : cert.toString('utf8'))).join('\n')));
+    if (this.#cert.length > 0) context.useCertificateChain(this.#cert[0]!, this.#key[0]!, this.#passphrase ?? null);
+    if (this.#alpn !== null) context.setAlpn(Buffer.concat(this.#alpn.map((name) => {
+      const bytes = Buffer.from(name);
+      return Buffer.concat([Buffer.from([bytes.length]), bytes]);
+    })));
+    this.#native = context;
+    return context;
+  }
+
   #changed(): void {
     this.#secureContext = null;
     this.#server = null;
+    this.#native = null;
   }
 
   toString(): string {

@@ -127,6 +127,10 @@ export class SSLProtocol {
   /** @internal */ _highWater = DEFAULT_HIGH_WATER;
   /** @internal */ _lowWater = DEFAULT_HIGH_WATER / 4;
   /** @internal */ _connLostWrites = 0;
+  /** @internal connectionLost has run. */
+  /** @internal */ _lost = false;
+  /** @internal Resolved once connectionLost has run (made when someone waits). */
+  /** @internal */ _lostWaiter: Future<void> | null = null;
 
   constructor(loop: BaseEventLoop, appProtocol: BaseProtocolContract, context: SSLContext, waiter: Future<void> | null, options: SSLProtocolOptions) {
     this._loop = loop;
@@ -200,6 +204,10 @@ export class SSLProtocol {
 
   connectionLost(error: unknown): void {
     this._clearTimer();
+    this._lost = true;
+    const lostWaiter = this._lostWaiter;
+    this._lostWaiter = null;
+    if (lostWaiter !== null && !lostWaiter.done()) lostWaiter.setResult(undefined);
     const wasHandshake = this._state === 'handshake';
     this._state = 'closed';
     this._heldWrites = [];
@@ -331,7 +339,7 @@ export class SSLProtocol {
     for (const chunk of early) this._plaintextReceived(chunk);
   }
 
-  private _handshakeTimedOut(): void {
+  protected _handshakeTimedOut(): void {
     this._timer = null;
     if (this._state !== 'handshake') return;
     const error = new ConnectionAbortedError(
@@ -378,7 +386,7 @@ export class SSLProtocol {
 
   // --- Plaintext ---
 
-  private _plaintextReceived(data: Buffer): void {
+  protected _plaintextReceived(data: Buffer): void {
     if (this._state === 'handshake') {
       this._early.push(data);
       return;
@@ -405,7 +413,7 @@ export class SSLProtocol {
   }
 
   /** The peer's close_notify, or the end of the connection. */
-  private _tlsEnded(): void {
+  protected _tlsEnded(): void {
     this._peerClosed = true;
     if (this._state === 'shutdown') {
       this._maybeFinishShutdown();
@@ -493,13 +501,13 @@ export class SSLProtocol {
     this._maybeFinishShutdown();
   }
 
-  private _maybeFinishShutdown(): void {
+  protected _maybeFinishShutdown(): void {
     if (this._state !== 'shutdown' || !this._sentCloseNotify || !this._peerClosed) return;
     this._clearTimer();
     this._raw?.close();
   }
 
-  private _shutdownTimedOut(): void {
+  protected _shutdownTimedOut(): void {
     this._timer = null;
     if (this._state !== 'shutdown') return;
     this._raw?._forceClose(new TimeoutError('SSL shutdown timed out'));
@@ -512,6 +520,15 @@ export class SSLProtocol {
     this._state = 'closed';
     this._tls?.destroy();
     this._raw?.abort();
+  }
+
+  /** @internal Resolves once the connection is gone (connectionLost has run). */
+  _waitLost(): Future<void> {
+    if (this._lostWaiter === null) {
+      this._lostWaiter = this._loop.createFuture<void>();
+      if (this._lost || this._loop.isClosed()) this._lostWaiter.setResult(undefined);
+    }
+    return this._lostWaiter;
   }
 
   /** @internal The transport the app protocol was given, once the handshake is done. */
@@ -528,7 +545,7 @@ export class SSLProtocol {
     raw._fatalError(error, message);
   }
 
-  private _clearTimer(): void {
+  protected _clearTimer(): void {
     this._timer?.cancel();
     this._timer = null;
   }

@@ -51,6 +51,16 @@ export class SSLTransport implements Transport {
     this._ssl._startShutdown();
   }
 
+  /**
+   * `await using transport = ...`: `close()` (flush, close_notify both
+   * ways, at most `sslShutdownTimeout` seconds), then wait until the
+   * protocol's `connectionLost` has run.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this._ssl._waitLost();
+  }
+
   /** Close at once, dropping buffered data; `connectionLost(null)`. */
   abort(): void {
     this._closed = true;

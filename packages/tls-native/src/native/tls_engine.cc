@@ -1,0 +1,474 @@
+// TLS over memory BIOs: see tls_engine.h.
+#include "tls_engine.h"
+
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+namespace evloop_tls {
+
+namespace {
+
+// Node's code prefix for an OpenSSL library (node's crypto error decoration).
+const char* LibraryPrefix(int library) {
+  switch (library) {
+    case ERR_LIB_SSL: return "SSL_";
+    case ERR_LIB_X509: return "X509_";
+    case ERR_LIB_X509V3: return "X509V3_";
+    case ERR_LIB_PEM: return "PEM_";
+    case ERR_LIB_ASN1: return "ASN1_";
+    case ERR_LIB_EVP: return "EVP_";
+    case ERR_LIB_BIO: return "BIO_";
+    case ERR_LIB_SYS: return "SYS_";
+    case ERR_LIB_RSA: return "RSA_";
+    case ERR_LIB_EC: return "EC_";
+    case ERR_LIB_CRYPTO: return "CRYPTO_";
+    case ERR_LIB_BUF: return "BUF_";
+    case ERR_LIB_OBJ: return "OBJ_";
+    case ERR_LIB_PKCS12: return "PKCS12_";
+    default: return "";
+  }
+}
+
+// The earliest error on OpenSSL's queue (the queue is emptied), as Node shows it.
+TlsError ErrorFromQueue(const char* fallback) {
+  const OpenSslApi& o = ossl();
+  unsigned long first = o.ERR_get_error();
+  while (o.ERR_get_error() != 0) {
+  }
+  TlsError error;
+  if (first == 0) {
+    error.code = "ERR_SSL";
+    error.message = fallback;
+    error.library = "SSL routines";
+    error.reason = fallback;
+    return error;
+  }
+  const char* library = o.ERR_lib_error_string(first);
+  const char* reason = o.ERR_reason_error_string(first);
+  error.library = library != nullptr ? library : "";
+  char number[24];
+  std::snprintf(number, sizeof number, "%08lX", first);
+  if (reason != nullptr) {
+    error.reason = reason;
+  } else {
+    error.reason = std::string("reason(") + std::to_string(ERR_GET_REASON(first)) + ")";
+  }
+  error.message = std::string("error:") + number + ":" + error.library + "::" + error.reason;
+  std::string code = std::string("ERR_") + LibraryPrefix(ERR_GET_LIB(first));
+  for (char c : error.reason) code += c == ' ' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  error.code = code;
+  return error;
+}
+
+}  // namespace
+
+const char* VerifyCodeName(long code) {
+  switch (code) {
+#define EVLOOP_VERIFY_CODE(name) \
+  case X509_V_ERR_##name:        \
+    return #name;
+    EVLOOP_VERIFY_CODE(UNABLE_TO_GET_ISSUER_CERT)
+    EVLOOP_VERIFY_CODE(UNABLE_TO_GET_CRL)
+    EVLOOP_VERIFY_CODE(UNABLE_TO_DECRYPT_CERT_SIGNATURE)
+    EVLOOP_VERIFY_CODE(UNABLE_TO_DECRYPT_CRL_SIGNATURE)
+    EVLOOP_VERIFY_CODE(UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY)
+    EVLOOP_VERIFY_CODE(CERT_SIGNATURE_FAILURE)
+    EVLOOP_VERIFY_CODE(CRL_SIGNATURE_FAILURE)
+    EVLOOP_VERIFY_CODE(CERT_NOT_YET_VALID)
+    EVLOOP_VERIFY_CODE(CERT_HAS_EXPIRED)
+    EVLOOP_VERIFY_CODE(CRL_NOT_YET_VALID)
+    EVLOOP_VERIFY_CODE(CRL_HAS_EXPIRED)
+    EVLOOP_VERIFY_CODE(ERROR_IN_CERT_NOT_BEFORE_FIELD)
+    EVLOOP_VERIFY_CODE(ERROR_IN_CERT_NOT_AFTER_FIELD)
+    EVLOOP_VERIFY_CODE(ERROR_IN_CRL_LAST_UPDATE_FIELD)
+    EVLOOP_VERIFY_CODE(ERROR_IN_CRL_NEXT_UPDATE_FIELD)
+    EVLOOP_VERIFY_CODE(OUT_OF_MEM)
+    EVLOOP_VERIFY_CODE(DEPTH_ZERO_SELF_SIGNED_CERT)
+    EVLOOP_VERIFY_CODE(SELF_SIGNED_CERT_IN_CHAIN)
+    EVLOOP_VERIFY_CODE(UNABLE_TO_GET_ISSUER_CERT_LOCALLY)
+    EVLOOP_VERIFY_CODE(UNABLE_TO_VERIFY_LEAF_SIGNATURE)
+    EVLOOP_VERIFY_CODE(CERT_CHAIN_TOO_LONG)
+    EVLOOP_VERIFY_CODE(CERT_REVOKED)
+    EVLOOP_VERIFY_CODE(INVALID_CA)
+    EVLOOP_VERIFY_CODE(PATH_LENGTH_EXCEEDED)
+    EVLOOP_VERIFY_CODE(INVALID_PURPOSE)
+    EVLOOP_VERIFY_CODE(CERT_UNTRUSTED)
+    EVLOOP_VERIFY_CODE(CERT_REJECTED)
+#undef EVLOOP_VERIFY_CODE
+    // Node reports a wrong name with the code of its own check.
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return "ERR_TLS_CERT_ALTNAME_INVALID";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+// --- TlsContext -----------------------------------------------------------------
+
+TlsContext::TlsContext(bool server_side) : server_side_(server_side) {
+  const OpenSslApi& o = ossl();
+  o.ERR_clear_error();
+  ctx_ = o.SSL_CTX_new(o.TLS_method());
+  if (ctx_ == nullptr) {
+    error_ = ErrorFromQueue("SSL_CTX_new failed");
+    return;
+  }
+  o.SSL_CTX_set_options(ctx_, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Sessions are not resumed (yet): no client cache; a server still issues tickets.
+  o.SSL_CTX_ctrl(ctx_, SSL_CTRL_SET_SESS_CACHE_MODE, server_side ? SSL_SESS_CACHE_SERVER : SSL_SESS_CACHE_OFF, nullptr);
+  o.SSL_CTX_ctrl(ctx_, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, nullptr);
+  // SSL_write takes all it is given or nothing; the buffer may move between retries.
+  o.SSL_CTX_ctrl(ctx_, SSL_CTRL_MODE, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, nullptr);
+}
+
+TlsContext::~TlsContext() {
+  if (ctx_ != nullptr) ossl().SSL_CTX_free(ctx_);
+}
+
+bool TlsContext::Fail(const char* what) {
+  error_ = ErrorFromQueue(what);
+  return false;
+}
+
+bool TlsContext::SetProtocolVersions(int minimum, int maximum) {
+  const OpenSslApi& o = ossl();
+  o.ERR_clear_error();
+  if (o.SSL_CTX_ctrl(ctx_, SSL_CTRL_SET_MIN_PROTO_VERSION, minimum, nullptr) != 1) return Fail("cannot set the minimum version");
+  if (o.SSL_CTX_ctrl(ctx_, SSL_CTRL_SET_MAX_PROTO_VERSION, maximum, nullptr) != 1) return Fail("cannot set the maximum version");
+  return true;
+}
+
+bool TlsContext::SetCiphers(const std::string& list, const std::string& suites) {
+  const OpenSslApi& o = ossl();
+  o.ERR_clear_error();
+  if (!suites.empty() && o.SSL_CTX_set_ciphersuites(ctx_, suites.c_str()) != 1) return Fail("no TLS 1.3 cipher suite matched");
+  if (o.SSL_CTX_set_cipher_list(ctx_, list.c_str()) != 1) {
+    // An empty TLS 1.2 list next to TLS 1.3 suites is what was asked for (as Node).
+    if (!(list.empty() && !suites.empty())) return Fail("no cipher matched");
+    o.ERR_clear_error();
+  }
+  return true;
+}
+
+int TlsContext::AddCaPem(const uint8_t* data, size_t length) {
+  const OpenSslApi& o = ossl();
+  if (length > INT_MAX) return -1;
+  o.ERR_clear_error();
+  BIO* bio = o.BIO_new_mem_buf(data, static_cast<int>(length));
+  if (bio == nullptr) {
+    Fail("out of memory");
+    return -1;
+  }
+  X509_STORE* store = o.SSL_CTX_get_cert_store(ctx_);
+  int added = 0;
+  while (X509* cert = o.PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    // A certificate already in the store is not an error (OpenSSL 3 ignores duplicates).
+    o.X509_STORE_add_cert(store, cert);
+    o.X509_free(cert);
+    added++;
+  }
+  o.BIO_free(bio);
+  o.ERR_clear_error();  // the end of the PEM text is reported as an error
+  return added;
+}
+
+bool TlsContext::UseCertificateChain(const uint8_t* cert, size_t cert_length, const uint8_t* key, size_t key_length, const char* passphrase) {
+  const OpenSslApi& o = ossl();
+  if (cert_length > INT_MAX || key_length > INT_MAX) return false;
+  o.ERR_clear_error();
+  BIO* bio = o.BIO_new_mem_buf(cert, static_cast<int>(cert_length));
+  if (bio == nullptr) return Fail("out of memory");
+  X509* leaf = o.PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr);
+  if (leaf == nullptr) {
+    o.BIO_free(bio);
+    return Fail("no certificate in the certificate chain");
+  }
+  bool ok = o.SSL_CTX_use_certificate(ctx_, leaf) == 1;
+  o.X509_free(leaf);
+  if (!ok) {
+    o.BIO_free(bio);
+    return Fail("cannot use the certificate");
+  }
+  while (X509* extra = o.PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    // The context takes ownership of a chain certificate it accepts.
+    if (o.SSL_CTX_ctrl(ctx_, SSL_CTRL_EXTRA_CHAIN_CERT, 0, extra) != 1) {
+      o.X509_free(extra);
+      o.BIO_free(bio);
+      return Fail("cannot add a chain certificate");
+    }
+  }
+  o.BIO_free(bio);
+  o.ERR_clear_error();
+  bio = o.BIO_new_mem_buf(key, static_cast<int>(key_length));
+  if (bio == nullptr) return Fail("out of memory");
+  // With no callback, OpenSSL takes the last argument as the passphrase.
+  EVP_PKEY* pkey = o.PEM_read_bio_PrivateKey(bio, nullptr, nullptr, const_cast<char*>(passphrase != nullptr ? passphrase : ""));
+  o.BIO_free(bio);
+  if (pkey == nullptr) return Fail("cannot read the private key");
+  ok = o.SSL_CTX_use_PrivateKey(ctx_, pkey) == 1;
+  o.EVP_PKEY_free(pkey);
+  if (!ok) return Fail("cannot use the private key");
+  if (o.SSL_CTX_check_private_key(ctx_) != 1) return Fail("the private key does not match the certificate");
+  return true;
+}
+
+void TlsContext::SetAlpn(const uint8_t* wire, size_t length) {
+  alpn_.assign(reinterpret_cast<const char*>(wire), length);
+  if (server_side_) ossl().SSL_CTX_set_alpn_select_cb(ctx_, &TlsContext::SelectAlpn, this);
+}
+
+int TlsContext::SelectAlpn(SSL* ssl, const unsigned char** out, unsigned char* out_length, const unsigned char* in, unsigned int in_length, void* arg) {
+  const TlsContext* self = static_cast<const TlsContext*>(arg);
+  const std::string& ours = self->alpn_;
+  unsigned char* selected = nullptr;
+  int result = ossl().SSL_select_next_proto(&selected, out_length, reinterpret_cast<const unsigned char*>(ours.data()), static_cast<unsigned int>(ours.size()), in, in_length);
+  // No protocol in common: go on without ALPN (as Node's servers do).
+  if (result != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// --- TlsConnection --------------------------------------------------------------
+
+TlsConnection::TlsConnection(const TlsContext& context, int verify_mode, const std::string& hostname, bool check_hostname, bool sni) : hostname_(hostname) {
+  const OpenSslApi& o = ossl();
+  o.ERR_clear_error();
+  ssl_ = o.SSL_new(context.ctx());
+  if (ssl_ == nullptr) {
+    error_ = ErrorFromQueue("SSL_new failed");
+    return;
+  }
+  incoming_ = o.BIO_new(o.BIO_s_mem());
+  outgoing_ = o.BIO_new(o.BIO_s_mem());
+  if (incoming_ == nullptr || outgoing_ == nullptr) {
+    if (incoming_ != nullptr) o.BIO_free(incoming_);
+    if (outgoing_ != nullptr) o.BIO_free(outgoing_);
+    incoming_ = outgoing_ = nullptr;
+    o.SSL_free(ssl_);
+    ssl_ = nullptr;
+    error_ = ErrorFromQueue("BIO_new failed");
+    return;
+  }
+  // An empty incoming BIO means "more to come" (retry), not EOF.
+  o.BIO_ctrl(incoming_, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, nullptr);
+  o.BIO_ctrl(outgoing_, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, nullptr);
+  o.SSL_set_bio(ssl_, incoming_, outgoing_);
+  o.SSL_set_verify(ssl_, verify_mode, nullptr);
+  if (context.server_side()) {
+    o.SSL_set_accept_state(ssl_);
+    return;
+  }
+  o.SSL_set_connect_state(ssl_);
+  if (sni && !hostname.empty()) o.SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(hostname.c_str()));
+  if (check_hostname && !hostname.empty()) {
+    X509_VERIFY_PARAM* param = o.SSL_get0_param(ssl_);
+    o.X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    // An address is matched against the certificate's IP SANs, a name against its DNS names.
+    if (o.X509_VERIFY_PARAM_set1_ip_asc(param, hostname.c_str()) != 1) {
+      o.ERR_clear_error();
+      o.X509_VERIFY_PARAM_set1_host(param, hostname.c_str(), hostname.size());
+    }
+  }
+  const std::string& alpn = context.alpn();
+  // SSL_set_alpn_protos returns 0 on success.
+  if (!alpn.empty()) o.SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(alpn.data()), static_cast<unsigned int>(alpn.size()));
+}
+
+TlsConnection::~TlsConnection() {
+  if (ssl_ != nullptr) ossl().SSL_free(ssl_);  // frees both BIOs
+}
+
+int TlsConnection::Fail(int ssl_result) {
+  const OpenSslApi& o = ossl();
+  failed_ = true;
+  long verify = o.SSL_get_verify_result(ssl_);
+  int ssl_error = o.SSL_get_error(ssl_, ssl_result);
+  unsigned long first = o.ERR_peek_error();
+  bool verify_failed = ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+  if (!established_ && verify_failed && verify != X509_V_OK) {
+    while (o.ERR_get_error() != 0) {
+    }
+    error_ = TlsError();
+    error_.verify = true;
+    error_.code = VerifyCodeName(verify);
+    error_.reason = error_.code;
+    const char* words = o.X509_verify_cert_error_string(verify);
+    error_.message = words != nullptr ? words : "certificate verify failed";
+    if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+      error_.message = "Hostname/IP does not match certificate's altnames: Host: " + hostname_ + ". is not in the cert's altnames";
+    }
+    return kFailed;
+  }
+  error_ = ErrorFromQueue(ssl_error == SSL_ERROR_SYSCALL ? "unexpected end of the TLS stream" : "TLS failure");
+  return kFailed;
+}
+
+int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length) {
+  const OpenSslApi& o = ossl();
+  *plaintext_length = 0;
+  if (failed_) return kFailed;
+  while (length > 0) {
+    int piece = length > INT_MAX ? INT_MAX : static_cast<int>(length);
+    int wrote = o.BIO_write(incoming_, data, piece);
+    if (wrote <= 0) {
+      error_ = ErrorFromQueue("out of memory");
+      failed_ = true;
+      return kFailed;
+    }
+    data += wrote;
+    length -= static_cast<size_t>(wrote);
+  }
+  int flags = 0;
+  o.ERR_clear_error();
+  if (!established_) {
+    int result = o.SSL_do_handshake(ssl_);
+    if (result == 1) {
+      established_ = true;
+      flags |= kHandshakeDone;
+    } else {
+      int ssl_error = o.SSL_get_error(ssl_, result);
+      if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE) return flags;
+      return flags | Fail(result);
+    }
+  }
+  if (!read_plaintext || peer_closed_) return flags;
+  size_t used = 0;
+  for (;;) {
+    if (used == room) {
+      // Out of room: more may be waiting (decrypted, or whole records in the BIO).
+      if (o.SSL_pending(ssl_) > 0 || o.BIO_ctrl_pending(incoming_) > 0) flags |= kMorePlaintext;
+      break;
+    }
+    size_t space = room - used;
+    int result = o.SSL_read(ssl_, out + used, space > INT_MAX ? INT_MAX : static_cast<int>(space));
+    if (result > 0) {
+      used += static_cast<size_t>(result);
+      // Nothing decrypted is left and no byte is waiting: spare the call that would say so.
+      if (o.SSL_pending(ssl_) == 0 && o.BIO_ctrl_pending(incoming_) == 0) break;
+      continue;
+    }
+    int ssl_error = o.SSL_get_error(ssl_, result);
+    if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE) break;
+    if (ssl_error == SSL_ERROR_ZERO_RETURN) {
+      peer_closed_ = true;
+      flags |= kPeerClosed;
+      break;
+    }
+    *plaintext_length = used;
+    return flags | Fail(result);
+  }
+  *plaintext_length = used;
+  return flags;
+}
+
+long TlsConnection::Write(const uint8_t* data, size_t length) {
+  const OpenSslApi& o = ossl();
+  if (failed_) return -1;
+  size_t done = 0;
+  o.ERR_clear_error();
+  while (done < length) {
+    size_t rest = length - done;
+    int piece = rest > (1u << 30) ? (1 << 30) : static_cast<int>(rest);
+    int result = o.SSL_write(ssl_, data + done, piece);
+    if (result > 0) {
+      done += static_cast<size_t>(result);
+      continue;
+    }
+    int ssl_error = o.SSL_get_error(ssl_, result);
+    // Renegotiation or a key update waiting for the peer: the caller retries after the next Feed.
+    if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE) break;
+    Fail(result);
+    return -1;
+  }
+  return static_cast<long>(done);
+}
+
+int TlsConnection::Shutdown() {
+  const OpenSslApi& o = ossl();
+  if (failed_) return kFailed;
+  o.ERR_clear_error();
+  int result = o.SSL_shutdown(ssl_);
+  if (result < 0) {
+    int ssl_error = o.SSL_get_error(ssl_, result);
+    if (ssl_error != SSL_ERROR_WANT_READ && ssl_error != SSL_ERROR_WANT_WRITE) {
+      // Nothing more can be sent; the caller closes the connection anyway.
+      while (o.ERR_get_error() != 0) {
+      }
+    }
+  }
+  return 0;
+}
+
+size_t TlsConnection::pending_ciphertext_out() const { return ossl().BIO_ctrl_pending(outgoing_); }
+
+size_t TlsConnection::pending_ciphertext_in() const { return ossl().BIO_ctrl_pending(incoming_); }
+
+int TlsConnection::ReadCiphertext(uint8_t* into, size_t length) {
+  if (length == 0) return 0;
+  int result = ossl().BIO_read(outgoing_, into, length > INT_MAX ? INT_MAX : static_cast<int>(length));
+  return result < 0 ? 0 : result;
+}
+
+std::string TlsConnection::Version() const {
+  const char* version = ossl().SSL_get_version(ssl_);
+  return version != nullptr ? version : "";
+}
+
+std::string TlsConnection::CipherName() const {
+  const SSL_CIPHER* cipher = ossl().SSL_get_current_cipher(ssl_);
+  const char* name = cipher != nullptr ? ossl().SSL_CIPHER_get_name(cipher) : nullptr;
+  return name != nullptr ? name : "";
+}
+
+std::string TlsConnection::CipherStandardName() const {
+  const SSL_CIPHER* cipher = ossl().SSL_get_current_cipher(ssl_);
+  const char* name = cipher != nullptr ? ossl().SSL_CIPHER_standard_name(cipher) : nullptr;
+  return name != nullptr ? name : "";
+}
+
+int TlsConnection::CipherBits() const {
+  const SSL_CIPHER* cipher = ossl().SSL_get_current_cipher(ssl_);
+  return cipher != nullptr ? ossl().SSL_CIPHER_get_bits(cipher, nullptr) : 0;
+}
+
+std::string TlsConnection::Alpn() const {
+  const unsigned char* data = nullptr;
+  unsigned int length = 0;
+  ossl().SSL_get0_alpn_selected(ssl_, &data, &length);
+  return data != nullptr ? std::string(reinterpret_cast<const char*>(data), length) : std::string();
+}
+
+std::string TlsConnection::ServerName() const {
+  const char* name = ossl().SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return name != nullptr ? name : "";
+}
+
+std::vector<uint8_t> TlsConnection::PeerCertificate() const {
+  const OpenSslApi& o = ossl();
+  std::vector<uint8_t> der;
+  X509* cert = o.SSL_get1_peer_certificate(ssl_);
+  if (cert == nullptr) return der;
+  int length = o.i2d_X509(cert, nullptr);
+  if (length > 0) {
+    der.resize(static_cast<size_t>(length));
+    unsigned char* cursor = der.data();
+    o.i2d_X509(cert, &cursor);
+  }
+  o.X509_free(cert);
+  return der;
+}
+
+bool TlsConnection::ExportKeyingMaterial(uint8_t* out, size_t length, const std::string& label, const uint8_t* context, size_t context_length, bool use_context) {
+  const OpenSslApi& o = ossl();
+  o.ERR_clear_error();
+  int result = o.SSL_export_keying_material(ssl_, out, length, label.data(), label.size(), context, context_length, use_context ? 1 : 0);
+  if (result != 1) {
+    error_ = ErrorFromQueue("cannot export keying material");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace evloop_tls

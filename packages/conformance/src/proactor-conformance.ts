@@ -39,6 +39,13 @@ export interface ProactorFeatures {
   pipesAndFiles?: boolean;
   /** `pollAdd` works (addReader/addWriter on a proactor loop); else it raises NotImplementedError. Default true. */
   readiness?: boolean;
+  /**
+   * Why closing or shutting down a socket under an operation does not
+   * complete it on this platform (the tests that count on it are skipped
+   * with this reason). Unset: it does. Callers cancel before closing, as the
+   * contract asks, either way.
+   */
+  closeLeavesOperations?: string;
 }
 
 export interface ProactorConformanceOptions {
@@ -140,6 +147,7 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
   const features = { hasKernelFd: true, pipesAndFiles: true, readiness: true, ...options.features };
   const noPipes = features.pipesAndFiles ? false : 'this proactor has no pipes or files';
   const noReadiness = features.readiness ? false : 'this proactor has no readiness polls';
+  const noCompletionOnClose = features.closeLeavesOperations ?? false;
   /** Windows has no AF_UNIX socketpair in @evloop/sys, and drops no SYNs: a full backlog refuses. */
   const windows = process.platform === 'win32';
   const itUnless = (reason: string | false, title: string, body: () => void | Promise<void>) =>
@@ -855,7 +863,7 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
     });
 
     describe('a socket closed underneath an operation', () => {
-      it('a recv in flight on a closed socket completes once cancelled; the proactor keeps working', () => {
+      itUnless(noCompletionOnClose, 'a recv in flight on a closed socket completes once cancelled; the proactor keeps working', () => {
         const [a, b] = pair();
         const token = proactor.recv(b, 10);
         proactor.poll(0);
@@ -870,7 +878,7 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         void a;
       });
 
-      it('a recv in flight completes with EOF when the socket is shut down', () => {
+      itUnless(noCompletionOnClose, 'a recv in flight completes with EOF when the socket is shut down', () => {
         const [, b] = pair();
         const token = proactor.recv(b, 10);
         proactor.poll(0);
@@ -882,7 +890,8 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         const [server, address] = listener();
         const token = proactor.accept(server);
         proactor.poll(0);
-        server.shutdown(sys.SHUT_RDWR);
+        // Winsock refuses to shut a listening socket down (ENOTCONN): cancelling is what ends its accept there.
+        if (!windows) server.shutdown(sys.SHUT_RDWR);
         proactor.cancelFd(server);
         server.close();
         const completion = complete(proactor, token);

@@ -11,7 +11,21 @@ import {
   type Proactor,
   type ProactorAddress,
 } from '@evloop/interface';
+import { createRequire } from 'node:module';
 import { loadNative, type IocpNative, type NativePort } from './load-native.js';
+
+/** `@evloop/sys`, when installed: it keeps the blocking mode of each socket itself (Winsock cannot be asked). */
+let sysModule: { setBlocking(fd: number, blocking: boolean): void } | null | undefined;
+function sys(): { setBlocking(fd: number, blocking: boolean): void } | null {
+  if (sysModule === undefined) {
+    try {
+      sysModule = createRequire(import.meta.url)('@evloop/sys') as { setBlocking(fd: number, blocking: boolean): void };
+    } catch {
+      sysModule = null;
+    }
+  }
+  return sysModule;
+}
 
 const enum Kind {
   Recv,
@@ -324,8 +338,13 @@ export class IocpProactor implements Proactor {
     const harvested = this.#harvested;
     for (let i = 0; i < count; i++) {
       const token = completions[i * COMPLETION_STRIDE]!;
-      harvested[i] = operations.get(token);
+      const operation = operations.get(token);
+      harvested[i] = operation;
       operations.delete(token);
+      // AcceptEx's socket is non-blocking already; tell @evloop/sys, which
+      // answers getBlocking() from what it was told.
+      const result = completions[i * COMPLETION_STRIDE + 1]!;
+      if (operation?.kind === Kind.Accept && result >= 0) sys()?.setBlocking(result, false);
     }
     this.#harvestedCount = count;
     return count;

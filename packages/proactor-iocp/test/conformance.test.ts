@@ -8,7 +8,13 @@ if (availability.ok) {
   runProactorConformance({
     name: 'iocp',
     create: () => new IocpProactor(),
-    features: { hasKernelFd: false, pipesAndFiles: false, readiness: false },
+    features: {
+      hasKernelFd: false,
+      pipesAndFiles: false,
+      readiness: false,
+      // Seen under Wine 8: an overlapped receive stays pending after closesocket() or shutdown().
+      ...(process.env.EVLOOP_WINE === '1' ? { closeLeavesOperations: 'Wine leaves an overlapped receive pending when its socket is closed or shut down' } : {}),
+    },
     concurrentOperations: process.env.EVLOOP_WINE === '1' ? 2000 : 10_000,
   });
 } else {

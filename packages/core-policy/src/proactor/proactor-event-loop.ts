@@ -4,6 +4,7 @@ import {
   COMPLETION_STRIDE,
   EVENT_READ,
   EVENT_WRITE,
+  NotImplementedError,
   OSError,
   RuntimeError,
   completionError,
@@ -216,21 +217,34 @@ export class ProactorEventLoop extends BaseEventLoop {
    * readiness poll is started again after each report).
    */
   addReader<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this.#checkReadiness('addReader');
     this._addCallback(fd, EVENT_READ, callback as (...args: unknown[]) => unknown, args);
   }
 
   removeReader(fd: FileObject): boolean {
     if (this._closed) return false;
+    this.#checkReadiness('removeReader');
     return this._removeCallback(fileobjToFd(fd), EVENT_READ);
   }
 
   addWriter<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this.#checkReadiness('addWriter');
     this._addCallback(fd, EVENT_WRITE, callback as (...args: unknown[]) => unknown, args);
   }
 
   removeWriter(fd: FileObject): boolean {
     if (this._closed) return false;
+    this.#checkReadiness('removeWriter');
     return this._removeCallback(fileobjToFd(fd), EVENT_WRITE);
+  }
+
+  /** A proactor without readiness polls (`features.readiness === false`, IOCP today) cannot watch fds: asyncio's ProactorEventLoop raises too. */
+  #checkReadiness(method: string): void {
+    if (this._proactor.features.readiness !== false) return;
+    const name = this._proactor.backendName;
+    throw new NotImplementedError(
+      `ProactorEventLoop on ${name}: ${method} needs readiness polls, which the ${name} proactor does not have; use the sock* methods or transports, or a SelectorEventLoop (EVLOOP_BACKEND=select) to watch fds`,
+    );
   }
 
   /** @internal */

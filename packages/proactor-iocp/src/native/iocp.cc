@@ -39,6 +39,15 @@ std::mutex extension_lock;
 
 bool IsReadKind(OpKind kind) { return kind == OpKind::kRecv || kind == OpKind::kRecvFrom; }
 
+// Winsock reports an address of the other family variously (WSAEFAULT,
+// WSAEOPNOTSUPP, ...); on that failure path say what POSIX says.
+unsigned long AddressError(const IocpOperation* op, unsigned long error) {
+  if (op->kind != OpKind::kSendTo && op->kind != OpKind::kConnect) return error;
+  unsigned long ignored = 0;
+  const int family = SocketFamily(static_cast<SOCKET>(op->handle), &ignored);
+  return family >= 0 && family != op->address.ss_family ? WSAEAFNOSUPPORT : error;
+}
+
 }  // namespace
 
 int StartWinsock() {
@@ -156,7 +165,7 @@ unsigned long IocpPort::StartOne(IocpOperation* op) {
       if (!connect_ex(socket, reinterpret_cast<const sockaddr*>(&op->address), op->address_length, nullptr, 0, nullptr,
                       &op->overlapped)) {
         error = WSAGetLastError();
-        if (error != ERROR_IO_PENDING) return error;
+        if (error != ERROR_IO_PENDING) return AddressError(op, error);
       }
       return 0;
     }
@@ -165,7 +174,7 @@ unsigned long IocpPort::StartOne(IocpOperation* op) {
     const unsigned long error = WSAGetLastError();
     // WSA_IO_PENDING: the packet comes later. WSAEMSGSIZE: a datagram was
     // truncated, a warning the packet reports too.
-    if (error != WSA_IO_PENDING && error != WSAEMSGSIZE) return error;
+    if (error != WSA_IO_PENDING && error != WSAEMSGSIZE) return AddressError(op, error);
   }
   return 0;
 }

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import fs from 'node:fs';
 import {
   COMPLETION_MORE,
@@ -46,7 +47,8 @@ import {
  */
 export type OperationCallback<T> = (target: T, result: number, value: unknown, token: number, flags: number) => void;
 
-const ECANCELED = 125;
+// The platform's number (105 on Windows, 125 on Linux).
+const { ECANCELED } = osConstants.errno;
 /** Seconds to stop accepting after accept() failed for lack of fds or memory (asyncio's ACCEPT_RETRY_DELAY). */
 const ACCEPT_RETRY_DELAY = 1;
 const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);

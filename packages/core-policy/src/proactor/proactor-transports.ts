@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import {
   COMPLETION_MORE,
   ConnectionAbortedError,
@@ -27,8 +28,8 @@ import type { ProactorEventLoop } from './proactor-event-loop.js';
 export const MAX_READ_SIZE = 256 * 1024;
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 const DEFAULT_HIGH_WATER = 64 * 1024;
-const ECANCELED = 125;
-const ENOBUFS = 105;
+// The platform's numbers (Windows' differ from Linux's: ECANCELED is 105 there, ENOBUFS 119).
+const { ECANCELED, ENOBUFS } = osConstants.errno;
 const SHUT_WR = 1;
 
 type AnyProtocol = BaseProtocolContract & Partial<ProtocolContract> & Partial<BufferedProtocolContract> & Partial<DatagramProtocolContract>;

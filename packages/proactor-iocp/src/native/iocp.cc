@@ -39,6 +39,27 @@ std::mutex extension_lock;
 
 bool IsReadKind(OpKind kind) { return kind == OpKind::kRecv || kind == OpKind::kRecvFrom; }
 
+// A failed accept whose listener is fine means that connection is gone
+// (reset or aborted before it was taken; Wine reports several ways): it is
+// ECONNABORTED, which the loop skips, as libuv queues its AcceptEx again.
+// What says the listener itself is unusable, or that we ran out of
+// something, stays as it is.
+unsigned long AcceptError(unsigned long error) {
+  switch (error) {
+    case ERROR_OPERATION_ABORTED:
+    case ERROR_INVALID_HANDLE:
+    case WSAENOTSOCK:
+    case WSAEINVAL:
+    case WSAEMFILE:
+    case WSAENOBUFS:
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_NO_SYSTEM_RESOURCES:
+      return error;
+    default:
+      return WSAECONNABORTED;
+  }
+}
+
 // Winsock reports an address of the other family variously (WSAEFAULT,
 // WSAEOPNOTSUPP, ...); on that failure path say what POSIX says.
 unsigned long AddressError(const IocpOperation* op, unsigned long error) {
@@ -200,7 +221,7 @@ IocpCompletion IocpPort::Finish(IocpOperation* op, ULONG_PTR key, DWORD bytes) {
   if (error != 0) {
     // A receive on a connection the peer ended reads as end of file.
     if (IsReadKind(op->kind) && (error == ERROR_HANDLE_EOF || error == ERROR_BROKEN_PIPE)) return done;
-    done.error = error;
+    done.error = op->kind == OpKind::kAccept ? AcceptError(error) : error;
     return done;
   }
   const SOCKET socket = static_cast<SOCKET>(op->handle);
@@ -213,7 +234,8 @@ IocpCompletion IocpPort::Finish(IocpOperation* op, ULONG_PTR key, DWORD bytes) {
                      sizeof socket) == SOCKET_ERROR ||
           ioctlsocket(accepted, FIONBIO, &nonblocking) == SOCKET_ERROR ||
           getpeername(accepted, reinterpret_cast<sockaddr*>(&op->address), &length) == SOCKET_ERROR) {
-        done.error = WSAGetLastError();
+        // Reset between AcceptEx and here: gone before it could be used.
+        done.error = AcceptError(WSAGetLastError());
         return done;
       }
       if (accepted > 0x7fffffff) {

@@ -373,7 +373,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
     return context;
   };
 
-  describe.skipIf(!opensslAvailable)(`TLS conformance: ${name}`, () => {
+  describe.skipIf(!opensslAvailable)(`TLS conformance: ${name}${opensslAvailable ? '' : ' (skipped: no openssl command here to make the test certificates)'}`, () => {
     beforeAll(() => {
       certs = makeCertificates();
     });

@@ -171,8 +171,8 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         const [a, b] = [own(new sys.Socket(sys.AF_INET, sys.SOCK_DGRAM)), own(new sys.Socket(sys.AF_INET, sys.SOCK_DGRAM))];
         a.bind(['127.0.0.1', 0]);
         b.bind(['127.0.0.1', 0]);
-        a.connect(b.getsockname());
-        b.connect(a.getsockname());
+        a.connect(b.getsockname() as [string, number]);
+        b.connect(a.getsockname() as [string, number]);
         a.setBlocking(false);
         b.setBlocking(false);
         return [a, b];

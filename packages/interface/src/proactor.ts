@@ -69,7 +69,9 @@ export interface Proactor {
   /**
    * Which optional kernel features this instance uses (names are the
    * backend's). `readiness: false` says `pollAdd` raises
-   * `NotImplementedError`, so the loop's `addReader`/`addWriter` do too.
+   * `NotImplementedError`, so the loop's `addReader`/`addWriter` do too;
+   * `pipes: false` says `read`/`write` do, so the loop has no pipe
+   * transports or subprocesses.
    */
   readonly features: Readonly<Record<string, boolean | number>>;
 

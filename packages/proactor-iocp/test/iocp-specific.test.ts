@@ -1,5 +1,5 @@
 import { KNOWN_BACKENDS, NotImplementedError, RuntimeError } from '@evloop/interface';
-import { ProactorEventLoop, listBackends, loopForBackend, newEventLoop, resolveBackend, sleep } from '@evloop/core-policy';
+import { DefaultEventLoopPolicy, ProactorEventLoop, SubprocessProtocol, listBackends, loopForBackend, newEventLoop, resolveBackend, sleep } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
 import { describe, expect, it } from 'vitest';
 import { backend, IocpProactor } from '../src/index.js';
@@ -79,5 +79,66 @@ describe.runIf(availability.ok)('ProactorEventLoop on IOCP', () => {
     proactor.close();
     expect(() => proactor.fileno()).toThrow(RuntimeError);
     expect(() => proactor.poll(0)).toThrow(RuntimeError);
+  });
+});
+
+/** What a loop method failed with, thrown at once or through its Future. */
+async function failure(call: () => PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe.runIf(availability.ok)('Windows remainders on the loops', () => {
+  it('pipes and subprocesses raise NotImplementedError on the IOCP loop, naming it', async () => {
+    const loop = loopForBackend(backend);
+    try {
+      await loop.runUntilComplete(async () => {
+        expect(await failure(() => loop.connectReadPipe(() => ({}), 3))).toMatchObject({ message: expect.stringMatching(/^ProactorEventLoop on iocp: connectReadPipe/) });
+        expect(NotImplementedError.isInstance(await failure(() => loop.connectWritePipe(() => ({}), 3)))).toBe(true);
+        expect(NotImplementedError.isInstance(await failure(() => loop.subprocessExec(() => new SubprocessProtocol(), process.execPath, ['-e', '0'])))).toBe(true);
+      });
+    } finally {
+      loop.close();
+    }
+  });
+
+  it('pipes and subprocesses raise NotImplementedError on the select loop (not ENOTSOCK)', async () => {
+    const loop = new DefaultEventLoopPolicy({ backend: 'select' }).newEventLoop();
+    try {
+      await loop.runUntilComplete(async () => {
+        expect(await failure(() => loop.connectReadPipe(() => ({}), 3))).toMatchObject({ message: expect.stringMatching(/^SelectorEventLoop on Windows: connectReadPipe/) });
+        expect(NotImplementedError.isInstance(await failure(() => loop.connectWritePipe(() => ({}), 3)))).toBe(true);
+        expect(NotImplementedError.isInstance(await failure(() => loop.subprocessExec(() => new SubprocessProtocol(), process.execPath, ['-e', '0'])))).toBe(true);
+      });
+    } finally {
+      loop.close();
+    }
+  });
+
+  it('addSignalHandler: SIGINT and SIGBREAK run as loop callbacks; other signals raise NotImplementedError saying why', async () => {
+    const loop = loopForBackend(backend);
+    try {
+      await loop.runUntilComplete(async () => {
+        expect(() => loop.addSignalHandler('SIGTERM', () => {})).toThrow(NotImplementedError);
+        expect(() => loop.addSignalHandler('SIGTERM', () => {})).toThrow(/Node delivers only SIGINT and SIGBREAK/);
+        const seen: string[] = [];
+        loop.addSignalHandler('SIGINT', () => seen.push('SIGINT'));
+        loop.addSignalHandler('SIGBREAK', () => seen.push('SIGBREAK'));
+        // What Node does when the console sends them: the listeners run, and the handlers run on the loop after.
+        process.emit('SIGINT');
+        process.emit('SIGBREAK');
+        expect(seen).toEqual([]);
+        await sleep(0);
+        expect(seen).toEqual(['SIGINT', 'SIGBREAK']);
+        expect(loop.removeSignalHandler('SIGINT')).toBe(true);
+        expect(loop.removeSignalHandler('SIGBREAK')).toBe(true);
+      });
+    } finally {
+      loop.close();
+    }
   });
 });

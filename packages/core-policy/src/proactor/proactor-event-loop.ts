@@ -459,15 +459,25 @@ export class ProactorEventLoop extends BaseEventLoop {
   }
 
   _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): ReadTransport {
+    this.#checkPipes('connectReadPipe');
     return new ProactorReadPipeTransport(this, openPipeEnd(pipe), protocol, waiter, { pipe, ...extra });
   }
 
   _makeWritePipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): WriteTransport {
+    this.#checkPipes('connectWritePipe');
     return new ProactorWritePipeTransport(this, openPipeEnd(pipe), protocol, waiter, { pipe, ...extra });
   }
 
   _makeSubprocessTransport(protocol: SubprocessProtocolContract, program: string, args: string[], options: SubprocessOptions): Future<SubprocessTransport> {
+    this.#checkPipes('subprocessExec/subprocessShell');
     return startSubprocessTransport(this, protocol, program, args, options);
+  }
+
+  /** A proactor without pipe reads and writes (`features.pipes === false`, IOCP today) has no pipe transports or subprocesses. */
+  #checkPipes(method: string): void {
+    if (this._proactor.features.pipes !== false) return;
+    const name = this._proactor.backendName;
+    throw new NotImplementedError(`ProactorEventLoop on ${name}: ${method} needs pipe reads and writes, which the ${name} proactor does not have yet`);
   }
 
   /** Accept connections on `sock`, one accept in flight, each with a transport of its own. */

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // evloop network benchmarks beside Node net/http, Python asyncio, uvloop and
-// a plain C epoll server.
+// a plain C epoll server; evloop on its default backend (epoll on Linux) and,
+// as `evloop-uring`, on the io_uring proactor (where io_uring can run).
 //
-//   node net.mjs            full run (about 8 minutes): 3 runs per row, medians
+//   node net.mjs            full run (about 10 minutes): 3 runs per row, medians
 //   node net.mjs --quick    tiny durations, 1 run: a smoke test that every row works
 //   node net.mjs --json     the same figures as JSON
 //   node net.mjs --only echo-c100-64B,http-c100 --impl evloop,uvloop
 //
 // Every server runs in its own process on 127.0.0.1 (a free port), pinned to
 // CPU 0; the load generator is pinned to CPU 1 (taskset, when there are two
-// CPUs and taskset is installed). Echo load: apps/bench/c/echo-client.c, the
+// CPUs and taskset is installed). Echo rows keep one message in flight per
+// connection, except echo-c100-64Bx16 (16 pipelined). Echo load: apps/bench/c/echo-client.c, the
 // same program for every server, compiled with `cc -O2` into a temporary
 // directory at run time. HTTP load: wrk. Each run starts a fresh server per
 // implementation and measures every row against it; runs interleave the
@@ -24,9 +26,13 @@ import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const ECHO_ROWS = [1, 10, 100, 1000].flatMap((connections) =>
-  [64, 4096].map((size) => ({ id: `echo-c${connections}-${size === 64 ? '64B' : '4KiB'}`, kind: 'echo', connections, size })),
-);
+export const ECHO_ROWS = [
+  ...[1, 10, 100, 1000].flatMap((connections) =>
+    [64, 4096].map((size) => ({ id: `echo-c${connections}-${size === 64 ? '64B' : '4KiB'}`, kind: 'echo', connections, size, depth: 1 })),
+  ),
+  // Pipelined: 16 messages of 64 B in flight on each of 100 connections.
+  { id: 'echo-c100-64Bx16', kind: 'echo', connections: 100, size: 64, depth: 16 },
+];
 export const HTTP_ROWS = [10, 100, 1000].map((connections) => ({ id: `http-c${connections}`, kind: 'http', connections }));
 export const ROWS = [...ECHO_ROWS, ...HTTP_ROWS];
 
@@ -34,6 +40,8 @@ export const ROWS = [...ECHO_ROWS, ...HTTP_ROWS];
 export const IMPLEMENTATIONS = [
   { id: 'evloop', label: 'evloop', tool: null },
   { id: 'evloop-streams', label: 'evloop streams', tool: null },
+  // The same Protocol server as `evloop`, on the io_uring proactor (EVLOOP_BACKEND=uring).
+  { id: 'evloop-uring', label: 'evloop uring', tool: 'uring' },
   { id: 'node', label: 'Node net/http', tool: null },
   { id: 'asyncio', label: 'asyncio', tool: 'python' },
   { id: 'uvloop', label: 'uvloop', tool: 'uvloop' },
@@ -135,6 +143,13 @@ function pythonCommand() {
   return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 }
 
+/** Why io_uring cannot run here (not Linux, blocked, not built), or null when it can. */
+function uringMissing() {
+  const probe = spawnSync(process.execPath, [path.join(here, 'src', 'net-server.mjs'), '--probe-uring'], { encoding: 'utf8', timeout: 30_000 });
+  if (probe.status === 0) return null;
+  return `io_uring (${(probe.stdout + probe.stderr).trim().split('\n').at(-1) || `probe exit ${probe.status}`})`;
+}
+
 /** What is installed: Python and uvloop, cc (then the C programs, built into `buildDir`), wrk, taskset. */
 function probeTools(buildDir) {
   const python = pythonCommand();
@@ -154,7 +169,7 @@ function probeTools(buildDir) {
     }
   }
   const pin = os.cpus().length >= 2 && onPath('taskset');
-  return { python, found, c, wrk: onPath('wrk'), pin };
+  return { python, found, c, wrk: onPath('wrk'), pin, uring: uringMissing() };
 }
 
 /** The command that starts implementation `impl`'s `kind` server, or the reason it cannot run. */
@@ -164,6 +179,8 @@ function serverCommand(impl, kind, tools) {
     case 'evloop-streams':
     case 'node':
       return { command: process.execPath, args: [path.join(here, 'src', 'net-server.mjs'), impl, kind] };
+    case 'evloop-uring':
+      return tools.uring === null ? { command: process.execPath, args: [path.join(here, 'src', 'net-server.mjs'), impl, kind] } : { missing: tools.uring };
     case 'asyncio':
       return tools.found.asyncio ? { command: tools.python, args: [path.join(here, 'python', 'net_server.py'), impl, kind] } : { missing: 'python3' };
     case 'uvloop':
@@ -269,7 +286,7 @@ function checkServer(port, kind) {
 // ---------------------------------------------------------------- load
 
 async function measureEcho(row, server, tools, seconds) {
-  const load = pinned(tools, 1, tools.c['echo-client'], [String(server.port), String(row.connections), String(row.size), String(seconds), String(server.child.pid)]);
+  const load = pinned(tools, 1, tools.c['echo-client'], [String(server.port), String(row.connections), String(row.size), String(seconds), String(server.child.pid), String(row.depth)]);
   const result = await run(load.command, load.args, (seconds + 60) * 1000);
   if (result.status !== 0) return { error: `echo-client exit ${result.status}: ${result.stderr.trim().split('\n').slice(-2).join(' / ')}` };
   const out = JSON.parse(result.stdout.trim().split('\n').at(-1));
@@ -398,7 +415,8 @@ function rate(cell) {
 function cpu(cell) {
   if (cell.status === 'not installed') return 'not installed';
   if (cell.status !== 'ok') return 'FAILED';
-  return cell.serverCpuUsPerOp === null ? '?' : cell.serverCpuUsPerOp.toFixed(1);
+  if (cell.serverCpuUsPerOp === null) return '?';
+  return cell.serverCpuUsPerOp.toFixed(cell.serverCpuUsPerOp < 1 ? 3 : 1);
 }
 
 /** Both ratios read the same way: above 1.00x evloop is ahead. */
@@ -414,7 +432,14 @@ function cpuRatio(evloop, other) {
 export function formatTable(report) {
   const env = report.environment;
   const impls = IMPLEMENTATIONS.filter((impl) => report.implementations.includes(impl.id));
-  const compared = impls.filter((impl) => impl.id !== 'evloop' && impl.id !== 'evloop-streams');
+  const compared = impls.filter((impl) => !impl.id.startsWith('evloop'));
+  // Ratio columns: evloop (epoll) against every other server, then evloop on uring against evloop on epoll and C.
+  const ratios = [
+    ...(report.implementations.includes('evloop') ? compared.map((impl) => [`evloop vs ${impl.label}`, 'evloop', impl.id]) : []),
+    ...(report.implementations.includes('evloop-uring')
+      ? [['evloop', 'evloop'], ['c', 'C epoll']].filter(([id]) => report.implementations.includes(id)).map(([id, label]) => [`uring vs ${label}`, 'evloop-uring', id])
+      : []),
+  ];
   const lines = [];
   lines.push(
     `evloop network benchmarks (${env.mode}, median of ${env.runs} run${env.runs === 1 ? '' : 's'}; echo ${env.echoSeconds} s, wrk ${env.httpSeconds} s per run) — ` +
@@ -426,21 +451,21 @@ export function formatTable(report) {
     lines.push('');
     lines.push(title);
     lines.push('');
-    const header = ['row', ...impls.map((impl) => impl.label), ...(report.implementations.includes('evloop') ? compared.map((impl) => `evloop vs ${impl.label}`) : [])];
+    const header = ['row', ...impls.map((impl) => impl.label), ...ratios.map(([label]) => label)];
     lines.push(`| ${header.join(' | ')} |`);
     lines.push(`|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
     for (const row of kindRows) {
       const cells = [row.id, ...impls.map((impl) => format(row.cells[impl.id]))];
-      if (report.implementations.includes('evloop')) cells.push(...compared.map((impl) => ratio(row.cells.evloop, row.cells[impl.id])));
+      cells.push(...ratios.map(([, ours, other]) => ratio(row.cells[ours], row.cells[other])));
       lines.push(`| ${cells.join(' | ')} |`);
     }
   };
   const echoRows = report.rows.filter((row) => row.kind === 'echo');
   const httpRows = report.rows.filter((row) => row.kind === 'http');
-  table('Echo: round trips per second (wall). Ratios: evloop / other — above 1.00x evloop is ahead.', rate, rateRatio, echoRows);
-  table('Echo: server CPU µs per round trip. Ratios: other / evloop — above 1.00x evloop is ahead (uses less CPU).', cpu, cpuRatio, echoRows);
-  table('HTTP (wrk): requests per second (wall). Ratios: evloop / other — above 1.00x evloop is ahead.', rate, rateRatio, httpRows);
-  table('HTTP (wrk): server CPU µs per request. Ratios: other / evloop — above 1.00x evloop is ahead (uses less CPU).', cpu, cpuRatio, httpRows);
+  table('Echo: round trips per second (wall). Ratios: evloop / other (uring / other) — above 1.00x the first is ahead.', rate, rateRatio, echoRows);
+  table('Echo: server CPU µs per round trip. Ratios: other / evloop (other / uring) — above 1.00x the first is ahead (uses less CPU).', cpu, cpuRatio, echoRows);
+  table('HTTP (wrk): requests per second (wall). Ratios: evloop / other (uring / other) — above 1.00x the first is ahead.', rate, rateRatio, httpRows);
+  table('HTTP (wrk): server CPU µs per request. Ratios: other / evloop (other / uring) — above 1.00x the first is ahead (uses less CPU).', cpu, cpuRatio, httpRows);
   const busy = report.rows.flatMap((row) => impls.filter((impl) => row.cells[impl.id].status === 'ok').map((impl) => row.cells[impl.id]));
   const clientBusy = busy.filter((cell) => cell.clientBusy !== undefined).map((cell) => cell.clientBusy);
   if (clientBusy.length > 0) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// How each selector backend's cost per event grows with the number of fds
-// the loop watches: one active loopback TCP connection doing echo
+// How each backend's cost per event grows with the number of fds the loop
+// watches (the selectors, and the io_uring proactor, whose idle sockets are
+// readiness polls in flight): one active loopback TCP connection doing echo
 // round-trips (64 bytes, one in flight) while 10, 100, 1,000 and 10,000 idle
 // sockets are registered with the same loop (an open UDP socket bound to
 // 127.0.0.1 whose reader is added and which never gets a datagram: one fd
@@ -18,7 +19,7 @@
 // sockets (10 with --quick), in MB/s echoed.
 //
 // Every (backend, size) cell runs in its own child process (`--cell`): it
-// makes a SelectorEventLoop on that backend, registers the idle sockets,
+// makes a SelectorEventLoop (ProactorEventLoop for uring) on that backend, registers the idle sockets,
 // starts an echo server and a client with the loop's createServer and
 // createConnection, warms up, then measures round-trips per second in 3
 // runs; the table shows the median. Sizes that do not fit under the soft
@@ -29,7 +30,9 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const BACKENDS = ['epoll', 'poll', 'select'];
+const BACKENDS = ['epoll', 'poll', 'select', 'uring'];
+/** The package of each backend this benchmark runs. */
+const packageOf = (name) => (name === 'uring' ? '@evloop/proactor-uring' : `@evloop/selector-${name}`);
 const SIZES = { full: [10, 100, 1_000, 10_000], quick: [10, 100] };
 const TIMING = { full: { warmup: 0.5, duration: 2, runs: 3 }, quick: { warmup: 0.05, duration: 0.1, runs: 3 } };
 const MESSAGE_BYTES = 64;
@@ -39,7 +42,7 @@ const THROUGHPUT = { full: { idle: 100, messageBytes: 16_384, depth: 8 }, quick:
 const FD_HEADROOM = 64;
 const CELL_TIMEOUT_MS = 90_000;
 
-const USAGE = 'usage: scaling.mjs [--quick] [--json] [--scaling-only] [--backends epoll,poll,select] [--sizes 10,1000,...]';
+const USAGE = 'usage: scaling.mjs [--quick] [--json] [--scaling-only] [--backends epoll,poll,select,uring] [--sizes 10,1000,...]';
 
 /** Import a package this app depends on (every backend it measures, and sys). */
 function importPackage(name) {
@@ -56,16 +59,16 @@ const median = (values) => {
 
 /** Run one (backend, idle count) cell in this process and print one JSON line. */
 async function runCell({ backendName, idle, warmup, duration, runs, messageBytes, depth }) {
-  const { Protocol, SelectorEventLoop } = await importPackage('@evloop/core-policy');
+  const { Protocol, ProactorEventLoop, SelectorEventLoop } = await importPackage('@evloop/core-policy');
   const sys = await importPackage('@evloop/sys');
-  const { backend } = await importPackage(`@evloop/selector-${backendName}`);
+  const { backend } = await importPackage(packageOf(backendName));
   const availability = backend.available();
   if (!availability.ok) {
     console.log(JSON.stringify({ status: 'unusable', reason: availability.reason }));
     return;
   }
   const fdLimit = backendName === 'select' ? (await importPackage('@evloop/selector-select')).SelectSelector.FD_SETSIZE : Infinity;
-  const loop = new SelectorEventLoop(undefined, { backend });
+  const loop = backend.kind === 'proactor' ? new ProactorEventLoop(undefined, { backend }) : new SelectorEventLoop(undefined, { backend });
   const message = Buffer.alloc(messageBytes, 0x61);
   const idleSockets = [];
   let strayEvents = 0;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// TLS echo benchmark: evloop beside Node's tls, uvloop and asyncio (ssl).
+// TLS echo benchmark: evloop (on epoll and on io_uring) beside Node's tls,
+// uvloop and asyncio (ssl).
 //
 //   node tls-echo.mjs                 5 s per implementation, 3 runs each (median), round-robin
 //   node tls-echo.mjs --quick         1 s, 1 run: a smoke test
@@ -10,7 +11,8 @@
 // loop (one thread): `connections` clients each send a `size`-byte message
 // over TLS 1.3, wait for all of it to come back, and send the next. The
 // figure is round trips per second over the measured window (after every
-// client has connected and a short warm-up). The certificate (ECDSA P-256,
+// client has connected and a short warm-up), and the process's CPU time
+// (server and clients together) per round trip. The certificate (ECDSA P-256,
 // signed by a CA the clients trust) is made with the openssl CLI.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -79,6 +81,12 @@ async function main() {
   })();
   const implementations = [
     { id: 'evloop', label: 'evloop (epoll, protocols, ssl)', command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']] },
+    {
+      id: 'evloop-uring',
+      label: 'evloop (io_uring, protocols, ssl)',
+      command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop-uring']],
+      skip: await uringUnusable(),
+    },
     { id: 'node', label: "Node tls (net.Server + tls, 'data' events)", command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'node']] },
     {
       id: 'node-duplex',
@@ -90,6 +98,7 @@ async function main() {
   ];
   // Round-robin over the implementations, so a change in machine load hits them all alike.
   const rates = Object.fromEntries(implementations.map((implementation) => [implementation.id, []]));
+  const cpus = Object.fromEntries(implementations.map((implementation) => [implementation.id, []]));
   try {
     for (let run = 0; run < runs; run++) {
       for (const implementation of implementations) {
@@ -104,6 +113,7 @@ async function main() {
           throw new Error(`${implementation.id} failed (status ${child.status}, signal ${child.signal}):\n${child.stdout}\n${child.stderr}`);
         }
         rates[implementation.id].push(parsed.roundTripsPerSecond);
+        cpus[implementation.id].push(parsed.cpuMicrosecondsPerRoundTrip);
       }
     }
   } finally {
@@ -112,7 +122,9 @@ async function main() {
   const results = Object.fromEntries(
     implementations.map((implementation) => [
       implementation.id,
-      implementation.skip ? { skipped: implementation.skip } : { roundTripsPerSecond: median(rates[implementation.id]), runs: rates[implementation.id] },
+      implementation.skip
+        ? { skipped: implementation.skip }
+        : { roundTripsPerSecond: median(rates[implementation.id]), cpuMicrosecondsPerRoundTrip: median(cpus[implementation.id]), runs: rates[implementation.id] },
     ]),
   );
   const base = results.evloop.roundTripsPerSecond;
@@ -121,7 +133,7 @@ async function main() {
     return;
   }
   console.log(`TLS echo: ${params.connections} connections, ${params.size}-byte messages, ${params.seconds} s measured, median of ${runs} run(s), one process each (${os.cpus().length} CPUs)`);
-  console.log('implementation'.padEnd(44) + 'round trips/s'.padStart(14) + 'MiB/s each way'.padStart(16) + '  evloop ÷ it');
+  console.log('implementation'.padEnd(44) + 'round trips/s'.padStart(14) + 'MiB/s each way'.padStart(16) + '  evloop ÷ it' + 'CPU µs/rt'.padStart(11));
   for (const implementation of implementations) {
     const result = results[implementation.id];
     if (result.skipped) {
@@ -130,23 +142,31 @@ async function main() {
     }
     const rate = result.roundTripsPerSecond;
     const mib = (rate * params.size) / (1024 * 1024);
-    console.log(implementation.label.padEnd(44) + rate.toFixed(0).padStart(14) + mib.toFixed(1).padStart(16) + `  ${(base / rate).toFixed(2)}`);
+    console.log(implementation.label.padEnd(44) + rate.toFixed(0).padStart(14) + mib.toFixed(1).padStart(16) + `  ${(base / rate).toFixed(2)}`.padEnd(12) + result.cpuMicrosecondsPerRoundTrip.toFixed(1).padStart(11));
   }
 }
 
-/** One measured run; prints {"roundTripsPerSecond": n}. */
+/** Why evloop cannot run on io_uring here, or null when it can. */
+async function uringUnusable() {
+  const { listBackends } = await import('@evloop/core-policy');
+  const uring = listBackends().find((report) => report.name === 'uring');
+  return uring?.available ? null : (uring?.reason ?? 'no uring backend');
+}
+
+/** One measured run; prints {"roundTripsPerSecond": n, "cpuMicrosecondsPerRoundTrip": n}. */
 async function runChild(kind, params) {
-  const rate = kind === 'evloop' ? await evloopEcho(params) : await nodeEcho(params, kind === 'node-duplex');
-  console.log(JSON.stringify({ roundTripsPerSecond: rate }));
+  const [rate, cpu] = kind === 'evloop' || kind === 'evloop-uring' ? await evloopEcho(params, kind === 'evloop-uring' ? 'uring' : undefined) : await nodeEcho(params, kind === 'node-duplex');
+  console.log(JSON.stringify({ roundTripsPerSecond: rate, cpuMicrosecondsPerRoundTrip: cpu }));
   // Node's sockets are left open: exiting ends them.
   process.exit(0);
 }
 
-/** Counts round trips between `start()` and `stop()`; clients call `tick()` after each one. */
+/** Counts round trips (and the process's CPU time) between `start()` and `stop()`; clients call `tick()` after each one. */
 function meter(params, finish) {
   let counting = false;
   let count = 0;
   let started = 0;
+  let cpuStarted = null;
   return {
     tick() {
       if (counting) count++;
@@ -155,18 +175,20 @@ function meter(params, finish) {
       schedule(params.warmup, () => {
         counting = true;
         started = performance.now();
+        cpuStarted = process.cpuUsage();
         schedule(params.seconds, () => {
           counting = false;
-          finish((count * 1000) / (performance.now() - started));
+          const cpu = process.cpuUsage(cpuStarted);
+          finish([(count * 1000) / (performance.now() - started), (cpu.user + cpu.system) / Math.max(count, 1)]);
         });
       });
     },
   };
 }
 
-async function evloopEcho(params) {
-  const { SSLContext, newEventLoop } = await import('@evloop/core-policy');
-  const loop = newEventLoop();
+async function evloopEcho(params, backend) {
+  const { DefaultEventLoopPolicy, SSLContext, newEventLoop } = await import('@evloop/core-policy');
+  const loop = backend === undefined ? newEventLoop() : new DefaultEventLoopPolicy({ backend }).newEventLoop();
   const serverContext = new SSLContext('server');
   serverContext.loadCertChain(params.cert, params.key);
   const clientContext = new SSLContext('client');

@@ -9,7 +9,7 @@
 //      of the arm64 Node, go through qemu: scripts/prebuild/qemu-preload.cjs).
 //
 // Needs qemu-aarch64-static and an arm64 glibc (Debian: apt-get install
-// qemu-user-static libc6-arm64-cross). node-gyp-build is told to ignore
+// qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross). node-gyp-build is told to ignore
 // build/ (PREBUILDS_ONLY=1), so only the prebuilt files are loaded.
 //
 // Environment: NODE_ARM64_VERSION (default below), QEMU_AARCH64 (the
@@ -44,12 +44,17 @@ function findQemu() {
     const found = spawnSync('sh', ['-c', `command -v "${candidate}"`], { encoding: 'utf8' }).stdout.trim();
     if (found) return found;
   }
-  throw new Error('no qemu-aarch64-static on PATH (Debian: apt-get install qemu-user-static libc6-arm64-cross)');
+  throw new Error('no qemu-aarch64-static on PATH (Debian: apt-get install qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross)');
 }
 const qemu = findQemu();
 const ldPrefix = process.env.QEMU_LD_PREFIX ?? '/usr/aarch64-linux-gnu';
 if (!existsSync(join(ldPrefix, 'lib', 'ld-linux-aarch64.so.1'))) {
   throw new Error(`no arm64 glibc loader under ${ldPrefix} (Debian: apt-get install libc6-arm64-cross), or set QEMU_LD_PREFIX`);
+}
+// Node itself links libstdc++ dynamically: without the arm64 one every step
+// would fail with exit 127 and a loader message.
+if (!existsSync(join(ldPrefix, 'lib', 'libstdc++.so.6'))) {
+  throw new Error(`no arm64 libstdc++ under ${ldPrefix} (Debian: apt-get install libstdc++6-arm64-cross), or set QEMU_LD_PREFIX`);
 }
 for (const name of ['sys', ...BACKENDS.map((backend) => `selector-${backend}`)]) {
   const folder = join(root, 'packages', name, 'prebuilds', 'linux-arm64');

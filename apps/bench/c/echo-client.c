@@ -1,15 +1,18 @@
 /*
  * The echo load generator, the same for every server: N connections, each
- * sends a message of SIZE bytes and waits for all of its echo (checked byte
- * for byte) before sending the next.
+ * keeps DEPTH messages of SIZE bytes in flight (one, by default: send a
+ * message, wait for all of its echo, send the next). Every byte of the echo
+ * is checked; each message that has come back whole is one round trip and
+ * is replaced by a new one, written together with the others that completed
+ * in the same read.
  *
- *   echo-client PORT CONNECTIONS SIZE SECONDS [SERVER_PID]
+ *   echo-client PORT CONNECTIONS SIZE SECONDS [SERVER_PID [DEPTH]]
  *
  * Connects everything, then runs until every connection has completed a
  * round trip (and at least a fifth of SECONDS has passed): that warm-up is
  * not counted. Then counts the round trips completed in SECONDS and prints
  * one JSON line: roundTrips, seconds, perSecond, clientCpuMs, and
- * serverCpuMs over the same window when SERVER_PID is given (from
+ * serverCpuMs over the same window when SERVER_PID is given (0: none; from
  * /proc/PID/stat). Exits 1 on any error, a wrong echo included.
  */
 #define _GNU_SOURCE
@@ -29,14 +32,19 @@
 
 struct connection {
   int fd;
-  size_t sent;      /* bytes of the current message written */
-  size_t received;  /* bytes of its echo read */
-  int completed;    /* round trips, for the warm-up */
+  unsigned long long sent;      /* bytes written so far */
+  unsigned long long received;  /* bytes of echo read so far */
+  size_t owed;                  /* bytes of whole messages not written yet */
+  long completed;               /* round trips, for the warm-up */
 };
 
-static char *message;
+/* DEPTH + 1 copies of the message back to back: the bytes at stream offset k
+ * are pattern[k % size], so any run of up to DEPTH messages starting at any
+ * offset is one contiguous span of it. */
+static char *pattern;
 static char *scratch;
 static size_t size;
+static size_t depth = 1;
 static int epoll_fd;
 
 static void fail(const char *what) {
@@ -80,12 +88,13 @@ static void watch(struct connection *c, unsigned events) {
   if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c->fd, &event) < 0) fail("epoll_ctl");
 }
 
-/* Write the rest of the current message; wait for writability if the kernel takes only part. */
+/* Write what is owed; wait for writability if the kernel takes only part. */
 static void send_rest(struct connection *c) {
-  while (c->sent < size) {
-    ssize_t n = write(c->fd, message + c->sent, size - c->sent);
+  while (c->owed > 0) {
+    ssize_t n = write(c->fd, pattern + c->sent % size, c->owed);
     if (n > 0) {
-      c->sent += (size_t)n;
+      c->sent += (unsigned long long)n;
+      c->owed -= (size_t)n;
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && errno == EAGAIN) {
@@ -97,45 +106,48 @@ static void send_rest(struct connection *c) {
   }
 }
 
-/* Read what has come back; returns 1 when a round trip just completed. */
-static int receive(struct connection *c) {
-  ssize_t n = read(c->fd, scratch + c->received, size - c->received);
+/* Read what has come back; returns how many round trips it completed (each replaced by a new message). */
+static long receive(struct connection *c) {
+  ssize_t n = read(c->fd, scratch, depth * size);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
   if (n < 0) fail("read");
   if (n == 0) {
     errno = ECONNRESET;
     fail("server closed the connection");
   }
-  c->received += (size_t)n;
-  if (c->received < size) return 0;
-  if (c->sent != size || memcmp(scratch, message, size) != 0) {
+  if (c->received + (unsigned long long)n > c->sent || memcmp(scratch, pattern + c->received % size, (size_t)n) != 0) {
     errno = EPROTO;
     fail("wrong echo");
   }
-  c->received = 0;
-  c->sent = 0;
-  c->completed++;
+  long done = (long)((c->received + (unsigned long long)n) / size - c->received / size);
+  c->received += (unsigned long long)n;
+  if (done == 0) return 0;
+  c->completed += done;
+  c->owed += (size_t)done * size;
   send_rest(c);
-  return 1;
+  return done;
 }
 
 int main(int argc, char **argv) {
-  if (argc < 5 || argc > 6) {
-    fprintf(stderr, "usage: echo-client PORT CONNECTIONS SIZE SECONDS [SERVER_PID]\n");
+  if (argc < 5 || argc > 7) {
+    fprintf(stderr, "usage: echo-client PORT CONNECTIONS SIZE SECONDS [SERVER_PID [DEPTH]]\n");
     return 2;
   }
   int port = atoi(argv[1]);
   int count = atoi(argv[2]);
   size = (size_t)atol(argv[3]);
   double seconds = atof(argv[4]);
-  int server_pid = argc == 6 ? atoi(argv[5]) : 0;
-  if (port <= 0 || count <= 0 || size == 0 || seconds <= 0) {
+  int server_pid = argc >= 6 ? atoi(argv[5]) : 0;
+  long depth_arg = argc == 7 ? atol(argv[6]) : 1;
+  if (port <= 0 || count <= 0 || size == 0 || seconds <= 0 || depth_arg < 1 || depth_arg > 1024) {
     fprintf(stderr, "echo-client: bad arguments\n");
     return 2;
   }
-  message = malloc(size);
-  scratch = malloc(size);
-  for (size_t i = 0; i < size; i++) message[i] = (char)('a' + i % 26);
+  depth = (size_t)depth_arg;
+  pattern = malloc((depth + 1) * size);
+  scratch = malloc(depth * size);
+  if (pattern == NULL || scratch == NULL) fail("malloc");
+  for (size_t i = 0; i < (depth + 1) * size; i++) pattern[i] = (char)('a' + (i % size) % 26);
 
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) fail("epoll_create1");
@@ -153,7 +165,10 @@ int main(int argc, char **argv) {
     struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &event) < 0) fail("epoll_ctl");
   }
-  for (int i = 0; i < count; i++) send_rest(&connections[i]);
+  for (int i = 0; i < count; i++) {
+    connections[i].owed = depth * size;
+    send_rest(&connections[i]);
+  }
 
   struct epoll_event *events = calloc((size_t)count, sizeof *events);
   double started = now(), warm_until = started + seconds / 5, deadline = started + 30 + seconds;
@@ -170,9 +185,10 @@ int main(int argc, char **argv) {
         send_rest(c);
       }
       if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-        if (receive(c)) {
-          if (warm) round_trips++;
-          else if (c->completed == 1) cold--;
+        long done = receive(c);
+        if (done > 0) {
+          if (warm) round_trips += done;
+          else if (c->completed == done) cold--;
         }
       }
     }

@@ -1,7 +1,8 @@
 """The Python side of apps/bench/tls-echo.mjs: the TLS echo on asyncio or uvloop.
 
 Usage: tls_echo.py <asyncio|uvloop> --params '<json>'
-Prints one JSON line: {"roundTripsPerSecond": n}.
+Prints one JSON line: {"roundTripsPerSecond": n, "cpuMicrosecondsPerRoundTrip": n}
+(CPU: the whole process, server and clients, over the measured window).
 `tls_echo.py --probe` prints which loops can be imported, as JSON.
 """
 
@@ -39,6 +40,7 @@ class Meter:
         self.counting = False
         self.count = 0
         self.started = 0.0
+        self.cpu_started = 0.0
         self.stopped = False
 
     def tick(self):
@@ -51,13 +53,15 @@ class Meter:
     def _start(self):
         self.counting = True
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
         self.loop.call_later(self.params["seconds"], self._stop)
 
     def _stop(self):
         self.counting = False
         self.stopped = True
         elapsed = time.perf_counter() - self.started
-        self.finished.set_result(self.count / elapsed)
+        cpu = time.process_time() - self.cpu_started
+        self.finished.set_result((self.count / elapsed, cpu * 1e6 / max(self.count, 1)))
 
 
 class Client(asyncio.Protocol):
@@ -120,10 +124,10 @@ def main():
     else:
         loop = asyncio.new_event_loop()
     try:
-        rate = loop.run_until_complete(echo(params))
+        rate, cpu = loop.run_until_complete(echo(params))
     finally:
         loop.close()
-    print(json.dumps({"roundTripsPerSecond": rate}))
+    print(json.dumps({"roundTripsPerSecond": rate, "cpuMicrosecondsPerRoundTrip": cpu}))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // The JavaScript servers of the network benchmarks (net.mjs):
 //
-//   node net-server.mjs evloop|evloop-streams|node echo|http
+//   node net-server.mjs evloop|evloop-streams|evloop-uring|node echo|http
+//   node net-server.mjs --probe-uring   exit 0 if io_uring can run here, else print why and exit 1
+//
+// evloop and evloop-streams run on the default policy's backend (epoll on
+// Linux); evloop-uring is the evloop server on the io_uring proactor.
 //
 // Listens on 127.0.0.1 on a free port, prints "listening on 127.0.0.1:PORT",
 // runs until SIGTERM/SIGINT. echo: every byte read is written back. http:
@@ -9,7 +13,7 @@
 // response on a kept-alive connection.
 import net from 'node:net';
 import http from 'node:http';
-import { Protocol, newEventLoop, setEventLoop, startServer } from '@evloop/core-policy';
+import { DefaultEventLoopPolicy, Protocol, listBackends, newEventLoop, setEventLoop, startServer } from '@evloop/core-policy';
 
 const HOST = '127.0.0.1';
 const BACKLOG = 1024;
@@ -73,9 +77,9 @@ function printAddress(port) {
   console.log(`listening on ${HOST}:${port}`);
 }
 
-/** evloop, Protocol level (or streams): a fresh loop from the default policy, run until signalled. */
-async function serveEvloop(kind, streams) {
-  const loop = newEventLoop();
+/** evloop, Protocol level (or streams): a fresh loop from the default policy (or on `backend`), run until signalled. */
+async function serveEvloop(kind, streams, backend) {
+  const loop = backend === undefined ? newEventLoop() : new DefaultEventLoopPolicy({ backend }).newEventLoop();
   setEventLoop(loop);
   try {
     let server;
@@ -139,9 +143,15 @@ function serveNode(kind) {
 }
 
 const [impl, kind] = process.argv.slice(2);
-if (!['evloop', 'evloop-streams', 'node'].includes(impl) || !['echo', 'http'].includes(kind)) {
-  console.error('usage: net-server.mjs evloop|evloop-streams|node echo|http');
+if (impl === '--probe-uring') {
+  const uring = listBackends().find((report) => report.name === 'uring');
+  if (uring?.available) process.exit(0);
+  console.log(uring?.reason ?? 'no uring backend');
+  process.exit(1);
+}
+if (!['evloop', 'evloop-streams', 'evloop-uring', 'node'].includes(impl) || !['echo', 'http'].includes(kind)) {
+  console.error('usage: net-server.mjs evloop|evloop-streams|evloop-uring|node echo|http');
   process.exit(2);
 }
 if (impl === 'node') serveNode(kind);
-else await serveEvloop(kind, impl === 'evloop-streams');
+else await serveEvloop(kind, impl === 'evloop-streams', impl === 'evloop-uring' ? 'uring' : undefined);

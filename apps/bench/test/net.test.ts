@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
 const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../net.mjs');
-const ECHO_ROWS = [1, 10, 100, 1000].flatMap((c) => [`echo-c${c}-64B`, `echo-c${c}-4KiB`]);
+const ECHO_ROWS = [...[1, 10, 100, 1000].flatMap((c) => [`echo-c${c}-64B`, `echo-c${c}-4KiB`]), 'echo-c100-64Bx16'];
 const HTTP_ROWS = ['http-c10', 'http-c100', 'http-c1000'];
-const IMPLEMENTATIONS = ['evloop', 'evloop-streams', 'node', 'asyncio', 'uvloop', 'c'];
+const IMPLEMENTATIONS = ['evloop', 'evloop-streams', 'evloop-uring', 'node', 'asyncio', 'uvloop', 'c'];
 
 interface Cell {
   status: string;

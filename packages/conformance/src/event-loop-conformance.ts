@@ -40,8 +40,9 @@ export interface EventLoopConformanceOptions extends LoopSource {
     watchesFds?: boolean;
     /**
      * The kernel keeps a registration for as long as its file is open, even
-     * after the fd is closed, when a dup of it is still open (epoll): the
-     * loop must find such a registration and drop it. Backends that watch by
+     * after the fd is closed, when a dup of it is still open (epoll; io_uring,
+     * whose readiness poll in flight holds the file): the loop must find such
+     * a registration and drop it. Backends that watch by
      * fd number (poll, select) never report a closed fd at all.
      */
     keepsClosedFilesRegistered?: boolean;

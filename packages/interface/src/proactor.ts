@@ -137,6 +137,12 @@ export interface Proactor {
   readonly completions: Int32Array;
   /** The value of completion `index` of the last `poll` (see each operation), or `undefined`. */
   completionValue(index: number): unknown;
+  /**
+   * Optional: submit what was started and say whether completions are
+   * waiting, without taking them (the next `poll` does). Virtual clocks
+   * (`@evloop/testing`) ask it before letting time jump.
+   */
+  hasCompletions?(): boolean;
 
   watch(onReady: () => void): void;
   unwatch(): void;

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 export interface RingFeatures {
   deferTaskrun: boolean;
   coopTaskrun: boolean;
+  /** The kernel flags pending completion work, so a poll with nothing to submit and nothing flagged makes no syscall. */
+  taskrunFlag: boolean;
   submitAll: boolean;
   extArg: boolean;
   nodrop: boolean;
@@ -48,8 +50,18 @@ export interface NativeRing {
   cancel(token: number): void;
   /** One io_uring_enter: submit, and wait up to `waitMs` (-1 forever, 0 not at all) for a completion. */
   submit(waitMs: number): void;
-  /** Writes (token, result, flags) triplets into `out` from triplet `start`; returns how many. */
-  harvest(out: Int32Array, start: number): number;
+  /** Submits what is queued, runs the kernel's deferred completion work, and says whether completions wait in the ring. */
+  ready(): boolean;
+  /**
+   * Writes (token, result, flags) triplets into `out` from triplet `start`;
+   * returns how many. With `slab`, the bytes of provided-buffer completions
+   * are copied into `slab[offset, offset + length)` in completion order and
+   * their buffers given back to the kernel; then -(count + 1) means the slab
+   * ran out of room (the completion that did not fit stays in the ring).
+   */
+  harvest(out: Int32Array, start: number, slab?: Uint8Array, offset?: number, length?: number): number;
+  /** drain() when `drain`, submit(waitMs), then harvest(out, start, ...): a whole poll in one call. */
+  pollInto(waitMs: number, drain: boolean, out: Int32Array, start: number, slab?: Uint8Array, offset?: number, length?: number): number;
   watch(onReady: () => void): void;
   unwatch(): void;
   /** Reads (resets) the eventfd the watch waits on; called before each poll that a wake-up starts. */

@@ -72,6 +72,16 @@ const IORING_CQE_F_BUFFER = 1;
 /** Provided buffers for multishot receives: 128 of 16 KiB (2 MiB per proactor). */
 const PROVIDED_BUFFERS = 128;
 const PROVIDED_BUFFER_SIZE = 16 * 1024;
+/** The memory received bytes are copied into and handed out from, as views (a new one when less than a provided buffer is left). */
+const SLAB_SIZE = 64 * 1024;
+/**
+ * Module-level copies of the contract's constants for the hot paths: read
+ * through a CommonJS build's re-export getters they cost a call each.
+ */
+const STRIDE: number = COMPLETION_STRIDE;
+const READ: number = EVENT_READ;
+const WRITE: number = EVENT_WRITE;
+const toMs = timeoutToMs;
 const MAX_TOKEN = 0x7fffffff;
 /** Bytes one sendfile step reads from the file and sends (io_uring has no sendfile opcode). */
 const SENDFILE_CHUNK = 256 * 1024;
@@ -101,6 +111,9 @@ export class UringProactor implements Proactor {
   readonly #features: Readonly<RingFeatures & { multishotRecv: boolean }>;
   /** The provided buffers' memory (multishot receives), or null without them. */
   #provided: Uint8Array | null = null;
+  /** Where the native harvest copies received bytes (multishot receives only), and how much of it is handed out. */
+  #slab: Buffer | null = null;
+  #slabUsed = 0;
   /** Values of the last poll's multishot receives, by completion index. */
   #values: Array<Buffer | undefined> = [];
   #completions = new Int32Array(MIN_COMPLETIONS * COMPLETION_STRIDE);
@@ -110,6 +123,8 @@ export class UringProactor implements Proactor {
   #spareScratch: Uint8Array[] = [];
   #nextToken = 1;
   #closed = false;
+  /** A wake-up came and the eventfd has not been read since: the next poll reads it. */
+  #drainPending = false;
 
   constructor(options: UringProactorOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -137,6 +152,7 @@ export class UringProactor implements Proactor {
         this.#provided = null;
       }
     }
+    if (this.#provided !== null) this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
     this.#features = Object.freeze({ ...features, multishotRecv: this.#provided !== null });
     this.acceptMany = this.#features.multishotAccept ? (fileobj) => this.#acceptMany(fileobj) : undefined;
     this.recvMany = this.#provided !== null ? (fileobj) => this.#recvMany(fileobj) : undefined;
@@ -318,17 +334,38 @@ export class UringProactor implements Proactor {
 
   poll(timeout?: number | null): number {
     this.#checkOpen();
-    const waitMs = timeoutToMs(timeout);
+    const waitMs = toMs(timeout);
     this.#releaseHarvested();
-    if (this.#operations.size === 0 && waitMs === 0) return 0;
-    callNative(() => this.#ring.submit(waitMs));
-    return this.#harvest();
+    if (this.#operations.size === 0 && waitMs === 0) {
+      this.#drainEventFd();
+      return 0;
+    }
+    const drain = this.#drainPending;
+    this.#drainPending = false;
+    return this.#harvest(waitMs, drain);
+  }
+
+  #drainEventFd(): void {
+    if (!this.#drainPending) return;
+    this.#drainPending = false;
+    this.#ring.drain();
+  }
+
+  /**
+   * Submit what was started and say whether completions are waiting,
+   * without taking them: the next `poll()` does. (A virtual clock asks this
+   * before letting time jump.)
+   */
+  hasCompletions(): boolean {
+    this.#checkOpen();
+    if (this.#operations.size === 0) return false;
+    return callNative(() => this.#ring.ready());
   }
 
   completionValue(index: number): unknown {
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#harvestedCount) return undefined;
     const operation = this.#harvested[index];
-    const result = this.#completions[index * COMPLETION_STRIDE + 1]!;
+    const result = this.#completions[index * STRIDE + 1]!;
     if (operation === undefined || result < 0) return undefined;
     switch (operation.kind) {
       case Kind.Recv:
@@ -355,7 +392,17 @@ export class UringProactor implements Proactor {
     const ring = this.#ring;
     callNative(() =>
       ring.watch(() => {
-        ring.drain();
+        // The eventfd is read by the poll this wake-up starts (one native
+        // call for the read, the io_uring_enter and the harvest). With
+        // nothing in flight no poll may come, and a second wake-up before
+        // any poll means none came: read it now, or libuv would report it
+        // again and again.
+        if (this.#drainPending || this.#operations.size === 0) {
+          this.#drainPending = false;
+          ring.drain();
+        } else {
+          this.#drainPending = true;
+        }
         onReady();
       }),
     );
@@ -397,7 +444,7 @@ export class UringProactor implements Proactor {
         const count = this.#harvest();
         // A connection accepted while closing reaches nobody: close its fd.
         for (let i = 0; i < count; i++) {
-          const result = this.#completions[i * COMPLETION_STRIDE + 1]!;
+          const result = this.#completions[i * STRIDE + 1]!;
           const kind = this.#harvested[i]!.kind;
           if ((kind === Kind.Accept || kind === Kind.AcceptMany) && result >= 0) closeQuietly(result);
         }
@@ -411,6 +458,7 @@ export class UringProactor implements Proactor {
     this.#closed = true;
     this.#spareScratch = [];
     this.#provided = null;
+    this.#slab = null;
     this.#ring.close();
   }
 
@@ -444,43 +492,75 @@ export class UringProactor implements Proactor {
     return token;
   }
 
-  /** Harvest everything the ring holds, growing the buffer as needed, then settle each completion. */
-  #harvest(): number {
-    let count = this.#ring.harvest(this.#completions, 0);
-    while (count * COMPLETION_STRIDE === this.#completions.length) {
-      const grown = new Int32Array(this.#completions.length * 2);
-      grown.set(this.#completions);
-      this.#completions = grown;
-      count += this.#ring.harvest(grown, count);
-    }
-    const completions = this.#completions;
+  /**
+   * Harvest everything the ring holds, growing the buffer as needed, and
+   * settle each completion. The bytes of multishot receives are copied by
+   * the native harvest into the current slab (and their provided buffers
+   * given back to the kernel at once); each completion's value is a view of
+   * its bytes there, in completion order.
+   */
+  #harvest(waitMs: number | null = null, drain = false): number {
+    const ring = this.#ring;
+    let enter = waitMs;
     const operations = this.#operations;
     const harvested = this.#harvested;
+    const values = this.#values;
     let kept = 0;
-    for (let i = 0; i < count; i++) {
-      const base = i * COMPLETION_STRIDE;
-      const token = completions[base]!;
-      let result = completions[base + 1]!;
-      const flags = completions[base + 2]!;
-      const operation = operations.get(token);
-      if (operation === undefined) continue;
-      if ((flags & IORING_CQE_F_MORE) === 0) operations.delete(token);
-      if (operation.kind === Kind.SendfileRead && this.#continueSendfile(token, operation, result)) continue;
-      if (operation.kind === Kind.Poll && result >= 0) result = pollEvents(result, operation.extra);
-      if ((flags & IORING_CQE_F_BUFFER) !== 0) {
-        // The bytes are in a provided buffer: copy them out and give the
-        // buffer back at once, so the kernel never runs short for long.
-        const bid = flags >>> 16;
-        const provided = this.#provided!;
-        this.#values[kept] = result > 0 ? Buffer.from(provided.subarray(bid * PROVIDED_BUFFER_SIZE, bid * PROVIDED_BUFFER_SIZE + result)) : undefined;
-        this.#ring.recycle(bid);
+    for (;;) {
+      let completions = this.#completions;
+      if (kept * STRIDE === completions.length) {
+        const grown = new Int32Array(completions.length * 2);
+        grown.set(completions);
+        this.#completions = completions = grown;
       }
-      const out = kept * COMPLETION_STRIDE;
-      completions[out] = token;
-      completions[out + 1] = result;
-      completions[out + 2] = flags;
-      harvested[kept] = operation;
-      kept++;
+      let slab = this.#slab;
+      let used = this.#slabUsed;
+      if (slab !== null && slab.length - used < PROVIDED_BUFFER_SIZE) {
+        // Views of the old slab stay valid; new bytes go to a fresh one.
+        slab = this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+        used = 0;
+      }
+      let got: number;
+      if (enter === null) {
+        got = slab === null ? ring.harvest(completions, kept) : ring.harvest(completions, kept, slab, used, slab.length - used);
+      } else {
+        // The first round of a poll: eventfd read, io_uring_enter and harvest in one call.
+        try {
+          got = slab === null ? ring.pollInto(enter, drain, completions, kept) : ring.pollInto(enter, drain, completions, kept, slab, used, slab.length - used);
+        } catch (error) {
+          throw toOSError(error);
+        }
+        enter = null;
+      }
+      const slabFull = got < 0;
+      const end = kept + (slabFull ? -got - 1 : got);
+      for (let i = kept; i < end; i++) {
+        const base = i * STRIDE;
+        const token = completions[base]!;
+        let result = completions[base + 1]!;
+        const flags = completions[base + 2]!;
+        let bytes: Buffer | undefined;
+        if ((flags & IORING_CQE_F_BUFFER) !== 0 && result > 0) {
+          // Copied in completion order, whoever still waits for it.
+          bytes = slab!.subarray(used, used + result);
+          used += result;
+        }
+        const operation = operations.get(token);
+        if (operation === undefined) continue;
+        if ((flags & IORING_CQE_F_MORE) === 0) operations.delete(token);
+        if (operation.kind === Kind.SendfileRead && this.#continueSendfile(token, operation, result)) continue;
+        if (operation.kind === Kind.Poll && result >= 0) result = pollEvents(result, operation.extra);
+        values[kept] = bytes;
+        const out = kept * STRIDE;
+        completions[out] = token;
+        completions[out + 1] = result;
+        completions[out + 2] = flags;
+        harvested[kept] = operation;
+        kept++;
+      }
+      this.#slabUsed = used;
+      // Stop once the ring is empty: the harvest neither filled the buffer nor the slab.
+      if (!slabFull && end * STRIDE < completions.length) break;
     }
     this.#harvestedCount = kept;
     return kept;
@@ -561,8 +641,8 @@ export class UringProactor implements Proactor {
 /** The selector events a poll's revents mean: an error or hang-up wakes reader and writer, as selectors do. */
 function pollEvents(revents: number, wanted: number): number {
   let events = 0;
-  if ((revents & (POLLIN | POLLPRI | POLLRDHUP | POLLERR | POLLHUP)) !== 0) events |= EVENT_READ;
-  if ((revents & (POLLOUT | POLLERR | POLLHUP)) !== 0) events |= EVENT_WRITE;
+  if ((revents & (POLLIN | POLLPRI | POLLRDHUP | POLLERR | POLLHUP)) !== 0) events |= READ;
+  if ((revents & (POLLOUT | POLLERR | POLLHUP)) !== 0) events |= WRITE;
   events &= wanted;
   return events === 0 ? wanted : events;
 }

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError, type BackendDescriptor } from '@evloop/interface';
-import { DefaultEventLoopPolicy, ProactorEventLoop, SelectorEventLoop, loopForBackend, sleep } from '@evloop/core-policy';
+import { DefaultEventLoopPolicy, ProactorEventLoop, SelectorEventLoop, loopForBackend, setLogger, sleep } from '@evloop/core-policy';
+import { DEAD_REGISTRATION_CHECK_INTERVAL } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { describe, expect, it } from 'vitest';
 import { backend, UringProactor } from '../src/index.js';
@@ -89,6 +90,62 @@ describe.runIf(availability.ok)('ProactorEventLoop on io_uring', () => {
         a.close();
         b.close();
       }
+    });
+  });
+
+  it('a watched fd closed and its number reused by another file: the registration is dropped within the check interval, with a debug warning naming the fd (no spin, no wrong file for long)', async () => {
+    const warnings: string[] = [];
+    const previous = setLogger({ error: () => {}, warning: (message) => warnings.push(message), info: () => {}, debug: () => {} });
+    const sockets: sys.Socket[] = [];
+    try {
+      await onLoop(async (loop) => {
+        loop.setDebug(true);
+        const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+        sockets.push(b);
+        const fd = a.fileno();
+        b.send(Buffer.from('never read'));
+        let calls = 0;
+        loop.addReader(fd, () => calls++);
+        await sleep(0);
+        await sleep(0);
+        expect(calls).toBeGreaterThan(0);
+        // Close it behind the loop's back and let another socket take the
+        // number, readable too: the poll started again after the last report
+        // now lands on the new file, which is never what was registered.
+        a.close();
+        let c: sys.Socket | undefined;
+        for (let attempt = 0; attempt < 8 && c === undefined; attempt++) {
+          const pair = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+          sockets.push(...pair);
+          if (pair[0].fileno() === fd) c = pair[0];
+          else if (pair[1].fileno() === fd) c = pair[1];
+        }
+        expect(c, 'no new socket reused the closed fd number').toBeDefined();
+        (c === sockets.at(-2) ? sockets.at(-1)! : sockets.at(-2)!).send(Buffer.from('other file'));
+        // Iterations, not time, bound it: within the check interval (and a
+        // few iterations of slack) the reader stops for good.
+        for (let i = 0; i < DEAD_REGISTRATION_CHECK_INTERVAL + 8; i++) await sleep(0);
+        const settled = calls;
+        for (let i = 0; i < 20; i++) await sleep(0);
+        expect(calls).toBe(settled);
+        expect(warnings.filter((message) => message.includes(`fd ${fd} `))).toHaveLength(1);
+        expect(loop.removeReader(fd)).toBe(false);
+        expect(loop.proactor.pending).toBe(0);
+      });
+    } finally {
+      setLogger(previous);
+      for (const sock of sockets) sock.close();
+    }
+  });
+
+  it('addReader on a closed fd is an OSError (EBADF), as a selector loop raises it', async () => {
+    await onLoop(async (loop) => {
+      const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+      const fd = a.fileno();
+      a.close();
+      b.close();
+      expect(() => loop.addReader(fd, () => {})).toThrow(expect.objectContaining({ code: 'EBADF', errno: 9 }));
+      expect(loop.removeReader(fd)).toBe(false);
     });
   });
 

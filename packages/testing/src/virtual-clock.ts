@@ -1,16 +1,20 @@
 import { performance } from 'node:perf_hooks';
-import { SelectorEventLoop, type BaseEventLoop, type LoopClock } from '@evloop/core-policy';
+import { ProactorEventLoop, SelectorEventLoop, type BaseEventLoop, type LoopClock } from '@evloop/core-policy';
 
 /**
  * What the clock does about file descriptors the loop watches when it would
  * otherwise jump:
  * - `'poll'` (default): after a full Node macrotask turn, ask the backend
- *   whether any watched fd is ready; if one is, the loop handles it first and
- *   time does not move. A watched fd with nothing to read (a listening
- *   server, an idle connection) does not hold time back. Loopback traffic is
- *   in the kernel by the time `send` returns, so it always wins over a jump.
- * - `'hold'`: no jump at all while any fd is watched; the loop waits in real
- *   time for its next timer (virtual time advances by the real time waited).
+ *   whether any watched fd is ready (a proactor: whether any operation has
+ *   completed, after submitting those just started); if so, the loop handles
+ *   it first and time does not move. A watched fd with nothing to read (a
+ *   listening server, an idle connection) does not hold time back. Loopback
+ *   traffic is in the kernel by the time `send` returns, so it always wins
+ *   over a jump. A proactor without `hasCompletions()` cannot be asked, and
+ *   time jumps as if nothing were ready.
+ * - `'hold'`: no jump at all while any fd is watched (a proactor: while any
+ *   operation is in flight); the loop waits in real time for its next timer
+ *   (virtual time advances by the real time waited).
  */
 export type IoPolicy = 'poll' | 'hold';
 
@@ -140,13 +144,24 @@ export class VirtualClock implements LoopClock {
 
   #watchesIo(): boolean {
     const loop = this.#loop;
-    return loop instanceof SelectorEventLoop && !loop.isClosed() && loop.selector.getMap().size > 0;
+    if (loop === null || loop.isClosed()) return false;
+    if (loop instanceof SelectorEventLoop) return loop.selector.getMap().size > 0;
+    if (loop instanceof ProactorEventLoop) return loop.proactor.pending > 0;
+    return false;
   }
 
   #ioReady(): boolean {
     const loop = this.#loop;
-    if (!(loop instanceof SelectorEventLoop) || loop.isClosed()) return false;
-    const selector = loop.selector;
-    return selector.getMap().size > 0 && selector.selectInto(0) > 0;
+    if (loop === null || loop.isClosed()) return false;
+    if (loop instanceof SelectorEventLoop) {
+      const selector = loop.selector;
+      return selector.getMap().size > 0 && selector.selectInto(0) > 0;
+    }
+    if (loop instanceof ProactorEventLoop) {
+      // Not poll(): that would take the completions the loop must dispatch.
+      const proactor = loop.proactor;
+      return proactor.pending > 0 && typeof proactor.hasCompletions === 'function' && proactor.hasCompletions();
+    }
+    return false;
   }
 }

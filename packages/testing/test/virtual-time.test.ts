@@ -3,12 +3,14 @@ import type { BackendDescriptor } from '@evloop/interface';
 import { TimeoutError, currentTask, getRunningLoop, sleep, startServer, timeout, type BaseEventLoop } from '@evloop/core-policy';
 import { backend as epoll } from '@evloop/selector-epoll';
 import { backend as poll } from '@evloop/selector-poll';
+import { backend as uring } from '@evloop/proactor-uring';
 import { backend as select } from '@evloop/selector-select';
 import * as sys from '@evloop/sys';
 import { withLoop, type LoopHarness } from '../../conformance/src/harness.js';
 import { VirtualClock, createTestLoop, type TestLoopOptions } from '../src/index.js';
 
-const backends: BackendDescriptor[] = [epoll, poll, select].filter((descriptor) => descriptor.available().ok);
+// The proactor loop (io_uring) too: its I/O is operations in flight, not watched fds.
+const backends: BackendDescriptor[] = [epoll, poll, select, uring].filter((descriptor) => descriptor.available().ok);
 
 for (const descriptor of backends) {
   describe(`virtual time on ${descriptor.name}`, () => {

@@ -702,19 +702,25 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
     checkNumber(delay, 'delay');
-    return this.callAt(this.time() + delay, callback, ...args);
+    return this.#schedule(this.time() + delay, delay, callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args);
   }
 
   callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
     checkNumber(when, 'when');
+    return this.#schedule(when, null, callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args);
+  }
+
+  /** `delay` is null for callAt; timers with one delay share a run of the timer heap (`TimerHeap.pushAfter`). */
+  #schedule(when: number, delay: number | null, callback: (...args: unknown[]) => unknown, args: unknown[] | null): TimerHandle {
     this._checkClosed();
     checkCallback(callback, 'callAt');
     if (this._debug && when - this.time() > ONE_DAY) {
       logger.warning(`Timer for ${describeCallback(callback as (...args: never[]) => unknown)} is scheduled more than one day ahead (${(when - this.time()).toFixed(0)} s)`);
     }
-    const timer = new TimerHandle(when, this._timerSequence++, callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+    const timer = new TimerHandle(when, this._timerSequence++, callback, args, this);
     timer._scheduled = true;
-    this._scheduled.push(timer);
+    if (delay === null) this._scheduled.push(timer);
+    else this._scheduled.pushAfter(timer, delay);
     if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
     return timer;
   }

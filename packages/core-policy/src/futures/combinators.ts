@@ -1,7 +1,7 @@
 import { CancelledError, TimeoutError, type CoroutineSource } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { Future, isFuture } from './future.js';
-import { Task } from './task.js';
+import { Task, sleepingTask } from './task.js';
 import { getEventLoop, getRunningLoop } from '../loop/running-loop.js';
 import { Coroutine } from './coroutine.js';
 
@@ -35,7 +35,7 @@ export function ensureFuture<T>(value: CoroutineSource<T>, options: { loop?: Bas
 export function sleep<T = undefined>(delay: number, result?: T): Coroutine<T> {
   const seconds = checkDelay(delay, 'delay');
   if (seconds === null) throw new TypeError('delay must be a number');
-  if (seconds <= 0) return new Coroutine('sleep', (loop) => sleepZeroFuture(loop, result as T), () => sleepZero(result as T));
+  if (seconds <= 0) return new SleepZero(result as T);
   return new Coroutine('sleep', (loop) => {
     const future = loop.createFuture<T>();
     const handle = loop.callLater(seconds, () => {
@@ -44,6 +44,52 @@ export function sleep<T = undefined>(delay: number, result?: T): Coroutine<T> {
     future.addDoneCallback(() => handle.cancel());
     return future;
   });
+}
+
+/**
+ * `sleep(0)`. Awaited by an async-function task (the common case), it
+ * makes no future: the task queues its own resume handle, which settles the
+ * await one loop turn later, or throws `CancelledError` there if the task
+ * was cancelled meanwhile (asyncio's `__sleep0` and `_must_cancel`). Used
+ * any other way (`yield*`, `ensureFuture`, awaited outside a task, a
+ * second time) it behaves as any coroutine object.
+ */
+class SleepZero<T> extends Coroutine<T> {
+  readonly #result: T;
+  #awaited = false;
+
+  constructor(result: T) {
+    super('sleep', startSleepZero as (loop: BaseEventLoop) => Future<T>, iterateSleepZero as () => Generator<unknown, T, unknown>);
+    this.#result = result;
+  }
+
+  /** @internal */
+  get _result(): T {
+    return this.#result;
+  }
+
+  override then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    if (!this.#awaited && !this._isBound()) {
+      const task = sleepingTask();
+      if (task !== null) {
+        this.#awaited = true;
+        return task._sleepZero(this.#result, onFulfilled, onRejected) as Promise<R1 | R2>;
+      }
+    }
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+// Called as methods of the SleepZero (Coroutine calls them on itself).
+function startSleepZero<T>(this: SleepZero<T>, loop: BaseEventLoop): Future<T> {
+  return sleepZeroFuture(loop, this._result);
+}
+
+function iterateSleepZero<T>(this: SleepZero<T>): Generator<unknown, T, unknown> {
+  return sleepZero(this._result);
 }
 
 /**

@@ -41,6 +41,11 @@ export class Coroutine<T> implements AwaitableLike<T> {
     return this.#future;
   }
 
+  /** @internal Whether it has been started (bound to a loop). */
+  _isBound(): boolean {
+    return this.#future !== null;
+  }
+
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

@@ -38,6 +38,61 @@ const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
 
 export type DoneCallback<T> = (future: Future<T>) => void;
 
+// A Promise executor that allocates no closure: it hands out the resolvers.
+let capturedResolve: ((value: any) => void) | null = null;
+let capturedReject: ((reason: unknown) => void) | null = null;
+function captureResolvers(resolve: (value: any) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/**
+ * @internal A Promise with its resolvers, made without a closure (Node 20
+ * has no `Promise.withResolvers`).
+ */
+export function promiseWithResolvers<T>(): { promise: Promise<T>; resolve: (value: T | PromiseLike<T>) => void; reject: (reason: unknown) => void } {
+  const promise = new Promise<T>(captureResolvers);
+  const resolve = capturedResolve!;
+  const reject = capturedReject!;
+  capturedResolve = capturedReject = null;
+  return { promise, resolve, reject };
+}
+
+/**
+ * @internal Settle the Promise an awaitable's `then` returned, from a loop
+ * callback: call the handler for the outcome (`ok`, `value`) and resolve
+ * with what it returns, or pass the outcome through when there is none.
+ * The handler runs as `task` (so `currentTask()` finds it), the task whose
+ * async function called `then`, if any. For `await` the handler is the
+ * engine's own resolver, which only queues the continuation.
+ */
+export function settleThen(
+  loop: BaseEventLoop,
+  task: unknown,
+  ok: boolean,
+  value: unknown,
+  onFulfilled: unknown,
+  onRejected: unknown,
+  resolve: (value: any) => void,
+  reject: (reason: unknown) => void,
+): void {
+  const handler = ok ? onFulfilled : onRejected;
+  if (typeof handler !== 'function') {
+    if (ok) resolve(value);
+    else reject(value);
+    return;
+  }
+  const enter = task !== undefined && (task as { _loop?: unknown })._loop === loop;
+  const previous = enter ? loop._enterTask(task as never) : null;
+  try {
+    resolve(handler(value));
+  } catch (error) {
+    reject(error);
+  } finally {
+    if (enter) loop._leaveTask(previous);
+  }
+}
+
 /** True for an evloop future (from any copy of this package). */
 export function isFuture(value: unknown): value is Future<unknown> {
   return value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[FUTURE_TAG] === true;
@@ -159,28 +214,29 @@ export class Future<T = unknown> implements FutureLike<T> {
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     const task = taskContext.getStore();
-    let promise: Promise<T>;
-    if (this._state !== PENDING) {
-      promise = this._settledPromise();
-    } else {
-      // One done callback settles the Promise and, for a task, clears its
-      // waiter; it goes in before _awaiting, which may cancel this at once.
-      promise = new Promise<T>((resolve, reject) => {
-        this._callbacks.push(() => {
-          if (task !== undefined) task._awaited(this as Future<unknown>);
-          try {
-            resolve(this.result());
-          } catch (error) {
-            reject(error);
-          }
-        });
-      });
-      if (task !== undefined) {
-        if (this._loop._debug) this._awaitedFrom = new Error().stack;
-        task._awaiting(this as Future<unknown>);
+    if (this._state !== PENDING) return this._settledPromise().then(onFulfilled, onRejected);
+    // One done callback settles the returned Promise by calling the handler
+    // itself (a later loop turn, as a setImmediate-based Promise would: no
+    // extra Promise and microtask hop per await) and, for a task, clears its
+    // waiter; it goes in before _awaiting, which may cancel this at once.
+    const { promise, resolve, reject } = promiseWithResolvers<R1 | R2>();
+    this._callbacks.push(() => {
+      if (task !== undefined) task._awaited(this as Future<unknown>);
+      let ok = true;
+      let value: unknown;
+      try {
+        value = this.result();
+      } catch (error) {
+        ok = false;
+        value = error;
       }
+      settleThen(this._loop, task, ok, value, onFulfilled, onRejected, resolve, reject);
+    });
+    if (task !== undefined) {
+      if (this._loop._debug) this._awaitedFrom = new Error().stack;
+      task._awaiting(this as Future<unknown>);
     }
-    return promise.then(onFulfilled, onRejected);
+    return promise;
   }
 
   catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {

@@ -1,6 +1,6 @@
 import { CancelledError, InvalidStateError, RuntimeError, type CoroutineSource } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
-import { Future, isFuture, taskContext } from './future.js';
+import { Future, isFuture, promiseWithResolvers, settleThen, taskContext } from './future.js';
 import { getRunningLoop } from '../loop/running-loop.js';
 import { state } from '../loop/thread-state.js';
 import { isCoroutineObject } from './coroutine.js';
@@ -76,6 +76,16 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _parent: Task<unknown> | null;
   /** @internal Made on first use of `signal`. */
   /** @internal */ _abortController: AbortController | null = null;
+  /** @internal Whether this async-function task is suspended in `await sleep(0)` (see `_sleepZero`). */
+  /** @internal */ _sleeping = false;
+  /** @internal That await's value, handlers and the resolvers of the Promise its `then` returned. */
+  /** @internal */ _sleepValue: unknown = undefined;
+  /** @internal */ _sleepFulfilled: unknown = undefined;
+  /** @internal */ _sleepRejected: unknown = undefined;
+  /** @internal */ _sleepResolve: ((value: unknown) => void) | null = null;
+  /** @internal */ _sleepReject: ((reason: unknown) => void) | null = null;
+  /** @internal The handle that runs `_resumeSleep`, made on the first `await sleep(0)` and reused. */
+  /** @internal */ _resumeHandle: Handle | null = null;
 
   constructor(coroutine: CoroutineSource<T>, options: TaskOptions = {}) {
     super(options.loop === undefined ? {} : { loop: options.loop });
@@ -227,6 +237,47 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal Called by `Future.then`'s done callback when `future` is done. */
   _awaited(future: Future<unknown>): void {
     if (this._waiter === future) this._waiter = null;
+  }
+
+  /**
+   * @internal `await sleep(0)` in this task's async function, without a
+   * future: the await's handlers wait in `_sleep*` and this task's resume
+   * handle settles them one loop turn later (one handle, reused, and one
+   * iteration per await). A cancellation that arrives meanwhile has no
+   * waiter to cancel, so it sets `_mustCancel` and `_resumeSleep` throws
+   * `CancelledError` at the await instead, as asyncio's `__sleep0` does.
+   */
+  _sleepZero(value: unknown, onFulfilled: unknown, onRejected: unknown): Promise<unknown> {
+    const { promise, resolve, reject } = promiseWithResolvers<unknown>();
+    this._sleeping = true;
+    this._sleepValue = value;
+    this._sleepFulfilled = onFulfilled;
+    this._sleepRejected = onRejected;
+    this._sleepResolve = resolve;
+    this._sleepReject = reject;
+    let handle = this._resumeHandle;
+    if (handle === null) handle = this._resumeHandle = new Handle(() => this._resumeSleep(), null, this._loop);
+    this._loop._callSoonHandle(handle);
+    return promise;
+  }
+
+  /** @internal The loop turn after `await sleep(0)`: resume the async function, or throw its pending cancellation in. */
+  _resumeSleep(): void {
+    if (!this._sleeping) return;
+    const value = this._sleepValue;
+    const onFulfilled = this._sleepFulfilled;
+    const onRejected = this._sleepRejected;
+    const resolve = this._sleepResolve!;
+    const reject = this._sleepReject!;
+    this._sleeping = false;
+    this._sleepValue = this._sleepFulfilled = this._sleepRejected = undefined;
+    this._sleepResolve = this._sleepReject = null;
+    if (this._mustCancel && !this.done()) {
+      this._mustCancel = false;
+      settleThen(this._loop, this, false, this._makeCancelledError(), onFulfilled, onRejected, resolve, reject);
+    } else {
+      settleThen(this._loop, this, true, value, onFulfilled, onRejected, resolve, reject);
+    }
   }
 
   /** @internal */
@@ -405,6 +456,20 @@ export class Task<T = unknown> extends Future<T> {
       this._complete(() => Future.prototype.setResult.call(this, value));
     }
   }
+}
+
+
+/**
+ * The async-function task a `sleep(0)` is being awaited in, when it can
+ * take the future-less path (`Task._sleepZero`): a task of the running loop,
+ * not done, waiting on nothing else. Otherwise null.
+ */
+export function sleepingTask(): Task<unknown> | null {
+  const store = taskContext.getStore();
+  if (!(store instanceof Task)) return null;
+  const task = store as Task<unknown>;
+  if (task._sleeping || task._waiter !== null || task.done() || state().runningLoop !== task._loop || task._loop._debug) return null;
+  return task;
 }
 
 function describe(value: unknown): string {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import {
   COMPLETION_MORE,
   COMPLETION_STRIDE,
+  DEAD_REGISTRATION_CHECK_INTERVAL,
   EVENT_READ,
   EVENT_WRITE,
   NotImplementedError,
@@ -28,6 +29,7 @@ import type { SubprocessOptions } from '../base/subprocess-options.js';
 import type { Future } from '../futures/future.js';
 import { Handle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
+import { logger } from '../loop/logger.js';
 import { gaiError, numericAddress } from '../net/addresses.js';
 import { sysModule, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
@@ -47,8 +49,8 @@ import {
  */
 export type OperationCallback<T> = (target: T, result: number, value: unknown, token: number, flags: number) => void;
 
-// The platform's number (105 on Windows, 125 on Linux).
-const { ECANCELED } = osConstants.errno;
+// The platform's numbers (ECANCELED is 105 on Windows, 125 on Linux).
+const { ECANCELED, EBADF } = osConstants.errno;
 /** Seconds to stop accepting after accept() failed for lack of fds or memory (asyncio's ACCEPT_RETRY_DELAY). */
 const ACCEPT_RETRY_DELAY = 1;
 const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
@@ -60,6 +62,11 @@ interface FdWatch {
   writer: Handle | null;
   token: number;
   events: number;
+  /** The file the fd named at the last addReader/addWriter (device and inode). */
+  device: number;
+  inode: number;
+  /** Reports since the file was last checked. */
+  reports: number;
 }
 
 /** A listening socket's accept loop. */
@@ -254,11 +261,24 @@ export class ProactorEventLoop extends BaseEventLoop {
     this._checkClosed();
     if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${typeof callback}`);
     const fd = fileobjToFd(fileobj);
+    // Which file the fd names now (a closed fd is an OSError here, as a
+    // selector's register raises it): a readiness report is later checked
+    // against it, so a registration whose fd was closed and reused is found.
+    let stat: fs.Stats;
+    try {
+      stat = fs.fstatSync(fd);
+    } catch (error) {
+      throw toOSError(error);
+    }
     const handle = new Handle(callback, args.length === 0 ? null : args, this);
     let watch = this.#watches.get(fd);
     if (watch === undefined) {
-      watch = { fd, reader: null, writer: null, token: 0, events: 0 };
+      watch = { fd, reader: null, writer: null, token: 0, events: 0, device: stat.dev, inode: stat.ino, reports: 0 };
       this.#watches.set(fd, watch);
+    } else {
+      watch.device = stat.dev;
+      watch.inode = stat.ino;
+      watch.reports = 0;
     }
     const previous = event === EVENT_READ ? watch.reader : watch.writer;
     if (event === EVENT_READ) watch.reader = handle;
@@ -306,13 +326,52 @@ export class ProactorEventLoop extends BaseEventLoop {
     watch.token = 0;
     if (this.#watches.get(watch.fd) !== watch) return;
     if (result < 0) {
-      // The fd is gone (EBADF) or cannot be polled: it never becomes ready,
-      // as a closed fd never fires on the poll and select backends.
+      // EBADF: the fd was closed while watched (the poll started again after
+      // the last report found no file), so the registration is dead. Any
+      // other error: the fd cannot be polled, and it never becomes ready, as
+      // a closed fd never fires on the poll and select backends.
+      if (result === -EBADF) this.#dropDeadWatch(watch);
       return;
+    }
+    // io_uring polls a file, not a number: the poll started again after a
+    // report finds whatever file the number names by then. Every so many
+    // reports (as the selector family checks), make sure it is still the
+    // file that was registered.
+    if (++watch.reports >= DEAD_REGISTRATION_CHECK_INTERVAL) {
+      watch.reports = 0;
+      if (!sameFile(watch)) {
+        this.#dropDeadWatch(watch);
+        return;
+      }
     }
     if ((result & EVENT_READ) !== 0 && watch.reader !== null) this._addReady(watch.reader);
     if ((result & EVENT_WRITE) !== 0 && watch.writer !== null) this._addReady(watch.writer);
     this.#rearm(watch, true);
+  }
+
+  /**
+   * The fd behind `watch` was closed (or its number now names another file)
+   * without removeReader/removeWriter: drop the registration, cancel its
+   * handles, and say so in debug mode, as the selector loop does.
+   */
+  #dropDeadWatch(watch: FdWatch): void {
+    if (this.#watches.get(watch.fd) === watch) this.#watches.delete(watch.fd);
+    if (watch.token !== 0) {
+      this.#watchTokens.delete(watch.token);
+      this._proactor.cancel(watch.token);
+      watch.token = 0;
+    }
+    watch.reader?.cancel();
+    watch.writer?.cancel();
+    watch.reader = null;
+    watch.writer = null;
+    watch.events = 0;
+    if (this.getDebug()) {
+      logger.warning(
+        `fd ${watch.fd} was closed (or its number now names another file) while the loop was still watching it: ` +
+          'its reader/writer were dropped; call removeReader()/removeWriter() before closing an fd',
+      );
+    }
   }
 
   // --- Low-level socket operations (asyncio's sock_* coroutines) ---
@@ -574,6 +633,16 @@ export class ProactorEventLoop extends BaseEventLoop {
       }
     }
     sock.close();
+  }
+}
+
+/** Whether the fd of `watch` still names the file it named when it was registered. */
+function sameFile(watch: FdWatch): boolean {
+  try {
+    const stat = fs.fstatSync(watch.fd);
+    return stat.dev === watch.device && stat.ino === watch.inode;
+  } catch {
+    return false;
   }
 }
 

@@ -372,7 +372,11 @@ class ThreadWatch {
   ThreadWatch(const ThreadWatch&) = delete;
   ThreadWatch& operator=(const ThreadWatch&) = delete;
 
-  bool Start(Napi::Env env, Napi::Function on_ready, Deadline deadline, const char* resource_name) {
+  // While watched, `owner` (the binding's JS object) is held strongly, as a
+  // libuv-watched one is (fd_watch.h): a selector whose last JS reference is
+  // dropped while watched must not be collected, which would end the watch
+  // and let Node exit under a caller that expects it to stay alive.
+  bool Start(Napi::Env env, Napi::Object owner, Napi::Function on_ready, Deadline deadline, const char* resource_name) {
     on_ready_ = Napi::Persistent(on_ready);
     if (waiter_.running()) {
       waiter_.SetDeadline(deadline);
@@ -401,6 +405,7 @@ class ThreadWatch {
     function_ = function;
     relay_ = relay;
     env_ = env;
+    owner_ = Napi::Persistent(owner);
     if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) hooked_ = true;
     return true;
   }
@@ -464,6 +469,7 @@ class ThreadWatch {
       if (!from_cleanup_hook) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
     }
     on_ready_.Reset();
+    owner_.Reset();
   }
 
   // The environment (a worker) is going away while watched.
@@ -474,6 +480,7 @@ class ThreadWatch {
   Relay* relay_ = nullptr;
   napi_env env_ = nullptr;
   Napi::FunctionReference on_ready_;
+  Napi::ObjectReference owner_;
   bool hooked_ = false;
 };
 

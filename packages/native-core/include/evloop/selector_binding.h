@@ -111,9 +111,9 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
     }
   }
 
-  // Collected without close(). A binding watched through libuv is held
-  // strongly, so only an unwatched one, or one waiting on its helper thread,
-  // gets here; the thread is joined first.
+  // Collected without close(). A watched binding is held strongly (by its
+  // libuv handles or its helper thread's watch), so only an unwatched one
+  // gets here, or any one when the environment is torn down.
   ~SelectorBinding() override { Shutdown(); }
 
  private:
@@ -210,7 +210,7 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
       return env.Undefined();
     }
 #endif
-    thread_watch_.Start(env, on_ready, Deadline::In(timeout_ms), ResourceName());
+    thread_watch_.Start(env, this->Value(), on_ready, Deadline::In(timeout_ms), ResourceName());
     return env.Undefined();
   }
 

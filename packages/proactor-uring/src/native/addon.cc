@@ -161,7 +161,9 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::Nop>("nop"),
                            InstanceMethod<&RingBinding::Cancel>("cancel"),
                            InstanceMethod<&RingBinding::Submit>("submit"),
+                           InstanceMethod<&RingBinding::Ready>("ready"),
                            InstanceMethod<&RingBinding::Harvest>("harvest"),
+                           InstanceMethod<&RingBinding::PollInto>("pollInto"),
                            InstanceMethod<&RingBinding::Watch>("watch"),
                            InstanceMethod<&RingBinding::Unwatch>("unwatch"),
                            InstanceMethod<&RingBinding::Drain>("drain"),
@@ -196,6 +198,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     Napi::Object out = Napi::Object::New(env);
     out.Set("deferTaskrun", features.defer_taskrun);
     out.Set("coopTaskrun", features.coop_taskrun);
+    out.Set("taskrunFlag", features.taskrun_flag);
     out.Set("submitAll", features.submit_all);
     out.Set("extArg", features.ext_arg);
     out.Set("nodrop", features.nodrop);
@@ -409,21 +412,68 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     if (result < 0) ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
   }
 
-  // harvest(out: Int32Array, start): (token, result, flags) triplets from
-  // index `start`; returns how many it wrote.
-  Napi::Value Harvest(const Napi::CallbackInfo& info) {
+  // ready(): submits what is queued and lets the kernel post what it has
+  // (a DEFER_TASKRUN ring posts only inside io_uring_enter), without
+  // taking any completion; true when some wait in the ring.
+  Napi::Value Ready(const Napi::CallbackInfo& info) {
+    const int result = ring_.Enter(0);
+    if (result < 0) {
+      ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
+      return info.Env().Undefined();
+    }
+    return Napi::Boolean::New(info.Env(), ring_.HasCompletions());
+  }
+
+  // harvest(out: Int32Array, start[, slab, offset, length]):
+  // (token, result, flags) triplets from index `start`; returns how many it
+  // wrote. With a slab, the bytes of provided-buffer completions are copied
+  // into slab[offset, offset + length), in completion order, and each buffer goes
+  // back to the kernel at once; the result is then -(count + 1) when the
+  // slab ran out of room (the completion that did not fit stays in the ring).
+  Napi::Value Harvest(const Napi::CallbackInfo& info) { return HarvestFrom(info, 0); }
+
+  // pollInto(waitMs, drain, out, start[, slab, offset, length]): one poll in
+  // one call: reads the eventfd first when `drain` (a wake-up started this
+  // poll), makes the io_uring_enter of submit(waitMs), then harvests as
+  // harvest(out, start[, slab, offset, length]) does.
+  Napi::Value PollInto(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-        !info[1].IsNumber()) {
+    if (!info[0].IsNumber() || !info[1].IsBoolean()) {
+      ThrowType(env, "expected (waitMs, drain, Int32Array, start)");
+      return env.Undefined();
+    }
+    if (info[1].As<Napi::Boolean>().Value()) ring_.DrainEventFd();
+    const int result = ring_.Enter(info[0].As<Napi::Number>().Int32Value());
+    if (result < 0) {
+      ThrowSyscallError(env, -result, ring_.last_syscall());
+      return env.Undefined();
+    }
+    return HarvestFrom(info, 2);
+  }
+
+  // The harvest of harvest() and pollInto(), its arguments from index `first`.
+  Napi::Value HarvestFrom(const Napi::CallbackInfo& info, size_t first) {
+    Napi::Env env = info.Env();
+    if (!info[first].IsTypedArray() || info[first].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        !info[first + 1].IsNumber()) {
       ThrowType(env, "expected (Int32Array, start)");
       return env.Undefined();
     }
-    Napi::Int32Array out = info[0].As<Napi::Int32Array>();
-    const uint32_t start = info[1].As<Napi::Number>().Uint32Value();
+    Napi::Int32Array out = info[first].As<Napi::Int32Array>();
+    const uint32_t start = info[first + 1].As<Napi::Number>().Uint32Value();
     const size_t capacity = out.ElementLength() / 3;
+    HarvestSlab slab;
+    const bool with_slab = info.Length() > first + 2 && !info[first + 2].IsUndefined();
+    if (with_slab) {
+      uint8_t* data;
+      size_t length;
+      if (!ReadSpan(info, first + 2, &data, &length)) return env.Undefined();
+      slab.data = data;
+      slab.size = length;
+    }
     if (start >= capacity) return Napi::Number::New(env, 0);
-    const unsigned count = ring_.Harvest(out.Data() + 3 * start, static_cast<unsigned>(capacity - start));
-    return Napi::Number::New(env, count);
+    const unsigned count = ring_.Harvest(out.Data() + 3 * start, static_cast<unsigned>(capacity - start), with_slab ? &slab : nullptr);
+    return Napi::Number::New(env, slab.full ? -static_cast<double>(count) - 1 : count);
   }
 
   // watch(onReady): the eventfd is readable once a completion is posted.

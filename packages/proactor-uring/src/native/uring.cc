@@ -62,7 +62,10 @@ int Ring::Open(unsigned entries, bool prefer_defer_taskrun) {
   last_syscall_ = "io_uring_setup";
   // Flag sets from the most to the least wanted; EINVAL means "unknown flag"
   // on an older kernel, so the next set is tried.
-  const unsigned coop = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
+  // TASKRUN_FLAG came with COOP_TASKRUN (5.19): the kernel then sets
+  // IORING_SQ_TASKRUN when completion work waits, so a poll with nothing to
+  // submit and no flag skips io_uring_enter.
+  const unsigned coop = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL;
   const unsigned attempts[] = {
       coop | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
       coop,
@@ -85,6 +88,7 @@ int Ring::Open(unsigned entries, bool prefer_defer_taskrun) {
   ring_fd_ = fd;
   features_.defer_taskrun = (granted & IORING_SETUP_DEFER_TASKRUN) != 0;
   features_.coop_taskrun = (granted & IORING_SETUP_COOP_TASKRUN) != 0;
+  features_.taskrun_flag = (granted & IORING_SETUP_TASKRUN_FLAG) != 0;
   features_.submit_all = (granted & IORING_SETUP_SUBMIT_ALL) != 0;
   features_.ext_arg = (params.features & IORING_FEAT_EXT_ARG) != 0;
   features_.nodrop = (params.features & IORING_FEAT_NODROP) != 0;
@@ -283,8 +287,11 @@ int Ring::Enter(int wait_ms) {
     const void* extra = nullptr;
     size_t extra_size = 0;
     // Completions are ready once queued task work has run: a DEFER_TASKRUN
-    // ring runs it only inside GETEVENTS, a COOP one on the next entry.
-    const bool task_work = features_.defer_taskrun || (Acquire(sq_flags_) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
+    // ring runs it only inside GETEVENTS, a COOP one on the next entry. With
+    // TASKRUN_FLAG the kernel says when there is such work; without it a
+    // DEFER_TASKRUN ring must always enter.
+    const bool task_work = (features_.defer_taskrun && !features_.taskrun_flag) ||
+                           (Acquire(sq_flags_) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
     if (wait_ms != 0 && !HasCompletions()) {
       flags |= IORING_ENTER_GETEVENTS;
       min_complete = 1;
@@ -341,7 +348,7 @@ bool Ring::HasCompletions() const {
   return Acquire(cq_tail_) != *cq_head_ || (Acquire(sq_flags_) & IORING_SQ_CQ_OVERFLOW) != 0;
 }
 
-unsigned Ring::Harvest(int32_t* out, unsigned capacity) {
+unsigned Ring::Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab) {
   if (ring_fd_ < 0) return 0;
   unsigned count = 0;
   for (int round = 0; round < 2 && count < capacity; round++) {
@@ -349,14 +356,31 @@ unsigned Ring::Harvest(int32_t* out, unsigned capacity) {
     const unsigned tail = Acquire(cq_tail_);
     while (head != tail && count < capacity) {
       const io_uring_cqe& cqe = cqes_[head & cq_mask_];
+      if ((cqe.user_data & kInternalTag) != 0) {
+        head++;
+        continue;
+      }
+      if (slab != nullptr && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
+        const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+        const size_t length = cqe.res > 0 ? static_cast<size_t>(cqe.res) : 0;
+        if (length > slab->size - slab->used) {
+          slab->full = true;
+          break;
+        }
+        if (length > 0 && bid < buffer_count_) {
+          std::memcpy(slab->data + slab->used, buffer_memory_ + static_cast<size_t>(bid) * buffer_size_, length);
+          slab->used += length;
+        }
+        RecycleBuffer(bid);
+      }
       head++;
-      if ((cqe.user_data & kInternalTag) != 0) continue;
       out[3 * count] = static_cast<int32_t>(cqe.user_data & 0x7fffffffu);
       out[3 * count + 1] = cqe.res;
       out[3 * count + 2] = static_cast<int32_t>(cqe.flags);
       count++;
     }
     Release(cq_head_, head);
+    if (slab != nullptr && slab->full) break;
     // Completions the CQ had no room for wait in the kernel's overflow list:
     // one GETEVENTS moves them into the ring.
     if (count < capacity && (Acquire(sq_flags_) & IORING_SQ_CQ_OVERFLOW) != 0) {

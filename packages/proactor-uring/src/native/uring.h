@@ -72,6 +72,7 @@ namespace evloop {
 struct RingFeatures {
   bool defer_taskrun = false;  // DEFER_TASKRUN + SINGLE_ISSUER (+ COOP_TASKRUN)
   bool coop_taskrun = false;
+  bool taskrun_flag = false;   // the kernel flags pending completion work in the SQ ring (IORING_SQ_TASKRUN)
   bool submit_all = false;
   bool ext_arg = false;        // a wait with a timeout in one io_uring_enter
   bool nodrop = false;         // completions beyond the CQ are kept, never dropped
@@ -82,6 +83,16 @@ struct RingFeatures {
 // Internal submissions (cancel requests, probes) carry this bit in
 // user_data; their completions are consumed here and never reported.
 constexpr uint64_t kInternalTag = uint64_t{1} << 32;
+
+// Where Harvest copies the bytes of provided-buffer completions: `size`
+// bytes at `data`, filled from `used` on; `full` is set when a completion's
+// bytes did not fit (Harvest then stops before it, leaving it in the ring).
+struct HarvestSlab {
+  uint8_t* data = nullptr;
+  size_t size = 0;
+  size_t used = 0;
+  bool full = false;
+};
 
 class Ring {
  public:
@@ -131,8 +142,10 @@ class Ring {
   // Submits what is queued without waiting (the idle-wait flush).
   int Flush() { return Enter(0); }
   // Writes up to `capacity` (user_data, res, flags) triplets into `out`,
-  // skipping internal completions. Returns how many it wrote.
-  unsigned Harvest(int32_t* out, unsigned capacity);
+  // skipping internal completions. Returns how many it wrote. With `slab`,
+  // the bytes of each completion in a provided buffer are copied into it, in
+  // completion order, and the buffer goes back to the kernel at once.
+  unsigned Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab = nullptr);
   // Whether completions are waiting in the ring or the kernel's overflow list.
   bool HasCompletions() const;
 

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { CancelledError, SelectorEventLoop, currentTask, sleep, type Task } from '@evloop/core-policy';
+import { testSelector } from './helpers.js';
+
+/** Run `main` as an async-function task on a fresh loop and close it. */
+async function onLoop<T>(main: (loop: SelectorEventLoop) => Promise<T>): Promise<T> {
+  const loop = new SelectorEventLoop(testSelector());
+  try {
+    return await loop.runUntilComplete(() => main(loop));
+  } finally {
+    loop.close();
+  }
+}
+
+describe('await sleep(0) in an async-function task (no future, one loop turn)', () => {
+  it('gives its result and lets the other tasks and callbacks run in between', async () => {
+    const events = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const other = loop.createTask(async () => {
+        for (let i = 0; i < 3; i++) {
+          seen.push(`other ${i}`);
+          await sleep(0);
+        }
+      });
+      for (let i = 0; i < 3; i++) {
+        seen.push(`main ${i}`);
+        seen.push(await sleep(0, `slept ${i}`));
+      }
+      await other;
+      return seen;
+    });
+    // Each await is one loop turn, so the two tasks alternate.
+    expect(events).toEqual(['main 0', 'other 0', 'slept 0', 'main 1', 'other 1', 'slept 1', 'main 2', 'other 2', 'slept 2']);
+  });
+
+  it('cancel() throws CancelledError at that await, with its message; the task may catch it and go on', async () => {
+    const outcome = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const task = loop.createTask(async () => {
+        try {
+          await sleep(0);
+          seen.push('not reached');
+        } catch (error) {
+          seen.push(CancelledError.isInstance(error) ? `cancelled: ${(error as Error).message}` : 'other');
+        }
+        await sleep(0);
+        return 'finished';
+      });
+      await sleep(0); // the task is now suspended in its first sleep(0)
+      expect(task.cancel('stop')).toBe(true);
+      const result = await task;
+      return { seen, result, cancelling: task.cancelling() };
+    });
+    expect(outcome).toEqual({ seen: ['cancelled: stop'], result: 'finished', cancelling: 1 });
+  });
+
+  it('a cancellation that is not caught ends the task cancelled', async () => {
+    const task = await onLoop(async (loop) => {
+      const inner = loop.createTask(async () => {
+        for (;;) await sleep(0);
+      });
+      await sleep(0);
+      await sleep(0);
+      inner.cancel('enough');
+      try {
+        await inner;
+      } catch (error) {
+        expect(CancelledError.isInstance(error)).toBe(true);
+      }
+      return { inner };
+    });
+    expect(task.inner.cancelled()).toBe(true);
+  });
+
+  it('a cancellation taken back with uncancel() before the next turn is dropped, as in Python 3.13', async () => {
+    const result = await onLoop(async (loop) => {
+      const task = loop.createTask(async () => {
+        await sleep(0);
+        return 'not cancelled';
+      });
+      await sleep(0);
+      task.cancel();
+      expect(task.uncancel()).toBe(0);
+      return { value: await task };
+    });
+    expect(result.value).toBe('not cancelled');
+  });
+
+  it('a cancellation requested before the await is thrown there', async () => {
+    const seen = await onLoop(async (loop) => {
+      const events: string[] = [];
+      const task = loop.createTask(async () => {
+        currentTask()!.cancel('early');
+        try {
+          await sleep(0);
+        } catch (error) {
+          events.push(CancelledError.isInstance(error) ? `cancelled: ${(error as Error).message}` : 'other');
+        }
+      });
+      await task;
+      return events;
+    });
+    expect(seen).toEqual(['cancelled: early']);
+  });
+
+  it('then() handlers, chaining, a throwing handler and two sleeps awaited at once all behave as Promises', async () => {
+    const outcome = await onLoop(async () => {
+      const chained = await sleep(0, 1)
+        .then((value) => value + 1)
+        .then((value) => value * 10);
+      const failed = await sleep(0)
+        .then(() => {
+          throw new Error('from the handler');
+        })
+        .catch((error: unknown) => (error as Error).message);
+      const both = await Promise.all([sleep(0, 'a'), sleep(0, 'b')]);
+      return { chained, failed, both };
+    });
+    expect(outcome).toEqual({ chained: 20, failed: 'from the handler', both: ['a', 'b'] });
+  });
+
+  it('currentTask() is the task after the await and inside then() handlers of sleep(0) and of a future', async () => {
+    const outcome = await onLoop(async (loop) => {
+      const self = currentTask();
+      const [inSleepHandler] = await sleep(0).then(() => [currentTask()]);
+      const afterSleep = currentTask();
+      const future = loop.createFuture<number>();
+      loop.callSoon(() => future.setResult(1));
+      const [inFutureHandler] = await future.then(() => [currentTask()]);
+      return { isTask: self !== null, same: [inSleepHandler, afterSleep, inFutureHandler].every((task) => task === self) };
+    });
+    expect(outcome.isTask).toBe(true);
+    expect(outcome.same).toBe(true);
+  });
+
+  it('a sleep(0) coroutine awaited twice gives its result both times', async () => {
+    const values = await onLoop(async () => {
+      const coroutine = sleep(0, 'again');
+      return [await coroutine, await coroutine];
+    });
+    expect(values).toEqual(['again', 'again']);
+  });
+
+  it('tasks made from a sleep(0) coroutine and awaited from a generator task still work', async () => {
+    const values = await onLoop(async (loop) => {
+      const fromCoroutine = loop.createTask(sleep(0, 'task'));
+      const fromGenerator = loop.createTask(function* () {
+        return (yield* sleep(0, 'generator')) as string;
+      });
+      return [await fromCoroutine, await (fromGenerator as Task<string>)];
+    });
+    expect(values).toEqual(['task', 'generator']);
+  });
+});

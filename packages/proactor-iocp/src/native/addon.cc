@@ -231,7 +231,7 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
       ThrowType(info.Env(), "onReady must be a function");
       return info.Env().Undefined();
     }
-    watch_.Start(info.Env(), info[0].As<Napi::Function>(), Deadline(), "evloop.iocp");
+    watch_.Start(info.Env(), this->Value(), info[0].As<Napi::Function>(), Deadline(), "evloop.iocp");
     return info.Env().Undefined();
   }
 

@@ -78,6 +78,10 @@ if (values.json) {
   const line = (cells) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ');
   console.log(line(header));
   for (const row of rows) console.log(line(row));
+  const order = reports.filter((report) => report.preference !== null).map((report) => report.name);
+  if (!process.env.EVLOOP_BACKEND && order.length > 0) {
+    console.log(`preference on ${process.platform}: ${order.join(' > ')} (the first installed and usable one wins; EVLOOP_BACKEND=<name> overrides)`);
+  }
   console.log(chosen ? `default policy picks: ${chosen}` : `default policy cannot run here:\n${problem}`);
   console.log(tls.engine === 'native' ? 'TLS: native (OpenSSL over memory BIOs, @evloop/tls-native)' : `TLS: ${tls.engine ?? 'none'} (${tls.reason})`);
 }

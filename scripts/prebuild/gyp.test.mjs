@@ -2,12 +2,14 @@
 // The binding.gyp reader and the target table: what a cross build derives
 // from binding.gyp must be what node-gyp would use on that platform.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { evaluateCondition, mergeInto, parseGyp, readBindingGyp } from './gyp.mjs';
+import { inspectPe } from './inspect.mjs';
 import { NOT_YET, prebuildPath, targetById, TARGETS } from './targets.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -134,6 +136,32 @@ describe('targets', () => {
     assert.equal(prebuildPath(targetById('linux-arm64-glibc'), 'selector_epoll'), 'prebuilds/linux-arm64/selector_epoll.napi.glibc.node');
     assert.equal(prebuildPath(targetById('linux-x64-musl'), 'evloop_sys'), 'prebuilds/linux-x64/evloop_sys.napi.musl.node');
     assert.equal(prebuildPath(targetById('darwin-arm64'), 'selector_kqueue'), 'prebuilds/darwin-arm64/selector_kqueue.napi.node');
+    assert.equal(prebuildPath(targetById('win32-x64'), 'proactor_iocp'), 'prebuilds/win32-x64/proactor_iocp.napi.node');
+  });
+
+  it('the Windows packages ask for win32-x64 prebuilds, and node-gyp-build takes the napi file there', async () => {
+    for (const name of ['sys', 'selector-select', 'proactor-iocp']) {
+      const manifest = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8'));
+      assert.ok(manifest.evloop.prebuilds.includes('win32-x64'), `${name} lists win32-x64`);
+    }
+    const { createRequire } = await import('node:module');
+    const nodeGypBuild = createRequire(join(root, 'packages', 'sys', 'package.json'))('node-gyp-build');
+    assert.equal(nodeGypBuild.matchTags('node', '127')(nodeGypBuild.parseTags('evloop_sys.napi.node')), true);
+  });
+
+  const objdump = 'x86_64-w64-mingw32-objdump';
+  const windowsTarget = targetById('win32-x64');
+  const windowsPrebuilds = [['sys', 'evloop_sys'], ['selector-select', 'selector_select'], ['proactor-iocp', 'proactor_iocp']]
+    .map(([name, addon]) => join(root, 'packages', name, prebuildPath(windowsTarget, addon)))
+    .filter((file) => existsSync(file));
+  const noWindowsCheck =
+    spawnSync(objdump, ['--version']).status !== 0
+      ? 'no MinGW-w64 objdump here'
+      : windowsPrebuilds.length === 0
+        ? 'no win32-x64 prebuild built here (pnpm prebuild --target win32-x64)'
+        : false;
+  it('the Windows prebuilds import only system DLLs and Node-API from node.exe', { skip: noWindowsCheck }, () => {
+    for (const file of windowsPrebuilds) assert.match(inspectPe(objdump, file, windowsTarget), /x86_64 PE DLL, imports .*node\.exe/);
   });
 
   it('node-gyp-build picks the glibc file on glibc and never the musl one', async () => {
@@ -147,7 +175,7 @@ describe('targets', () => {
 
   it('refuses an unknown target and explains a planned one', () => {
     assert.throws(() => targetById('linux-riscv64'), RangeError);
-    assert.throws(() => targetById('win32-x64'), new RegExp(NOT_YET['win32-x64'].slice(0, 20)));
+    assert.throws(() => targetById('win32-arm64'), new RegExp(NOT_YET['win32-arm64'].slice(0, 20)));
     assert.ok(Object.keys(TARGETS).includes('darwin-x64'));
   });
 });

@@ -9,9 +9,9 @@
 // Environment: EVLOOP_PREBUILD_CACHE (download and Zig cache folder),
 // ZIG, NODE_INCLUDE_DIR, LLVM_OBJDUMP, PREBUILD_STEP_TIMEOUT (seconds for
 // one compile or link, default 900: a cold Zig cache builds libc++ first).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpus, tmpdir } from 'node:os';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -165,6 +165,41 @@ if (options.list) {
   process.exit(0);
 }
 if (packages.length === 0) throw new Error('no native package matched');
+
+// --- Windows: the MinGW-w64 build of scripts/windows --------------------------
+// Not Zig: `scripts/windows/run.sh build` cross-compiles every Windows addon
+// (statically linked, against node.exe's Node-API import library) into
+// .cache/windows/addons; the files `pnpm test:windows` tests under Wine are
+// the ones copied here.
+const windowsJobs = [];
+for (const pkg of packages) {
+  windowsJobs.push(...pkg.targets.filter((target) => target.builder === 'mingw').map((target) => ({ pkg, target })));
+  pkg.targets = pkg.targets.filter((target) => target.builder !== 'mingw');
+}
+if (windowsJobs.length > 0) {
+  log(`win32-x64 with MinGW-w64: ${windowsJobs.map((job) => job.pkg.name).join(', ')}`);
+  const built = spawnSync('bash', [join(root, 'scripts', 'windows', 'run.sh'), 'build'], { cwd: root, stdio: 'inherit', timeout: stepTimeout });
+  if (built.status !== 0) throw new Error(`scripts/windows/run.sh build failed (${built.error?.message ?? `exit ${built.status}`})`);
+  const objdumpPe = 'x86_64-w64-mingw32-objdump';
+  for (const { pkg, target } of windowsJobs) {
+    const from = join(root, '.cache', 'windows', 'addons', basename(pkg.directory), 'prebuilds', 'win32-x64');
+    const addons = existsSync(from) ? readdirSync(from).filter((file) => file.endsWith('.node')) : [];
+    if (addons.length === 0) throw new Error(`${pkg.name} asks for win32-x64 prebuilds but the MinGW build made none (is win32 in its evloop.platforms?)`);
+    for (const file of addons) {
+      const destination = join(pkg.directory, prebuildPath(target, basename(file, '.node')));
+      rmSync(destination, { force: true });
+      const summary = inspect(objdumpPe, join(from, file), target);
+      mkdirSync(dirname(destination), { recursive: true });
+      copyFileSync(join(from, file), destination);
+      log(`ok ${pkg.name} ${target.id}: ${relative(root, destination)} (${Math.round(statSync(destination).size / 1024)} KiB) after ${elapsed()}\n    ${summary}`);
+    }
+  }
+}
+for (let index = packages.length - 1; index >= 0; index--) if (packages[index].targets.length === 0) packages.splice(index, 1);
+if (packages.length === 0) {
+  log(`${windowsJobs.length} Windows prebuilds written and inspected in ${elapsed()}`);
+  process.exit(0);
+}
 
 // --- toolchain ------------------------------------------------------------------
 const cache = cacheDirectory(root);

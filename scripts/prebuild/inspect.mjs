@@ -117,6 +117,51 @@ export function inspectMachO(tool, file, target) {
   return `${target.machine} Mach-O ${/\b(BUNDLE|DYLIB)\b/.exec(headerLine)[1].toLowerCase()}, macOS >= ${minimum}, loads ${libraries.join(' ')}, ${flat} Node-API/libuv symbols by flat lookup`;
 }
 
+/** The DLLs every Windows 7+ system has, that a MinGW build of an addon may import. */
+const WINDOWS_LIBRARIES = new Set(['kernel32.dll', 'msvcrt.dll', 'ntdll.dll', 'ws2_32.dll', 'advapi32.dll', 'user32.dll']);
+
+/**
+ * Inspects a PE DLL built for Windows with MinGW-w64 (`x86_64-w64-mingw32-objdump`):
+ * x86-64, only system DLLs and node.exe imported (no libstdc++/libgcc DLL:
+ * they are linked statically), only Node-API taken from node.exe (no libuv:
+ * Windows addons link against Node-API alone), and the Node-API entry points
+ * exported, nothing else.
+ */
+export function inspectPe(tool, file, target) {
+  const problems = [];
+  const headers = objdump(tool, ['-p'], file);
+  if (!/file format pei-x86-64/.test(headers)) problems.push(`not pei-x86-64: ${/file format (\S+)/.exec(headers)?.[1] ?? 'unknown format'}`);
+  const imports = new Map();
+  let current = null;
+  for (const line of headers.split('\n')) {
+    const dll = /^\s*DLL Name: (\S+)/.exec(line);
+    if (dll) {
+      current = dll[1];
+      imports.set(current, []);
+      continue;
+    }
+    if (line.trim() === '') current = null;
+    const member = current && /^\s*[0-9a-f]+\s+\d+\s+(\S+)$/.exec(line);
+    if (member) imports.get(current).push(member[1]);
+  }
+  for (const dll of imports.keys()) {
+    if (dll !== 'node.exe' && !WINDOWS_LIBRARIES.has(dll.toLowerCase())) problems.push(`imports ${dll}`);
+  }
+  const fromNode = imports.get('node.exe') ?? [];
+  if (fromNode.length === 0) problems.push('imports nothing from node.exe (not an addon?)');
+  const notNodeApi = fromNode.filter((name) => !/^(napi|node_api)_/.test(name));
+  if (notNodeApi.length > 0) problems.push(`takes more than Node-API from node.exe: ${notNodeApi.slice(0, 5).join(', ')}`);
+  const exportTable = headers.split('[Ordinal/Name Pointer] Table')[1] ?? '';
+  const exported = [...exportTable.matchAll(/^\s*\[\s*\d+\]\s+(\S+)$/gm)].map((match) => match[1]);
+  if (!exported.includes('napi_register_module_v1')) problems.push('does not export napi_register_module_v1');
+  const extra = exported.filter((name) => !ENTRY_POINTS.has(name));
+  if (extra.length > 0) problems.push(`exports more than the Node-API entry points: ${extra.slice(0, 5).join(', ')}`);
+  if (target.machine !== 'x86_64') problems.push(`no Windows build for ${target.machine}`);
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return `x86_64 PE DLL, imports ${[...imports.keys()].join(' ')}, ${fromNode.length} Node-API symbols from node.exe, exports ${exported.join(' ')}`;
+}
+
 export function inspect(tool, file, target) {
+  if (target.platform === 'win32') return inspectPe(tool, file, target);
   return target.platform === 'darwin' ? inspectMachO(tool, file, target) : inspectElf(tool, file, target);
 }

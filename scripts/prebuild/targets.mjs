@@ -8,7 +8,7 @@
 // glibc 2.17 symbol versions and libc++ statically, so they load on any
 // glibc Linux from 2012 on and need no libstdc++ at all.
 
-/** @typedef {{ id: string, platform: 'linux' | 'darwin', arch: 'x64' | 'arm64', libc?: 'glibc' | 'musl', zig: string, gypOS: string, machine: string }} Target */
+/** @typedef {{ id: string, platform: 'linux' | 'darwin' | 'win32', arch: 'x64' | 'arm64', libc?: 'glibc' | 'musl', zig?: string, builder?: 'mingw', gypOS: string, machine: string }} Target */
 
 /** Every target `pnpm prebuild` can build, by id. */
 export const TARGETS = Object.freeze({
@@ -20,12 +20,14 @@ export const TARGETS = Object.freeze({
   // in the triple is raised to 11.0 when binding.gyp asks for less.
   'darwin-x64': { platform: 'darwin', arch: 'x64', zig: 'x86_64-macos', gypOS: 'mac', machine: 'x86_64' },
   'darwin-arm64': { platform: 'darwin', arch: 'arm64', zig: 'aarch64-macos', gypOS: 'mac', machine: 'aarch64' },
+  // Not Zig: the MinGW-w64 build of scripts/windows (statically linked, against
+  // node.exe's Node-API import library), the same files `pnpm test:windows` tests under Wine.
+  'win32-x64': { platform: 'win32', arch: 'x64', builder: 'mingw', gypOS: 'win', machine: 'x86_64' },
 });
 
 /** Targets that are planned but cannot be built yet, with the reason a package that asks for one is refused. */
 export const NOT_YET = Object.freeze({
-  'win32-x64':
-    'no package has a Windows build yet (@evloop/sys and the selectors are POSIX-only); when one does, this script needs a node.lib import library for Zig to link against',
+  'win32-arm64': 'no Windows arm64 toolchain here (MinGW-w64 from Debian builds x86-64 only), and no arm64 Node under Wine to test with',
 });
 
 /** The lowest macOS Zig 0.11 can target. */

@@ -47,6 +47,13 @@ it('honours EVLOOP_BACKEND and prints a table', () => {
   expect(result.stdout).toMatch(/backend\s+kind\s+rank\s+installed\s+usable\s+notes/);
 });
 
+it('says the preference order when nothing is forced', () => {
+  const result = doctor([]);
+  if (process.platform === 'linux') expect(result.stdout).toContain('preference on linux: epoll > poll > select');
+  if (process.platform === 'win32') expect(result.stdout).toContain('preference on win32: iocp > select');
+  expect(result.stdout).toMatch(/default policy picks: \w+/);
+});
+
 it('explains when the forced backend cannot be used, and exits 1', () => {
   const result = doctor([], { EVLOOP_BACKEND: 'iocp' });
   expect(result.status).toBe(1);

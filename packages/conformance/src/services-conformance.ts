@@ -172,7 +172,7 @@ export function runServicesConformance(options: ServicesConformanceOptions): voi
     });
   });
 
-  describe.skipIf(process.platform === 'win32')('signal handlers (POSIX signals)', () => {
+  describe.skipIf(process.platform === 'win32')(`signal handlers (POSIX signals)${process.platform === 'win32' ? ' (skipped: Windows has no POSIX signals)' : ''}`, () => {
     it('runs the callback as a loop callback when the signal arrives', async () => {
       const loop = newLoop();
       const seen: Array<[string, boolean]> = [];

@@ -102,6 +102,8 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
   const { name } = options;
   const family = loopFamily(options);
   const createLoop = family.create;
+  /** Windows: @evloop/sys has no AF_UNIX sockets or pipes there. */
+  const noUnix = process.platform === 'win32' ? 'no AF_UNIX sockets or pipes in @evloop/sys on Windows' : null;
   /** One scenario in a fresh loop, as a task bounded by SCENARIO_TIMEOUT; `skipBecause` says why it cannot run here. */
   const scenario = (title: string, body: (harness: LoopHarness) => Promise<void>, skipBecause: string | null = null) =>
     it.skipIf(skipBecause !== null)(skipBecause === null ? title : `${title} (skipped: ${skipBecause})`, () =>
@@ -138,7 +140,7 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
       } finally {
         fs.rmSync(socketPath, { force: true });
       }
-    });
+    }, noUnix);
 
     scenario('the client callback may be a plain function or a generator function', async () => {
       const writers: StreamWriter[] = [];
@@ -385,7 +387,7 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
       expect(reader.atEof()).toBe(true);
       transport.close();
       await sleep(0);
-    });
+    }, noUnix);
 
     scenario('the reader limit of startServer bounds lines', async () => {
       const outcomes: unknown[] = [];
@@ -422,7 +424,7 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
       const error = await failure(openUnixConnection(temporarySocketPath()));
       expect(OSError.isInstance(error)).toBe(true);
       expect(['ENOENT', 'ECONNREFUSED']).toContain((error as OSError).code);
-    });
+    }, noUnix);
 
     scenario('a failing client callback reaches the exception handler and its connection is closed', async ({ claimErrors }) => {
       const server = await startServer(

@@ -91,7 +91,7 @@ export function runSubprocessConformance(options: SubprocessConformanceOptions):
   const createLoop = family.create;
   const test = (title: string, body: Parameters<typeof withLoop>[1]) => it(title, () => withLoop(createLoop, body));
 
-  describe.skipIf(process.platform === 'win32')(`subprocess conformance: ${name}`, () => {
+  describe.skipIf(process.platform === 'win32')(`subprocess conformance: ${name}${process.platform === 'win32' ? ' (skipped: no pipes or subprocess transports on Windows yet)' : ''}`, () => {
     describe('protocol level', () => {
       test('subprocessExec: connectionMade, pipe data, processExited, then connectionLost', async ({ loop }) => {
         const [transport, protocol] = await loop.runUntilComplete(

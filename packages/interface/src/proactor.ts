@@ -66,7 +66,13 @@ export interface Proactor {
   readonly closed: boolean;
   /** Operations started and not yet harvested. */
   readonly pending: number;
-  /** Which optional kernel features this instance uses (names are the backend's). */
+  /**
+   * Which optional kernel features this instance uses (names are the
+   * backend's). `readiness: false` says `pollAdd` raises
+   * `NotImplementedError`, so the loop's `addReader`/`addWriter` do too;
+   * `pipes: false` says `read`/`write` do, so the loop has no pipe
+   * transports or subprocesses.
+   */
   readonly features: Readonly<Record<string, boolean | number>>;
 
   /** Receive up to `nbytes` into a new buffer; the value is a `Buffer` of `result` bytes (empty at EOF). */

@@ -1,6 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { RuntimeError } from '@evloop/interface';
+import { NotImplementedError, RuntimeError } from '@evloop/interface';
 import type { Handle } from './handles.js';
 
 const signalNumbers = osConstants.signals as Record<string, number>;
@@ -37,7 +37,7 @@ export class SignalHandlers {
     const name = signalName(signal);
     if (!isMainThread) throw new RuntimeError('addSignalHandler() works only in the main thread (worker threads do not receive signals)');
     if (process.platform === 'win32' && name !== 'SIGINT' && name !== 'SIGBREAK' && name !== 'SIGHUP') {
-      throw new RuntimeError(`${name} cannot be handled on Windows`);
+      throw new NotImplementedError(`${name} cannot be handled on Windows: Node delivers only SIGINT and SIGBREAK (Ctrl+C, Ctrl+Break) and SIGHUP (the console closing) there`);
     }
     this.remove(name);
     const listener = () => schedule(handle);

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import fs from 'node:fs';
 import {
   COMPLETION_MORE,
@@ -5,6 +6,7 @@ import {
   DEAD_REGISTRATION_CHECK_INTERVAL,
   EVENT_READ,
   EVENT_WRITE,
+  NotImplementedError,
   OSError,
   RuntimeError,
   completionError,
@@ -46,8 +48,8 @@ import {
  */
 export type OperationCallback<T> = (target: T, result: number, value: unknown, token: number, flags: number) => void;
 
-const ECANCELED = 125;
-const EBADF = 9;
+// The platform's numbers (ECANCELED is 105 on Windows, 125 on Linux).
+const { ECANCELED, EBADF } = osConstants.errno;
 /** Seconds to stop accepting after accept() failed for lack of fds or memory (asyncio's ACCEPT_RETRY_DELAY). */
 const ACCEPT_RETRY_DELAY = 1;
 const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
@@ -195,21 +197,34 @@ export class ProactorEventLoop extends BaseEventLoop {
    * readiness poll is started again after each report).
    */
   addReader<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this.#checkReadiness('addReader');
     this._addCallback(fd, EVENT_READ, callback as (...args: unknown[]) => unknown, args);
   }
 
   removeReader(fd: FileObject): boolean {
     if (this._closed) return false;
+    this.#checkReadiness('removeReader');
     return this._removeCallback(fileobjToFd(fd), EVENT_READ);
   }
 
   addWriter<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this.#checkReadiness('addWriter');
     this._addCallback(fd, EVENT_WRITE, callback as (...args: unknown[]) => unknown, args);
   }
 
   removeWriter(fd: FileObject): boolean {
     if (this._closed) return false;
+    this.#checkReadiness('removeWriter');
     return this._removeCallback(fileobjToFd(fd), EVENT_WRITE);
+  }
+
+  /** A proactor without readiness polls (`features.readiness === false`, IOCP today) cannot watch fds: asyncio's ProactorEventLoop raises too. */
+  #checkReadiness(method: string): void {
+    if (this._proactor.features.readiness !== false) return;
+    const name = this._proactor.backendName;
+    throw new NotImplementedError(
+      `ProactorEventLoop on ${name}: ${method} needs readiness polls, which the ${name} proactor does not have; use the sock* methods or transports, or a SelectorEventLoop (EVLOOP_BACKEND=select) to watch fds`,
+    );
   }
 
   /** @internal */
@@ -474,15 +489,25 @@ export class ProactorEventLoop extends BaseEventLoop {
   }
 
   _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): ReadTransport {
+    this.#checkPipes('connectReadPipe');
     return new ProactorReadPipeTransport(this, openPipeEnd(pipe), protocol, waiter, { pipe, ...extra });
   }
 
   _makeWritePipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): WriteTransport {
+    this.#checkPipes('connectWritePipe');
     return new ProactorWritePipeTransport(this, openPipeEnd(pipe), protocol, waiter, { pipe, ...extra });
   }
 
   _makeSubprocessTransport(protocol: SubprocessProtocolContract, program: string, args: string[], options: SubprocessOptions): Future<SubprocessTransport> {
+    this.#checkPipes('subprocessExec/subprocessShell');
     return startSubprocessTransport(this, protocol, program, args, options);
+  }
+
+  /** A proactor without pipe reads and writes (`features.pipes === false`, IOCP today) has no pipe transports or subprocesses. */
+  #checkPipes(method: string): void {
+    if (this._proactor.features.pipes !== false) return;
+    const name = this._proactor.backendName;
+    throw new NotImplementedError(`ProactorEventLoop on ${name}: ${method} needs pipe reads and writes, which the ${name} proactor does not have yet`);
   }
 
   /** Accept connections on `sock`, one accept in flight, each with a transport of its own. */

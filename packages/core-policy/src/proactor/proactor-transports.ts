@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import {
   COMPLETION_MORE,
   ConnectionAbortedError,
@@ -22,8 +23,8 @@ import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { ProactorEventLoop } from './proactor-event-loop.js';
 
 export { MAX_READ_SIZE } from '../base/base-transport.js';
-const ECANCELED = 125;
-const ENOBUFS = 105;
+// The platform's numbers (Windows' differ from Linux's: ECANCELED is 105 there, ENOBUFS 119).
+const { ECANCELED, ENOBUFS } = osConstants.errno;
 const SHUT_WR = 1;
 
 /** What a proactor transport reads and writes through: a socket, or a pipe end wrapped to look like one. */

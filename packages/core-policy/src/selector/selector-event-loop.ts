@@ -1,6 +1,7 @@
 import {
   EVENT_READ,
   EVENT_WRITE,
+  NotImplementedError,
   OSError,
   fileobjToFd,
   type BackendDescriptor,
@@ -159,14 +160,17 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   _makeReadPipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): ReadTransport {
+    noPipesOnWindows('connectReadPipe');
     return new UnixReadPipeTransport(this, pipe, protocol, waiter, extra);
   }
 
   _makeWritePipeTransport(pipe: PipeLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null = null): WriteTransport {
+    noPipesOnWindows('connectWritePipe');
     return new UnixWritePipeTransport(this, pipe, protocol, waiter, extra);
   }
 
   _makeSubprocessTransport(protocol: SubprocessProtocolContract, program: string, args: string[], options: SubprocessOptions): Future<SubprocessTransport> {
+    noPipesOnWindows('subprocessExec/subprocessShell');
     return startSubprocessTransport(this, protocol, program, args, options);
   }
 
@@ -275,4 +279,14 @@ function explainRegisterError(error: unknown, fd: number, backendName: string): 
     return explained;
   }
   return error;
+}
+
+/**
+ * select() on Windows waits on sockets only, so pipes and subprocesses are
+ * not there, as in asyncio's Windows SelectorEventLoop (before this they
+ * failed later with ENOTSOCK).
+ */
+function noPipesOnWindows(method: string): void {
+  if (process.platform !== 'win32') return;
+  throw new NotImplementedError(`SelectorEventLoop on Windows: ${method} is not supported (select() waits on sockets only); pipes and subprocesses are not available on Windows in this version of evloop`);
 }

@@ -12,9 +12,9 @@
 //   static bool AcceptsWakeFd(int fd)      (when Wake::kHasFd) whether the
 //                                          mechanism can wait on that fd
 // The Wake is how the JS thread interrupts the thread's wait: on POSIX a
-// non-blocking pipe (WakePipe); an IOCP waiter would post a completion
-// packet instead, with the same four members (Open, Signal, Drain, Close)
-// and its own Handle type.
+// non-blocking pipe (WakePipe); an IOCP waiter posts a completion packet
+// instead, with the same four members (Open, Signal, Drain, Close), its own
+// Handle type, and Bind(Set*), called once before Open, to learn the port.
 //
 // Protocol: the thread waits on a snapshot and the wake signal. Changing the
 // set (Mutate) signals, so the thread takes a new snapshot. When something is
@@ -164,10 +164,23 @@ class DefaultWake;
 
 #endif  // _WIN32
 
+namespace detail {
+// Whether Wake has Bind(Set*): a wake signal that lives in the set's own
+// kernel object (an IOCP waiter posts a packet to the set's port) is told
+// which set it belongs to before it is opened.
+template <typename Wake, typename Set, typename = void>
+struct WakeBindsToSet : std::false_type {};
+template <typename Wake, typename Set>
+struct WakeBindsToSet<Wake, Set, std::void_t<decltype(std::declval<Wake&>().Bind(static_cast<Set*>(nullptr)))>>
+    : std::true_type {};
+}  // namespace detail
+
 template <typename Set, typename Wake = DefaultWake>
 class IdleWaiter {
  public:
-  explicit IdleWaiter(Set* set) : set_(set) {}
+  explicit IdleWaiter(Set* set) : set_(set) {
+    if constexpr (detail::WakeBindsToSet<Wake, Set>::value) wake_.Bind(set);
+  }
   ~IdleWaiter() { Stop(); }
   IdleWaiter(const IdleWaiter&) = delete;
   IdleWaiter& operator=(const IdleWaiter&) = delete;

@@ -244,7 +244,16 @@ int ListenSocket(int64_t fd, int backlog, int* error) {
 int64_t AcceptSocket(int64_t fd, bool nonblocking, SockAddr* peer, int* error) {
   peer->length = sizeof(peer->storage);
   SOCKET client = accept(S(fd), reinterpret_cast<sockaddr*>(&peer->storage), &peer->length);
-  if (client == INVALID_SOCKET) return Fail(error);
+  if (client == INVALID_SOCKET) {
+    const int code = WSAGetLastError();
+    // A connection reset before it was taken (Windows: WSAECONNRESET; Wine:
+    // WSAENOTCONN) is gone: POSIX's ECONNABORTED, which the loops skip.
+    if (code == WSAECONNRESET || code == WSAENOTCONN) {
+      *error = ECONNABORTED;
+      return -1;
+    }
+    return Fail(error);
+  }
   SetHandleInformation(reinterpret_cast<HANDLE>(client), HANDLE_FLAG_INHERIT, 0);
   // An accepted socket inherits the listener's mode on Windows: set the one asked for.
   if (SetMode(client, nonblocking, error) == -1) {

@@ -1,0 +1,422 @@
+import {
+  COMPLETION_STRIDE,
+  EVENT_READ,
+  EVENT_WRITE,
+  NotImplementedError,
+  RuntimeError,
+  fileobjToFd,
+  timeoutToMs,
+  toOSError,
+  type FileObject,
+  type Proactor,
+  type ProactorAddress,
+} from '@evloop/interface';
+import { createRequire } from 'node:module';
+import { loadNative, type IocpNative, type NativePort } from './load-native.js';
+
+/** `@evloop/sys`, when installed: it keeps the blocking mode of each socket itself (Winsock cannot be asked). */
+let sysModule: { setBlocking(fd: number, blocking: boolean): void } | null | undefined;
+function sys(): { setBlocking(fd: number, blocking: boolean): void } | null {
+  if (sysModule === undefined) {
+    try {
+      sysModule = createRequire(import.meta.url)('@evloop/sys') as { setBlocking(fd: number, blocking: boolean): void };
+    } catch {
+      sysModule = null;
+    }
+  }
+  return sysModule;
+}
+
+const enum Kind {
+  Recv,
+  RecvInto,
+  Send,
+  SendTo,
+  RecvFrom,
+  RecvFromInto,
+  Accept,
+  Connect,
+}
+
+/** Everything an operation holds on to until its completion is harvested. */
+interface Operation {
+  kind: Kind;
+  fd: number;
+  /** The data buffer (the caller's or ours): the kernel's until harvested. */
+  buffer: Uint8Array | null;
+  cancelRequested: boolean;
+}
+
+const MAX_TOKEN = 0x7fffffff;
+/** Completions one poll takes at most; the rest wait in the port for the next. */
+const CAPACITY = 1024;
+/** How long close() waits for the kernel to give cancelled operations back. */
+const CLOSE_WAIT_MS = 2000;
+
+/**
+ * Operations whose buffers the kernel still held when their proactor was
+ * closed: kept referenced for the life of the process rather than freed
+ * under the kernel.
+ */
+const abandoned: Operation[] = [];
+
+/**
+ * The I/O completion port proactor (Windows): CPython's `IocpProactor` over
+ * overlapped Winsock calls. Each operation starts at once (there is no
+ * submission queue); completions are dequeued in bulk with
+ * `GetQueuedCompletionStatusEx`, on the loop's thread by `poll()` and, while
+ * the loop is idle, on a helper thread that wakes the loop through a
+ * Node-API thread-safe function.
+ *
+ * Sockets only, for now: `read`/`write` (named pipes), `sendfile`
+ * (TransmitFile) and `pollAdd` (readiness for `addReader`/`addWriter`)
+ * raise `NotImplementedError` naming what to use instead.
+ */
+export class IocpProactor implements Proactor {
+  readonly backendName = 'iocp';
+  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: false, pipes: false, sendfile: false });
+  readonly #native: IocpNative;
+  readonly #port: NativePort;
+  readonly #operations = new Map<number, Operation>();
+  readonly #completions = new Int32Array(CAPACITY * COMPLETION_STRIDE);
+  /** The operations of the last poll's completions, by completion index. */
+  #harvested: Array<Operation | undefined> = [];
+  #harvestedCount = 0;
+  #nextToken = 1;
+  #closed = false;
+
+  constructor() {
+    const native = loadNative();
+    if (native.unsupportedReason !== undefined) throw new RuntimeError(`@evloop/proactor-iocp cannot create a proactor: ${native.unsupportedReason}`);
+    this.#native = native;
+    this.#port = callNative(() => new native.Port());
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get pending(): number {
+    return this.#operations.size;
+  }
+
+  get completions(): Int32Array {
+    return this.#completions;
+  }
+
+  /** There is no fd: a completion port is a Win32 handle. */
+  fileno(): number {
+    this.#checkOpen();
+    return -1;
+  }
+
+  recv(fileobj: FileObject, nbytes: number, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    checkSize(nbytes, 'nbytes');
+    checkFlags(flags);
+    const buffer = Buffer.allocUnsafe(nbytes);
+    return this.#start(Kind.Recv, fd, buffer, (token) => this.#port.recv(token, fd, buffer, 0, nbytes, flags));
+  }
+
+  recvInto(fileobj: FileObject, buffer: Uint8Array, nbytes = 0, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    const length = spanOf(buffer, nbytes);
+    checkFlags(flags);
+    return this.#start(Kind.RecvInto, fd, buffer, (token) => this.#port.recv(token, fd, buffer, 0, length, flags));
+  }
+
+  send(fileobj: FileObject, data: Uint8Array, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    checkBytes(data, 'data');
+    checkFlags(flags);
+    return this.#start(Kind.Send, fd, data, (token) => this.#port.send(token, fd, data, 0, data.byteLength, flags));
+  }
+
+  sendto(fileobj: FileObject, data: Uint8Array, address: ProactorAddress, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    checkBytes(data, 'data');
+    checkFlags(flags);
+    const [family, host, port, flowinfo, scopeId] = this.#address(fd, address);
+    return this.#start(Kind.SendTo, fd, data, (token) => this.#port.sendto(token, fd, data, 0, data.byteLength, flags, family, host, port, flowinfo, scopeId));
+  }
+
+  recvfrom(fileobj: FileObject, nbytes: number, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    checkSize(nbytes, 'nbytes');
+    checkFlags(flags);
+    const buffer = Buffer.allocUnsafe(nbytes);
+    return this.#start(Kind.RecvFrom, fd, buffer, (token) => this.#port.recvfrom(token, fd, buffer, 0, nbytes, flags));
+  }
+
+  recvfromInto(fileobj: FileObject, buffer: Uint8Array, nbytes = 0, flags = 0): number {
+    const fd = this.#fd(fileobj);
+    const length = spanOf(buffer, nbytes);
+    checkFlags(flags);
+    return this.#start(Kind.RecvFromInto, fd, buffer, (token) => this.#port.recvfrom(token, fd, buffer, 0, length, flags));
+  }
+
+  accept(fileobj: FileObject): number {
+    const fd = this.#fd(fileobj);
+    return this.#start(Kind.Accept, fd, null, (token) => this.#port.accept(token, fd));
+  }
+
+  connect(fileobj: FileObject, address: ProactorAddress): number {
+    const fd = this.#fd(fileobj);
+    const [family, host, port, flowinfo, scopeId] = this.#address(fd, address);
+    return this.#start(Kind.Connect, fd, null, (token) => this.#port.connect(token, fd, family, host, port, flowinfo, scopeId));
+  }
+
+  /** Not yet on IOCP (TransmitFile): `loop.sendfile` copies in chunks with `{ fallback: true }`. */
+  sendfile(sock: FileObject, file: FileObject, offset: number, count: number): number {
+    this.#fd(sock);
+    fileobjToFd(file);
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+      throw new RangeError(`offset must be a non-negative integer, got ${String(offset)}`);
+    }
+    checkSize(count, 'count');
+    throw new NotImplementedError('iocp proactor: sendfile (TransmitFile) is not implemented yet; send the file in chunks (loop.sendfile does with { fallback: true })');
+  }
+
+  /** Not yet on IOCP: overlapped ReadFile needs named pipes, which `@evloop/sys` does not make on Windows yet. */
+  read(fileobj: FileObject, nbytes: number, position: number | null = null): number {
+    this.#fd(fileobj);
+    checkSize(nbytes, 'nbytes');
+    checkPosition(position);
+    throw new NotImplementedError('iocp proactor: read() of pipes and files (overlapped ReadFile on named pipes) is not implemented yet; use sockets');
+  }
+
+  /** Not yet on IOCP: overlapped WriteFile needs named pipes, which `@evloop/sys` does not make on Windows yet. */
+  write(fileobj: FileObject, data: Uint8Array, position: number | null = null): number {
+    this.#fd(fileobj);
+    checkBytes(data, 'data');
+    checkPosition(position);
+    throw new NotImplementedError('iocp proactor: write() of pipes and files (overlapped WriteFile on named pipes) is not implemented yet; use sockets');
+  }
+
+  /** Readiness has no completion on IOCP without AFD polling, which is not implemented: addReader/addWriter need the select backend. */
+  pollAdd(fileobj: FileObject, events: number): number {
+    this.#fd(fileobj);
+    if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
+      throw new RangeError(`events must be EVENT_READ, EVENT_WRITE or both, got ${String(events)}`);
+    }
+    throw new NotImplementedError(
+      'iocp proactor: readiness (addReader/addWriter) is not implemented on IOCP (it needs AFD polling); use the sock* methods or transports, or the select backend (EVLOOP_BACKEND=select) for addReader/addWriter',
+    );
+  }
+
+  cancel(token: number): boolean {
+    this.#checkOpen();
+    if (typeof token !== 'number' || !Number.isInteger(token)) throw new TypeError(`token must be an integer, got ${typeof token}`);
+    const operation = this.#operations.get(token);
+    if (operation === undefined) return false;
+    if (!operation.cancelRequested) {
+      operation.cancelRequested = true;
+      this.#port.cancel(token);
+    }
+    return true;
+  }
+
+  cancelFd(fileobj: FileObject): number {
+    this.#checkOpen();
+    const fd = fileobjToFd(fileobj);
+    let count = 0;
+    for (const [token, operation] of this.#operations) {
+      if (operation.fd !== fd) continue;
+      this.cancel(token);
+      count++;
+    }
+    return count;
+  }
+
+  poll(timeout?: number | null): number {
+    this.#checkOpen();
+    const waitMs = timeoutToMs(timeout);
+    this.#releaseHarvested();
+    if (this.#operations.size === 0 && waitMs === 0) return 0;
+    return this.#harvest(waitMs);
+  }
+
+  completionValue(index: number): unknown {
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#harvestedCount) return undefined;
+    const operation = this.#harvested[index];
+    const result = this.#completions[index * COMPLETION_STRIDE + 1]!;
+    if (operation === undefined || result < 0) return undefined;
+    switch (operation.kind) {
+      case Kind.Recv:
+        return (operation.buffer as Buffer).subarray(0, result);
+      case Kind.RecvFrom:
+        return [(operation.buffer as Buffer).subarray(0, result), this.#port.address(index)];
+      case Kind.RecvFromInto:
+        return [result, this.#port.address(index)];
+      case Kind.Accept:
+        return [result, this.#port.address(index)];
+      default:
+        return undefined;
+    }
+  }
+
+  watch(onReady: () => void): void {
+    this.#checkOpen();
+    if (typeof onReady !== 'function') throw new TypeError('onReady must be a function');
+    callNative(() => this.#port.watch(onReady));
+  }
+
+  unwatch(): void {
+    if (this.#closed) return;
+    this.#port.unwatch();
+  }
+
+  /**
+   * Cancel what is in flight and wait (at most two seconds) until the
+   * kernel has given every buffer back, then close the port. Anything the
+   * kernel still holds after that stays referenced for the process's life.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#port.unwatch();
+    this.#releaseHarvested();
+    if (this.#operations.size > 0) {
+      for (const [token, operation] of this.#operations) {
+        if (operation.cancelRequested) continue;
+        operation.cancelRequested = true;
+        this.#port.cancel(token);
+      }
+      const deadline = performance.now() + CLOSE_WAIT_MS;
+      while (this.#operations.size > 0) {
+        const left = Math.ceil(deadline - performance.now());
+        if (left <= 0) break;
+        let count: number;
+        try {
+          count = this.#harvest(left);
+        } catch {
+          break;
+        }
+        // A connection accepted while closing reaches nobody: close it.
+        for (let i = 0; i < count; i++) {
+          const result = this.#completions[i * COMPLETION_STRIDE + 1]!;
+          if (this.#harvested[i]!.kind === Kind.Accept && result >= 0) this.#native.closeSocket(result);
+        }
+        this.#releaseHarvested();
+      }
+      for (const operation of this.#operations.values()) abandoned.push(operation);
+      this.#operations.clear();
+    }
+    this.#closed = true;
+    this.#port.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new RuntimeError('iocp proactor is closed');
+  }
+
+  #fd(fileobj: FileObject): number {
+    this.#checkOpen();
+    return fileobjToFd(fileobj);
+  }
+
+  #start(kind: Kind, fd: number, buffer: Uint8Array | null, start: (token: number) => void): number {
+    const token = this.#allocateToken();
+    callNative(() => start(token));
+    this.#operations.set(token, { kind, fd, buffer, cancelRequested: false });
+    return token;
+  }
+
+  #allocateToken(): number {
+    const operations = this.#operations;
+    if (operations.size >= MAX_TOKEN - 1) throw new RuntimeError('too many operations in flight');
+    let token = this.#nextToken;
+    while (operations.has(token)) token = token === MAX_TOKEN ? 1 : token + 1;
+    this.#nextToken = token === MAX_TOKEN ? 1 : token + 1;
+    return token;
+  }
+
+  /** Dequeue what the port holds (waiting up to waitMs for the first), and settle each completion. */
+  #harvest(waitMs: number): number {
+    const count = callNative(() => this.#port.harvest(this.#completions, waitMs));
+    const completions = this.#completions;
+    const operations = this.#operations;
+    const harvested = this.#harvested;
+    for (let i = 0; i < count; i++) {
+      const token = completions[i * COMPLETION_STRIDE]!;
+      const operation = operations.get(token);
+      harvested[i] = operation;
+      operations.delete(token);
+      // AcceptEx's socket is non-blocking already; tell @evloop/sys, which
+      // answers getBlocking() from what it was told.
+      const result = completions[i * COMPLETION_STRIDE + 1]!;
+      if (operation?.kind === Kind.Accept && result >= 0) sys()?.setBlocking(result, false);
+    }
+    this.#harvestedCount = count;
+    return count;
+  }
+
+  /** The last poll's operations let go of their buffers once their values can no longer be asked for. */
+  #releaseHarvested(): void {
+    const harvested = this.#harvested;
+    for (let i = 0; i < this.#harvestedCount; i++) harvested[i] = undefined;
+    this.#harvestedCount = 0;
+  }
+
+  /** `[family, host, port, flowinfo, scopeId]` for the native side; the host stays text (checked there). */
+  #address(fd: number, address: ProactorAddress): [number, string, number, number, number] {
+    const native = this.#native;
+    if (typeof address === 'string') throw new NotImplementedError('iocp proactor: AF_UNIX addresses are not supported on Windows; use [host, port]');
+    if (!Array.isArray(address) || address.length < 2 || address.length > 4) {
+      throw new TypeError(`address must be [host, port] or [host, port, flowinfo, scopeId], got ${describe(address)}`);
+    }
+    const [host, port, flowinfo = 0, scopeId = 0] = address as unknown[];
+    if (typeof host !== 'string') throw new TypeError(`address host must be a string, got ${describe(host)}`);
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`address port must be an integer in [0, 65535], got ${String(port)}`);
+    }
+    if (typeof flowinfo !== 'number' || typeof scopeId !== 'number') throw new TypeError('address flowinfo and scopeId must be numbers');
+    let family: number;
+    if (address.length > 2 || host.includes(':')) family = native.AF_INET6;
+    else if (host === '') family = callNative(() => native.socketFamily(fd));
+    else family = native.AF_INET;
+    return [family, host, port, flowinfo, scopeId];
+  }
+}
+
+function checkSize(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new RangeError(`${name} must be an integer in [0, 2147483647], got ${value}`);
+}
+
+function checkFlags(flags: unknown): void {
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0x7fffffff) {
+    throw new RangeError(`flags must be a non-negative integer, got ${String(flags)}`);
+  }
+}
+
+function checkBytes(value: unknown, name: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array or Buffer, got ${describe(value)}`);
+}
+
+function spanOf(buffer: unknown, nbytes: unknown): number {
+  checkBytes(buffer, 'buffer');
+  checkSize(nbytes, 'nbytes');
+  if (nbytes > buffer.byteLength) throw new RangeError(`nbytes (${nbytes}) is larger than the buffer (${buffer.byteLength})`);
+  return nbytes === 0 ? buffer.byteLength : nbytes;
+}
+
+function checkPosition(position: unknown): void {
+  if (position === null || position === undefined) return;
+  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) {
+    throw new RangeError(`position must be a non-negative integer or null, got ${String(position)}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value;
+}
+
+function callNative<R>(fn: () => R): R {
+  try {
+    return fn();
+  } catch (error) {
+    throw toOSError(error);
+  }
+}

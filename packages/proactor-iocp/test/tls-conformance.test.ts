@@ -1,0 +1,8 @@
+import { runTlsConformance } from '@evloop/conformance';
+import { it } from 'vitest';
+import { backend } from '../src/index.js';
+
+// The shared suite on a ProactorEventLoop over an I/O completion port.
+const availability = backend.available();
+if (availability.ok) runTlsConformance({ name: 'iocp', backend });
+else it.skip(`tls conformance: iocp is not usable on this machine: ${availability.reason}`, () => {});

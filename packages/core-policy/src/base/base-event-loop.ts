@@ -785,6 +785,12 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return new Future<T>({ loop: this });
   }
 
+  /**
+   * Run `coroutine` as a task. Give an async function as a function
+   * (`createTask(() => worker())`) so `cancel()` reaches its awaits; a
+   * Promise already running (`createTask(worker())`) cannot be interrupted,
+   * and cancelling its task while it is pending logs a warning in debug mode.
+   */
   createTask<T>(coroutine: CoroutineSource<T>, options: { name?: string } = {}): Task<T> {
     this._checkClosed();
     if (this._taskFactory !== null) return this._taskFactory(this, coroutine, options);

@@ -300,7 +300,7 @@ export function runChaosConformance(options: ChaosConformanceOptions): void {
             const makePeer = () => (peer = new Peer(loop));
             const server: Server = await loop.createServer(side === 'server' ? makeVictim : makePeer, '127.0.0.1', 0);
             try {
-              await loop.createConnection(side === 'server' ? makePeer : makeVictim, '127.0.0.1', serverPort(server));
+              await loop.createConnection<object>(side === 'server' ? makePeer : makeVictim, '127.0.0.1', serverPort(server));
               await until(() => victim !== null && peer !== null && peer.made.done(), 5, 'both ends');
               const thrower = victim as unknown as Thrower;
               const other = peer as unknown as Peer;

@@ -22,6 +22,7 @@ import { wouldBlock } from '../net/socket-helpers.js';
 import type { SocketAddress, SocketLike } from '../net/socket-module.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { ProactorEventLoop } from './proactor-event-loop.js';
+import { checkProtocol, writeBufferLimits, writelinesPieces } from '../net/transport-arguments.js';
 
 /** Bytes one read asks for (asyncio's proactor reads 32 KiB; the selector transports 256 KiB). */
 export const MAX_READ_SIZE = 256 * 1024;
@@ -121,6 +122,7 @@ export abstract class ProactorTransport {
   }
 
   setProtocol(protocol: BaseProtocolContract): void {
+    checkProtocol(protocol);
     this._protocol = protocol as AnyProtocol;
     this._protocolConnected = true;
   }
@@ -177,11 +179,7 @@ export abstract class ProactorTransport {
   }
 
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this._highWater = high;
-    this._lowWater = low;
+    [this._highWater, this._lowWater] = writeBufferLimits(high, low);
     this._maybePauseProtocol();
   }
 
@@ -546,10 +544,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    for (const data of list) {
-      if (!isBytes(data)) throw new TypeError('writelines() takes bytes-like objects (Uint8Array)');
-    }
-    for (const data of list) this.write(data);
+    for (const data of writelinesPieces(list)) this.write(data);
   }
 
   /** @internal */

@@ -18,6 +18,7 @@ import { sysConstant, type SocketAddress, type SocketLike } from '../net/socket-
 import type { TransportOwner } from '../base/server.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
+import { checkProtocol, writeBufferLimits, writelinesPieces } from '../net/transport-arguments.js';
 
 export type { TransportOwner };
 
@@ -138,6 +139,7 @@ export abstract class SelectorTransport {
   }
 
   setProtocol(protocol: BaseProtocolContract): void {
+    checkProtocol(protocol);
     this._protocol = protocol as AnyProtocol;
     this._protocolConnected = true;
   }
@@ -192,11 +194,7 @@ export abstract class SelectorTransport {
 
   /** asyncio's rule: high defaults to 64 KiB (or 4 × low), low to high / 4; `high >= low >= 0`. */
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this._highWater = high;
-    this._lowWater = low;
+    [this._highWater, this._lowWater] = writeBufferLimits(high, low);
     this._maybePauseProtocol();
   }
 
@@ -460,11 +458,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    const pieces: Uint8Array[] = [];
-    for (const data of list) {
-      if (!isBytes(data)) throw new TypeError('writelines() takes bytes-like objects (Uint8Array)');
-      if (data.length > 0) pieces.push(data);
-    }
+    const pieces = writelinesPieces(list).filter((data) => data.length > 0);
     if (pieces.length === 0) return;
     if (pieces.length === 1 || this._bufferSize !== 0 || this._eof || this._connLost !== 0 || this._sock === null || this._sock.sendmsg === undefined) {
       for (const piece of pieces) this.write(piece);

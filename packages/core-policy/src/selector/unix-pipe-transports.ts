@@ -20,6 +20,7 @@ import { sysModule, type PipeLike, type SocketLike } from '../net/socket-module.
 
 export type { PipeLike };
 import type { SelectorEventLoop } from './selector-event-loop.js';
+import { writelinesPieces } from '../net/transport-arguments.js';
 
 type LoopCallback = (...args: unknown[]) => unknown;
 
@@ -234,7 +235,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    for (const data of list) this.write(data);
+    for (const data of writelinesPieces(list)) this.write(data);
   }
 
   /** @internal */

@@ -29,6 +29,7 @@ import { Task, allTasks, isCoroutineSource, isGenerator, isThenable, wrapThenabl
 import { gather } from '../futures/combinators.js';
 import type { TaskFactory } from '../futures/eager.js';
 import { logger } from '../loop/logger.js';
+import { StallWatch } from './stall-watch.js';
 import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
 import { ThreadPoolExecutor } from '../loop/executor.js';
 import { SignalHandlers } from '../loop/signal-handlers.js';
@@ -174,8 +175,10 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ _iterationObserver: ((stats: IterationStats) => void) | null = null;
   /** @internal performance.now() when the last observed iteration ended (0: none yet). */
   /** @internal */ _lastIterationEnd = 0;
-  /** Seconds a callback may take before debug mode warns about it. */
+  /** Seconds a callback may take before debug mode warns about it (and ready work may wait for an iteration: see `StallWatch`). */
   slowCallbackDuration = 0.1;
+  /** @internal Debug mode's stall report, made on first use. */
+  /** @internal */ _stallWatch: StallWatch | null = null;
   /** @internal */ readonly _iterateBound = () => this._iterate();
   /** @internal */ readonly _iterateMicrotaskBound = () => {
     if (!this._microtaskQueued) return;
@@ -299,6 +302,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       shared.runningLoop = null;
       return Promise.reject(error);
     }
+    if (this._debug) (this._stallWatch ??= new StallWatch(this)).watch();
     return new Promise<void>((resolve, reject) => {
       this._runDone = { resolve, reject };
       this._scheduleIteration();
@@ -955,6 +959,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     this.#cancelClockWait();
     if (this._ready.length > 0 || this._stopping) {
       this._immediate = setImmediate(this._iterateBound);
+      if (this._debug) (this._stallWatch ??= new StallWatch(this)).planned();
       return;
     }
     const next = this._nextTimerWhen();
@@ -1009,6 +1014,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     }
     this.#cancelClockWait();
     if (!this._running) return;
+    if (this._stallWatch !== null) this._stallWatch.iterationStarted();
     this._inIteration = true;
     try {
       this._runOnce();
@@ -1025,6 +1031,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (this._ready.length > 0 && ++this._burst < MAX_ITERATIONS_PER_MACROTASK && this._immediate === null) {
       this._microtaskQueued = true;
       queueMicrotask(this._iterateMicrotaskBound);
+      if (this._debug) (this._stallWatch ??= new StallWatch(this)).planned();
       return;
     }
     this._scheduleIteration();
@@ -1044,6 +1051,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       this._nodeTimer = null;
     }
     this.#cancelClockWait();
+    if (this._stallWatch !== null) this._stallWatch.stop();
     try {
       this._stopWatching();
     } catch (stopError) {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as sys from '@evloop/sys';
-import { EVENT_READ, EVENT_WRITE, KeyError, OSError, RuntimeError, type BaseSelector, type FileObject, type SelectorKey } from '@evloop/interface';
+import { EVENT_PRIORITY, EVENT_READ, EVENT_WRITE, KeyError, NotImplementedError, OSError, RuntimeError, type BaseSelector, type FileObject, type SelectorKey } from '@evloop/interface';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /** What a backend can and cannot do; every flag defaults to the common case. */
@@ -282,7 +282,7 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
         const [reader] = socketpair();
         expect(() => selector.register(reader.fd, 0)).toThrow(RangeError);
         expect(() => selector.register(reader.fd, 999999)).toThrow(RangeError);
-        expect(() => selector.register(reader.fd, EVENT_READ | 4)).toThrow(RangeError);
+        expect(() => selector.register(reader.fd, EVENT_READ | 8)).toThrow(RangeError);
         expect(() => selector.register(reader.fd, 1.5)).toThrow(RangeError);
         expect(selector.getMap().size).toBe(0);
       });
@@ -753,6 +753,63 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
         writer.send(BYTE);
         selector.unregister(reader.fd);
         expect(selector.selectInto(0)).toBe(0);
+      });
+    });
+
+    describe('priority readiness (EVENT_PRIORITY)', () => {
+      /** A connected loopback TCP pair, non-blocking: [accepted, client]. */
+      const tcpPair = (): [sys.Socket, sys.Socket] => {
+        const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        try {
+          listener.bind(['127.0.0.1', 0]);
+          listener.listen(1);
+          const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+          defer(() => client.close());
+          client.connect(listener.getsockname() as [string, number]);
+          const [server] = listener.accept();
+          defer(() => server.close());
+          server.setBlocking(false);
+          client.setBlocking(false);
+          return [server, client];
+        } finally {
+          listener.close();
+        }
+      };
+
+      it('TCP urgent data (MSG_OOB) is EVENT_PRIORITY, ordinary data EVENT_READ only; or NotImplementedError where the backend has none', () => {
+        const selector = open();
+        const [server, client] = tcpPair();
+        if (selector.supportsPriority !== true) {
+          expect(() => selector.register(server, EVENT_PRIORITY)).toThrow(NotImplementedError);
+          expect(() => selector.register(server, EVENT_READ | EVENT_PRIORITY)).toThrow(NotImplementedError);
+          expect(selector.getMap().size).toBe(0);
+          return;
+        }
+        const key = selector.register(server, EVENT_READ | EVENT_PRIORITY);
+        expect(key.events).toBe(EVENT_READ | EVENT_PRIORITY);
+        expect(selector.select(0)).toEqual([]);
+        client.send(Buffer.from('plain'));
+        expect(eventsOf(selector.select(5), server.fileno())).toBe(EVENT_READ);
+        expect(server.recv(100).toString()).toBe('plain');
+        expect(selector.select(0)).toEqual([]);
+        client.send(Buffer.from('!'), sys.MSG_OOB);
+        expect(eventsOf(selector.select(5), server.fileno()) & EVENT_PRIORITY).toBe(EVENT_PRIORITY);
+        expect(server.recv(1, sys.MSG_OOB).toString()).toBe('!');
+        // Read: the condition is gone (level-triggered, as every event).
+        expect(eventsOf(selector.select(0), server.fileno()) & EVENT_PRIORITY).toBe(0);
+        // modify to priority only, and back.
+        selector.modify(server, EVENT_PRIORITY);
+        client.send(Buffer.from('more'));
+        client.send(Buffer.from('?'), sys.MSG_OOB);
+        expect(eventsOf(selector.select(5), server.fileno())).toBe(EVENT_PRIORITY);
+        expect(server.recv(1, sys.MSG_OOB).toString()).toBe('?');
+        selector.unregister(server);
+      });
+
+      it('masks with bits other than EVENT_READ | EVENT_WRITE | EVENT_PRIORITY are a RangeError', () => {
+        const selector = open();
+        const [reader] = socketpair();
+        for (const events of [8, 16, EVENT_READ | 8]) expect(() => selector.register(reader.fd, events)).toThrow(RangeError);
       });
     });
 

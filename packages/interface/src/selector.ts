@@ -1,9 +1,17 @@
-import { KeyError, OSError, RuntimeError, toOSError } from './errors.js';
+import { KeyError, NotImplementedError, OSError, RuntimeError, toOSError } from './errors.js';
 
 /** The file object is ready for reading (or has been closed by the peer). */
 export const EVENT_READ = 1 as const;
 /** The file object is ready for writing. */
 export const EVENT_WRITE = 2 as const;
+/**
+ * Urgent data is waiting (TCP out-of-band data, read with `MSG_OOB`) or an
+ * exceptional condition holds (a GPIO edge in sysfs, a PTY packet-mode
+ * change): epoll's `EPOLLPRI`, poll's `POLLPRI`, select's `exceptfds`. Not in
+ * asyncio. A selector that cannot watch for it (`supportsPriority` false)
+ * refuses it with `NotImplementedError`.
+ */
+export const EVENT_PRIORITY = 4 as const;
 
 /** A plain fd, or anything with a `fileno()` method (a `Socket`, a pipe end). */
 export type FileObject = number | { fileno(): number };
@@ -12,7 +20,7 @@ export type FileObject = number | { fileno(): number };
 export interface SelectorKey<T = unknown> {
   readonly fileobj: FileObject;
   readonly fd: number;
-  /** A mask of `EVENT_READ` and `EVENT_WRITE`, never 0. */
+  /** A mask of `EVENT_READ`, `EVENT_WRITE` and `EVENT_PRIORITY`, never 0. */
   readonly events: number;
   readonly data: T;
 }
@@ -22,7 +30,8 @@ export interface SelectorKey<T = unknown> {
  *
  * Behaviour every backend must have:
  * - `register` throws `RangeError` for an event mask that is 0 or has bits other
- *   than `EVENT_READ | EVENT_WRITE`, `RangeError` for a negative or non-integer
+ *   than `EVENT_READ | EVENT_WRITE | EVENT_PRIORITY` (`NotImplementedError` for
+ *   `EVENT_PRIORITY` where `supportsPriority` is false), `RangeError` for a negative or non-integer
  *   fd, `TypeError` for an object without `fileno()`, and `KeyError` for a file
  *   object already registered. A file the kernel cannot poll (a regular file
  *   on epoll) throws the `OSError` the kernel gave (`EPERM`).
@@ -38,6 +47,8 @@ export interface SelectorKey<T = unknown> {
 export interface BaseSelector<T = unknown> {
   /** The backend name (`'epoll'`, `'poll'`, ...). */
   readonly backendName: string;
+  /** Whether `EVENT_PRIORITY` can be registered (missing: no). */
+  readonly supportsPriority?: boolean;
   register(fileobj: FileObject, events: number, data?: T): SelectorKey<T>;
   unregister(fileobj: FileObject): SelectorKey<T>;
   modify(fileobj: FileObject, events: number, data?: T): SelectorKey<T>;
@@ -108,7 +119,7 @@ export interface NativeSelectorBinding {
   fileno(): number;
 }
 
-const VALID_EVENTS = EVENT_READ | EVENT_WRITE;
+const VALID_EVENTS = EVENT_READ | EVENT_WRITE | EVENT_PRIORITY;
 const MIN_PAIRS = 64;
 const MAX_PAIRS = 8192;
 /**
@@ -131,6 +142,8 @@ export interface NativeSelectorOptions {
    * by rebuilding the kernel set: `epoll_ctl(DEL)` cannot reach it any more.
    */
   reopen?: () => NativeSelectorBinding;
+  /** The native code maps `EVENT_PRIORITY` (EPOLLPRI, POLLPRI, exceptfds); without it, it is a NotImplementedError. */
+  priority?: boolean;
 }
 
 /** Turn a file object into its fd with Python's checks. */
@@ -186,6 +199,17 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
   protected constructor(binding: NativeSelectorBinding, options: NativeSelectorOptions = {}) {
     this.#binding = binding;
     this.#reopen = options.reopen;
+    this.supportsPriority = options.priority === true;
+  }
+
+  /** Whether `EVENT_PRIORITY` can be watched on this backend. */
+  readonly supportsPriority: boolean;
+
+  #checkEvents(events: number): void {
+    checkEvents(events);
+    if ((events & EVENT_PRIORITY) !== 0 && !this.supportsPriority) {
+      throw new NotImplementedError(`the ${this.backendName} selector cannot watch for priority (out-of-band) data (EVENT_PRIORITY)`);
+    }
   }
 
   get closed(): boolean {
@@ -204,7 +228,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
 
   register(fileobj: FileObject, events: number, data?: T): SelectorKey<T> {
     this.#checkOpen();
-    checkEvents(events);
+    this.#checkEvents(events);
     const fd = fileobjToFd(fileobj);
     if (this.#map.has(fd)) {
       throw new KeyError(`${describeFileobj(fileobj)} (fd ${fd}) is already registered`);
@@ -242,7 +266,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
 
   modify(fileobj: FileObject, events: number, data?: T): SelectorKey<T> {
     this.#checkOpen();
-    checkEvents(events);
+    this.#checkEvents(events);
     const key = this.#lookup(fileobj);
     if (events !== key.events) {
       try {
@@ -457,7 +481,7 @@ function describeFileobj(fileobj: FileObject): string {
 
 function checkEvents(events: number): void {
   if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~VALID_EVENTS) !== 0) {
-    throw new RangeError(`Invalid events: ${String(events)} (expected EVENT_READ, EVENT_WRITE or both)`);
+    throw new RangeError(`Invalid events: ${String(events)} (expected a mask of EVENT_READ, EVENT_WRITE and EVENT_PRIORITY)`);
   }
 }
 

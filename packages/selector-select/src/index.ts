@@ -54,7 +54,8 @@ export class SelectSelector<T = unknown> extends NativeSelector<T> {
   }
 
   constructor() {
-    super(new (loadOrThrow().Selector)());
+    // exceptfds for EVENT_PRIORITY on POSIX; Winsock's select is not wired for it.
+    super(new (loadOrThrow().Selector)(), { priority: process.platform !== 'win32' });
   }
 }
 

@@ -203,6 +203,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** Watch a file descriptor (selector loops; a proactor loop throws NotImplementedError). */
   abstract addReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   abstract removeReader(fd: number | { fileno(): number }): boolean;
+  /** Watch a file descriptor for priority (out-of-band) data (not in asyncio; NotImplementedError where the backend cannot). */
+  abstract addPriorityReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  abstract removePriorityReader(fd: number | { fileno(): number }): boolean;
   abstract addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   abstract removeWriter(fd: number | { fileno(): number }): boolean;
 

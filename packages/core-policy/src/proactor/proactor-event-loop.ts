@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import {
   COMPLETION_MORE,
   COMPLETION_STRIDE,
+  EVENT_PRIORITY,
   EVENT_READ,
   EVENT_WRITE,
   OSError,
@@ -55,8 +56,13 @@ interface FdWatch {
   readonly fd: number;
   reader: Handle | null;
   writer: Handle | null;
+  priority: Handle | null;
   token: number;
   events: number;
+}
+
+function slotOf(event: number): 'reader' | 'writer' | 'priority' {
+  return event === EVENT_READ ? 'reader' : event === EVENT_WRITE ? 'writer' : 'priority';
 }
 
 /** A listening socket's accept loop. */
@@ -224,6 +230,20 @@ export class ProactorEventLoop extends BaseEventLoop {
     return this._removeCallback(fileobjToFd(fd), EVENT_READ);
   }
 
+  /**
+   * Call `callback(...args)` whenever `fd` has priority (out-of-band) data
+   * (POLLPRI through the proactor's readiness poll), until
+   * `removePriorityReader`; an error or hang-up wakes it too.
+   */
+  addPriorityReader<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this._addCallback(fd, EVENT_PRIORITY, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  removePriorityReader(fd: FileObject): boolean {
+    if (this._closed) return false;
+    return this._removeCallback(fileobjToFd(fd), EVENT_PRIORITY);
+  }
+
   addWriter<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
     this._addCallback(fd, EVENT_WRITE, callback as (...args: unknown[]) => unknown, args);
   }
@@ -241,32 +261,39 @@ export class ProactorEventLoop extends BaseEventLoop {
     const handle = new Handle(callback, args.length === 0 ? null : args, this);
     let watch = this.#watches.get(fd);
     if (watch === undefined) {
-      watch = { fd, reader: null, writer: null, token: 0, events: 0 };
+      watch = { fd, reader: null, writer: null, priority: null, token: 0, events: 0 };
       this.#watches.set(fd, watch);
     }
-    const previous = event === EVENT_READ ? watch.reader : watch.writer;
-    if (event === EVENT_READ) watch.reader = handle;
-    else watch.writer = handle;
+    const slot = slotOf(event);
+    const previous = watch[slot];
+    watch[slot] = handle;
+    try {
+      // Always a fresh poll: the fd may have been closed and its number reused.
+      this.#rearm(watch, true);
+    } catch (error) {
+      // The proactor refused it (EVENT_PRIORITY on io_uring): watch what was watched before.
+      watch[slot] = previous;
+      this.#rearm(watch, true);
+      throw error;
+    }
     previous?.cancel();
-    // Always a fresh poll: the fd may have been closed and its number reused.
-    this.#rearm(watch, true);
   }
 
   /** @internal */
   _removeCallback(fd: number, event: number): boolean {
     const watch = this.#watches.get(fd);
     if (watch === undefined) return false;
-    const handle = event === EVENT_READ ? watch.reader : watch.writer;
+    const slot = slotOf(event);
+    const handle = watch[slot];
     if (handle === null) return false;
     handle.cancel();
-    if (event === EVENT_READ) watch.reader = null;
-    else watch.writer = null;
+    watch[slot] = null;
     this.#rearm(watch, false);
     return true;
   }
 
   #rearm(watch: FdWatch, fresh: boolean): void {
-    const wanted = (watch.reader !== null ? EVENT_READ : 0) | (watch.writer !== null ? EVENT_WRITE : 0);
+    const wanted = (watch.reader !== null ? EVENT_READ : 0) | (watch.writer !== null ? EVENT_WRITE : 0) | (watch.priority !== null ? EVENT_PRIORITY : 0);
     if (watch.token !== 0 && watch.events === wanted && !fresh) return;
     const proactor = this._proactor;
     if (watch.token !== 0) {
@@ -296,6 +323,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     }
     if ((result & EVENT_READ) !== 0 && watch.reader !== null) this._addReady(watch.reader);
     if ((result & EVENT_WRITE) !== 0 && watch.writer !== null) this._addReady(watch.writer);
+    if ((result & EVENT_PRIORITY) !== 0 && watch.priority !== null) this._addReady(watch.priority);
     this.#rearm(watch, true);
   }
 

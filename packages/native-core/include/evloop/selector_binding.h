@@ -142,8 +142,9 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
     *events = 0;
     if (with_events) {
       const double mask = info[1].As<Napi::Number>().DoubleValue();
-      if (!(mask == kEventRead || mask == kEventWrite || mask == (kEventRead | kEventWrite))) {
-        Napi::RangeError::New(env, "events must be EVENT_READ, EVENT_WRITE or both").ThrowAsJavaScriptException();
+      const double all = kEventRead | kEventWrite | kEventPriority;
+      if (!(mask >= 1 && mask <= all && mask == static_cast<double>(static_cast<int>(mask)))) {
+        Napi::RangeError::New(env, "events must be a mask of EVENT_READ, EVENT_WRITE and EVENT_PRIORITY").ThrowAsJavaScriptException();
         return false;
       }
       *events = static_cast<int>(mask);

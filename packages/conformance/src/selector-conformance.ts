@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as sys from '@evloop/sys';
-import { EVENT_PRIORITY, EVENT_READ, EVENT_WRITE, KeyError, NotImplementedError, OSError, RuntimeError, type BaseSelector, type FileObject, type SelectorKey } from '@evloop/interface';
+import { DEAD_REGISTRATION_CHECK_INTERVAL, EVENT_PRIORITY, EVENT_READ, EVENT_WRITE, KeyError, NotImplementedError, OSError, RuntimeError, type BaseSelector, type FileObject, type SelectorKey } from '@evloop/interface';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /** What a backend can and cannot do; every flag defaults to the common case. */
@@ -31,6 +31,12 @@ export interface SelectorFeatures {
   hasKernelFd?: boolean;
   /** A POSIX signal interrupts a blocking wait, which must retry (EINTR). Default: not on Windows. */
   signals?: boolean;
+  /**
+   * The backend watches by fd number and checks file identity (fstat's
+   * device and inode) to drop a registration whose fd was closed and reused
+   * by another file without `unregister` (poll, select). Default false.
+   */
+  checksFileIdentity?: boolean;
 }
 
 export interface SelectorConformanceOptions {
@@ -754,6 +760,43 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
         selector.unregister(reader.fd);
         expect(selector.selectInto(0)).toBe(0);
       });
+    });
+
+    describe('dead registrations by fd number', () => {
+      itUnless(
+        features.checksFileIdentity ? false : 'only for backends that watch by fd number and check file identity',
+        'an fd closed and reused by another file without unregister: the key is dropped within DEAD_REGISTRATION_CHECK_INTERVAL waits, and onDeadRegistration told',
+        () => {
+          const selector = open();
+          const dropped: number[] = [];
+          selector.onDeadRegistration = (key) => dropped.push(key.fd);
+          const [oldRead, oldWrite] = sys.pipe();
+          defer(() => sys.close(oldWrite));
+          selector.register(oldRead, EVENT_READ);
+          sys.close(oldRead);
+          // POSIX hands out the lowest free number: the new pipe's read end takes the old one's.
+          let fresh: [number, number] = sys.pipe();
+          for (let attempt = 0; attempt < 10 && fresh[0] !== oldRead; attempt++) {
+            const [r, w] = fresh;
+            fresh = sys.pipe();
+            sys.close(r);
+            sys.close(w);
+          }
+          const [newRead, newWrite] = fresh;
+          defer(() => sys.close(newRead));
+          defer(() => sys.close(newWrite));
+          expect(newRead).toBe(oldRead);
+          sys.write(newWrite, Buffer.from('x'));
+          for (let i = 0; i < 2 * DEAD_REGISTRATION_CHECK_INTERVAL && dropped.length === 0; i++) selector.selectInto(0);
+          expect(dropped).toEqual([oldRead]);
+          expect(selector.getMap().has(oldRead)).toBe(false);
+          // The new file was never registered: it is not reported.
+          expect(selector.selectInto(0)).toBe(0);
+          // The number can be registered for the new file.
+          selector.register(newRead, EVENT_READ);
+          expect(eventsOf(selector.select(0), newRead)).toBe(EVENT_READ);
+        },
+      );
     });
 
     describe('priority readiness (EVENT_PRIORITY)', () => {

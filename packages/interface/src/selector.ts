@@ -117,6 +117,8 @@ export interface NativeSelectorBinding {
   close(): void;
   /** The kernel object's fd (the epoll or kqueue fd), or -1 when there is none. */
   fileno(): number;
+  /** POSIX: `"st_dev:st_ino"` of the file behind `fd` (fstat); throws EBADF for a closed fd. */
+  identity?(fd: number): string;
 }
 
 const VALID_EVENTS = EVENT_READ | EVENT_WRITE | EVENT_PRIORITY;
@@ -144,6 +146,13 @@ export interface NativeSelectorOptions {
   reopen?: () => NativeSelectorBinding;
   /** The native code maps `EVENT_PRIORITY` (EPOLLPRI, POLLPRI, exceptfds); without it, it is a NotImplementedError. */
   priority?: boolean;
+  /**
+   * The backend watches by fd number (poll, select): remember each
+   * registration's file identity (`binding.identity`, fstat's device and
+   * inode) and, when the periodic dead-registration check finds the number
+   * names another file now (closed and reused without `unregister`), drop it.
+   */
+  checksIdentity?: boolean;
 }
 
 /** Turn a file object into its fd with Python's checks. */
@@ -195,10 +204,13 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
    * still reports it under that number. Only kept with `reopen`.
    */
   readonly #staleSuspects = new Set<number>();
+  /** File identities at register time, with `checksIdentity` (null: not checked). */
+  readonly #identities: Map<number, string> | null;
 
   protected constructor(binding: NativeSelectorBinding, options: NativeSelectorOptions = {}) {
     this.#binding = binding;
     this.#reopen = options.reopen;
+    this.#identities = options.checksIdentity === true && typeof binding.identity === 'function' ? new Map() : null;
     this.supportsPriority = options.priority === true;
   }
 
@@ -239,6 +251,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     callNative(() => this.#binding.add(fd, events));
     const key: SelectorKey<T> = Object.freeze({ fileobj, fd, events, data: data as T });
     this.#map.set(fd, key);
+    this.#rememberIdentity(fd);
     this.#growReadyBuffer();
     return key;
   }
@@ -247,6 +260,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     this.#checkOpen();
     const key = this.#lookup(fileobj);
     this.#map.delete(key.fd);
+    this.#identities?.delete(key.fd);
     try {
       this.#binding.remove(key.fd);
     } catch (error) {
@@ -285,6 +299,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
             this.#map.set(key.fd, key);
             throw addError;
           }
+          this.#rememberIdentity(key.fd);
         } else {
           throw typed;
         }
@@ -350,8 +365,29 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     this.#closed = true;
     this.#map.clear();
     this.#staleSuspects.clear();
+    this.#identities?.clear();
     this.#onReady = null;
     this.#binding.close();
+  }
+
+  #rememberIdentity(fd: number): void {
+    if (this.#identities === null) return;
+    try {
+      this.#identities.set(fd, this.#binding.identity!(fd));
+    } catch {
+      this.#identities.delete(fd);
+    }
+  }
+
+  /** Whether `key`'s fd still names the file it was registered with (true when not tracked). */
+  #sameFile(key: SelectorKey<T>): boolean {
+    const expected = this.#identities?.get(key.fd);
+    if (expected === undefined) return true;
+    try {
+      return this.#binding.identity!(key.fd) === expected;
+    } catch {
+      return false;
+    }
   }
 
   #suspect(fd: number): void {
@@ -383,6 +419,11 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     for (let i = 0; i < count; i++) {
       const key = this.#map.get(buffer[2 * i]!);
       if (key === undefined) continue;
+      if (!this.#sameFile(key)) {
+        // Watched by number (poll, select): the number names another file now.
+        if (!(dead ??= []).includes(key)) dead.push(key);
+        continue;
+      }
       try {
         this.#binding.modify(key.fd, key.events);
       } catch (error) {
@@ -392,7 +433,18 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
       }
     }
     if (dead === null) return count;
-    for (const key of dead) this.#map.delete(key.fd);
+    for (const key of dead) {
+      this.#map.delete(key.fd);
+      this.#identities?.delete(key.fd);
+      if (this.#reopen === undefined) {
+        try {
+          // By number: this drops the old registration (the new file was never registered).
+          this.#binding.remove(key.fd);
+        } catch {
+          // closed since: nothing is registered under it any more
+        }
+      }
+    }
     if (this.#reopen !== undefined) this.#rebuild();
     let kept = 0;
     for (let i = 0; i < count; i++) {

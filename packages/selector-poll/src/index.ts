@@ -52,7 +52,7 @@ export class PollSelector<T = unknown> extends NativeSelector<T> {
   readonly backendName = 'poll';
 
   constructor() {
-    super(openBinding(), { priority: true });
+    super(openBinding(), { priority: true, checksIdentity: true });
   }
 }
 

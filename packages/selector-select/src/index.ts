@@ -55,7 +55,7 @@ export class SelectSelector<T = unknown> extends NativeSelector<T> {
 
   constructor() {
     // exceptfds for EVENT_PRIORITY on POSIX; Winsock's select is not wired for it.
-    super(new (loadOrThrow().Selector)(), { priority: process.platform !== 'win32' });
+    super(new (loadOrThrow().Selector)(), { priority: process.platform !== 'win32', checksIdentity: true });
   }
 }
 

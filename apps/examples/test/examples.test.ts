@@ -38,6 +38,7 @@ const expected: Record<string, string> = {
   '14-structured-concurrency.ts': 'all done: a b\ngroup failed: broken failed\ntimeout: gave up after 50 ms\ngenerator finished in time\n',
   '15-testing-virtual-time.ts': 'retry: got hello after 3 attempts, 3 virtual seconds\ngave up: TimeoutError after 3 attempts, 18 virtual seconds\nreal time: well under the 21 virtual seconds\n',
   '16-node-interop.ts': 'node:http over evloop: 200 hello from-evloop\ntask cancelled: true, its Node timer stopped with it\n',
+  '18-priority-data.ts': 'urgent: !\n',
   '17-introspection.ts': 'observed some iterations; 5 callbacks among at least 5 run\nmain [pending]\n  worker [pending] awaiting <Future pending> at 17-introspection.js:21\n',
 };
 

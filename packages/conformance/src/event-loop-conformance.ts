@@ -50,6 +50,12 @@ export interface EventLoopConformanceOptions extends LoopSource {
      * fd number (poll, select) never report a closed fd at all.
      */
     keepsClosedFilesRegistered?: boolean;
+    /**
+     * addPriorityReader works (EPOLLPRI, POLLPRI, exceptfds). Default: true
+     * on a selector loop whose selector says `supportsPriority`, false
+     * otherwise, when it must throw NotImplementedError.
+     */
+    priorityReadiness?: boolean;
   };
   /**
    * Tests this run cannot check, by title, each with why (an emulated
@@ -65,6 +71,23 @@ export interface EventLoopConformanceOptions extends LoopSource {
  * closes its loop and checks that no fd leaked and that no unexpected
  * exception reached the exception handler.
  */
+/** A connected loopback TCP pair, both ends non-blocking: [accepted, client]. */
+function tcpPair(): [sys.Socket, sys.Socket] {
+  const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+  try {
+    listener.bind(['127.0.0.1', 0]);
+    listener.listen(1);
+    const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+    client.connect(listener.getsockname() as [string, number]);
+    const [server] = listener.accept();
+    server.setBlocking(false);
+    client.setBlocking(false);
+    return [server, client];
+  } finally {
+    listener.close();
+  }
+}
+
 export function runEventLoopConformance(options: EventLoopConformanceOptions): void {
   const { name, packageName } = options;
   const family = loopFamily(options);
@@ -633,7 +656,7 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
     if (!watchesFds) {
       describe('file descriptors on a proactor loop', () => {
         test('addReader/addWriter raise NotImplementedError naming the loop', ({ loop }) => {
-          for (const call of [() => loop.addReader(0, () => {}), () => loop.addWriter(1, () => {}), () => loop.removeReader(0), () => loop.removeWriter(1)]) {
+          for (const call of [() => loop.addReader(0, () => {}), () => loop.addWriter(1, () => {}), () => loop.removeReader(0), () => loop.removeWriter(1), () => loop.addPriorityReader(0, () => {})]) {
             expect(call).toThrow(NotImplementedError);
             expect(call).toThrow(loop.constructor.name);
           }
@@ -644,6 +667,38 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
     const fdBlock = (title: string, body: () => void) =>
       watchesFds ? describe(title, body) : describeFor(family, 'selector', title, 'fd watching is what this proactor loop does not have', body);
     fdBlock('file descriptors', () => {
+      test('addPriorityReader: TCP urgent data (MSG_OOB) wakes the priority reader and not the reader; NotImplementedError where the backend has no priority readiness', async ({ loop }) => {
+        const [server, client] = tcpPair();
+        try {
+          const selector = (loop as { selector?: { supportsPriority?: boolean } }).selector;
+          const supported = features.priorityReadiness ?? selector?.supportsPriority === true;
+          if (!supported) {
+            expect(() => loop.addPriorityReader(server, () => {})).toThrow(NotImplementedError);
+            expect(loop.removePriorityReader(server)).toBe(false);
+            return;
+          }
+          const events: string[] = [];
+          loop.addReader(server, () => {
+            events.push(`read:${server.recv(100).toString()}`);
+            // Only then the urgent byte: the reader must not be woken by it.
+            client.send(Buffer.from('!'), sys.MSG_OOB);
+          });
+          loop.addPriorityReader(server, () => {
+            events.push(`urgent:${server.recv(1, sys.MSG_OOB).toString()}`);
+            expect(loop.removePriorityReader(server)).toBe(true);
+            loop.callLater(0.02, () => loop.stop());
+          });
+          client.send(Buffer.from('plain'));
+          await loop.runForever();
+          expect(events).toEqual(['read:plain', 'urgent:!']);
+          expect(loop.removePriorityReader(server)).toBe(false);
+          expect(loop.removeReader(server)).toBe(true);
+        } finally {
+          server.close();
+          client.close();
+        }
+      });
+
       test('addReader fires when a pipe has data, until removeReader', async ({ loop }) => {
         const [readFd, writeFd] = sys.pipe();
         try {

@@ -9,3 +9,4 @@ export * from './tls-conformance.js';
 export * from './helper-thread-kit.js';
 export * from './helper-thread-conformance.js';
 export * from './proactor-conformance.js';
+export * from './chaos-conformance.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as sys from '@evloop/sys';
-import { EVENT_READ, EVENT_WRITE, KeyError, OSError, RuntimeError, type BaseSelector, type FileObject, type SelectorKey } from '@evloop/interface';
+import { DEAD_REGISTRATION_CHECK_INTERVAL, EVENT_PRIORITY, EVENT_READ, EVENT_WRITE, KeyError, NotImplementedError, OSError, RuntimeError, type BaseSelector, type FileObject, type SelectorKey } from '@evloop/interface';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /** What a backend can and cannot do; every flag defaults to the common case. */
@@ -31,6 +31,12 @@ export interface SelectorFeatures {
   hasKernelFd?: boolean;
   /** A POSIX signal interrupts a blocking wait, which must retry (EINTR). Default: not on Windows. */
   signals?: boolean;
+  /**
+   * The backend watches by fd number and checks file identity (fstat's
+   * device and inode) to drop a registration whose fd was closed and reused
+   * by another file without `unregister` (poll, select). Default false.
+   */
+  checksFileIdentity?: boolean;
 }
 
 export interface SelectorConformanceOptions {
@@ -317,7 +323,7 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
         const [reader] = socketpair();
         expect(() => selector.register(reader.fd, 0)).toThrow(RangeError);
         expect(() => selector.register(reader.fd, 999999)).toThrow(RangeError);
-        expect(() => selector.register(reader.fd, EVENT_READ | 4)).toThrow(RangeError);
+        expect(() => selector.register(reader.fd, EVENT_READ | 8)).toThrow(RangeError);
         expect(() => selector.register(reader.fd, 1.5)).toThrow(RangeError);
         expect(selector.getMap().size).toBe(0);
       });
@@ -788,6 +794,100 @@ export function runSelectorConformance(options: SelectorConformanceOptions): voi
         writer.send(BYTE);
         selector.unregister(reader.fd);
         expect(selector.selectInto(0)).toBe(0);
+      });
+    });
+
+    describe('dead registrations by fd number', () => {
+      itUnless(
+        features.checksFileIdentity ? false : 'only for backends that watch by fd number and check file identity',
+        'an fd closed and reused by another file without unregister: the key is dropped within DEAD_REGISTRATION_CHECK_INTERVAL waits, and onDeadRegistration told',
+        () => {
+          const selector = open();
+          const dropped: number[] = [];
+          selector.onDeadRegistration = (key) => dropped.push(key.fd);
+          const [oldRead, oldWrite] = sys.pipe();
+          defer(() => sys.close(oldWrite));
+          selector.register(oldRead, EVENT_READ);
+          sys.close(oldRead);
+          // POSIX hands out the lowest free number: the new pipe's read end takes the old one's.
+          let fresh: [number, number] = sys.pipe();
+          for (let attempt = 0; attempt < 10 && fresh[0] !== oldRead; attempt++) {
+            const [r, w] = fresh;
+            fresh = sys.pipe();
+            sys.close(r);
+            sys.close(w);
+          }
+          const [newRead, newWrite] = fresh;
+          defer(() => sys.close(newRead));
+          defer(() => sys.close(newWrite));
+          expect(newRead).toBe(oldRead);
+          sys.write(newWrite, Buffer.from('x'));
+          for (let i = 0; i < 2 * DEAD_REGISTRATION_CHECK_INTERVAL && dropped.length === 0; i++) selector.selectInto(0);
+          expect(dropped).toEqual([oldRead]);
+          expect(selector.getMap().has(oldRead)).toBe(false);
+          // The new file was never registered: it is not reported.
+          expect(selector.selectInto(0)).toBe(0);
+          // The number can be registered for the new file.
+          selector.register(newRead, EVENT_READ);
+          expect(eventsOf(selector.select(0), newRead)).toBe(EVENT_READ);
+        },
+      );
+    });
+
+    describe('priority readiness (EVENT_PRIORITY)', () => {
+      /** A connected loopback TCP pair, non-blocking: [accepted, client]. */
+      const tcpPair = (): [sys.Socket, sys.Socket] => {
+        const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        try {
+          listener.bind(['127.0.0.1', 0]);
+          listener.listen(1);
+          const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+          defer(() => client.close());
+          client.connect(listener.getsockname() as [string, number]);
+          const [server] = listener.accept();
+          defer(() => server.close());
+          server.setBlocking(false);
+          client.setBlocking(false);
+          return [server, client];
+        } finally {
+          listener.close();
+        }
+      };
+
+      it('TCP urgent data (MSG_OOB) is EVENT_PRIORITY, ordinary data EVENT_READ only; or NotImplementedError where the backend has none', () => {
+        const selector = open();
+        const [server, client] = tcpPair();
+        if (selector.supportsPriority !== true) {
+          expect(() => selector.register(server, EVENT_PRIORITY)).toThrow(NotImplementedError);
+          expect(() => selector.register(server, EVENT_READ | EVENT_PRIORITY)).toThrow(NotImplementedError);
+          expect(selector.getMap().size).toBe(0);
+          return;
+        }
+        const key = selector.register(server, EVENT_READ | EVENT_PRIORITY);
+        expect(key.events).toBe(EVENT_READ | EVENT_PRIORITY);
+        expect(selector.select(0)).toEqual([]);
+        client.send(Buffer.from('plain'));
+        expect(eventsOf(selector.select(5), server.fileno())).toBe(EVENT_READ);
+        expect(server.recv(100).toString()).toBe('plain');
+        expect(selector.select(0)).toEqual([]);
+        client.send(Buffer.from('!'), sys.MSG_OOB);
+        expect(eventsOf(selector.select(5), server.fileno()) & EVENT_PRIORITY).toBe(EVENT_PRIORITY);
+        expect(server.recv(1, sys.MSG_OOB).toString()).toBe('!');
+        // Read: the condition is gone (level-triggered, as every event).
+        expect(eventsOf(selector.select(0), server.fileno()) & EVENT_PRIORITY).toBe(0);
+        // modify to priority only, and back.
+        selector.modify(server, EVENT_PRIORITY);
+        client.send(Buffer.from('more'));
+        client.send(Buffer.from('?'), sys.MSG_OOB);
+        expect(eventsOf(selector.select(5), server.fileno())).toBe(EVENT_PRIORITY);
+        expect(server.recv(1, sys.MSG_OOB).toString()).toBe('?');
+        selector.unregister(server);
+      });
+
+      it('masks with bits other than EVENT_READ | EVENT_WRITE | EVENT_PRIORITY are a RangeError', () => {
+        const selector = open();
+        const [reader] = socketpair();
+        for (const events of [8, 16, EVENT_READ | 8]) expect(() => selector.register(reader.fd, events)).toThrow(RangeError);
       });
     });
 

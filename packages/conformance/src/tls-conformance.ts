@@ -53,7 +53,7 @@ export interface TlsConformanceOptions extends LoopSource {
   engine?: 'native' | 'js';
 }
 
-const opensslAvailable = (() => {
+export const opensslAvailable = (() => {
   try {
     execFileSync('openssl', ['version'], { stdio: 'ignore' });
     return true;
@@ -63,7 +63,7 @@ const opensslAvailable = (() => {
 })();
 
 /** Certificates made by the test with the openssl CLI: a CA, leaves it signed (good and expired), and a self-signed one. */
-interface Certificates {
+export interface Certificates {
   dir: string;
   caFile: string;
   caPem: string;
@@ -77,7 +77,7 @@ interface Certificates {
   clientKey: string;
 }
 
-function makeCertificates(): Certificates {
+export function makeCertificates(): Certificates {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-'));
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];

@@ -62,6 +62,7 @@ export {
   rethrowIfCancelled,
   EVENT_READ,
   EVENT_WRITE,
+  EVENT_PRIORITY,
 } from '@evloop/interface';
 // The contracts a program names in its own code: one import from this package is enough.
 export type {

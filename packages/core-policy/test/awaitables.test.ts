@@ -9,6 +9,7 @@ import {
   waitFor,
   TimeoutError,
   Future,
+  setLogger,
 } from '@evloop/core-policy';
 import { testSelector } from './helpers.js';
 
@@ -92,5 +93,92 @@ describe('rethrowIfCancelled', () => {
       loop.callSoon(() => future.setResult('ok'));
       expect(await future.finally(() => undefined)).toBe('ok');
     });
+  });
+});
+
+describe('a task made from a Promise that is already running (createTask(worker()))', () => {
+  async function cancelRunningPromise(debug: boolean): Promise<{ messages: string[]; cancelled: boolean; workerFinished: boolean }> {
+    const messages: string[] = [];
+    const previous = setLogger({
+      error: (message) => messages.push(`error: ${message}`),
+      warning: (message) => messages.push(`warning: ${message}`),
+      info: () => {},
+      debug: () => {},
+    });
+    try {
+      return await onLoop(async (loop) => {
+        loop.setDebug(debug);
+        let workerFinished = false;
+        async function worker(): Promise<string> {
+          await sleep(0.02);
+          workerFinished = true;
+          return 'done';
+        }
+        const task = loop.createTask(worker(), { name: 'started-worker' });
+        await sleep(0);
+        task.cancel();
+        const cancelled = await task.then(
+          () => false,
+          (error: unknown) => CancelledError.isInstance(error),
+        );
+        // The Promise cannot be interrupted: it runs on to its end, unseen.
+        await sleep(0.05);
+        return { messages, cancelled, workerFinished };
+      });
+    } finally {
+      setLogger(previous);
+    }
+  }
+
+  it('ends the task cancelled while the Promise runs on, and in debug mode warns naming the task and where it was made', async () => {
+    const outcome = await cancelRunningPromise(true);
+    expect(outcome.cancelled).toBe(true);
+    expect(outcome.workerFinished).toBe(true);
+    expect(outcome.messages).toHaveLength(1);
+    const [message] = outcome.messages;
+    expect(message).toMatch(/^warning: <Task started-worker .*> was cancelled while the Promise it follows is still pending/);
+    expect(message).toContain('createTask(() => worker())');
+    expect(message).toMatch(/Task created at:\n[\s\S]*awaitables\.test\.ts:\d+/);
+  });
+
+  it('says nothing outside debug mode, and nothing for a task made from the function', async () => {
+    expect((await cancelRunningPromise(false)).messages).toEqual([]);
+    const messages: string[] = [];
+    const previous = setLogger({ error: (m) => messages.push(m), warning: (m) => messages.push(m), info: () => {}, debug: () => {} });
+    try {
+      const cancelled = await onLoop(async (loop) => {
+        loop.setDebug(true);
+        const task = loop.createTask(async () => {
+          await sleep(10);
+        });
+        await sleep(0);
+        task.cancel();
+        return task.then(
+          () => false,
+          (error: unknown) => CancelledError.isInstance(error),
+        );
+      });
+      expect(cancelled).toBe(true);
+      expect(messages).toEqual([]);
+    } finally {
+      setLogger(previous);
+    }
+  });
+
+  it('does not warn when the Promise has already settled', async () => {
+    const messages: string[] = [];
+    const previous = setLogger({ error: (m) => messages.push(m), warning: (m) => messages.push(m), info: () => {}, debug: () => {} });
+    try {
+      await onLoop(async (loop) => {
+        loop.setDebug(true);
+        const task = loop.createTask(Promise.resolve('early'));
+        await sleep(0);
+        expect(task.done()).toBe(true);
+        expect(task.cancel()).toBe(false);
+      });
+      expect(messages).toEqual([]);
+    } finally {
+      setLogger(previous);
+    }
   });
 });

@@ -196,6 +196,14 @@ export interface AbstractEventLoop {
   // ---- fd watching ----
   addReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   removeReader(fd: number | { fileno(): number }): boolean;
+  /**
+   * Call `callback(...args)` whenever `fd` has priority data (TCP urgent
+   * data, read with `MSG_OOB`; a GPIO edge): EPOLLPRI, POLLPRI, select's
+   * exceptfds. Not in asyncio; `NotImplementedError` where the backend
+   * cannot watch for it (kqueue).
+   */
+  addPriorityReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  removePriorityReader(fd: number | { fileno(): number }): boolean;
   addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   removeWriter(fd: number | { fileno(): number }): boolean;
 

@@ -116,7 +116,8 @@ export interface Proactor {
   write(fileobj: FileObject, data: Uint8Array, position?: number | null): number;
   /**
    * Readiness, for `addReader`/`addWriter` on a proactor loop: completes once
-   * `fileobj` is ready for `events` (`EVENT_READ | EVENT_WRITE`) with the
+   * `fileobj` is ready for `events` (`EVENT_READ | EVENT_WRITE | EVENT_PRIORITY`;
+   * a proactor without priority polls throws NotImplementedError) with the
    * ready mask as `result`. One shot: start it again to keep watching.
    */
   pollAdd(fileobj: FileObject, events: number): number;

@@ -1,9 +1,17 @@
-import { KeyError, OSError, RuntimeError, toOSError } from './errors.js';
+import { KeyError, NotImplementedError, OSError, RuntimeError, toOSError } from './errors.js';
 
 /** The file object is ready for reading (or has been closed by the peer). */
 export const EVENT_READ = 1 as const;
 /** The file object is ready for writing. */
 export const EVENT_WRITE = 2 as const;
+/**
+ * Urgent data is waiting (TCP out-of-band data, read with `MSG_OOB`) or an
+ * exceptional condition holds (a GPIO edge in sysfs, a PTY packet-mode
+ * change): epoll's `EPOLLPRI`, poll's `POLLPRI`, select's `exceptfds`. Not in
+ * asyncio. A selector that cannot watch for it (`supportsPriority` false)
+ * refuses it with `NotImplementedError`.
+ */
+export const EVENT_PRIORITY = 4 as const;
 
 /** A plain fd, or anything with a `fileno()` method (a `Socket`, a pipe end). */
 export type FileObject = number | { fileno(): number };
@@ -12,7 +20,7 @@ export type FileObject = number | { fileno(): number };
 export interface SelectorKey<T = unknown> {
   readonly fileobj: FileObject;
   readonly fd: number;
-  /** A mask of `EVENT_READ` and `EVENT_WRITE`, never 0. */
+  /** A mask of `EVENT_READ`, `EVENT_WRITE` and `EVENT_PRIORITY`, never 0. */
   readonly events: number;
   readonly data: T;
 }
@@ -22,7 +30,8 @@ export interface SelectorKey<T = unknown> {
  *
  * Behaviour every backend must have:
  * - `register` throws `RangeError` for an event mask that is 0 or has bits other
- *   than `EVENT_READ | EVENT_WRITE`, `RangeError` for a negative or non-integer
+ *   than `EVENT_READ | EVENT_WRITE | EVENT_PRIORITY` (`NotImplementedError` for
+ *   `EVENT_PRIORITY` where `supportsPriority` is false), `RangeError` for a negative or non-integer
  *   fd, `TypeError` for an object without `fileno()`, and `KeyError` for a file
  *   object already registered. A file the kernel cannot poll (a regular file
  *   on epoll) throws the `OSError` the kernel gave (`EPERM`).
@@ -38,6 +47,8 @@ export interface SelectorKey<T = unknown> {
 export interface BaseSelector<T = unknown> {
   /** The backend name (`'epoll'`, `'poll'`, ...). */
   readonly backendName: string;
+  /** Whether `EVENT_PRIORITY` can be registered (missing: no). */
+  readonly supportsPriority?: boolean;
   register(fileobj: FileObject, events: number, data?: T): SelectorKey<T>;
   unregister(fileobj: FileObject): SelectorKey<T>;
   modify(fileobj: FileObject, events: number, data?: T): SelectorKey<T>;
@@ -106,9 +117,11 @@ export interface NativeSelectorBinding {
   close(): void;
   /** The kernel object's fd (the epoll or kqueue fd), or -1 when there is none. */
   fileno(): number;
+  /** POSIX: `"st_dev:st_ino"` of the file behind `fd` (fstat); throws EBADF for a closed fd. */
+  identity?(fd: number): string;
 }
 
-const VALID_EVENTS = EVENT_READ | EVENT_WRITE;
+const VALID_EVENTS = EVENT_READ | EVENT_WRITE | EVENT_PRIORITY;
 const MIN_PAIRS = 64;
 const MAX_PAIRS = 8192;
 /**
@@ -131,6 +144,15 @@ export interface NativeSelectorOptions {
    * by rebuilding the kernel set: `epoll_ctl(DEL)` cannot reach it any more.
    */
   reopen?: () => NativeSelectorBinding;
+  /** The native code maps `EVENT_PRIORITY` (EPOLLPRI, POLLPRI, exceptfds); without it, it is a NotImplementedError. */
+  priority?: boolean;
+  /**
+   * The backend watches by fd number (poll, select): remember each
+   * registration's file identity (`binding.identity`, fstat's device and
+   * inode) and, when the periodic dead-registration check finds the number
+   * names another file now (closed and reused without `unregister`), drop it.
+   */
+  checksIdentity?: boolean;
 }
 
 /** Turn a file object into its fd with Python's checks. */
@@ -182,10 +204,24 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
    * still reports it under that number. Only kept with `reopen`.
    */
   readonly #staleSuspects = new Set<number>();
+  /** File identities at register time, with `checksIdentity` (null: not checked). */
+  readonly #identities: Map<number, string> | null;
 
   protected constructor(binding: NativeSelectorBinding, options: NativeSelectorOptions = {}) {
     this.#binding = binding;
     this.#reopen = options.reopen;
+    this.#identities = options.checksIdentity === true && typeof binding.identity === 'function' ? new Map() : null;
+    this.supportsPriority = options.priority === true;
+  }
+
+  /** Whether `EVENT_PRIORITY` can be watched on this backend. */
+  readonly supportsPriority: boolean;
+
+  #checkEvents(events: number): void {
+    checkEvents(events);
+    if ((events & EVENT_PRIORITY) !== 0 && !this.supportsPriority) {
+      throw new NotImplementedError(`the ${this.backendName} selector cannot watch for priority (out-of-band) data (EVENT_PRIORITY)`);
+    }
   }
 
   get closed(): boolean {
@@ -204,7 +240,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
 
   register(fileobj: FileObject, events: number, data?: T): SelectorKey<T> {
     this.#checkOpen();
-    checkEvents(events);
+    this.#checkEvents(events);
     const fd = fileobjToFd(fileobj);
     if (this.#map.has(fd)) {
       throw new KeyError(`${describeFileobj(fileobj)} (fd ${fd}) is already registered`);
@@ -215,6 +251,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     callNative(() => this.#binding.add(fd, events));
     const key: SelectorKey<T> = Object.freeze({ fileobj, fd, events, data: data as T });
     this.#map.set(fd, key);
+    this.#rememberIdentity(fd);
     this.#growReadyBuffer();
     return key;
   }
@@ -223,6 +260,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     this.#checkOpen();
     const key = this.#lookup(fileobj);
     this.#map.delete(key.fd);
+    this.#identities?.delete(key.fd);
     try {
       this.#binding.remove(key.fd);
     } catch (error) {
@@ -242,7 +280,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
 
   modify(fileobj: FileObject, events: number, data?: T): SelectorKey<T> {
     this.#checkOpen();
-    checkEvents(events);
+    this.#checkEvents(events);
     const key = this.#lookup(fileobj);
     if (events !== key.events) {
       try {
@@ -261,6 +299,7 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
             this.#map.set(key.fd, key);
             throw addError;
           }
+          this.#rememberIdentity(key.fd);
         } else {
           throw typed;
         }
@@ -326,8 +365,29 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     this.#closed = true;
     this.#map.clear();
     this.#staleSuspects.clear();
+    this.#identities?.clear();
     this.#onReady = null;
     this.#binding.close();
+  }
+
+  #rememberIdentity(fd: number): void {
+    if (this.#identities === null) return;
+    try {
+      this.#identities.set(fd, this.#binding.identity!(fd));
+    } catch {
+      this.#identities.delete(fd);
+    }
+  }
+
+  /** Whether `key`'s fd still names the file it was registered with (true when not tracked). */
+  #sameFile(key: SelectorKey<T>): boolean {
+    const expected = this.#identities?.get(key.fd);
+    if (expected === undefined) return true;
+    try {
+      return this.#binding.identity!(key.fd) === expected;
+    } catch {
+      return false;
+    }
   }
 
   #suspect(fd: number): void {
@@ -359,6 +419,11 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
     for (let i = 0; i < count; i++) {
       const key = this.#map.get(buffer[2 * i]!);
       if (key === undefined) continue;
+      if (!this.#sameFile(key)) {
+        // Watched by number (poll, select): the number names another file now.
+        if (!(dead ??= []).includes(key)) dead.push(key);
+        continue;
+      }
       try {
         this.#binding.modify(key.fd, key.events);
       } catch (error) {
@@ -368,7 +433,18 @@ export abstract class NativeSelector<T = unknown> implements BaseSelector<T> {
       }
     }
     if (dead === null) return count;
-    for (const key of dead) this.#map.delete(key.fd);
+    for (const key of dead) {
+      this.#map.delete(key.fd);
+      this.#identities?.delete(key.fd);
+      if (this.#reopen === undefined) {
+        try {
+          // By number: this drops the old registration (the new file was never registered).
+          this.#binding.remove(key.fd);
+        } catch {
+          // closed since: nothing is registered under it any more
+        }
+      }
+    }
     if (this.#reopen !== undefined) this.#rebuild();
     let kept = 0;
     for (let i = 0; i < count; i++) {
@@ -457,7 +533,7 @@ function describeFileobj(fileobj: FileObject): string {
 
 function checkEvents(events: number): void {
   if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~VALID_EVENTS) !== 0) {
-    throw new RangeError(`Invalid events: ${String(events)} (expected EVENT_READ, EVENT_WRITE or both)`);
+    throw new RangeError(`Invalid events: ${String(events)} (expected a mask of EVENT_READ, EVENT_WRITE and EVENT_PRIORITY)`);
   }
 }
 

@@ -1,7 +1,9 @@
 import {
   COMPLETION_STRIDE,
+  EVENT_PRIORITY,
   EVENT_READ,
   EVENT_WRITE,
+  NotImplementedError,
   RuntimeError,
   fileobjToFd,
   timeoutToMs,
@@ -295,8 +297,14 @@ export class UringProactor implements Proactor {
 
   pollAdd(fileobj: FileObject, events: number): number {
     const fd = this.#fd(fileobj);
-    if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
-      throw new RangeError(`events must be EVENT_READ, EVENT_WRITE or both, got ${String(events)}`);
+    if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~(EVENT_READ | EVENT_WRITE | EVENT_PRIORITY)) !== 0) {
+      throw new RangeError(`events must be a mask of EVENT_READ, EVENT_WRITE and EVENT_PRIORITY, got ${String(events)}`);
+    }
+    if ((events & EVENT_PRIORITY) !== 0) {
+      // Tried: a POLLPRI-only IORING_OP_POLL_ADD on a TCP socket does not
+      // complete when urgent data arrives (it does with POLLIN asked too, but
+      // then unread ordinary data would wake it over and over).
+      throw new NotImplementedError("the io_uring proactor cannot watch for priority (out-of-band) data: its poll misses TCP urgent data; use the epoll, poll or select backend");
     }
     let mask = 0;
     if ((events & EVENT_READ) !== 0) mask |= POLLIN | POLLPRI | POLLRDHUP;

@@ -49,7 +49,7 @@ export class EpollSelector<T = unknown> extends NativeSelector<T> {
     if (typeof helperThread !== 'boolean') throw new TypeError(`options.helperThread must be a boolean, got ${typeof helperThread}`);
     // epoll keeps a registration for as long as its file is open: reopen
     // lets the selector rebuild the set when a closed fd's duplicate keeps one.
-    super(openBinding(helperThread), { reopen: () => openBinding(helperThread) });
+    super(openBinding(helperThread), { reopen: () => openBinding(helperThread), priority: true });
   }
 }
 

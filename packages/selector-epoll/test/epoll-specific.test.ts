@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DEAD_REGISTRATION_CHECK_INTERVAL, EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, OSError, PermissionError, type NativeSelectorBinding } from '@evloop/interface';
+import { DEAD_REGISTRATION_CHECK_INTERVAL, EVENT_PRIORITY, EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, OSError, PermissionError, type NativeSelectorBinding } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backend, EpollSelector } from '../src/index.js';
@@ -155,14 +155,14 @@ describe('epoll specifics', () => {
     }
   });
 
-  it('a hang-up or error is both read and write in the raw pairs, as CPython maps it; select() masks it', () => {
+  it('a hang-up or error is read, write and priority in the raw pairs (CPython maps it to both; a priority watcher must wake too); select() masks it', () => {
     const epoll = selector();
     const [reader, writer] = pipe();
     epoll.register(writer, EVENT_WRITE);
     closeFd(reader);
     const count = epoll.selectInto(0);
     expect(count).toBe(1);
-    expect([epoll.readyBuffer[0], epoll.readyBuffer[1]]).toEqual([writer, EVENT_READ | EVENT_WRITE]);
+    expect([epoll.readyBuffer[0], epoll.readyBuffer[1]]).toEqual([writer, EVENT_READ | EVENT_WRITE | EVENT_PRIORITY]);
     expect(epoll.select(0).map(([key, events]) => [key.fd, events])).toEqual([[writer, EVENT_WRITE]]);
   });
 
@@ -261,7 +261,7 @@ describe('epoll specifics', () => {
     expect(raw.wait(new Int32Array(64), -1)).toBe(5); // negative waits forever, but all are ready
     expect(() => raw.wait(new Int32Array(1), 0)).toThrow(RangeError);
     expect(() => raw.wait(new Float64Array(4) as unknown as Int32Array, 0)).toThrow(TypeError);
-    expect(() => raw.add(ends[0]!, 4)).toThrow(RangeError);
+    expect(() => raw.add(ends[0]!, 8)).toThrow(RangeError);
     expect(() => raw.add(-1, EVENT_READ)).toThrow(RangeError);
   });
 

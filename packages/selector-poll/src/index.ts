@@ -29,7 +29,7 @@ export class PollSelector<T = unknown> extends NativeSelector<T> {
   readonly backendName = 'poll';
 
   constructor() {
-    super(openBinding());
+    super(openBinding(), { priority: true, checksIdentity: true });
   }
 }
 

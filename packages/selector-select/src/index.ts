@@ -30,7 +30,8 @@ export class SelectSelector<T = unknown> extends NativeSelector<T> {
   }
 
   constructor() {
-    super(new (native.require().Selector)());
+    // exceptfds for EVENT_PRIORITY on POSIX; Winsock's select is not wired for it.
+    super(new (native.require().Selector)(), { priority: process.platform !== 'win32', checksIdentity: true });
   }
 }
 

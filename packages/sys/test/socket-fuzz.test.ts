@@ -12,7 +12,7 @@ import { checkFdLeaks, onWindows } from './helpers.js';
 
 checkFdLeaks();
 
-const RUNS = 200;
+const RUNS = Number(process.env.EVLOOP_FUZZ_RUNS ?? 200);
 
 const garbage = fc.constantFrom<unknown>(undefined, null, true, false, Number.NaN, Number.POSITIVE_INFINITY, -1, 1.5, 2 ** 31, 2 ** 53, -(2 ** 31) - 1, 1n, Symbol('s'), () => 0, {}, [], [[]], new ArrayBuffer(3), new Float64Array(2), new DataView(new ArrayBuffer(2)));
 // A host string: loopback, or text that is not an IP address at all.

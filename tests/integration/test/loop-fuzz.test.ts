@@ -16,7 +16,7 @@ import { Future, Protocol, RuntimeError, SelectorEventLoop } from '@evloop/core-
 import * as sys from '@evloop/sys';
 import { testSelector } from './helpers.js';
 
-const RUNS = 150;
+const RUNS = Number(process.env.EVLOOP_FUZZ_RUNS ?? 150);
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-fuzz-'));
 afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
 

@@ -29,6 +29,7 @@ import { Task, allTasks, isCoroutineSource, isGenerator, isThenable, wrapThenabl
 import { gather } from '../futures/combinators.js';
 import type { TaskFactory } from '../futures/eager.js';
 import { logger } from '../loop/logger.js';
+import { StallWatch } from './stall-watch.js';
 import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
 import { ThreadPoolExecutor } from '../loop/executor.js';
 import { SignalHandlers } from '../loop/signal-handlers.js';
@@ -177,8 +178,10 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ _iterationObserver: ((stats: IterationStats) => void) | null = null;
   /** @internal performance.now() when the last observed iteration ended (0: none yet). */
   /** @internal */ _lastIterationEnd = 0;
-  /** Seconds a callback may take before debug mode warns about it. */
+  /** Seconds a callback may take before debug mode warns about it (and ready work may wait for an iteration: see `StallWatch`). */
   slowCallbackDuration = 0.1;
+  /** @internal Debug mode's stall report, made on first use. */
+  /** @internal */ _stallWatch: StallWatch | null = null;
   /** @internal */ readonly _iterateBound = () => this._iterate();
   /** @internal */ readonly _iterateMicrotaskBound = () => {
     if (!this._microtaskQueued) return;
@@ -203,6 +206,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** Watch a file descriptor (selector loops; a proactor loop throws NotImplementedError). */
   abstract addReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   abstract removeReader(fd: number | { fileno(): number }): boolean;
+  /** Watch a file descriptor for priority (out-of-band) data (not in asyncio; NotImplementedError where the backend cannot). */
+  abstract addPriorityReader<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
+  abstract removePriorityReader(fd: number | { fileno(): number }): boolean;
   abstract addWriter<A extends unknown[]>(fd: number | { fileno(): number }, callback: (...args: A) => unknown, ...args: A): void;
   abstract removeWriter(fd: number | { fileno(): number }): boolean;
 
@@ -302,6 +308,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       shared.runningLoop = null;
       return Promise.reject(error);
     }
+    if (this._debug) (this._stallWatch ??= new StallWatch(this)).watch();
     return new Promise<void>((resolve, reject) => {
       this._runDone = { resolve, reject };
       this._scheduleIteration();
@@ -813,6 +820,12 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return new Future<T>({ loop: this });
   }
 
+  /**
+   * Run `coroutine` as a task. Give an async function as a function
+   * (`createTask(() => worker())`) so `cancel()` reaches its awaits; a
+   * Promise already running (`createTask(worker())`) cannot be interrupted,
+   * and cancelling its task while it is pending logs a warning in debug mode.
+   */
   createTask<T>(coroutine: CoroutineSource<T>, options: { name?: string } = {}): Task<T> {
     this._checkClosed();
     if (this._taskFactory !== null) return this._taskFactory(this, coroutine, options);
@@ -977,6 +990,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     this.#cancelClockWait();
     if (this._ready.length > 0 || this._stopping) {
       this._immediate = setImmediate(this._iterateBound);
+      if (this._debug) (this._stallWatch ??= new StallWatch(this)).planned();
       return;
     }
     const next = this._nextTimerWhen();
@@ -1031,6 +1045,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     }
     this.#cancelClockWait();
     if (!this._running) return;
+    if (this._stallWatch !== null) this._stallWatch.iterationStarted();
     this._inIteration = true;
     try {
       this._runOnce();
@@ -1047,6 +1062,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (this._ready.length > 0 && ++this._burst < MAX_ITERATIONS_PER_MACROTASK && this._immediate === null) {
       this._microtaskQueued = true;
       queueMicrotask(this._iterateMicrotaskBound);
+      if (this._debug) (this._stallWatch ??= new StallWatch(this)).planned();
       return;
     }
     this._scheduleIteration();
@@ -1066,6 +1082,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       this._nodeTimer = null;
     }
     this.#cancelClockWait();
+    if (this._stallWatch !== null) this._stallWatch.stop();
     try {
       this._stopWatching();
     } catch (stopError) {

@@ -11,14 +11,14 @@ import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import type { TransportOwner } from './server.js';
+import { DEFAULT_HIGH_WATER, checkProtocol, writeBufferLimits } from '../net/transport-arguments.js';
+
+export { DEFAULT_HIGH_WATER };
 
 /** Bytes one read asks for: asyncio's selector transports read up to 256 KiB per readiness. */
 export const MAX_READ_SIZE = 256 * 1024;
 /** After this many writes to a lost connection, each further one logs a warning (asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES). */
 export const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
-/** asyncio's default high-water mark of a write buffer; the low one is a quarter of it. */
-export const DEFAULT_HIGH_WATER = 64 * 1024;
-
 /** A protocol of any kind, as a transport calls it. */
 export type AnyProtocol = BaseProtocolContract & Partial<ProtocolContract> & Partial<BufferedProtocolContract> & Partial<DatagramProtocolContract>;
 
@@ -160,6 +160,7 @@ export abstract class BaseTransport<L extends BaseEventLoop = BaseEventLoop, E e
   }
 
   setProtocol(protocol: BaseProtocolContract): void {
+    checkProtocol(protocol);
     this._protocol = protocol as AnyProtocol;
     this._protocolConnected = true;
   }
@@ -223,11 +224,7 @@ export abstract class BaseTransport<L extends BaseEventLoop = BaseEventLoop, E e
 
   /** asyncio's rule: high defaults to 64 KiB (or 4 × low), low to high / 4; `high >= low >= 0`. */
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this._highWater = high;
-    this._lowWater = low;
+    [this._highWater, this._lowWater] = writeBufferLimits(high, low);
     this._maybePauseProtocol();
   }
 

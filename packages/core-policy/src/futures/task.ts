@@ -6,6 +6,7 @@ import { state } from '../loop/thread-state.js';
 import { isCoroutineObject } from './coroutine.js';
 import { Handle } from '../loop/handles.js';
 import { abortReason, isAbortBy } from './abort.js';
+import { logger } from '../loop/logger.js';
 
 let taskCounter = 0;
 
@@ -57,7 +58,8 @@ export interface TaskOptions {
  *   delivered at its next await of an evloop future, or, if it returns
  *   first, the task ends cancelled.
  * - A Promise that is already running cannot be reached: cancelling its
- *   task marks the task cancelled and ignores the Promise's outcome. Pass a
+ *   task marks the task cancelled and ignores the Promise's outcome (in
+ *   debug mode with a warning naming the task and where it was made). Pass a
  *   function (`() => main()`) to get real cancellation.
  */
 export class Task<T = unknown> extends Future<T> {
@@ -182,7 +184,10 @@ export class Task<T = unknown> extends Future<T> {
     if (this._promise !== null && this._coroutine === null) {
       // A Promise-based task with no evloop future to cancel: if it runs
       // outside our reach, end the task now.
-      if (this._starter === null && this._cancelRequests === 1) this._loop.callSoon(() => this._finishCancelled());
+      if (this._starter === null && this._cancelRequests === 1) {
+        if (this._loop.getDebug()) this._warnUnreachable();
+        this._loop.callSoon(() => this._finishCancelled());
+      }
     }
     return true;
   }
@@ -221,6 +226,20 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */
   override _kind(): string {
     return 'Task';
+  }
+
+  /**
+   * @internal Debug mode: a task made from a Promise that was already running
+   * (`createTask(worker())`) is cancelled. The task ends cancelled, but the
+   * async function behind the Promise cannot be interrupted and runs on.
+   */
+  _warnUnreachable(): void {
+    const where = this._sourceTraceback === undefined ? '' : `\nTask created at:\n${this._sourceTraceback}`;
+    logger.warning(
+      `${this.toString()} was cancelled while the Promise it follows is still pending: the Promise was already ` +
+        'running when the task was made (createTask(worker()) rather than createTask(() => worker())), so the work ' +
+        `behind it goes on unseen; pass the function to make it cancellable${where}`,
+    );
   }
 
   /** @internal Called by `Future.then` while this task's async function awaits `future`. */

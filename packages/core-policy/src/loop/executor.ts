@@ -54,8 +54,24 @@ function methodToFunction(source: string): string {
   return `${match[1] ?? ''}function${match[2] ? '*' : ''} ${match[3]}${source.slice(match[0].length - 1)}`;
 }
 
+function jobName(job: Job): string {
+  if (job.kind === 'module') return `${job.module}#${job.exportName ?? 'default'}`;
+  const name = /^(?:async\s+)?function\*?\s*([\w$]+)/.exec(job.source)?.[1];
+  return name === undefined ? 'a function' : `${name}()`;
+}
+
 /** Give a worker-side failure the explanation a user needs. */
 function explain(error: unknown, job: Job): unknown {
+  const exited = error instanceof Error ? /^worker exited with code: (-?\d+)$/.exec(error.message) : null;
+  if (exited !== null) {
+    // The thread ended under the job (process.exit() in it, or a fatal error):
+    // say which job it was and that the pool goes on with a new thread.
+    return new RuntimeError(
+      `the default executor's worker thread running ${jobName(job)} exited with code ${exited[1]} before the job finished ` +
+        '(process.exit() in a job ends its thread); the pool starts a new thread for the next job',
+      { cause: error },
+    );
+  }
   if (job.kind === 'source' && error instanceof ReferenceError) {
     return new ExecutorFunctionError(
       `${error.message} in the default executor's worker thread: a function run there takes only its own source with it, ` +

@@ -4,6 +4,7 @@ import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { getEventLoop } from '../loop/running-loop.js';
 import { Future } from '../futures/future.js';
 import { Protocol } from './protocols.js';
+import { writeBufferLimits, writelinesPieces } from './transport-arguments.js';
 
 const DEFAULT_HIGH_WATER = 64 * 1024;
 
@@ -294,11 +295,7 @@ export class DuplexTransport implements Transport {
   }
 
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high === undefined || high === null) high = low === undefined || low === null ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this.#high = high;
-    this.#low = low;
+    [this.#high, this.#low] = writeBufferLimits(high, low);
   }
 
   getWriteBufferSize(): number {
@@ -321,7 +318,7 @@ export class DuplexTransport implements Transport {
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    for (const data of list) this.write(data);
+    for (const data of writelinesPieces(list)) this.write(data);
   }
 
   writeEof(): void {

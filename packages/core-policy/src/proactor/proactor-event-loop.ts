@@ -4,6 +4,7 @@ import {
   COMPLETION_MORE,
   COMPLETION_STRIDE,
   DEAD_REGISTRATION_CHECK_INTERVAL,
+  EVENT_PRIORITY,
   EVENT_READ,
   EVENT_WRITE,
   NotImplementedError,
@@ -59,6 +60,7 @@ interface FdWatch {
   readonly fd: number;
   reader: Handle | null;
   writer: Handle | null;
+  priority: Handle | null;
   token: number;
   events: number;
   /** The file the fd named at the last addReader/addWriter (device and inode). */
@@ -66,6 +68,10 @@ interface FdWatch {
   inode: number;
   /** Reports since the file was last checked. */
   reports: number;
+}
+
+function slotOf(event: number): 'reader' | 'writer' | 'priority' {
+  return event === EVENT_READ ? 'reader' : event === EVENT_WRITE ? 'writer' : 'priority';
 }
 
 /** A listening socket's accept loop. */
@@ -207,6 +213,22 @@ export class ProactorEventLoop extends BaseEventLoop {
     return this._removeCallback(fileobjToFd(fd), EVENT_READ);
   }
 
+  /**
+   * Call `callback(...args)` whenever `fd` has priority (out-of-band) data
+   * (POLLPRI through the proactor's readiness poll), until
+   * `removePriorityReader`; an error or hang-up wakes it too.
+   */
+  addPriorityReader<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    this.#checkReadiness('addPriorityReader');
+    this._addCallback(fd, EVENT_PRIORITY, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  removePriorityReader(fd: FileObject): boolean {
+    if (this._closed) return false;
+    this.#checkReadiness('removePriorityReader');
+    return this._removeCallback(fileobjToFd(fd), EVENT_PRIORITY);
+  }
+
   addWriter<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
     this.#checkReadiness('addWriter');
     this._addCallback(fd, EVENT_WRITE, callback as (...args: unknown[]) => unknown, args);
@@ -244,36 +266,43 @@ export class ProactorEventLoop extends BaseEventLoop {
     const handle = new Handle(callback, args.length === 0 ? null : args, this);
     let watch = this.#watches.get(fd);
     if (watch === undefined) {
-      watch = { fd, reader: null, writer: null, token: 0, events: 0, device: stat.dev, inode: stat.ino, reports: 0 };
+      watch = { fd, reader: null, writer: null, priority: null, token: 0, events: 0, device: stat.dev, inode: stat.ino, reports: 0 };
       this.#watches.set(fd, watch);
     } else {
       watch.device = stat.dev;
       watch.inode = stat.ino;
       watch.reports = 0;
     }
-    const previous = event === EVENT_READ ? watch.reader : watch.writer;
-    if (event === EVENT_READ) watch.reader = handle;
-    else watch.writer = handle;
+    const slot = slotOf(event);
+    const previous = watch[slot];
+    watch[slot] = handle;
+    try {
+      // Always a fresh poll: the fd may have been closed and its number reused.
+      this.#rearm(watch, true);
+    } catch (error) {
+      // The proactor refused it (EVENT_PRIORITY on io_uring): watch what was watched before.
+      watch[slot] = previous;
+      this.#rearm(watch, true);
+      throw error;
+    }
     previous?.cancel();
-    // Always a fresh poll: the fd may have been closed and its number reused.
-    this.#rearm(watch, true);
   }
 
   /** @internal */
   _removeCallback(fd: number, event: number): boolean {
     const watch = this.#watches.get(fd);
     if (watch === undefined) return false;
-    const handle = event === EVENT_READ ? watch.reader : watch.writer;
+    const slot = slotOf(event);
+    const handle = watch[slot];
     if (handle === null) return false;
     handle.cancel();
-    if (event === EVENT_READ) watch.reader = null;
-    else watch.writer = null;
+    watch[slot] = null;
     this.#rearm(watch, false);
     return true;
   }
 
   #rearm(watch: FdWatch, fresh: boolean): void {
-    const wanted = (watch.reader !== null ? EVENT_READ : 0) | (watch.writer !== null ? EVENT_WRITE : 0);
+    const wanted = (watch.reader !== null ? EVENT_READ : 0) | (watch.writer !== null ? EVENT_WRITE : 0) | (watch.priority !== null ? EVENT_PRIORITY : 0);
     if (watch.token !== 0 && watch.events === wanted && !fresh) return;
     const proactor = this._proactor;
     if (watch.token !== 0) {
@@ -317,6 +346,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     }
     if ((result & EVENT_READ) !== 0 && watch.reader !== null) this._addReady(watch.reader);
     if ((result & EVENT_WRITE) !== 0 && watch.writer !== null) this._addReady(watch.writer);
+    if ((result & EVENT_PRIORITY) !== 0 && watch.priority !== null) this._addReady(watch.priority);
     this.#rearm(watch, true);
   }
 
@@ -334,8 +364,10 @@ export class ProactorEventLoop extends BaseEventLoop {
     }
     watch.reader?.cancel();
     watch.writer?.cancel();
+    watch.priority?.cancel();
     watch.reader = null;
     watch.writer = null;
+    watch.priority = null;
     watch.events = 0;
     if (this.getDebug()) {
       logger.warning(

@@ -21,6 +21,7 @@ import { wouldBlock } from '../net/socket-helpers.js';
 import type { SocketAddress, SocketLike } from '../net/socket-module.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { ProactorEventLoop } from './proactor-event-loop.js';
+import { writelinesPieces } from '../net/transport-arguments.js';
 
 export { MAX_READ_SIZE } from '../base/base-transport.js';
 // The platform's numbers (Windows' differ from Linux's: ECANCELED is 105 there, ENOBUFS 119).
@@ -304,10 +305,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    for (const data of list) {
-      if (!isBytes(data)) throw new TypeError('writelines() takes bytes-like objects (Uint8Array)');
-    }
-    for (const data of list) this.write(data);
+    for (const data of writelinesPieces(list)) this.write(data);
   }
 
   /** @internal */

@@ -1,4 +1,5 @@
 import {
+  EVENT_PRIORITY,
   EVENT_READ,
   EVENT_WRITE,
   NotImplementedError,
@@ -23,7 +24,12 @@ import { SelectorDatagramTransport, SelectorSocketTransport } from './selector-t
 import { UnixReadPipeTransport, UnixWritePipeTransport } from './unix-pipe-transports.js';
 import type { BaseProtocol, DatagramTransport, ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
 
-type ReaderWriter = [reader: Handle | null, writer: Handle | null];
+/** A key's data: the reader, writer and priority reader (`addPriorityReader`) of its fd, indexed by `slotOf(event)`. */
+type ReaderWriter = [reader: Handle | null, writer: Handle | null, priority?: Handle | null];
+
+function slotOf(event: number): 0 | 1 | 2 {
+  return event === EVENT_READ ? 0 : event === EVENT_WRITE ? 1 : 2;
+}
 
 /**
  * asyncio's `SelectorEventLoop`: the loop on a readiness backend. Give it a
@@ -55,9 +61,10 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   #deadRegistration(key: SelectorKey<ReaderWriter>): void {
-    const [reader, writer] = key.data;
+    const [reader, writer, priority] = key.data;
     reader?.cancel();
     writer?.cancel();
+    priority?.cancel();
     if (this.getDebug()) {
       logger.warning(
         `fd ${key.fd} was closed (or its number now names another file) while the loop was still watching it: ` +
@@ -91,6 +98,12 @@ export class SelectorEventLoop extends BaseEventLoop {
       if ((events & EVENT_WRITE) !== 0 && writer !== null) {
         if (writer._cancelled) this._removeCallback(fd, EVENT_WRITE);
         else this._addReady(writer);
+      }
+      if ((events & EVENT_PRIORITY) !== 0) {
+        const priority = key.data[2];
+        if (priority === undefined || priority === null) continue;
+        if (priority._cancelled) this._removeCallback(fd, EVENT_PRIORITY);
+        else this._addReady(priority);
       }
     }
   }
@@ -212,6 +225,28 @@ export class SelectorEventLoop extends BaseEventLoop {
     return this._removeCallback(fileobjToFd(fd), EVENT_READ);
   }
 
+  /**
+   * Call `callback(...args)` whenever `fd` has priority data: TCP urgent
+   * (out-of-band) data, read with `recv(n, MSG_OOB)`, or an exceptional
+   * condition such as a GPIO edge (EPOLLPRI, POLLPRI, select's exceptfds),
+   * until `removePriorityReader`. An error or hang-up on the fd wakes it too.
+   * Independent of `addReader` on the same fd. Not in asyncio; a backend that
+   * cannot watch for it (kqueue) throws `NotImplementedError`.
+   */
+  addPriorityReader<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
+    if (this._selector.supportsPriority !== true) {
+      this._checkClosed();
+      throw new NotImplementedError(`the ${this._selector.backendName} backend cannot watch for priority (out-of-band) data`);
+    }
+    this._addCallback(fd, EVENT_PRIORITY, callback as (...args: unknown[]) => unknown, args);
+  }
+
+  /** Stop watching `fd` for priority data; returns whether a priority reader was removed. */
+  removePriorityReader(fd: FileObject): boolean {
+    if (this._closed) return false;
+    return this._removeCallback(fileobjToFd(fd), EVENT_PRIORITY);
+  }
+
   addWriter<A extends unknown[]>(fd: FileObject, callback: (...args: A) => unknown, ...args: A): void {
     this._addCallback(fd, EVENT_WRITE, callback as (...args: unknown[]) => unknown, args);
   }
@@ -229,13 +264,17 @@ export class SelectorEventLoop extends BaseEventLoop {
     const handle = new Handle(callback, args.length === 0 ? null : args, this);
     const selector = this._selector;
     const key = selector.getMap().get(fd);
+    const slot = slotOf(event);
     try {
       if (key === undefined) {
-        selector.register(fd, event, event === EVENT_READ ? [handle, null] : [null, handle]);
+        const fresh: ReaderWriter = [null, null];
+        fresh[slot] = handle;
+        selector.register(fd, event, fresh);
         return;
       }
-      const [reader, writer] = key.data;
-      const data: ReaderWriter = event === EVENT_READ ? [handle, writer] : [reader, handle];
+      const data: ReaderWriter = [...key.data];
+      const previous = data[slot] ?? null;
+      data[slot] = handle;
       if ((key.events & event) !== 0) {
         // Same events: the fd may have been closed and its number reused
         // since; register it afresh so the new file is really watched.
@@ -244,7 +283,6 @@ export class SelectorEventLoop extends BaseEventLoop {
       } else {
         selector.modify(fd, key.events | event, data);
       }
-      const previous = event === EVENT_READ ? reader : writer;
       previous?.cancel();
     } catch (error) {
       throw explainRegisterError(error, fd, this._selector.backendName);
@@ -256,11 +294,15 @@ export class SelectorEventLoop extends BaseEventLoop {
     const selector = this._selector;
     const key = selector.getMap().get(fd);
     if (key === undefined) return false;
-    const [reader, writer] = key.data;
+    const slot = slotOf(event);
+    const handle = key.data[slot] ?? null;
     const mask = key.events & ~event;
     if (mask === 0) selector.unregister(fd);
-    else selector.modify(fd, mask, event === EVENT_READ ? [null, writer] : [reader, null]);
-    const handle = event === EVENT_READ ? reader : writer;
+    else {
+      const data: ReaderWriter = [...key.data];
+      data[slot] = null;
+      selector.modify(fd, mask, data);
+    }
     if (handle === null) return false;
     handle.cancel();
     return true;

@@ -15,6 +15,7 @@ import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import { BaseTransport, MAX_READ_SIZE, checkBytes, checkDatagramAddress, isBytes, type AnyProtocol } from '../base/base-transport.js';
 import type { TransportOwner } from '../base/server.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
+import { writelinesPieces } from '../net/transport-arguments.js';
 
 export type { TransportOwner };
 export { LOG_THRESHOLD_FOR_CONNLOST_WRITES, MAX_READ_SIZE } from '../base/base-transport.js';
@@ -204,11 +205,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    const pieces: Uint8Array[] = [];
-    for (const data of list) {
-      if (!isBytes(data)) throw new TypeError('writelines() takes bytes-like objects (Uint8Array)');
-      if (data.length > 0) pieces.push(data);
-    }
+    const pieces = writelinesPieces(list).filter((data) => data.length > 0);
     if (pieces.length === 0) return;
     if (pieces.length === 1 || this._bufferSize !== 0 || this._eof || this._connLost !== 0 || this._sock === null || this._sock.sendmsg === undefined) {
       for (const piece of pieces) this.write(piece);

@@ -17,6 +17,7 @@ import { openPipeEnd } from '../net/pipe-end.js';
 import { sysModule, type PipeLike, type SocketLike } from '../net/socket-module.js';
 import { SelectorTransport } from './selector-transports.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
+import { writelinesPieces } from '../net/transport-arguments.js';
 
 export type { PipeLike };
 
@@ -179,7 +180,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    for (const data of list) this.write(data);
+    for (const data of writelinesPieces(list)) this.write(data);
   }
 
   /** @internal */

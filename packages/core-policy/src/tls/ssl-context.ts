@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { NativeTlsBinding, NativeTlsContextBinding } from './native-tls.js';
+import { SSLError, toOSError } from '@evloop/interface';
 
 /** Do not ask for (server) or check (client) the peer's certificate. */
 export const CERT_NONE = 0;
@@ -97,7 +98,7 @@ export class SSLContext {
   }
 
   set verifyMode(mode: VerifyMode) {
-    if (mode !== CERT_NONE && mode !== CERT_OPTIONAL && mode !== CERT_REQUIRED) throw new RangeError(`invalid verifyMode ${String(mode)}`);
+    if (mode !== CERT_NONE && mode !== CERT_OPTIONAL && mode !== CERT_REQUIRED) throw new RangeError(`invalid verifyMode ${typeof mode === 'number' ? String(mode) : typeName(mode)}`);
     if (mode === CERT_NONE && this.#checkHostname) throw new RangeError('Cannot set verifyMode to CERT_NONE when checkHostname is enabled.');
     this.#verifyMode = mode;
     this.#changed();
@@ -140,8 +141,11 @@ export class SSLContext {
    * `load_cert_chain`). Without `keyFile` the key is read from `certFile`.
    */
   loadCertChain(certFile: string, keyFile?: string | null, password?: string | null): void {
-    const cert = fs.readFileSync(certFile);
-    const key = fs.readFileSync(keyFile ?? certFile);
+    checkPath('certFile', certFile, false);
+    checkPath('keyFile', keyFile, true);
+    if (password !== undefined && password !== null && typeof password !== 'string') throw new TypeError(`password must be a string or null, got ${typeName(password)}`);
+    const cert = readFile(certFile);
+    const key = readFile(keyFile ?? certFile);
     this.#cert = [cert];
     this.#key = [key];
     this.#passphrase = password ?? undefined;
@@ -155,14 +159,24 @@ export class SSLContext {
    * a directory (`capath`) or PEM text (`cadata`). Adds to what is trusted.
    */
   loadVerifyLocations(locations: { cafile?: string | null; capath?: string | null; cadata?: string | Uint8Array | null }): void {
-    const { cafile, capath, cadata } = locations ?? {};
+    if (locations === null || typeof locations !== 'object') throw new TypeError(`locations must be an object with cafile, capath or cadata, got ${typeName(locations)}`);
+    const { cafile, capath, cadata } = locations;
+    checkPath('cafile', cafile, true);
+    checkPath('capath', capath, true);
+    if (cadata !== undefined && cadata !== null && typeof cadata !== 'string' && !(cadata instanceof Uint8Array)) throw new TypeError(`cadata must be a string or bytes, got ${typeName(cadata)}`);
     if (!cafile && !capath && !cadata) throw new TypeError('cafile, capath and cadata cannot be all omitted');
     const added: string[] = [];
-    if (cafile) added.push(...pemCertificates(fs.readFileSync(cafile, 'utf8'), cafile));
+    if (cafile) added.push(...pemCertificates(readFile(cafile).toString('utf8'), cafile));
     if (capath) {
-      for (const name of fs.readdirSync(capath).sort()) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(capath).sort();
+      } catch (error) {
+        throw toOSError(error);
+      }
+      for (const name of names) {
         if (!/\.(pem|crt)$/i.test(name)) continue;
-        added.push(...splitPem(fs.readFileSync(path.join(capath, name), 'utf8')));
+        added.push(...splitPem(readFile(path.join(capath, name)).toString('utf8')));
       }
     }
     if (cadata) added.push(...pemCertificates(typeof cadata === 'string' ? cadata : Buffer.from(cadata).toString('utf8'), 'cadata'));
@@ -187,6 +201,7 @@ export class SSLContext {
 
   /** OpenSSL cipher list for TLS 1.2 and below (and TLS 1.3 suite names), as Node's `ciphers` option. */
   setCiphers(ciphers: string): void {
+    if (typeof ciphers !== 'string') throw new TypeError(`ciphers must be a string, got ${typeName(ciphers)}`);
     this.#ciphers = ciphers;
     this.#changed();
     this.secureContext();
@@ -211,7 +226,18 @@ export class SSLContext {
 
   /** Node's `tls.SecureContext` for these settings (made once, remade after a change). */
   secureContext(): tls.SecureContext {
-    if (this.#secureContext === null) this.#secureContext = tls.createSecureContext(this.secureContextOptions());
+    if (this.#secureContext === null) {
+      try {
+        this.#secureContext = tls.createSecureContext(this.secureContextOptions());
+      } catch (error) {
+        // OpenSSL refused a key, certificate or cipher list: Python's ssl.SSLError.
+        const record = error as { code?: unknown; library?: unknown; reason?: unknown; message?: unknown };
+        const code = typeof record.code === 'string' ? record.code : 'ERR_SSL';
+        const library = typeof record.library === 'string' ? record.library : null;
+        const reason = typeof record.reason === 'string' ? record.reason : null;
+        throw new SSLError(`${typeof record.message === 'string' ? record.message : String(error)} (${code})`, { code, library, reason, cause: error });
+      }
+    }
     return this.#secureContext;
   }
 
@@ -270,7 +296,26 @@ export class SSLContext {
 }
 
 function checkVersion(version: string): void {
-  if (version !== 'TLSv1.2' && version !== 'TLSv1.3') throw new RangeError(`unsupported TLS version ${JSON.stringify(version)} (TLSv1.2 or TLSv1.3)`);
+  if (version !== 'TLSv1.2' && version !== 'TLSv1.3') throw new RangeError(`unsupported TLS version ${typeof version === 'string' ? JSON.stringify(version) : typeName(version)} (TLSv1.2 or TLSv1.3)`);
+}
+
+function typeName(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+/** A file name argument: a non-empty string (never an fd number, which fs would read from), or null/undefined when `optional`. */
+function checkPath(name: string, value: unknown, optional: boolean): void {
+  if (optional && (value === undefined || value === null)) return;
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) throw new TypeError(`${name} must be a non-empty path string, got ${typeof value === 'string' ? JSON.stringify(value) : typeName(value)}`);
+}
+
+/** Read a file; a failure is the typed OSError (FileNotFoundError, PermissionError, ...), as Python's. */
+function readFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw toOSError(error);
+  }
 }
 
 function pemCertificates(text: string, where: string): string[] {

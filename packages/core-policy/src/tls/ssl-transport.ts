@@ -1,5 +1,6 @@
 import { NotImplementedError, type BaseProtocol, type Transport } from '@evloop/interface';
 import type { SSLProtocol } from './ssl-protocol.js';
+import { checkProtocol, writeBufferLimits, writelinesPieces } from '../net/transport-arguments.js';
 
 /**
  * The transport a protocol gets on a TLS connection (asyncio's
@@ -33,6 +34,7 @@ export class SSLTransport implements Transport {
   }
 
   setProtocol(protocol: BaseProtocol): void {
+    checkProtocol(protocol);
     this._ssl._app = protocol as SSLProtocol['_app'];
   }
 
@@ -83,11 +85,7 @@ export class SSLTransport implements Transport {
 
   /** As the plain transport: high defaults to 64 KiB (or 4 × low), low to high / 4. */
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
-    if (high === undefined || high === null) high = low === undefined || low === null ? 64 * 1024 : 4 * low;
-    if (low === undefined || low === null) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) throw new RangeError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this._ssl._highWater = high;
-    this._ssl._lowWater = low;
+    [this._ssl._highWater, this._ssl._lowWater] = writeBufferLimits(high, low);
     this._ssl._maybePauseApp();
     this._ssl._maybeResumeApp();
   }
@@ -107,11 +105,7 @@ export class SSLTransport implements Transport {
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    const pieces: Uint8Array[] = [];
-    for (const data of list) {
-      if (!(data instanceof Uint8Array)) throw new TypeError('writelines() takes bytes-like objects (Uint8Array)');
-      if (data.length > 0) pieces.push(data);
-    }
+    const pieces = writelinesPieces(list).filter((data) => data.length > 0);
     if (pieces.length === 0) return;
     this._ssl._write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
   }

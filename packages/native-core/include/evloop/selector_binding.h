@@ -41,6 +41,8 @@
 #include "evloop/idle_waiter.h"
 #include "evloop/status.h"
 #ifndef _WIN32
+#include <sys/stat.h>
+
 #include "evloop/fd_watch.h"
 #endif
 
@@ -85,6 +87,9 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
                                  Self::InstanceMethod("unwatch", &Self::Unwatch),
                                  Self::InstanceMethod("close", &Self::Close),
                                  Self::InstanceMethod("fileno", &Self::Fileno),
+#ifndef _WIN32
+                                 Self::InstanceMethod("identity", &Self::Identity),
+#endif
                              });
   }
 
@@ -142,8 +147,9 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
     *events = 0;
     if (with_events) {
       const double mask = info[1].As<Napi::Number>().DoubleValue();
-      if (!(mask == kEventRead || mask == kEventWrite || mask == (kEventRead | kEventWrite))) {
-        Napi::RangeError::New(env, "events must be EVENT_READ, EVENT_WRITE or both").ThrowAsJavaScriptException();
+      const double all = kEventRead | kEventWrite | kEventPriority;
+      if (!(mask >= 1 && mask <= all && mask == static_cast<double>(static_cast<int>(mask)))) {
+        Napi::RangeError::New(env, "events must be a mask of EVENT_READ, EVENT_WRITE and EVENT_PRIORITY").ThrowAsJavaScriptException();
         return false;
       }
       *events = static_cast<int>(mask);
@@ -225,6 +231,25 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
   }
 
   Napi::Value Fileno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), mechanism_.fd()); }
+
+#ifndef _WIN32
+  // identity(fd): "st_dev:st_ino" of the open file behind fd (fstat), so the
+  // TypeScript selector can tell, for a backend that watches by fd number,
+  // that the number now names another file. EBADF when fd is closed.
+  Napi::Value Identity(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd;
+    int events;
+    if (!ReadTarget(info, false, &fd, &events)) return env.Undefined();
+    struct stat status;
+    if (fstat(fd, &status) != 0) {
+      ThrowErrno(env, "fstat");
+      return env.Undefined();
+    }
+    return Napi::String::New(env, std::to_string(static_cast<unsigned long long>(status.st_dev)) + ":" +
+                                      std::to_string(static_cast<unsigned long long>(status.st_ino)));
+  }
+#endif
 
   void StopWatching() {
 #ifndef _WIN32

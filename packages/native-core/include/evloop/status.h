@@ -12,9 +12,13 @@
 
 namespace evloop {
 
-// EVENT_READ and EVENT_WRITE of @evloop/interface.
+// EVENT_READ, EVENT_WRITE and EVENT_PRIORITY of @evloop/interface.
 constexpr int kEventRead = 1;
 constexpr int kEventWrite = 2;
+// Urgent (out-of-band) data or an exceptional condition: EPOLLPRI, POLLPRI,
+// select's exceptfds. Backends without it never see it (the TypeScript
+// selector refuses it first).
+constexpr int kEventPriority = 4;
 
 // The outcome of one call: success, an errno with the syscall that gave it,
 // or an argument the mechanism cannot take at all (select's FD_SETSIZE),

@@ -21,6 +21,7 @@ uint32_t ToEpollEvents(int events) {
   uint32_t result = 0;
   if (events & kEventRead) result |= EPOLLIN;
   if (events & kEventWrite) result |= EPOLLOUT;
+  if (events & kEventPriority) result |= EPOLLPRI;
   return result;
 }
 
@@ -28,10 +29,13 @@ uint32_t ToEpollEvents(int events) {
 // (EPOLLIN, EPOLLHUP, EPOLLERR, EPOLLRDHUP, ...) makes the fd readable, and
 // every bit other than EPOLLIN makes it writable, so an error or a hang-up
 // wakes both readers and writers, which then see the error on their call.
+// EPOLLPRI (reported only when asked for) is urgent data: priority only;
+// an error or hang-up wakes a priority watcher too (it would spin otherwise).
 int FromEpollEvents(uint32_t events) {
   int result = 0;
-  if (events & ~static_cast<uint32_t>(EPOLLOUT)) result |= kEventRead;
-  if (events & ~static_cast<uint32_t>(EPOLLIN)) result |= kEventWrite;
+  if (events & ~static_cast<uint32_t>(EPOLLOUT | EPOLLPRI)) result |= kEventRead;
+  if (events & ~static_cast<uint32_t>(EPOLLIN | EPOLLPRI)) result |= kEventWrite;
+  if (events & (EPOLLPRI | EPOLLERR | EPOLLHUP)) result |= kEventPriority;
   return result;
 }
 

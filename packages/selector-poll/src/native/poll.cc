@@ -19,11 +19,13 @@ short ToPollEvents(int events) {
   short result = 0;
   if (events & kEventRead) result |= POLLIN;
   if (events & kEventWrite) result |= POLLOUT;
+  if (events & kEventPriority) result |= POLLPRI;
   return result;
 }
 
 int RegisteredEvents(short poll_events) {
-  return ((poll_events & POLLIN) ? kEventRead : 0) | ((poll_events & POLLOUT) ? kEventWrite : 0);
+  return ((poll_events & POLLIN) ? kEventRead : 0) | ((poll_events & POLLOUT) ? kEventWrite : 0) |
+         ((poll_events & POLLPRI) ? kEventPriority : 0);
 }
 
 // As CPython's PollSelector: anything but POLLIN counts as writable and
@@ -34,8 +36,11 @@ int ReadyEvents(const pollfd& entry) {
   short revents = entry.revents;
   if (revents == 0 || (revents & POLLNVAL)) return 0;
   int events = 0;
-  if (revents & ~POLLIN) events |= kEventWrite;
-  if (revents & ~POLLOUT) events |= kEventRead;
+  // POLLPRI (reported only when asked for) is urgent data: priority only;
+  // an error or hang-up wakes a priority watcher too.
+  if (revents & ~(POLLIN | POLLPRI)) events |= kEventWrite;
+  if (revents & ~(POLLOUT | POLLPRI)) events |= kEventRead;
+  if (revents & (POLLPRI | POLLERR | POLLHUP)) events |= kEventPriority;
   return events & RegisteredEvents(entry.events);
 }
 

@@ -26,12 +26,13 @@ bool IsClosed(int fd) { return fcntl(fd, F_GETFD) == -1 && errno == EBADF; }
 // closed. Clears every closed fd from the sets (they are dropped, never
 // reported ready) and says whether any was found, i.e. whether a retry can
 // succeed.
-bool DropClosed(const std::vector<int>& fds, fd_set* read, fd_set* write) {
+bool DropClosed(const std::vector<int>& fds, fd_set* read, fd_set* write, fd_set* except) {
   bool dropped = false;
   for (int fd : fds) {
-    if ((FD_ISSET(fd, read) || FD_ISSET(fd, write)) && IsClosed(fd)) {
+    if ((FD_ISSET(fd, read) || FD_ISSET(fd, write) || FD_ISSET(fd, except)) && IsClosed(fd)) {
       FD_CLR(fd, read);
       FD_CLR(fd, write);
+      FD_CLR(fd, except);
       dropped = true;
     }
   }
@@ -50,11 +51,14 @@ timeval ToTimeval(long long ms) {
 SelectSet::SelectSet() {
   FD_ZERO(&read_);
   FD_ZERO(&write_);
+  FD_ZERO(&except_);
 }
 
 void SelectSet::Store(int fd, int events) {
   if (events & kEventRead) FD_SET(fd, &read_); else FD_CLR(fd, &read_);
   if (events & kEventWrite) FD_SET(fd, &write_); else FD_CLR(fd, &write_);
+  // exceptfds: urgent (out-of-band) data, as POLLPRI.
+  if (events & kEventPriority) FD_SET(fd, &except_); else FD_CLR(fd, &except_);
 }
 
 Status SelectSet::Add(int fd, int events) {
@@ -92,6 +96,7 @@ Status SelectSet::Remove(int fd) {
   fds_.pop_back();
   FD_CLR(fd, &read_);
   FD_CLR(fd, &write_);
+  FD_CLR(fd, &except_);
   if (fd == max_fd_) max_fd_ = fds_.empty() ? -1 : *std::max_element(fds_.begin(), fds_.end());
   if (next_ >= fds_.size()) next_ = 0;
   return Status{};
@@ -100,6 +105,7 @@ Status SelectSet::Remove(int fd) {
 void SelectSet::Close() {
   FD_ZERO(&read_);
   FD_ZERO(&write_);
+  FD_ZERO(&except_);
   fds_.clear();
   index_.clear();
   max_fd_ = -1;
@@ -110,17 +116,19 @@ int SelectSet::Wait(int32_t* out, size_t capacity, int timeout_ms, Status* statu
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : 0);
   fd_set wanted_read = read_;
   fd_set wanted_write = write_;
-  fd_set ready_read, ready_write;
+  fd_set wanted_except = except_;
+  fd_set ready_read, ready_write, ready_except;
   long long left = timeout_ms;
   int ready;
   for (;;) {
     ready_read = wanted_read;
     ready_write = wanted_write;
+    ready_except = wanted_except;
     timeval tv = ToTimeval(left);
-    ready = select(max_fd_ + 1, &ready_read, &ready_write, nullptr, timeout_ms < 0 ? nullptr : &tv);
+    ready = select(max_fd_ + 1, &ready_read, &ready_write, &ready_except, timeout_ms < 0 ? nullptr : &tv);
     if (ready >= 0) break;
     int error = errno;
-    if (error == EBADF && DropClosed(fds_, &wanted_read, &wanted_write)) {
+    if (error == EBADF && DropClosed(fds_, &wanted_read, &wanted_write, &wanted_except)) {
       // retry without the closed fds
     } else if (error != EINTR) {
       *status = Status::Errno(error, "select");
@@ -140,7 +148,8 @@ int SelectSet::Wait(int32_t* out, size_t capacity, int timeout_ms, Status* statu
   for (size_t step = 0; step < size; step++) {
     const size_t slot = (start + step) % size;
     const int fd = fds_[slot];
-    const int events = (FD_ISSET(fd, &ready_read) ? kEventRead : 0) | (FD_ISSET(fd, &ready_write) ? kEventWrite : 0);
+    const int events = (FD_ISSET(fd, &ready_read) ? kEventRead : 0) | (FD_ISSET(fd, &ready_write) ? kEventWrite : 0) |
+                       (FD_ISSET(fd, &ready_except) ? kEventPriority : 0);
     if (events == 0) continue;
     if (count == capacity) {
       next_ = slot;  // level-triggered: the rest is reported by the next call
@@ -157,6 +166,7 @@ SelectSet::Snapshot SelectSet::TakeSnapshot() const {
   Snapshot snapshot;
   snapshot.read_ = read_;
   snapshot.write_ = write_;
+  snapshot.except_ = except_;
   snapshot.fds_ = fds_;
   snapshot.max_fd_ = max_fd_;
   return snapshot;
@@ -167,15 +177,16 @@ WaitOutcome SelectSet::Snapshot::BlockUntilReady(int wake_fd, const Deadline& de
   for (;;) {
     fd_set ready_read = read_;
     fd_set ready_write = write_;
+    fd_set ready_except = except_;
     FD_SET(wake_fd, &ready_read);
     const int left = deadline.RemainingMs();
     timeval tv = ToTimeval(left);
-    int ready = select(nfds, &ready_read, &ready_write, nullptr, left < 0 ? nullptr : &tv);
+    int ready = select(nfds, &ready_read, &ready_write, &ready_except, left < 0 ? nullptr : &tv);
     if (ready < 0) {
       if (errno == EINTR) continue;
       // A registered fd was closed without being unregistered: stop asking
       // about it in this snapshot rather than failing or spinning.
-      if (errno == EBADF && DropClosed(fds_, &read_, &write_)) continue;
+      if (errno == EBADF && DropClosed(fds_, &read_, &write_, &except_)) continue;
       *error = errno;
       return WaitOutcome::kFailed;
     }

@@ -45,6 +45,7 @@ class SelectSet {
     friend class SelectSet;
     fd_set read_;
     fd_set write_;
+    fd_set except_;
     std::vector<int> fds_;
     int max_fd_ = -1;
   };
@@ -69,6 +70,7 @@ class SelectSet {
 
   fd_set read_;
   fd_set write_;
+  fd_set except_;                          // EVENT_PRIORITY: urgent data
   std::vector<int> fds_;                   // registered fds
   std::unordered_map<int, size_t> index_;  // fd -> slot in fds_
   int max_fd_ = -1;

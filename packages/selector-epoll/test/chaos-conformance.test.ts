@@ -1,0 +1,4 @@
+import { runChaosConformance } from '@evloop/conformance';
+import { backend } from '@evloop/selector-epoll';
+
+runChaosConformance({ name: 'epoll', backend, backendPackage: '@evloop/selector-epoll' });

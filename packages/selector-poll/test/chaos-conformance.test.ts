@@ -1,0 +1,4 @@
+import { runChaosConformance } from '@evloop/conformance';
+import { backend } from '@evloop/selector-poll';
+
+runChaosConformance({ name: 'poll', backend, backendPackage: '@evloop/selector-poll' });

@@ -50,12 +50,14 @@ export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:verify_asan
 export EVLOOP_FUZZ_RUNS="${EVLOOP_FUZZ_RUNS:-300}"
 run() {
   echo "== test:asan: $1: vitest run ${*:2}"
-  (cd "packages/$1" && LD_PRELOAD="${LIBASAN}" npx vitest run "${@:2}")
+  (cd "$1" && LD_PRELOAD="${LIBASAN}" npx vitest run "${@:2}")
 }
-run sys test/socket-fuzz.test.ts test/addon-arguments.test.ts
-run core-policy test/loop-fuzz.test.ts test/transport-fuzz.test.ts
-run selector-epoll test/chaos-conformance.test.ts
-run selector-poll test/conformance.test.ts
-run selector-select test/conformance.test.ts
-run proactor-uring test/chaos-conformance.test.ts
+run packages/sys test/socket-fuzz.test.ts test/addon-arguments.test.ts
+# The loop and transport fuzz run on real sockets, so they live with the
+# integration tests (core-policy's own tests use its in-memory selector).
+run tests/integration test/loop-fuzz.test.ts test/transport-fuzz.test.ts
+run packages/selector-epoll test/chaos-conformance.test.ts
+run packages/selector-poll test/conformance.test.ts
+run packages/selector-select test/conformance.test.ts
+run packages/proactor-uring test/chaos-conformance.test.ts
 echo "== test:asan: passed"

@@ -1,6 +1,8 @@
 // Property-based fuzz of what a connection hands out: a stream transport, a
-// datagram transport, a StreamReader/StreamWriter pair, and SSLContext. Each
-// run makes them on a fresh loop over a socketpair and loopback UDP, calls
+// datagram transport, a TLS transport (both ends), a StreamReader/StreamWriter
+// pair, and SSLContext, on both loop families (a selector loop on epoll, a
+// proactor loop on io_uring where the kernel allows it). Each
+// run makes them on a fresh loop over socketpairs and loopback UDP, calls
 // up to six random methods with random argument shapes (garbage and
 // plausible values mixed), runs the loop briefly and closes it. Every call
 // returns or throws (or its future fails with) a typed error: a TypeError
@@ -12,8 +14,23 @@ import fs from 'node:fs';
 import { CancelledError, IncompleteReadError, LimitOverrunError, OSError, type ExceptionContext } from '@evloop/interface';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Future, Protocol, RuntimeError, SSLContext, SelectorEventLoop, StreamReader, openConnection, setSysModule, type SysModule } from '@evloop/core-policy';
+import { makeCertificates, opensslAvailable, type Certificates } from '@evloop/conformance';
+import {
+  Future,
+  ProactorEventLoop,
+  Protocol,
+  RuntimeError,
+  SSLContext,
+  SelectorEventLoop,
+  StreamReader,
+  openConnection,
+  setSysModule,
+  type BaseEventLoop,
+  type SysModule,
+} from '@evloop/core-policy';
+import { backend as uring } from '@evloop/proactor-uring';
 import * as sys from '@evloop/sys';
+import { afterAll, beforeAll } from 'vitest';
 import { testSelector } from './helpers.js';
 
 const RUNS = Number(process.env.EVLOOP_FUZZ_RUNS ?? 120);
@@ -28,9 +45,25 @@ const separator = fc.oneof(fc.constantFrom<unknown>('\n', '', 'ab', Buffer.from(
 const address = fc.oneof(fc.tuple(fc.constantFrom<unknown>('127.0.0.1', '::1', '', 42), fc.oneof(fc.integer({ min: -1, max: 70_000 }), garbage)), garbage);
 const name = fc.oneof(fc.constantFrom<unknown>('socket', 'sockname', 'peername', 'sslcontext', 'nothing'), garbage);
 
-type Target = 'transport' | 'datagram' | 'writer' | 'reader' | 'loneReader';
-type Step = { target: Target; method: string; args: readonly unknown[] };
 const PROTOCOL = Symbol('protocol');
+type Target = 'transport' | 'datagram' | 'tls' | 'tlsPeer' | 'writer' | 'reader' | 'loneReader';
+type Step = { target: Target; method: string; args: readonly unknown[] };
+/** A TLS transport's public methods (writeEof raises NotImplementedError, a RuntimeError, as asyncio's). */
+function tlsSteps(): Record<string, fc.Arbitrary<readonly unknown[]>> {
+  return {
+    write: fc.tuple(data),
+    writelines: fc.tuple(list),
+    writeEof: fc.constant([]),
+    setWriteBufferLimits: fc.tuple(limit, limit),
+    getWriteBufferSize: fc.constant([]),
+    pauseReading: fc.constant([]),
+    resumeReading: fc.constant([]),
+    getExtraInfo: fc.tuple(name, garbage),
+    setProtocol: fc.tuple(fc.oneof(fc.constant<unknown>(PROTOCOL), garbage)),
+    close: fc.constant([]),
+    abort: fc.constant([]),
+  };
+}
 const steps: Record<Target, Record<string, fc.Arbitrary<readonly unknown[]>>> = {
   transport: {
     write: fc.tuple(data),
@@ -45,6 +78,8 @@ const steps: Record<Target, Record<string, fc.Arbitrary<readonly unknown[]>>> = 
     close: fc.constant([]),
     abort: fc.constant([]),
   },
+  tls: tlsSteps(),
+  tlsPeer: tlsSteps(),
   datagram: {
     sendto: fc.tuple(data, address),
     getExtraInfo: fc.tuple(name),
@@ -106,71 +141,106 @@ function isAwaitable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
-async function runBriefly(loop: SelectorEventLoop): Promise<void> {
+async function runBriefly(loop: BaseEventLoop): Promise<void> {
   const done = loop.createFuture<void>();
   loop.callLater(0.005, () => done.setResult(undefined));
   await loop.runUntilComplete(done);
 }
 
+const uringAvailable = uring.available();
+const families: Array<[title: string, skip: string | false, make: () => BaseEventLoop]> = [
+  ['selector loop (epoll)', false, () => new SelectorEventLoop(testSelector())],
+  ['proactor loop (io_uring)', uringAvailable.ok ? false : `io_uring unavailable here: ${uringAvailable.ok ? '' : uringAvailable.reason}`, () => new ProactorEventLoop(uring.createProactor!())],
+];
+let certs: Certificates | undefined;
+
 describe.skipIf(process.platform !== 'linux')('transport, stream and SSLContext fuzz', () => {
-  it(`${RUNS} runs of up to six random calls on transports and streams give only typed errors, close cleanly and leak no fd`, async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 6 }), async (sequence) => {
-        const before = openFds();
-        const loop = new SelectorEventLoop(testSelector());
-        const untyped: string[] = [];
-        loop.setExceptionHandler((_loop, context: ExceptionContext) => {
-          // A protocol set by setProtocol(garbage) that lacks a callback fails in it: reported as asyncio does.
-          if (/^Fatal error: protocol\.\w+\(\) call failed\.$/.test(context.message)) return;
-          if (!typed(context.exception)) untyped.push(`exception handler: ${context.message}: ${String(context.exception)}`);
-        });
-        const pending: Future<unknown>[] = [];
-        const closers: (() => void)[] = [];
-        try {
-          const targets = await loop.runUntilComplete(async () => {
-            const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
-            const [transport] = await loop.createConnection(() => new Protocol(), null, null, { sock: a });
-            closers.push(() => transport.abort());
-            const [reader, writer] = await openConnection(null, null, { sock: b, limit: 64 });
-            closers.push(() => writer.transport.abort());
-            const [datagram] = await loop.createDatagramEndpoint(() => new Protocol(), { localAddr: ['127.0.0.1', 0] });
-            closers.push(() => datagram.abort());
-            return { transport, datagram, writer, reader, loneReader: new StreamReader({ limit: 16, loop }) } as Record<Target, unknown>;
+  beforeAll(() => {
+    if (opensslAvailable) certs = makeCertificates();
+  });
+  afterAll(() => {
+    if (certs !== undefined) fs.rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  for (const [family, skip, makeLoop] of families) {
+    const tlsNote = opensslAvailable ? 'TLS too' : 'not TLS: no openssl CLI to make certificates';
+    it.skipIf(skip !== false)(`${RUNS} runs of up to six random calls on transports (${tlsNote}) and streams give only typed errors, close cleanly and leak no fd: ${family}${skip === false ? '' : ` (skipped: ${skip})`}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 6 }), async (sequence) => {
+          const before = openFds();
+          const loop = makeLoop();
+          const untyped: string[] = [];
+          loop.setExceptionHandler((_loop, context: ExceptionContext) => {
+            // A protocol set by setProtocol(garbage) that lacks a callback fails in it: reported as asyncio does.
+            if (/^Fatal error: protocol\.\w+\(\) call failed\.$/.test(context.message)) return;
+            if (!typed(context.exception)) untyped.push(`exception handler: ${context.message}: ${String(context.exception)}`);
           });
-          for (const { target, method, args } of sequence) {
-            const values = args.map((arg) => (arg === PROTOCOL ? new Protocol() : arg));
-            let result: unknown;
-            try {
-              result = (targets[target] as Record<string, (...list: unknown[]) => unknown>)[method]!(...values);
-            } catch (error) {
-              if (!typed(error)) untyped.push(`${target}.${method}(${values.map((value) => typeof value).join(', ')}) threw ${String(error)}`);
-              continue;
+          const pending: Future<unknown>[] = [];
+          const closers: (() => void)[] = [];
+          try {
+            const targets = await loop.runUntilComplete(async () => {
+              const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+              const [transport] = await loop.createConnection(() => new Protocol(), null, null, { sock: a });
+              closers.push(() => transport.abort());
+              const [reader, writer] = await openConnection(null, null, { sock: b, limit: 64 });
+              closers.push(() => writer.transport.abort());
+              const [datagram] = await loop.createDatagramEndpoint(() => new Protocol(), { localAddr: ['127.0.0.1', 0] });
+              closers.push(() => datagram.abort());
+              let tls: unknown = null;
+              let tlsPeer: unknown = null;
+              if (certs !== undefined) {
+                const [c, s] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+                const serverContext = new SSLContext('server');
+                serverContext.loadCertChain(certs.serverCert, certs.serverKey);
+                const clientContext = new SSLContext('client');
+                clientContext.loadVerifyLocations({ cafile: certs.caFile });
+                const serverSide = loop.connectAcceptedSocket(() => new Protocol(), s, { ssl: serverContext });
+                const clientSide = loop.createConnection(() => new Protocol(), null, null, { sock: c, ssl: clientContext, serverHostname: 'localhost' });
+                const [client] = await clientSide;
+                closers.push(() => client.abort());
+                const [server] = await serverSide;
+                closers.push(() => server.abort());
+                tls = client;
+                tlsPeer = server;
+              }
+              return { transport, datagram, tls, tlsPeer, writer, reader, loneReader: new StreamReader({ limit: 16, loop }) } as Record<Target, unknown>;
+            });
+            for (const { target, method, args } of sequence) {
+              if (targets[target] === null) continue; // no TLS without certificates
+              const values = args.map((arg) => (arg === PROTOCOL ? new Protocol() : arg));
+              let result: unknown;
+              try {
+                result = (targets[target] as Record<string, (...list: unknown[]) => unknown>)[method]!(...values);
+              } catch (error) {
+                if (!typed(error)) untyped.push(`${target}.${method}(${values.map((value) => typeof value).join(', ')}) threw ${String(error)}`);
+                continue;
+              }
+              // Coroutines (read, drain, ...) run as tasks, so their outcome is seen.
+              if (isAwaitable(result)) pending.push(loop.createTask(result as PromiseLike<unknown>));
             }
-            // Coroutines (read, drain, ...) run as tasks, so their outcome is seen.
-            if (isAwaitable(result)) pending.push(loop.createTask(result as PromiseLike<unknown>));
-          }
-          await runBriefly(loop);
-          for (const future of pending) {
-            if (!future.done()) {
-              future.cancel();
-              continue;
+            await runBriefly(loop);
+            for (const future of pending) {
+              if (!future.done()) {
+                future.cancel();
+                continue;
+              }
+              if (future.cancelled()) continue;
+              const error = future.exception();
+              if (error !== null && !typed(error)) untyped.push(`a future failed with ${String(error)}`);
             }
-            if (future.cancelled()) continue;
-            const error = future.exception();
-            if (error !== null && !typed(error)) untyped.push(`a future failed with ${String(error)}`);
+            await runBriefly(loop);
+          } finally {
+            for (const close of closers) close();
+            await runBriefly(loop);
+            loop.close();
           }
-          await runBriefly(loop);
-        } finally {
-          for (const close of closers) close();
-          await runBriefly(loop);
-          loop.close();
-        }
-        expect(untyped).toEqual([]);
-        expect(openFds()).toBe(before);
-      }),
-      { numRuns: RUNS },
-    );
-  }, 120_000);
+          expect(untyped).toEqual([]);
+          expect(openFds()).toBe(before);
+        }),
+        { numRuns: RUNS },
+      );
+    }, 120_000);
+  }
 
   it(`${RUNS} runs of random SSLContext construction, setters and loaders give only typed errors`, () => {
     const purpose = fc.oneof(fc.constantFrom<unknown>('client', 'server'), garbage);

@@ -48,8 +48,8 @@ const name = fc.oneof(fc.constantFrom<unknown>('socket', 'sockname', 'peername',
 const PROTOCOL = Symbol('protocol');
 type Target = 'transport' | 'datagram' | 'tls' | 'tlsPeer' | 'writer' | 'reader' | 'loneReader';
 type Step = { target: Target; method: string; args: readonly unknown[] };
-/** A TLS transport's public methods (writeEof raises NotImplementedError, a RuntimeError, as asyncio's). */
-function tlsSteps(): Record<string, fc.Arbitrary<readonly unknown[]>> {
+/** A stream transport's public methods, plain or TLS (TLS writeEof raises NotImplementedError, a RuntimeError, as asyncio's). */
+function streamTransportSteps(): Record<string, fc.Arbitrary<readonly unknown[]>> {
   return {
     write: fc.tuple(data),
     writelines: fc.tuple(list),
@@ -65,21 +65,9 @@ function tlsSteps(): Record<string, fc.Arbitrary<readonly unknown[]>> {
   };
 }
 const steps: Record<Target, Record<string, fc.Arbitrary<readonly unknown[]>>> = {
-  transport: {
-    write: fc.tuple(data),
-    writelines: fc.tuple(list),
-    writeEof: fc.constant([]),
-    setWriteBufferLimits: fc.tuple(limit, limit),
-    getWriteBufferSize: fc.constant([]),
-    pauseReading: fc.constant([]),
-    resumeReading: fc.constant([]),
-    getExtraInfo: fc.tuple(name, garbage),
-    setProtocol: fc.tuple(fc.oneof(fc.constant<unknown>(PROTOCOL), garbage)),
-    close: fc.constant([]),
-    abort: fc.constant([]),
-  },
-  tls: tlsSteps(),
-  tlsPeer: tlsSteps(),
+  transport: streamTransportSteps(),
+  tls: streamTransportSteps(),
+  tlsPeer: streamTransportSteps(),
   datagram: {
     sendto: fc.tuple(data, address),
     getExtraInfo: fc.tuple(name),

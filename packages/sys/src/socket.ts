@@ -42,28 +42,30 @@ export interface AcceptOptions {
 }
 
 /**
- * What the finalizer needs of a Socket. Numbers only: a description string
- * made per socket would cost a few hundred bytes of every idle connection.
+ * What the finalizer of an open Socket holds: its fd, family and type packed
+ * into one number (fd in the low 32 bits, then 8 bits each of family and
+ * type), so an idle connection pays for no object besides the registry's
+ * own cell. The Socket itself is the unregister token (held weakly).
  */
-interface SocketState {
-  fd: number;
-  readonly family: number;
-  readonly type: number;
-  readonly proto: number;
+const FAMILY_SHIFT = 2 ** 32;
+const TYPE_SHIFT = 2 ** 40;
+
+function packFinalizerState(fd: number, family: number, type: number): number {
+  return fd + (family & 0xff) * FAMILY_SHIFT + (type & 0xff) * TYPE_SHIFT;
 }
 
 // A Socket that is collected while open closes its fd; in debug mode it says so.
-const unclosed = new FinalizationRegistry<SocketState>((state) => {
-  const fd = state.fd;
-  if (fd < 0) return;
-  state.fd = -1;
+const unclosed = new FinalizationRegistry<number>((packed) => {
+  const fd = packed % FAMILY_SHIFT;
+  const family = Math.floor(packed / FAMILY_SHIFT) % 256;
+  const type = Math.floor(packed / TYPE_SHIFT) % 256;
   try {
     native.close(fd);
   } catch {
     // Nothing useful to do with an error from a finalizer.
   }
   if (getDebug()) {
-    process.emitWarning(`unclosed Socket(family=${state.family}, type=${state.type}, proto=${state.proto}) (fd ${fd}) was garbage-collected; its fd was closed`, {
+    process.emitWarning(`unclosed Socket(family=${family}, type=${type}) (fd ${fd}) was garbage-collected; its fd was closed`, {
       type: 'ResourceWarning',
       code: 'EVLOOP_UNCLOSED_SOCKET',
     });
@@ -104,7 +106,7 @@ export class Socket {
   readonly type: number;
   /** Protocol number (0 when the platform cannot tell for a wrapped fd). */
   readonly proto: number;
-  readonly #state: SocketState;
+  #fileno: number;
 
   constructor(family?: number, type?: number, proto?: number);
   constructor(options: SocketOptions);
@@ -139,27 +141,27 @@ export class Socket {
     this.family = family;
     this.type = type & ~TYPE_FLAGS;
     this.proto = proto;
-    this.#state = { fd, family, type: this.type, proto };
-    unclosed.register(this, this.#state, this.#state);
+    this.#fileno = fd;
+    unclosed.register(this, packFinalizerState(fd, family, this.type), this);
   }
 
   #fd(syscall: string): number {
-    const fd = this.#state.fd;
+    const fd = this.#fileno;
     if (fd < 0) throw closedError(syscall);
     return fd;
   }
 
   /** The fd, or -1 after `close()`/`detach()`. */
   fileno(): number {
-    return this.#state.fd;
+    return this.#fileno;
   }
 
   /** Close the fd. Calling it again does nothing. ECONNRESET from close is ignored, as Python does. */
   close(): void {
-    const fd = this.#state.fd;
+    const fd = this.#fileno;
     if (fd < 0) return;
-    this.#state.fd = -1;
-    unclosed.unregister(this.#state);
+    this.#fileno = -1;
+    unclosed.unregister(this);
     try {
       native.close(fd);
     } catch (error) {
@@ -170,9 +172,9 @@ export class Socket {
 
   /** Give up ownership of the fd without closing it, and return it; the Socket is then closed (`fileno()` is -1). */
   detach(): number {
-    const fd = this.#state.fd;
-    this.#state.fd = -1;
-    unclosed.unregister(this.#state);
+    const fd = this.#fileno;
+    this.#fileno = -1;
+    unclosed.unregister(this);
     return fd;
   }
 
@@ -236,7 +238,7 @@ export class Socket {
 
   /** As `connect`, but returns the errno (0 on success) instead of throwing an OSError, as Python's `connect_ex`. */
   connectEx(address: AddressInput): number {
-    const fd = this.#state.fd;
+    const fd = this.#fileno;
     if (fd < 0) return EBADF;
     const result = native.connect(fd, ...addressArgs(this.family, address));
     return result < 0 ? -result : 0;
@@ -502,7 +504,7 @@ export class Socket {
   }
 
   toString(): string {
-    return `<Socket fd=${this.#state.fd} family=${this.family} type=${this.type} proto=${this.proto}>`;
+    return `<Socket fd=${this.#fileno} family=${this.family} type=${this.type} proto=${this.proto}>`;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -40,6 +40,7 @@ describePosix('a Socket collected while open', 'a listable fd table', () => {
       expect(warnings.length).toBeGreaterThanOrEqual(3);
       for (const fd of fds) expect(warnings.some((warning) => warning.message.includes(`fd ${fd}`))).toBe(true);
       expect(warnings[0]).toMatchObject({ code: 'EVLOOP_UNCLOSED_SOCKET' });
+      expect(warnings[0]!.message).toContain(`unclosed Socket(family=${AF_INET}, type=${SOCK_STREAM})`);
     } finally {
       process.off('warning', onWarning);
     }

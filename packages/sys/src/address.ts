@@ -59,9 +59,20 @@ export function addressArgs(family: number, address: unknown, name = 'address'):
   return [family, host, port, flowinfo, scopeId];
 }
 
+/**
+ * The host string of the last address decoded. A server accepting many
+ * connections from one host (a proxy, a load balancer, a benchmark) would
+ * otherwise keep one copy of the same host string per connection in each
+ * peer address; comparing with the last one is cheap and shares it.
+ */
+let lastHost = '';
+
 /** Turn the addon's address into the public shape; null when there is none. */
 export function addressFromNative(address: NativeAddress): Address | null {
   if (address === null || typeof address === 'number') return null;
   if (Buffer.isBuffer(address)) return address.toString('utf8');
+  const host = address[0];
+  if (host === lastHost) address[0] = lastHost;
+  else lastHost = host;
   return address;
 }

@@ -585,6 +585,104 @@ describe('StreamReader flow control', () => {
   });
 });
 
+/** A transport whose received chunks are never written again, as the selector socket transport's slab views. */
+class OwningFakeTransport extends FakeTransport {}
+Object.defineProperty(OwningFakeTransport.prototype, Symbol.for('evloop.ownsReceivedData'), { value: true });
+
+describe('StreamReader over a transport that owns its received chunks (no copy while a read waits)', () => {
+  function connected(transport: FakeTransport = new OwningFakeTransport(), limit?: number): { reader: StreamReader; protocol: StreamReaderProtocol } {
+    const reader = new StreamReader(limit === undefined ? { loop } : { loop, limit });
+    const protocol = new StreamReaderProtocol(reader, null, { loop });
+    protocol.connectionMade(transport);
+    return { reader, protocol };
+  }
+
+  it('a waiting read(n) gets the chunk itself; without the mark, a copy', async () => {
+    const { reader, protocol } = connected();
+    const chunk = bytes('hello');
+    const read = loop.createTask(() => reader.read(100));
+    await loop.runUntilComplete(sleep(0));
+    protocol.dataReceived(chunk);
+    expect(await loop.runUntilComplete(read)).toBe(chunk);
+
+    const plain = connected(new FakeTransport());
+    const copied = bytes('hello');
+    const plainRead = loop.createTask(() => plain.reader.read(100));
+    await loop.runUntilComplete(sleep(0));
+    plain.protocol.dataReceived(copied);
+    const result = await loop.runUntilComplete(plainRead);
+    expect(result).not.toBe(copied);
+    expect(text(result)).toBe('hello');
+  });
+
+  it('partial reads: what a read leaves of the chunk is copied before the chunk can be reused', async () => {
+    const { reader, protocol } = connected();
+    const chunk = bytes('abcdefgh');
+    const read = loop.createTask(() => reader.readexactly(3));
+    await loop.runUntilComplete(sleep(0));
+    protocol.dataReceived(chunk);
+    expect(text(await loop.runUntilComplete(read))).toBe('abc');
+    chunk.fill(0x21);
+    expect(text(await loop.runUntilComplete(reader.read(2)))).toBe('de');
+    expect(text(await loop.runUntilComplete(reader.readexactly(3)))).toBe('fgh');
+  });
+
+  it('a chunk that does not finish the read (readexactly across chunks) is kept intact', async () => {
+    const { reader, protocol } = connected();
+    const first = bytes('abc');
+    const read = loop.createTask(() => reader.readexactly(6));
+    await loop.runUntilComplete(sleep(0));
+    protocol.dataReceived(first);
+    await loop.runUntilComplete(sleep(0));
+    first.fill(0x21);
+    protocol.dataReceived(bytes('def'));
+    expect(text(await loop.runUntilComplete(read))).toBe('abcdef');
+  });
+
+  it('limit overrun: the waiting readuntil fails and the buffer keeps the chunk bytes', async () => {
+    const { reader, protocol } = connected(new OwningFakeTransport(), 4);
+    const chunk = bytes('0123456789');
+    const read = loop.createTask(() => reader.readuntil(bytes('\n')));
+    await loop.runUntilComplete(sleep(0));
+    protocol.dataReceived(chunk);
+    await expect(loop.runUntilComplete(read)).rejects.toSatisfy((error) => LimitOverrunError.isInstance(error));
+    chunk.fill(0x21);
+    expect(text(await loop.runUntilComplete(reader.read(100)))).toBe('0123456789');
+  });
+
+  it('EOF while waiting: IncompleteReadError carries the bytes of the chunk', async () => {
+    const { reader, protocol } = connected();
+    const chunk = bytes('abc');
+    const read = loop.createTask(() => reader.readexactly(10));
+    await loop.runUntilComplete(sleep(0));
+    protocol.dataReceived(chunk);
+    protocol.eofReceived();
+    let caught: unknown = null;
+    try {
+      await loop.runUntilComplete(read);
+    } catch (error) {
+      caught = error;
+    }
+    expect(IncompleteReadError.isInstance(caught)).toBe(true);
+    expect(text((caught as IncompleteReadError).partial as Buffer)).toBe('abc');
+    expect(reader.atEof()).toBe(true);
+  });
+
+  it('an exception set before the woken read runs fails it; the chunk bytes stay in the buffer, copied', async () => {
+    const { reader, protocol } = connected();
+    const chunk = bytes('abc');
+    const read = loop.createTask(() => reader.read(10));
+    await loop.runUntilComplete(sleep(0));
+    protocol.dataReceived(chunk);
+    const error = new Error('boom');
+    reader.setException(error);
+    await expect(loop.runUntilComplete(read)).rejects.toBe(error);
+    chunk.fill(0x21);
+    expect(reader.toString()).toContain('3 bytes');
+    expect(text(reader._buffer.view())).toBe('abc');
+  });
+});
+
 describe('StreamReaderProtocol and StreamWriter (fake transport)', () => {
   function connected(): { transport: FakeTransport; reader: StreamReader; protocol: StreamReaderProtocol; writer: StreamWriter } {
     const transport = new FakeTransport();

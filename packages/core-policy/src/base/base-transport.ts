@@ -15,6 +15,13 @@ import { DEFAULT_HIGH_WATER, checkProtocol, writeBufferLimits } from '../net/tra
 
 export { DEFAULT_HIGH_WATER };
 
+/**
+ * @internal Set (true) on a transport class whose `dataReceived` buffers are
+ * never written again once handed out (each is a region of a slab used
+ * once): a consumer may keep such a buffer instead of copying it.
+ */
+export const OWNS_RECEIVED_DATA: unique symbol = Symbol.for('evloop.ownsReceivedData');
+
 /** Bytes one read asks for: asyncio's selector transports read up to 256 KiB per readiness. */
 export const MAX_READ_SIZE = 256 * 1024;
 /** After this many writes to a lost connection, each further one logs a warning (asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES). */

@@ -12,7 +12,7 @@ import {
 import type { Future } from '../futures/future.js';
 import { sysConstant, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
-import { BaseTransport, MAX_READ_SIZE, checkBytes, checkDatagramAddress, isBytes, type AnyProtocol } from '../base/base-transport.js';
+import { BaseTransport, MAX_READ_SIZE, OWNS_RECEIVED_DATA, checkBytes, checkDatagramAddress, isBytes, type AnyProtocol } from '../base/base-transport.js';
 import type { TransportOwner } from '../base/server.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
 import { writelinesPieces } from '../net/transport-arguments.js';
@@ -310,6 +310,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
 }
 
 Object.defineProperty(SelectorSocketTransport.prototype, START_TLS_COMPATIBLE, { value: true });
+// `_readReady` hands out views of a slab region that is never read into again.
+Object.defineProperty(SelectorSocketTransport.prototype, OWNS_RECEIVED_DATA, { value: true });
 
 function setNoDelay(sock: SocketLike): void {
   if (sock.type !== sysConstant('SOCK_STREAM')) return;

@@ -4,25 +4,48 @@
  * it must grow and is compacted when the dead head is large), and reading
  * moves the read position, so feeding many small chunks and reading them
  * back stays linear. Searches run on a view of the live bytes, never a copy.
+ *
+ * An empty buffer may instead borrow a chunk (`lend`) that nobody writes to
+ * again: a read that takes all of it gets the chunk itself, no copy at all.
+ * The owner must `adopt` (copy in) whatever is still borrowed soon after, so
+ * a small rest never keeps the chunk's larger backing store alive.
  * @internal
  */
 export class StreamBuffer {
   #storage: Buffer = EMPTY;
   #start = 0;
   #end = 0;
+  /** A lent chunk, the only live bytes while not null (the storage is empty then). */
+  #borrowed: Buffer | null = null;
 
   get length(): number {
-    return this.#end - this.#start;
+    return this.#borrowed === null ? this.#end - this.#start : this.#borrowed.length;
   }
 
   /** The live bytes as a view (valid until the next append or take). */
   view(): Buffer {
-    return this.#storage.subarray(this.#start, this.#end);
+    return this.#borrowed ?? this.#storage.subarray(this.#start, this.#end);
+  }
+
+  /** Hold `data` without copying when nothing is buffered (else append it): `data` must never be written again. */
+  lend(data: Buffer): void {
+    if (data.length === 0) return;
+    if (this.length === 0) this.#borrowed = data;
+    else this.append(data);
+  }
+
+  /** Copy a lent chunk (what is left of it) into the storage. */
+  adopt(): void {
+    const borrowed = this.#borrowed;
+    if (borrowed === null) return;
+    this.#borrowed = null;
+    this.append(borrowed);
   }
 
   append(data: Uint8Array): void {
     const size = data.length;
     if (size === 0) return;
+    if (this.#borrowed !== null) this.adopt();
     if (this.#end + size > this.#storage.length) this.#makeRoom(size);
     this.#storage.set(data, this.#end);
     this.#end += size;
@@ -30,6 +53,15 @@ export class StreamBuffer {
 
   /** Remove and return the first `count` bytes (fewer if there are fewer). */
   take(count: number): Buffer {
+    const borrowed = this.#borrowed;
+    if (borrowed !== null) {
+      if (count <= 0) return EMPTY;
+      this.#borrowed = null;
+      if (count >= borrowed.length) return borrowed;
+      // The rest is copied in: only the caller's part stays a view of the chunk.
+      this.append(borrowed.subarray(count));
+      return borrowed.subarray(0, count);
+    }
     const live = this.length;
     const size = Math.min(count, live);
     if (size === 0) return EMPTY;
@@ -48,6 +80,11 @@ export class StreamBuffer {
 
   /** Drop the first `count` bytes. */
   discard(count: number): void {
+    const borrowed = this.#borrowed;
+    if (borrowed !== null) {
+      this.#borrowed = count >= borrowed.length ? null : borrowed.subarray(Math.max(0, count));
+      return;
+    }
     this.#start += Math.min(count, this.length);
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
@@ -68,7 +105,7 @@ export class StreamBuffer {
   /** Whether `needle` occurs at `at` (relative to the live bytes). */
   startsWith(needle: Uint8Array, at: number): boolean {
     if (at + needle.length > this.length) return false;
-    return this.#storage.compare(needle, 0, needle.length, this.#start + at, this.#start + at + needle.length) === 0;
+    return this.view().compare(needle, 0, needle.length, at, at + needle.length) === 0;
   }
 
   #makeRoom(size: number): void {

@@ -116,8 +116,28 @@ export class StreamReader implements AsyncIterable<Buffer> {
   feedData(data: Uint8Array): void {
     if (this._eof) throw new RuntimeError('feedData after feedEof');
     if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array, got ${describe(data)}`);
+    this._feed(data, false);
+  }
+
+  /**
+   * @internal `feedData` of a chunk nobody writes to again (from a transport
+   * marked `OWNS_RECEIVED_DATA`): when a read is waiting on an empty buffer,
+   * the buffer borrows the chunk and the read gets it without a copy; what
+   * the read leaves is copied in by the retry (`_retryWaiterSafely`).
+   */
+  _feedOwned(data: Buffer): void {
+    if (this._eof) throw new RuntimeError('feedData after feedEof');
+    const waiter = this._waiter;
+    const lend =
+      waiter !== null && !waiter.scheduled && this._buffer.length === 0 && !waiter.future.done() && !waiter.future.getLoop().isClosed();
+    this._feed(data, lend);
+  }
+
+  /** @internal */
+  _feed(data: Uint8Array, lend: boolean): void {
     if (data.length === 0) return;
-    this._buffer.append(data);
+    if (lend) this._buffer.lend(data as Buffer);
+    else this._buffer.append(data);
     this._wakeWaiter();
     if (this._transport !== null && !this._paused && this._buffer.length > 2 * this._limit) {
       try {
@@ -374,14 +394,17 @@ export class StreamReader implements AsyncIterable<Buffer> {
   /** @internal The microtask of `_wakeWaiter`: nothing it does may throw into Node's microtask queue. */
   _retryWaiterSafely(waiter: PendingRead): void {
     const loop = waiter.future.getLoop();
-    if (loop.isClosed()) {
-      waiter.scheduled = false;
-      return;
-    }
     try {
+      if (loop.isClosed()) {
+        waiter.scheduled = false;
+        return;
+      }
       this._retryWaiter(waiter);
     } catch (error) {
       loop.callExceptionHandler({ message: 'StreamReader: waking the waiting read failed', exception: error });
+    } finally {
+      // What the read did not take of a lent chunk is copied now.
+      this._buffer.adopt();
     }
   }
 

@@ -13,6 +13,7 @@ import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { Coroutine, isCoroutineObject } from '../futures/coroutine.js';
 import { Future, isFuture } from '../futures/future.js';
 import { Protocol } from '../net/protocols.js';
+import { OWNS_RECEIVED_DATA } from '../base/base-transport.js';
 import { getEventLoop } from '../loop/running-loop.js';
 import { DEFAULT_LIMIT, StreamReader } from './stream-reader.js';
 import { isGenerator, isThenable, type Task } from '../futures/task.js';
@@ -41,6 +42,7 @@ export class StreamReaderProtocol extends Protocol {
   /** @internal */ _paused = false;
   /** @internal */ _connectionLost = false;
   /** @internal Over TLS, EOF closes the connection (TLS has no half-close), as asyncio's `_over_ssl`. */ _overSsl = false;
+  /** @internal The transport's received chunks may be kept without a copy (`OWNS_RECEIVED_DATA`). */ _ownedData = false;
   /** @internal */ readonly _drainWaiters = new Set<Future<void>>();
   /** @internal A done future that `_drainHelper` hands out while writing may go on: no future per `drain()`. */
   _drained: Future<void> | null = null;
@@ -61,6 +63,7 @@ export class StreamReaderProtocol extends Protocol {
   _replaceTransport(transport: Transport): void {
     this._transport = transport;
     this._overSsl = true;
+    this._ownedData = false;
     this._streamReader?._replaceTransport(transport);
   }
 
@@ -73,6 +76,7 @@ export class StreamReaderProtocol extends Protocol {
     const stream = transport as Transport;
     this._transport = stream;
     this._overSsl = stream.getExtraInfo('sslcontext') != null;
+    this._ownedData = (stream as { [OWNS_RECEIVED_DATA]?: unknown })[OWNS_RECEIVED_DATA] === true;
     const reader = this._streamReader;
     reader?.setTransport(stream);
     const callback = this._clientConnected;
@@ -133,7 +137,10 @@ export class StreamReaderProtocol extends Protocol {
   }
 
   override dataReceived(data: Uint8Array): void {
-    this._streamReader?.feedData(data);
+    const reader = this._streamReader;
+    if (reader === null) return;
+    if (this._ownedData) reader._feedOwned(data as Buffer);
+    else reader.feedData(data);
   }
 
   /** Keep the connection half-open, so the writer may still send after the peer's EOF. */

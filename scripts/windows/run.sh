@@ -152,20 +152,21 @@ else
   run_node "${CACHE}/node-version.log" --version
   log "node.exe $(tr -d '\r' <"${CACHE}/node-version.log")"
   run_suite sys
+  # Native TLS: the OpenSSL functions node.exe exports, found with GetProcAddress.
+  run_suite tls-native
   # select on Winsock: its own tests, the selector conformance suite, and the
   # event-loop, network, streams, services and TLS suites on a
   # SelectorEventLoop (what needs AF_UNIX or pipes is skipped there, saying
   # why; the fd-watching tests use socket pairs where they use pipes on POSIX).
-  # TLS is the JavaScript engine: tls-conformance.test.ts (native) is listed
-  # so that its reason for skipping shows.
+  # TLS on both engines: native (tls-native over node.exe's OpenSSL) and JS.
   run_suite selector-select test/conformance.test.ts test/select-windows.test.ts test/select-specific.test.ts \
     test/event-loop-conformance.test.ts test/network-conformance.test.ts test/streams-conformance.test.ts \
     test/services-conformance.test.ts test/tls-conformance.test.ts test/tls-conformance-js.test.ts
   # The IOCP proactor: its own tests, the proactor conformance suite, and the
   # loop-level suites on a ProactorEventLoop over it (sockets; what needs
-  # AF_UNIX or pipes is skipped there, saying why). TLS runs on the
-  # JavaScript engine (the native one skips itself, saying why); subprocess
-  # skips itself on Windows with the reason; they are listed so that shows.
+  # AF_UNIX or pipes is skipped there, saying why). TLS on both engines;
+  # subprocess skips itself on Windows with the reason; it is listed so that
+  # shows.
   run_suite proactor-iocp test/iocp-specific.test.ts test/conformance.test.ts test/event-loop-conformance.test.ts \
     test/network-conformance.test.ts test/streams-conformance.test.ts test/services-conformance.test.ts \
     test/tls-conformance.test.ts test/tls-conformance-js.test.ts test/subprocess-conformance.test.ts

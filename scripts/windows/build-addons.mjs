@@ -55,7 +55,8 @@ function expand(entry, directory) {
 // first, then the headers common to all.
 const nodeInclude = resolve(process.env.EVLOOP_WIN_NODE_INCLUDE ?? join(dirname(process.execPath), '..', 'include', 'node'));
 function opensslIncludes(name, sources) {
-  if (!sources.some((source) => /#include\s*[<"]openssl\//.test(readFileSync(source, 'utf8')))) return [];
+  const code = sources.filter((file) => /\.(c|cc|cpp|h|hpp)$/.test(file));
+  if (!code.some((file) => /#include\s*[<"]openssl\//.test(readFileSync(file, 'utf8')))) return [];
   const config = join(nodeInclude, 'openssl', 'archs', 'VC-WIN64A', 'no-asm', 'include');
   if (!existsSync(join(config, 'openssl', 'configuration.h'))) {
     throw new Error(`${name} includes OpenSSL headers: none for Windows x64 in ${nodeInclude} (Node's include/node; set EVLOOP_WIN_NODE_INCLUDE)`);

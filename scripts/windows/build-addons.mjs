@@ -48,6 +48,22 @@ function expand(entry, directory) {
   }
 }
 
+// Node's own headers (include/node beside this node, as evloop-native finds
+// them; EVLOOP_WIN_NODE_INCLUDE elsewhere) hold the OpenSSL headers of every
+// platform Node builds for: a target that includes <openssl/...> (tls-native,
+// which calls the OpenSSL node.exe exports) gets Windows x64's configuration
+// first, then the headers common to all.
+const nodeInclude = resolve(process.env.EVLOOP_WIN_NODE_INCLUDE ?? join(dirname(process.execPath), '..', 'include', 'node'));
+function opensslIncludes(name, sources) {
+  const code = sources.filter((file) => /\.(c|cc|cpp|h|hpp)$/.test(file));
+  if (!code.some((file) => /#include\s*[<"]openssl\//.test(readFileSync(file, 'utf8')))) return [];
+  const config = join(nodeInclude, 'openssl', 'archs', 'VC-WIN64A', 'no-asm', 'include');
+  if (!existsSync(join(config, 'openssl', 'configuration.h'))) {
+    throw new Error(`${name} includes OpenSSL headers: none for Windows x64 in ${nodeInclude} (Node's include/node; set EVLOOP_WIN_NODE_INCLUDE)`);
+  }
+  return [`-I${config}`, `-I${nodeInclude}`];
+}
+
 const headerRoot = join(root, 'packages', 'native-core', 'include', 'evloop');
 const headers = readdirSync(headerRoot).map((file) => join(headerRoot, file));
 const packages = readdirSync(join(root, 'packages')).filter((name) => existsSync(join(root, 'packages', name, 'binding.gyp')));
@@ -80,7 +96,9 @@ for (const name of packages) {
     ];
     // Up to date: newer than every file in its sources' folders (headers too), binding.gyp and native-core's headers.
     const folders = [...new Set(target.sources.map((source) => dirname(join(directory, source))))];
-    const inputs = [...folders.flatMap((dir) => readdirSync(dir).map((file) => join(dir, file))), join(directory, 'binding.gyp'), ...headers];
+    const sourceFiles = folders.flatMap((dir) => readdirSync(dir).map((file) => join(dir, file)));
+    args.splice(args.indexOf('-o'), 0, ...opensslIncludes(name, sourceFiles));
+    const inputs = [...sourceFiles, join(directory, 'binding.gyp'), ...headers];
     if (existsSync(output) && inputs.every((input) => statSync(input).mtimeMs <= statSync(output).mtimeMs)) {
       console.log(`== ${name}: ${target.target_name}.node is up to date`);
       continue;

@@ -101,6 +101,14 @@ EVLOOP_WIN_ADDONS="$(winepath -w "${ADDONS}")"
 NODE_OPTIONS="--require $(winepath -w "${HERE}/addon-paths.cjs")"
 export EVLOOP_WIN_ADDONS NODE_OPTIONS
 
+# The TLS suite's certificates: Wine has no openssl CLI, so they are made
+# here, fresh each run (the leaves last 30 days), and the suite reads them
+# from EVLOOP_TLS_TEST_CERTS.
+rm -rf "${CACHE}/tls-certs"
+NODE_OPTIONS= node "${ROOT}/packages/conformance/scripts/make-tls-certificates.mjs" "${CACHE}/tls-certs"
+EVLOOP_TLS_TEST_CERTS="$(winepath -w "${CACHE}/tls-certs")"
+export EVLOOP_TLS_TEST_CERTS
+
 # run_node <log file> <args...>: node.exe under Wine. Its output goes to a
 # file, never a pipe (Wine's node dies with EBADF writing to a pipe).
 run_node() {
@@ -144,19 +152,24 @@ else
   run_node "${CACHE}/node-version.log" --version
   log "node.exe $(tr -d '\r' <"${CACHE}/node-version.log")"
   run_suite sys
+  # Native TLS: the OpenSSL functions node.exe exports, found with GetProcAddress.
+  run_suite tls-native
   # select on Winsock: its own tests, the selector conformance suite, and the
-  # network and streams suites on a SelectorEventLoop (what needs AF_UNIX or
-  # pipes is skipped there, saying why). The event-loop suite is not in this
-  # list yet: its fd-watching tests make pipes, which Windows has not.
+  # event-loop, network, streams, services and TLS suites on a
+  # SelectorEventLoop (what needs AF_UNIX or pipes is skipped there, saying
+  # why; the fd-watching tests use socket pairs where they use pipes on POSIX).
+  # TLS on both engines: native (tls-native over node.exe's OpenSSL) and JS.
   run_suite selector-select test/conformance.test.ts test/select-windows.test.ts test/select-specific.test.ts \
-    test/network-conformance.test.ts test/streams-conformance.test.ts
+    test/event-loop-conformance.test.ts test/network-conformance.test.ts test/streams-conformance.test.ts \
+    test/services-conformance.test.ts test/tls-conformance.test.ts test/tls-conformance-js.test.ts
   # The IOCP proactor: its own tests, the proactor conformance suite, and the
   # loop-level suites on a ProactorEventLoop over it (sockets; what needs
-  # AF_UNIX or pipes is skipped there, saying why). TLS and subprocess skip
-  # themselves on Windows with the reason; they are listed so that shows.
+  # AF_UNIX or pipes is skipped there, saying why). TLS on both engines;
+  # subprocess skips itself on Windows with the reason; it is listed so that
+  # shows.
   run_suite proactor-iocp test/iocp-specific.test.ts test/conformance.test.ts test/event-loop-conformance.test.ts \
     test/network-conformance.test.ts test/streams-conformance.test.ts test/services-conformance.test.ts \
-    test/tls-conformance.test.ts test/subprocess-conformance.test.ts
+    test/tls-conformance.test.ts test/tls-conformance-js.test.ts test/subprocess-conformance.test.ts
 fi
 if [ "${#FAILED[@]}" -gt 0 ]; then
   log "FAILED: ${FAILED[*]}"

@@ -88,6 +88,46 @@ function tcpPair(): [sys.Socket, sys.Socket] {
   }
 }
 
+/**
+ * A one-way byte channel for the fd-watching tests: a pipe, or on Windows,
+ * where @evloop/sys has no pipes, a socket pair (select and IOCP watch
+ * sockets only there).
+ */
+interface Channel {
+  readFd: number;
+  writeFd: number;
+  read(size: number): Buffer;
+  write(data: Buffer): void;
+  close(): void;
+}
+
+function channel(): Channel {
+  if (process.platform !== 'win32') {
+    const [readFd, writeFd] = sys.pipe();
+    return {
+      readFd,
+      writeFd,
+      read: (size) => sys.read(readFd, size),
+      write: (data) => void sys.write(writeFd, data),
+      close: () => {
+        sys.close(readFd);
+        sys.close(writeFd);
+      },
+    };
+  }
+  const [reader, writer] = sys.socketpair();
+  return {
+    readFd: reader.fileno(),
+    writeFd: writer.fileno(),
+    read: (size) => reader.recv(size),
+    write: (data) => void writer.send(data),
+    close: () => {
+      reader.close();
+      writer.close();
+    },
+  };
+}
+
 export function runEventLoopConformance(options: EventLoopConformanceOptions): void {
   const { name, packageName } = options;
   const family = loopFamily(options);
@@ -700,25 +740,25 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
 
       test('addReader fires when a pipe has data, until removeReader', async ({ loop }) => {
-        const [readFd, writeFd] = sys.pipe();
+        const pipe = channel();
+        const { readFd } = pipe;
         try {
           const received: string[] = [];
           loop.addReader(readFd, () => {
-            received.push(sys.read(readFd, 100).toString());
+            received.push(pipe.read(100).toString());
             if (received.length === 2) {
               expect(loop.removeReader(readFd)).toBe(true);
               loop.stop();
             } else {
-              sys.write(writeFd, Buffer.from('second'));
+              pipe.write(Buffer.from('second'));
             }
           });
-          loop.callLater(0.005, () => sys.write(writeFd, Buffer.from('first')));
+          loop.callLater(0.005, () => pipe.write(Buffer.from('first')));
           await loop.runForever();
           expect(received).toEqual(['first', 'second']);
           expect(loop.removeReader(readFd)).toBe(false);
         } finally {
-          sys.close(readFd);
-          sys.close(writeFd);
+          pipe.close();
         }
       });
 
@@ -746,7 +786,8 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
 
       test('replacing a reader cancels the old one; level-triggered readiness repeats until read', async ({ loop }) => {
-        const [readFd, writeFd] = sys.pipe();
+        const pipe = channel();
+        const { readFd } = pipe;
         try {
           const calls: string[] = [];
           loop.addReader(readFd, () => calls.push('old'));
@@ -754,51 +795,50 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
           loop.addReader(readFd, () => {
             calls.push('new');
             if (++count === 3) {
-              sys.read(readFd, 10);
+              pipe.read(10);
               loop.removeReader(readFd);
               loop.stop();
             }
           });
-          sys.write(writeFd, Buffer.from('x'));
+          pipe.write(Buffer.from('x'));
           await loop.runForever();
           expect(calls).toEqual(['new', 'new', 'new']);
         } finally {
-          sys.close(readFd);
-          sys.close(writeFd);
+          pipe.close();
         }
       });
 
       test('a closed fd never fires, and a reused fd number gets a fresh registration', async ({ loop }) => {
-        const [readFd, writeFd] = sys.pipe();
+        const pipe = channel();
+        const { readFd } = pipe;
         const stale: string[] = [];
         loop.addReader(readFd, () => stale.push('stale'));
-        sys.close(readFd);
-        sys.close(writeFd);
+        pipe.close();
         // The next pipe very likely reuses the same numbers.
-        const [readFd2, writeFd2] = sys.pipe();
+        const pipe2 = channel();
+        const { readFd: readFd2 } = pipe2;
         try {
           const fresh: string[] = [];
           loop.addReader(readFd2, () => {
-            fresh.push(sys.read(readFd2, 10).toString());
+            fresh.push(pipe2.read(10).toString());
             loop.removeReader(readFd2);
             loop.stop();
           });
-          sys.write(writeFd2, Buffer.from('new'));
+          pipe2.write(Buffer.from('new'));
           await loop.runForever();
           expect(fresh).toEqual(['new']);
           expect(stale).toEqual([]);
         } finally {
-          sys.close(readFd2);
-          sys.close(writeFd2);
+          pipe2.close();
         }
       });
 
       test('an fd that is closed while watched never fires', async ({ loop }) => {
-        const [readFd, writeFd] = sys.pipe();
+        const pipe = channel();
+        const { readFd } = pipe;
         const calls: string[] = [];
         loop.addReader(readFd, () => calls.push('fired'));
-        sys.close(readFd);
-        sys.close(writeFd);
+        pipe.close();
         await loop.runUntilComplete(sleep(0.02));
         expect(calls).toEqual([]);
         loop.removeReader(readFd);

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConnectionAbortedError,
@@ -62,7 +63,7 @@ export const opensslAvailable = (() => {
   }
 })();
 
-/** Certificates made by the test with the openssl CLI: a CA, leaves it signed (good and expired), and a self-signed one. */
+/** The suite's certificates (scripts/make-tls-certificates.mjs): a CA, leaves it signed (good and expired), and a self-signed one. */
 export interface Certificates {
   dir: string;
   caFile: string;
@@ -77,43 +78,14 @@ export interface Certificates {
   clientKey: string;
 }
 
-export function makeCertificates(): Certificates {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-'));
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  fs.writeFileSync(path.join(dir, 'leaf.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n');
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3650', '-subj', '/CN=evloop test CA');
-  // A good leaf for localhost and 127.0.0.1, signed by the CA.
-  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '30', '-extfile', 'leaf.ext');
-  // A client certificate, for servers that ask for one.
-  run('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=evloop client');
-  run('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '30', '-extfile', 'leaf.ext');
-  // An expired leaf: `openssl ca` takes explicit validity dates (OpenSSL 3.0's x509 does not).
-  fs.writeFileSync(
-    path.join(dir, 'ca.cnf'),
-    [
-      '[ ca ]',
-      'default_ca = test_ca',
-      '[ test_ca ]',
-      'database = index.txt',
-      'new_certs_dir = .',
-      'certificate = ca.pem',
-      'private_key = ca.key',
-      'serial = serial',
-      'default_md = sha256',
-      'policy = policy_any',
-      '[ policy_any ]',
-      'commonName = supplied',
-      '',
-    ].join('\n'),
-  );
-  fs.writeFileSync(path.join(dir, 'index.txt'), '');
-  fs.writeFileSync(path.join(dir, 'serial'), '1000\n');
-  run('req', ...ec, '-keyout', 'expired.key', '-out', 'expired.csr', '-subj', '/CN=localhost');
-  run('ca', '-batch', '-config', 'ca.cnf', '-in', 'expired.csr', '-out', 'expired.pem', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', 'leaf.ext', '-notext');
-  // Self-signed, with the right names.
-  run('req', '-x509', ...ec, '-keyout', 'self.key', '-out', 'self.pem', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+/**
+ * A folder of certificates made beforehand (scripts/make-tls-certificates.mjs,
+ * e.g. by scripts/windows/run.sh): where there is no openssl CLI to make them.
+ */
+export const presetCertificatesDir = process.env.EVLOOP_TLS_TEST_CERTS || null;
+
+/** The certificates in `dir`, by the names make-tls-certificates.mjs gives them. */
+export function certificatesIn(dir: string): Certificates {
   const file = (name: string) => path.join(dir, name);
   return {
     dir,
@@ -128,6 +100,13 @@ export function makeCertificates(): Certificates {
     clientCert: file('client.pem'),
     clientKey: file('client.key'),
   };
+}
+
+/** Fresh certificates in a temporary folder, made with the openssl CLI. */
+export function makeCertificates(): Certificates {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-'));
+  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/make-tls-certificates.mjs', import.meta.url)), dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return certificatesIn(dir);
 }
 
 /** A protocol that records what happens, with futures to wait on. */
@@ -270,6 +249,31 @@ function opensslClient(port: number, args: string[]): { child: ChildProcessWitho
   };
 }
 
+/**
+ * A TLS server that sends each line back reversed, as `openssl s_server -rev`
+ * does: that server where there is an openssl CLI, else Node's tls doing the
+ * same. `clientCa`: it requires a client certificate signed by that CA.
+ */
+async function reversingServer(cert: string, key: string, { clientCa, opensslArgs = [] }: { clientCa?: string; opensslArgs?: string[] } = {}): Promise<{ port: number; stop(): Promise<void> }> {
+  if (opensslAvailable) {
+    return opensslServer(['-cert', cert, '-key', key, ...(clientCa === undefined ? [] : ['-CAfile', clientCa, '-Verify', '1', '-verify_return_error']), '-rev', ...opensslArgs]);
+  }
+  const verify = clientCa === undefined ? {} : { ca: fs.readFileSync(clientCa), requestCert: true, rejectUnauthorized: true };
+  const server = tls.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key), ...verify }, (socket) => {
+    let pending = '';
+    socket.on('error', () => {});
+    socket.on('data', (data: Buffer) => {
+      pending += data.toString('latin1');
+      for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+        socket.write(`${[...pending.slice(0, end)].reverse().join('')}\n`, 'latin1');
+        pending = pending.slice(end + 1);
+      }
+    });
+  });
+  const node = await nodeServer(server);
+  return { port: node.port, stop: () => node.close() };
+}
+
 /** A Node `net`/`tls` server on a free loopback port, closed (with its connections) by `close()`. */
 async function nodeServer(server: net.Server): Promise<{ port: number; sockets: Set<net.Socket>; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
@@ -372,6 +376,8 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
   const test = (title: string, body: (harness: LoopHarness) => Promise<void>, timeout?: number) =>
     it(title, () => withLoop(createLoop, (harness) => harness.loop.runUntilComplete(() => body(harness))), timeout);
   let certs: Certificates;
+  const windows = process.platform === 'win32';
+  const skipOnWindows = (title: string, body: (harness: LoopHarness) => Promise<void>) => it.skip(`${title} (skipped: no AF_UNIX sockets in @evloop/sys on Windows)`, () => withLoop(createLoop, (harness) => harness.loop.runUntilComplete(() => body(harness))));
 
   const clientContext = (): SSLContext => {
     const context = new SSLContext('client');
@@ -381,28 +387,46 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
   /** Node's tls as an echo server with the good certificate. */
   const nodeTlsEcho = (options: tls.TlsOptions = {}) =>
     tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), ...options }, (socket) => socket.pipe(socket));
+  /**
+   * Node's tls as the server over accepted plain sockets. `gone()` waits
+   * until each has closed and Node has freed its SSL: a setImmediate after
+   * its close, which follows its plain socket's (later still under Wine),
+   * so the harness's timer check does not see it.
+   */
+  const nodeServerSideTls = () => {
+    const closed: Promise<void>[] = [];
+    return {
+      wrap: (plain: net.Socket): tls.TLSSocket => {
+        const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: tls.createSecureContext({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }) });
+        closed.push(new Promise((resolve) => secure.once('close', () => setImmediate(resolve))));
+        return secure;
+      },
+      gone: async () => void (await Promise.all(closed)),
+    };
+  };
   const serverContext = (cert = certs.serverCert, key = certs.serverKey): SSLContext => {
     const context = new SSLContext('server');
     context.loadCertChain(cert, key);
     return context;
   };
 
-  const title = `TLS conformance: ${name}, ${engine} TLS${engineMissing === null ? '' : ` (skipped: native TLS cannot load here: ${engineMissing})`}${opensslAvailable ? '' : ' (skipped: no openssl CLI to make certificates and peers)'}`;
-  describe.skipIf(!opensslAvailable || engineMissing !== null)(title, () => {
+  const certificatesAvailable = opensslAvailable || presetCertificatesDir !== null;
+  const title = `TLS conformance: ${name}, ${engine} TLS${engineMissing === null ? '' : ` (skipped: native TLS cannot load here: ${engineMissing})`}${certificatesAvailable ? '' : ' (skipped: no openssl CLI to make certificates, and no EVLOOP_TLS_TEST_CERTS folder)'}`;
+  describe.skipIf(!certificatesAvailable || engineMissing !== null)(title, () => {
     beforeAll(() => {
       setTlsEngine(engine);
-      certs = makeCertificates();
+      certs = presetCertificatesDir !== null ? certificatesIn(presetCertificatesDir) : makeCertificates();
     });
     afterAll(() => {
       setTlsEngine(null);
     });
     afterAll(() => {
-      if (certs !== undefined) fs.rmSync(certs.dir, { recursive: true, force: true });
+      if (certs !== undefined && presetCertificatesDir === null) fs.rmSync(certs.dir, { recursive: true, force: true });
     });
 
-    describe('client against openssl s_server', () => {
+    describe(opensslAvailable ? 'client against openssl s_server' : "client against Node's tls doing what s_server -rev does (no openssl CLI)", () => {
       test('a good certificate: data both ways, extra info, close sends close_notify', async ({ loop }) => {
-        const server = await opensslServer(['-cert', certs.serverCert, '-key', certs.serverKey, '-rev', '-naccept', '1']);
+        const server = await reversingServer(certs.serverCert, certs.serverKey, { opensslArgs: ['-naccept', '1'] });
         try {
           const context = clientContext();
           const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', server.port, { ssl: context, serverHostname: 'localhost' }));
@@ -431,7 +455,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       });
 
       test('ssl: true verifies against the default trust store: a private CA is refused', async ({ loop }) => {
-        const server = await opensslServer(['-cert', certs.serverCert, '-key', certs.serverKey, '-rev']);
+        const server = await reversingServer(certs.serverCert, certs.serverKey);
         try {
           const error = await within(5, loop.createConnection(() => new Recorder(loop), 'localhost', server.port, { ssl: true, family: sys.AF_INET })).then(
             () => null,
@@ -447,7 +471,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       const refused = (label: string, certName: () => [string, string], hostname: string, code: string | RegExp) =>
         test(`${label}: SSLCertVerificationError ${String(code)}`, async ({ loop }) => {
           const [cert, key] = certName();
-          const server = await opensslServer(['-cert', cert, '-key', key, '-rev']);
+          const server = await reversingServer(cert, key);
           try {
             const error = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', server.port, { ssl: clientContext(), serverHostname: hostname })).then(
               () => null,
@@ -468,14 +492,14 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       refused('a self-signed certificate', () => [certs.selfCert, certs.selfKey], 'localhost', /SELF_SIGNED/);
 
       test("serverHostname '' turns off name matching only (warned in debug mode); the chain is still verified", async ({ loop }) => {
-        const server = await opensslServer(['-cert', certs.serverCert, '-key', certs.serverKey, '-rev']);
+        const server = await reversingServer(certs.serverCert, certs.serverKey);
         const logs = collectLogs();
         try {
           loop.setDebug(true);
           const [transport] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', server.port, { ssl: clientContext(), serverHostname: '' }));
           expect(logs.messages.some((message) => message.startsWith('warning:') && message.includes("serverHostname ''"))).toBe(true);
           transport.abort();
-          const self = await opensslServer(['-cert', certs.selfCert, '-key', certs.selfKey, '-rev']);
+          const self = await reversingServer(certs.selfCert, certs.selfKey);
           try {
             await expect(within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', self.port, { ssl: clientContext(), serverHostname: '' }))).rejects.toSatisfy(
               (error: unknown) => SSLCertVerificationError.isInstance(error),
@@ -491,7 +515,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       });
 
       test('a client certificate for a server that requires one', async ({ loop }) => {
-        const server = await opensslServer(['-cert', certs.serverCert, '-key', certs.serverKey, '-CAfile', certs.caFile, '-Verify', '1', '-verify_return_error', '-rev']);
+        const server = await reversingServer(certs.serverCert, certs.serverKey, { clientCa: certs.caFile });
         try {
           const context = clientContext();
           context.loadCertChain(certs.clientCert, certs.clientKey);
@@ -506,7 +530,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       });
     });
 
-    describe('server against openssl s_client', () => {
+    describe.skipIf(!opensslAvailable)(`server against openssl s_client${opensslAvailable ? '' : ' (skipped: no openssl CLI for s_client; Node tls clients cover the server side below)'}`, () => {
       test('s_client verifies our chain and name, talks, and closes', async ({ loop }) => {
         let serverProtocol: Recorder | null = null;
         const server = await loop.createServer(
@@ -657,9 +681,10 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
       });
 
       test('a corrupt record after the handshake: connectionLost gets an SSLError, the exception handler nothing', async ({ loop, errors }) => {
+        const serverSide = nodeServerSideTls();
         const node = await nodeServer(
           net.createServer((plain) => {
-            const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: tls.createSecureContext({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }) });
+            const secure = serverSide.wrap(plain);
             secure.on('error', () => {});
             // Once the handshake is done, bytes that are no TLS record, straight on the TCP socket.
             secure.once('secure', () => setTimeout(() => plain.write(Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20, ...new Array(32).fill(0x42)])), 50));
@@ -673,6 +698,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           expect(errors).toEqual([]);
         } finally {
           await node.close();
+          await serverSide.gone();
         }
       });
 
@@ -895,11 +921,12 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
 
     describe('startTls and streams', () => {
       test('startTls upgrades a plain connection (client) to a Node server that switches to TLS', async ({ loop }) => {
+        const serverSide = nodeServerSideTls();
         const node = await nodeServer(
           net.createServer((plain) => {
             plain.once('data', () => {
               plain.write('OK\n', () => {
-                const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: tls.createSecureContext({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }) });
+                const secure = serverSide.wrap(plain);
                 secure.on('data', (data: Buffer) => secure.write(Buffer.concat([Buffer.from('tls:'), data])));
                 secure.on('error', () => {});
               });
@@ -920,6 +947,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           expect(await within(2, protocol.lost)).toBe(null);
         } finally {
           await node.close();
+          await serverSide.gone();
         }
       });
 
@@ -1029,7 +1057,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
-      test('Unix sockets: createUnixServer and createUnixConnection with ssl', async ({ loop }) => {
+      (windows ? skipOnWindows : test)('Unix sockets: createUnixServer and createUnixConnection with ssl', async ({ loop }) => {
         const socketPath = path.join(os.tmpdir(), `evloop-tls-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
         const server = await loop.createUnixServer(() => new Echo(), socketPath, { ssl: serverContext() });
         try {

@@ -16,7 +16,6 @@ export const FLAG_MORE_PLAINTEXT = 8;
  * a local build) and the runtime exports OpenSSL 3. Never throws.
  */
 export function available(): { ok: true } | { ok: false; reason: string } {
-  if (process.platform === 'win32') return { ok: false, reason: 'native TLS is POSIX-only: on Windows evloop uses its JavaScript TLS path' };
   try {
     const native = loadNative();
     if (native.unsupportedReason !== undefined) return { ok: false, reason: native.unsupportedReason };

@@ -5,12 +5,12 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { available, FLAG_FAILED, FLAG_HANDSHAKE_DONE, type NativeTlsContext } from '../src/index.js';
-import { feed, makePems, opensslAvailable, side, tls } from './helpers.js';
+import { feed, certificatesAvailable, makePems, side, tls } from './helpers.js';
 
 const status = available();
 const RUNS = 150;
 
-describe.skipIf(!status.ok || !opensslAvailable)(`native TLS handshake fuzz${status.ok ? '' : ` (skipped: ${status.reason})`}`, () => {
+describe.skipIf(!status.ok || !certificatesAvailable)(`native TLS handshake fuzz${status.ok ? '' : ` (skipped: ${status.reason})`}`, () => {
   let serverContext: NativeTlsContext;
   let clientContext: NativeTlsContext;
   beforeAll(() => {

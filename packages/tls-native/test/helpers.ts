@@ -21,8 +21,17 @@ export interface Pems {
   selfKey: Buffer;
 }
 
-/** A CA, a leaf for localhost/127.0.0.1 it signed, and a self-signed leaf, made with the openssl CLI in a temporary folder (removed). */
+/**
+ * Where there is no openssl CLI (Windows): a folder of certificates made
+ * beforehand by packages/conformance/scripts/make-tls-certificates.mjs (the
+ * same file names), as scripts/windows/run.sh passes it.
+ */
+const presetDir = process.env.EVLOOP_TLS_TEST_CERTS || null;
+export const certificatesAvailable = opensslAvailable || presetDir !== null;
+
+/** A CA, a leaf for localhost/127.0.0.1 it signed, and a self-signed leaf, made with the openssl CLI in a temporary folder (removed), or read from EVLOOP_TLS_TEST_CERTS. */
 export function makePems(): Pems {
+  if (!opensslAvailable && presetDir !== null) return readPems(presetDir);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-native-'));
   try {
     const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -32,11 +41,15 @@ export function makePems(): Pems {
     run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
     run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '30', '-extfile', 'leaf.ext');
     run('req', '-x509', ...ec, '-keyout', 'self.key', '-out', 'self.pem', '-days', '30', '-subj', '/CN=localhost');
-    const read = (name: string) => fs.readFileSync(path.join(dir, name));
-    return { ca: read('ca.pem'), cert: read('server.pem'), key: read('server.key'), selfCert: read('self.pem'), selfKey: read('self.key') };
+    return readPems(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function readPems(dir: string): Pems {
+  const read = (name: string) => fs.readFileSync(path.join(dir, name));
+  return { ca: read('ca.pem'), cert: read('server.pem'), key: read('server.key'), selfCert: read('self.pem'), selfKey: read('self.key') };
 }
 
 const slab = Buffer.alloc(1 << 20);

@@ -1,11 +1,11 @@
 // The addon on its own: two connections in one process, over memory only.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { available, FLAG_FAILED, FLAG_MORE_PLAINTEXT, FLAG_PEER_CLOSED, type NativeTlsContext } from '../src/index.js';
-import { ciphertextOf, feed, makePems, opensslAvailable, pump, room, side, SLAB_LENGTH, tls, write, type Pems } from './helpers.js';
+import { ciphertextOf, feed, certificatesAvailable, makePems, pump, room, side, SLAB_LENGTH, tls, write, type Pems } from './helpers.js';
 
 const status = available();
 
-describe.skipIf(!status.ok || !opensslAvailable)(`native TLS over memory BIOs${status.ok ? '' : ` (skipped: ${status.reason})`}${opensslAvailable ? '' : ' (skipped: no openssl CLI)'}`, () => {
+describe.skipIf(!status.ok || !certificatesAvailable)(`native TLS over memory BIOs${status.ok ? '' : ` (skipped: ${status.reason})`}${certificatesAvailable ? '' : ' (skipped: no openssl CLI and no EVLOOP_TLS_TEST_CERTS)'}`, () => {
   let pems: Pems;
   let serverContext: NativeTlsContext;
   let clientContext: NativeTlsContext;

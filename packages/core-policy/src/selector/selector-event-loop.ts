@@ -310,13 +310,10 @@ export class SelectorEventLoop extends BaseEventLoop {
 }
 
 function explainRegisterError(error: unknown, fd: number, backendName: string): unknown {
-  if (OSError.isInstance(error) && error.code === 'EPERM') {
-    const explained = new OSError(
-      error.errno,
-      error.syscall,
-      `fd ${fd} cannot be watched by the ${backendName} backend (${error.code}): regular files and directories are always ready; read them with node:fs instead`,
-      error.code,
-    );
+  // EPERM: epoll on a regular file or directory; ENOTSOCK: select() on Windows, which waits on sockets only.
+  if (OSError.isInstance(error) && (error.code === 'EPERM' || error.code === 'ENOTSOCK')) {
+    const why = error.code === 'EPERM' ? 'regular files and directories are always ready; read them with node:fs instead' : 'it watches sockets only on Windows';
+    const explained = new OSError(error.errno, error.syscall, `fd ${fd} cannot be watched by the ${backendName} backend (${error.code}): ${why}`, error.code);
     Object.setPrototypeOf(explained, Object.getPrototypeOf(error));
     return explained;
   }

@@ -10,7 +10,6 @@ import type { RawStreamTransport } from './raw-transport.js';
 import { CERT_NONE, CERT_REQUIRED } from './ssl-context.js';
 import type { SSLContext } from './ssl-context.js';
 import { SSLProtocol, toSslError, type SSLProtocolOptions } from './ssl-protocol.js';
-import { SSLTransport } from './ssl-transport.js';
 
 /** Ciphertext buffered unread (the app paused reading) above which the socket stops being read. */
 const INCOMING_HIGH_WATER = 256 * 1024;
@@ -309,23 +308,7 @@ export class NativeSSLProtocol extends SSLProtocol {
     const sslObject = new NativeSslObject(this._connection!);
     this._sslObject = sslObject;
     if (this._loop.getDebug()) logger.debug(`${String(this._raw)}: TLS handshake done (${sslObject.getProtocol()}, ${sslObject.getCipher().name}, native)`);
-    const transport = new SSLTransport(this);
-    this._appTransport = transport;
-    this._appConnected = true;
-    let failed = false;
-    if (this._callConnectionMade) {
-      try {
-        this._app.connectionMade?.(transport);
-      } catch (error) {
-        // As a plain transport: reported, the connection closed, and the waiter still told the connection was made.
-        failed = true;
-        this._fatalError(error, 'Fatal error: protocol.connectionMade() call failed.');
-      }
-    }
-    const waiter = this._waiter;
-    this._waiter = null;
-    if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
-    return !failed && (this._state as string) !== 'closed' && this._connection !== null;
+    return this._connectApp() && (this._state as string) !== 'closed' && this._connection !== null;
   }
 
   /** Encrypts `data` and hands the ciphertext to the socket; false if OpenSSL took none of it (it must read first). */

@@ -316,16 +316,28 @@ export class SSLProtocol {
     this._clearTimer();
     this._state = 'wrapped';
     if (this._loop.getDebug()) logger.debug(`${String(this._raw)}: TLS handshake done (${tlsSocket.getProtocol()}, ${tlsSocket.getCipher().name})`);
+    if (this._appReadingPaused) tlsSocket.pause();
+    if (!this._connectApp()) return;
+    const early = this._early;
+    this._early = [];
+    for (const chunk of early) this._plaintextReceived(chunk);
+  }
+
+  /**
+   * The handshake is done (both engines): the app gets its transport
+   * (connectionMade, when this protocol calls it) and the waiter is told.
+   * False if connectionMade threw: reported and the connection closed, as
+   * on a plain transport, and the waiter still told the connection was made.
+   */
+  protected _connectApp(): boolean {
     const transport = new SSLTransport(this);
     this._appTransport = transport;
-    if (this._appReadingPaused) tlsSocket.pause();
     this._appConnected = true;
     let failed = false;
     if (this._callConnectionMade) {
       try {
         this._app.connectionMade?.(transport);
       } catch (error) {
-        // As a plain transport: reported, the connection closed, and the waiter still told the connection was made.
         failed = true;
         this._fatalError(error, 'Fatal error: protocol.connectionMade() call failed.');
       }
@@ -333,10 +345,7 @@ export class SSLProtocol {
     const waiter = this._waiter;
     this._waiter = null;
     if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
-    if (failed) return;
-    const early = this._early;
-    this._early = [];
-    for (const chunk of early) this._plaintextReceived(chunk);
+    return !failed;
   }
 
   protected _handshakeTimedOut(): void {

@@ -1,10 +1,16 @@
 import {
   COMPLETION_STRIDE,
-  EVENT_READ,
-  EVENT_WRITE,
   NotImplementedError,
   RuntimeError,
+  checkBytes,
+  checkFlags,
+  checkOffset,
+  checkPollEvents,
+  checkPosition,
+  checkSize,
+  describeArgument as describe,
   fileobjToFd,
+  spanOf,
   timeoutToMs,
   toOSError,
   type FileObject,
@@ -170,9 +176,7 @@ export class IocpProactor implements Proactor {
   sendfile(sock: FileObject, file: FileObject, offset: number, count: number): number {
     this.#fd(sock);
     fileobjToFd(file);
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-      throw new RangeError(`offset must be a non-negative integer, got ${String(offset)}`);
-    }
+    checkOffset(offset);
     checkSize(count, 'count');
     throw new NotImplementedError('iocp proactor: sendfile (TransmitFile) is not implemented yet; send the file in chunks (loop.sendfile does with { fallback: true })');
   }
@@ -196,9 +200,7 @@ export class IocpProactor implements Proactor {
   /** Readiness has no completion on IOCP without AFD polling, which is not implemented: addReader/addWriter need the select backend. */
   pollAdd(fileobj: FileObject, events: number): number {
     this.#fd(fileobj);
-    if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
-      throw new RangeError(`events must be EVENT_READ, EVENT_WRITE or both, got ${String(events)}`);
-    }
+    checkPollEvents(events);
     throw new NotImplementedError(
       'iocp proactor: readiness (addReader/addWriter) is not implemented on IOCP (it needs AFD polling); use the sock* methods or transports, or the select backend (EVLOOP_BACKEND=select) for addReader/addWriter',
     );
@@ -376,41 +378,6 @@ export class IocpProactor implements Proactor {
     else family = native.AF_INET;
     return [family, host, port, flowinfo, scopeId];
   }
-}
-
-function checkSize(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new RangeError(`${name} must be an integer in [0, 2147483647], got ${value}`);
-}
-
-function checkFlags(flags: unknown): void {
-  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0x7fffffff) {
-    throw new RangeError(`flags must be a non-negative integer, got ${String(flags)}`);
-  }
-}
-
-function checkBytes(value: unknown, name: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array or Buffer, got ${describe(value)}`);
-}
-
-function spanOf(buffer: unknown, nbytes: unknown): number {
-  checkBytes(buffer, 'buffer');
-  checkSize(nbytes, 'nbytes');
-  if (nbytes > buffer.byteLength) throw new RangeError(`nbytes (${nbytes}) is larger than the buffer (${buffer.byteLength})`);
-  return nbytes === 0 ? buffer.byteLength : nbytes;
-}
-
-function checkPosition(position: unknown): void {
-  if (position === null || position === undefined) return;
-  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) {
-    throw new RangeError(`position must be a non-negative integer or null, got ${String(position)}`);
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return typeof value;
 }
 
 function callNative<R>(fn: () => R): R {

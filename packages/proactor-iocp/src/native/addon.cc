@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "evloop/arguments.h"
 #include "evloop/errors.h"
 #include "evloop/idle_waiter.h"
 #include "iocp.h"
@@ -23,31 +24,18 @@
 namespace evloop {
 namespace {
 
-bool ThrowType(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  return false;
-}
-
 // Integer argument `index`, already checked by the TypeScript wrapper.
 double NumberArg(const Napi::CallbackInfo& info, size_t index) {
   return info[index].IsNumber() ? info[index].As<Napi::Number>().DoubleValue() : -1;
 }
 
-// The bytes [offset, offset + length) of a TypedArray argument.
+// The bytes of a (buffer, offset, length) argument as a WSABUF.
 bool ReadSpan(const Napi::CallbackInfo& info, size_t index, WSABUF* out) {
-  Napi::Env env = info.Env();
-  if (!info[index].IsTypedArray() || !info[index + 1].IsNumber() || !info[index + 2].IsNumber()) {
-    return ThrowType(env, "expected (buffer, offset, length)");
-  }
-  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
-  const double offset = info[index + 1].As<Napi::Number>().DoubleValue();
-  const double size = info[index + 2].As<Napi::Number>().DoubleValue();
-  if (!(offset >= 0) || !(size >= 0) || offset + size > static_cast<double>(array.ByteLength()) || size > 0x7fffffff) {
-    Napi::RangeError::New(env, "offset and length must lie within the buffer").ThrowAsJavaScriptException();
-    return false;
-  }
-  out->buf = static_cast<char*>(array.ArrayBuffer().Data()) + array.ByteOffset() + static_cast<size_t>(offset);
-  out->len = static_cast<ULONG>(size);
+  uint8_t* data = nullptr;
+  size_t length = 0;
+  if (!ReadSpan(info, index, &data, &length)) return false;
+  out->buf = reinterpret_cast<char*>(data);
+  out->len = static_cast<ULONG>(length);
   return true;
 }
 

@@ -30,7 +30,7 @@ double NumberArg(const Napi::CallbackInfo& info, size_t index) {
 }
 
 // The bytes of a (buffer, offset, length) argument as a WSABUF.
-bool ReadSpan(const Napi::CallbackInfo& info, size_t index, WSABUF* out) {
+bool ReadWsaBuf(const Napi::CallbackInfo& info, size_t index, WSABUF* out) {
   uint8_t* data = nullptr;
   size_t length = 0;
   if (!ReadSpan(info, index, &data, &length)) return false;
@@ -122,7 +122,7 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
     auto* op = new IocpOperation();
     op->kind = kind;
     op->flags = static_cast<DWORD>(NumberArg(info, 5));
-    if (!ReadSpan(info, 2, &op->buffer) || (addressed && !ReadAddress(info, 6, op))) {
+    if (!ReadWsaBuf(info, 2, &op->buffer) || (addressed && !ReadAddress(info, 6, op))) {
       delete op;
       return info.Env().Undefined();
     }

@@ -88,6 +88,17 @@ function tcpPair(): [sys.Socket, sys.Socket] {
   }
 }
 
+/**
+ * A pipe's fds, [read end, write end]; on Windows, where `@evloop/sys` makes
+ * no pipes and both loops watch sockets only, a connected socket pair's
+ * (`sys.read`, `sys.write` and `sys.close` take either there).
+ */
+function pipeFds(): [number, number] {
+  if (process.platform !== 'win32') return sys.pipe();
+  const [a, b] = sys.socketpair(sys.AF_INET, sys.SOCK_STREAM, 0, { blocking: false });
+  return [a.detach(), b.detach()];
+}
+
 export function runEventLoopConformance(options: EventLoopConformanceOptions): void {
   const { name, packageName } = options;
   const family = loopFamily(options);
@@ -700,7 +711,7 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
 
       test('addReader fires when a pipe has data, until removeReader', async ({ loop }) => {
-        const [readFd, writeFd] = sys.pipe();
+        const [readFd, writeFd] = pipeFds();
         try {
           const received: string[] = [];
           loop.addReader(readFd, () => {
@@ -746,7 +757,7 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
 
       test('replacing a reader cancels the old one; level-triggered readiness repeats until read', async ({ loop }) => {
-        const [readFd, writeFd] = sys.pipe();
+        const [readFd, writeFd] = pipeFds();
         try {
           const calls: string[] = [];
           loop.addReader(readFd, () => calls.push('old'));
@@ -769,13 +780,13 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
 
       test('a closed fd never fires, and a reused fd number gets a fresh registration', async ({ loop }) => {
-        const [readFd, writeFd] = sys.pipe();
+        const [readFd, writeFd] = pipeFds();
         const stale: string[] = [];
         loop.addReader(readFd, () => stale.push('stale'));
         sys.close(readFd);
         sys.close(writeFd);
         // The next pipe very likely reuses the same numbers.
-        const [readFd2, writeFd2] = sys.pipe();
+        const [readFd2, writeFd2] = pipeFds();
         try {
           const fresh: string[] = [];
           loop.addReader(readFd2, () => {
@@ -794,7 +805,7 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
       });
 
       test('an fd that is closed while watched never fires', async ({ loop }) => {
-        const [readFd, writeFd] = sys.pipe();
+        const [readFd, writeFd] = pipeFds();
         const calls: string[] = [];
         loop.addReader(readFd, () => calls.push('fired'));
         sys.close(readFd);

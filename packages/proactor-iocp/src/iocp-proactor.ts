@@ -1,5 +1,6 @@
 import {
   COMPLETION_STRIDE,
+  EVENT_PRIORITY,
   NotImplementedError,
   RuntimeError,
   checkBytes,
@@ -42,6 +43,7 @@ const enum Kind {
   RecvFromInto,
   Accept,
   Connect,
+  Poll,
 }
 
 /** Everything an operation holds on to until its completion is harvested. */
@@ -74,13 +76,16 @@ const abandoned: Operation[] = [];
  * the loop is idle, on a helper thread that wakes the loop through a
  * Node-API thread-safe function.
  *
- * Sockets only, for now: `read`/`write` (named pipes), `sendfile`
- * (TransmitFile) and `pollAdd` (readiness for `addReader`/`addWriter`)
- * raise `NotImplementedError` naming what to use instead.
+ * Readiness (`pollAdd`, so `addReader`/`addWriter` on a ProactorEventLoop)
+ * is an AFD poll (IOCTL_AFD_POLL) of the socket, as libuv, mio and wepoll
+ * do: sockets only; other handles raise `NotImplementedError`.
+ *
+ * Sockets only, for now: `read`/`write` (named pipes) and `sendfile`
+ * (TransmitFile) raise `NotImplementedError` naming what to use instead.
  */
 export class IocpProactor implements Proactor {
   readonly backendName = 'iocp';
-  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: false, pipes: false, sendfile: false });
+  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: true, pipes: false, sendfile: false });
   readonly #native: IocpNative;
   readonly #port: NativePort;
   readonly #operations = new Map<number, Operation>();
@@ -197,13 +202,26 @@ export class IocpProactor implements Proactor {
     throw new NotImplementedError('iocp proactor: write() of pipes and files (overlapped WriteFile on named pipes) is not implemented yet; use sockets');
   }
 
-  /** Readiness has no completion on IOCP without AFD polling, which is not implemented: addReader/addWriter need the select backend. */
+  /**
+   * One AFD poll of the socket (its base socket, SIO_BASE_HANDLE) for
+   * EVENT_READ and/or EVENT_WRITE: it completes once with the ready mask (a
+   * reset or failed connect wakes both), or with EBADF when the socket is
+   * closed under it. Priority (out-of-band) readiness is not offered.
+   */
   pollAdd(fileobj: FileObject, events: number): number {
-    this.#fd(fileobj);
+    const fd = this.#fd(fileobj);
     checkPollEvents(events);
-    throw new NotImplementedError(
-      'iocp proactor: readiness (addReader/addWriter) is not implemented on IOCP (it needs AFD polling); use the sock* methods or transports, or the select backend (EVLOOP_BACKEND=select) for addReader/addWriter',
-    );
+    if ((events & EVENT_PRIORITY) !== 0) {
+      throw new NotImplementedError('iocp proactor: priority (out-of-band) readiness is not implemented; use the select backend (EVLOOP_BACKEND=select) for addPriorityReader');
+    }
+    try {
+      return this.#start(Kind.Poll, fd, null, (token) => this.#port.pollAdd(token, fd, events));
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ENOTSOCK') throw error;
+      throw new NotImplementedError(
+        `iocp proactor: readiness (addReader/addWriter) works on sockets only (AFD polling), and ${fd} is not a socket (Windows has no readiness for other handles, select() watches sockets only too); move pipe data with transports or the proactor's read/write instead`,
+      );
+    }
   }
 
   cancel(token: number): boolean {

@@ -19,6 +19,12 @@ export interface NativePort {
   accept(token: number, handle: number): void;
   /** ConnectEx (binding an unbound socket to the wildcard address first). */
   connect(token: number, handle: number, family: number, host: string, port: number, flowinfo: number, scopeId: number): void;
+  /**
+   * IOCTL_AFD_POLL of the socket's base socket for `events` (EVENT_READ |
+   * EVENT_WRITE); the result is the ready mask, or -EBADF when the socket
+   * is closed under it. Throws ENOTSOCK for an open handle that is no socket.
+   */
+  pollAdd(token: number, handle: number, events: number): void;
   /** CancelIoEx; false when the token is not in flight. */
   cancel(token: number): boolean;
   /** GetQueuedCompletionStatusEx: writes (token, result, 0) triplets into `out`, waiting up to `timeoutMs` (-1 forever) for the first. */

@@ -85,6 +85,7 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
                            InstanceMethod<&PortBinding::SendTo>("sendto"),
                            InstanceMethod<&PortBinding::Accept>("accept"),
                            InstanceMethod<&PortBinding::Connect>("connect"),
+                           InstanceMethod<&PortBinding::PollAdd>("pollAdd"),
                            InstanceMethod<&PortBinding::Cancel>("cancel"),
                            InstanceMethod<&PortBinding::Harvest>("harvest"),
                            InstanceMethod<&PortBinding::Address>("address"),
@@ -146,6 +147,28 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
       delete op;
       return info.Env().Undefined();
     }
+    return Begin(info, op);
+  }
+
+  // pollAdd(token, handle, events): an AFD poll of the socket's base socket
+  // for EVENT_READ/EVENT_WRITE. A handle that is open but no socket throws
+  // ENOTSOCK now; one that is not open completes with EBADF, as a poll of a
+  // closed fd does.
+  Napi::Value PollAdd(const Napi::CallbackInfo& info) {
+    if (!CheckOpen(info.Env())) return info.Env().Undefined();
+    const SOCKET socket = static_cast<SOCKET>(NumberArg(info, 1));
+    SOCKET base = INVALID_SOCKET;
+    if (BaseSocket(socket, &base) != 0) {
+      if (GetFileType(reinterpret_cast<HANDLE>(socket)) != FILE_TYPE_UNKNOWN || GetLastError() == NO_ERROR) {
+        ThrowWin32Error(info.Env(), WSAENOTSOCK, "WSAIoctl");
+        return info.Env().Undefined();
+      }
+      base = INVALID_SOCKET;
+    }
+    auto* op = new IocpOperation();
+    op->kind = OpKind::kPoll;
+    op->poll_socket = base;
+    op->wanted = static_cast<int>(NumberArg(info, 2)) & 3;
     return Begin(info, op);
   }
 

@@ -44,6 +44,7 @@ const enum Kind {
   Accept,
   Connect,
   Poll,
+  Sendfile,
 }
 
 /** Everything an operation holds on to until its completion is harvested. */
@@ -56,6 +57,9 @@ interface Operation {
 }
 
 const MAX_TOKEN = 0x7fffffff;
+/** The most one TransmitFile sends (its count is a DWORD below 2^31 - 1). */
+const MAX_TRANSMIT = 0x7ffffffe;
+const EMPTY = Buffer.alloc(0);
 /** Completions one poll takes at most; the rest wait in the port for the next. */
 const CAPACITY = 1024;
 /** How long close() waits for the kernel to give cancelled operations back. */
@@ -80,12 +84,12 @@ const abandoned: Operation[] = [];
  * is an AFD poll (IOCTL_AFD_POLL) of the socket, as libuv, mio and wepoll
  * do: sockets only; other handles raise `NotImplementedError`.
  *
- * Sockets only, for now: `read`/`write` (named pipes) and `sendfile`
- * (TransmitFile) raise `NotImplementedError` naming what to use instead.
+ * `sendfile` is TransmitFile. Sockets and files only, for now: `read`/`write`
+ * (named pipes) raise `NotImplementedError` naming what to use instead.
  */
 export class IocpProactor implements Proactor {
   readonly backendName = 'iocp';
-  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: true, pipes: false, sendfile: false });
+  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: true, pipes: false, sendfile: true });
   readonly #native: IocpNative;
   readonly #port: NativePort;
   readonly #operations = new Map<number, Operation>();
@@ -177,13 +181,22 @@ export class IocpProactor implements Proactor {
     return this.#start(Kind.Connect, fd, null, (token) => this.#port.connect(token, fd, family, host, port, flowinfo, scopeId));
   }
 
-  /** Not yet on IOCP (TransmitFile): `loop.sendfile` copies in chunks with `{ fallback: true }`. */
+  /**
+   * TransmitFile of `count` bytes of `file` (a node:fs fd, whose HANDLE
+   * libuv's `uv_get_osfhandle` in node.exe gives) from `offset`: completes
+   * with the bytes sent, fewer at the end of the file, 0 at or past it.
+   */
   sendfile(sock: FileObject, file: FileObject, offset: number, count: number): number {
-    this.#fd(sock);
-    fileobjToFd(file);
+    const fd = this.#fd(sock);
+    const fileFd = fileobjToFd(file);
     checkOffset(offset);
     checkSize(count, 'count');
-    throw new NotImplementedError('iocp proactor: sendfile (TransmitFile) is not implemented yet; send the file in chunks (loop.sendfile does with { fallback: true })');
+    // TransmitFile takes a count of 0 to mean the whole file.
+    if (count === 0) return this.#start(Kind.Send, fd, EMPTY, (token) => this.#port.send(token, fd, EMPTY, 0, 0, 0));
+    if (!this.#native.fileHandles) {
+      throw new NotImplementedError('iocp proactor: sendfile needs libuv\'s uv_get_osfhandle from the host executable (node.exe has it; this host does not); send the file in chunks (loop.sendfile does with { fallback: true })');
+    }
+    return this.#start(Kind.Sendfile, fd, null, (token) => this.#port.sendfile(token, fd, fileFd, offset, Math.min(count, MAX_TRANSMIT)));
   }
 
   /** Not yet on IOCP: overlapped ReadFile needs named pipes, which `@evloop/sys` does not make on Windows yet. */

@@ -25,6 +25,11 @@ export interface NativePort {
    * is closed under it. Throws ENOTSOCK for an open handle that is no socket.
    */
   pollAdd(token: number, handle: number, events: number): void;
+  /**
+   * TransmitFile of `count` (> 0) bytes of the file behind node:fs fd `fd`
+   * from `offset`; throws EBADF (syscall uv_get_osfhandle) when `fd` is not open.
+   */
+  sendfile(token: number, handle: number, fd: number, offset: number, count: number): void;
   /** CancelIoEx; false when the token is not in flight. */
   cancel(token: number): boolean;
   /** GetQueuedCompletionStatusEx: writes (token, result, 0) triplets into `out`, waiting up to `timeoutMs` (-1 forever) for the first. */
@@ -49,6 +54,8 @@ export interface IocpNative {
   probeUsable(): { errno: number; syscall: string; message: string } | null;
   socketFamily(handle: number): number;
   closeSocket(handle: number): void;
+  /** Whether the host executable exports libuv's uv_get_osfhandle (node.exe does), which sendfile needs. */
+  fileHandles: boolean;
   AF_INET: number;
   AF_INET6: number;
 }

@@ -74,6 +74,15 @@ Napi::Value AddressValue(Napi::Env env, const sockaddr_storage& address) {
   return result;
 }
 
+// libuv's uv_get_osfhandle from the executable (node.exe exports it), or
+// null in a host that does not.
+using FileHandleGetter = HANDLE (*)(int);
+FileHandleGetter FileHandleFunction() {
+  static const FileHandleGetter getter =
+      reinterpret_cast<FileHandleGetter>(GetProcAddress(GetModuleHandleW(nullptr), "uv_get_osfhandle"));
+  return getter;
+}
+
 class PortBinding : public Napi::ObjectWrap<PortBinding> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -86,6 +95,7 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
                            InstanceMethod<&PortBinding::Accept>("accept"),
                            InstanceMethod<&PortBinding::Connect>("connect"),
                            InstanceMethod<&PortBinding::PollAdd>("pollAdd"),
+                           InstanceMethod<&PortBinding::Sendfile>("sendfile"),
                            InstanceMethod<&PortBinding::Cancel>("cancel"),
                            InstanceMethod<&PortBinding::Harvest>("harvest"),
                            InstanceMethod<&PortBinding::Address>("address"),
@@ -169,6 +179,31 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
     op->kind = OpKind::kPoll;
     op->poll_socket = base;
     op->wanted = static_cast<int>(NumberArg(info, 2)) & 3;
+    return Begin(info, op);
+  }
+
+  // sendfile(token, handle, fd, offset, count): TransmitFile of `count`
+  // (> 0) bytes of the file behind the C runtime fd `fd` (node:fs's), from
+  // `offset`. Node's fds are its own C runtime's: libuv's uv_get_osfhandle,
+  // which node.exe exports, gives the HANDLE (looked up at run time, so the
+  // addon still links against Node-API alone).
+  Napi::Value Sendfile(const Napi::CallbackInfo& info) {
+    if (!CheckOpen(info.Env())) return info.Env().Undefined();
+    const auto get_handle = FileHandleFunction();
+    if (get_handle == nullptr) {
+      ThrowWin32Error(info.Env(), ERROR_PROC_NOT_FOUND, "uv_get_osfhandle");
+      return info.Env().Undefined();
+    }
+    const HANDLE file = get_handle(static_cast<int>(NumberArg(info, 2)));
+    if (file == INVALID_HANDLE_VALUE || file == nullptr) {
+      ThrowWin32Error(info.Env(), ERROR_INVALID_HANDLE, "uv_get_osfhandle");
+      return info.Env().Undefined();
+    }
+    auto* op = new IocpOperation();
+    op->kind = OpKind::kTransmitFile;
+    op->file = file;
+    op->file_offset = static_cast<uint64_t>(NumberArg(info, 3));
+    op->transmit_count = static_cast<DWORD>(NumberArg(info, 4));
     return Begin(info, op);
   }
 
@@ -321,6 +356,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeUsable", Napi::Function::New<evloop::ProbeUsable>(env, "probeUsable"));
   exports.Set("socketFamily", Napi::Function::New<evloop::SocketFamilyOf>(env, "socketFamily"));
   exports.Set("closeSocket", Napi::Function::New<evloop::CloseSocket>(env, "closeSocket"));
+  exports.Set("fileHandles", Napi::Boolean::New(env, evloop::FileHandleFunction() != nullptr));
   exports.Set("AF_INET", Napi::Number::New(env, AF_INET));
   exports.Set("AF_INET6", Napi::Number::New(env, AF_INET6));
   return exports;

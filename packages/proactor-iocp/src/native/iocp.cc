@@ -1,6 +1,6 @@
 // The completion port's syscalls (see iocp.h): overlapped WSARecv, WSASend,
 // WSARecvFrom, WSASendTo, AcceptEx and ConnectEx (both found through
-// WSAIoctl), CancelIoEx, and GetQueuedCompletionStatusEx for the harvest and
+// WSAIoctl), TransmitFile (the same way), CancelIoEx, and GetQueuedCompletionStatusEx for the harvest and
 // for the helper thread's idle wait. Readiness (addReader/addWriter) is an
 // IOCTL_AFD_POLL on a handle to the AFD driver, one per port, as libuv, mio
 // and wepoll do: one one-shot poll per watched socket, completed through
@@ -82,6 +82,7 @@ Function ExtensionFunction(SOCKET socket, GUID guid, unsigned long* error) {
 
 LPFN_ACCEPTEX accept_ex = nullptr;
 LPFN_CONNECTEX connect_ex = nullptr;
+LPFN_TRANSMITFILE transmit_file = nullptr;
 std::mutex extension_lock;
 
 // NtCreateFile and NtDeviceIoControlFile from ntdll, once per process.
@@ -313,6 +314,22 @@ unsigned long IocpPort::StartOne(IocpOperation* op) {
                       &op->overlapped)) {
         error = WSAGetLastError();
         if (error != ERROR_IO_PENDING) return AddressError(op, error);
+      }
+      return 0;
+    }
+    case OpKind::kTransmitFile: {
+      unsigned long error = 0;
+      {
+        std::lock_guard<std::mutex> lock(extension_lock);
+        if (transmit_file == nullptr) transmit_file = ExtensionFunction<LPFN_TRANSMITFILE>(socket, WSAID_TRANSMITFILE, &error);
+      }
+      if (transmit_file == nullptr) return error;
+      // The file offset to start at goes in the OVERLAPPED.
+      op->overlapped.Offset = static_cast<DWORD>(op->file_offset & 0xffffffffu);
+      op->overlapped.OffsetHigh = static_cast<DWORD>(op->file_offset >> 32);
+      if (!transmit_file(socket, op->file, op->transmit_count, 0, &op->overlapped, nullptr, 0)) {
+        error = WSAGetLastError();
+        if (error != ERROR_IO_PENDING) return error;
       }
       return 0;
     }

@@ -41,6 +41,7 @@ enum class OpKind : int {
   kAccept = 4,
   kConnect = 5,
   kPoll = 6,
+  kTransmitFile = 7,
 };
 
 // IOCTL_AFD_POLL's buffer, in and out, for one socket (the layout the AFD
@@ -80,6 +81,11 @@ struct IocpOperation {
   SOCKET poll_socket = INVALID_SOCKET;
   int wanted = 0;
   AfdPollInfo poll{};
+  // kTransmitFile: the file (a HANDLE the caller keeps open), where to
+  // start in it and how many bytes to send (never 0: that means "all").
+  HANDLE file = nullptr;
+  uint64_t file_offset = 0;
+  DWORD transmit_count = 0;
 };
 
 // One dequeued completion: the operation and its outcome.
@@ -117,7 +123,8 @@ class IocpPort {
   bool open() const { return port_ != nullptr; }
 
   // Starts `op` (filled in by the caller: token, kind, handle, buffer,
-  // flags, address; for kPoll poll_socket and wanted) and returns ok once a completion is sure to come; an
+  // flags, address; for kPoll poll_socket and wanted; for kTransmitFile
+  // file, file_offset and transmit_count) and returns ok once a completion is sure to come; an
   // error only when not even the failure packet could be posted.
   Status Start(IocpOperation* op);
   // CancelIoEx on the operation's handle; its completion still arrives.

@@ -232,7 +232,7 @@ export class IocpProactor implements Proactor {
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'ENOTSOCK') throw error;
       throw new NotImplementedError(
-        `iocp proactor: readiness (addReader/addWriter) works on sockets only (AFD polling), and ${fd} is not a socket (Windows has no readiness for other handles, select() watches sockets only too); move pipe data with transports or the proactor's read/write instead`,
+        `iocp proactor: fd ${fd} cannot be watched: it is not a socket, and readiness (addReader/addWriter) works on sockets only (AFD polling; Windows has none for other handles, and select() watches sockets only too); read files with node:fs, and move pipe data with transports or the proactor's read/write`,
       );
     }
   }

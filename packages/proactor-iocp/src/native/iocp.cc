@@ -151,9 +151,13 @@ unsigned long BaseSocket(SOCKET socket, SOCKET* base) {
   if (WSAIoctl(socket, SIO_BASE_HANDLE, nullptr, 0, base, sizeof *base, &bytes, nullptr, nullptr) != SOCKET_ERROR) {
     return 0;
   }
-  const unsigned long error = WSAGetLastError();
-  if (error == WSAENOTSOCK) return error;
-  // A provider that will not say: poll the socket itself.
+  // A provider that will not say (Wine answers some handles with other
+  // errors): poll the socket itself, if it is one.
+  int type = 0;
+  int length = sizeof type;
+  if (getsockopt(socket, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &length) == SOCKET_ERROR) {
+    return WSAENOTSOCK;
+  }
   *base = socket;
   return 0;
 }

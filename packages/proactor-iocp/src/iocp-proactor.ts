@@ -54,6 +54,10 @@ interface Operation {
   /** The data buffer (the caller's or ours): the kernel's until harvested. */
   buffer: Uint8Array | null;
   cancelRequested: boolean;
+  /** Poll: the base socket and the events, and whether it has been started yet. */
+  base?: number;
+  events?: number;
+  started?: boolean;
 }
 
 const MAX_TOKEN = 0x7fffffff;
@@ -99,6 +103,18 @@ export class IocpProactor implements Proactor {
   #harvestedCount = 0;
   #nextToken = 1;
   #closed = false;
+  /** Readiness polls asked for and not started yet (see pollAdd). */
+  #deferred: number[] = [];
+  #startScheduled = false;
+  readonly #startDeferredLater = (): void => {
+    this.#startScheduled = false;
+    if (this.#closed) return;
+    try {
+      this.#startDeferred();
+    } catch {
+      // Left queued: the next poll() starts them or throws the error.
+    }
+  };
 
   constructor() {
     const native = loadNative();
@@ -227,13 +243,47 @@ export class IocpProactor implements Proactor {
     if ((events & EVENT_PRIORITY) !== 0) {
       throw new NotImplementedError('iocp proactor: priority (out-of-band) readiness is not implemented; use the select backend (EVLOOP_BACKEND=select) for addPriorityReader');
     }
+    let base: number;
     try {
-      return this.#start(Kind.Poll, fd, null, (token) => this.#port.pollAdd(token, fd, events));
+      base = this.#native.baseSocket(fd);
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ENOTSOCK') throw error;
+      const typed = toOSError(error);
+      if ((typed as { code?: unknown }).code !== 'ENOTSOCK') throw typed;
       throw new NotImplementedError(
         `iocp proactor: fd ${fd} cannot be watched: it is not a socket, and readiness (addReader/addWriter) works on sockets only (AFD polling; Windows has none for other handles, and select() watches sockets only too); read files with node:fs, and move pipe data with transports or the proactor's read/write`,
       );
+    }
+    // Started once the current JavaScript is done (a microtask, or the next
+    // poll()), not now: an AFD poll completes at once while data is waiting,
+    // and a loop restarts its poll before its reader has read what the last
+    // one reported, which would wake the reader once more for nothing.
+    const token = this.#allocateToken();
+    this.#operations.set(token, { kind: Kind.Poll, fd, buffer: null, cancelRequested: false, base, events, started: false });
+    this.#deferred.push(token);
+    if (!this.#startScheduled) {
+      this.#startScheduled = true;
+      queueMicrotask(this.#startDeferredLater);
+    }
+    return token;
+  }
+
+  /** Start the readiness polls asked for since the last start (those cancelled meanwhile are started and cancelled, so they complete). */
+  #startDeferred(): void {
+    const deferred = this.#deferred;
+    if (deferred.length === 0) return;
+    this.#deferred = [];
+    for (let i = 0; i < deferred.length; i++) {
+      const token = deferred[i]!;
+      const operation = this.#operations.get(token);
+      if (operation === undefined || operation.started === true) continue;
+      try {
+        this.#port.pollAdd(token, operation.base!, operation.events!);
+      } catch (error) {
+        this.#deferred = deferred.slice(i).concat(this.#deferred);
+        throw toOSError(error);
+      }
+      operation.started = true;
+      if (operation.cancelRequested) this.#port.cancel(token);
     }
   }
 
@@ -244,7 +294,9 @@ export class IocpProactor implements Proactor {
     if (operation === undefined) return false;
     if (!operation.cancelRequested) {
       operation.cancelRequested = true;
-      this.#port.cancel(token);
+      // A poll not started yet is started (and so cancelled) with the others.
+      if (operation.started === false) this.#startDeferred();
+      else this.#port.cancel(token);
     }
     return true;
   }
@@ -265,6 +317,7 @@ export class IocpProactor implements Proactor {
     this.#checkOpen();
     const waitMs = timeoutToMs(timeout);
     this.#releaseHarvested();
+    this.#startDeferred();
     if (this.#operations.size === 0 && waitMs === 0) return 0;
     return this.#harvest(waitMs);
   }
@@ -308,6 +361,13 @@ export class IocpProactor implements Proactor {
     if (this.#closed) return;
     this.#port.unwatch();
     this.#releaseHarvested();
+    try {
+      this.#startDeferred();
+    } catch {
+      // Never started: nothing of theirs is the kernel's.
+      for (const token of this.#deferred) this.#operations.delete(token);
+      this.#deferred = [];
+    }
     if (this.#operations.size > 0) {
       for (const [token, operation] of this.#operations) {
         if (operation.cancelRequested) continue;

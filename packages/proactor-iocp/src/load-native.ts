@@ -20,11 +20,11 @@ export interface NativePort {
   /** ConnectEx (binding an unbound socket to the wildcard address first). */
   connect(token: number, handle: number, family: number, host: string, port: number, flowinfo: number, scopeId: number): void;
   /**
-   * IOCTL_AFD_POLL of the socket's base socket for `events` (EVENT_READ |
-   * EVENT_WRITE); the result is the ready mask, or -EBADF when the socket
-   * is closed under it. Throws ENOTSOCK for an open handle that is no socket.
+   * IOCTL_AFD_POLL of base socket `base` (from `baseSocket`; -1 completes
+   * with -EBADF) for `events` (EVENT_READ | EVENT_WRITE); the result is the
+   * ready mask, or -EBADF when the socket is closed under it.
    */
-  pollAdd(token: number, handle: number, events: number): void;
+  pollAdd(token: number, base: number, events: number): void;
   /**
    * TransmitFile of `count` (> 0) bytes of the file behind node:fs fd `fd`
    * from `offset`; throws EBADF (syscall uv_get_osfhandle) when `fd` is not open.
@@ -54,6 +54,8 @@ export interface IocpNative {
   probeUsable(): { errno: number; syscall: string; message: string } | null;
   socketFamily(handle: number): number;
   closeSocket(handle: number): void;
+  /** The base socket AFD polls for `handle` (SIO_BASE_HANDLE), -1 when it is not open; throws ENOTSOCK for an open handle that is no socket. */
+  baseSocket(handle: number): number;
   /** Whether the host executable exports libuv's uv_get_osfhandle (node.exe does), which sendfile needs. */
   fileHandles: boolean;
   AF_INET: number;

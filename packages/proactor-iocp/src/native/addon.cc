@@ -160,24 +160,15 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
     return Begin(info, op);
   }
 
-  // pollAdd(token, handle, events): an AFD poll of the socket's base socket
-  // for EVENT_READ/EVENT_WRITE. A handle that is open but no socket throws
-  // ENOTSOCK now; one that is not open completes with EBADF, as a poll of a
-  // closed fd does.
+  // pollAdd(token, base, events): an AFD poll of `base` (from baseSocket;
+  // -1, a handle that is not open, completes with EBADF, as a poll of a
+  // closed fd does) for EVENT_READ/EVENT_WRITE.
   Napi::Value PollAdd(const Napi::CallbackInfo& info) {
     if (!CheckOpen(info.Env())) return info.Env().Undefined();
-    const SOCKET socket = static_cast<SOCKET>(NumberArg(info, 1));
-    SOCKET base = INVALID_SOCKET;
-    if (BaseSocket(socket, &base) != 0) {
-      if (GetFileType(reinterpret_cast<HANDLE>(socket)) != FILE_TYPE_UNKNOWN || GetLastError() == NO_ERROR) {
-        ThrowWin32Error(info.Env(), WSAENOTSOCK, "WSAIoctl");
-        return info.Env().Undefined();
-      }
-      base = INVALID_SOCKET;
-    }
+    const double base = NumberArg(info, 1);
     auto* op = new IocpOperation();
     op->kind = OpKind::kPoll;
-    op->poll_socket = base;
+    op->poll_socket = base >= 0 ? static_cast<SOCKET>(base) : INVALID_SOCKET;
     op->wanted = static_cast<int>(NumberArg(info, 2)) & 3;
     return Begin(info, op);
   }
@@ -338,6 +329,20 @@ Napi::Value SocketFamilyOf(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), family);
 }
 
+// baseSocket(handle): the base socket AFD polls for `handle`, -1 when the
+// handle is not open, or throws ENOTSOCK for a handle that is open but no
+// socket.
+Napi::Value BaseSocketOf(const Napi::CallbackInfo& info) {
+  const SOCKET socket = static_cast<SOCKET>(NumberArg(info, 0));
+  SOCKET base = INVALID_SOCKET;
+  if (BaseSocket(socket, &base) == 0) return Napi::Number::New(info.Env(), static_cast<double>(base));
+  if (GetFileType(reinterpret_cast<HANDLE>(socket)) != FILE_TYPE_UNKNOWN || GetLastError() == NO_ERROR) {
+    ThrowWin32Error(info.Env(), WSAENOTSOCK, "WSAIoctl");
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), -1);
+}
+
 // closeSocket(handle): for a connection accepted while the proactor closed.
 Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
   closesocket(static_cast<SOCKET>(NumberArg(info, 0)));
@@ -356,6 +361,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeUsable", Napi::Function::New<evloop::ProbeUsable>(env, "probeUsable"));
   exports.Set("socketFamily", Napi::Function::New<evloop::SocketFamilyOf>(env, "socketFamily"));
   exports.Set("closeSocket", Napi::Function::New<evloop::CloseSocket>(env, "closeSocket"));
+  exports.Set("baseSocket", Napi::Function::New<evloop::BaseSocketOf>(env, "baseSocket"));
   exports.Set("fileHandles", Napi::Boolean::New(env, evloop::FileHandleFunction() != nullptr));
   exports.Set("AF_INET", Napi::Number::New(env, AF_INET));
   exports.Set("AF_INET6", Napi::Number::New(env, AF_INET6));

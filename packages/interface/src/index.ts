@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './selector.js';
 export * from './backend.js';
 export * from './proactor.js';
+export * from './proactor-arguments.js';
 export * from './native-backend.js';
 export type * from './sys.js';
 export type * from './loop.js';

@@ -52,6 +52,7 @@ interface ProbeAddon {
   throwStatus(errno: number, syscall: string, rangeError?: string): void;
   timeoutMs(ms: number): number;
   fill(out: unknown, timeoutMs: unknown, count: number): [number, number];
+  span(buffer: unknown, offset: unknown, length: unknown): [number, number];
   platform: string;
   unsupported: { unsupportedReason: string };
 }
@@ -70,7 +71,7 @@ describe.skipIf(skip !== false)(`the headers${skip === false ? '' : ` (skipped: 
 
   it('every header compiles on its own, warnings as errors', () => {
     const headers = readdirSync(join(includeDir, 'evloop')).filter((name) => name.endsWith('.h'));
-    expect(headers).toEqual(expect.arrayContaining(['errors.h', 'event_buffer.h', 'fd_watch.h', 'idle_waiter.h', 'platform.h', 'selector_binding.h', 'status.h']));
+    expect(headers).toEqual(expect.arrayContaining(['arguments.h', 'errors.h', 'event_buffer.h', 'fd_watch.h', 'idle_waiter.h', 'platform.h', 'selector_binding.h', 'status.h']));
     for (const header of headers) {
       const source = join(output, `${header}.cc`);
       writeFileSync(source, `#include "evloop/${header}"\n#include "evloop/${header}"\n`);
@@ -115,6 +116,18 @@ describe.skipIf(skip !== false)(`the headers${skip === false ? '' : ` (skipped: 
     expect(() => probe.fill(new Int32Array(1), 0, 1)).toThrow(RangeError);
     expect(() => probe.fill(new Float64Array(4), 0, 1)).toThrow(TypeError);
     expect(() => probe.fill(new Int32Array(4), '1', 1)).toThrow(TypeError);
+  });
+
+  it('ReadSpan: (buffer, offset, length) within the buffer (a view\'s own offset counted), else a TypeError or RangeError', () => {
+    const backing = Buffer.alloc(16);
+    const view = backing.subarray(4, 12);
+    expect(probe.span(view, 2, 6)).toEqual([2, 6]);
+    expect(probe.span(view, 0, 0)).toEqual([0, 0]);
+    expect(() => probe.span(view, 2, 7)).toThrow(RangeError);
+    expect(() => probe.span(view, -1, 1)).toThrow(RangeError);
+    expect(() => probe.span(view, Number.NaN, 1)).toThrow(RangeError);
+    expect(() => probe.span('bytes', 0, 1)).toThrow(TypeError);
+    expect(() => probe.span(view, '0', 1)).toThrow(TypeError);
   });
 
   it('one way to say "not on this platform": only unsupportedReason, naming the mechanism, this platform and what it needs', () => {

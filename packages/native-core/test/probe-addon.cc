@@ -3,6 +3,7 @@
 // what the TypeScript side expects.
 #include <napi.h>
 
+#include "evloop/arguments.h"
 #include "evloop/errors.h"
 #include "evloop/event_buffer.h"
 #include "evloop/platform.h"
@@ -44,7 +45,22 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// span(buffer, offset, length): [where the span starts within buffer's
+// bytes, its length] as ReadSpan reads them.
+Napi::Value Span(const Napi::CallbackInfo& info) {
+  uint8_t* data = nullptr;
+  size_t length = 0;
+  if (!evloop::ReadSpan(info, 0, &data, &length)) return info.Env().Undefined();
+  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+  const uint8_t* base = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(data - base)));
+  result.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(length)));
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("span", Napi::Function::New(env, Span));
   exports.Set("errorFor", Napi::Function::New(env, ErrorFor));
   exports.Set("throwStatus", Napi::Function::New(env, ThrowStatus));
   exports.Set("timeoutMs", Napi::Function::New(env, TimeoutMs));

@@ -1,10 +1,17 @@
 import {
   COMPLETION_STRIDE,
-  EVENT_READ,
-  EVENT_WRITE,
+  EVENT_PRIORITY,
   NotImplementedError,
   RuntimeError,
+  checkBytes,
+  checkFlags,
+  checkOffset,
+  checkPollEvents,
+  checkPosition,
+  checkSize,
+  describeArgument as describe,
   fileobjToFd,
+  spanOf,
   timeoutToMs,
   toOSError,
   type FileObject,
@@ -36,6 +43,8 @@ const enum Kind {
   RecvFromInto,
   Accept,
   Connect,
+  Poll,
+  Sendfile,
 }
 
 /** Everything an operation holds on to until its completion is harvested. */
@@ -45,9 +54,16 @@ interface Operation {
   /** The data buffer (the caller's or ours): the kernel's until harvested. */
   buffer: Uint8Array | null;
   cancelRequested: boolean;
+  /** Poll: the base socket and the events, and whether it has been started yet. */
+  base?: number;
+  events?: number;
+  started?: boolean;
 }
 
 const MAX_TOKEN = 0x7fffffff;
+/** The most one TransmitFile sends (its count is a DWORD below 2^31 - 1). */
+const MAX_TRANSMIT = 0x7ffffffe;
+const EMPTY = Buffer.alloc(0);
 /** Completions one poll takes at most; the rest wait in the port for the next. */
 const CAPACITY = 1024;
 /** How long close() waits for the kernel to give cancelled operations back. */
@@ -68,13 +84,16 @@ const abandoned: Operation[] = [];
  * the loop is idle, on a helper thread that wakes the loop through a
  * Node-API thread-safe function.
  *
- * Sockets only, for now: `read`/`write` (named pipes), `sendfile`
- * (TransmitFile) and `pollAdd` (readiness for `addReader`/`addWriter`)
- * raise `NotImplementedError` naming what to use instead.
+ * Readiness (`pollAdd`, so `addReader`/`addWriter` on a ProactorEventLoop)
+ * is an AFD poll (IOCTL_AFD_POLL) of the socket, as libuv, mio and wepoll
+ * do: sockets only; other handles raise `NotImplementedError`.
+ *
+ * `sendfile` is TransmitFile. Sockets and files only, for now: `read`/`write`
+ * (named pipes) raise `NotImplementedError` naming what to use instead.
  */
 export class IocpProactor implements Proactor {
   readonly backendName = 'iocp';
-  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: false, pipes: false, sendfile: false });
+  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: true, pipes: false, sendfile: true });
   readonly #native: IocpNative;
   readonly #port: NativePort;
   readonly #operations = new Map<number, Operation>();
@@ -84,6 +103,18 @@ export class IocpProactor implements Proactor {
   #harvestedCount = 0;
   #nextToken = 1;
   #closed = false;
+  /** Readiness polls asked for and not started yet (see pollAdd). */
+  #deferred: number[] = [];
+  #startScheduled = false;
+  readonly #startDeferredLater = (): void => {
+    this.#startScheduled = false;
+    if (this.#closed) return;
+    try {
+      this.#startDeferred();
+    } catch {
+      // Left queued: the next poll() starts them or throws the error.
+    }
+  };
 
   constructor() {
     const native = loadNative();
@@ -166,15 +197,22 @@ export class IocpProactor implements Proactor {
     return this.#start(Kind.Connect, fd, null, (token) => this.#port.connect(token, fd, family, host, port, flowinfo, scopeId));
   }
 
-  /** Not yet on IOCP (TransmitFile): `loop.sendfile` copies in chunks with `{ fallback: true }`. */
+  /**
+   * TransmitFile of `count` bytes of `file` (a node:fs fd, whose HANDLE
+   * libuv's `uv_get_osfhandle` in node.exe gives) from `offset`: completes
+   * with the bytes sent, fewer at the end of the file, 0 at or past it.
+   */
   sendfile(sock: FileObject, file: FileObject, offset: number, count: number): number {
-    this.#fd(sock);
-    fileobjToFd(file);
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-      throw new RangeError(`offset must be a non-negative integer, got ${String(offset)}`);
-    }
+    const fd = this.#fd(sock);
+    const fileFd = fileobjToFd(file);
+    checkOffset(offset);
     checkSize(count, 'count');
-    throw new NotImplementedError('iocp proactor: sendfile (TransmitFile) is not implemented yet; send the file in chunks (loop.sendfile does with { fallback: true })');
+    // TransmitFile takes a count of 0 to mean the whole file.
+    if (count === 0) return this.#start(Kind.Send, fd, EMPTY, (token) => this.#port.send(token, fd, EMPTY, 0, 0, 0));
+    if (!this.#native.fileHandles) {
+      throw new NotImplementedError('iocp proactor: sendfile needs libuv\'s uv_get_osfhandle from the host executable (node.exe has it; this host does not); send the file in chunks (loop.sendfile does with { fallback: true })');
+    }
+    return this.#start(Kind.Sendfile, fd, null, (token) => this.#port.sendfile(token, fd, fileFd, offset, Math.min(count, MAX_TRANSMIT)));
   }
 
   /** Not yet on IOCP: overlapped ReadFile needs named pipes, which `@evloop/sys` does not make on Windows yet. */
@@ -193,15 +231,60 @@ export class IocpProactor implements Proactor {
     throw new NotImplementedError('iocp proactor: write() of pipes and files (overlapped WriteFile on named pipes) is not implemented yet; use sockets');
   }
 
-  /** Readiness has no completion on IOCP without AFD polling, which is not implemented: addReader/addWriter need the select backend. */
+  /**
+   * One AFD poll of the socket (its base socket, SIO_BASE_HANDLE) for
+   * EVENT_READ and/or EVENT_WRITE: it completes once with the ready mask (a
+   * reset or failed connect wakes both), or with EBADF when the socket is
+   * closed under it. Priority (out-of-band) readiness is not offered.
+   */
   pollAdd(fileobj: FileObject, events: number): number {
-    this.#fd(fileobj);
-    if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
-      throw new RangeError(`events must be EVENT_READ, EVENT_WRITE or both, got ${String(events)}`);
+    const fd = this.#fd(fileobj);
+    checkPollEvents(events);
+    if ((events & EVENT_PRIORITY) !== 0) {
+      throw new NotImplementedError('iocp proactor: priority (out-of-band) readiness is not implemented; use the select backend (EVLOOP_BACKEND=select) for addPriorityReader');
     }
-    throw new NotImplementedError(
-      'iocp proactor: readiness (addReader/addWriter) is not implemented on IOCP (it needs AFD polling); use the sock* methods or transports, or the select backend (EVLOOP_BACKEND=select) for addReader/addWriter',
-    );
+    let base: number;
+    try {
+      base = this.#native.baseSocket(fd);
+    } catch (error) {
+      const typed = toOSError(error);
+      if ((typed as { code?: unknown }).code !== 'ENOTSOCK') throw typed;
+      throw new NotImplementedError(
+        `iocp proactor: fd ${fd} cannot be watched: it is not a socket, and readiness (addReader/addWriter) works on sockets only (AFD polling; Windows has none for other handles, and select() watches sockets only too); read files with node:fs, and move pipe data with transports or the proactor's read/write`,
+      );
+    }
+    // Started once the current JavaScript is done (a microtask, or the next
+    // poll()), not now: an AFD poll completes at once while data is waiting,
+    // and a loop restarts its poll before its reader has read what the last
+    // one reported, which would wake the reader once more for nothing.
+    const token = this.#allocateToken();
+    this.#operations.set(token, { kind: Kind.Poll, fd, buffer: null, cancelRequested: false, base, events, started: false });
+    this.#deferred.push(token);
+    if (!this.#startScheduled) {
+      this.#startScheduled = true;
+      queueMicrotask(this.#startDeferredLater);
+    }
+    return token;
+  }
+
+  /** Start the readiness polls asked for since the last start (those cancelled meanwhile are started and cancelled, so they complete). */
+  #startDeferred(): void {
+    const deferred = this.#deferred;
+    if (deferred.length === 0) return;
+    this.#deferred = [];
+    for (let i = 0; i < deferred.length; i++) {
+      const token = deferred[i]!;
+      const operation = this.#operations.get(token);
+      if (operation === undefined || operation.started === true) continue;
+      try {
+        this.#port.pollAdd(token, operation.base!, operation.events!);
+      } catch (error) {
+        this.#deferred = deferred.slice(i).concat(this.#deferred);
+        throw toOSError(error);
+      }
+      operation.started = true;
+      if (operation.cancelRequested) this.#port.cancel(token);
+    }
   }
 
   cancel(token: number): boolean {
@@ -211,7 +294,9 @@ export class IocpProactor implements Proactor {
     if (operation === undefined) return false;
     if (!operation.cancelRequested) {
       operation.cancelRequested = true;
-      this.#port.cancel(token);
+      // A poll not started yet is started (and so cancelled) with the others.
+      if (operation.started === false) this.#startDeferred();
+      else this.#port.cancel(token);
     }
     return true;
   }
@@ -232,6 +317,7 @@ export class IocpProactor implements Proactor {
     this.#checkOpen();
     const waitMs = timeoutToMs(timeout);
     this.#releaseHarvested();
+    this.#startDeferred();
     if (this.#operations.size === 0 && waitMs === 0) return 0;
     return this.#harvest(waitMs);
   }
@@ -275,6 +361,13 @@ export class IocpProactor implements Proactor {
     if (this.#closed) return;
     this.#port.unwatch();
     this.#releaseHarvested();
+    try {
+      this.#startDeferred();
+    } catch {
+      // Never started: nothing of theirs is the kernel's.
+      for (const token of this.#deferred) this.#operations.delete(token);
+      this.#deferred = [];
+    }
     if (this.#operations.size > 0) {
       for (const [token, operation] of this.#operations) {
         if (operation.cancelRequested) continue;
@@ -376,41 +469,6 @@ export class IocpProactor implements Proactor {
     else family = native.AF_INET;
     return [family, host, port, flowinfo, scopeId];
   }
-}
-
-function checkSize(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new RangeError(`${name} must be an integer in [0, 2147483647], got ${value}`);
-}
-
-function checkFlags(flags: unknown): void {
-  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0x7fffffff) {
-    throw new RangeError(`flags must be a non-negative integer, got ${String(flags)}`);
-  }
-}
-
-function checkBytes(value: unknown, name: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array or Buffer, got ${describe(value)}`);
-}
-
-function spanOf(buffer: unknown, nbytes: unknown): number {
-  checkBytes(buffer, 'buffer');
-  checkSize(nbytes, 'nbytes');
-  if (nbytes > buffer.byteLength) throw new RangeError(`nbytes (${nbytes}) is larger than the buffer (${buffer.byteLength})`);
-  return nbytes === 0 ? buffer.byteLength : nbytes;
-}
-
-function checkPosition(position: unknown): void {
-  if (position === null || position === undefined) return;
-  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) {
-    throw new RangeError(`position must be a non-negative integer or null, got ${String(position)}`);
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return typeof value;
 }
 
 function callNative<R>(fn: () => R): R {

@@ -19,6 +19,17 @@ export interface NativePort {
   accept(token: number, handle: number): void;
   /** ConnectEx (binding an unbound socket to the wildcard address first). */
   connect(token: number, handle: number, family: number, host: string, port: number, flowinfo: number, scopeId: number): void;
+  /**
+   * IOCTL_AFD_POLL of base socket `base` (from `baseSocket`; -1 completes
+   * with -EBADF) for `events` (EVENT_READ | EVENT_WRITE); the result is the
+   * ready mask, or -EBADF when the socket is closed under it.
+   */
+  pollAdd(token: number, base: number, events: number): void;
+  /**
+   * TransmitFile of `count` (> 0) bytes of the file behind node:fs fd `fd`
+   * from `offset`; throws EBADF (syscall uv_get_osfhandle) when `fd` is not open.
+   */
+  sendfile(token: number, handle: number, fd: number, offset: number, count: number): void;
   /** CancelIoEx; false when the token is not in flight. */
   cancel(token: number): boolean;
   /** GetQueuedCompletionStatusEx: writes (token, result, 0) triplets into `out`, waiting up to `timeoutMs` (-1 forever) for the first. */
@@ -43,6 +54,10 @@ export interface IocpNative {
   probeUsable(): { errno: number; syscall: string; message: string } | null;
   socketFamily(handle: number): number;
   closeSocket(handle: number): void;
+  /** The base socket AFD polls for `handle` (SIO_BASE_HANDLE), -1 when it is not open; throws ENOTSOCK for an open handle that is no socket. */
+  baseSocket(handle: number): number;
+  /** Whether the host executable exports libuv's uv_get_osfhandle (node.exe does), which sendfile needs. */
+  fileHandles: boolean;
   AF_INET: number;
   AF_INET6: number;
 }

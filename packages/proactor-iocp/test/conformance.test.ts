@@ -11,7 +11,8 @@ if (availability.ok) {
     features: {
       hasKernelFd: false,
       pipesAndFiles: false,
-      readiness: false,
+      readiness: true,
+      sendfile: true,
       // Seen under Wine 8: an overlapped receive stays pending after closesocket() or shutdown().
       ...(process.env.EVLOOP_WINE === '1' ? { closeLeavesOperations: 'Wine leaves an overlapped receive pending when its socket is closed or shut down' } : {}),
     },

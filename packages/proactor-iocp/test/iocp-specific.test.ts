@@ -43,13 +43,28 @@ describe.runIf(availability.ok)('the default policy on Windows', () => {
 });
 
 describe.runIf(availability.ok)('ProactorEventLoop on IOCP', () => {
-  it('addReader/addWriter raise NotImplementedError naming the loop, the backend and the alternative', () => {
+  it('addReader/addWriter watch sockets (AFD polls); addPriorityReader raises NotImplementedError naming iocp and the alternative', async () => {
     const loop = loopForBackend(backend);
+    const [a, b] = sys.socketpair(sys.AF_INET, sys.SOCK_STREAM, 0, { blocking: false });
     try {
-      expect(() => loop.addReader(0, () => {})).toThrow(NotImplementedError);
-      expect(() => loop.addWriter(0, () => {})).toThrow(/ProactorEventLoop on iocp.*select/);
+      expect(() => loop.addPriorityReader(a, () => {})).toThrow(NotImplementedError);
+      expect(() => loop.addPriorityReader(a, () => {})).toThrow(/iocp.*select/);
+      await loop.runUntilComplete(async () => {
+        const read = loop.createFuture<string>();
+        loop.addReader(a, () => {
+          loop.removeReader(a);
+          read.setResult(a.recv(10).toString());
+        });
+        loop.addWriter(b, () => {
+          loop.removeWriter(b);
+          b.send(Buffer.from('hello'));
+        });
+        expect(await read).toBe('hello');
+      });
     } finally {
       loop.close();
+      a.close();
+      b.close();
     }
   });
 

@@ -5,7 +5,15 @@ import {
   EVENT_WRITE,
   NotImplementedError,
   RuntimeError,
+  checkBytes as sharedCheckBytes,
+  checkFlags as sharedCheckFlags,
+  checkOffset,
+  checkPollEvents,
+  checkPosition,
+  checkSize as sharedCheckSize,
+  describeArgument as describe,
   fileobjToFd,
+  spanOf as sharedSpanOf,
   timeoutToMs,
   toOSError,
   type FileObject,
@@ -84,6 +92,10 @@ const STRIDE: number = COMPLETION_STRIDE;
 const READ: number = EVENT_READ;
 const WRITE: number = EVENT_WRITE;
 const toMs = timeoutToMs;
+const checkSize: typeof sharedCheckSize = sharedCheckSize;
+const checkFlags: typeof sharedCheckFlags = sharedCheckFlags;
+const checkBytes: typeof sharedCheckBytes = sharedCheckBytes;
+const spanOf = sharedSpanOf;
 const MAX_TOKEN = 0x7fffffff;
 /** Bytes one sendfile step reads from the file and sends (io_uring has no sendfile opcode). */
 const SENDFILE_CHUNK = 256 * 1024;
@@ -269,9 +281,7 @@ export class UringProactor implements Proactor {
   sendfile(sock: FileObject, file: FileObject, offset: number, count: number): number {
     const sockFd = this.#fd(sock);
     const fileFd = fileobjToFd(file);
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-      throw new RangeError(`offset must be a non-negative integer, got ${String(offset)}`);
-    }
+    checkOffset(offset);
     checkSize(count, 'count');
     const length = Math.min(count, SENDFILE_CHUNK);
     const buffer = Buffer.allocUnsafe(length);
@@ -297,9 +307,7 @@ export class UringProactor implements Proactor {
 
   pollAdd(fileobj: FileObject, events: number): number {
     const fd = this.#fd(fileobj);
-    if (typeof events !== 'number' || !Number.isInteger(events) || events === 0 || (events & ~(EVENT_READ | EVENT_WRITE | EVENT_PRIORITY)) !== 0) {
-      throw new RangeError(`events must be a mask of EVENT_READ, EVENT_WRITE and EVENT_PRIORITY, got ${String(events)}`);
-    }
+    checkPollEvents(events);
     if ((events & EVENT_PRIORITY) !== 0) {
       // Tried: a POLLPRI-only IORING_OP_POLL_ADD on a TCP socket does not
       // complete when urgent data arrives (it does with POLLIN asked too, but
@@ -653,42 +661,6 @@ function pollEvents(revents: number, wanted: number): number {
   if ((revents & (POLLOUT | POLLERR | POLLHUP)) !== 0) events |= WRITE;
   events &= wanted;
   return events === 0 ? wanted : events;
-}
-
-function checkSize(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw new RangeError(`${name} must be an integer in [0, 2147483647], got ${value}`);
-}
-
-function checkFlags(flags: unknown): void {
-  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0x7fffffff) {
-    throw new RangeError(`flags must be a non-negative integer, got ${String(flags)}`);
-  }
-}
-
-function checkBytes(value: unknown, name: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array or Buffer, got ${describe(value)}`);
-}
-
-function spanOf(buffer: unknown, nbytes: unknown): number {
-  checkBytes(buffer, 'buffer');
-  checkSize(nbytes, 'nbytes');
-  if (nbytes > buffer.byteLength) throw new RangeError(`nbytes (${nbytes}) is larger than the buffer (${buffer.byteLength})`);
-  return nbytes === 0 ? buffer.byteLength : nbytes;
-}
-
-function checkPosition(position: unknown): number {
-  if (position === null || position === undefined) return -1;
-  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) {
-    throw new RangeError(`position must be a non-negative integer or null, got ${String(position)}`);
-  }
-  return position;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  return typeof value;
 }
 
 function closeQuietly(fd: number): void {

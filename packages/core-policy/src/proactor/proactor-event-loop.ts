@@ -240,7 +240,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     return this._removeCallback(fileobjToFd(fd), EVENT_WRITE);
   }
 
-  /** A proactor without readiness polls (`features.readiness === false`, IOCP today) cannot watch fds: asyncio's ProactorEventLoop raises too. */
+  /** A proactor without readiness polls (`features.readiness === false`) cannot watch fds: asyncio's ProactorEventLoop raises too. */
   #checkReadiness(method: string): void {
     if (this._proactor.features.readiness !== false) return;
     const name = this._proactor.backendName;
@@ -257,9 +257,9 @@ export class ProactorEventLoop extends BaseEventLoop {
     // Which file the fd names now (a closed fd is an OSError here, as a
     // selector's register raises it): a readiness report is later checked
     // against it, so a registration whose fd was closed and reused is found.
-    let stat: fs.Stats;
+    let stat: Pick<fs.Stats, 'dev' | 'ino'>;
     try {
-      stat = fs.fstatSync(fd);
+      stat = fileIdentity(fd);
     } catch (error) {
       throw toOSError(error);
     }
@@ -640,9 +640,20 @@ export class ProactorEventLoop extends BaseEventLoop {
 }
 
 /** Whether the fd of `watch` still names the file it named when it was registered. */
+/**
+ * Which file `fd` names, to find a registration whose fd was closed and its
+ * number reused. On Windows the loop's fds are SOCKET handles, which
+ * `fs.fstatSync` (CRT fds) does not know: there the proactor's poll itself
+ * says when the socket is closed (EBADF), so every fd is the same "file".
+ */
+function fileIdentity(fd: number): Pick<fs.Stats, 'dev' | 'ino'> {
+  if (process.platform === 'win32') return { dev: 0, ino: 0 };
+  return fs.fstatSync(fd);
+}
+
 function sameFile(watch: FdWatch): boolean {
   try {
-    const stat = fs.fstatSync(watch.fd);
+    const stat = fileIdentity(watch.fd);
     return stat.dev === watch.device && stat.ino === watch.inode;
   } catch {
     return false;

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "evloop/arguments.h"
 #include "evloop/errors.h"
 #include "evloop/idle_waiter.h"
 #include "iocp.h"
@@ -23,31 +24,18 @@
 namespace evloop {
 namespace {
 
-bool ThrowType(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  return false;
-}
-
 // Integer argument `index`, already checked by the TypeScript wrapper.
 double NumberArg(const Napi::CallbackInfo& info, size_t index) {
   return info[index].IsNumber() ? info[index].As<Napi::Number>().DoubleValue() : -1;
 }
 
-// The bytes [offset, offset + length) of a TypedArray argument.
-bool ReadSpan(const Napi::CallbackInfo& info, size_t index, WSABUF* out) {
-  Napi::Env env = info.Env();
-  if (!info[index].IsTypedArray() || !info[index + 1].IsNumber() || !info[index + 2].IsNumber()) {
-    return ThrowType(env, "expected (buffer, offset, length)");
-  }
-  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
-  const double offset = info[index + 1].As<Napi::Number>().DoubleValue();
-  const double size = info[index + 2].As<Napi::Number>().DoubleValue();
-  if (!(offset >= 0) || !(size >= 0) || offset + size > static_cast<double>(array.ByteLength()) || size > 0x7fffffff) {
-    Napi::RangeError::New(env, "offset and length must lie within the buffer").ThrowAsJavaScriptException();
-    return false;
-  }
-  out->buf = static_cast<char*>(array.ArrayBuffer().Data()) + array.ByteOffset() + static_cast<size_t>(offset);
-  out->len = static_cast<ULONG>(size);
+// The bytes of a (buffer, offset, length) argument as a WSABUF.
+bool ReadWsaBuf(const Napi::CallbackInfo& info, size_t index, WSABUF* out) {
+  uint8_t* data = nullptr;
+  size_t length = 0;
+  if (!ReadSpan(info, index, &data, &length)) return false;
+  out->buf = reinterpret_cast<char*>(data);
+  out->len = static_cast<ULONG>(length);
   return true;
 }
 
@@ -86,6 +74,15 @@ Napi::Value AddressValue(Napi::Env env, const sockaddr_storage& address) {
   return result;
 }
 
+// libuv's uv_get_osfhandle from the executable (node.exe exports it), or
+// null in a host that does not.
+using FileHandleGetter = HANDLE (*)(int);
+FileHandleGetter FileHandleFunction() {
+  static const FileHandleGetter getter =
+      reinterpret_cast<FileHandleGetter>(GetProcAddress(GetModuleHandleW(nullptr), "uv_get_osfhandle"));
+  return getter;
+}
+
 class PortBinding : public Napi::ObjectWrap<PortBinding> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -97,6 +94,8 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
                            InstanceMethod<&PortBinding::SendTo>("sendto"),
                            InstanceMethod<&PortBinding::Accept>("accept"),
                            InstanceMethod<&PortBinding::Connect>("connect"),
+                           InstanceMethod<&PortBinding::PollAdd>("pollAdd"),
+                           InstanceMethod<&PortBinding::Sendfile>("sendfile"),
                            InstanceMethod<&PortBinding::Cancel>("cancel"),
                            InstanceMethod<&PortBinding::Harvest>("harvest"),
                            InstanceMethod<&PortBinding::Address>("address"),
@@ -134,7 +133,7 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
     auto* op = new IocpOperation();
     op->kind = kind;
     op->flags = static_cast<DWORD>(NumberArg(info, 5));
-    if (!ReadSpan(info, 2, &op->buffer) || (addressed && !ReadAddress(info, 6, op))) {
+    if (!ReadWsaBuf(info, 2, &op->buffer) || (addressed && !ReadAddress(info, 6, op))) {
       delete op;
       return info.Env().Undefined();
     }
@@ -158,6 +157,44 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
       delete op;
       return info.Env().Undefined();
     }
+    return Begin(info, op);
+  }
+
+  // pollAdd(token, base, events): an AFD poll of `base` (from baseSocket;
+  // -1, a handle that is not open, completes with EBADF, as a poll of a
+  // closed fd does) for EVENT_READ/EVENT_WRITE.
+  Napi::Value PollAdd(const Napi::CallbackInfo& info) {
+    if (!CheckOpen(info.Env())) return info.Env().Undefined();
+    const double base = NumberArg(info, 1);
+    auto* op = new IocpOperation();
+    op->kind = OpKind::kPoll;
+    op->poll_socket = base >= 0 ? static_cast<SOCKET>(base) : INVALID_SOCKET;
+    op->wanted = static_cast<int>(NumberArg(info, 2)) & 3;
+    return Begin(info, op);
+  }
+
+  // sendfile(token, handle, fd, offset, count): TransmitFile of `count`
+  // (> 0) bytes of the file behind the C runtime fd `fd` (node:fs's), from
+  // `offset`. Node's fds are its own C runtime's: libuv's uv_get_osfhandle,
+  // which node.exe exports, gives the HANDLE (looked up at run time, so the
+  // addon still links against Node-API alone).
+  Napi::Value Sendfile(const Napi::CallbackInfo& info) {
+    if (!CheckOpen(info.Env())) return info.Env().Undefined();
+    const auto get_handle = FileHandleFunction();
+    if (get_handle == nullptr) {
+      ThrowWin32Error(info.Env(), ERROR_PROC_NOT_FOUND, "uv_get_osfhandle");
+      return info.Env().Undefined();
+    }
+    const HANDLE file = get_handle(static_cast<int>(NumberArg(info, 2)));
+    if (file == INVALID_HANDLE_VALUE || file == nullptr) {
+      ThrowWin32Error(info.Env(), ERROR_INVALID_HANDLE, "uv_get_osfhandle");
+      return info.Env().Undefined();
+    }
+    auto* op = new IocpOperation();
+    op->kind = OpKind::kTransmitFile;
+    op->file = file;
+    op->file_offset = static_cast<uint64_t>(NumberArg(info, 3));
+    op->transmit_count = static_cast<DWORD>(NumberArg(info, 4));
     return Begin(info, op);
   }
 
@@ -292,6 +329,20 @@ Napi::Value SocketFamilyOf(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), family);
 }
 
+// baseSocket(handle): the base socket AFD polls for `handle`, -1 when the
+// handle is not open, or throws ENOTSOCK for a handle that is open but no
+// socket.
+Napi::Value BaseSocketOf(const Napi::CallbackInfo& info) {
+  const SOCKET socket = static_cast<SOCKET>(NumberArg(info, 0));
+  SOCKET base = INVALID_SOCKET;
+  if (BaseSocket(socket, &base) == 0) return Napi::Number::New(info.Env(), static_cast<double>(base));
+  if (GetFileType(reinterpret_cast<HANDLE>(socket)) != FILE_TYPE_UNKNOWN || GetLastError() == NO_ERROR) {
+    ThrowWin32Error(info.Env(), WSAENOTSOCK, "WSAIoctl");
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), -1);
+}
+
 // closeSocket(handle): for a connection accepted while the proactor closed.
 Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
   closesocket(static_cast<SOCKET>(NumberArg(info, 0)));
@@ -310,6 +361,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeUsable", Napi::Function::New<evloop::ProbeUsable>(env, "probeUsable"));
   exports.Set("socketFamily", Napi::Function::New<evloop::SocketFamilyOf>(env, "socketFamily"));
   exports.Set("closeSocket", Napi::Function::New<evloop::CloseSocket>(env, "closeSocket"));
+  exports.Set("baseSocket", Napi::Function::New<evloop::BaseSocketOf>(env, "baseSocket"));
+  exports.Set("fileHandles", Napi::Boolean::New(env, evloop::FileHandleFunction() != nullptr));
   exports.Set("AF_INET", Napi::Number::New(env, AF_INET));
   exports.Set("AF_INET6", Napi::Number::New(env, AF_INET6));
   return exports;

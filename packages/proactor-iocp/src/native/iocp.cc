@@ -1,7 +1,10 @@
 // The completion port's syscalls (see iocp.h): overlapped WSARecv, WSASend,
 // WSARecvFrom, WSASendTo, AcceptEx and ConnectEx (both found through
-// WSAIoctl), CancelIoEx, and GetQueuedCompletionStatusEx for the harvest and
-// for the helper thread's idle wait.
+// WSAIoctl), TransmitFile (the same way), CancelIoEx, and GetQueuedCompletionStatusEx for the harvest and
+// for the helper thread's idle wait. Readiness (addReader/addWriter) is an
+// IOCTL_AFD_POLL on a handle to the AFD driver, one per port, as libuv, mio
+// and wepoll do: one one-shot poll per watched socket, completed through
+// the port like any other operation.
 #include "iocp.h"
 
 #include <mswsock.h>
@@ -16,7 +19,51 @@ namespace evloop {
 namespace {
 
 constexpr LONG kStatusBufferOverflow = static_cast<LONG>(0x80000005L);
+constexpr LONG kStatusPending = 0x00000103L;
 constexpr size_t kBatch = 256;
+
+// The AFD driver's poll (its ioctl code and event bits are not in the SDK).
+constexpr ULONG kIoctlAfdPoll = 0x00012024;
+constexpr ULONG kAfdPollReceive = 0x0001;
+constexpr ULONG kAfdPollReceiveExpedited = 0x0002;
+constexpr ULONG kAfdPollSend = 0x0004;
+constexpr ULONG kAfdPollDisconnect = 0x0008;
+constexpr ULONG kAfdPollAbort = 0x0010;
+constexpr ULONG kAfdPollLocalClose = 0x0020;
+constexpr ULONG kAfdPollAccept = 0x0080;
+constexpr ULONG kAfdPollConnectFail = 0x0100;
+// What wakes a reader: data, a connection to accept, the peer's FIN; and
+// what wakes both, as POLLERR/POLLHUP wake both on a selector: a reset, a
+// failed connect. A socket closed under the poll (LOCAL_CLOSE) ends it.
+constexpr ULONG kAfdReadable = kAfdPollReceive | kAfdPollAccept | kAfdPollDisconnect;
+constexpr ULONG kAfdWritable = kAfdPollSend;
+constexpr ULONG kAfdBoth = kAfdPollAbort | kAfdPollConnectFail;
+constexpr int kEventRead = 1;   // EVENT_READ
+constexpr int kEventWrite = 2;  // EVENT_WRITE
+
+ULONG AfdEventsFor(int wanted) {
+  ULONG events = kAfdBoth | kAfdPollLocalClose;
+  if ((wanted & kEventRead) != 0) events |= kAfdReadable;
+  if ((wanted & kEventWrite) != 0) events |= kAfdWritable;
+  return events;
+}
+
+// The EVENT_* mask a poll's outcome means, within what was asked; what
+// was asked when the outcome says nothing more precise.
+int ReadyEvents(ULONG afd, int wanted) {
+  int events = 0;
+  if ((afd & (kAfdReadable | kAfdBoth | kAfdPollReceiveExpedited)) != 0) events |= kEventRead;
+  if ((afd & (kAfdWritable | kAfdBoth)) != 0) events |= kEventWrite;
+  events &= wanted;
+  return events == 0 ? wanted : events;
+}
+
+using NtCreateFileFunction = NTSTATUS(NTAPI*)(PHANDLE, ACCESS_MASK, POBJECT_ATTRIBUTES, PIO_STATUS_BLOCK,
+                                               PLARGE_INTEGER, ULONG, ULONG, ULONG, ULONG, PVOID, ULONG);
+using NtDeviceIoControlFileFunction = NTSTATUS(NTAPI*)(HANDLE, HANDLE, PIO_APC_ROUTINE, PVOID, PIO_STATUS_BLOCK,
+                                                        ULONG, PVOID, ULONG, PVOID, ULONG);
+NtCreateFileFunction nt_create_file = nullptr;
+NtDeviceIoControlFileFunction nt_device_io_control_file = nullptr;
 
 // AcceptEx and ConnectEx are Winsock extensions: their addresses come from
 // the provider through WSAIoctl, once per process (the same for every
@@ -35,7 +82,26 @@ Function ExtensionFunction(SOCKET socket, GUID guid, unsigned long* error) {
 
 LPFN_ACCEPTEX accept_ex = nullptr;
 LPFN_CONNECTEX connect_ex = nullptr;
+LPFN_TRANSMITFILE transmit_file = nullptr;
 std::mutex extension_lock;
+
+// NtCreateFile and NtDeviceIoControlFile from ntdll, once per process.
+bool LoadNtFunctions() {
+  static const bool loaded = [] {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    if (ntdll == nullptr) return false;
+    nt_create_file = reinterpret_cast<NtCreateFileFunction>(GetProcAddress(ntdll, "NtCreateFile"));
+    nt_device_io_control_file =
+        reinterpret_cast<NtDeviceIoControlFileFunction>(GetProcAddress(ntdll, "NtDeviceIoControlFile"));
+    return nt_create_file != nullptr && nt_device_io_control_file != nullptr;
+  }();
+  return loaded;
+}
+
+unsigned long ErrorOfStatus(NTSTATUS status) {
+  const unsigned long error = RtlNtStatusToDosError(status);
+  return error == 0 ? ERROR_GEN_FAILURE : error;
+}
 
 bool IsReadKind(OpKind kind) { return kind == OpKind::kRecv || kind == OpKind::kRecvFrom; }
 
@@ -80,6 +146,22 @@ int StartWinsock() {
   return result;
 }
 
+unsigned long BaseSocket(SOCKET socket, SOCKET* base) {
+  DWORD bytes = 0;
+  if (WSAIoctl(socket, SIO_BASE_HANDLE, nullptr, 0, base, sizeof *base, &bytes, nullptr, nullptr) != SOCKET_ERROR) {
+    return 0;
+  }
+  // A provider that will not say (Wine answers some handles with other
+  // errors): poll the socket itself, if it is one.
+  int type = 0;
+  int length = sizeof type;
+  if (getsockopt(socket, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &length) == SOCKET_ERROR) {
+    return WSAENOTSOCK;
+  }
+  *base = socket;
+  return 0;
+}
+
 Status IocpPort::Probe() {
   if (StartWinsock() != 0) return Status::Errno(EIO, "WSAStartup");
   HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
@@ -120,7 +202,54 @@ Status IocpPort::Start(IocpOperation* op) {
   return Status::Ok();
 }
 
+unsigned long IocpPort::OpenAfd() {
+  if (afd_ != nullptr) return 0;
+  if (!LoadNtFunctions()) return ERROR_PROC_NOT_FOUND;
+  // Any name below \Device\Afd opens the driver; the tail only names the opener.
+  static wchar_t path[] = L"\\Device\\Afd\\Evloop";
+  UNICODE_STRING name;
+  name.Buffer = path;
+  name.Length = static_cast<USHORT>(sizeof path - sizeof path[0]);
+  name.MaximumLength = static_cast<USHORT>(sizeof path);
+  OBJECT_ATTRIBUTES attributes;
+  InitializeObjectAttributes(&attributes, &name, 0, nullptr, nullptr);
+  IO_STATUS_BLOCK status_block;
+  HANDLE afd = nullptr;
+  const NTSTATUS status = nt_create_file(&afd, SYNCHRONIZE, &attributes, &status_block, nullptr, 0,
+                                         FILE_SHARE_READ | FILE_SHARE_WRITE, 1 /* FILE_OPEN */, 0, nullptr, 0);
+  if (status != 0) return ErrorOfStatus(status);
+  if (CreateIoCompletionPort(afd, port_, kKeyOperation, 0) == nullptr) {
+    const unsigned long error = GetLastError();
+    CloseHandle(afd);
+    return error;
+  }
+  afd_ = afd;
+  return 0;
+}
+
 unsigned long IocpPort::StartOne(IocpOperation* op) {
+  if (op->kind == OpKind::kPoll) {
+    const unsigned long error = OpenAfd();
+    if (error != 0) return error;
+    if (op->poll_socket == INVALID_SOCKET) return ERROR_INVALID_HANDLE;
+    op->handle = reinterpret_cast<uintptr_t>(afd_);
+    op->poll.timeout.QuadPart = INT64_MAX;
+    op->poll.number_of_handles = 1;
+    op->poll.exclusive = FALSE;
+    op->poll.handles[0].handle = reinterpret_cast<HANDLE>(op->poll_socket);
+    op->poll.handles[0].events = AfdEventsFor(op->wanted);
+    op->poll.handles[0].status = 0;
+    // The OVERLAPPED's first two fields are an IO_STATUS_BLOCK, and it is
+    // the packet's lpOverlapped (the APC context), as for Winsock's calls.
+    auto* status_block = reinterpret_cast<IO_STATUS_BLOCK*>(&op->overlapped);
+    status_block->Status = kStatusPending;
+    const NTSTATUS status = nt_device_io_control_file(afd_, nullptr, nullptr, &op->overlapped, status_block,
+                                                      kIoctlAfdPoll, &op->poll, sizeof op->poll, &op->poll,
+                                                      sizeof op->poll);
+    // An error status means no packet; pending, success or a warning queue one.
+    if ((static_cast<ULONG>(status) >> 30) == 3) return ErrorOfStatus(status);
+    return 0;
+  }
   const SOCKET socket = static_cast<SOCKET>(op->handle);
   // Associate the handle with this port. A handle is associated once for its
   // life; ERROR_INVALID_PARAMETER says it already is (with this port, as far
@@ -131,6 +260,8 @@ unsigned long IocpPort::StartOne(IocpOperation* op) {
   }
   int result = 0;
   switch (op->kind) {
+    case OpKind::kPoll:
+      return 0;  // started above, before the socket's association
     case OpKind::kRecv:
       result = WSARecv(socket, &op->buffer, 1, nullptr, &op->flags, &op->overlapped, nullptr);
       break;
@@ -190,6 +321,22 @@ unsigned long IocpPort::StartOne(IocpOperation* op) {
       }
       return 0;
     }
+    case OpKind::kTransmitFile: {
+      unsigned long error = 0;
+      {
+        std::lock_guard<std::mutex> lock(extension_lock);
+        if (transmit_file == nullptr) transmit_file = ExtensionFunction<LPFN_TRANSMITFILE>(socket, WSAID_TRANSMITFILE, &error);
+      }
+      if (transmit_file == nullptr) return error;
+      // The file offset to start at goes in the OVERLAPPED.
+      op->overlapped.Offset = static_cast<DWORD>(op->file_offset & 0xffffffffu);
+      op->overlapped.OffsetHigh = static_cast<DWORD>(op->file_offset >> 32);
+      if (!transmit_file(socket, op->file, op->transmit_count, 0, &op->overlapped, nullptr, 0)) {
+        error = WSAGetLastError();
+        if (error != ERROR_IO_PENDING) return error;
+      }
+      return 0;
+    }
   }
   if (result == SOCKET_ERROR) {
     const unsigned long error = WSAGetLastError();
@@ -226,6 +373,20 @@ IocpCompletion IocpPort::Finish(IocpOperation* op, ULONG_PTR key, DWORD bytes) {
   }
   const SOCKET socket = static_cast<SOCKET>(op->handle);
   switch (op->kind) {
+    case OpKind::kPoll: {
+      if (op->poll.number_of_handles == 0) {
+        done.result = op->wanted;
+        return done;
+      }
+      const ULONG events = op->poll.handles[0].events;
+      // The socket was closed while watched: as EBADF on a closed fd.
+      if ((events & kAfdPollLocalClose) != 0) {
+        done.error = ERROR_INVALID_HANDLE;
+        return done;
+      }
+      done.result = ReadyEvents(events, op->wanted);
+      return done;
+    }
     case OpKind::kAccept: {
       const SOCKET accepted = op->accepted;
       u_long nonblocking = 1;
@@ -343,6 +504,10 @@ void IocpPort::Release(IocpOperation* op) {
 
 void IocpPort::Close() {
   if (port_ == nullptr) return;
+  if (afd_ != nullptr) {
+    CloseHandle(afd_);
+    afd_ = nullptr;
+  }
   CloseHandle(port_);
   port_ = nullptr;
   std::lock_guard<std::mutex> lock(stash_lock_);

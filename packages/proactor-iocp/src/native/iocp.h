@@ -40,6 +40,22 @@ enum class OpKind : int {
   kSendTo = 3,
   kAccept = 4,
   kConnect = 5,
+  kPoll = 6,
+  kTransmitFile = 7,
+};
+
+// IOCTL_AFD_POLL's buffer, in and out, for one socket (the layout the AFD
+// driver reads; libuv, mio and wepoll declare it the same way).
+struct AfdPollHandleInfo {
+  HANDLE handle;
+  ULONG events;
+  LONG status;
+};
+struct AfdPollInfo {
+  LARGE_INTEGER timeout;
+  ULONG number_of_handles;
+  ULONG exclusive;
+  AfdPollHandleInfo handles[1];
 };
 
 struct IocpOperation {
@@ -59,6 +75,17 @@ struct IocpOperation {
   int address_length = 0;
   // kAccept: AcceptEx's local and remote addresses (no data).
   char accept_space[2 * (sizeof(sockaddr_storage) + 16)];
+  // kPoll: the base socket watched (`handle` is then the port's AFD
+  // handle, which CancelIoEx needs), the EVENT_* mask asked for, and the
+  // poll buffer the driver writes the outcome into.
+  SOCKET poll_socket = INVALID_SOCKET;
+  int wanted = 0;
+  AfdPollInfo poll{};
+  // kTransmitFile: the file (a HANDLE the caller keeps open), where to
+  // start in it and how many bytes to send (never 0: that means "all").
+  HANDLE file = nullptr;
+  uint64_t file_offset = 0;
+  DWORD transmit_count = 0;
 };
 
 // One dequeued completion: the operation and its outcome.
@@ -70,6 +97,11 @@ struct IocpCompletion {
 
 // Starts Winsock once per process; 0 or an errno.
 int StartWinsock();
+
+// The base provider's socket under `socket` (SIO_BASE_HANDLE), which AFD
+// polls; the socket itself when a provider does not answer. 0, or the WSA
+// error (WSAENOTSOCK: not a socket, or not open).
+unsigned long BaseSocket(SOCKET socket, SOCKET* base);
 
 class IocpPort {
  public:
@@ -91,7 +123,8 @@ class IocpPort {
   bool open() const { return port_ != nullptr; }
 
   // Starts `op` (filled in by the caller: token, kind, handle, buffer,
-  // flags, address) and returns ok once a completion is sure to come; an
+  // flags, address; for kPoll poll_socket and wanted; for kTransmitFile
+  // file, file_offset and transmit_count) and returns ok once a completion is sure to come; an
   // error only when not even the failure packet could be posted.
   Status Start(IocpOperation* op);
   // CancelIoEx on the operation's handle; its completion still arrives.
@@ -121,7 +154,12 @@ class IocpPort {
   // Moves packets into out/stash; returns how many real completions.
   size_t Take(const OVERLAPPED_ENTRY* entries, ULONG count, IocpCompletion* out, size_t capacity);
 
+  // kPoll: opens the port's handle to the AFD driver on first use; 0 or the error.
+  unsigned long OpenAfd();
+
   HANDLE port_ = nullptr;
+  // The readiness polls' handle to the AFD driver (\Device\Afd), associated with the port.
+  HANDLE afd_ = nullptr;
   std::mutex stash_lock_;
   std::vector<IocpCompletion> stash_;
 };

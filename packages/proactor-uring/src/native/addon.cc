@@ -18,6 +18,7 @@
 #include <cstring>
 #include <string>
 
+#include "evloop/arguments.h"
 #include "evloop/errors.h"
 #include "evloop/fd_watch.h"
 #include "sockaddr.h"
@@ -25,31 +26,6 @@
 
 namespace evloop {
 namespace {
-
-bool ThrowType(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  return false;
-}
-
-// The bytes [offset, offset + length) of a TypedArray or Buffer argument.
-bool ReadSpan(const Napi::CallbackInfo& info, size_t index, uint8_t** data, size_t* length) {
-  Napi::Env env = info.Env();
-  if (!info[index].IsTypedArray() || !info[index + 1].IsNumber() || !info[index + 2].IsNumber()) {
-    return ThrowType(env, "expected (buffer, offset, length)");
-  }
-  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
-  const double offset = info[index + 1].As<Napi::Number>().DoubleValue();
-  const double size = info[index + 2].As<Napi::Number>().DoubleValue();
-  const double total = static_cast<double>(array.ByteLength());
-  if (!(offset >= 0) || !(size >= 0) || offset + size > total) {
-    Napi::RangeError::New(env, "offset and length must lie within the buffer").ThrowAsJavaScriptException();
-    return false;
-  }
-  uint8_t* base = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
-  *data = base + static_cast<size_t>(offset);
-  *length = static_cast<size_t>(size);
-  return true;
-}
 
 // The per-operation scratch buffer (see sockaddr.h), 8-byte aligned.
 uint8_t* ReadScratch(const Napi::CallbackInfo& info, size_t index) {

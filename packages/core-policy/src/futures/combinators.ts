@@ -34,14 +34,14 @@ export function ensureFuture<T>(value: CoroutineSource<T>, options: { loop?: Bas
  * `sleep(0)` called in an async-function task (see `SleepZero`).
  */
 export function sleep<T = undefined>(delay: number, result?: T): Coroutine<T> {
-  const seconds = checkDelay(delay, 'delay');
-  if (seconds === null) throw new TypeError('delay must be a number');
-  if (seconds <= 0) {
+  if (typeof delay === 'number' && delay <= 0) {
     // In an async-function task: a native Promise, for V8's fast `await`.
     const task = sleepingTask();
     if (task !== null) return task._sleepZero(result) as unknown as Coroutine<T>;
     return new SleepZero(result as T);
   }
+  const seconds = checkDelay(delay, 'delay');
+  if (seconds === null) throw new TypeError('delay must be a number');
   return new Coroutine('sleep', (loop) => {
     const future = loop.createFuture<T>();
     const handle = loop.callLater(seconds, () => {

@@ -492,7 +492,8 @@ export function sleepingTask(): Task<unknown> | null {
   const task = store as Task<unknown>;
   if (task._sleeping || task._waiter !== null || task.done() || task._coroutine !== null) return null;
   const loop = task._loop;
-  if (state().runningLoop !== loop || loop._debug) return null;
+  // A loop runs only in its own thread, so `_running` says it is this thread's running loop.
+  if (!loop._running || loop._debug) return null;
   const stepping = loop._steppingTask();
   if (stepping !== null && stepping !== task) return null;
   return task;

@@ -9,9 +9,6 @@ import type { TimerHandle } from './handles.js';
 class Run {
   readonly delay: number;
   items: Array<TimerHandle | undefined> = [];
-  /** The timers' keys beside them, so popping reads adjacent numbers, not each next timer's fields. */
-  whens: number[] = [];
-  sequences: number[] = [];
   head = 0;
   /** The first timer's key (the heap of runs compares these). */
   when = 0;
@@ -76,8 +73,6 @@ export class TimerHeap {
     if (run === undefined) {
       const fresh = new Run(delay);
       fresh.items.push(timer);
-      fresh.whens.push(timer._when);
-      fresh.sequences.push(timer._sequence);
       fresh.when = timer._when;
       fresh.sequence = timer._sequence;
       this.#runs.set(delay, fresh);
@@ -86,14 +81,11 @@ export class TimerHeap {
       return;
     }
     // Sorted only while the clock does not go back (a virtual clock might).
-    const when = timer._when;
-    if (when < run.whens[run.whens.length - 1]!) {
+    if (timer._when < run.items[run.items.length - 1]!._when) {
       this.push(timer);
       return;
     }
     run.items.push(timer);
-    run.whens.push(when);
-    run.sequences.push(timer._sequence);
     this.#runTimers++;
   }
 
@@ -174,12 +166,11 @@ export class TimerHeap {
     if (run.head >= 1024 && run.head * 2 >= items.length) {
       // Drop the consumed front so a long-lived run does not keep growing.
       run.items = items.slice(run.head);
-      run.whens = run.whens.slice(run.head);
-      run.sequences = run.sequences.slice(run.head);
       run.head = 0;
     }
-    run.when = run.whens[run.head]!;
-    run.sequence = run.sequences[run.head]!;
+    const next = run.items[run.head]!;
+    run.when = next._when;
+    run.sequence = next._sequence;
     this.#siftDownRun(run);
     return timer;
   }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { CancelledError, SelectorEventLoop, currentTask, sleep, type Task } from '@evloop/core-policy';
 import { testSelector } from './helpers.js';
@@ -150,5 +151,155 @@ describe('await sleep(0) in an async-function task (no future, one loop turn)', 
       return [await fromCoroutine, await (fromGenerator as Task<string>)];
     });
     expect(values).toEqual(['task', 'generator']);
+  });
+
+  it('is a native Promise inside an async-function task (V8 awaits it directly) and a coroutine object elsewhere', async () => {
+    const outside = sleep(0);
+    expect(outside).not.toBeInstanceOf(Promise);
+    expect(String(outside)).toBe('<coroutine sleep>');
+    const inside = await onLoop(async () => {
+      const pending = sleep(0, 'x');
+      return { native: pending instanceof Promise, value: await pending };
+    });
+    expect(inside).toEqual({ native: true, value: 'x' });
+  });
+
+  it('a sleep(0) called before another await: a cancellation lands at the await in progress, the sleep still gives its value', async () => {
+    const outcome = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const future = loop.createFuture<string>();
+      const task = loop.createTask(async () => {
+        const pending = sleep(0, 'slept');
+        try {
+          await future;
+        } catch (error) {
+          seen.push(CancelledError.isInstance(error) ? 'future cancelled' : 'other');
+        }
+        seen.push(await pending);
+        await sleep(0);
+        return 'done';
+      });
+      await sleep(0);
+      task.cancel();
+      return { result: await task, seen, futureCancelled: future.cancelled() };
+    });
+    expect(outcome).toEqual({ result: 'done', seen: ['future cancelled', 'slept'], futureCancelled: true });
+  });
+
+  it('a cancelled task whose sleep(0) is never awaited makes no unhandled rejection', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      await onLoop(async (loop) => {
+        const task = loop.createTask(async () => {
+          void sleep(0);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return 'finished';
+        });
+        await sleep(0);
+        task.cancel();
+        try {
+          await task;
+        } catch {
+          // it may end either way; what matters is that nothing leaks
+        }
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+    expect(rejections).toEqual([]);
+  });
+
+  it('cancel() lands at each kind of await: sleep(0), a timer sleep, a future, a task, and after a foreign Promise at the next sleep(0)', async () => {
+    const outcome = await onLoop(async (loop) => {
+      const kinds = {
+        'sleep(0)': async () => {
+          for (;;) await sleep(0);
+        },
+        'sleep(1)': () => sleep(1),
+        future: async () => {
+          await loop.createFuture();
+        },
+        task: async () => {
+          await loop.createTask(() => sleep(1));
+        },
+        'foreign then sleep(0)': async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await sleep(0);
+          return 'not cancelled';
+        },
+      };
+      const where: Record<string, string> = {};
+      for (const [kind, body] of Object.entries(kinds)) {
+        const task = loop.createTask(async () => {
+          try {
+            await body();
+            where[kind] = 'finished';
+          } catch (error) {
+            where[kind] = CancelledError.isInstance(error) ? 'cancelled at its await' : String(error);
+            throw error;
+          }
+        });
+        await sleep(0);
+        await sleep(0);
+        task.cancel();
+        try {
+          await task;
+        } catch {
+          // checked below
+        }
+        expect(task.cancelled()).toBe(true);
+      }
+      return where;
+    });
+    expect(outcome).toEqual({
+      'sleep(0)': 'cancelled at its await',
+      'sleep(1)': 'cancelled at its await',
+      future: 'cancelled at its await',
+      task: 'cancelled at its await',
+      'foreign then sleep(0)': 'cancelled at its await',
+    });
+  });
+
+  it('currentTask() stays right through nested async functions awaiting foreign Promises, between interleaved tasks', async () => {
+    const outcome = await onLoop(async (loop) => {
+      const mismatches: string[] = [];
+      async function nested(self: Task<unknown>, depth: number): Promise<void> {
+        await Promise.resolve();
+        if (currentTask() !== self) mismatches.push(`after Promise.resolve at ${depth}`);
+        await new Promise((resolve) => setImmediate(resolve));
+        if (currentTask() !== self) mismatches.push(`after setImmediate at ${depth}`);
+        await sleep(0);
+        if (currentTask() !== self) mismatches.push(`after sleep(0) at ${depth}`);
+        if (depth > 0) await nested(self, depth - 1);
+        if (currentTask() !== self) mismatches.push(`after nested at ${depth}`);
+      }
+      const tasks = Array.from({ length: 5 }, () => loop.createTask(async () => nested(currentTask()!, 3)));
+      for (const task of tasks) await task;
+      return mismatches;
+    });
+    expect(outcome).toEqual([]);
+  });
+
+  it("context is isolated between tasks: a user's AsyncLocalStorage value follows its own task across sleep(0)", async () => {
+    const storage = new AsyncLocalStorage<string>();
+    const outcome = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const tasks = ['a', 'b', 'c'].map((name) =>
+        loop.createTask(() =>
+          storage.run(name, async () => {
+            for (let i = 0; i < 3; i++) {
+              await sleep(0);
+              seen.push(`${name}:${storage.getStore()}`);
+            }
+          }),
+        ),
+      );
+      for (const task of tasks) await task;
+      return seen;
+    });
+    expect(outcome).toEqual(['a:a', 'b:b', 'c:c', 'a:a', 'b:b', 'c:c', 'a:a', 'b:b', 'c:c']);
   });
 });

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { TimerHandle } from '../src/loop/handles.js';
 import { TimerHeap } from '../src/loop/timer-heap.js';
 import type { BaseEventLoop } from '../src/base/base-event-loop.js';
+import { SelectorEventLoop } from '@evloop/core-policy';
+import { testSelector } from './helpers.js';
 
 const loop = { _debug: false, getDebug: () => false } as unknown as BaseEventLoop;
 
@@ -73,5 +75,44 @@ describe('TimerHeap', () => {
     }
     while (heap.length > 0) expect(heap.pop()!._sequence).toBe(expected++);
     expect(expected).toBe(sequence);
+  });
+});
+
+describe('timers on a loop', () => {
+  it('timers due at the same time run in the order they were scheduled, whether by callLater (one delay or several) or callAt', async () => {
+    const loop = new SelectorEventLoop(testSelector());
+    // A virtual clock that stands still while timers are scheduled, so
+    // several delays and deadlines land on exactly the same instants.
+    let now = 0;
+    loop.setClock({
+      time: () => now,
+      sleepUntil: (when, wake) => {
+        const immediate = setImmediate(() => {
+          now = when;
+          wake();
+        });
+        return () => clearImmediate(immediate);
+      },
+    });
+    const fired: string[] = [];
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const name = `t${i}`;
+        const kind = i % 4;
+        if (kind === 0) loop.callLater(0.001, () => fired.push(name));
+        else if (kind === 1) loop.callAt(0.001, () => fired.push(name));
+        else if (kind === 2) loop.callLater(0.002, () => fired.push(name));
+        else loop.callAt(0.002, () => fired.push(name));
+      }
+      loop.callAt(0.003, () => loop.stop());
+      await loop.runForever();
+    } finally {
+      loop.close();
+    }
+    const expected = [
+      ...Array.from({ length: 2000 }, (_, i) => i).filter((i) => i % 4 < 2),
+      ...Array.from({ length: 2000 }, (_, i) => i).filter((i) => i % 4 >= 2),
+    ].map((i) => `t${i}`);
+    expect(fired).toEqual(expected);
   });
 });

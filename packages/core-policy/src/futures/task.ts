@@ -1,6 +1,6 @@
 import { CancelledError, InvalidStateError, RuntimeError, type CoroutineSource } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
-import { Future, isFuture, promiseWithResolvers, settleThen, taskContext } from './future.js';
+import { Future, isFuture, promiseWithResolvers, taskContext } from './future.js';
 import { getRunningLoop } from '../loop/running-loop.js';
 import { state } from '../loop/thread-state.js';
 import { isCoroutineObject } from './coroutine.js';
@@ -78,15 +78,14 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _parent: Task<unknown> | null;
   /** @internal Made on first use of `signal`. */
   /** @internal */ _abortController: AbortController | null = null;
-  /** @internal Whether this async-function task is suspended in `await sleep(0)` (see `_sleepZero`). */
+  /** @internal Whether a `sleep(0)` of this async-function task is waiting for its loop turn (see `_sleepZero`). */
   /** @internal */ _sleeping = false;
-  /** @internal That await's value, handlers and the resolvers of the Promise its `then` returned. */
+  /** @internal That sleep's result and the resolvers of its Promise. */
   /** @internal */ _sleepValue: unknown = undefined;
-  /** @internal */ _sleepFulfilled: unknown = undefined;
-  /** @internal */ _sleepRejected: unknown = undefined;
+  /** @internal */ _sleepPromise: Promise<unknown> | null = null;
   /** @internal */ _sleepResolve: ((value: unknown) => void) | null = null;
   /** @internal */ _sleepReject: ((reason: unknown) => void) | null = null;
-  /** @internal The handle that runs `_resumeSleep`, made on the first `await sleep(0)` and reused. */
+  /** @internal The handle that runs `_resumeSleep`, made on the first `sleep(0)` and reused. */
   /** @internal */ _resumeHandle: Handle | null = null;
 
   constructor(coroutine: CoroutineSource<T>, options: TaskOptions = {}) {
@@ -259,19 +258,19 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /**
-   * @internal `await sleep(0)` in this task's async function, without a
-   * future: the await's handlers wait in `_sleep*` and this task's resume
-   * handle settles them one loop turn later (one handle, reused, and one
-   * iteration per await). A cancellation that arrives meanwhile has no
-   * waiter to cancel, so it sets `_mustCancel` and `_resumeSleep` throws
-   * `CancelledError` at the await instead, as asyncio's `__sleep0` does.
+   * @internal `sleep(0)` called in this task's async function: a native
+   * Promise, scheduled now, that this task's resume handle settles one loop
+   * turn later (one handle, reused). `await` of a native Promise is V8's
+   * fast path: no thenable job, no resolving functions. A cancellation that
+   * arrives meanwhile has no waiter to cancel, so it sets `_mustCancel` and
+   * `_resumeSleep` rejects the Promise with `CancelledError` instead: the
+   * await throws it, as asyncio's `__sleep0` does.
    */
-  _sleepZero(value: unknown, onFulfilled: unknown, onRejected: unknown): Promise<unknown> {
+  _sleepZero(value: unknown): Promise<unknown> {
     const { promise, resolve, reject } = promiseWithResolvers<unknown>();
     this._sleeping = true;
     this._sleepValue = value;
-    this._sleepFulfilled = onFulfilled;
-    this._sleepRejected = onRejected;
+    this._sleepPromise = promise;
     this._sleepResolve = resolve;
     this._sleepReject = reject;
     let handle = this._resumeHandle;
@@ -280,22 +279,25 @@ export class Task<T = unknown> extends Future<T> {
     return promise;
   }
 
-  /** @internal The loop turn after `await sleep(0)`: resume the async function, or throw its pending cancellation in. */
+  /** @internal The loop turn after `sleep(0)`: resume the async function, or throw its pending cancellation in. */
   _resumeSleep(): void {
     if (!this._sleeping) return;
     const value = this._sleepValue;
-    const onFulfilled = this._sleepFulfilled;
-    const onRejected = this._sleepRejected;
+    const promise = this._sleepPromise!;
     const resolve = this._sleepResolve!;
     const reject = this._sleepReject!;
     this._sleeping = false;
-    this._sleepValue = this._sleepFulfilled = this._sleepRejected = undefined;
+    this._sleepValue = undefined;
+    this._sleepPromise = null;
     this._sleepResolve = this._sleepReject = null;
     if (this._mustCancel && !this.done()) {
       this._mustCancel = false;
-      settleThen(this._loop, this, false, this._makeCancelledError(), onFulfilled, onRejected, resolve, reject);
+      // A `sleep(0)` that was called but never awaited must not become an
+      // unhandled rejection; one that is awaited still throws.
+      promise.then(undefined, ignore);
+      reject(this._makeCancelledError());
     } else {
-      settleThen(this._loop, this, true, value, onFulfilled, onRejected, resolve, reject);
+      resolve(value);
     }
   }
 
@@ -479,17 +481,25 @@ export class Task<T = unknown> extends Future<T> {
 
 
 /**
- * The async-function task a `sleep(0)` is being awaited in, when it can
- * take the future-less path (`Task._sleepZero`): a task of the running loop,
- * not done, waiting on nothing else. Otherwise null.
+ * The async-function task a `sleep(0)` is called in, when it can take the
+ * future-less path (`Task._sleepZero`): a task of the running loop, not
+ * done, waiting on nothing else, with no generator task stepping in between
+ * (a generator's `yield* sleep(0)` needs the coroutine object). Otherwise null.
  */
 export function sleepingTask(): Task<unknown> | null {
   const store = taskContext.getStore();
   if (!(store instanceof Task)) return null;
   const task = store as Task<unknown>;
-  if (task._sleeping || task._waiter !== null || task.done() || state().runningLoop !== task._loop || task._loop._debug) return null;
+  if (task._sleeping || task._waiter !== null || task.done() || task._coroutine !== null) return null;
+  const loop = task._loop;
+  // A loop runs only in its own thread, so `_running` says it is this thread's running loop.
+  if (!loop._running || loop._debug) return null;
+  const stepping = loop._steppingTask();
+  if (stepping !== null && stepping !== task) return null;
   return task;
 }
+
+function ignore(): void {}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -101,6 +101,8 @@ export class ProactorEventLoop extends BaseEventLoop {
   /** Readiness polls in flight, by token. */
   readonly #watchTokens = new Map<number, FdWatch>();
   readonly #serving = new Map<SocketLike, Serving>();
+  /** Counts polls that returned completions (wraps; never 0, the stamp of a handle no poll queued). */
+  #pollStamp = 0;
 
   constructor(proactor?: Proactor, options: { backend?: BackendDescriptor } = {}) {
     super();
@@ -131,7 +133,8 @@ export class ProactorEventLoop extends BaseEventLoop {
    * result, value, token)` runs as a ready handle of that iteration.
    */
   _operate<T>(token: number, callback: OperationCallback<T>, target: T): number {
-    this.#operations.set(token, new Handle(callback, [target, 0, undefined, token, 0], this));
+    // The sixth argument is the poll that last queued the handle (see _pollBackend); callbacks ignore it.
+    this.#operations.set(token, new Handle(callback, [target, 0, undefined, token, 0, 0], this));
     return token;
   }
 
@@ -140,6 +143,11 @@ export class ProactorEventLoop extends BaseEventLoop {
     if (proactor.pending === 0) return;
     const count = proactor.poll(0);
     if (count === 0) return;
+    // Every handle a poll queues has run before the next poll (_runOnce runs
+    // all that were ready when it polled), so an operation's own handle can
+    // carry each of its completions, one per poll: only a second completion
+    // of a multishot operation in the same poll needs a handle of its own.
+    const stamp = (this.#pollStamp = this.#pollStamp === 0x3fffffff ? 1 : this.#pollStamp + 1);
     const completions = proactor.completions;
     const operations = this.#operations;
     const watching = this.#watchTokens;
@@ -165,17 +173,17 @@ export class ProactorEventLoop extends BaseEventLoop {
       const result = completions[base + 1]!;
       const flags = completions[base + 2]!;
       const value = result >= 0 ? proactor.completionValue(i) : undefined;
-      if ((flags & COMPLETION_MORE) !== 0) {
-        // A multishot operation goes on: this completion gets a handle of
-        // its own, since several may arrive in one poll.
-        this._addReady(new Handle(handle._callback!, [handle._args![0], result, value, token, flags], this));
+      const args = handle._args!;
+      if ((flags & COMPLETION_MORE) === 0) operations.delete(token);
+      if (args[5] === stamp) {
+        // A multishot operation's second completion in this poll: its handle is taken.
+        this._addReady(new Handle(handle._callback!, [args[0], result, value, token, flags, stamp], this));
         continue;
       }
-      operations.delete(token);
-      const args = handle._args!;
       args[1] = result;
       args[2] = value;
       args[4] = flags;
+      args[5] = stamp;
       this._addReady(handle);
     }
   }

@@ -19,7 +19,7 @@ function available(): Availability {
   if (native.unsupportedReason !== undefined) return { ok: false, reason: native.unsupportedReason };
   // A real port and a real packet through it.
   const failure = native.probeUsable();
-  if (failure === null) return { ok: true, notes: 'sockets only: pipes, subprocesses, sendfile and addReader/addWriter raise NotImplementedError on iocp (use the select backend for addReader/addWriter)' };
+  if (failure === null) return { ok: true, notes: 'sockets, named pipes and subprocesses; sendfile and addReader/addWriter raise NotImplementedError on iocp (use the select backend for addReader/addWriter)' };
   return { ok: false, reason: `a completion port could not be used: ${failure.message}; use select instead` };
 }
 

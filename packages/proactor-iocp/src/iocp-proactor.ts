@@ -36,6 +36,8 @@ const enum Kind {
   RecvFromInto,
   Accept,
   Connect,
+  Read,
+  Write,
 }
 
 /** Everything an operation holds on to until its completion is harvested. */
@@ -68,13 +70,15 @@ const abandoned: Operation[] = [];
  * the loop is idle, on a helper thread that wakes the loop through a
  * Node-API thread-safe function.
  *
- * Sockets only, for now: `read`/`write` (named pipes), `sendfile`
- * (TransmitFile) and `pollAdd` (readiness for `addReader`/`addWriter`)
- * raise `NotImplementedError` naming what to use instead.
+ * `read`/`write` are overlapped ReadFile/WriteFile on pipe (or file)
+ * HANDLEs, such as the ends `@evloop/sys`'s `pipe()` makes on Windows; the
+ * handle value is the fd. `sendfile` (TransmitFile) and `pollAdd`
+ * (readiness for `addReader`/`addWriter`) raise `NotImplementedError`
+ * naming what to use instead.
  */
 export class IocpProactor implements Proactor {
   readonly backendName = 'iocp';
-  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: false, pipes: false, sendfile: false });
+  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: false, pipes: true, sendfile: false });
   readonly #native: IocpNative;
   readonly #port: NativePort;
   readonly #operations = new Map<number, Operation>();
@@ -177,20 +181,28 @@ export class IocpProactor implements Proactor {
     throw new NotImplementedError('iocp proactor: sendfile (TransmitFile) is not implemented yet; send the file in chunks (loop.sendfile does with { fallback: true })');
   }
 
-  /** Not yet on IOCP: overlapped ReadFile needs named pipes, which `@evloop/sys` does not make on Windows yet. */
+  /**
+   * Overlapped ReadFile of up to `nbytes` from a HANDLE opened for
+   * overlapped I/O (a named pipe end). The other end gone
+   * (ERROR_BROKEN_PIPE) or end of file (ERROR_HANDLE_EOF) completes as a
+   * 0-byte read.
+   */
   read(fileobj: FileObject, nbytes: number, position: number | null = null): number {
-    this.#fd(fileobj);
+    const fd = this.#fd(fileobj);
     checkSize(nbytes, 'nbytes');
     checkPosition(position);
-    throw new NotImplementedError('iocp proactor: read() of pipes and files (overlapped ReadFile on named pipes) is not implemented yet; use sockets');
+    const buffer = Buffer.allocUnsafe(nbytes);
+    const offset = position ?? -1;
+    return this.#start(Kind.Read, fd, buffer, (token) => this.#port.read(token, fd, buffer, 0, nbytes, offset));
   }
 
-  /** Not yet on IOCP: overlapped WriteFile needs named pipes, which `@evloop/sys` does not make on Windows yet. */
+  /** Overlapped WriteFile of `data`; a pipe whose reader is gone (ERROR_NO_DATA) is EPIPE (BrokenPipeError). */
   write(fileobj: FileObject, data: Uint8Array, position: number | null = null): number {
-    this.#fd(fileobj);
+    const fd = this.#fd(fileobj);
     checkBytes(data, 'data');
     checkPosition(position);
-    throw new NotImplementedError('iocp proactor: write() of pipes and files (overlapped WriteFile on named pipes) is not implemented yet; use sockets');
+    const offset = position ?? -1;
+    return this.#start(Kind.Write, fd, data, (token) => this.#port.write(token, fd, data, 0, data.byteLength, offset));
   }
 
   /** Readiness has no completion on IOCP without AFD polling, which is not implemented: addReader/addWriter need the select backend. */
@@ -243,6 +255,7 @@ export class IocpProactor implements Proactor {
     if (operation === undefined || result < 0) return undefined;
     switch (operation.kind) {
       case Kind.Recv:
+      case Kind.Read:
         return (operation.buffer as Buffer).subarray(0, result);
       case Kind.RecvFrom:
         return [(operation.buffer as Buffer).subarray(0, result), this.#port.address(index)];

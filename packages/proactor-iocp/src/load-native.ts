@@ -19,6 +19,10 @@ export interface NativePort {
   accept(token: number, handle: number): void;
   /** ConnectEx (binding an unbound socket to the wildcard address first). */
   connect(token: number, handle: number, family: number, host: string, port: number, flowinfo: number, scopeId: number): void;
+  /** Overlapped ReadFile on a HANDLE; position -1 for none (a pipe). */
+  read(token: number, handle: number, buffer: Uint8Array, offset: number, length: number, position: number): void;
+  /** Overlapped WriteFile on a HANDLE; position -1 for none (a pipe). */
+  write(token: number, handle: number, buffer: Uint8Array, offset: number, length: number, position: number): void;
   /** CancelIoEx; false when the token is not in flight. */
   cancel(token: number): boolean;
   /** GetQueuedCompletionStatusEx: writes (token, result, 0) triplets into `out`, waiting up to `timeoutMs` (-1 forever) for the first. */

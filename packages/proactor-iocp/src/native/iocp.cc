@@ -1,6 +1,6 @@
 // The completion port's syscalls (see iocp.h): overlapped WSARecv, WSASend,
 // WSARecvFrom, WSASendTo, AcceptEx and ConnectEx (both found through
-// WSAIoctl), CancelIoEx, and GetQueuedCompletionStatusEx for the harvest and
+// WSAIoctl), ReadFile and WriteFile on pipe HANDLEs, CancelIoEx, and GetQueuedCompletionStatusEx for the harvest and
 // for the helper thread's idle wait.
 #include "iocp.h"
 
@@ -37,7 +37,22 @@ LPFN_ACCEPTEX accept_ex = nullptr;
 LPFN_CONNECTEX connect_ex = nullptr;
 std::mutex extension_lock;
 
-bool IsReadKind(OpKind kind) { return kind == OpKind::kRecv || kind == OpKind::kRecvFrom; }
+bool IsReadKind(OpKind kind) { return kind == OpKind::kRecv || kind == OpKind::kRecvFrom || kind == OpKind::kRead; }
+
+// Overlapped ReadFile/WriteFile: 0 once a packet is sure to come.
+unsigned long StartFileIo(IocpOperation* op) {
+  if (op->position >= 0) {
+    op->overlapped.Offset = static_cast<DWORD>(static_cast<uint64_t>(op->position) & 0xffffffffu);
+    op->overlapped.OffsetHigh = static_cast<DWORD>(static_cast<uint64_t>(op->position) >> 32);
+  }
+  const HANDLE handle = reinterpret_cast<HANDLE>(op->handle);
+  const BOOL ok = op->kind == OpKind::kRead
+                      ? ReadFile(handle, op->buffer.buf, op->buffer.len, nullptr, &op->overlapped)
+                      : WriteFile(handle, op->buffer.buf, op->buffer.len, nullptr, &op->overlapped);
+  if (ok) return 0;
+  const unsigned long error = GetLastError();
+  return error == ERROR_IO_PENDING ? 0 : error;
+}
 
 // A failed accept whose listener is fine means that connection is gone
 // (reset or aborted before it was taken; Wine reports several ways): it is
@@ -165,6 +180,11 @@ unsigned long IocpPort::StartOne(IocpOperation* op) {
       }
       return 0;
     }
+    case OpKind::kRead:
+    case OpKind::kWrite:
+      // A failed start (the other end gone: ERROR_BROKEN_PIPE, ERROR_NO_DATA)
+      // goes through the failure packet, where a read's EOF is a 0-byte read.
+      return StartFileIo(op);
     case OpKind::kConnect: {
       unsigned long error = 0;
       {

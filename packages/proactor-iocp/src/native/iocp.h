@@ -40,6 +40,9 @@ enum class OpKind : int {
   kSendTo = 3,
   kAccept = 4,
   kConnect = 5,
+  // Overlapped ReadFile/WriteFile on a pipe (or file) HANDLE.
+  kRead = 6,
+  kWrite = 7,
 };
 
 struct IocpOperation {
@@ -59,6 +62,8 @@ struct IocpOperation {
   int address_length = 0;
   // kAccept: AcceptEx's local and remote addresses (no data).
   char accept_space[2 * (sizeof(sockaddr_storage) + 16)];
+  // kRead/kWrite: the file offset, or -1 for none (a pipe).
+  int64_t position = -1;
 };
 
 // One dequeued completion: the operation and its outcome.

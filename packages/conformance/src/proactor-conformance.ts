@@ -37,6 +37,11 @@ export interface ProactorFeatures {
   ipv6?: boolean;
   /** `read`/`write`/`sendfile` work (pipes and files); else they raise NotImplementedError. Default true. */
   pipesAndFiles?: boolean;
+  /**
+   * Why `read`/`write`/`sendfile` cannot be tested on a file (the file cases
+   * are skipped with this reason) although pipes work. Unset: they can.
+   */
+  noFiles?: string;
   /** `pollAdd` works (addReader/addWriter on a proactor loop); else it raises NotImplementedError. Default true. */
   readiness?: boolean;
   /**
@@ -146,6 +151,7 @@ function ipv6Works(): boolean {
 export function runProactorConformance(options: ProactorConformanceOptions): void {
   const features = { hasKernelFd: true, pipesAndFiles: true, readiness: true, ...options.features };
   const noPipes = features.pipesAndFiles ? false : 'this proactor has no pipes or files';
+  const noFiles = noPipes || (features.noFiles ?? false);
   const noReadiness = features.readiness ? false : 'this proactor has no readiness polls';
   const noCompletionOnClose = features.closeLeavesOperations ?? false;
   /** Windows has no AF_UNIX socketpair in @evloop/sys, and drops no SYNs: a full backlog refuses. */
@@ -327,7 +333,8 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
       itUnless(noPipes, 'errors come back as completions: recv on a non-socket, send to a reset peer', () => {
         const [r] = pipe();
         const notSocket = complete(proactor, proactor.recv(r, 10));
-        expect(codeOf(notSocket, 'recv')).toBe('ENOTSOCK');
+        // Wine's WSARecv on a pipe HANDLE says WSAEOPNOTSUPP where Windows says WSAENOTSOCK.
+        expect(process.env.EVLOOP_WINE === '1' ? ['ENOTSOCK', 'EOPNOTSUPP'] : ['ENOTSOCK']).toContain(codeOf(notSocket, 'recv'));
         const [a, b] = pair();
         b.close();
         const broken = complete(proactor, proactor.send(a, Buffer.from('x')));
@@ -547,7 +554,7 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         expect(complete(proactor, proactor.read(r, 100)).result).toBe(0);
       });
 
-      itUnless(noPipes, 'read and write a file at a position', () => {
+      itUnless(noFiles, 'read and write a file at a position', () => {
         const directory = mkdtempSync(join(tmpdir(), 'evloop-proactor-'));
         cleanups.push(() => rmSync(directory, { recursive: true, force: true }));
         const path = join(directory, 'data');
@@ -559,7 +566,7 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         expect((complete(proactor, proactor.read(fd, 10, 0)).value as Buffer).toString()).toBe('aXYdefghij');
       });
 
-      itUnless(noPipes, 'sendfile sends a file range to a socket', () => {
+      itUnless(noFiles, 'sendfile sends a file range to a socket', () => {
         const directory = mkdtempSync(join(tmpdir(), 'evloop-proactor-'));
         cleanups.push(() => rmSync(directory, { recursive: true, force: true }));
         const path = join(directory, 'data');
@@ -698,7 +705,9 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
             break;
           }
         }
-        expectCancelled(proactor.write(w, chunk));
+        // More than a pipe holds, so it stays in flight even where the
+        // loop above cannot fill the pipe (Windows: sys.write is for sockets).
+        expectCancelled(proactor.write(w, Buffer.alloc(1024 * 1024)));
       });
 
       itUnless(noReadiness, 'pollAdd', () => {

@@ -151,9 +151,10 @@ else
   run_suite selector-select test/conformance.test.ts test/select-windows.test.ts test/select-specific.test.ts \
     test/network-conformance.test.ts test/streams-conformance.test.ts
   # The IOCP proactor: its own tests, the proactor conformance suite, and the
-  # loop-level suites on a ProactorEventLoop over it (sockets; what needs
-  # AF_UNIX or pipes is skipped there, saying why). TLS and subprocess skip
-  # themselves on Windows with the reason; they are listed so that shows.
+  # loop-level suites on a ProactorEventLoop over it (sockets, named pipes
+  # and subprocesses; what needs AF_UNIX, PTYs or a POSIX shell is skipped
+  # there, saying why). TLS skips itself on Windows with the reason; it is
+  # listed so that shows.
   run_suite proactor-iocp test/iocp-specific.test.ts test/conformance.test.ts test/event-loop-conformance.test.ts \
     test/network-conformance.test.ts test/streams-conformance.test.ts test/services-conformance.test.ts \
     test/tls-conformance.test.ts test/subprocess-conformance.test.ts

@@ -337,7 +337,10 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         expect(process.env.EVLOOP_WINE === '1' ? ['ENOTSOCK', 'EOPNOTSUPP'] : ['ENOTSOCK']).toContain(codeOf(notSocket, 'recv'));
         const [a, b] = pair();
         b.close();
-        const broken = complete(proactor, proactor.send(a, Buffer.from('x')));
+        let broken = complete(proactor, proactor.send(a, Buffer.from('x')));
+        // Windows' pair is TCP: the first send after the peer closed may go
+        // out; the reset it draws fails a later one.
+        for (let i = 0; windows && broken.result >= 0 && i < 50; i++) broken = complete(proactor, proactor.send(a, Buffer.from('x')));
         expect(['EPIPE', 'ECONNRESET']).toContain(codeOf(broken, 'send'));
         expect(OSError.isInstance(completionError(broken.result, 'send'))).toBe(true);
       });

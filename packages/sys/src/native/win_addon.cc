@@ -145,7 +145,8 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int error = 0;
   const char* syscall = "closesocket";
-  Check(info.Env(), evloop_sys::CloseSocketOrHandle(FdArg(info, 0), &error, &syscall), error, syscall);
+  const int result = evloop_sys::CloseSocketOrHandle(FdArg(info, 0), &error, &syscall);
+  Check(info.Env(), result, error, syscall);
   return info.Env().Undefined();
 }
 

@@ -184,7 +184,7 @@ export function runSubprocessConformance(options: SubprocessConformanceOptions):
         expect(stdout!.equals(input)).toBe(true);
       });
 
-      test('stdout readline, wait(), pid and a negative returncode after kill()', async ({ loop }) => {
+      test('stdout readline, wait(), pid and the returncode after kill() (-SIGKILL; 1 on Windows)', async ({ loop }) => {
         const result = await loop.runUntilComplete(async () => {
           const child = await createSubprocessExec(node, '-e', 'console.log("ready"); setTimeout(() => {}, 60000)', { stdout: PIPE });
           const line = (await child.stdout!.readline()).toString();

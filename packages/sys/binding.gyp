@@ -20,7 +20,7 @@
       "conditions": [
         ["OS=='win'", {
           "sources!": ["src/native/addon.cc", "src/native/posix_sys.cc"],
-          "sources": ["src/native/win_addon.cc", "src/native/winsock_sys.cc"],
+          "sources": ["src/native/win_addon.cc", "src/native/winsock_sys.cc", "src/native/win_pipe.cc"],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0601"],
           "libraries": ["ws2_32.lib"]
         }]

@@ -163,10 +163,9 @@ else
     test/event-loop-conformance.test.ts test/network-conformance.test.ts test/streams-conformance.test.ts \
     test/services-conformance.test.ts test/tls-conformance.test.ts test/tls-conformance-js.test.ts
   # The IOCP proactor: its own tests, the proactor conformance suite, and the
-  # loop-level suites on a ProactorEventLoop over it (sockets; what needs
-  # AF_UNIX or pipes is skipped there, saying why). TLS on both engines;
-  # subprocess skips itself on Windows with the reason; it is listed so that
-  # shows.
+  # loop-level suites on a ProactorEventLoop over it (sockets, named pipes
+  # and subprocesses; what needs AF_UNIX, PTYs or a POSIX shell is skipped
+  # there, saying why). TLS on both engines.
   run_suite proactor-iocp test/iocp-specific.test.ts test/conformance.test.ts test/event-loop-conformance.test.ts \
     test/network-conformance.test.ts test/streams-conformance.test.ts test/services-conformance.test.ts \
     test/tls-conformance.test.ts test/tls-conformance-js.test.ts test/subprocess-conformance.test.ts

@@ -39,6 +39,11 @@ export interface ProactorFeatures {
   pipesAndFiles?: boolean;
   /** `sendfile` works (a file to a socket), with or without pipes; else it raises NotImplementedError. Default: `pipesAndFiles`. */
   sendfile?: boolean;
+  /**
+   * Why `read`/`write`/`sendfile` cannot be tested on a file (the file cases
+   * are skipped with this reason) although pipes work. Unset: they can.
+   */
+  noFiles?: string;
   /** `pollAdd` works (addReader/addWriter on a proactor loop); else it raises NotImplementedError. Default true. */
   readiness?: boolean;
   /**
@@ -149,6 +154,7 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
   const features = { hasKernelFd: true, pipesAndFiles: true, readiness: true, ...options.features };
   const noPipes = features.pipesAndFiles ? false : 'this proactor has no pipes or files';
   const noSendfile = (features.sendfile ?? features.pipesAndFiles) ? false : 'this proactor has no sendfile';
+  const noFiles = noPipes || (features.noFiles ?? false);
   const noReadiness = features.readiness ? false : 'this proactor has no readiness polls';
   const noCompletionOnClose = features.closeLeavesOperations ?? false;
   /** Windows has no AF_UNIX socketpair in @evloop/sys, and drops no SYNs: a full backlog refuses. */
@@ -330,10 +336,14 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
       itUnless(noPipes, 'errors come back as completions: recv on a non-socket, send to a reset peer', () => {
         const [r] = pipe();
         const notSocket = complete(proactor, proactor.recv(r, 10));
-        expect(codeOf(notSocket, 'recv')).toBe('ENOTSOCK');
+        // Wine's WSARecv on a pipe HANDLE says WSAEOPNOTSUPP where Windows says WSAENOTSOCK.
+        expect(process.env.EVLOOP_WINE === '1' ? ['ENOTSOCK', 'EOPNOTSUPP'] : ['ENOTSOCK']).toContain(codeOf(notSocket, 'recv'));
         const [a, b] = pair();
         b.close();
-        const broken = complete(proactor, proactor.send(a, Buffer.from('x')));
+        let broken = complete(proactor, proactor.send(a, Buffer.from('x')));
+        // Windows' pair is TCP: the first send after the peer closed may go
+        // out; the reset it draws fails a later one.
+        for (let i = 0; windows && broken.result >= 0 && i < 50; i++) broken = complete(proactor, proactor.send(a, Buffer.from('x')));
         expect(['EPIPE', 'ECONNRESET']).toContain(codeOf(broken, 'send'));
         expect(OSError.isInstance(completionError(broken.result, 'send'))).toBe(true);
       });
@@ -550,7 +560,7 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
         expect(complete(proactor, proactor.read(r, 100)).result).toBe(0);
       });
 
-      itUnless(noPipes, 'read and write a file at a position', () => {
+      itUnless(noFiles, 'read and write a file at a position', () => {
         const directory = mkdtempSync(join(tmpdir(), 'evloop-proactor-'));
         cleanups.push(() => rmSync(directory, { recursive: true, force: true }));
         const path = join(directory, 'data');
@@ -701,7 +711,9 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
             break;
           }
         }
-        expectCancelled(proactor.write(w, chunk));
+        // More than a pipe holds, so it stays in flight even where the
+        // loop above cannot fill the pipe (Windows: sys.write is for sockets).
+        expectCancelled(proactor.write(w, Buffer.alloc(1024 * 1024)));
       });
 
       itUnless(noReadiness, 'pollAdd', () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { OSError, type AbstractServer, type BaseSelector } from '@evloop/interface';
 import {
   StreamReader,
+  Protocol,
   StreamReaderProtocol,
   StreamWriter,
   openConnection,
@@ -104,6 +105,8 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
   const createLoop = family.create;
   /** Windows: @evloop/sys has no AF_UNIX sockets or pipes there. */
   const noUnix = process.platform === 'win32' ? 'no AF_UNIX sockets or pipes in @evloop/sys on Windows' : null;
+  /** Windows: pipes are named pipes, which only the IOCP proactor reads and writes. */
+  const noPipes = process.platform === 'win32' && family.kind !== 'proactor' ? 'on Windows pipes need the IOCP proactor' : null;
   /** One scenario in a fresh loop, as a task bounded by SCENARIO_TIMEOUT; `skipBecause` says why it cannot run here. */
   const scenario = (title: string, body: (harness: LoopHarness) => Promise<void>, skipBecause: string | null = null) =>
     it.skipIf(skipBecause !== null)(skipBecause === null ? title : `${title} (skipped: ${skipBecause})`, () =>
@@ -372,14 +375,18 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
       const reader = new StreamReader({ limit: 1, loop });
       const protocol = new StreamReaderProtocol(reader, null, { loop });
       const [transport] = await loop.connectReadPipe(() => protocol, readFd);
+      // Windows: sys.write is for sockets; the write end goes through a write pipe transport.
+      const writeTransport = process.platform === 'win32' ? (await loop.connectWritePipe(() => new Protocol(), writeFd))[0] : null;
       const pieces = ['da', 'ta', ' and more', ' data'];
       const writeNext = () => {
         const piece = pieces.shift();
         if (piece === undefined) {
-          sys.close(writeFd);
+          if (writeTransport !== null) writeTransport.close();
+          else sys.close(writeFd);
           return;
         }
-        sys.write(writeFd, Buffer.from(piece));
+        if (writeTransport !== null) writeTransport.write(Buffer.from(piece));
+        else sys.write(writeFd, Buffer.from(piece));
         loop.callLater(0.002, writeNext);
       };
       loop.callSoon(writeNext);
@@ -387,7 +394,7 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
       expect(reader.atEof()).toBe(true);
       transport.close();
       await sleep(0);
-    }, noUnix);
+    }, noPipes);
 
     scenario('the reader limit of startServer bounds lines', async () => {
       const outcomes: unknown[] = [];

@@ -70,6 +70,8 @@ export interface Proactor {
    * Which optional kernel features this instance uses (names are the
    * backend's). `readiness: false` says `pollAdd` raises
    * `NotImplementedError`, so the loop's `addReader`/`addWriter` do too;
+   * `pollsPipes: false` says `pollAdd` works on sockets only (IOCP's AFD
+   * polls), so pipe transports watch their peer with a read instead;
    * `pipes: false` says `read`/`write` do, so the loop has no pipe
    * transports or subprocesses.
    */

@@ -19,7 +19,7 @@ function available(): Availability {
   if (native.unsupportedReason !== undefined) return { ok: false, reason: native.unsupportedReason };
   // A real port and a real packet through it.
   const failure = native.probeUsable();
-  if (failure === null) return { ok: true, notes: 'sockets and files only: pipes and subprocesses raise NotImplementedError on iocp; addReader/addWriter watch sockets through AFD polls; sendfile is TransmitFile' };
+  if (failure === null) return { ok: true, notes: 'sockets, named pipes and subprocesses; addReader/addWriter watch sockets through AFD polls; sendfile is TransmitFile' };
   return { ok: false, reason: `a completion port could not be used: ${failure.message}; use select instead` };
 }
 

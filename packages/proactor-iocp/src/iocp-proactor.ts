@@ -45,6 +45,8 @@ const enum Kind {
   Connect,
   Poll,
   Sendfile,
+  Read,
+  Write,
 }
 
 /** Everything an operation holds on to until its completion is harvested. */
@@ -86,14 +88,17 @@ const abandoned: Operation[] = [];
  *
  * Readiness (`pollAdd`, so `addReader`/`addWriter` on a ProactorEventLoop)
  * is an AFD poll (IOCTL_AFD_POLL) of the socket, as libuv, mio and wepoll
- * do: sockets only; other handles raise `NotImplementedError`.
+ * do: sockets only; other handles raise `NotImplementedError`
+ * (`pollsPipes: false`: a write pipe transport notices its reader going
+ * away through a read in flight instead, as asyncio's Windows proactor does).
  *
- * `sendfile` is TransmitFile. Sockets and files only, for now: `read`/`write`
- * (named pipes) raise `NotImplementedError` naming what to use instead.
+ * `sendfile` is TransmitFile. `read`/`write` are overlapped
+ * ReadFile/WriteFile on pipe (or file) HANDLEs, such as the ends
+ * `@evloop/sys`'s `pipe()` makes on Windows; the handle value is the fd.
  */
 export class IocpProactor implements Proactor {
   readonly backendName = 'iocp';
-  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: true, pipes: false, sendfile: true });
+  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: true, pollsPipes: false, pipes: true, sendfile: true });
   readonly #native: IocpNative;
   readonly #port: NativePort;
   readonly #operations = new Map<number, Operation>();
@@ -215,20 +220,28 @@ export class IocpProactor implements Proactor {
     return this.#start(Kind.Sendfile, fd, null, (token) => this.#port.sendfile(token, fd, fileFd, offset, Math.min(count, MAX_TRANSMIT)));
   }
 
-  /** Not yet on IOCP: overlapped ReadFile needs named pipes, which `@evloop/sys` does not make on Windows yet. */
+  /**
+   * Overlapped ReadFile of up to `nbytes` from a HANDLE opened for
+   * overlapped I/O (a named pipe end). The other end gone
+   * (ERROR_BROKEN_PIPE) or end of file (ERROR_HANDLE_EOF) completes as a
+   * 0-byte read.
+   */
   read(fileobj: FileObject, nbytes: number, position: number | null = null): number {
-    this.#fd(fileobj);
+    const fd = this.#fd(fileobj);
     checkSize(nbytes, 'nbytes');
     checkPosition(position);
-    throw new NotImplementedError('iocp proactor: read() of pipes and files (overlapped ReadFile on named pipes) is not implemented yet; use sockets');
+    const buffer = Buffer.allocUnsafe(nbytes);
+    const offset = position ?? -1;
+    return this.#start(Kind.Read, fd, buffer, (token) => this.#port.read(token, fd, buffer, 0, nbytes, offset));
   }
 
-  /** Not yet on IOCP: overlapped WriteFile needs named pipes, which `@evloop/sys` does not make on Windows yet. */
+  /** Overlapped WriteFile of `data`; a pipe whose reader is gone (ERROR_NO_DATA) is EPIPE (BrokenPipeError). */
   write(fileobj: FileObject, data: Uint8Array, position: number | null = null): number {
-    this.#fd(fileobj);
+    const fd = this.#fd(fileobj);
     checkBytes(data, 'data');
     checkPosition(position);
-    throw new NotImplementedError('iocp proactor: write() of pipes and files (overlapped WriteFile on named pipes) is not implemented yet; use sockets');
+    const offset = position ?? -1;
+    return this.#start(Kind.Write, fd, data, (token) => this.#port.write(token, fd, data, 0, data.byteLength, offset));
   }
 
   /**
@@ -329,6 +342,7 @@ export class IocpProactor implements Proactor {
     if (operation === undefined || result < 0) return undefined;
     switch (operation.kind) {
       case Kind.Recv:
+      case Kind.Read:
         return (operation.buffer as Buffer).subarray(0, result);
       case Kind.RecvFrom:
         return [(operation.buffer as Buffer).subarray(0, result), this.#port.address(index)];

@@ -30,6 +30,10 @@ export interface NativePort {
    * from `offset`; throws EBADF (syscall uv_get_osfhandle) when `fd` is not open.
    */
   sendfile(token: number, handle: number, fd: number, offset: number, count: number): void;
+  /** Overlapped ReadFile on a HANDLE; position -1 for none (a pipe). */
+  read(token: number, handle: number, buffer: Uint8Array, offset: number, length: number, position: number): void;
+  /** Overlapped WriteFile on a HANDLE; position -1 for none (a pipe). */
+  write(token: number, handle: number, buffer: Uint8Array, offset: number, length: number, position: number): void;
   /** CancelIoEx; false when the token is not in flight. */
   cancel(token: number): boolean;
   /** GetQueuedCompletionStatusEx: writes (token, result, 0) triplets into `out`, waiting up to `timeoutMs` (-1 forever) for the first. */

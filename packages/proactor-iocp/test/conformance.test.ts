@@ -10,7 +10,8 @@ if (availability.ok) {
     create: () => new IocpProactor(),
     features: {
       hasKernelFd: false,
-      pipesAndFiles: false,
+      pipesAndFiles: true,
+      noFiles: "fs.openSync gives a CRT fd of Node's runtime, not a HANDLE, and @evloop/sys opens no files on Windows",
       readiness: true,
       sendfile: true,
       // Seen under Wine 8: an overlapped receive stays pending after closesocket() or shutdown().

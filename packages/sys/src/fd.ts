@@ -1,7 +1,8 @@
 import { native } from './load-native.js';
 import { fail, rethrow } from './native-call.js';
 import { type BytesLike, checkBoolean, checkBytes, checkFd, checkInteger, receiveBuffer, receivedBytes } from './validate.js';
-import { posixOnly } from './windows.js';
+import { windowsPipe } from './named-pipe.js';
+import { isWindows, posixOnly } from './windows.js';
 
 /** Options for {@link pipe}. */
 export interface PipeOptions {
@@ -13,12 +14,14 @@ export interface PipeOptions {
  * Create a pipe: `[readFd, writeFd]`. Both ends are close-on-exec and, unlike
  * Python's `os.pipe()`, **non-blocking by default** (pass `{ blocking: true }`
  * for blocking ends). The caller owns both fds and closes them with {@link close}.
- * NotImplementedError on Windows.
+ * On Windows both ends are HANDLEs of a named pipe opened for overlapped I/O
+ * (as asyncio's `windows_utils.pipe`), for the IOCP proactor; `blocking: true`
+ * is a RangeError there.
  */
 export function pipe(options: PipeOptions = {}): [number, number] {
-  posixOnly('pipe()');
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const blocking = options.blocking === undefined ? false : checkBoolean(options.blocking, 'options.blocking');
+  if (isWindows) return windowsPipe(blocking);
   try {
     return native.pipe(!blocking);
   } catch (error) {
@@ -74,7 +77,7 @@ export function write(fd: number, data: BytesLike): number {
   return count;
 }
 
-/** Close an fd. EINTR counts as closed (the fd is never closed twice). */
+/** Close an fd. EINTR counts as closed (the fd is never closed twice). On Windows: a socket, or any other HANDLE (a pipe end). */
 export function close(fd: number): void {
   checkFd(fd);
   try {

@@ -21,4 +21,5 @@ export {
   socketpair,
 } from './socket.js';
 export { getDebug, setDebug } from './debug.js';
+export { connectPipeServer, createPipeServer, handleType, type NamedPipeServer } from './named-pipe.js';
 export type { BytesLike } from './validate.js';

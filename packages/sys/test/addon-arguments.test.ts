@@ -71,6 +71,10 @@ const templates: Record<string, () => unknown[]> = {
   cmsgLen: () => [4],
   sendmsg: () => [NOT_OPEN, [buffer()], [[1, 1, buffer()]], 0, ...inet()],
   recvmsg: () => [NOT_OPEN, buffer(), 0, 8, 64, 0],
+  createPipeServer: () => [`\\\\.\\pipe\\evloop-arguments-${process.pid}`, 1],
+  openPipeClient: () => [`\\\\.\\pipe\\evloop-arguments-none-${process.pid}`, true],
+  connectPipeServer: () => [NOT_OPEN],
+  fileType: () => [NOT_OPEN],
 };
 
 function acceptable(error: unknown): boolean {
@@ -81,17 +85,20 @@ function acceptable(error: unknown): boolean {
 
 // The Windows addon has no pipes, PTYs or sendmsg/recvmsg (the TypeScript layer raises NotImplementedError).
 const posixOnlyExports = new Set(['pipe', 'openpty', 'cmsgSpace', 'cmsgLen', 'sendmsg', 'recvmsg']);
+// Named pipes are Windows only (the TypeScript layer raises NotImplementedError elsewhere).
+const windowsOnlyExports = new Set(['createPipeServer', 'openPipeClient', 'connectPipeServer', 'fileType']);
+const notExported = (name: string): boolean => (onWindows ? posixOnlyExports.has(name) : windowsOnlyExports.has(name));
 
 describe('addon argument matrix', () => {
   it('covers every function the addon exports', () => {
     const exported = Object.keys(native).filter((name) => typeof (native as unknown as Record<string, unknown>)[name] === 'function');
-    const expected = Object.keys(templates).filter((name) => !onWindows || !posixOnlyExports.has(name));
+    const expected = Object.keys(templates).filter((name) => !notExported(name));
     expect(exported.sort()).toEqual(expected.sort());
   });
 
   for (const [name, template] of Object.entries(templates)) {
-    const skip = onWindows && posixOnlyExports.has(name);
-    (skip ? it.skip : it)(`${name}: a wrong value in any position is rejected or fails cleanly${skip ? ' (skipped: not exported on Windows)' : ''}`, () => {
+    const skip = notExported(name);
+    (skip ? it.skip : it)(`${name}: a wrong value in any position is rejected or fails cleanly${skip ? ` (skipped: not exported on ${onWindows ? 'Windows' : 'POSIX'})` : ''}`, () => {
       const fn = (native as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
       const positions = template().length + 1; // one past the end too: a missing argument
       for (let position = 0; position < positions; position++) {
@@ -107,7 +114,7 @@ describe('addon argument matrix', () => {
             continue;
           }
           // A wrong value that happens to be valid (true for a boolean) may create fds: close them.
-          if (name === 'pipe' || name === 'openpty' || name === 'socket' || name === 'socketpair') {
+          if (name === 'pipe' || name === 'openpty' || name === 'socket' || name === 'socketpair' || name === 'createPipeServer' || name === 'openPipeClient') {
             for (const fd of ([] as number[]).concat(result as number | number[])) native.close(fd);
             continue;
           }
@@ -129,9 +136,9 @@ describe('the native error shape (evloop/errors.h)', () => {
     }
     expect(error).toBeInstanceOf(Error);
     if (onWindows) {
-      // Winsock cannot tell a closed handle from a non-socket one: WSAENOTSOCK, mapped.
-      expect(error).toMatchObject({ errno: osConstants.errno.ENOTSOCK, code: 'ENOTSOCK', syscall: 'closesocket' });
-      expect((error as Error).message).toMatch(/^closesocket ENOTSOCK \(.+\)$/);
+      // Not a socket, so CloseHandle, which says the handle is not open: EBADF, as on POSIX.
+      expect(error).toMatchObject({ errno: osConstants.errno.EBADF, code: 'EBADF', syscall: 'CloseHandle' });
+      expect((error as Error).message).toMatch(/^CloseHandle EBADF \(.+\)$/);
       return;
     }
     expect(error).toMatchObject({ errno: 9, code: 'EBADF', syscall: 'close' });

@@ -1,7 +1,7 @@
 import { constants as osConstants } from 'node:os';
 import { ConnectionRefusedError, NotImplementedError } from '@evloop/interface';
 import { describe, expect, it } from 'vitest';
-import { AF_INET, AF_INET6, AF_UNIX, openpty, pipe, recvFds, SO_ERROR, SOCK_DGRAM, SOCK_STREAM, Socket, socketpair, SOL_SOCKET } from '../src/index.js';
+import { AF_INET, AF_INET6, AF_UNIX, close, connectPipeServer, createPipeServer, handleType, openpty, pipe, recvFds, SO_ERROR, SOCK_DGRAM, SOCK_STREAM, Socket, socketpair, SOL_SOCKET } from '../src/index.js';
 import { onWindows } from './helpers.js';
 
 // What @evloop/sys does differently on Windows (Winsock).
@@ -45,8 +45,34 @@ import { onWindows } from './helpers.js';
     }
   });
 
-  it('pipes, PTYs, Unix sockets and fd passing raise NotImplementedError', () => {
-    expect(() => pipe()).toThrow(NotImplementedError);
+  it('pipe() is a named pipe: two overlapped HANDLEs that close with close(); blocking: true is a RangeError', () => {
+    const [readEnd, writeEnd] = pipe();
+    expect(readEnd).not.toBe(writeEnd);
+    expect(handleType(readEnd)).toBe('pipe');
+    expect(handleType(writeEnd)).toBe('pipe');
+    close(writeEnd);
+    close(readEnd);
+    expect(() => close(readEnd)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'CloseHandle' }));
+    expect(() => pipe({ blocking: true })).toThrow(RangeError);
+  });
+
+  it('createPipeServer(): a unique name per pipe; connectPipeServer() is ENOTCONN until a client opens it', () => {
+    const first = createPipeServer('read');
+    const second = createPipeServer('write');
+    try {
+      expect(first.name).toMatch(/^\\\\\.\\pipe\\evloop-\d+-\d+-[0-9a-f]{16}$/);
+      expect(second.name).not.toBe(first.name);
+      expect(() => connectPipeServer(first.handle)).toThrow(expect.objectContaining({ code: 'ENOTCONN' }));
+      expect(() => createPipeServer('both' as never)).toThrow(RangeError);
+      const duplex = createPipeServer('duplex');
+      close(duplex.handle);
+    } finally {
+      close(first.handle);
+      close(second.handle);
+    }
+  });
+
+  it('PTYs, Unix sockets and fd passing raise NotImplementedError', () => {
     expect(() => openpty()).toThrow(NotImplementedError);
     expect(() => new Socket(AF_UNIX, SOCK_STREAM)).toThrow(NotImplementedError);
     expect(() => socketpair(AF_UNIX)).toThrow(NotImplementedError);

@@ -566,11 +566,12 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return this.#subprocess(protocolFactory, program, args, options);
   }
 
-  /** Run `command` with the system shell (`/bin/sh -c`): asyncio's `subprocess_shell`. */
+  /** Run `command` with the system shell (`/bin/sh -c`; on Windows `%ComSpec% /c`, cmd.exe): asyncio's `subprocess_shell`. */
   subprocessShell<P extends SubprocessProtocolContract>(protocolFactory: () => P, command: string, options: SubprocessOptions = {}): Future<[SubprocessTransport, P]> {
     if (typeof command !== 'string') throw new TypeError(`command must be a string, got ${command === null ? 'null' : typeof command}`);
     if (options !== null && typeof options === 'object' && options.shell === false) throw new RangeError('shell must be true');
     const { shell: _shell, ...rest } = options ?? {};
+    if (process.platform === 'win32') return this.#subprocess(protocolFactory, process.env.ComSpec ?? 'cmd.exe', ['/c', command], rest);
     return this.#subprocess(protocolFactory, '/bin/sh', ['-c', command], rest);
   }
 

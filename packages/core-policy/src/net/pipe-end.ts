@@ -5,6 +5,8 @@ import { sysModule, type PipeLike } from './socket-module.js';
 interface FdFunctions {
   close(fd: number): void;
   setBlocking(fd: number, flag: boolean): void;
+  /** Windows only: GetFileType of a HANDLE. */
+  handleType?(handle: number): 'disk' | 'char' | 'pipe' | 'unknown';
 }
 
 function fdFunctions(): FdFunctions {
@@ -52,6 +54,7 @@ export class PipeEnd {
  */
 export function openPipeEnd(pipe: PipeLike): PipeEnd {
   const fd = fileobjToFd(pipe);
+  if (process.platform === 'win32') return openWindowsPipeEnd(pipe, fd);
   let stat: FileKind;
   try {
     stat = fs.fstatSync(fd);
@@ -62,6 +65,24 @@ export function openPipeEnd(pipe: PipeLike): PipeEnd {
     throw new RangeError('Pipe transport is for pipes, sockets and character devices (ttys) only');
   }
   fdFunctions().setBlocking(fd, false);
+  return new PipeEnd(pipe);
+}
+
+/**
+ * On Windows the "fd" is a HANDLE (a named pipe end from `@evloop/sys`'s
+ * `pipe()`, or a socket), read and written with overlapped I/O, which has no
+ * blocking mode to change; a disk file is refused, as on POSIX.
+ */
+function openWindowsPipeEnd(pipe: PipeLike, fd: number): PipeEnd {
+  const handleType = fdFunctions().handleType;
+  if (handleType === undefined) throw new RangeError('Pipe transport on Windows needs @evloop/sys with named pipes (handleType)');
+  let type: string;
+  try {
+    type = handleType(fd);
+  } catch (error) {
+    throw toOSError(error);
+  }
+  if (type !== 'pipe' && type !== 'char') throw new RangeError('Pipe transport is for pipes, sockets and character devices (ttys) only');
   return new PipeEnd(pipe);
 }
 

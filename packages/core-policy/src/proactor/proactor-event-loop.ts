@@ -543,7 +543,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     return startSubprocessTransport(this, protocol, program, args, options);
   }
 
-  /** A proactor without pipe reads and writes (`features.pipes === false`, IOCP today) has no pipe transports or subprocesses. */
+  /** A proactor without pipe reads and writes (`features.pipes === false`) has no pipe transports or subprocesses. */
   #checkPipes(method: string): void {
     if (this._proactor.features.pipes !== false) return;
     const name = this._proactor.backendName;

@@ -489,7 +489,12 @@ export class ProactorWritePipeTransport extends ProactorStreamTransport implemen
   override _startReading(): void {
     if (this._peerToken !== 0 || this._sock === null || this._connLost !== 0) return;
     try {
-      this._peerToken = this._loop._operate(this._loop._proactor.pollAdd(this._fd, 1), peerClosedDone, this);
+      const proactor = this._loop._proactor;
+      // Without readiness polls of pipes (IOCP polls sockets only), a read does it, as asyncio's Windows
+      // write pipe transport: on a duplex pipe it completes when the reader
+      // is gone; where the end cannot be read it fails at once and is ignored.
+      const token = proactor.features.readiness === false || proactor.features.pollsPipes === false ? proactor.read(this._fd, 16) : proactor.pollAdd(this._fd, 1);
+      this._peerToken = this._loop._operate(token, peerClosedDone, this);
     } catch {
       // A pipe the kernel cannot poll: writes still report EPIPE.
     }

@@ -327,5 +327,5 @@ function explainRegisterError(error: unknown, fd: number, backendName: string): 
  */
 function noPipesOnWindows(method: string): void {
   if (process.platform !== 'win32') return;
-  throw new NotImplementedError(`SelectorEventLoop on Windows: ${method} is not supported (select() waits on sockets only); pipes and subprocesses are not available on Windows in this version of evloop`);
+  throw new NotImplementedError(`SelectorEventLoop on Windows: ${method} is not supported (select() waits on sockets only); on Windows pipes and subprocesses need the IOCP proactor (a ProactorEventLoop: EVLOOP_BACKEND=iocp), as in asyncio`);
 }

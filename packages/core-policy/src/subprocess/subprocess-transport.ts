@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import {
   CancelledError,
   ProcessLookupError,
   errnoNumber,
   fileobjToFd,
+  osErrorFromErrno,
   toOSError,
   type BaseTransport,
   type SubprocessProtocol as SubprocessProtocolContract,
@@ -21,10 +23,62 @@ import { DEVNULL, PIPE, STDOUT, type SubprocessOptions } from '../base/subproces
 interface FdFunctions {
   pipe(options?: { blocking?: boolean }): [number, number];
   close(fd: number): void;
+  /** Windows only: the server end of a new named pipe, and its name. */
+  createPipeServer?(access: 'read' | 'write' | 'duplex'): { handle: number; name: string };
+  connectPipeServer?(handle: number): void;
 }
+
+const isWindows = process.platform === 'win32';
+
+/**
+ * A child's stdio pipe on Windows (asyncio's windows_utils.pipe + Popen):
+ * the parent end is a named pipe server HANDLE opened for overlapped I/O,
+ * which the IOCP proactor reads or writes; the child end is the client,
+ * opened by name with `fs.openSync`, a CRT fd of Node's own runtime that
+ * `child_process.spawn` takes (a raw HANDLE it would not).
+ */
+function windowsChildPipe(childReads: boolean): [parentEnd: number, childEnd: number] {
+  const sys = fdFunctions();
+  if (sys.createPipeServer === undefined || sys.connectPipeServer === undefined) {
+    throw new RangeError('subprocess pipes on Windows need @evloop/sys with named pipes (createPipeServer)');
+  }
+  // The child's stdin is duplex, as asyncio's Popen makes it: the parent's
+  // write transport keeps a read in flight on it, which completes when the
+  // child closes its end (IOCP has no readiness poll to notice that).
+  const server = sys.createPipeServer(childReads ? 'duplex' : 'read');
+  let childEnd = -1;
+  try {
+    childEnd = fs.openSync(server.name, childReads ? fs.constants.O_RDONLY : fs.constants.O_WRONLY);
+    sys.connectPipeServer(server.handle);
+  } catch (error) {
+    if (childEnd !== -1) fs.closeSync(childEnd);
+    sys.close(server.handle);
+    throw toOSError(error);
+  }
+  return [server.handle, childEnd];
+}
+
+/** The signals a child can be sent on Windows, where both end it with TerminateProcess. */
+const WINDOWS_SIGNALS = new Set<NodeJS.Signals | number>(['SIGTERM', 'SIGKILL', osConstants.signals.SIGTERM, osConstants.signals.SIGKILL]);
+/** The exit code of a child ended by TerminateProcess (libuv passes 1, as asyncio's terminate() does). */
+const WINDOWS_TERMINATED_CODE = 1;
 
 function fdFunctions(): FdFunctions {
   return sysModule() as unknown as FdFunctions;
+}
+
+/**
+ * What spawning threw or emitted, as an OSError. Node's spawn errors carry
+ * libuv's errno (on Windows not the platform's numbers: ENOENT is -4058), so
+ * the code decides.
+ */
+function spawnError(error: unknown): unknown {
+  const record = error as { code?: unknown; syscall?: unknown } | null;
+  if (record !== null && typeof record === 'object' && typeof record.code === 'string') {
+    const errno = errnoNumber(record.code);
+    if (errno !== undefined) return osErrorFromErrno(errno, typeof record.syscall === 'string' ? record.syscall : 'spawn');
+  }
+  return toOSError(error);
 }
 
 function signalNumber(signal: string | null): number {
@@ -105,8 +159,14 @@ export class SubprocessTransportImpl implements SubprocessTransport {
         if (wanted === undefined || wanted === null) {
           stdio.push('inherit');
         } else if (wanted === PIPE) {
-          const [readEnd, writeEnd] = fdFunctions().pipe({ blocking: true });
-          const [parentEnd, childEnd] = fd === 0 ? [writeEnd, readEnd] : [readEnd, writeEnd];
+          let parentEnd: number;
+          let childEnd: number;
+          if (isWindows) {
+            [parentEnd, childEnd] = windowsChildPipe(fd === 0);
+          } else {
+            const [readEnd, writeEnd] = fdFunctions().pipe({ blocking: true });
+            [parentEnd, childEnd] = fd === 0 ? [writeEnd, readEnd] : [readEnd, writeEnd];
+          }
           this._parentEnds.set(fd, parentEnd);
           childEnds.push(childEnd);
           stdio.push(childEnd);
@@ -123,7 +183,7 @@ export class SubprocessTransportImpl implements SubprocessTransport {
         }
       }
     } catch (error) {
-      this._closeFds(childEnds);
+      this._closeChildEnds(childEnds);
       this._closeFds([...this._parentEnds.values()]);
       this._parentEnds.clear();
       throw error;
@@ -141,19 +201,19 @@ export class SubprocessTransportImpl implements SubprocessTransport {
         windowsHide: true,
       });
     } catch (error) {
-      this._closeFds(childEnds);
+      this._closeChildEnds(childEnds);
       this._closeFds([...this._parentEnds.values()]);
       this._parentEnds.clear();
-      throw toOSError(error);
+      throw spawnError(error);
     } finally {
       // The child has its copies now (or never will).
     }
-    this._closeFds(childEnds);
+    this._closeChildEnds(childEnds);
     this._child = child;
     return new Promise<void>((resolve, reject) => {
       if (child.pid !== undefined) {
         this._pid = child.pid;
-        child.once('exit', (code, signal) => this._processExited(code ?? -signalNumber(signal)));
+        child.once('exit', (code, signal) => this._processExited(code ?? (isWindows ? WINDOWS_TERMINATED_CODE : -signalNumber(signal))));
         child.on('error', (error) => logger.error(`child process ${this._pid}: ${String(error)}`));
         resolve();
         return;
@@ -162,10 +222,25 @@ export class SubprocessTransportImpl implements SubprocessTransport {
         this._child = null;
         this._closeFds([...this._parentEnds.values()]);
         this._parentEnds.clear();
-        const typed = toOSError(error);
+        const typed = spawnError(error);
         reject(typed);
       });
     });
+  }
+
+  /** @internal The child ends are CRT fds of Node's runtime on Windows (fs.openSync), fds from @evloop/sys elsewhere. */
+  _closeChildEnds(fds: number[]): void {
+    if (!isWindows) {
+      this._closeFds(fds);
+      return;
+    }
+    for (const fd of fds) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
   }
 
   /** @internal */
@@ -299,10 +374,22 @@ export class SubprocessTransportImpl implements SubprocessTransport {
     return this._child;
   }
 
-  /** Send a signal (a name or a number) to the child. Does nothing once it has exited. */
+  /**
+   * Send a signal (a name or a number) to the child. Does nothing once it has
+   * exited. On Windows only SIGTERM and SIGKILL exist, both TerminateProcess
+   * (asyncio's Windows send_signal also takes CTRL_C_EVENT and
+   * CTRL_BREAK_EVENT, which Node cannot send): anything else is a RangeError.
+   */
   sendSignal(signal: NodeJS.Signals | number): void {
     const child = this._checkProcess();
+    if (isWindows && !WINDOWS_SIGNALS.has(signal)) {
+      throw new RangeError(`Unsupported signal on Windows: ${String(signal)} (only SIGTERM and SIGKILL, which both end the child with TerminateProcess)`);
+    }
     if (this._returncode !== null) return;
+    if (isWindows) {
+      child.kill(signal);
+      return;
+    }
     try {
       process.kill(child.pid!, signal);
     } catch (error) {

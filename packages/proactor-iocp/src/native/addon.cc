@@ -96,6 +96,8 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
                            InstanceMethod<&PortBinding::Connect>("connect"),
                            InstanceMethod<&PortBinding::PollAdd>("pollAdd"),
                            InstanceMethod<&PortBinding::Sendfile>("sendfile"),
+                           InstanceMethod<&PortBinding::Read>("read"),
+                           InstanceMethod<&PortBinding::Write>("write"),
                            InstanceMethod<&PortBinding::Cancel>("cancel"),
                            InstanceMethod<&PortBinding::Harvest>("harvest"),
                            InstanceMethod<&PortBinding::Address>("address"),
@@ -134,6 +136,24 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
     op->kind = kind;
     op->flags = static_cast<DWORD>(NumberArg(info, 5));
     if (!ReadWsaBuf(info, 2, &op->buffer) || (addressed && !ReadAddress(info, 6, op))) {
+      delete op;
+      return info.Env().Undefined();
+    }
+    return Begin(info, op);
+  }
+
+  // read(token, handle, buffer, offset, length, position): ReadFile; position -1 for none.
+  Napi::Value Read(const Napi::CallbackInfo& info) { return StartFile(info, OpKind::kRead); }
+  // write(token, handle, buffer, offset, length, position): WriteFile.
+  Napi::Value Write(const Napi::CallbackInfo& info) { return StartFile(info, OpKind::kWrite); }
+
+  Napi::Value StartFile(const Napi::CallbackInfo& info, OpKind kind) {
+    if (!CheckOpen(info.Env())) return info.Env().Undefined();
+    auto* op = new IocpOperation();
+    op->kind = kind;
+    const double position = NumberArg(info, 5);
+    op->position = position >= 0 && position <= 9007199254740991.0 ? static_cast<int64_t>(position) : -1;
+    if (!ReadSpan(info, 2, &op->buffer)) {
       delete op;
       return info.Env().Undefined();
     }

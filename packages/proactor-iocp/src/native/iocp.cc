@@ -1,6 +1,7 @@
 // The completion port's syscalls (see iocp.h): overlapped WSARecv, WSASend,
 // WSARecvFrom, WSASendTo, AcceptEx and ConnectEx (both found through
-// WSAIoctl), TransmitFile (the same way), CancelIoEx, and GetQueuedCompletionStatusEx for the harvest and
+// WSAIoctl), TransmitFile (the same way), ReadFile and WriteFile on pipe
+// HANDLEs, CancelIoEx, and GetQueuedCompletionStatusEx for the harvest and
 // for the helper thread's idle wait. Readiness (addReader/addWriter) is an
 // IOCTL_AFD_POLL on a handle to the AFD driver, one per port, as libuv, mio
 // and wepoll do: one one-shot poll per watched socket, completed through
@@ -103,7 +104,22 @@ unsigned long ErrorOfStatus(NTSTATUS status) {
   return error == 0 ? ERROR_GEN_FAILURE : error;
 }
 
-bool IsReadKind(OpKind kind) { return kind == OpKind::kRecv || kind == OpKind::kRecvFrom; }
+bool IsReadKind(OpKind kind) { return kind == OpKind::kRecv || kind == OpKind::kRecvFrom || kind == OpKind::kRead; }
+
+// Overlapped ReadFile/WriteFile: 0 once a packet is sure to come.
+unsigned long StartFileIo(IocpOperation* op) {
+  if (op->position >= 0) {
+    op->overlapped.Offset = static_cast<DWORD>(static_cast<uint64_t>(op->position) & 0xffffffffu);
+    op->overlapped.OffsetHigh = static_cast<DWORD>(static_cast<uint64_t>(op->position) >> 32);
+  }
+  const HANDLE handle = reinterpret_cast<HANDLE>(op->handle);
+  const BOOL ok = op->kind == OpKind::kRead
+                      ? ReadFile(handle, op->buffer.buf, op->buffer.len, nullptr, &op->overlapped)
+                      : WriteFile(handle, op->buffer.buf, op->buffer.len, nullptr, &op->overlapped);
+  if (ok) return 0;
+  const unsigned long error = GetLastError();
+  return error == ERROR_IO_PENDING ? 0 : error;
+}
 
 // A failed accept whose listener is fine means that connection is gone
 // (reset or aborted before it was taken; Wine reports several ways): it is
@@ -296,6 +312,11 @@ unsigned long IocpPort::StartOne(IocpOperation* op) {
       }
       return 0;
     }
+    case OpKind::kRead:
+    case OpKind::kWrite:
+      // A failed start (the other end gone: ERROR_BROKEN_PIPE, ERROR_NO_DATA)
+      // goes through the failure packet, where a read's EOF is a 0-byte read.
+      return StartFileIo(op);
     case OpKind::kConnect: {
       unsigned long error = 0;
       {

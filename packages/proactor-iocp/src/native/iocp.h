@@ -42,6 +42,9 @@ enum class OpKind : int {
   kConnect = 5,
   kPoll = 6,
   kTransmitFile = 7,
+  // Overlapped ReadFile/WriteFile on a pipe (or file) HANDLE.
+  kRead = 8,
+  kWrite = 9,
 };
 
 // IOCTL_AFD_POLL's buffer, in and out, for one socket (the layout the AFD
@@ -56,7 +59,6 @@ struct AfdPollInfo {
   ULONG number_of_handles;
   ULONG exclusive;
   AfdPollHandleInfo handles[1];
-};
 
 struct IocpOperation {
   OVERLAPPED overlapped;  // first: the packet's lpOverlapped is the operation
@@ -86,6 +88,8 @@ struct IocpOperation {
   HANDLE file = nullptr;
   uint64_t file_offset = 0;
   DWORD transmit_count = 0;
+  // kRead/kWrite: the file offset, or -1 for none (a pipe).
+  int64_t position = -1;
 };
 
 // One dequeued completion: the operation and its outcome.

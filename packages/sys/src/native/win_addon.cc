@@ -1,8 +1,8 @@
 // Node-API glue for @evloop/sys on Windows: the same module shape as
 // addon.cc (POSIX), over Winsock (winsock_sys.cc). A SOCKET handle is the
-// "fd". The data-path calls return -errno, the others throw evloop/errors.h's
+// "fd"; so is a named pipe's HANDLE (win_pipe.cc). The data-path calls return -errno, the others throw evloop/errors.h's
 // one error shape (errno mapped from the WSA error). What Windows lacks (pipes
-// as fds, PTYs, Unix sockets' SCM_RIGHTS, sendmsg/recvmsg) is not exported:
+// as CRT fds, PTYs, Unix sockets' SCM_RIGHTS, sendmsg/recvmsg) is not exported:
 // the TypeScript layer raises NotImplementedError for it.
 #include <napi.h>
 
@@ -12,6 +12,7 @@
 
 #include "evloop/errors.h"
 #include "arguments.h"
+#include "win_pipe.h"
 #include "winsock_sys.h"
 
 // Windows SDK values (ws2def.h, ws2ipdef.h) that older MinGW-w64 headers lack.
@@ -143,8 +144,51 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int error = 0;
-  Check(info.Env(), evloop_sys::CloseSocket(FdArg(info, 0), &error), error, "closesocket");
+  const char* syscall = "closesocket";
+  const int result = evloop_sys::CloseSocketOrHandle(FdArg(info, 0), &error, &syscall);
+  Check(info.Env(), result, error, syscall);
   return info.Env().Undefined();
+}
+
+// A pipe name argument: a non-empty string without NUL, as UTF-16.
+std::u16string PipeNameArg(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsString()) ThrowType(info.Env(), "name must be a string");
+  std::u16string name = info[index].As<Napi::String>().Utf16Value();
+  if (name.empty() || name.find(u'\0') != std::u16string::npos) ThrowRange(info.Env(), "name must be non-empty, without NUL");
+  return name;
+}
+
+// createPipeServer(name, mode): the server end's HANDLE; mode 1 reads, 2 writes, 3 both.
+Napi::Value CreatePipeServer(const Napi::CallbackInfo& info) {
+  const std::u16string name = PipeNameArg(info, 0);
+  int error = 0;
+  const int64_t handle =
+      evloop_sys::CreatePipeServer(reinterpret_cast<const wchar_t*>(name.c_str()), static_cast<int>(IntegerArg(info, 1, "mode", 1, 3)), &error);
+  Check(info.Env(), handle == -1 ? -1 : 0, error, "CreateNamedPipeW");
+  return Fd(info.Env(), handle);
+}
+
+// openPipeClient(name, write): a client end's HANDLE (overlapped).
+Napi::Value OpenPipeClient(const Napi::CallbackInfo& info) {
+  const std::u16string name = PipeNameArg(info, 0);
+  int error = 0;
+  const int64_t handle =
+      evloop_sys::OpenPipeClient(reinterpret_cast<const wchar_t*>(name.c_str()), BoolArg(info, 1, "write"), &error);
+  Check(info.Env(), handle == -1 ? -1 : 0, error, "CreateFileW");
+  return Fd(info.Env(), handle);
+}
+
+Napi::Value ConnectPipeServer(const Napi::CallbackInfo& info) {
+  int error = 0;
+  Check(info.Env(), evloop_sys::ConnectPipeServer(FdArg(info, 0), &error), error, "ConnectNamedPipe");
+  return info.Env().Undefined();
+}
+
+Napi::Value FileType(const Napi::CallbackInfo& info) {
+  int error = 0;
+  const int type = evloop_sys::HandleFileType(FdArg(info, 0), &error);
+  Check(info.Env(), type, error, "GetFileType");
+  return Napi::Number::New(info.Env(), type);
 }
 
 Napi::Value Dup(const Napi::CallbackInfo& info) {
@@ -407,6 +451,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EVLOOP_EXPORT("write", Write);
   EVLOOP_EXPORT("close", Close);
   EVLOOP_EXPORT("dup", Dup);
+  EVLOOP_EXPORT("createPipeServer", CreatePipeServer);
+  EVLOOP_EXPORT("openPipeClient", OpenPipeClient);
+  EVLOOP_EXPORT("connectPipeServer", ConnectPipeServer);
+  EVLOOP_EXPORT("fileType", FileType);
   EVLOOP_EXPORT("setBlocking", SetBlocking);
   EVLOOP_EXPORT("getBlocking", GetBlocking);
   EVLOOP_EXPORT("setInheritable", SetInheritable);

@@ -213,8 +213,8 @@ export class Future<T = unknown> implements FutureLike<T> {
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    const task = taskContext.getStore();
     if (this._state !== PENDING) return this._settledPromise().then(onFulfilled, onRejected);
+    const task = taskContext.getStore();
     // One done callback settles the returned Promise by calling the handler
     // itself (a later loop turn, as a setImmediate-based Promise would: no
     // extra Promise and microtask hop per await) and, for a task, clears its

@@ -59,6 +59,7 @@ struct AfdPollInfo {
   ULONG number_of_handles;
   ULONG exclusive;
   AfdPollHandleInfo handles[1];
+};
 
 struct IocpOperation {
   OVERLAPPED overlapped;  // first: the packet's lpOverlapped is the operation

@@ -153,7 +153,7 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
     op->kind = kind;
     const double position = NumberArg(info, 5);
     op->position = position >= 0 && position <= 9007199254740991.0 ? static_cast<int64_t>(position) : -1;
-    if (!ReadSpan(info, 2, &op->buffer)) {
+    if (!ReadWsaBuf(info, 2, &op->buffer)) {
       delete op;
       return info.Env().Undefined();
     }

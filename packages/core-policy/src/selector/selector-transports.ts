@@ -45,7 +45,7 @@ function isWouldBlock(error: unknown): boolean {
   return BlockingIOError.isInstance(error) || InterruptedError.isInstance(error);
 }
 
-// Module-level trampolines: the loop's Handle keeps (callback, [transport]),
+// Module-level trampolines: the loop's handle keeps (callback, transport),
 // so no closure is allocated per read or write.
 function readReady(transport: SelectorSocketTransport): void {
   transport._readReady();

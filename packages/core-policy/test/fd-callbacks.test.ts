@@ -77,7 +77,7 @@ describe("a selector loop's fd callbacks", () => {
     try {
       const fd = a.fileno();
       const argument = { big: 'object' };
-      loop.addReader(a, () => {}, argument);
+      loop.addReader(a, (_arg: object) => {}, argument);
       const data = selector.getKey(fd).data;
       const reader = loop._callbackOf(fd, 'reader')!;
       loop.addWriter(a, () => {});

@@ -43,22 +43,34 @@ export interface AcceptOptions {
 
 /**
  * What the finalizer of an open Socket holds: its fd, family and type packed
- * into one number (fd in the low 32 bits, then 8 bits each of family and
- * type), so an idle connection pays for no object besides the registry's
- * own cell. The Socket itself is the unregister token (held weakly).
+ * into one number, so an idle connection pays for no object besides the
+ * registry's own cell. The Socket itself is the unregister token (held
+ * weakly). The usual case (fd below 2^20, family below 32, type below 8)
+ * packs into a small integer (`fd * 256 + family * 8 + type`, below 2^28),
+ * which V8 keeps in the cell itself; anything else takes the wide form (fd
+ * in the low 32 bits, then 8 bits each of family and type, plus 2^48 so it
+ * is never mistaken for the small form), a 16-byte heap number.
  */
+const SMALL_LIMIT = 2 ** 28;
 const FAMILY_SHIFT = 2 ** 32;
 const TYPE_SHIFT = 2 ** 40;
+const WIDE_MARK = 2 ** 48;
 
-function packFinalizerState(fd: number, family: number, type: number): number {
-  return fd + (family & 0xff) * FAMILY_SHIFT + (type & 0xff) * TYPE_SHIFT;
+/** @internal Exported for tests. */
+export function packFinalizerState(fd: number, family: number, type: number): number {
+  if (fd < 2 ** 20 && family >= 0 && family < 32 && type >= 0 && type < 8) return fd * 256 + family * 8 + type;
+  return WIDE_MARK + fd + (family & 0xff) * FAMILY_SHIFT + (type & 0xff) * TYPE_SHIFT;
+}
+
+/** @internal Exported for tests: `[fd, family, type]`. */
+export function unpackFinalizerState(packed: number): [fd: number, family: number, type: number] {
+  if (packed < SMALL_LIMIT) return [Math.floor(packed / 256), Math.floor(packed / 8) % 32, packed % 8];
+  return [packed % FAMILY_SHIFT, Math.floor(packed / FAMILY_SHIFT) % 256, Math.floor(packed / TYPE_SHIFT) % 256];
 }
 
 // A Socket that is collected while open closes its fd; in debug mode it says so.
 const unclosed = new FinalizationRegistry<number>((packed) => {
-  const fd = packed % FAMILY_SHIFT;
-  const family = Math.floor(packed / FAMILY_SHIFT) % 256;
-  const type = Math.floor(packed / TYPE_SHIFT) % 256;
+  const [fd, family, type] = unpackFinalizerState(packed);
   try {
     native.close(fd);
   } catch {

@@ -91,3 +91,35 @@ describe('EVLOOP_DEBUG', () => {
     }
   });
 });
+
+describe("the finalizer's packed state", () => {
+  it('packs the usual socket into a small integer and round-trips it', async () => {
+    const { packFinalizerState, unpackFinalizerState } = await import('../src/socket.js');
+    for (const [fd, family, type] of [
+      [0, 1, 1],
+      [3, 2, 1],
+      [1023, 10, 2],
+      [2 ** 20 - 1, 31, 7],
+    ] as const) {
+      const packed = packFinalizerState(fd, family, type);
+      // Below 2^28: fits V8's small integers, so the registry's cell holds it without a heap number.
+      expect(Number.isInteger(packed) && packed >= 0 && packed < 2 ** 28).toBe(true);
+      expect(unpackFinalizerState(packed)).toEqual([fd, family, type]);
+    }
+  });
+
+  it('keeps a large fd (a Windows SOCKET) or an unusual family or type in the wide form', async () => {
+    const { packFinalizerState, unpackFinalizerState } = await import('../src/socket.js');
+    for (const [fd, family, type] of [
+      [2 ** 20, 2, 1],
+      [2 ** 21, 0, 0],
+      [2 ** 32 - 1, 23, 1],
+      [5, 32, 1],
+      [5, 2, 10],
+    ] as const) {
+      const packed = packFinalizerState(fd, family, type);
+      expect(packed).toBeGreaterThanOrEqual(2 ** 28);
+      expect(unpackFinalizerState(packed)).toEqual([fd, family, type]);
+    }
+  });
+});

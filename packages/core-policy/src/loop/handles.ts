@@ -59,6 +59,44 @@ export class Handle implements HandleLike {
   }
 }
 
+/**
+ * @internal A handle whose callback takes exactly one argument, kept in a
+ * field instead of an argument array: 56 bytes less for what lives as long
+ * as a connection (the reader a transport installs on its fd).
+ */
+export class OneArgHandle extends Handle {
+  /** @internal */ _arg: unknown;
+
+  constructor(callback: (arg: any) => unknown, arg: unknown, loop: BaseEventLoop) {
+    super(callback, null, loop);
+    this._arg = arg;
+  }
+
+  override cancel(): void {
+    super.cancel();
+    this._arg = undefined;
+  }
+
+  override _run(): void {
+    const callback = this._callback!;
+    try {
+      callback(this._arg);
+    } catch (error) {
+      const context: Record<string, unknown> = {
+        message: `Exception in callback ${describeCallback(callback)}`,
+        exception: error,
+        handle: this,
+      };
+      if (this._sourceTraceback !== undefined) context.sourceTraceback = this._sourceTraceback;
+      this._loop.callExceptionHandler(context as never);
+    }
+  }
+
+  override toString(): string {
+    return `<Handle ${this._cancelled ? 'cancelled' : this._callback ? describeCallback(this._callback) : ''}>`;
+  }
+}
+
 /** A callback scheduled for `when` on the loop's clock (asyncio's `TimerHandle`). */
 export class TimerHandle extends Handle implements TimerHandleLike {
   /** @internal */ readonly _when: number;

@@ -14,7 +14,7 @@ import { BaseEventLoop } from '../base/base-event-loop.js';
 import type { Server, TransportOwner } from '../base/server.js';
 import type { SubprocessOptions } from '../base/subprocess-options.js';
 import type { Future } from '../futures/future.js';
-import { Handle } from '../loop/handles.js';
+import { Handle, OneArgHandle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
 import { offerBackendSys, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
@@ -24,11 +24,19 @@ import { SelectorDatagramTransport, SelectorSocketTransport } from './selector-t
 import { UnixReadPipeTransport, UnixWritePipeTransport } from './unix-pipe-transports.js';
 import type { BaseProtocol, DatagramTransport, ReadTransport, SubprocessProtocol as SubprocessProtocolContract, SubprocessTransport, WriteTransport } from '@evloop/interface';
 
-/** A key's data: the reader, writer and priority reader (`addPriorityReader`) of its fd, indexed by `slotOf(event)`. */
-type ReaderWriter = [reader: Handle | null, writer: Handle | null, priority?: Handle | null];
+/**
+ * A key's data: the reader, writer and priority reader (`addPriorityReader`)
+ * of its fd. One object per watched fd for as long as it is watched, changed
+ * in place (a `modify` passes the same object again).
+ */
+class ReaderWriter {
+  reader: Handle | null = null;
+  writer: Handle | null = null;
+  priority: Handle | null = null;
+}
 
-function slotOf(event: number): 0 | 1 | 2 {
-  return event === EVENT_READ ? 0 : event === EVENT_WRITE ? 1 : 2;
+function slotOf(event: number): 'reader' | 'writer' | 'priority' {
+  return event === EVENT_READ ? 'reader' : event === EVENT_WRITE ? 'writer' : 'priority';
 }
 
 /**
@@ -61,7 +69,7 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   #deadRegistration(key: SelectorKey<ReaderWriter>): void {
-    const [reader, writer, priority] = key.data;
+    const { reader, writer, priority } = key.data;
     reader?.cancel();
     writer?.cancel();
     priority?.cancel();
@@ -90,18 +98,20 @@ export class SelectorEventLoop extends BaseEventLoop {
       const key = map.get(fd);
       if (key === undefined) continue;
       const events = buffer[2 * i + 1]! & key.events;
-      const [reader, writer] = key.data;
+      const data = key.data;
+      const reader = data.reader;
       if ((events & EVENT_READ) !== 0 && reader !== null) {
         if (reader._cancelled) this._removeCallback(fd, EVENT_READ);
         else this._addReady(reader);
       }
+      const writer = data.writer;
       if ((events & EVENT_WRITE) !== 0 && writer !== null) {
         if (writer._cancelled) this._removeCallback(fd, EVENT_WRITE);
         else this._addReady(writer);
       }
       if ((events & EVENT_PRIORITY) !== 0) {
-        const priority = key.data[2];
-        if (priority === undefined || priority === null) continue;
+        const priority = data.priority;
+        if (priority === null) continue;
         if (priority._cancelled) this._removeCallback(fd, EVENT_PRIORITY);
         else this._addReady(priority);
       }
@@ -207,7 +217,7 @@ export class SelectorEventLoop extends BaseEventLoop {
   _callbackOf(fd: number, kind: 'reader' | 'writer'): Handle | null {
     const key = this._selector.getMap().get(fd);
     if (key === undefined) return null;
-    return kind === 'reader' ? key.data[0] : key.data[1];
+    return kind === 'reader' ? key.data.reader : key.data.writer;
   }
 
   /**
@@ -261,20 +271,28 @@ export class SelectorEventLoop extends BaseEventLoop {
     this._checkClosed();
     if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${typeof callback}`);
     const fd = fileobjToFd(fileobj);
-    const handle = new Handle(callback, args.length === 0 ? null : args, this);
+    this.#install(fd, event, args.length === 1 ? new OneArgHandle(callback, args[0], this) : new Handle(callback, args.length === 0 ? null : args, this));
+  }
+
+  /** @internal `_addCallback` with one argument, without an array for it (what transports install). */
+  _addCallbackArg(fd: number, event: number, callback: (arg: any) => unknown, arg: unknown): void {
+    this._checkClosed();
+    this.#install(fd, event, new OneArgHandle(callback, arg, this));
+  }
+
+  #install(fd: number, event: number, handle: Handle): void {
     const selector = this._selector;
     const key = selector.getMap().get(fd);
     const slot = slotOf(event);
     try {
       if (key === undefined) {
-        const fresh: ReaderWriter = [null, null];
+        const fresh = new ReaderWriter();
         fresh[slot] = handle;
         selector.register(fd, event, fresh);
         return;
       }
-      const data: ReaderWriter = [...key.data];
-      const previous = data[slot] ?? null;
-      data[slot] = handle;
+      const data = key.data;
+      const previous = data[slot];
       if ((key.events & event) !== 0) {
         // Same events: the fd may have been closed and its number reused
         // since; register it afresh so the new file is really watched.
@@ -283,6 +301,7 @@ export class SelectorEventLoop extends BaseEventLoop {
       } else {
         selector.modify(fd, key.events | event, data);
       }
+      data[slot] = handle;
       previous?.cancel();
     } catch (error) {
       throw explainRegisterError(error, fd, this._selector.backendName);
@@ -295,13 +314,13 @@ export class SelectorEventLoop extends BaseEventLoop {
     const key = selector.getMap().get(fd);
     if (key === undefined) return false;
     const slot = slotOf(event);
-    const handle = key.data[slot] ?? null;
+    const data = key.data;
+    const handle = data[slot];
     const mask = key.events & ~event;
     if (mask === 0) selector.unregister(fd);
     else {
-      const data: ReaderWriter = [...key.data];
-      data[slot] = null;
       selector.modify(fd, mask, data);
+      data[slot] = null;
     }
     if (handle === null) return false;
     handle.cancel();

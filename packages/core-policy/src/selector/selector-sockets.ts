@@ -66,7 +66,7 @@ type Attempt<T> = (future: Future<T>) => void;
 function waitFor<T>(loop: SelectorEventLoop, sock: SocketLike, event: number, attempt: Attempt<T>): Future<T> {
   const future = loop.createFuture<T>();
   const fd = sock.fileno();
-  loop._addCallback(fd, event, attempt as (...args: unknown[]) => unknown, [future]);
+  loop._addCallbackArg(fd, event, attempt, future);
   const kind = event === EVENT_READ ? 'reader' : 'writer';
   const handle = loop._callbackOf(fd, kind);
   future.addDoneCallback(() => {

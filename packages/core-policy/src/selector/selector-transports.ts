@@ -33,8 +33,6 @@ const SLAB_MIN_FREE = 64 * 1024;
 let slab = Buffer.allocUnsafe(0);
 let slabOffset = SLAB_SIZE;
 
-type LoopCallback = (...args: unknown[]) => unknown;
-
 /** The write buffer of every transport with nothing buffered: shared, so an idle connection has no array of its own. Never pushed to. */
 const NO_BUFFERS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 
@@ -47,7 +45,7 @@ function isWouldBlock(error: unknown): boolean {
   return BlockingIOError.isInstance(error) || InterruptedError.isInstance(error);
 }
 
-// Module-level trampolines: the loop's Handle keeps (callback, [transport]),
+// Module-level trampolines: the loop's handle keeps (callback, transport),
 // so no closure is allocated per read or write.
 function readReady(transport: SelectorSocketTransport): void {
   transport._readReady();
@@ -132,7 +130,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   _startReading(): void {
     if (this._readEof) return;
     if (!this.isReading() || this._sock === null) return;
-    this._loop._addCallback(this._fd, EVENT_READ, (this._buffered ? readReadyBuffered : readReady) as LoopCallback, [this]);
+    this._loop._addCallbackArg(this._fd, EVENT_READ, this._buffered ? readReadyBuffered : readReady, this);
   }
 
   /** @internal One recv per readiness. */
@@ -196,7 +194,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       const sent = this._sendNow(data, null);
       if (sent < 0 || sent === data.length) return;
       if (sent > 0) data = data.subarray(sent);
-      this._loop._addCallback(this._fd, EVENT_WRITE, writeReady as LoopCallback, [this]);
+      this._loop._addCallbackArg(this._fd, EVENT_WRITE, writeReady, this);
     }
     if (this._buffers === NO_BUFFERS) this._buffers = [];
     this._buffers.push(data);
@@ -214,7 +212,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     // Nothing buffered: one sendmsg for all of it, buffer what is left.
     let sent = this._sendNow(null, pieces);
     if (sent < 0) return;
-    this._loop._addCallback(this._fd, EVENT_WRITE, writeReady as LoopCallback, [this]);
+    this._loop._addCallbackArg(this._fd, EVENT_WRITE, writeReady, this);
     for (const piece of pieces) {
       if (sent >= piece.length) {
         sent -= piece.length;
@@ -339,7 +337,7 @@ export class SelectorDatagramTransport extends SelectorTransport implements Data
   /** @internal */
   _startReading(): void {
     if (!this.isReading() || this._sock === null) return;
-    this._loop._addCallback(this._fd, EVENT_READ, datagramReadReady as LoopCallback, [this]);
+    this._loop._addCallbackArg(this._fd, EVENT_READ, datagramReadReady, this);
   }
 
   /** @internal */
@@ -391,7 +389,7 @@ export class SelectorDatagramTransport extends SelectorTransport implements Data
           else this._fatalError(error, 'Fatal write error on datagram transport');
           return;
         }
-        this._loop._addCallback(this._fd, EVENT_WRITE, datagramWriteReady as LoopCallback, [this]);
+        this._loop._addCallbackArg(this._fd, EVENT_WRITE, datagramWriteReady, this);
       }
     }
     this._pending.push([data, address]);

@@ -21,8 +21,6 @@ import { writelinesPieces } from '../net/transport-arguments.js';
 
 export type { PipeLike };
 
-type LoopCallback = (...args: unknown[]) => unknown;
-
 interface FdFunctions {
   read(fd: number, n: number): Buffer;
   write(fd: number, data: Uint8Array): number;
@@ -69,7 +67,7 @@ export class UnixReadPipeTransport extends SelectorTransport implements ReadTran
   /** @internal */
   _startReading(): void {
     if (!this.isReading() || this._sock === null) return;
-    this._loop._addCallback(this._fd, EVENT_READ, readReady as LoopCallback, [this]);
+    this._loop._addCallbackArg(this._fd, EVENT_READ, readReady, this);
   }
 
   /** @internal */
@@ -133,7 +131,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
   /** @internal Not reading data: readability of a write end means the reader closed. */
   _startReading(): void {
     if (this._sock === null || this._closing) return;
-    this._loop._addCallback(this._fd, EVENT_READ, peerClosed as LoopCallback, [this]);
+    this._loop._addCallbackArg(this._fd, EVENT_READ, peerClosed, this);
   }
 
   override isReading(): boolean {
@@ -172,7 +170,7 @@ export class UnixWritePipeTransport extends SelectorTransport implements WriteTr
       }
       if (written === data.length) return;
       if (written > 0) data = data.subarray(written);
-      this._loop._addCallback(this._fd, EVENT_WRITE, writeReady as LoopCallback, [this]);
+      this._loop._addCallbackArg(this._fd, EVENT_WRITE, writeReady, this);
     }
     this._buffers.push(data);
     this._bufferSize += data.length;

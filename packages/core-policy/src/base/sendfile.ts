@@ -137,12 +137,14 @@ function regularFile(fd: number): boolean {
  * keeps its position (every step reads at an explicit offset, as the
  * fallback's reads do).
  */
-function* sockSendfileNative(loop: BaseEventLoop, sock: SocketLike, target: FileTarget, offset: number, count: number | null): Generator<unknown, number | null, unknown> {
+function* sockSendfileNative(loop: BaseEventLoop, sock: SocketLike, target: FileTarget, offset: number, count: number | null, closing: (() => boolean) | null = null): Generator<unknown, number | null, unknown> {
   let total = 0;
   try {
     for (;;) {
       const size = count === null ? NATIVE_STEP : Math.min(count - total, NATIVE_STEP);
       if (size <= 0) break;
+      // A transport closed between two steps: its socket is going away.
+      if (closing?.() === true) throw new ConnectionError(0, 'sendfile', 'Connection closed during sendfile');
       const step = loop._sendfileStep(sock, target.fd, offset + total, size);
       if (step === null) {
         if (total === 0) return null;
@@ -312,7 +314,7 @@ function* transportSendfileNative(loop: BaseEventLoop, transport: Transport, tar
   try {
     yield* drained;
     if (transport.isClosing() || transport._sock === null) throw new ConnectionError(0, 'sendfile', 'Connection closed by peer');
-    return yield* sockSendfileNative(loop, transport._sock, target, offset, count);
+    return yield* sockSendfileNative(loop, transport._sock, target, offset, count, () => transport.isClosing());
   } catch (error) {
     // The transport closing cancels the step in flight: that is the connection going away.
     failure = error;

@@ -77,6 +77,8 @@ const POLLERR = 0x8;
 const POLLHUP = 0x10;
 const POLLRDHUP = 0x2000;
 const EINVAL = 22;
+const EIO = 5;
+const ECANCELED = 125;
 const IORING_CQE_F_MORE = 2;
 const IORING_CQE_F_BUFFER = 1;
 /** Provided buffers for multishot receives: 128 of 16 KiB (2 MiB per proactor). */
@@ -564,7 +566,11 @@ export class UringProactor implements Proactor {
         const operation = operations.get(token);
         if (operation === undefined) continue;
         if ((flags & IORING_CQE_F_MORE) === 0) operations.delete(token);
-        if (operation.kind === Kind.SendfileRead && this.#continueSendfile(token, operation, result)) continue;
+        if (operation.kind === Kind.SendfileRead) {
+          const final = this.#continueSendfile(token, operation, result);
+          if (final === null) continue;
+          result = final;
+        }
         if (operation.kind === Kind.Poll && result >= 0) result = pollEvents(result, operation.extra);
         values[kept] = bytes;
         const out = kept * STRIDE;
@@ -582,21 +588,27 @@ export class UringProactor implements Proactor {
     return kept;
   }
 
-  /** Turns a sendfile's finished read into its send; false when the read's result is final. */
-  #continueSendfile(token: number, operation: Operation, result: number): boolean {
-    if (result <= 0) return false;
-    if (operation.cancelRequested) return false;
+  /**
+   * Turns a sendfile's finished read into its send; null when it did, else
+   * the sendfile's final result. A read whose send never started sent
+   * nothing: its bytes are not the result (the cancel's ECANCELED, or why
+   * the send could not be queued, is).
+   */
+  #continueSendfile(token: number, operation: Operation, result: number): number | null {
+    if (result <= 0) return result;
+    if (operation.cancelRequested) return -ECANCELED;
     const sockFd = operation.extra;
     const buffer = operation.buffer!;
     try {
       this.#ring.send(token, sockFd, buffer, 0, result, MSG_NOSIGNAL);
-    } catch {
-      return false;
+    } catch (error) {
+      const errno = (toOSError(error) as { errno?: unknown }).errno;
+      return -(typeof errno === 'number' && errno > 0 ? errno : EIO);
     }
     operation.kind = Kind.SendfileSend;
     operation.fd = sockFd;
     this.#operations.set(token, operation);
-    return true;
+    return null;
   }
 
   /** Scratch buffers of the last poll's completions can be reused once their values can no longer be asked for. */

@@ -282,10 +282,28 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
    * Send `file` over a connected non-blocking stream socket (asyncio's
    * `sock_sendfile`); resolves to the bytes sent. Same `file`, `offset`,
    * `count` and `fallback` rules as {@link sendfile}; written once for both
-   * families on top of `sockSendall`.
+   * families: the proactor's own sendfile where the loop has one (for a
+   * regular file), else a chunked copy through `sockSendall`.
    */
   sockSendfile(sock: SocketLike, file: SendfileSource, offset = 0, count: number | null = null, options: sendfiles.SendfileOptions = {}): Future<number> {
     return sendfiles.sockSendfile(this, sock, file, offset, count, options);
+  }
+
+  /** @internal Whether this loop has a zero-copy sendfile step at all (the proactor family's; see `_sendfileStep`). */
+  _hasNativeSendfile(): boolean {
+    return false;
+  }
+
+  /**
+   * @internal One zero-copy step of `sockSendfile`/`sendfile` (asyncio's
+   * `_sock_sendfile_native` calls the proactor's `sendfile` once per step):
+   * up to `count` bytes of `fd` from `offset` to `sock`, resolving to the
+   * bytes sent (short at the end of the file, 0 at or past it). Cancelling
+   * the future cancels the operation. Null when this loop cannot send this
+   * file without copying.
+   */
+  _sendfileStep(_sock: SocketLike, _fd: number, _offset: number, _count: number): Future<number> | null {
+    return null;
   }
 
   // ---- running and stopping ----
@@ -478,10 +496,15 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
    * Send `file` (an fd, a `fs.promises.FileHandle`, or an object with
    * `fileno()`) over a stream transport, from `offset` for `count` bytes
    * (default: to end of file); resolves to the bytes sent (asyncio's
-   * `sendfile`). With no zero-copy path the file is read in chunks and
-   * written, waiting for the write buffer to drain; meanwhile the
-   * transport's protocol sees no data. `fallback: false` then rejects with
-   * `SendfileNotAvailableError` (a RuntimeError for a TLS transport).
+   * `sendfile`). On `ProactorEventLoop` a plain socket transport lends its
+   * socket to the proactor's sendfile (asyncio's `_sendfile_native`): once
+   * its write buffer has drained, with reading paused and `write()` raising
+   * RuntimeError until the file is sent. Otherwise (a selector loop, TLS,
+   * not a regular file) the file is read in chunks and written, waiting for
+   * the write buffer to drain; meanwhile the transport's protocol sees no
+   * data. `fallback: false` then rejects with `SendfileNotAvailableError`
+   * (a RuntimeError for a TLS transport). A file object with `seek()` is
+   * left after the bytes sent; an fd or FileHandle keeps its position.
    */
   sendfile(transport: Transport, file: SendfileSource, offset = 0, count: number | null = null, options: sendfiles.SendfileOptions = {}): Future<number> {
     return sendfiles.sendfile(this, transport, file, offset, count, options);

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { ConnectionError, RuntimeError, SendfileNotAvailableError, type BaseProtocol, type SendfileSource, type Transport } from '@evloop/interface';
+import { CancelledError, ConnectionError, OSError, RuntimeError, SendfileNotAvailableError, type BaseProtocol, type SendfileSource, type Transport } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { wrapThenable } from '../futures/task.js';
 import { constant } from '../net/socket-helpers.js';
@@ -103,11 +103,61 @@ export function sockSendfile(loop: BaseEventLoop, sock: SocketLike, file: Sendfi
     if (sock.getBlocking()) throw new RangeError('sock must be non-blocking');
     if (sock.type !== constant('SOCK_STREAM')) throw new RangeError('sock must be a SOCK_STREAM socket: only stream sockets can send a file');
     const target = checkParams(file, offset, count);
-    // No zero-copy path yet (@evloop/sys has no sendfile): asyncio's
-    // _sock_sendfile_native raises SendfileNotAvailableError here.
+    // asyncio's _sock_sendfile_native: the proactor loops send the file
+    // themselves; elsewhere (no sendfile in @evloop/sys yet), or for what
+    // is not a regular file, it is not available.
+    if (loop._hasNativeSendfile() && regularFile(target.fd)) {
+      const sent = yield* sockSendfileNative(loop, sock, target, offset, count ?? null);
+      if (sent !== null) return sent;
+    }
     if (!fallback) throw new SendfileNotAvailableError(`native sendfile is not available for socket fd ${sock.fileno()}; pass { fallback: true } to copy it in chunks`);
     return yield* sockSendfileFallback(loop, sock, target, offset, count ?? null);
   });
+}
+
+/** The most one native step asks for (the proactors cap it lower: IOCP's TransmitFile just under 2 GiB, io_uring's read-and-send 256 KiB). */
+const NATIVE_STEP = 0x7fffffff;
+
+/** Whether `fd` is a regular file, the only kind a native sendfile takes (asyncio's fstat check). */
+function regularFile(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isFile();
+  } catch {
+    // A closed fd: the fallback's read reports it.
+    return false;
+  }
+}
+
+/**
+ * asyncio's `_sock_sendfile_native` on the proactor loop: one proactor
+ * sendfile after another from `offset + sent`, a short one going on where it
+ * stopped, until `count` bytes or the end of the file. Null when the loop
+ * cannot send this file (nothing was sent). A file object with `seek()` is
+ * left after the bytes sent, as asyncio's `file.seek`; an fd or FileHandle
+ * keeps its position (every step reads at an explicit offset, as the
+ * fallback's reads do).
+ */
+function* sockSendfileNative(loop: BaseEventLoop, sock: SocketLike, target: FileTarget, offset: number, count: number | null, closing: (() => boolean) | null = null): Generator<unknown, number | null, unknown> {
+  let total = 0;
+  try {
+    for (;;) {
+      const size = count === null ? NATIVE_STEP : Math.min(count - total, NATIVE_STEP);
+      if (size <= 0) break;
+      // A transport closed between two steps: its socket is going away.
+      if (closing?.() === true) throw new ConnectionError(0, 'sendfile', 'Connection closed during sendfile');
+      const step = loop._sendfileStep(sock, target.fd, offset + total, size);
+      if (step === null) {
+        if (total === 0) return null;
+        throw new RuntimeError('native sendfile stopped being available in the middle of a transfer');
+      }
+      const sent = (yield* step) as number;
+      if (sent === 0) break;
+      total += sent;
+    }
+    return total;
+  } finally {
+    if (total > 0) target.seek?.(offset + total);
+  }
 }
 
 function* sockSendfileFallback(loop: BaseEventLoop, sock: SocketLike, target: FileTarget, offset: number, count: number | null): Generator<unknown, number, unknown> {
@@ -223,14 +273,57 @@ export function sendfile(loop: BaseEventLoop, transport: Transport, file: Sendfi
     const mode = sendfileMode(transport);
     if (mode === 'unsupported') throw new RuntimeError(`sendfile is not supported for transport ${String(transport)}`);
     const target = checkParams(file, offset, count);
+    if (mode === 'tryNative') {
+      const sent = yield* transportSendfileNative(loop, transport, target, offset, count ?? null);
+      if (sent !== null) return sent;
+    }
     if (!fallback) {
-      // No zero-copy path yet: a raw socket transport is asyncio's TRY_NATIVE
-      // whose native attempt reports it unavailable; a TLS transport can only copy.
+      // A raw socket transport is asyncio's TRY_NATIVE whose native attempt
+      // reported it unavailable; a TLS transport can only copy.
       if (mode === 'tryNative') throw new SendfileNotAvailableError('native sendfile is not available for this transport; pass { fallback: true } to copy it in chunks');
       throw new RuntimeError('fallback is disabled and native sendfile is not supported for this transport');
     }
     return yield* sendfileFallback(loop, transport, target, offset, count ?? null);
   });
+}
+
+/** What a transport that can lend its socket to a native sendfile has (the proactor socket transport). */
+interface NativeSendfileTransport {
+  readonly _sock: SocketLike | null;
+  _sendfileBegin(): Future<void>;
+  _sendfileEnd(error: unknown): void;
+}
+
+function canLendSocket(transport: unknown): transport is NativeSendfileTransport {
+  return typeof (transport as Partial<NativeSendfileTransport>)._sendfileBegin === 'function';
+}
+
+/**
+ * asyncio's `_sendfile_native` on the proactor loop: reading paused, wait
+ * for the write buffer to drain (writes raise meanwhile), then the socket
+ * sends the file; reading resumes after. Null when there is no native path
+ * for this transport or file (nothing was sent).
+ */
+function* transportSendfileNative(loop: BaseEventLoop, transport: Transport, target: FileTarget, offset: number, count: number | null): Generator<unknown, number | null, unknown> {
+  if (!loop._hasNativeSendfile() || !canLendSocket(transport) || !regularFile(target.fd)) return null;
+  // Refuses a second sendfile on the transport before anything is paused.
+  const drained = transport._sendfileBegin();
+  const resumeReading = transport.isReading();
+  transport.pauseReading();
+  let failure: unknown = null;
+  try {
+    yield* drained;
+    if (transport.isClosing() || transport._sock === null) throw new ConnectionError(0, 'sendfile', 'Connection closed by peer');
+    return yield* sockSendfileNative(loop, transport._sock, target, offset, count, () => transport.isClosing());
+  } catch (error) {
+    // The transport closing cancels the step in flight: that is the connection going away.
+    failure = error;
+    if (transport.isClosing() && OSError.isInstance(error) && error.code === 'ECANCELED') throw new ConnectionError(0, 'sendfile', 'Connection closed during sendfile');
+    throw error;
+  } finally {
+    transport._sendfileEnd(CancelledError.isInstance(failure) ? null : failure);
+    if (resumeReading) transport.resumeReading();
+  }
 }
 
 function* sendfileFallback(loop: BaseEventLoop, transport: Transport, target: FileTarget, offset: number, count: number | null): Generator<unknown, number, unknown> {

@@ -518,6 +518,35 @@ export class ProactorEventLoop extends BaseEventLoop {
     return future;
   }
 
+  /** @internal The proactor sends files itself (IOCP: TransmitFile; io_uring: a read and a send per step in the kernel). */
+  override _hasNativeSendfile(): boolean {
+    return this._proactor.features.sendfile !== false;
+  }
+
+  /**
+   * @internal One `proactor.sendfile` as a future (see BaseEventLoop):
+   * null when the proactor says it cannot (NotImplementedError), so the
+   * caller falls back or raises SendfileNotAvailableError. The socket is not
+   * checked for a transport: a transport's own sendfile sends through it.
+   */
+  override _sendfileStep(sock: SocketLike, fd: number, offset: number, count: number): Future<number> | null {
+    this._checkClosed();
+    let token: number;
+    try {
+      token = this._proactor.sendfile(sock, fd, offset, count);
+    } catch (error) {
+      if (NotImplementedError.isInstance(error)) return null;
+      throw toOSError(error);
+    }
+    const future = this.createFuture<number>();
+    this._operate(token, settleOperation as OperationCallback<SockOperation<number>>, { future, syscall: 'sendfile', convert: (result: number) => result });
+    future.addDoneCallback(() => {
+      // The proactor keeps the operation's buffer until its completion arrives.
+      if (future.cancelled() && !this._closed) this._proactor.cancel(token);
+    });
+    return future;
+  }
+
   // --- The family's hooks (see BaseEventLoop) ---
 
   _makeSocketTransport(sock: SocketLike, protocol: BaseProtocol, waiter: Future<void> | null, extra: Record<string, unknown> | null, server: TransportOwner | null): ProactorSocketTransport {

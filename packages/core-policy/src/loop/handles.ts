@@ -43,14 +43,19 @@ export class Handle implements HandleLike {
       if (args === null) callback();
       else callback(...args);
     } catch (error) {
-      const context: Record<string, unknown> = {
-        message: `Exception in callback ${describeCallback(callback)}`,
-        exception: error,
-        handle: this,
-      };
-      if (this._sourceTraceback !== undefined) context.sourceTraceback = this._sourceTraceback;
-      this._loop.callExceptionHandler(context as never);
+      this._reportError(callback, error);
     }
+  }
+
+  /** @internal A callback that threw goes to the loop's exception handler, naming it. */
+  _reportError(callback: (...args: any[]) => unknown, error: unknown): void {
+    const context: Record<string, unknown> = {
+      message: `Exception in callback ${describeCallback(callback)}`,
+      exception: error,
+      handle: this,
+    };
+    if (this._sourceTraceback !== undefined) context.sourceTraceback = this._sourceTraceback;
+    this._loop.callExceptionHandler(context as never);
   }
 
   toString(): string {
@@ -82,13 +87,7 @@ export class OneArgHandle extends Handle {
     try {
       callback(this._arg);
     } catch (error) {
-      const context: Record<string, unknown> = {
-        message: `Exception in callback ${describeCallback(callback)}`,
-        exception: error,
-        handle: this,
-      };
-      if (this._sourceTraceback !== undefined) context.sourceTraceback = this._sourceTraceback;
-      this._loop.callExceptionHandler(context as never);
+      this._reportError(callback, error);
     }
   }
 

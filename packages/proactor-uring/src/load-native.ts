@@ -38,14 +38,6 @@ export interface NativeRing {
   recvMultishot(token: number, fd: number): void;
   /** Registers the provided-buffer ring; returns the memory its buffers live in. */
   setupBuffers(count: number, size: number): ArrayBuffer;
-  /** Registers an incrementally consumed provided-buffer ring (6.12+) of `count` entries, with no buffers yet; throws EINVAL on an older kernel. */
-  setupIncrementalBuffers(count: number): void;
-  /**
-   * Hands `buffer` to the kernel as buffer `bid` of the incremental ring. It
-   * is the kernel's until a harvested completion of `bid` comes without
-   * IORING_CQE_F_BUF_MORE (the harvest reports that only once it is used up).
-   */
-  provideBuffer(bid: number, buffer: Uint8Array): void;
   /** Gives buffer `bid` back to the kernel. */
   recycle(bid: number): void;
   /** close() then leaves the provided buffers mapped (operations may still hold them). */

@@ -33,13 +33,6 @@ export interface UringProactorOptions {
    * loop asks for them. Default true; the ring falls back on its own.
    */
   deferTaskrun?: boolean;
-  /**
-   * Receive into incrementally consumed provided buffers
-   * (`IOU_PBUF_RING_INC`, Linux 6.12+) when the kernel has them, handing the
-   * protocol views of them instead of copies. Default true; false (or an
-   * older kernel) copies each receive out of 32 KiB provided buffers.
-   */
-  incrementalBuffers?: boolean;
 }
 
 const enum Kind {
@@ -88,7 +81,6 @@ const EIO = 5;
 const ECANCELED = 125;
 const IORING_CQE_F_MORE = 2;
 const IORING_CQE_F_BUFFER = 1;
-const IORING_CQE_F_BUF_MORE = 16;
 /**
  * Provided buffers for multishot receives: 128 of 32 KiB (4 MiB per
  * proactor). 32 KiB halves a bulk stream's completions against 16 KiB and
@@ -96,15 +88,6 @@ const IORING_CQE_F_BUF_MORE = 16;
  */
 const PROVIDED_BUFFERS = 128;
 const PROVIDED_BUFFER_SIZE = 32 * 1024;
-/**
- * Incrementally consumed provided buffers (6.12+): 32 of 128 KiB (4 MiB per
- * proactor, as above). The kernel fills each one receive after another,
- * from any connection, and never writes a byte twice; the protocol gets
- * views of them, and a buffer the kernel has used up is replaced by a fresh
- * one (the old one lives on as long as a view of it does).
- */
-const INCREMENTAL_BUFFERS = 32;
-const INCREMENTAL_BUFFER_SIZE = 128 * 1024;
 /** The memory received bytes are copied into and handed out from, as views (a new one when less than a provided buffer is left). */
 const SLAB_SIZE = 128 * 1024;
 /**
@@ -132,8 +115,6 @@ const MIN_COMPLETIONS = 256;
  * under the kernel.
  */
 const abandoned: Operation[] = [];
-/** Incremental buffers the kernel may still have written into when their proactor was closed. */
-const abandonedBuffers: Buffer[] = [];
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -147,17 +128,12 @@ export class UringProactor implements Proactor {
   readonly #native: UringNative;
   readonly #ring: NativeRing;
   readonly #operations = new Map<number, Operation>();
-  readonly #features: Readonly<RingFeatures & { multishotRecv: boolean; incrementalBuffers: boolean }>;
+  readonly #features: Readonly<RingFeatures & { multishotRecv: boolean }>;
   /** The provided buffers' memory (multishot receives), or null without them. */
   #provided: Uint8Array | null = null;
   /** Where the native harvest copies received bytes (multishot receives only), and how much of it is handed out. */
   #slab: Buffer | null = null;
   #slabUsed = 0;
-  /** Incremental provided buffers by buffer id, and how much of each the kernel has filled (null without them). */
-  #incremental: Buffer[] | null = null;
-  #incrementalUsed: number[] = [];
-  /** Buffer ids the last harvest found used up: replaced once that harvest call's completions are settled. */
-  #spent: number[] = [];
   /** Values of the last poll's multishot receives, by completion index. */
   #values: Array<Buffer | undefined> = [];
   #completions = new Int32Array(MIN_COMPLETIONS * COMPLETION_STRIDE);
@@ -178,8 +154,6 @@ export class UringProactor implements Proactor {
     }
     const deferTaskrun = options.deferTaskrun ?? true;
     if (typeof deferTaskrun !== 'boolean') throw new TypeError('options.deferTaskrun must be a boolean');
-    const incrementalBuffers = options.incrementalBuffers ?? true;
-    if (typeof incrementalBuffers !== 'boolean') throw new TypeError('options.incrementalBuffers must be a boolean');
     const native = loadNative();
     if (native.unsupportedReason !== undefined) throw new RuntimeError(`@evloop/proactor-uring cannot create a proactor: ${native.unsupportedReason}`);
     this.#native = native;
@@ -191,34 +165,15 @@ export class UringProactor implements Proactor {
     const features = this.#ring.features();
     // Multishot receive needs provided-buffer rings (5.19+): without them
     // (an older kernel, or too little locked memory) it is simply not offered.
-    if (features.providedBufferRings && incrementalBuffers) {
-      // Incremental consumption (6.12+); an older kernel refuses the flag.
-      try {
-        this.#ring.setupIncrementalBuffers(INCREMENTAL_BUFFERS);
-        const buffers: Buffer[] = [];
-        for (let bid = 0; bid < INCREMENTAL_BUFFERS; bid++) {
-          const buffer = Buffer.allocUnsafeSlow(INCREMENTAL_BUFFER_SIZE);
-          buffers.push(buffer);
-          this.#ring.provideBuffer(bid, buffer);
-          this.#incrementalUsed.push(0);
-        }
-        this.#incremental = buffers;
-        this.#provided = buffers[0]!;
-      } catch {
-        // EINVAL before 6.12; anything else leaves the copying receive below.
-        this.#incremental = null;
-        this.#incrementalUsed = [];
-      }
-    }
-    if (features.providedBufferRings && this.#incremental === null) {
+    if (features.providedBufferRings) {
       try {
         this.#provided = new Uint8Array(this.#ring.setupBuffers(PROVIDED_BUFFERS, PROVIDED_BUFFER_SIZE));
       } catch {
         this.#provided = null;
       }
     }
-    if (this.#provided !== null && this.#incremental === null) this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-    this.#features = Object.freeze({ ...features, multishotRecv: this.#provided !== null, incrementalBuffers: this.#incremental !== null });
+    if (this.#provided !== null) this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    this.#features = Object.freeze({ ...features, multishotRecv: this.#provided !== null });
     this.acceptMany = this.#features.multishotAccept ? (fileobj) => this.#acceptMany(fileobj) : undefined;
     this.recvMany = this.#provided !== null ? (fileobj) => this.#recvMany(fileobj) : undefined;
   }
@@ -231,7 +186,7 @@ export class UringProactor implements Proactor {
     return this.#operations.size;
   }
 
-  get features(): Readonly<RingFeatures & { multishotRecv: boolean; incrementalBuffers: boolean }> {
+  get features(): Readonly<RingFeatures & { multishotRecv: boolean }> {
     return this.#features;
   }
 
@@ -519,17 +474,13 @@ export class UringProactor implements Proactor {
       }
       for (const operation of this.#operations.values()) abandoned.push(operation);
       // Operations the kernel still holds may still write into the provided buffers.
-      if (this.#operations.size > 0) {
-        this.#ring.keepBuffers();
-        if (this.#incremental !== null) abandonedBuffers.push(...this.#incremental);
-      }
+      if (this.#operations.size > 0) this.#ring.keepBuffers();
       this.#operations.clear();
     }
     this.#closed = true;
     this.#spareScratch = [];
     this.#provided = null;
     this.#slab = null;
-    this.#incremental = null;
     this.#ring.close();
   }
 
@@ -576,9 +527,6 @@ export class UringProactor implements Proactor {
     const operations = this.#operations;
     const harvested = this.#harvested;
     const values = this.#values;
-    const incremental = this.#incremental;
-    const incrementalUsed = this.#incrementalUsed;
-    const spent = this.#spent;
     let kept = 0;
     for (;;) {
       let completions = this.#completions;
@@ -589,7 +537,7 @@ export class UringProactor implements Proactor {
       }
       let slab = this.#slab;
       let used = this.#slabUsed;
-      if (slab !== null && incremental === null && slab.length - used < PROVIDED_BUFFER_SIZE) {
+      if (slab !== null && slab.length - used < PROVIDED_BUFFER_SIZE) {
         // Views of the old slab stay valid; new bytes go to a fresh one.
         slab = this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
         used = 0;
@@ -614,22 +562,10 @@ export class UringProactor implements Proactor {
         let result = completions[base + 1]!;
         const flags = completions[base + 2]!;
         let bytes: Buffer | undefined;
-        if ((flags & IORING_CQE_F_BUFFER) !== 0) {
-          if (incremental !== null) {
-            // The kernel fills each buffer from its start, one receive after
-            // another, in completion order: this one's bytes follow the last.
-            const bid = flags >>> 16;
-            const at = incrementalUsed[bid]!;
-            if (result > 0) {
-              bytes = incremental[bid]!.subarray(at, at + result);
-              incrementalUsed[bid] = at + result;
-            }
-            if ((flags & IORING_CQE_F_BUF_MORE) === 0) spent.push(bid);
-          } else if (result > 0) {
-            // Copied in completion order, whoever still waits for it.
-            bytes = slab!.subarray(used, used + result);
-            used += result;
-          }
+        if ((flags & IORING_CQE_F_BUFFER) !== 0 && result > 0) {
+          // Copied in completion order, whoever still waits for it.
+          bytes = slab!.subarray(used, used + result);
+          used += result;
         }
         const operation = operations.get(token);
         if (operation === undefined) continue;
@@ -649,35 +585,11 @@ export class UringProactor implements Proactor {
         kept++;
       }
       this.#slabUsed = used;
-      if (spent.length > 0) this.#replaceSpent();
       // Stop once the ring is empty: the harvest neither filled the buffer nor the slab.
       if (!slabFull && end * STRIDE < completions.length) break;
     }
     this.#harvestedCount = kept;
     return kept;
-  }
-
-  /**
-   * Gives the kernel a fresh buffer for each one it has used up: views of
-   * the old one may still be read by protocols, so it is never reused.
-   */
-  #replaceSpent(): void {
-    const spent = this.#spent;
-    const buffers = this.#incremental!;
-    for (let i = 0; i < spent.length; i++) {
-      const bid = spent[i]!;
-      const buffer = Buffer.allocUnsafeSlow(INCREMENTAL_BUFFER_SIZE);
-      // A failure here only shrinks the ring (receives then end with ENOBUFS
-      // sooner): the buffer id stays out of the kernel's hands.
-      try {
-        this.#ring.provideBuffer(bid, buffer);
-      } catch {
-        continue;
-      }
-      buffers[bid] = buffer;
-      this.#incrementalUsed[bid] = 0;
-    }
-    spent.length = 0;
   }
 
   /**

@@ -130,8 +130,6 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::AcceptMultishot>("acceptMultishot"),
                            InstanceMethod<&RingBinding::RecvMultishot>("recvMultishot"),
                            InstanceMethod<&RingBinding::SetupBuffers>("setupBuffers"),
-                           InstanceMethod<&RingBinding::SetupIncrementalBuffers>("setupIncrementalBuffers"),
-                           InstanceMethod<&RingBinding::ProvideBuffer>("provideBuffer"),
                            InstanceMethod<&RingBinding::Recycle>("recycle"),
                            InstanceMethod<&RingBinding::KeepBuffers>("keepBuffers"),
                            InstanceMethod<&RingBinding::Connect>("connect"),
@@ -307,7 +305,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   // upper 16 bits), IORING_CQE_F_MORE while it goes on. ENOBUFS ends it when
   // every buffer is taken: recycle, then start it again.
   void RecvMultishot(const Napi::CallbackInfo& info) {
-    if (!ring_.has_buffer_ring()) {
+    if (ring_.buffers() == nullptr) {
       ThrowSyscallError(info.Env(), ENOBUFS, "io_uring_register");
       return;
     }
@@ -333,40 +331,6 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       return env.Undefined();
     }
     return Napi::ArrayBuffer::New(env, ring_.buffers(), static_cast<size_t>(ring_.buffer_count()) * ring_.buffer_size());
-  }
-
-  // setupIncrementalBuffers(count): an incrementally consumed provided-buffer
-  // ring (6.12+) of `count` entries with no memory yet: JavaScript hands each
-  // buffer over with provideBuffer. Throws EINVAL where the kernel lacks it.
-  void SetupIncrementalBuffers(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsNumber()) {
-      ThrowType(env, "expected (count)");
-      return;
-    }
-    const int result = ring_.SetupIncrementalBufferRing(info[0].As<Napi::Number>().Uint32Value());
-    if (result < 0) ThrowSyscallError(env, -result, ring_.last_syscall());
-  }
-
-  // provideBuffer(bid, buffer): the whole of `buffer` becomes buffer `bid`
-  // of the incremental ring. The caller keeps it alive (and never writes it)
-  // until a harvested completion of `bid` comes without IORING_CQE_F_BUF_MORE,
-  // and for as long as any operation may be in flight after a close.
-  void ProvideBuffer(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsTypedArray()) {
-      ThrowType(env, "expected (bid, buffer)");
-      return;
-    }
-    Napi::TypedArray array = info[1].As<Napi::TypedArray>();
-    const size_t length = array.ByteLength();
-    if (length == 0 || length > 0x7fffffff) {
-      Napi::RangeError::New(env, "buffer must hold 1 to 2^31 - 1 bytes").ThrowAsJavaScriptException();
-      return;
-    }
-    uint8_t* data = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
-    const int result = ring_.ProvideBuffer(info[0].As<Napi::Number>().Uint32Value(), data, static_cast<uint32_t>(length));
-    if (result < 0) ThrowSyscallError(env, -result, "io_uring_register");
   }
 
   // recycle(bid): the bytes of buffer `bid` were copied out; the kernel may reuse it.

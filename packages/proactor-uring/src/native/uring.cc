@@ -238,71 +238,7 @@ int Ring::SetupBufferRing(unsigned count, unsigned size) {
   return 0;
 }
 
-int Ring::SetupIncrementalBufferRing(unsigned count) {
-  if (ring_fd_ < 0) return -EBADF;
-  if (buffer_ring_ != nullptr) return -EBUSY;
-  if (count == 0 || (count & (count - 1)) != 0 || count > 32768) return -EINVAL;
-  last_syscall_ = "mmap";
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const size_t ring_size = (count * sizeof(io_uring_buf) + page - 1) / page * page;
-  void* ring = mmap(nullptr, ring_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (ring == MAP_FAILED) return -errno;
-  auto* slots = static_cast<uint16_t*>(std::calloc(count, sizeof(uint16_t)));
-  auto* owned = static_cast<uint8_t*>(std::calloc(count, 1));
-  if (slots == nullptr || owned == nullptr) {
-    std::free(slots);
-    std::free(owned);
-    munmap(ring, ring_size);
-    return -ENOMEM;
-  }
-  // io_uring_buf_reg with the `flags` field 6.12 put where older headers
-  // have `pad`: an older kernel refuses the unknown flag with EINVAL.
-  io_uring_buf_reg registration;
-  std::memset(&registration, 0, sizeof(registration));
-  registration.ring_addr = reinterpret_cast<uint64_t>(ring);
-  registration.ring_entries = count;
-  registration.bgid = 0;
-  static_assert(offsetof(io_uring_buf_reg, bgid) + 2 == 14, "the flags field follows bgid");
-  uint16_t flags = IOU_PBUF_RING_INC;
-  std::memcpy(reinterpret_cast<char*>(&registration) + 14, &flags, sizeof(flags));
-  last_syscall_ = "io_uring_register";
-  if (SysRegister(ring_fd_, IORING_REGISTER_PBUF_RING, &registration, 1) < 0) {
-    const int error = errno;
-    std::free(slots);
-    std::free(owned);
-    munmap(ring, ring_size);
-    return -error;
-  }
-  buffer_ring_ = static_cast<io_uring_buf_ring*>(ring);
-  buffer_ring_size_ = ring_size;
-  buffer_count_ = count;
-  buffer_size_ = 0;
-  buffer_tail_ = 0;
-  incremental_ = true;
-  buffer_slot_ = slots;
-  buffer_owned_by_kernel_ = owned;
-  return 0;
-}
-
-int Ring::ProvideBuffer(unsigned bid, uint8_t* data, uint32_t length) {
-  if (buffer_ring_ == nullptr || !incremental_) return -EINVAL;
-  if (bid >= buffer_count_ || buffer_owned_by_kernel_[bid] != 0 || data == nullptr || length == 0) return -EINVAL;
-  auto* entries = reinterpret_cast<io_uring_buf*>(buffer_ring_);
-  const unsigned slot = buffer_tail_ & (buffer_count_ - 1);
-  io_uring_buf& entry = entries[slot];
-  entry.addr = reinterpret_cast<uint64_t>(data);
-  entry.len = length;
-  entry.bid = static_cast<uint16_t>(bid);
-  buffer_slot_[bid] = static_cast<uint16_t>(slot);
-  buffer_owned_by_kernel_[bid] = 1;
-  buffer_tail_++;
-  auto* tail = reinterpret_cast<uint16_t*>(reinterpret_cast<char*>(buffer_ring_) + offsetof(io_uring_buf, resv));
-  __atomic_store_n(tail, buffer_tail_, __ATOMIC_RELEASE);
-  return 0;
-}
-
 void Ring::RecycleBuffer(unsigned bid) {
-  if (incremental_) return;
   if (buffer_ring_ == nullptr || bid >= buffer_count_) return;
   // The ring is an array of 16-byte io_uring_buf entries whose first entry's
   // last two bytes are the tail. Addressed by hand: the header declares the
@@ -424,7 +360,7 @@ unsigned Ring::Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab) {
         head++;
         continue;
       }
-      if (slab != nullptr && !incremental_ && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
+      if (slab != nullptr && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
         const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
         const size_t length = cqe.res > 0 ? static_cast<size_t>(cqe.res) : 0;
         if (length > slab->size - slab->used) {
@@ -437,29 +373,10 @@ unsigned Ring::Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab) {
         }
         RecycleBuffer(bid);
       }
-      uint32_t flags = cqe.flags;
-      if (incremental_ && (flags & IORING_CQE_F_BUFFER) != 0) {
-        // The buffer comes back only once the kernel has used it up: data
-        // in it, no BUF_MORE, and its ring entry emptied (a completion
-        // without bytes does not consume it). Reported with BUF_MORE
-        // otherwise, so the caller never replaces a buffer the kernel has.
-        const unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
-        bool done = false;
-        if (bid < buffer_count_ && buffer_owned_by_kernel_[bid] != 0 && (flags & IORING_CQE_F_BUF_MORE) == 0 && cqe.res > 0) {
-          const auto* entries = reinterpret_cast<const io_uring_buf*>(buffer_ring_);
-          const io_uring_buf& entry = entries[buffer_slot_[bid]];
-          done = __atomic_load_n(&entry.len, __ATOMIC_ACQUIRE) == 0 && entry.bid == bid;
-        }
-        if (done) {
-          buffer_owned_by_kernel_[bid] = 0;
-        } else {
-          flags |= IORING_CQE_F_BUF_MORE;
-        }
-      }
       head++;
       out[3 * count] = static_cast<int32_t>(cqe.user_data & 0x7fffffffu);
       out[3 * count + 1] = cqe.res;
-      out[3 * count + 2] = static_cast<int32_t>(flags);
+      out[3 * count + 2] = static_cast<int32_t>(cqe.flags);
       count++;
     }
     Release(cq_head_, head);
@@ -495,11 +412,6 @@ void Ring::Close() {
   buffer_memory_ = nullptr;
   buffer_ring_ = nullptr;
   buffer_count_ = 0;
-  std::free(buffer_slot_);
-  std::free(buffer_owned_by_kernel_);
-  buffer_slot_ = nullptr;
-  buffer_owned_by_kernel_ = nullptr;
-  incremental_ = false;
   if (sqes_ != nullptr) munmap(sqes_, sqes_size_);
   if (cq_ring_ != nullptr && cq_ring_ != sq_ring_) munmap(cq_ring_, cq_ring_size_);
   if (sq_ring_ != nullptr) munmap(sq_ring_, sq_ring_size_);

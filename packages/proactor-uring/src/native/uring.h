@@ -65,15 +65,6 @@
 #ifndef IORING_CQE_BUFFER_SHIFT
 #define IORING_CQE_BUFFER_SHIFT 16
 #endif
-// Incremental consumption of provided buffers (6.12): one buffer serves many
-// receives, each continuing where the last one stopped; BUF_MORE on a
-// completion says the kernel keeps using the buffer.
-#ifndef IOU_PBUF_RING_INC
-#define IOU_PBUF_RING_INC 2
-#endif
-#ifndef IORING_CQE_F_BUF_MORE
-#define IORING_CQE_F_BUF_MORE (1U << 4)
-#endif
 
 namespace evloop {
 
@@ -133,15 +124,6 @@ class Ring {
   // all handed to the kernel. Returns 0 or -errno (-EINVAL/-ENOSYS on an
   // older kernel, which then has no multishot receive).
   int SetupBufferRing(unsigned count, unsigned size);
-  // Registers an incremental provided-buffer ring (IOU_PBUF_RING_INC, 6.12+)
-  // of `count` entries, group 0, with no memory of its own: each buffer is
-  // handed over by ProvideBuffer. -EINVAL on a kernel without it.
-  int SetupIncrementalBufferRing(unsigned count);
-  // Hands `length` bytes at `data` to the kernel as buffer `bid` of an
-  // incremental ring. -EINVAL when `bid` is out of range or still the kernel's.
-  int ProvideBuffer(unsigned bid, uint8_t* data, uint32_t length);
-  bool incremental() const { return incremental_; }
-  bool has_buffer_ring() const { return buffer_ring_ != nullptr; }
   // Gives buffer `bid` back to the kernel (after its bytes were copied out).
   void RecycleBuffer(unsigned bid);
   uint8_t* buffers() const { return buffer_memory_; }
@@ -220,11 +202,6 @@ class Ring {
   unsigned buffer_size_ = 0;
   uint16_t buffer_tail_ = 0;
   bool keep_buffers_ = false;
-  // Incremental ring: the ring slot each buffer was put in, and whether the
-  // kernel still has it (given by ProvideBuffer, taken back by Harvest).
-  bool incremental_ = false;
-  uint16_t* buffer_slot_ = nullptr;
-  uint8_t* buffer_owned_by_kernel_ = nullptr;
 };
 
 // Sets up a two-entry ring, submits a no-op and waits for its completion:

@@ -125,6 +125,66 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
     }
   });
 
+  it.runIf(availability.ok)('when every provided buffer is taken a multishot receive ends with ENOBUFS; started again it goes on where it stopped, every connection whole and in order', () => {
+    const ENOBUFS = 105;
+    const proactor = new UringProactor();
+    // 48 connections with their socket buffers full: more bytes than the
+    // 4 MiB of provided buffers, all there when the receives start.
+    const pairs = Array.from({ length: 48 }, () => sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false }));
+    try {
+      if (proactor.recvMany === undefined) return; // no provided-buffer rings on this kernel
+      const sent = pairs.map(([, b], index) => {
+        // Bytes that differ from their neighbours: a reordering or an overwrite shows.
+        const data = Buffer.allocUnsafe(2 * 1024 * 1024);
+        for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 8) + index * 31) & 0xff;
+        let offset = 0;
+        while (offset < data.length) {
+          try {
+            offset += b.send(data.subarray(offset, offset + 16 * 1024));
+          } catch {
+            break; // full
+          }
+        }
+        return data.subarray(0, offset);
+      });
+      const expected = sent.reduce((n, data) => n + data.length, 0);
+      expect(expected).toBeGreaterThan(4 * 1024 * 1024);
+      const tokens = new Map<number, number>();
+      pairs.forEach(([a], index) => tokens.set(proactor.recvMany!(a), index));
+      const received = pairs.map(() => [] as Buffer[]);
+      let got = 0;
+      let noBuffers = 0;
+      for (let round = 0; round < 500 && got < expected; round++) {
+        const count = proactor.poll(0.05);
+        for (let i = 0; i < count; i++) {
+          const token = proactor.completions[i * 3]!;
+          const result = proactor.completions[i * 3 + 1]!;
+          const index = tokens.get(token)!;
+          expect(index).toBeDefined();
+          if (result === -ENOBUFS) {
+            expect(proactor.completions[i * 3 + 2]! & 2).toBe(0); // the multishot receive has ended
+            noBuffers++;
+            tokens.delete(token);
+            tokens.set(proactor.recvMany!(pairs[index]![0]), index);
+            continue;
+          }
+          expect(result).toBeGreaterThan(0);
+          const chunk = proactor.completionValue(i) as Buffer;
+          received[index]!.push(chunk);
+          got += chunk.length;
+        }
+      }
+      expect(noBuffers).toBeGreaterThan(0);
+      received.forEach((chunks, index) => expect(Buffer.concat(chunks).equals(sent[index]!), `connection ${index}`).toBe(true));
+    } finally {
+      proactor.close();
+      for (const [a, b] of pairs) {
+        a.close();
+        b.close();
+      }
+    }
+  });
+
   it.runIf(availability.ok)('a wake-up nobody polls for does not wake the owner again and again (the eventfd is read by the second one)', async () => {
     const proactor = new UringProactor();
     const [a, b] = sys.socketpair();

@@ -2013,6 +2013,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
             // The peer reads nothing: 8 MiB cannot all be in the kernel's buffers.
             expect(sending.done()).toBe(false);
             expect(() => transport.write(Buffer.from('x'))).toThrow(/sendfile is in progress/);
+            expect(() => transport.writelines([Buffer.from('x'), Buffer.from('y')])).toThrow(/sendfile is in progress/);
             expect(transport.isReading()).toBe(false);
             expect(transport.getProtocol()).toBe(client);
             peer.transport!.resumeReading();

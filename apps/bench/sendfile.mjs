@@ -2,6 +2,8 @@
 // Sending a 16 MiB file over loopback TCP: CPU time of the sending process
 // per MiB sent, for
 //   evloop-native  loop.sendfile on the default selector loop (sendfile(2))
+//   evloop-uring   loop.sendfile on the io_uring proactor loop (EVLOOP_BACKEND=uring;
+//                  the proactor's own sendfile), where io_uring can run
 //   evloop-copy    the same call with the loop's native path switched off:
 //                  the chunked copy (pread on the thread pool, transport.write)
 //   node-pipe      fs.createReadStream(file).pipe(socket)
@@ -22,7 +24,7 @@
 // interleave the implementations (A, B, C, D, A, B, ...) so a change in the
 // machine's load hits them all alike; each median is printed with its spread
 // (min..max), and ratios are to evloop-native within the same run. A missing
-// Python is reported as not installed.
+// Python, or io_uring that cannot run here, is reported as not available.
 import { fork, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -37,9 +39,10 @@ const pythonClient = path.join(here, 'python', 'sendfile_client.py');
 
 const FILE_SIZE = 16 * 1024 * 1024;
 const MiB = 1024 * 1024;
-const NODE_SENDERS = ['evloop-native', 'evloop-copy', 'node-pipe'];
+const NODE_SENDERS = ['evloop-native', 'evloop-uring', 'evloop-copy', 'node-pipe'];
 
 if (process.argv[2] === '--sink') sink();
+else if (process.argv[2] === '--probe-uring') await probeUring();
 else if (process.argv[2] === '--send') await sendAndReport(process.argv[3], Number(process.argv[4]), process.argv[5], Number(process.argv[6]));
 else await main();
 
@@ -54,6 +57,18 @@ function sink() {
   });
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('disconnect', () => server.close());
+}
+
+/** Prints the backend a loop gets with EVLOOP_BACKEND=uring (set by the caller), or why it gets none. */
+async function probeUring() {
+  const { newEventLoop } = await import('@evloop/core-policy');
+  try {
+    const loop = newEventLoop();
+    console.log(loop.backend?.name ?? 'none');
+    loop.close();
+  } catch (error) {
+    console.log(`none: ${error.message.split('\n')[0]}`);
+  }
 }
 
 /** CPU (this process, every thread) and wall time from now to `stop`. */
@@ -127,8 +142,8 @@ async function nodePipe(port, file, files, timed) {
 }
 
 /** Run a sender process; its last line of output is its JSON report. */
-async function runSender(command, args, id) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+async function runSender(command, args, id, env = process.env) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   let output = '';
   child.stdout.on('data', (data) => {
     output += data;
@@ -152,9 +167,16 @@ async function main() {
   const python = process.env.EVLOOP_BENCH_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
   const probe = spawnSync(python, [pythonClient, '--probe'], { encoding: 'utf8' });
   const hasPython = probe.status === 0 && !probe.error;
-  const senders = Object.fromEntries(NODE_SENDERS.map((id) => [id, () => runSender(process.execPath, [self, '--send', id, String(port), file, String(files)], id)]));
+  const uringEnv = { ...process.env, EVLOOP_BACKEND: 'uring' };
+  const hasUring = spawnSync(process.execPath, [self, '--probe-uring'], { encoding: 'utf8', env: uringEnv }).stdout.trim() === 'uring';
+  const senders = {};
+  for (const id of NODE_SENDERS) {
+    if (id === 'evloop-uring' && !hasUring) continue;
+    const env = id === 'evloop-uring' ? uringEnv : process.env;
+    senders[id] = () => runSender(process.execPath, [self, '--send', id, String(port), file, String(files)], id, env);
+  }
   if (hasPython) senders.asyncio = () => runSender(python, [pythonClient, 'asyncio', String(port), file, String(files)], 'asyncio');
-  const missing = hasPython ? [] : ['asyncio'];
+  const missing = [...(hasUring ? [] : ['evloop-uring']), ...(hasPython ? [] : ['asyncio'])];
 
   const results = Object.fromEntries(Object.keys(senders).map((id) => [id, []]));
   try {
@@ -190,5 +212,5 @@ async function main() {
       `  ${id.padEnd(14)} ${row.cpuUsPerMiB.toFixed(0).padStart(6)} us/MiB (${row.cpuMin.toFixed(0)}..${row.cpuMax.toFixed(0)})  ${(row.cpuUsPerMiB / base).toFixed(2)}x native  ${row.mibPerSecond.toFixed(0).padStart(6)} MiB/s`,
     );
   }
-  for (const id of missing) console.log(`  ${id.padEnd(14)} not installed`);
+  for (const id of missing) console.log(`  ${id.padEnd(14)} not available here`);
 }

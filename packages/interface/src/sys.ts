@@ -46,4 +46,12 @@ export interface SysModule {
   constants: Record<string, number | undefined>;
   pipe(options?: { blocking?: boolean }): [number, number];
   close(fd: number): void;
+  /**
+   * sendfile(2): up to `count` bytes (0: to the end) of the file `inFd` from
+   * `offset` to the stream socket `outFd`; the bytes sent, BlockingIOError
+   * when a non-blocking socket takes nothing now. Absent from an older
+   * `@evloop/sys`; NotImplementedError on Windows. The selector loops send
+   * files with it.
+   */
+  sendfile?(outFd: number, inFd: number, offset: number, count: number): number;
 }

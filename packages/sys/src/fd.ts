@@ -77,6 +77,38 @@ export function write(fd: number, data: BytesLike): number {
   return count;
 }
 
+/** What {@link sendfile} sends to: a socket fd, or a `Socket` (anything with `fileno()`). */
+export type SendfileOutput = number | { fileno(): number };
+/** What {@link sendfile} reads: a file's fd, or a `node:fs` `FileHandle` (anything with a numeric `fd`). */
+export type SendfileInput = number | { readonly fd: number };
+
+/**
+ * Send up to `count` bytes of the file `inFd`, from `offset`, to the
+ * connected stream socket `outFd` in the kernel, with no copy through
+ * JavaScript (Python's `os.sendfile`, with Linux's argument order on every
+ * platform; sendfile(2) on Linux, macOS and FreeBSD). `count` 0 means up to
+ * the end of the file. The file's own position does not move.
+ *
+ * Returns the bytes sent: fewer than asked is a partial send (the socket's
+ * buffer filled, or the file ended; 0 at or past its end), and the caller
+ * goes on from `offset + sent`. One call sends at most 0x7ffff000 bytes.
+ * On a non-blocking socket that takes nothing now it throws
+ * `BlockingIOError` (EAGAIN), as `Socket.send` does; other failures are
+ * `OSError`s with `syscall: 'sendfile'` (EBADF for a closed fd, EINVAL on
+ * Linux for a file that cannot be mapped, ENOSYS where the platform has no
+ * sendfile). NotImplementedError on Windows.
+ */
+export function sendfile(outFd: SendfileOutput, inFd: SendfileInput, offset: number, count: number): number {
+  posixOnly('sendfile()');
+  const out = checkFd(typeof outFd === 'object' && outFd !== null && typeof outFd.fileno === 'function' ? outFd.fileno() : outFd, 'outFd');
+  const input = checkFd(typeof inFd === 'object' && inFd !== null && 'fd' in inFd ? inFd.fd : inFd, 'inFd');
+  checkInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  checkInteger(count, 'count', 0, Number.MAX_SAFE_INTEGER);
+  const sent = native.sendfile(out, input, offset, count);
+  if (sent < 0) fail(sent, 'sendfile');
+  return sent;
+}
+
 /** Close an fd. EINTR counts as closed (the fd is never closed twice). On Windows: a socket, or any other HANDLE (a pipe end). */
 export function close(fd: number): void {
   checkFd(fd);

@@ -5,7 +5,23 @@
  */
 export * from './constants.js';
 export { type Address, type AddressInput, type Inet6Address, type InetAddress } from './address.js';
-export { close, dup, getBlocking, getInheritable, openpty, pipe, type PipeOptions, read, readInto, setBlocking, setInheritable, write } from './fd.js';
+export {
+  close,
+  dup,
+  getBlocking,
+  getInheritable,
+  openpty,
+  pipe,
+  type PipeOptions,
+  read,
+  readInto,
+  sendfile,
+  type SendfileInput,
+  type SendfileOutput,
+  setBlocking,
+  setInheritable,
+  write,
+} from './fd.js';
 export {
   type AcceptOptions,
   type AncillaryInput,

@@ -12,7 +12,7 @@ export type NativeAddressArgs = [family: number, hostOrPath: string | Uint8Array
 /**
  * The addon's surface. Buffers are passed as (buffer, offset, length);
  * argument errors are TypeError/RangeError. OS failures: the data-path calls
- * (read, write, send, recv, sendto, recvfrom, sendmsg, recvmsg, accept,
+ * (read, write, sendfile, send, recv, sendto, recvfrom, sendmsg, recvmsg, accept,
  * connect) return `-errno` instead of a result, since EAGAIN is routine there
  * and throwing costs microseconds; the others throw an Error with a positive
  * numeric `errno`, its `code` and a `syscall` name (see `toOSError`).
@@ -25,6 +25,7 @@ export interface NativeSys {
   socketpair(family: number, type: number, proto: number, nonblocking: boolean): [number, number];
   read(fd: number, buffer: Uint8Array, offset: number, length: number): number /* or -errno */;
   write(fd: number, data: Uint8Array, offset: number, length: number): number /* or -errno */;
+  sendfile(outFd: number, inFd: number, offset: number, count: number): number /* or -errno */;
   close(fd: number): void;
   dup(fd: number): number;
   setBlocking(fd: number, blocking: boolean): void;

@@ -45,6 +45,7 @@ const templates: Record<string, () => unknown[]> = {
   socketpair: () => [AF_UNIX, SOCK_STREAM, 0, false],
   read: () => [NOT_OPEN, buffer(), 0, 8],
   write: () => [NOT_OPEN, buffer(), 0, 8],
+  sendfile: () => [NOT_OPEN, NOT_OPEN, 0, 8],
   close: () => [NOT_OPEN],
   dup: () => [NOT_OPEN],
   setBlocking: () => [NOT_OPEN, true],
@@ -83,8 +84,8 @@ function acceptable(error: unknown): boolean {
   return error instanceof Error && typeof record.errno === 'number' && typeof record.syscall === 'string';
 }
 
-// The Windows addon has no pipes, PTYs or sendmsg/recvmsg (the TypeScript layer raises NotImplementedError).
-const posixOnlyExports = new Set(['pipe', 'openpty', 'cmsgSpace', 'cmsgLen', 'sendmsg', 'recvmsg']);
+// The Windows addon has no pipes, PTYs, sendfile or sendmsg/recvmsg (the TypeScript layer raises NotImplementedError).
+const posixOnlyExports = new Set(['pipe', 'openpty', 'sendfile', 'cmsgSpace', 'cmsgLen', 'sendmsg', 'recvmsg']);
 // Named pipes are Windows only (the TypeScript layer raises NotImplementedError elsewhere).
 const windowsOnlyExports = new Set(['createPipeServer', 'openPipeClient', 'connectPipeServer', 'fileType']);
 const notExported = (name: string): boolean => (onWindows ? posixOnlyExports.has(name) : windowsOnlyExports.has(name));

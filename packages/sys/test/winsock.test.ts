@@ -1,7 +1,7 @@
 import { constants as osConstants } from 'node:os';
 import { ConnectionRefusedError, NotImplementedError } from '@evloop/interface';
 import { describe, expect, it } from 'vitest';
-import { AF_INET, AF_INET6, AF_UNIX, close, connectPipeServer, createPipeServer, handleType, openpty, pipe, recvFds, SO_ERROR, SOCK_DGRAM, SOCK_STREAM, Socket, socketpair, SOL_SOCKET } from '../src/index.js';
+import { AF_INET, AF_INET6, AF_UNIX, close, connectPipeServer, createPipeServer, handleType, openpty, pipe, recvFds, sendfile, SO_ERROR, SOCK_DGRAM, SOCK_STREAM, Socket, socketpair, SOL_SOCKET } from '../src/index.js';
 import { onWindows } from './helpers.js';
 
 // What @evloop/sys does differently on Windows (Winsock).
@@ -72,8 +72,9 @@ import { onWindows } from './helpers.js';
     }
   });
 
-  it('PTYs, Unix sockets and fd passing raise NotImplementedError', () => {
+  it('PTYs, Unix sockets, fd passing and sendfile raise NotImplementedError', () => {
     expect(() => openpty()).toThrow(NotImplementedError);
+    expect(() => sendfile(0, 0, 0, 0)).toThrow(NotImplementedError);
     expect(() => new Socket(AF_UNIX, SOCK_STREAM)).toThrow(NotImplementedError);
     expect(() => socketpair(AF_UNIX)).toThrow(NotImplementedError);
     const [a, b] = socketpair();

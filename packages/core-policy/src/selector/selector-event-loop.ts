@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import {
   EVENT_PRIORITY,
   EVENT_READ,
@@ -5,6 +6,7 @@ import {
   NotImplementedError,
   OSError,
   fileobjToFd,
+  osErrorFromErrno,
   type BackendDescriptor,
   type BaseSelector,
   type FileObject,
@@ -17,7 +19,7 @@ import type { Future } from '../futures/future.js';
 import { Handle, OneArgHandle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
-import { offerBackendSys, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
+import { offerBackendSys, sysModule, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import { startSubprocessTransport } from '../subprocess/subprocess-transport.js';
 import * as sockets from './selector-sockets.js';
 import { SelectorDatagramTransport, SelectorSocketTransport } from './selector-transports.js';
@@ -170,6 +172,37 @@ export class SelectorEventLoop extends BaseEventLoop {
   /** Accept a connection: `[socket, address]`; the new socket is non-blocking. */
   sockAccept(sock: SocketLike): Future<[SocketLike, SocketAddress | null]> {
     return sockets.sockAccept(this, sock);
+  }
+
+  // --- Native sendfile (asyncio's `_sock_sendfile_native` with `os.sendfile`) ---
+
+  /** @internal The sendfile steps waiting for their socket to be writable, by socket fd. */
+  readonly _sendfileSteps = new Map<number, Future<number>>();
+
+  /** @internal sendfile(2) from `@evloop/sys`, on POSIX; select() on Windows copies (Winsock has no sendfile here). */
+  override _hasNativeSendfile(): boolean {
+    if (process.platform === 'win32') return false;
+    try {
+      return typeof sysModule().sendfile === 'function';
+    } catch {
+      return false;
+    }
+  }
+
+  /** @internal One sendfile(2), waiting for writability when the socket's buffer is full (see BaseEventLoop). */
+  override _sendfileStep(sock: SocketLike, fd: number, offset: number, count: number): Future<number> | null {
+    this._checkClosed();
+    return sockets.sendfileStep(this, sock, fd, offset, count);
+  }
+
+  /**
+   * @internal The transport of socket `fd` is closing under a sendfile:
+   * the step waiting on it fails with ECANCELED (a ConnectionError to the
+   * caller), as a proactor cancels its operation in flight.
+   */
+  _abortSendfileStep(fd: number): void {
+    const step = this._sendfileSteps.get(fd);
+    if (step !== undefined && !step.done()) step.setException(osErrorFromErrno(osConstants.errno.ECANCELED, 'sendfile'));
   }
 
   // --- The family's hooks (see BaseEventLoop) ---

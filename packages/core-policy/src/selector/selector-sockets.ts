@@ -10,7 +10,7 @@ import {
 import type { Future } from '../futures/future.js';
 import { gaiError, numericAddress } from '../net/addresses.js';
 import { constant, wouldBlock } from '../net/socket-helpers.js';
-import type { SocketAddress, SocketLike } from '../net/socket-module.js';
+import { sysModule, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import type { Server } from '../base/server.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
 
@@ -149,6 +149,41 @@ export function sockSendall(loop: SelectorEventLoop, sock: SocketLike, data: Uin
     }
     if (sent === data.length) future.setResult(undefined);
   });
+}
+
+/**
+ * What sendfile(2) fails with when it cannot send this file to this socket
+ * at all (Linux: EINVAL for a file it cannot map; ENOSYS where there is no
+ * sendfile; macOS: ENOTSUP, ENOTSOCK): the caller copies instead, as
+ * asyncio falls back when `os.sendfile` fails before sending anything.
+ */
+const SENDFILE_UNAVAILABLE = new Set(['EINVAL', 'ENOSYS', 'ENOTSUP', 'EOPNOTSUPP', 'ENOTSOCK']);
+
+/**
+ * One step of a native sendfile on a selector loop (see
+ * `BaseEventLoop._sendfileStep`): one sendfile(2) now, or once the socket is
+ * writable if it takes nothing now. Resolves to the bytes sent; null when
+ * sendfile cannot send this file to this socket. Cancelling stops waiting;
+ * `loop._abortSendfileStep(fd)` fails the step (its transport is closing).
+ */
+export function sendfileStep(loop: SelectorEventLoop, sock: SocketLike, fd: number, offset: number, count: number): Future<number> | null {
+  const sendfile = sysModule().sendfile!;
+  const sockFd = sock.fileno();
+  const attempt = (): number => sendfile(sockFd, fd, offset, count);
+  try {
+    return resolved(loop, attempt());
+  } catch (error) {
+    if (OSError.isInstance(error) && SENDFILE_UNAVAILABLE.has(error.code)) return null;
+    if (!wouldBlock(error)) return failed(loop, error);
+  }
+  const future = waitFor<number>(loop, sock, EVENT_WRITE, (waiting) => {
+    settle(waiting, attempt);
+  });
+  loop._sendfileSteps.set(sockFd, future);
+  future.addDoneCallback(() => {
+    if (loop._sendfileSteps.get(sockFd) === future) loop._sendfileSteps.delete(sockFd);
+  });
+  return future;
 }
 
 export function sockConnect(loop: SelectorEventLoop, sock: SocketLike, address: unknown): Future<void> {

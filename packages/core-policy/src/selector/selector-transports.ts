@@ -1,5 +1,9 @@
 import {
   BlockingIOError,
+  BrokenPipeError,
+  ConnectionAbortedError,
+  ConnectionError,
+  ConnectionResetError,
   EVENT_READ,
   EVENT_WRITE,
   InterruptedError,
@@ -188,6 +192,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
 
   write(data: Uint8Array): void {
     checkBytes(data);
+    if (this._sendfileWaiter !== null) throw new RuntimeError('unable to write; sendfile is in progress');
     if (this._eof) throw new RuntimeError('Cannot call write() after writeEof()');
     if (data.length === 0 || this._writeAfterLost()) return;
     if (this._bufferSize === 0) {
@@ -203,6 +208,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   }
 
   writelines(list: Iterable<Uint8Array>): void {
+    if (this._sendfileWaiter !== null) throw new RuntimeError('unable to write; sendfile is in progress');
     const pieces = writelinesPieces(list).filter((data) => data.length > 0);
     if (pieces.length === 0) return;
     if (pieces.length === 1 || this._bufferSize !== 0 || this._eof || this._connLost !== 0 || this._sock === null || this._sock.sendmsg === undefined) {
@@ -270,6 +276,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     this._maybeResumeProtocol();
     if (this._bufferSize === 0) {
       this._loop._removeCallbackOf(this._fd, 'writer');
+      const waiter = this._sendfileWaiter;
+      if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
       if (this._closing) {
         this._connectionLostSoon(null);
       } else if (this._eof) {
@@ -304,6 +312,53 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
 
   canWriteEof(): boolean {
     return true;
+  }
+
+  /**
+   * @internal While the loop sends a file through the socket (asyncio's
+   * `_empty_waiter`): resolved once the write buffer has drained, rejected
+   * if the connection is lost first. `write()` raises meanwhile.
+   */
+  _sendfileWaiter: Future<void> | null = null;
+
+  /** @internal Start a native sendfile: wait for the write buffer to drain, and refuse writes until `_sendfileEnd`. */
+  _sendfileBegin(): Future<void> {
+    if (this._sendfileWaiter !== null) throw new RuntimeError('sendfile is already in progress on this transport');
+    const waiter = (this._sendfileWaiter = this._loop.createFuture<void>());
+    if (this._bufferSize === 0) waiter.setResult(undefined);
+    return waiter;
+  }
+
+  /**
+   * @internal The native sendfile is over. A failure of its own (not a
+   * cancellation, not the transport closing under it) fails the transport,
+   * as a failed write does.
+   */
+  _sendfileEnd(error: unknown): void {
+    const waiter = this._sendfileWaiter;
+    this._sendfileWaiter = null;
+    if (waiter !== null && !waiter.done()) waiter.cancel();
+    if (!OSError.isInstance(error) || this._connLost !== 0 || this._sock === null) return;
+    if (ConnectionResetError.isInstance(error) || ConnectionAbortedError.isInstance(error) || BrokenPipeError.isInstance(error)) this._forceClose(error);
+    else this._fatalError(error, 'Fatal write error on socket transport');
+  }
+
+  /** @internal close() under a sendfile: the step waiting for writability ends (the socket is going away). */
+  protected override _closeRead(): void {
+    super._closeRead();
+    if (this._sendfileWaiter !== null) this._loop._abortSendfileStep(this._fd);
+  }
+
+  /** @internal */
+  protected override _abortIo(wasClosing: boolean): void {
+    super._abortIo(wasClosing);
+    if (this._sendfileWaiter !== null) this._loop._abortSendfileStep(this._fd);
+  }
+
+  override _forceClose(error: unknown): void {
+    super._forceClose(error);
+    const waiter = this._sendfileWaiter;
+    if (waiter !== null && !waiter.done()) waiter.setException(error ?? new ConnectionError(0, 'sendfile', 'Connection is closed'));
   }
 }
 

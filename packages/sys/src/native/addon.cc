@@ -1,6 +1,6 @@
 // Node-API glue for @evloop/sys: argument checks, buffers and addresses in,
 // numbers out. The syscalls themselves live in posix_sys.cc. OS failures are
-// numbers: the data-path calls (read, write, send, recv, sendto, recvfrom,
+// numbers: the data-path calls (read, write, sendfile, send, recv, sendto, recvfrom,
 // sendmsg, recvmsg, accept, connect) return -errno, because EAGAIN is routine
 // there and a C++ exception plus an Error object costs ~10 us; every other
 // call throws @evloop/native-core's one error shape (evloop/errors.h: an
@@ -150,6 +150,16 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   Bytes span = SpanArg(info, 1, "buffer");
   return CountOrErrno(info.Env(), evloop_sys::ReadFd(fd, span.data, span.length));
+}
+
+// sendfile(outFd, inFd, offset, count): a count, or -errno.
+Napi::Value SendFile(const Napi::CallbackInfo& info) {
+  constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
+  int out_fd = static_cast<int>(IntegerArg(info, 0, "outFd", 0, INT_MAX));
+  int in_fd = static_cast<int>(IntegerArg(info, 1, "inFd", 0, INT_MAX));
+  int64_t offset = IntegerArg(info, 2, "offset", 0, kMaxSafeInteger);
+  int64_t count = IntegerArg(info, 3, "count", 0, kMaxSafeInteger);
+  return CountOrErrno(info.Env(), evloop_sys::SendFile(out_fd, in_fd, offset, static_cast<size_t>(count)));
 }
 
 Napi::Value Write(const Napi::CallbackInfo& info) {
@@ -527,6 +537,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("read", Napi::Function::New(env, Read, "read"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
+  exports.Set("sendfile", Napi::Function::New(env, SendFile, "sendfile"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking, "setBlocking"));

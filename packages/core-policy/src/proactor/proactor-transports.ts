@@ -2,7 +2,6 @@ import { constants as osConstants } from 'node:os';
 import {
   COMPLETION_MORE,
   ConnectionAbortedError,
-  ConnectionError,
   ConnectionResetError,
   BrokenPipeError,
   OSError,
@@ -23,6 +22,7 @@ import type { SocketAddress, SocketLike } from '../net/socket-module.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { ProactorEventLoop } from './proactor-event-loop.js';
 import { writelinesPieces } from '../net/transport-arguments.js';
+import { beginSendfile, checkNoSendfile, endSendfile, sendfileDrained, sendfileLost } from '../base/sendfile-gate.js';
 
 export { MAX_READ_SIZE } from '../base/base-transport.js';
 // The platform's numbers (Windows' differ from Linux's: ECANCELED is 105 there, ENOBUFS 119).
@@ -410,51 +410,32 @@ export class ProactorSocketTransport extends ProactorStreamTransport implements 
     return this._loop._proactor.send(this._fd, data);
   }
 
-  /**
-   * @internal While the loop sends a file through the socket (asyncio's
-   * `_empty_waiter`): resolved once the write buffer has drained, rejected
-   * if the connection is lost first. `write()` raises meanwhile.
-   */
+  /** @internal Set while the loop sends a file through the socket (base/sendfile-gate.ts). */
   _sendfileWaiter: Future<void> | null = null;
 
   override write(data: Uint8Array): void {
-    if (this._sendfileWaiter !== null) throw new RuntimeError('unable to write; sendfile is in progress');
+    checkNoSendfile(this);
     super.write(data);
   }
 
   /** @internal Start a native sendfile: wait for the write buffer to drain, and refuse writes until `_sendfileEnd`. */
   _sendfileBegin(): Future<void> {
-    if (this._sendfileWaiter !== null) throw new RuntimeError('sendfile is already in progress on this transport');
-    const waiter = (this._sendfileWaiter = this._loop.createFuture<void>());
-    if (this._writeToken === 0 && this._bufferSize === 0) waiter.setResult(undefined);
-    return waiter;
+    return beginSendfile(this, this._writeToken === 0 && this._bufferSize === 0);
   }
 
-  /**
-   * @internal The native sendfile is over. A failure of its own (not a
-   * cancellation, not the transport closing under it) fails the transport,
-   * as a failed write does.
-   */
+  /** @internal The native sendfile is over (see `endSendfile`). */
   _sendfileEnd(error: unknown): void {
-    const waiter = this._sendfileWaiter;
-    this._sendfileWaiter = null;
-    if (waiter !== null && !waiter.done()) waiter.cancel();
-    if (OSError.isInstance(error) && this._connLost === 0 && this._sock !== null) {
-      if (ConnectionResetError.isInstance(error) || ConnectionAbortedError.isInstance(error) || BrokenPipeError.isInstance(error)) this._forceClose(error);
-      else this._fatalError(error, 'Fatal write error on socket transport');
-    }
+    endSendfile(this, error);
   }
 
   override _writeDone(result: number, token: number): void {
     super._writeDone(result, token);
-    const waiter = this._sendfileWaiter;
-    if (waiter !== null && !waiter.done() && this._writeToken === 0 && this._bufferSize === 0) waiter.setResult(undefined);
+    if (this._sendfileWaiter !== null && this._writeToken === 0 && this._bufferSize === 0) sendfileDrained(this);
   }
 
   override _forceClose(error: unknown): void {
     super._forceClose(error);
-    const waiter = this._sendfileWaiter;
-    if (waiter !== null && !waiter.done()) waiter.setException(error ?? new ConnectionError(0, 'sendfile', 'Connection is closed'));
+    sendfileLost(this, error);
   }
 
   /** @internal A sendfile step in flight is cancelled with the rest before the socket is closed. */

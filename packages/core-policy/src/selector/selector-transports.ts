@@ -1,9 +1,5 @@
 import {
   BlockingIOError,
-  BrokenPipeError,
-  ConnectionAbortedError,
-  ConnectionError,
-  ConnectionResetError,
   EVENT_READ,
   EVENT_WRITE,
   InterruptedError,
@@ -16,10 +12,11 @@ import {
 import type { Future } from '../futures/future.js';
 import { sysConstant, type SocketAddress, type SocketLike } from '../net/socket-module.js';
 import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
-import { BaseTransport, MAX_READ_SIZE, OWNS_RECEIVED_DATA, checkBytes, checkDatagramAddress, isBytes, type AnyProtocol } from '../base/base-transport.js';
+import { BaseTransport, MAX_READ_SIZE, OWNS_RECEIVED_DATA, checkBytes, checkDatagramAddress, type AnyProtocol } from '../base/base-transport.js';
 import type { TransportOwner } from '../base/server.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
 import { writelinesPieces } from '../net/transport-arguments.js';
+import { beginSendfile, checkNoSendfile, endSendfile, sendfileDrained, sendfileLost } from '../base/sendfile-gate.js';
 
 export type { TransportOwner };
 export { LOG_THRESHOLD_FOR_CONNLOST_WRITES, MAX_READ_SIZE } from '../base/base-transport.js';
@@ -192,7 +189,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
 
   write(data: Uint8Array): void {
     checkBytes(data);
-    if (this._sendfileWaiter !== null) throw new RuntimeError('unable to write; sendfile is in progress');
+    checkNoSendfile(this);
     if (this._eof) throw new RuntimeError('Cannot call write() after writeEof()');
     if (data.length === 0 || this._writeAfterLost()) return;
     if (this._bufferSize === 0) {
@@ -208,7 +205,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
   }
 
   writelines(list: Iterable<Uint8Array>): void {
-    if (this._sendfileWaiter !== null) throw new RuntimeError('unable to write; sendfile is in progress');
+    checkNoSendfile(this);
     const pieces = writelinesPieces(list).filter((data) => data.length > 0);
     if (pieces.length === 0) return;
     if (pieces.length === 1 || this._bufferSize !== 0 || this._eof || this._connLost !== 0 || this._sock === null || this._sock.sendmsg === undefined) {
@@ -276,8 +273,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     this._maybeResumeProtocol();
     if (this._bufferSize === 0) {
       this._loop._removeCallbackOf(this._fd, 'writer');
-      const waiter = this._sendfileWaiter;
-      if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
+      if (this._sendfileWaiter !== null) sendfileDrained(this);
       if (this._closing) {
         this._connectionLostSoon(null);
       } else if (this._eof) {
@@ -314,33 +310,17 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     return true;
   }
 
-  /**
-   * @internal While the loop sends a file through the socket (asyncio's
-   * `_empty_waiter`): resolved once the write buffer has drained, rejected
-   * if the connection is lost first. `write()` raises meanwhile.
-   */
+  /** @internal Set while the loop sends a file through the socket (base/sendfile-gate.ts). */
   _sendfileWaiter: Future<void> | null = null;
 
   /** @internal Start a native sendfile: wait for the write buffer to drain, and refuse writes until `_sendfileEnd`. */
   _sendfileBegin(): Future<void> {
-    if (this._sendfileWaiter !== null) throw new RuntimeError('sendfile is already in progress on this transport');
-    const waiter = (this._sendfileWaiter = this._loop.createFuture<void>());
-    if (this._bufferSize === 0) waiter.setResult(undefined);
-    return waiter;
+    return beginSendfile(this, this._bufferSize === 0);
   }
 
-  /**
-   * @internal The native sendfile is over. A failure of its own (not a
-   * cancellation, not the transport closing under it) fails the transport,
-   * as a failed write does.
-   */
+  /** @internal The native sendfile is over (see `endSendfile`). */
   _sendfileEnd(error: unknown): void {
-    const waiter = this._sendfileWaiter;
-    this._sendfileWaiter = null;
-    if (waiter !== null && !waiter.done()) waiter.cancel();
-    if (!OSError.isInstance(error) || this._connLost !== 0 || this._sock === null) return;
-    if (ConnectionResetError.isInstance(error) || ConnectionAbortedError.isInstance(error) || BrokenPipeError.isInstance(error)) this._forceClose(error);
-    else this._fatalError(error, 'Fatal write error on socket transport');
+    endSendfile(this, error);
   }
 
   /** @internal close() under a sendfile: the step waiting for writability ends (the socket is going away). */
@@ -357,8 +337,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
 
   override _forceClose(error: unknown): void {
     super._forceClose(error);
-    const waiter = this._sendfileWaiter;
-    if (waiter !== null && !waiter.done()) waiter.setException(error ?? new ConnectionError(0, 'sendfile', 'Connection is closed'));
+    sendfileLost(this, error);
   }
 }
 

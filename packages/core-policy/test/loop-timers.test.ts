@@ -130,8 +130,8 @@ describe('timers on a running loop (real clock)', () => {
   it('timers falling due while callbacks run are run by the following iterations, in order', () =>
     withLoop(newLoop, async ({ loop }) => {
       // Each callback busies the thread until the next timer is due, so
-      // every iteration finds another due one right after it (the
-      // follow-on iteration runs it; with a hard cap per macrotask).
+      // every iteration ends with another timer already due: the next
+      // iteration runs it, in order, none is lost or run twice.
       const fired: number[] = [];
       const count = 40;
       const timers = Array.from({ length: count }, (_, i) =>

@@ -1026,17 +1026,14 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   /**
    * @internal Plan the next iteration: now if work is ready, at the next
-   * timer, or when the backend wakes us. `burst`: called at the end of an
-   * iteration that may be followed by another in the same macrotask (see
-   * `_iterateOnce`), so a timer that fell due meanwhile runs from a
-   * microtask instead of a `setImmediate`.
+   * timer, or when the backend wakes us.
    *
    * The Node timer armed for the next deadline stays armed when it is due no
    * later than the new one: it is re-armed only when the earliest deadline
    * moved earlier. (When it fires before anything is due, as after the first
    * timer was cancelled, that iteration runs nothing and arms it again.)
    */
-  _scheduleIteration(burst = false): void {
+  _scheduleIteration(): void {
     if (this._immediate !== null || this._microtaskQueued) return;
     this.#cancelClockWait();
     if (this._ready.length > 0 || this._stopping) {
@@ -1055,13 +1052,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     const delay = next - now;
     if (delay <= 0) {
       this.#clearNodeTimer();
-      if (burst) {
-        this._microtaskQueued = true;
-        queueMicrotask(this._iterateMicrotaskBound);
-        if (this._debug) (this._stallWatch ??= new StallWatch(this)).planned();
-      } else {
-        this._immediate = setImmediate(this._iterateBound);
-      }
+      this._immediate = setImmediate(this._iterateBound);
     } else if (clock !== null) {
       this.#clearNodeTimer();
       this._clockWait = clock.sleepUntil(next, this._iterateBound);
@@ -1112,7 +1103,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   /**
    * @internal One iteration, then plan the next or finish the run. While
-   * callbacks are ready (or timers due), up to MAX_ITERATIONS_PER_MACROTASK iterations run
+   * callbacks are ready, up to MAX_ITERATIONS_PER_MACROTASK iterations run
    * in one macrotask, each queued as a microtask after the Promise jobs the
    * last one made; then the next waits for a `setImmediate`.
    */
@@ -1135,14 +1126,13 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       this._finishRun(undefined);
       return;
     }
-    const burst = this._immediate === null && ++this._burst < MAX_ITERATIONS_PER_MACROTASK;
-    if (burst && this._ready.length > 0) {
+    if (this._ready.length > 0 && ++this._burst < MAX_ITERATIONS_PER_MACROTASK && this._immediate === null) {
       this._microtaskQueued = true;
       queueMicrotask(this._iterateMicrotaskBound);
       if (this._debug) (this._stallWatch ??= new StallWatch(this)).planned();
       return;
     }
-    this._scheduleIteration(burst);
+    this._scheduleIteration();
   }
 
   /** @internal */

@@ -161,7 +161,10 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal */ _microtaskQueued = false;
   /** @internal Iterations run in the current macrotask. */
   /** @internal */ _burst = 0;
+  /** @internal The Node timer armed for the next timer's deadline (null once it fired). */
   /** @internal */ _nodeTimer: NodeJS.Timeout | null = null;
+  /** @internal When `_nodeTimer` is due, in `performance.now()` milliseconds. */
+  /** @internal */ _nodeTimerDue = 0;
   /** @internal */ _runDone: { resolve: () => void; reject: (error: unknown) => void } | null = null;
   /** @internal */ _defaultExecutor: Executor | null = null;
   /** @internal */ _executorShutdownCalled = false;
@@ -183,6 +186,10 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   /** @internal Debug mode's stall report, made on first use. */
   /** @internal */ _stallWatch: StallWatch | null = null;
   /** @internal */ readonly _iterateBound = () => this._iterate();
+  /** @internal */ readonly _nodeTimerFiredBound = () => {
+    this._nodeTimer = null;
+    this._iterate();
+  };
   /** @internal */ readonly _iterateMicrotaskBound = () => {
     if (!this._microtaskQueued) return;
     this._microtaskQueued = false;
@@ -753,25 +760,38 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return this.callSoon(callback, ...args);
   }
 
-  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
-    checkNumber(delay, 'delay');
-    return this.#schedule(this.time() + delay, delay, callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args);
-  }
-
-  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
-    checkNumber(when, 'when');
-    return this.#schedule(when, null, callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args);
-  }
-
-  /** `delay` is null for callAt; timers with one delay share a run of the timer heap (`TimerHeap.pushAfter`). */
-  #schedule(when: number, delay: number | null, callback: (...args: unknown[]) => unknown, args: unknown[] | null): TimerHandle {
+  // callLater/callAt read their extra arguments from `arguments` instead of a
+  // rest parameter: the common call with none allocates no array (rest
+  // parameters make one per call), and the checks are one typeof each.
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
+  callLater(delay: number, callback: (...args: unknown[]) => unknown): TimerHandle {
+    // `delay !== delay`: NaN.
+    if (typeof delay !== 'number' || delay !== delay) checkNumber(delay, 'delay');
     this._checkClosed();
-    checkCallback(callback, 'callAt');
+    if (typeof callback !== 'function') checkCallback(callback, 'callLater');
+    const args = arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : null;
+    return this.#schedule(this.time() + delay, delay, callback, args);
+  }
+
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
+  callAt(when: number, callback: (...args: unknown[]) => unknown): TimerHandle {
+    if (typeof when !== 'number' || when !== when) checkNumber(when, 'when');
+    this._checkClosed();
+    if (typeof callback !== 'function') checkCallback(callback, 'callAt');
+    const args = arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : null;
+    return this.#schedule(when, null, callback, args);
+  }
+
+  /**
+   * `delay` is null for callAt; timers with one delay share a run of the
+   * timer heap (`TimerHeap.pushAfter`). The caller checked the arguments and
+   * that the loop is open.
+   */
+  #schedule(when: number, delay: number | null, callback: (...args: unknown[]) => unknown, args: unknown[] | null): TimerHandle {
     if (this._debug && when - this.time() > ONE_DAY) {
       logger.warning(`Timer for ${describeCallback(callback as (...args: never[]) => unknown)} is scheduled more than one day ahead (${(when - this.time()).toFixed(0)} s)`);
     }
     const timer = new TimerHandle(when, this._timerSequence++, callback, args, this);
-    timer._scheduled = true;
     if (delay === null) this._scheduled.push(timer);
     else this._scheduled.pushAfter(timer, delay);
     if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
@@ -1004,30 +1024,55 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (timer._scheduled) this._timerCancelledCount++;
   }
 
-  /** @internal Plan the next iteration: now if work is ready, at the next timer, or when the backend wakes us. */
+  /**
+   * @internal Plan the next iteration: now if work is ready, at the next
+   * timer, or when the backend wakes us.
+   *
+   * The Node timer armed for the next deadline stays armed when it is due no
+   * later than the new one: it is re-armed only when the earliest deadline
+   * moved earlier. (When it fires before anything is due, as after the first
+   * timer was cancelled, that iteration runs nothing and arms it again.)
+   */
   _scheduleIteration(): void {
     if (this._immediate !== null || this._microtaskQueued) return;
-    if (this._nodeTimer !== null) {
-      clearTimeout(this._nodeTimer);
-      this._nodeTimer = null;
-    }
     this.#cancelClockWait();
     if (this._ready.length > 0 || this._stopping) {
+      this.#clearNodeTimer();
       this._immediate = setImmediate(this._iterateBound);
       if (this._debug) (this._stallWatch ??= new StallWatch(this)).planned();
       return;
     }
     const next = this._nextTimerWhen();
-    if (next === undefined) return;
-    const delay = next - this.time();
+    if (next === undefined) {
+      this.#clearNodeTimer();
+      return;
+    }
+    const clock = this._clock;
+    const now = clock === null ? performance.now() / 1000 : clock.time();
+    const delay = next - now;
     if (delay <= 0) {
+      this.#clearNodeTimer();
       this._immediate = setImmediate(this._iterateBound);
-    } else if (this._clock !== null) {
-      this._clockWait = this._clock.sleepUntil(next, this._iterateBound);
+    } else if (clock !== null) {
+      this.#clearNodeTimer();
+      this._clockWait = clock.sleepUntil(next, this._iterateBound);
     } else {
       // Node timers have whole-millisecond resolution: round up, never fire early.
-      this._nodeTimer = setTimeout(this._iterateBound, Math.min(Math.ceil(delay * 1000), 0x7fffffff));
+      const ms = Math.min(Math.ceil(delay * 1000), 0x7fffffff);
+      const due = now * 1000 + ms;
+      if (this._nodeTimer !== null) {
+        if (this._nodeTimerDue <= due) return;
+        clearTimeout(this._nodeTimer);
+      }
+      this._nodeTimer = setTimeout(this._nodeTimerFiredBound, ms);
+      this._nodeTimerDue = due;
     }
+  }
+
+  #clearNodeTimer(): void {
+    if (this._nodeTimer === null) return;
+    clearTimeout(this._nodeTimer);
+    this._nodeTimer = null;
   }
 
   /** @internal The first timer that is not cancelled, dropping cancelled ones at the head. */
@@ -1063,10 +1108,8 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
    * last one made; then the next waits for a `setImmediate`.
    */
   _iterateOnce(): void {
-    if (this._nodeTimer !== null) {
-      clearTimeout(this._nodeTimer);
-      this._nodeTimer = null;
-    }
+    // An armed Node timer stays: planning the next iteration keeps it when
+    // the next deadline is no earlier (`_scheduleIteration`).
     this.#cancelClockWait();
     if (!this._running) return;
     if (this._stallWatch !== null) this._stallWatch.iterationStarted();

@@ -20,7 +20,7 @@ export class Handle implements HandleLike {
     this._callback = callback;
     this._args = args;
     this._loop = loop;
-    if (loop.getDebug()) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
+    if (loop._debug) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
   }
 
   cancel(): void {
@@ -101,13 +101,14 @@ export class TimerHandle extends Handle implements TimerHandleLike {
   /** @internal */ readonly _when: number;
   /** @internal Insertion order, so timers due at the same time run FIFO. */
   /** @internal */ readonly _sequence: number;
-  /** @internal Whether it is still in the loop's heap. */
-  /** @internal */ _scheduled = false;
+  /** @internal Whether it is still in the loop's heap (made by the loop as it goes in). */
+  /** @internal */ _scheduled: boolean;
 
   constructor(when: number, sequence: number, callback: (...args: any[]) => unknown, args: unknown[] | null, loop: BaseEventLoop) {
     super(callback, args, loop);
     this._when = when;
     this._sequence = sequence;
+    this._scheduled = true;
   }
 
   when(): number {

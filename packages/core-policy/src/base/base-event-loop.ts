@@ -1144,10 +1144,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       clearImmediate(this._immediate);
       this._immediate = null;
     }
-    if (this._nodeTimer !== null) {
-      clearTimeout(this._nodeTimer);
-      this._nodeTimer = null;
-    }
+    this.#clearNodeTimer();
     this.#cancelClockWait();
     if (this._stallWatch !== null) this._stallWatch.stop();
     try {

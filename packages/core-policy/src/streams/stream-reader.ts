@@ -44,7 +44,9 @@ const NEWLINE = Buffer.from('\n');
  * `feedEof`, `setException`) and coroutines read from.
  *
  * Each read method returns a `Coroutine` (awaitable, `yield*`-able,
- * cancellable) that starts when awaited. Bytes are taken from the buffer
+ * cancellable) that starts when awaited; called inside an async-function
+ * task, the read starts at once and is a native Promise the task can still
+ * cancel (`startAwaitable`). Bytes are taken from the buffer
  * only when a read completes, so cancelling a pending read leaves the buffer
  * as it was. Only one read may wait for data at a time, as in asyncio.
  *

@@ -243,6 +243,34 @@ describe('stream reads and drain() awaited in an async-function task', () => {
     expect(outcome).toEqual({ cancelled: true, next: 'x' });
   });
 
+  it("a read handed to createTask belongs to that task: cancelling the task that called read() does not cancel it", async () => {
+    const outcome = await onLoop(async (loop) => {
+      const reader = new StreamReader({ loop });
+      let inner: Task<Buffer> | null = null;
+      let release!: () => void;
+      const foreign = new Promise<void>((resolve) => (release = resolve));
+      const outer = loop.createTask(async () => {
+        inner = loop.createTask(reader.read(10)) as Task<Buffer>;
+        await foreign;
+        await sleep(0);
+        return 'not cancelled';
+      });
+      await sleep(0);
+      outer.cancel();
+      release();
+      let outerOutcome = 'finished';
+      try {
+        await outer;
+      } catch (error) {
+        outerOutcome = isCancel(error) ? 'cancelled' : String(error);
+      }
+      const innerPending = !inner!.done();
+      reader.feedData(bytes('still read'));
+      return { outerOutcome, innerPending, inner: text(await inner!) };
+    });
+    expect(outcome).toEqual({ outerOutcome: 'cancelled', innerPending: true, inner: 'still read' });
+  });
+
   it('a read made and never awaited by a cancelled task makes no unhandled rejection', async () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);

@@ -97,14 +97,15 @@ export class Task<T = unknown> extends Future<T> {
 
   constructor(coroutine: CoroutineSource<T>, options: TaskOptions = {}) {
     super(options.loop === undefined ? {} : { loop: options.loop });
+    let started: Future<unknown> | undefined;
     if (isCoroutineObject(coroutine)) {
       const lazy = coroutine;
       this._starter = () => lazy._bind(this._loop);
     } else if (typeof coroutine === 'function') this._starter = coroutine as () => unknown;
     else if (isGenerator(coroutine)) this._coroutine = coroutine as Generator<unknown, T, unknown>;
-    else if (isThenable(coroutine) && futureOfPromise(coroutine) !== undefined) {
+    else if (isThenable(coroutine) && (started = futureOfPromise(coroutine)) !== undefined) {
       // A read or drain started natively in an async-function task: follow its future, so cancel() reaches it.
-      const future = futureOfPromise(coroutine)!;
+      const future = started;
       this._starter = () => future;
     } else if (isThenable(coroutine)) {
       // Follow it at once, so a Promise that is already rejected is handled
@@ -312,7 +313,7 @@ export class Task<T = unknown> extends Future<T> {
     this._sleepResolve = resolve;
     this._sleepReject = reject;
     this._awaitFuture = future as Future<unknown>;
-    (promise as unknown as Record<symbol, unknown>)[STARTED_FUTURE] = future;
+    (promise as unknown as Record<symbol, unknown>)[STARTED_BY] = this;
     let settle = this._settleAwaitBound;
     if (settle === null) settle = this._settleAwaitBound = () => this._settleAwait();
     future._callbacks.push(settle);
@@ -595,17 +596,23 @@ export function startAwaitable<T>(name: string, start: (loop: BaseEventLoop) => 
   return task._awaitNatively(start(task._loop)) as unknown as Coroutine<T>;
 }
 
-/** @internal On a Promise from `Task._awaitNatively`: the future it settles from. */
-const STARTED_FUTURE = Symbol('evloop.startedFuture');
+/** @internal On a Promise from `Task._awaitNatively`: the task that made it. */
+const STARTED_BY = Symbol('evloop.startedBy');
 
 /**
  * @internal The future behind `value` when it is a pending Promise of a
  * native await (`Task._awaitNatively`): `createTask`, `ensureFuture`,
  * `waitFor` and a generator's `yield` given that Promise follow the future
- * itself, so they can cancel it.
+ * itself, so they can cancel it. The task that made the Promise stops
+ * waiting on it (its own `cancel()` no longer reaches the read it handed on).
  */
 export function futureOfPromise(value: unknown): Future<unknown> | undefined {
-  return value instanceof Promise ? ((value as unknown as Record<symbol, Future<unknown> | undefined>)[STARTED_FUTURE]) : undefined;
+  if (!(value instanceof Promise)) return undefined;
+  const task = (value as unknown as Record<symbol, Task<unknown> | undefined>)[STARTED_BY];
+  if (task === undefined || task._sleepPromise !== value || task._awaitFuture === null) return undefined;
+  const future = task._awaitFuture;
+  if (task._waiter === future) task._waiter = null;
+  return future;
 }
 
 function ignore(): void {}

@@ -584,7 +584,7 @@ export function awaitingTask(): Task<unknown> | null {
 /**
  * @internal What a stream read or `drain()` returns. Called in an
  * async-function task (`await reader.read(n)`), the operation starts now on
- * the task's loop and is a native Promise of its future (`awaitNatively`):
+ * the task's loop and is a native Promise of its future (`Task._awaitNatively`):
  * V8 awaits it without the thenable's extra job, Promise and resolving
  * functions, and the task can cancel the future as before. Anywhere else
  * (a generator's `yield*`, outside a task, debug mode, or while the task

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { promiseHooks } from 'node:v8';
 import { CancelledError, InvalidStateError, RuntimeError, type ExceptionContext, type FutureLike } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { getEventLoop } from '../loop/running-loop.js';
@@ -11,12 +12,93 @@ const STATE_NAMES = ['PENDING', 'CANCELLED', 'FINISHED'] as const;
 /** Marks evloop futures so `isFuture` holds across duplicated installs. */
 export const FUTURE_TAG = Symbol.for('evloop.future');
 
+type TaskLike = { _awaiting(future: Future<unknown>): void; _awaited(future: Future<unknown>): void };
+
+/** @internal What `taskContext` needs of an `AsyncLocalStorage`. */
+export interface TaskContext<T> {
+  getStore(): T | undefined;
+  run<R>(store: T, callback: () => R): R;
+}
+
+/**
+ * @internal Whether `AsyncLocalStorage` runs on V8's continuation data
+ * (AsyncContextFrame: the default from Node 24, a flag on Node 22/23),
+ * where it costs nothing per Promise. Without it, every Promise made inside
+ * a `run` goes through Node's async hooks.
+ */
+export function hasAsyncContextFrame(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (flags.includes('--no-async-context-frame')) return false;
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= 24 || flags.includes('--experimental-async-context-frame');
+}
+
+const CONTEXT = Symbol('evloop.taskContext');
+
+/**
+ * @internal The task context on V8's promise hooks, for Nodes without
+ * AsyncContextFrame: a Promise made while a store is current remembers it,
+ * and the store is current again while that Promise's reactions run (an
+ * async function's continuation after `await` is one). That is one property
+ * and three short calls per Promise, against the several property writes
+ * and the async-id stack of Node's async hooks behind `AsyncLocalStorage`.
+ * Unlike `AsyncLocalStorage` it does not follow Node's callback APIs
+ * (`setTimeout`, emitters, `queueMicrotask`): their callbacks run outside
+ * any task, as loop callbacks do. The hooks are installed on first `run`.
+ */
+export class PromiseHookContext<T> implements TaskContext<T> {
+  #current: T | undefined = undefined;
+  readonly #saved: Array<T | undefined> = [];
+  #installed = false;
+
+  getStore(): T | undefined {
+    return this.#current;
+  }
+
+  run<R>(store: T, callback: () => R): R {
+    if (!this.#installed) this.#install();
+    const previous = this.#current;
+    this.#current = store;
+    try {
+      return callback();
+    } finally {
+      this.#current = previous;
+    }
+  }
+
+  #install(): void {
+    this.#installed = true;
+    const saved = this.#saved;
+    promiseHooks.createHook({
+      init: (promise: Promise<unknown>) => {
+        const current = this.#current;
+        if (current !== undefined) (promise as unknown as Record<symbol, unknown>)[CONTEXT] = current;
+      },
+      before: (promise: Promise<unknown>) => {
+        saved.push(this.#current);
+        this.#current = (promise as unknown as Record<symbol, T | undefined>)[CONTEXT];
+      },
+      after: () => {
+        this.#current = saved.pop();
+      },
+    });
+  }
+}
+
+function makeTaskContext(): TaskContext<TaskLike> {
+  const choice = process.env.EVLOOP_TASK_CONTEXT;
+  if (choice === 'hooks' || (choice !== 'als' && !hasAsyncContextFrame() && typeof promiseHooks?.createHook === 'function')) {
+    return new PromiseHookContext<TaskLike>();
+  }
+  return new AsyncLocalStorage<TaskLike>();
+}
+
 /**
  * The task an async function runs in, carried across its `await`s. Only
  * tasks made from a function use it, so programs that never do pay nothing.
  * @internal
  */
-export const taskContext = new AsyncLocalStorage<{ _awaiting(future: Future<unknown>): void; _awaited(future: Future<unknown>): void }>();
+export const taskContext: TaskContext<TaskLike> = makeTaskContext();
 
 interface Unretrieved {
   loop: BaseEventLoop;

@@ -3,7 +3,7 @@ import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { Future, isFuture, promiseWithResolvers, taskContext } from './future.js';
 import { getRunningLoop } from '../loop/running-loop.js';
 import { state } from '../loop/thread-state.js';
-import { isCoroutineObject } from './coroutine.js';
+import { Coroutine, isCoroutineObject } from './coroutine.js';
 import { Handle } from '../loop/handles.js';
 import { abortReason, isAbortBy } from './abort.js';
 import { logger } from '../loop/logger.js';
@@ -87,15 +87,27 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _sleepReject: ((reason: unknown) => void) | null = null;
   /** @internal The handle that runs `_resumeSleep`, made on the first `sleep(0)` and reused. */
   /** @internal */ _resumeHandle: Handle | null = null;
+  /**
+   * @internal The future of this task's pending native await (`_awaitNatively`); its Promise and
+   * resolvers are in the `_sleep*` fields, which a sleep(0) cannot be using meanwhile.
+   */
+  /** @internal */ _awaitFuture: Future<unknown> | null = null;
+  /** @internal The done callback that settles that Promise, made on first use and reused. */
+  /** @internal */ _settleAwaitBound: (() => void) | null = null;
 
   constructor(coroutine: CoroutineSource<T>, options: TaskOptions = {}) {
     super(options.loop === undefined ? {} : { loop: options.loop });
+    let started: Future<unknown> | undefined;
     if (isCoroutineObject(coroutine)) {
       const lazy = coroutine;
       this._starter = () => lazy._bind(this._loop);
     } else if (typeof coroutine === 'function') this._starter = coroutine as () => unknown;
     else if (isGenerator(coroutine)) this._coroutine = coroutine as Generator<unknown, T, unknown>;
-    else if (isThenable(coroutine)) {
+    else if (isThenable(coroutine) && (started = futureOfPromise(coroutine)) !== undefined) {
+      // A read or drain started natively in an async-function task: follow its future, so cancel() reaches it.
+      const future = started;
+      this._starter = () => future;
+    } else if (isThenable(coroutine)) {
       // Follow it at once, so a Promise that is already rejected is handled
       // here and never reported as an unhandled rejection.
       this._promise = coroutine;
@@ -279,6 +291,57 @@ export class Task<T = unknown> extends Future<T> {
     return promise;
   }
 
+  /**
+   * @internal `await future` in this task's async function, as a native
+   * Promise that V8 awaits on its fast path (no `PromiseResolveThenableJob`,
+   * no resolving functions, no `then` call). The task waits on `future` as
+   * through `Future.then`: `cancel()` cancels it, a cancellation already
+   * pending cancels it now, and the Promise settles a loop turn after the
+   * future. A rejection is marked handled, so a Promise made but never
+   * awaited cannot become an unhandled rejection. Called only when
+   * `awaitingTask()` gave this task (so nothing else is pending here).
+   */
+  _awaitNatively<T>(future: Future<T>): Promise<T> {
+    if (future.done()) {
+      if (!future.cancelled() && future.exception() === null) return Promise.resolve(future.result());
+      const failed = future._settledPromise();
+      failed.then(undefined, ignore);
+      return failed;
+    }
+    const { promise, resolve, reject } = promiseWithResolvers<unknown>();
+    this._sleepPromise = promise;
+    this._sleepResolve = resolve;
+    this._sleepReject = reject;
+    this._awaitFuture = future as Future<unknown>;
+    (promise as unknown as Record<symbol, unknown>)[STARTED_BY] = this;
+    let settle = this._settleAwaitBound;
+    if (settle === null) settle = this._settleAwaitBound = () => this._settleAwait();
+    future._callbacks.push(settle);
+    this._awaiting(future as Future<unknown>);
+    return promise as Promise<T>;
+  }
+
+  /** @internal The done callback of `_awaitNatively`'s future: settle its Promise. */
+  _settleAwait(): void {
+    const future = this._awaitFuture!;
+    const promise = this._sleepPromise!;
+    const resolve = this._sleepResolve!;
+    const reject = this._sleepReject!;
+    this._awaitFuture = null;
+    this._sleepPromise = null;
+    this._sleepResolve = this._sleepReject = null;
+    this._awaited(future);
+    let value: unknown;
+    try {
+      value = future.result();
+    } catch (error) {
+      promise.then(undefined, ignore);
+      reject(error);
+      return;
+    }
+    resolve(value);
+  }
+
   /** @internal The loop turn after `sleep(0)`: resume the async function, or throw its pending cancellation in. */
   _resumeSleep(): void {
     if (!this._sleeping) return;
@@ -430,6 +493,7 @@ export class Task<T = unknown> extends Future<T> {
     }
     // A coroutine object (sleep(), reader.read()) runs on this task's loop, as a future cancel() can reach.
     if (isCoroutineObject(outcome)) outcome = outcome._bind(this._loop);
+    else outcome = futureOfPromise(outcome) ?? outcome;
     if (isFuture(outcome)) {
       // Follow an evloop future directly, so cancel() can reach it.
       const future = outcome;
@@ -490,13 +554,65 @@ export function sleepingTask(): Task<unknown> | null {
   const store = taskContext.getStore();
   if (!(store instanceof Task)) return null;
   const task = store as Task<unknown>;
-  if (task._sleeping || task._waiter !== null || task.done() || task._coroutine !== null) return null;
+  if (task._sleeping || task._waiter !== null || task._awaitFuture !== null || task.done() || task._coroutine !== null) return null;
   const loop = task._loop;
   // A loop runs only in its own thread, so `_running` says it is this thread's running loop.
   if (!loop._running || loop._debug) return null;
   const stepping = loop._steppingTask();
   if (stepping !== null && stepping !== task) return null;
   return task;
+}
+
+/**
+ * @internal The async-function task an evloop operation called now may run
+ * for as a native Promise (`startAwaitable`): as `sleepingTask`, a task of
+ * the running loop, not done, waiting on nothing else, with no generator
+ * task stepping in between. Otherwise null.
+ */
+export function awaitingTask(): Task<unknown> | null {
+  const store = taskContext.getStore();
+  if (!(store instanceof Task)) return null;
+  const task = store as Task<unknown>;
+  if (task._sleeping || task._waiter !== null || task._awaitFuture !== null || task._coroutine !== null || task.done()) return null;
+  const loop = task._loop;
+  if (!loop._running || loop._debug) return null;
+  const stepping = loop._steppingTask();
+  if (stepping !== null && stepping !== task) return null;
+  return task;
+}
+
+/**
+ * @internal What a stream read or `drain()` returns. Called in an
+ * async-function task (`await reader.read(n)`), the operation starts now on
+ * the task's loop and is a native Promise of its future (`Task._awaitNatively`):
+ * V8 awaits it without the thenable's extra job, Promise and resolving
+ * functions, and the task can cancel the future as before. Anywhere else
+ * (a generator's `yield*`, outside a task, debug mode, or while the task
+ * already waits on something), it is the lazy coroutine it always was.
+ */
+export function startAwaitable<T>(name: string, start: (loop: BaseEventLoop) => Future<T>): Coroutine<T> {
+  const task = awaitingTask();
+  if (task === null) return new Coroutine<T>(name, start);
+  return task._awaitNatively(start(task._loop)) as unknown as Coroutine<T>;
+}
+
+/** @internal On a Promise from `Task._awaitNatively`: the task that made it. */
+const STARTED_BY = Symbol('evloop.startedBy');
+
+/**
+ * @internal The future behind `value` when it is a pending Promise of a
+ * native await (`Task._awaitNatively`): `createTask`, `ensureFuture`,
+ * `waitFor` and a generator's `yield` given that Promise follow the future
+ * itself, so they can cancel it. The task that made the Promise stops
+ * waiting on it (its own `cancel()` no longer reaches the read it handed on).
+ */
+export function futureOfPromise(value: unknown): Future<unknown> | undefined {
+  if (!(value instanceof Promise)) return undefined;
+  const task = (value as unknown as Record<symbol, Task<unknown> | undefined>)[STARTED_BY];
+  if (task === undefined || task._sleepPromise !== value || task._awaitFuture === null) return undefined;
+  const future = task._awaitFuture;
+  if (task._waiter === future) task._waiter = null;
+  return future;
 }
 
 function ignore(): void {}
@@ -519,6 +635,8 @@ function pendingTasks(loop: BaseEventLoop): Set<Task<unknown>> {
 
 /** A future that follows a Promise (the Promise itself cannot be cancelled). */
 export function wrapThenable<T>(thenable: PromiseLike<T>, loop: BaseEventLoop): Future<T> {
+  const started = futureOfPromise(thenable);
+  if (started !== undefined && started._loop === loop) return started as Future<T>;
   const future = new Future<T>({ loop });
   thenable.then(
     (value) => {

@@ -6,7 +6,8 @@ import {
   type ReadTransport,
 } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
-import { Coroutine } from '../futures/coroutine.js';
+import type { Coroutine } from '../futures/coroutine.js';
+import { startAwaitable } from '../futures/task.js';
 import type { Future } from '../futures/future.js';
 import { getEventLoop } from '../loop/running-loop.js';
 import { StreamBuffer } from './stream-buffer.js';
@@ -43,7 +44,9 @@ const NEWLINE = Buffer.from('\n');
  * `feedEof`, `setException`) and coroutines read from.
  *
  * Each read method returns a `Coroutine` (awaitable, `yield*`-able,
- * cancellable) that starts when awaited. Bytes are taken from the buffer
+ * cancellable) that starts when awaited; called inside an async-function
+ * task, the read starts at once and is a native Promise the task can still
+ * cancel (`startAwaitable`). Bytes are taken from the buffer
  * only when a read completes, so cancelling a pending read leaves the buffer
  * as it was. Only one read may wait for data at a time, as in asyncio.
  *
@@ -157,7 +160,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
    */
   read(n = -1): Coroutine<Buffer> {
     // The common case (`read(65536)` in a loop) without the closures of the general path.
-    if (typeof n === 'number' && n > 0 && Number.isInteger(n)) return new Coroutine<Buffer>('read', (loop) => this._readSome(loop, n));
+    if (typeof n === 'number' && n > 0 && Number.isInteger(n)) return startAwaitable<Buffer>('read', (loop) => this._readSome(loop, n));
     return this._operation('read', () => {
       checkInteger(n, 'n');
       if (this._exception !== null) throw this._exception;
@@ -310,7 +313,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * at once and then whenever data, EOF or an exception arrives.
    */
   _operation<T>(name: string, prepare: () => Attempt<T>): Coroutine<T> {
-    return new Coroutine<T>(name, (loop) => {
+    return startAwaitable<T>(name, (loop) => {
       const future = loop.createFuture<T>();
       let attempt: Attempt<T>;
       try {

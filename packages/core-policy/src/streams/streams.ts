@@ -16,7 +16,7 @@ import { Protocol } from '../net/protocols.js';
 import { OWNS_RECEIVED_DATA } from '../base/base-transport.js';
 import { getEventLoop } from '../loop/running-loop.js';
 import { DEFAULT_LIMIT, StreamReader } from './stream-reader.js';
-import { isGenerator, isThenable, type Task } from '../futures/task.js';
+import { isGenerator, isThenable, startAwaitable, type Task } from '../futures/task.js';
 import type { CreateConnectionOptions, CreateServerOptions, CreateUnixConnectionOptions, CreateUnixServerOptions } from '../base/network.js';
 import type { Server } from '../base/server.js';
 import type { SSLContext } from '../tls/ssl-context.js';
@@ -269,7 +269,7 @@ export class StreamWriter<A extends Address = Address> {
    * (or `ConnectionResetError`) once the connection is lost.
    */
   drain(): Coroutine<void> {
-    return new Coroutine('drain', (loop) => {
+    return startAwaitable<void>('drain', (loop) => {
       const error = this._reader?.exception() ?? null;
       if (error !== null) {
         const failed = loop.createFuture<void>();

@@ -45,6 +45,22 @@ export interface NativeRing {
   connect(token: number, fd: number, scratch: Uint8Array, addressLength: number): void;
   pollAdd(token: number, fd: number, pollMask: number): void;
   nop(token: number, fd: number): void;
+  /**
+   * A sendfile's first step: takes a submission entry, then makes one
+   * sendfile(2) from `fileFd` at `offset` into `sockFd` at once (not through
+   * the ring). Returns the bytes sent or -errno, and the entry is a no-op
+   * under `token` that completes in the next poll; on -EAGAIN it is a POLLOUT
+   * poll of the socket under `token`, and `identity` (a Float64Array of 2)
+   * is filled with the socket's and the file's inode numbers. A blocking
+   * socket gives SENDFILE_BLOCKING, a file sendfile(2) cannot read
+   * SENDFILE_NOT_REGULAR: nothing sent and nothing started under `token`.
+   */
+  sendfileStart(token: number, sockFd: number, fileFd: number, offset: number, count: number, identity: Float64Array): number;
+  /**
+   * A sendfile's next step, after its poll: one sendfile(2), once both fds
+   * still name the inodes in `identity` (else -EBADF, nothing sent).
+   */
+  sendfile(sockFd: number, fileFd: number, offset: number, count: number, identity: Float64Array): number;
   cancel(token: number): void;
   /** One io_uring_enter: submit, and wait up to `waitMs` (-1 forever, 0 not at all) for a completion. */
   submit(waitMs: number): void;

@@ -46,6 +46,11 @@ const enum Kind {
   AcceptMany,
   RecvMany,
   Connect,
+  /** A sendfile(2) that found the socket full: a POLLOUT poll, then another sendfile(2). */
+  SendfilePoll,
+  /** A sendfile(2) done when started: a NOP carries its result (`sendfile.result`) to the next poll. */
+  SendfileDone,
+  /** The copy of a sendfile to a blocking socket: a read into a buffer, then its send. */
   SendfileRead,
   SendfileSend,
   Read,
@@ -61,9 +66,20 @@ interface Operation {
   buffer: Uint8Array | null;
   /** msghdr/iovec/sockaddr space for message, accept and connect operations. */
   scratch: Uint8Array | null;
-  /** Poll: the events asked for. Sendfile: the socket. */
+  /** Poll: the events asked for. SendfileRead: the socket. SendfilePoll/SendfileDone: the file. */
   extra: number;
   cancelRequested: boolean;
+  /** SendfilePoll and SendfileDone: what the next sendfile(2) needs, or its result. */
+  sendfile: SendfileState | null;
+}
+
+interface SendfileState {
+  offset: number;
+  count: number;
+  /** The socket's and the file's inode numbers, checked before a sendfile(2) after a poll. */
+  identity: Float64Array;
+  /** SendfileDone: the bytes sent or -errno. */
+  result: number;
 }
 
 const AF_UNIX = 1;
@@ -77,6 +93,11 @@ const POLLERR = 0x8;
 const POLLHUP = 0x10;
 const POLLRDHUP = 0x2000;
 const EINVAL = 22;
+const EAGAIN = 11;
+const EPIPE = 32;
+/** What sendfileStart/sendfile answer that is no errno (kSendfileBlocking, kSendfileNotRegular in addon.cc). */
+const SENDFILE_BLOCKING = -(1 << 20);
+const SENDFILE_NOT_REGULAR = -(1 << 20) - 1;
 const EIO = 5;
 const ECANCELED = 125;
 const IORING_CQE_F_MORE = 2;
@@ -103,7 +124,7 @@ const checkFlags: typeof sharedCheckFlags = sharedCheckFlags;
 const checkBytes: typeof sharedCheckBytes = sharedCheckBytes;
 const spanOf = sharedSpanOf;
 const MAX_TOKEN = 0x7fffffff;
-/** Bytes one sendfile step reads from the file and sends (io_uring has no sendfile opcode). */
+/** Bytes one sendfile step to a blocking socket reads from the file and sends. */
 const SENDFILE_CHUNK = 256 * 1024;
 /** How long close() waits for the kernel to give cancelled operations back. */
 const CLOSE_WAIT_MS = 2000;
@@ -145,6 +166,8 @@ export class UringProactor implements Proactor {
   #closed = false;
   /** A wake-up came and the eventfd has not been read since: the next poll reads it. */
   #drainPending = false;
+  /** The identity array the next sendfile(2) fills in if it has to wait (then the operation keeps it). */
+  #identity = new Float64Array(2);
 
   constructor(options: UringProactorOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -284,11 +307,36 @@ export class UringProactor implements Proactor {
     return this.#start(Kind.Connect, fd, null, scratch, 0, (token) => this.#ring.connect(token, fd, scratch, length));
   }
 
+  /**
+   * io_uring has no sendfile opcode: a sendfile(2) on the non-blocking
+   * socket, at once (zero-copy, as the selector loops send); when the socket
+   * is full, a POLLOUT poll under the token and another sendfile(2) when it
+   * completes. A step done at once reaches the next poll() through a NOP. A
+   * file sendfile(2) cannot read (a pipe) raises NotImplementedError: the
+   * loop copies instead. A blocking socket gets a read and a send through
+   * the ring.
+   */
   sendfile(sock: FileObject, file: FileObject, offset: number, count: number): number {
     const sockFd = this.#fd(sock);
     const fileFd = fileobjToFd(file);
     checkOffset(offset);
     checkSize(count, 'count');
+    const identity = this.#identity;
+    identity[0] = 0;
+    const token = this.#allocateToken();
+    // The submission entry (a poll or a no-op) is taken before the
+    // sendfile(2): bytes sent always reach a completion.
+    const sent = callNative(() => this.#ring.sendfileStart(token, sockFd, fileFd, offset, count, identity));
+    if (sent === SENDFILE_NOT_REGULAR) throw new NotImplementedError('the io_uring proactor sends only regular files with sendfile(2)');
+    if (sent !== SENDFILE_BLOCKING) {
+      const waiting = sent === -EAGAIN;
+      // A waiting operation keeps its identity array; the next sendfile gets a fresh one.
+      if (waiting) this.#identity = new Float64Array(2);
+      const sendfile: SendfileState = { offset, count, identity, result: sent };
+      const kind = waiting ? Kind.SendfilePoll : Kind.SendfileDone;
+      this.#operations.set(token, { kind, fd: sockFd, buffer: null, scratch: null, extra: fileFd, cancelRequested: false, sendfile });
+      return token;
+    }
     const length = Math.min(count, SENDFILE_CHUNK);
     const buffer = Buffer.allocUnsafe(length);
     // Step one reads the file at `offset`; poll() turns its completion into
@@ -343,7 +391,7 @@ export class UringProactor implements Proactor {
     const fd = fileobjToFd(fileobj);
     let count = 0;
     for (const [token, operation] of this.#operations) {
-      if (operation.fd !== fd && !(operation.kind === Kind.SendfileRead && operation.extra === fd)) continue;
+      if (operation.fd !== fd && !((operation.kind === Kind.SendfileRead || operation.sendfile !== null) && operation.extra === fd)) continue;
       this.cancel(token);
       count++;
     }
@@ -501,7 +549,7 @@ export class UringProactor implements Proactor {
       if (scratch !== null) this.#spareScratch.push(scratch);
       throw toOSError(error);
     }
-    this.#operations.set(token, { kind, fd, buffer, scratch, extra, cancelRequested: false });
+    this.#operations.set(token, { kind, fd, buffer, scratch, extra, cancelRequested: false, sendfile: null });
     return token;
   }
 
@@ -570,7 +618,14 @@ export class UringProactor implements Proactor {
         const operation = operations.get(token);
         if (operation === undefined) continue;
         if ((flags & IORING_CQE_F_MORE) === 0) operations.delete(token);
-        if (operation.kind === Kind.SendfileRead) {
+        if (operation.kind === Kind.SendfilePoll) {
+          const final = this.#sendfileAfterPoll(token, operation, result);
+          if (final === null) continue;
+          result = final;
+        } else if (operation.kind === Kind.SendfileDone) {
+          // The bytes went when the operation started: a cancel came too late.
+          result = operation.sendfile!.result;
+        } else if (operation.kind === Kind.SendfileRead) {
           const final = this.#continueSendfile(token, operation, result);
           if (final === null) continue;
           result = final;
@@ -590,6 +645,35 @@ export class UringProactor implements Proactor {
     }
     this.#harvestedCount = kept;
     return kept;
+  }
+
+  /**
+   * A sendfile's POLLOUT poll completed: the next sendfile(2), or the poll
+   * again (null) when the socket is still full. A cancelled poll, or one
+   * cancelled while its completion was on the way, sent nothing: -ECANCELED.
+   */
+  #sendfileAfterPoll(token: number, operation: Operation, revents: number): number | null {
+    if (revents < 0) return revents;
+    if (operation.cancelRequested) return -ECANCELED;
+    const state = operation.sendfile!;
+    let sent: number;
+    try {
+      sent = this.#ring.sendfile(operation.fd, operation.extra, state.offset, state.count, state.identity);
+    } catch (error) {
+      const errno = (toOSError(error) as { errno?: unknown }).errno;
+      return -(typeof errno === 'number' && errno > 0 ? errno : EIO);
+    }
+    if (sent !== -EAGAIN) return sent;
+    // Still full after an error or hang-up: the socket will not take more.
+    if ((revents & (POLLERR | POLLHUP)) !== 0) return -EPIPE;
+    try {
+      this.#ring.pollAdd(token, operation.fd, POLLOUT);
+    } catch (error) {
+      const errno = (toOSError(error) as { errno?: unknown }).errno;
+      return -(typeof errno === 'number' && errno > 0 ? errno : EIO);
+    }
+    this.#operations.set(token, operation);
+    return null;
   }
 
   /**

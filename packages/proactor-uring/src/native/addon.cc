@@ -12,7 +12,11 @@
 #if defined(__linux__)
 #include <uv.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -26,6 +30,83 @@
 
 namespace evloop {
 namespace {
+
+// Results of RingBinding::Sendfile that are no errno: a blocking socket, a
+// file that is not a regular one.
+constexpr int kSendfileBlocking = -(1 << 20);
+constexpr int kSendfileNotRegular = -(1 << 20) - 1;
+
+// The arguments of sendfileStart/sendfile from index `first`: (sockFd,
+// fileFd, offset, count, identity), identity a Float64Array of 2.
+struct SendfileArguments {
+  int sock = -1;
+  int file = -1;
+  double offset = 0;
+  double count = 0;
+  double* identity = nullptr;
+};
+
+bool ReadSendfileArguments(const Napi::CallbackInfo& info, size_t first, SendfileArguments* out) {
+  Napi::Env env = info.Env();
+  if (!info[first].IsNumber() || !info[first + 1].IsNumber() || !info[first + 2].IsNumber() || !info[first + 3].IsNumber() ||
+      !info[first + 4].IsTypedArray() || info[first + 4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[first + 4].As<Napi::TypedArray>().ElementLength() < 2) {
+    ThrowType(env, "expected (sockFd, fileFd, offset, count, identity)");
+    return false;
+  }
+  out->sock = info[first].As<Napi::Number>().Int32Value();
+  out->file = info[first + 1].As<Napi::Number>().Int32Value();
+  out->offset = info[first + 2].As<Napi::Number>().DoubleValue();
+  out->count = info[first + 3].As<Napi::Number>().DoubleValue();
+  Napi::Float64Array identity = info[first + 4].As<Napi::Float64Array>();
+  out->identity = identity.Data();
+  if (!(out->offset >= 0 && out->offset <= 9007199254740991.0) || !(out->count > 0)) {
+    Napi::RangeError::New(env, "offset and count out of range").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+// One sendfile(2) from the file at `offset` (its own position is not moved)
+// into the socket. Returns the bytes sent or -errno. identity[0..1] are the
+// socket's and the file's inode numbers: when identity[0] is not 0 (a step
+// after a poll: the caller may have closed an fd whose number was then
+// reused) both fds must still name those inodes, else -EBADF and nothing is
+// sent; a first step's -EAGAIN fills them in. A blocking socket returns
+// kSendfileBlocking without sending (sendfile(2) would block the loop), a
+// file sendfile(2) cannot read (a pipe) kSendfileNotRegular.
+double SendfileNow(const SendfileArguments& arguments) {
+  double* identity = arguments.identity;
+  struct stat sock_stat;
+  struct stat file_stat;
+  const bool retry = identity[0] != 0;
+  if (retry) {
+    if (fstat(arguments.sock, &sock_stat) != 0 || fstat(arguments.file, &file_stat) != 0) return -errno;
+    if (static_cast<double>(sock_stat.st_ino) != identity[0] || static_cast<double>(file_stat.st_ino) != identity[1]) return -EBADF;
+  } else {
+    const int flags = fcntl(arguments.sock, F_GETFL);
+    if (flags < 0) return -errno;
+    if ((flags & O_NONBLOCK) == 0) return kSendfileBlocking;
+  }
+  // One sendfile(2) moves at most 0x7ffff000 bytes.
+  const size_t length = arguments.count > 0x7ffff000 ? size_t{0x7ffff000} : static_cast<size_t>(arguments.count);
+  off_t position = static_cast<off_t>(arguments.offset);
+  ssize_t sent;
+  do {
+    sent = sendfile(arguments.sock, arguments.file, &position, length);
+  } while (sent < 0 && errno == EINTR);
+  if (sent >= 0) return static_cast<double>(sent);
+  const int error = errno;
+  if (error == EAGAIN && !retry) {
+    if (fstat(arguments.sock, &sock_stat) != 0 || fstat(arguments.file, &file_stat) != 0) return -errno;
+    identity[0] = static_cast<double>(sock_stat.st_ino);
+    identity[1] = static_cast<double>(file_stat.st_ino);
+  }
+  if ((error == EINVAL || error == ESPIPE) && fstat(arguments.file, &file_stat) == 0 && !S_ISREG(file_stat.st_mode)) {
+    return kSendfileNotRegular;
+  }
+  return -error;
+}
 
 // The per-operation scratch buffer (see sockaddr.h), 8-byte aligned.
 uint8_t* ReadScratch(const Napi::CallbackInfo& info, size_t index) {
@@ -135,6 +216,8 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::Connect>("connect"),
                            InstanceMethod<&RingBinding::PollAdd>("pollAdd"),
                            InstanceMethod<&RingBinding::Nop>("nop"),
+                           InstanceMethod<&RingBinding::SendfileStart>("sendfileStart"),
+                           InstanceMethod<&RingBinding::Sendfile>("sendfile"),
                            InstanceMethod<&RingBinding::Cancel>("cancel"),
                            InstanceMethod<&RingBinding::Submit>("submit"),
                            InstanceMethod<&RingBinding::Ready>("ready"),
@@ -367,6 +450,53 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
 
   // nop(token, -1)
   void Nop(const Napi::CallbackInfo& info) { Start(info, IORING_OP_NOP); }
+
+  // sendfileStart(token, sockFd, fileFd, offset, count, identity): the
+  // first step of the proactor's sendfile (io_uring has no sendfile opcode).
+  // Takes a submission entry first, so that nothing is sent that no
+  // completion would report, then calls SendfileNow: on -EAGAIN the entry
+  // becomes a POLLOUT poll of the socket under `token`, otherwise a no-op
+  // under `token` (the caller keeps the result for its completion), or an
+  // internal no-op for kSendfileBlocking and kSendfileNotRegular (nothing was
+  // started). Returns SendfileNow's result.
+  Napi::Value SendfileStart(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber()) {
+      ThrowType(env, "expected (token, sockFd, fileFd, offset, count, identity)");
+      return env.Undefined();
+    }
+    const int32_t token = info[0].As<Napi::Number>().Int32Value();
+    SendfileArguments arguments;
+    if (token <= 0 || !ReadSendfileArguments(info, 1, &arguments)) {
+      if (!env.IsExceptionPending()) Napi::RangeError::New(env, "token must be a positive int32").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int error = 0;
+    io_uring_sqe* sqe = ring_.NextSqe(static_cast<uint64_t>(token), &error);
+    if (sqe == nullptr) {
+      ThrowSyscallError(env, -error, "io_uring_enter");
+      return env.Undefined();
+    }
+    const double result = SendfileNow(arguments);
+    if (result == -EAGAIN) {
+      sqe->opcode = IORING_OP_POLL_ADD;
+      sqe->fd = arguments.sock;
+      sqe->poll32_events = POLLOUT;
+    } else {
+      sqe->opcode = IORING_OP_NOP;
+      sqe->fd = -1;
+      if (result == kSendfileBlocking || result == kSendfileNotRegular) sqe->user_data = kInternalTag;
+    }
+    return Napi::Number::New(env, result);
+  }
+
+  // sendfile(sockFd, fileFd, offset, count, identity): SendfileNow, for a
+  // step after its poll completed (identity filled in by sendfileStart).
+  Napi::Value Sendfile(const Napi::CallbackInfo& info) {
+    SendfileArguments arguments;
+    if (!ReadSendfileArguments(info, 0, &arguments)) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), SendfileNow(arguments));
+  }
 
   // cancel(token): queues an IORING_OP_ASYNC_CANCEL; its own completion is internal.
   void Cancel(const Napi::CallbackInfo& info) {

@@ -189,16 +189,22 @@ bool CiphertextPipe::Write(const uint8_t* data, size_t length) {
   }
 }
 
-void CiphertextPipe::KeepUnread() {
-  if (feeding_length > 0) {
+bool CiphertextPipe::KeepUnread() {
+  const uint8_t* rest = feeding;
+  size_t rest_length = feeding_length;
+  feeding = nullptr;
+  feeding_length = 0;
+  if (rest_length == 0) return true;
+  try {
     if (in_start > 0) {
       in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(in_start));
       in_start = 0;
     }
-    in.insert(in.end(), feeding, feeding + feeding_length);
+    in.insert(in.end(), rest, rest + rest_length);
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;
   }
-  feeding = nullptr;
-  feeding_length = 0;
 }
 
 const char* VerifyCodeName(long code) {
@@ -443,16 +449,25 @@ int TlsConnection::Fail(int ssl_result) {
 }
 
 int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length) {
-  const OpenSslApi& o = ossl();
   *plaintext_length = 0;
   if (failed_) return kFailed;
-  // Read in place; whatever OpenSSL leaves unread is kept when this returns.
-  struct Keep {
-    CiphertextPipe& pipe;
-    ~Keep() { pipe.KeepUnread(); }
-  } keep{pipe_};
+  // OpenSSL reads the caller's bytes in place; whatever it leaves unread is kept.
   pipe_.feeding = data;
   pipe_.feeding_length = length;
+  int flags = Process(read_plaintext, out, room, plaintext_length);
+  if (!pipe_.KeepUnread()) {
+    error_ = TlsError();
+    error_.code = "ERR_SSL";
+    error_.message = error_.reason = "out of memory";
+    error_.library = "SSL routines";
+    failed_ = true;
+    flags |= kFailed;
+  }
+  return flags;
+}
+
+int TlsConnection::Process(bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length) {
+  const OpenSslApi& o = ossl();
   int flags = 0;
   ClearErrors(o);
   if (!established_) {

@@ -87,8 +87,8 @@ struct CiphertextPipe {
   size_t outgoing() const { return direct_length + out.size() - out_start; }
   int Read(uint8_t* into, size_t length);
   bool Write(const uint8_t* data, size_t length);
-  // Keeps the part of the caller's bytes OpenSSL did not read.
-  void KeepUnread();
+  // Keeps the part of the caller's bytes OpenSSL did not read; false when out of memory.
+  bool KeepUnread();
 };
 
 // One connection: an SSL with a pipe BIO each way.
@@ -135,6 +135,8 @@ class TlsConnection {
 
  private:
   int Fail(int ssl_result);
+  // Feed's work once the caller's bytes are readable: the handshake, then the plaintext.
+  int Process(bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length);
 
   SSL* ssl_ = nullptr;
   CiphertextPipe pipe_;  // the BIOs (owned by ssl_) point at it

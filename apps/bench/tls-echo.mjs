@@ -13,7 +13,8 @@
 // figure is round trips per second over the measured window (after every
 // client has connected and a short warm-up), and the process's CPU time
 // (server and clients together) per round trip. The certificate (ECDSA P-256,
-// signed by a CA the clients trust) is made with the openssl CLI.
+// signed by a CA the clients trust) is made by the TLS conformance suite's
+// script, packages/conformance/scripts/make-tls-certificates.mjs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,13 +45,10 @@ if (values.child) {
 }
 
 function makeCertificates() {
+  // The TLS conformance suite's certificates (one script makes them for both).
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-bench-'));
-  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  fs.writeFileSync(path.join(dir, 'leaf.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '30', '-subj', '/CN=evloop bench CA');
-  run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '30', '-extfile', 'leaf.ext');
+  const script = path.join(here, '..', '..', 'packages', 'conformance', 'scripts', 'make-tls-certificates.mjs');
+  execFileSync(process.execPath, [script, dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   return { dir, ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') };
 }
 

@@ -752,6 +752,146 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('a protocol keeping the chunks it was given (no copy) finds them intact after 8 MiB more; a writer reusing its buffer after write() sends what it wrote (more than the socket takes at once)', async ({ loop }) => {
+        const node = await nodeServer(nodeTlsEcho());
+        try {
+          const kept: Uint8Array[] = [];
+          let received = 0;
+          const all = loop.createFuture<void>();
+          const lost = loop.createFuture<unknown>();
+          let transport: Transport | null = null;
+          // 8 MiB written in one go: the socket takes part, the rest waits (as plaintext or as ciphertext the socket transport keeps).
+          const count = 2048;
+          const size = 4096;
+          const protocol = {
+            connectionMade: (made: BaseTransport) => void (transport = made as Transport),
+            dataReceived: (data: Uint8Array) => {
+              kept.push(data);
+              received += data.length;
+              if (received >= count * size && !all.done()) all.setResult(undefined);
+            },
+            connectionLost: (error: unknown) => lost.setResult(error),
+          };
+          await within(5, loop.createConnection(() => protocol, '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          // One buffer, rewritten after every write (some are encrypted at once, some wait for the socket).
+          const buffer = Buffer.alloc(size);
+          const expected: Buffer[] = [];
+          for (let index = 0; index < count; index++) {
+            const piece = pattern(size, index);
+            piece.copy(buffer);
+            expected.push(piece);
+            transport!.write(buffer);
+          }
+          buffer.fill(0);
+          await within(10, all);
+          expect(Buffer.concat(kept).equals(Buffer.concat(expected))).toBe(true);
+          transport!.close();
+          expect(await within(5, lost)).toBe(null);
+        } finally {
+          await node.close();
+        }
+      });
+
+      test('pauseReading mid-stream (records cut across reads): nothing more until resumeReading, then the rest in order', async ({ loop }) => {
+        const total = 1024 * 1024;
+        const payload = pattern(total, 7);
+        let paused = 0;
+        const chunks: Buffer[] = [];
+        let received = 0;
+        let transport: Transport | null = null;
+        let pauseAt = 1;
+        let pausedAgain: Future<void> = loop.createFuture<void>();
+        const all = loop.createFuture<void>();
+        const server = await loop.createServer(
+          () => ({
+            connectionMade: (made: BaseTransport) => void (transport = made as Transport),
+            dataReceived: (data: Uint8Array) => {
+              if (!transport!.isReading()) throw new Error('dataReceived while reading is paused');
+              chunks.push(Buffer.from(data));
+              received += data.length;
+              if (received >= total) {
+                if (!all.done()) all.setResult(undefined);
+                if (!pausedAgain.done()) pausedAgain.setResult(undefined);
+              } else if (received >= pauseAt) {
+                transport!.pauseReading();
+                paused++;
+                pauseAt = received + total / 4;
+                if (!pausedAgain.done()) pausedAgain.setResult(undefined);
+              }
+            },
+            connectionLost: () => {},
+          }),
+          '127.0.0.1',
+          0,
+          { ssl: serverContext() },
+        );
+        const socket = tls.connect({ port: serverPort(server), host: '127.0.0.1', servername: 'localhost', ca: certs.caPem });
+        try {
+          socket.on('error', () => {});
+          await within(5, new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject)));
+          socket.write(payload);
+          while (!all.done()) {
+            await within(5, pausedAgain);
+            if (all.done()) break;
+            const before = received;
+            await sleep(0.05);
+            expect(received).toBe(before);
+            pausedAgain = loop.createFuture<void>();
+            transport!.resumeReading();
+          }
+          expect(paused).toBeGreaterThanOrEqual(3);
+          expect(Buffer.concat(chunks).equals(payload)).toBe(true);
+        } finally {
+          socket.destroy();
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
+      });
+
+      test("the peer's close_notify right behind its data: all the data, then eofReceived, then connectionLost(null); ours goes back", async ({ loop }) => {
+        const payload = pattern(300_000, 3);
+        const events: string[] = [];
+        let received = 0;
+        const lost = loop.createFuture<unknown>();
+        const server = await loop.createServer(
+          () => ({
+            dataReceived: (data: Uint8Array) => {
+              received += data.length;
+              if (events.at(-1) !== 'data') events.push('data');
+            },
+            eofReceived: () => {
+              events.push(`eof after ${received}`);
+              return false;
+            },
+            connectionLost: (error: unknown) => {
+              events.push('lost');
+              lost.setResult(error);
+            },
+          }),
+          '127.0.0.1',
+          0,
+          { ssl: serverContext() },
+        );
+        const socket = tls.connect({ port: serverPort(server), host: '127.0.0.1', servername: 'localhost', ca: certs.caPem });
+        try {
+          socket.on('error', () => {});
+          await within(5, new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject)));
+          const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+          socket.resume();
+          // The data, then close_notify, then FIN.
+          socket.end(payload);
+          expect(await within(5, lost)).toBe(null);
+          expect(events).toEqual(['data', `eof after ${payload.length}`, 'lost']);
+          // Our close_notify (or the end of the connection) reached the peer.
+          await within(5, ended);
+        } finally {
+          socket.destroy();
+          server.close();
+          await within(5, server.waitClosed());
+        }
+      });
+
       test('sendfile over a TLS transport copies the file in chunks; fallback: false is a RuntimeError there', async ({ loop }) => {
         const node = await nodeServer(nodeTlsEcho());
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-tls-sendfile-'));

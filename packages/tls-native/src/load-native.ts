@@ -24,7 +24,7 @@ export interface NativeTlsContext {
 }
 
 /**
- * One TLS connection: an SSL over two memory BIOs. Output goes into the
+ * One TLS connection: an SSL over two in-memory BIOs. Output goes into the
  * slab given to `setSlab`, at the offset each call is given; the state
  * array says where: [0] plaintext bytes (at the offset), [1] ciphertext
  * offset (or -1: it did not fit, `drain()` it), [2] ciphertext bytes, [3]

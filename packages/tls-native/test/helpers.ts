@@ -96,10 +96,22 @@ export function feed(side: Side, data: Uint8Array | null, at?: number): Buffer |
   return ciphertextOf(side.connection);
 }
 
-/** Encrypts on a side; returns [bytes taken, ciphertext]. */
-export function write(side: Side, data: Uint8Array): [number, Buffer | null] {
-  const taken = side.connection.write(data, room());
+/** Encrypts on a side; returns [bytes taken, ciphertext]. `at`: the slab offset (default: where the last call ended). */
+export function write(side: Side, data: Uint8Array, at?: number): [number, Buffer | null] {
+  let start = room();
+  if (at !== undefined) start = at;
+  const taken = side.connection.write(data, start);
   return [taken, ciphertextOf(side.connection)];
+}
+
+/** Ciphertext from the peer the last call left undecrypted (the state's [3]). */
+export function bufferedIn(): number {
+  return state[3]!;
+}
+
+/** Where the last call put its ciphertext: the slab offset, or -1 (it waits for drain()). */
+export function ciphertextOffset(): number {
+  return state[1]!;
 }
 
 /** Runs both sides against each other in memory until nothing moves; true when both finished the handshake. */

@@ -1,7 +1,7 @@
 // The addon on its own: two connections in one process, over memory only.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { available, FLAG_FAILED, FLAG_MORE_PLAINTEXT, FLAG_PEER_CLOSED, type NativeTlsContext } from '../src/index.js';
-import { ciphertextOf, feed, certificatesAvailable, makePems, pump, room, side, SLAB_LENGTH, tls, write, type Pems } from './helpers.js';
+import { bufferedIn, ciphertextOf, ciphertextOffset, feed, certificatesAvailable, makePems, pump, room, side, SLAB_LENGTH, tls, write, type Pems } from './helpers.js';
 
 const status = available();
 
@@ -90,6 +90,97 @@ describe.skipIf(!status.ok || !certificatesAvailable)(`native TLS over memory BI
     // With a slab again, the plaintext is there.
     feed(server, null);
     expect(Buffer.concat(server.plaintext).toString()).toBe('after detach');
+    client.connection.destroy();
+    server.connection.destroy();
+  });
+
+  it('writes of every size around the record and slab sizes: in the slab when they fit, else all of it drained, in order', () => {
+    const { client, server, hello } = connect();
+    expect(pump(client, server, hello)).toBe(true);
+    const sizes = [1, 100, 16383, 16384, 16385, 32768, 65535, 131072, 131073, 400_000];
+    // Room after the offset: plenty, one whole record and a little (the next spills), too little, none.
+    const rooms = [300_000, 16_420, 5000, 0];
+    let expected: Buffer[] = [];
+    let sequence = 0;
+    for (const size of sizes) {
+      for (const left of rooms) {
+        const message = Buffer.alloc(size, sequence++ & 0xff);
+        if (size >= 4) message.writeUInt32BE(sequence, 0);
+        const at = left >= 300_000 ? room() : SLAB_LENGTH - left;
+        const [taken, ciphertext] = write(client, message, at);
+        expect(taken).toBe(size);
+        if (ciphertext === null) throw new Error('no ciphertext');
+        // A whole write is in the slab at the offset, or none of it is (offset -1).
+        expect(ciphertextOffset()).toBe(ciphertext.length <= SLAB_LENGTH - at ? at : -1);
+        expected.push(message);
+        feed(server, ciphertext);
+      }
+      expect(Buffer.concat(server.plaintext).equals(Buffer.concat(expected))).toBe(true);
+      server.plaintext = [];
+      expected = [];
+    }
+    client.connection.destroy();
+    server.connection.destroy();
+  });
+
+  it('ciphertext left undrained goes out before the next write\'s', () => {
+    const { client, server, hello } = connect();
+    expect(pump(client, server, hello)).toBe(true);
+    const first = Buffer.alloc(20_000, 1);
+    const second = Buffer.alloc(3000, 2);
+    // No room: the first write's records wait for drain(), which is not called.
+    expect(client.connection.write(first, SLAB_LENGTH)).toBe(first.length);
+    expect(ciphertextOffset()).toBe(-1);
+    const [taken, ciphertext] = write(client, second, room());
+    expect(taken).toBe(second.length);
+    expect(ciphertext!.length).toBeGreaterThan(first.length + second.length);
+    feed(server, ciphertext);
+    expect(Buffer.concat(server.plaintext).equals(Buffer.concat([first, second]))).toBe(true);
+    client.connection.destroy();
+    server.connection.destroy();
+  });
+
+  it('ciphertext fed a byte at a time, and while plaintext is not read, is kept until it is (partial records across feeds)', () => {
+    const { client, server, hello } = connect();
+    expect(pump(client, server, hello)).toBe(true);
+    const message = Buffer.from('x'.repeat(40_000) + 'end');
+    const [, ciphertext] = write(client, message);
+    if (ciphertext === null) throw new Error('no ciphertext');
+    // The first 20 000 bytes one at a time: plaintext comes out as each record completes.
+    for (let index = 0; index < 20_000; index++) feed(server, ciphertext.subarray(index, index + 1));
+    const early = Buffer.concat(server.plaintext).length;
+    expect(early).toBeGreaterThanOrEqual(16_384);
+    // The rest while the app is not reading: nothing is decrypted, all of it is kept.
+    const before = bufferedIn();
+    server.connection.feed(ciphertext.subarray(20_000), false, room());
+    expect(bufferedIn()).toBe(before + ciphertext.length - 20_000);
+    ciphertextOf(server.connection);
+    expect(Buffer.concat(server.plaintext).length).toBe(early);
+    // Reading again: the rest comes out, in order.
+    feed(server, null);
+    expect(bufferedIn()).toBe(0);
+    expect(Buffer.concat(server.plaintext).equals(message)).toBe(true);
+    client.connection.destroy();
+    server.connection.destroy();
+  });
+
+  it('close_notify right behind the last record in one feed: the plaintext, then FLAG_PEER_CLOSED; ours answers it', () => {
+    const { client, server, hello } = connect();
+    expect(pump(client, server, hello)).toBe(true);
+    const [, data] = write(client, Buffer.from('last words'));
+    client.connection.shutdown(room());
+    const closeNotify = ciphertextOf(client.connection);
+    if (data === null || closeNotify === null) throw new Error('no ciphertext');
+    feed(server, Buffer.concat([data, closeNotify]));
+    expect(Buffer.concat(server.plaintext).toString()).toBe('last words');
+    expect(server.flags & FLAG_PEER_CLOSED).toBe(FLAG_PEER_CLOSED);
+    // After the peer's close_notify we can still send ours (the end of a half-close).
+    server.connection.shutdown(room());
+    const answer = ciphertextOf(server.connection);
+    expect(answer).not.toBe(null);
+    feed(client, answer);
+    expect(client.flags & FLAG_PEER_CLOSED).toBe(FLAG_PEER_CLOSED);
+    expect(client.flags & FLAG_FAILED).toBe(0);
     client.connection.destroy();
     server.connection.destroy();
   });

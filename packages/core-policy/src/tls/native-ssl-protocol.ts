@@ -6,14 +6,14 @@ import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import type { NativeTlsBinding, NativeTlsConnectionBinding, TlsNativeModule } from './native-tls.js';
-import type { RawStreamTransport } from './raw-transport.js';
+import { START_TLS_COMPATIBLE, type RawStreamTransport } from './raw-transport.js';
 import { CERT_NONE, CERT_REQUIRED } from './ssl-context.js';
 import type { SSLContext } from './ssl-context.js';
 import { SSLProtocol, toSslError, type SSLProtocolOptions } from './ssl-protocol.js';
 
 /** Ciphertext buffered unread (the app paused reading) above which the socket stops being read. */
 const INCOMING_HIGH_WATER = 256 * 1024;
-/** The slab plaintext and ciphertext are written into (views of it are handed out; a region is never reused). */
+/** The slab plaintext and ciphertext are written into (views of it are handed out; a region is reused only for ciphertext the socket sent at once). */
 const SLAB_SIZE = 128 * 1024;
 /** Room a feed wants: a whole record's plaintext. */
 const FEED_ROOM = 16 * 1024 + 1024;
@@ -315,10 +315,28 @@ export class NativeSSLProtocol extends SSLProtocol {
   private _encrypt(data: Uint8Array): boolean {
     const connection = this._connection!;
     const slab = slabRoom(this._binding, data.length + (data.length >> 8) + 64);
-    const taken = connection.write(data, slab.offset);
+    const start = slab.offset;
+    const taken = connection.write(data, start);
     const ciphertext = takeCiphertext(slab, connection);
     slab.offset = slab.state[NEXT_OFFSET]!;
-    if (ciphertext !== null) this._raw?.write(ciphertext);
+    if (ciphertext !== null) {
+      const raw = this._raw;
+      raw?.write(ciphertext);
+      // The socket took it all at once and holds no view of it (evloop's socket
+      // transports count what they keep or have in flight in the write buffer):
+      // the region is free again, so a message costs no fresh slab memory for
+      // its ciphertext (external memory that drives V8's major GCs).
+      if (
+        raw != null &&
+        slab.offset === start + ciphertext.length &&
+        slab.buffer.buffer === ciphertext.buffer &&
+        raw[START_TLS_COMPATIBLE] === true &&
+        raw.getWriteBufferSize() === 0 &&
+        !raw.isClosing()
+      ) {
+        slab.offset = start;
+      }
+    }
     if (taken < 0) {
       this._fatalError(toSslError(connection.error()), 'Fatal error on SSL transport');
       return false;

@@ -461,7 +461,8 @@ export class SSLProtocol {
     }
     const size = data.length;
     this._pending += size;
-    this._tls.write(data, () => {
+    // Copied: Node's TLSSocket may hold the chunk until later, and the caller may reuse its buffer once write() returns.
+    this._tls.write(Buffer.from(data), () => {
       this._pending -= size;
       if (!this._loop.isClosed()) this._maybeResumeApp();
     });

@@ -257,8 +257,17 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     Bytes input = BytesArgument(info, 0, "data");
     size_t offset = 0;
     AddonData& data = Slab(info, 1, &offset);
+    // The records go straight into the slab while they fit (the usual case: JS asks for room enough).
+    connection.BeginDirectOutput(data.slab + offset, data.slab_length - offset);
     long taken = connection.Write(input.data, input.length);
-    PlaceCiphertext(data, connection, offset);
+    size_t placed = connection.EndDirectOutput();
+    if (placed > 0 && connection.pending_ciphertext_out() == 0) {
+      data.state[kStateCiphertextOffset] = static_cast<int32_t>(offset);
+      data.state[kStateCiphertextLength] = static_cast<int32_t>(placed);
+      data.state[kStateNextOffset] = static_cast<int32_t>(offset + placed);
+    } else {
+      PlaceCiphertext(data, connection, offset);
+    }
     return Napi::Number::New(info.Env(), static_cast<double>(taken));
   }
 

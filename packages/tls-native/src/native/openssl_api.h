@@ -49,6 +49,17 @@
   X(BIO_write)                                                                                                   \
   X(BIO_ctrl)                                                                                                    \
   X(BIO_ctrl_pending)                                                                                            \
+  X(BIO_get_new_index)                                                                                           \
+  X(BIO_meth_new)                                                                                                \
+  X(BIO_meth_set_write)                                                                                          \
+  X(BIO_meth_set_read)                                                                                           \
+  X(BIO_meth_set_ctrl)                                                                                           \
+  X(BIO_meth_set_create)                                                                                         \
+  X(BIO_set_data)                                                                                                \
+  X(BIO_get_data)                                                                                                \
+  X(BIO_set_init)                                                                                                \
+  X(BIO_set_flags)                                                                                               \
+  X(BIO_clear_flags)                                                                                             \
   X(SSL_new)                                                                                                     \
   X(SSL_free)                                                                                                    \
   X(SSL_set_bio)                                                                                                 \

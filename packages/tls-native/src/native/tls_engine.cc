@@ -1,9 +1,10 @@
-// TLS over memory BIOs: see tls_engine.h.
+// TLS over in-memory BIOs: see tls_engine.h.
 #include "tls_engine.h"
 
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 namespace evloop_tls {
 
@@ -61,7 +62,150 @@ TlsError ErrorFromQueue(const char* fallback) {
   return error;
 }
 
+// Clears what OpenSSL's error queue holds, if anything (peeking is cheaper
+// than clearing the queue's every slot on each call).
+void ClearErrors(const OpenSslApi& o) {
+  if (o.ERR_peek_error() != 0) o.ERR_clear_error();
+}
+
+CiphertextPipe* PipeOf(BIO* bio) { return static_cast<CiphertextPipe*>(ossl().BIO_get_data(bio)); }
+
+int PipeCreate(BIO* bio) {
+  ossl().BIO_set_init(bio, 1);
+  return 1;
+}
+
+// OpenSSL asks for ciphertext: what was kept, then the caller's bytes; none yet is "retry".
+int PipeRead(BIO* bio, char* into, int length) {
+  const OpenSslApi& o = ossl();
+  o.BIO_clear_flags(bio, BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY);
+  if (length <= 0) return 0;
+  int read = PipeOf(bio)->Read(reinterpret_cast<uint8_t*>(into), static_cast<size_t>(length));
+  if (read > 0) return read;
+  o.BIO_set_flags(bio, BIO_FLAGS_READ | BIO_FLAGS_SHOULD_RETRY);
+  return -1;
+}
+
+// OpenSSL hands over a record (or part of one): always taken whole.
+int PipeWrite(BIO* bio, const char* data, int length) {
+  ossl().BIO_clear_flags(bio, BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY);
+  if (length <= 0) return 0;
+  return PipeOf(bio)->Write(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(length)) ? length : -1;
+}
+
+long PipeControl(BIO* bio, int command, long, void*, bool incoming) {
+  switch (command) {
+    case BIO_CTRL_PENDING: {
+      CiphertextPipe* pipe = PipeOf(bio);
+      size_t pending = incoming ? pipe->incoming() : pipe->outgoing();
+      return pending > LONG_MAX ? LONG_MAX : static_cast<long>(pending);
+    }
+    case BIO_CTRL_WPENDING:
+      return 0;
+    case BIO_CTRL_FLUSH:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+long PipeControlIn(BIO* bio, int command, long number, void* pointer) { return PipeControl(bio, command, number, pointer, true); }
+long PipeControlOut(BIO* bio, int command, long number, void* pointer) { return PipeControl(bio, command, number, pointer, false); }
+
+// The two BIO methods, made once (they live as long as the process).
+struct PipeMethods {
+  BIO_METHOD* in = nullptr;
+  BIO_METHOD* out = nullptr;
+};
+
+const PipeMethods& Methods() {
+  static const PipeMethods methods = [] {
+    const OpenSslApi& o = ossl();
+    PipeMethods made;
+    int index = o.BIO_get_new_index();
+    if (index <= 0) return made;
+    made.in = o.BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "evloop ciphertext in");
+    made.out = o.BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "evloop ciphertext out");
+    if (made.in == nullptr || made.out == nullptr) return PipeMethods();
+    o.BIO_meth_set_create(made.in, PipeCreate);
+    o.BIO_meth_set_read(made.in, PipeRead);
+    o.BIO_meth_set_ctrl(made.in, PipeControlIn);
+    o.BIO_meth_set_create(made.out, PipeCreate);
+    o.BIO_meth_set_write(made.out, PipeWrite);
+    o.BIO_meth_set_ctrl(made.out, PipeControlOut);
+    return made;
+  }();
+  return methods;
+}
+
 }  // namespace
+
+// --- CiphertextPipe -------------------------------------------------------------
+
+int CiphertextPipe::Read(uint8_t* into, size_t length) {
+  size_t done = 0;
+  size_t kept = in.size() - in_start;
+  if (kept > 0) {
+    size_t take = kept < length ? kept : length;
+    std::memcpy(into, in.data() + in_start, take);
+    in_start += take;
+    done = take;
+    if (in_start == in.size()) {
+      in.clear();
+      in_start = 0;
+    }
+  }
+  if (done < length && feeding_length > 0) {
+    size_t take = feeding_length < length - done ? feeding_length : length - done;
+    std::memcpy(into + done, feeding, take);
+    feeding += take;
+    feeding_length -= take;
+    done += take;
+  }
+  return static_cast<int>(done);
+}
+
+bool CiphertextPipe::Write(const uint8_t* data, size_t length) {
+  try {
+    if (direct != nullptr) {
+      if (length <= direct_room - direct_length) {
+        std::memcpy(direct + direct_length, data, length);
+        direct_length += length;
+        return true;
+      }
+      // It does not all fit: what went to the region moves to the buffer, in order.
+      out.insert(out.end(), direct, direct + direct_length);
+      direct = nullptr;
+      direct_room = direct_length = 0;
+    }
+    if (out_start == out.size()) {
+      out.clear();
+      out_start = 0;
+    }
+    out.insert(out.end(), data, data + length);
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+}
+
+bool CiphertextPipe::KeepUnread() {
+  const uint8_t* rest = feeding;
+  size_t rest_length = feeding_length;
+  feeding = nullptr;
+  feeding_length = 0;
+  if (rest_length == 0) return true;
+  try {
+    if (in_start > 0) {
+      in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(in_start));
+      in_start = 0;
+    }
+    in.insert(in.end(), rest, rest + rest_length);
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+}
 
 const char* VerifyCodeName(long code) {
   switch (code) {
@@ -240,21 +384,20 @@ TlsConnection::TlsConnection(const TlsContext& context, int verify_mode, const s
     error_ = ErrorFromQueue("SSL_new failed");
     return;
   }
-  incoming_ = o.BIO_new(o.BIO_s_mem());
-  outgoing_ = o.BIO_new(o.BIO_s_mem());
-  if (incoming_ == nullptr || outgoing_ == nullptr) {
-    if (incoming_ != nullptr) o.BIO_free(incoming_);
-    if (outgoing_ != nullptr) o.BIO_free(outgoing_);
-    incoming_ = outgoing_ = nullptr;
+  const PipeMethods& methods = Methods();
+  BIO* incoming = methods.in != nullptr ? o.BIO_new(methods.in) : nullptr;
+  BIO* outgoing = methods.out != nullptr ? o.BIO_new(methods.out) : nullptr;
+  if (incoming == nullptr || outgoing == nullptr) {
+    if (incoming != nullptr) o.BIO_free(incoming);
+    if (outgoing != nullptr) o.BIO_free(outgoing);
     o.SSL_free(ssl_);
     ssl_ = nullptr;
     error_ = ErrorFromQueue("BIO_new failed");
     return;
   }
-  // An empty incoming BIO means "more to come" (retry), not EOF.
-  o.BIO_ctrl(incoming_, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, nullptr);
-  o.BIO_ctrl(outgoing_, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, nullptr);
-  o.SSL_set_bio(ssl_, incoming_, outgoing_);
+  o.BIO_set_data(incoming, &pipe_);
+  o.BIO_set_data(outgoing, &pipe_);
+  o.SSL_set_bio(ssl_, incoming, outgoing);
   o.SSL_set_verify(ssl_, verify_mode, nullptr);
   if (context.server_side()) {
     o.SSL_set_accept_state(ssl_);
@@ -306,22 +449,27 @@ int TlsConnection::Fail(int ssl_result) {
 }
 
 int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length) {
-  const OpenSslApi& o = ossl();
   *plaintext_length = 0;
   if (failed_) return kFailed;
-  while (length > 0) {
-    int piece = length > INT_MAX ? INT_MAX : static_cast<int>(length);
-    int wrote = o.BIO_write(incoming_, data, piece);
-    if (wrote <= 0) {
-      error_ = ErrorFromQueue("out of memory");
-      failed_ = true;
-      return kFailed;
-    }
-    data += wrote;
-    length -= static_cast<size_t>(wrote);
+  // OpenSSL reads the caller's bytes in place; whatever it leaves unread is kept.
+  pipe_.feeding = data;
+  pipe_.feeding_length = length;
+  int flags = Process(read_plaintext, out, room, plaintext_length);
+  if (!pipe_.KeepUnread()) {
+    error_ = TlsError();
+    error_.code = "ERR_SSL";
+    error_.message = error_.reason = "out of memory";
+    error_.library = "SSL routines";
+    failed_ = true;
+    flags |= kFailed;
   }
+  return flags;
+}
+
+int TlsConnection::Process(bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length) {
+  const OpenSslApi& o = ossl();
   int flags = 0;
-  o.ERR_clear_error();
+  ClearErrors(o);
   if (!established_) {
     int result = o.SSL_do_handshake(ssl_);
     if (result == 1) {
@@ -338,7 +486,7 @@ int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext,
   for (;;) {
     if (used == room) {
       // Out of room: more may be waiting (decrypted, or whole records in the BIO).
-      if (o.SSL_pending(ssl_) > 0 || o.BIO_ctrl_pending(incoming_) > 0) flags |= kMorePlaintext;
+      if (o.SSL_pending(ssl_) > 0 || pipe_.incoming() > 0) flags |= kMorePlaintext;
       break;
     }
     size_t space = room - used;
@@ -346,7 +494,7 @@ int TlsConnection::Feed(const uint8_t* data, size_t length, bool read_plaintext,
     if (result > 0) {
       used += static_cast<size_t>(result);
       // Nothing decrypted is left and no byte is waiting: spare the call that would say so.
-      if (o.SSL_pending(ssl_) == 0 && o.BIO_ctrl_pending(incoming_) == 0) break;
+      if (o.SSL_pending(ssl_) == 0 && pipe_.incoming() == 0) break;
       continue;
     }
     int ssl_error = o.SSL_get_error(ssl_, result);
@@ -367,7 +515,7 @@ long TlsConnection::Write(const uint8_t* data, size_t length) {
   const OpenSslApi& o = ossl();
   if (failed_) return -1;
   size_t done = 0;
-  o.ERR_clear_error();
+  ClearErrors(o);
   while (done < length) {
     size_t rest = length - done;
     int piece = rest > (1u << 30) ? (1 << 30) : static_cast<int>(rest);
@@ -401,14 +549,37 @@ int TlsConnection::Shutdown() {
   return 0;
 }
 
-size_t TlsConnection::pending_ciphertext_out() const { return ossl().BIO_ctrl_pending(outgoing_); }
+size_t TlsConnection::pending_ciphertext_out() const { return pipe_.outgoing(); }
 
-size_t TlsConnection::pending_ciphertext_in() const { return ossl().BIO_ctrl_pending(incoming_); }
+size_t TlsConnection::pending_ciphertext_in() const { return pipe_.incoming(); }
 
 int TlsConnection::ReadCiphertext(uint8_t* into, size_t length) {
-  if (length == 0) return 0;
-  int result = ossl().BIO_read(outgoing_, into, length > INT_MAX ? INT_MAX : static_cast<int>(length));
-  return result < 0 ? 0 : result;
+  // Only what waits in the buffer (Write's region is the caller's already).
+  size_t waiting = pipe_.out.size() - pipe_.out_start;
+  size_t take = length < waiting ? length : waiting;
+  if (take > INT_MAX) take = INT_MAX;
+  if (take == 0) return 0;
+  std::memcpy(into, pipe_.out.data() + pipe_.out_start, take);
+  pipe_.out_start += take;
+  if (pipe_.out_start == pipe_.out.size()) {
+    pipe_.out.clear();
+    pipe_.out_start = 0;
+  }
+  return static_cast<int>(take);
+}
+
+void TlsConnection::BeginDirectOutput(uint8_t* region, size_t room) {
+  if (pipe_.out_start != pipe_.out.size()) return;  // earlier bytes go first
+  pipe_.direct = region;
+  pipe_.direct_room = room;
+  pipe_.direct_length = 0;
+}
+
+size_t TlsConnection::EndDirectOutput() {
+  size_t placed = pipe_.direct != nullptr ? pipe_.direct_length : 0;
+  pipe_.direct = nullptr;
+  pipe_.direct_room = pipe_.direct_length = 0;
+  return placed;
 }
 
 std::string TlsConnection::Version() const {

@@ -1,4 +1,4 @@
-// TLS over memory BIOs (what asyncio's sslproto and uvloop do): OpenSSL
+// TLS over in-memory BIOs (what asyncio's sslproto and uvloop do): OpenSSL
 // reads ciphertext from one in-memory BIO and writes ciphertext to another;
 // the event loop moves the bytes. No Node-API types here (addon.cc is the glue).
 #pragma once
@@ -66,7 +66,32 @@ enum TlsFlags : int {
   kMorePlaintext = 8,  // the plaintext did not all fit: feed again (with no data) into fresh room
 };
 
-// One connection: an SSL with a memory BIO each way.
+// The ciphertext both ways, behind the two BIOs OpenSSL reads and writes
+// (pipe BIOs, not memory BIOs: those copy every byte in, clear the room for
+// it, and copy it out again). Incoming: the caller's bytes are read in place
+// during Feed; only what OpenSSL left unread (a partial record, or all while
+// plaintext is not read) is kept. Outgoing: records go straight into the
+// region the caller gave (its slab) while they fit, else to a buffer it drains.
+struct CiphertextPipe {
+  std::vector<uint8_t> in;         // kept from earlier feeds: [in_start, in.size())
+  size_t in_start = 0;
+  const uint8_t* feeding = nullptr;  // the caller's bytes, during Feed only
+  size_t feeding_length = 0;
+  uint8_t* direct = nullptr;       // the caller's region, during Write only
+  size_t direct_room = 0;
+  size_t direct_length = 0;
+  std::vector<uint8_t> out;        // not placed yet: [out_start, out.size())
+  size_t out_start = 0;
+
+  size_t incoming() const { return in.size() - in_start + feeding_length; }
+  size_t outgoing() const { return direct_length + out.size() - out_start; }
+  int Read(uint8_t* into, size_t length);
+  bool Write(const uint8_t* data, size_t length);
+  // Keeps the part of the caller's bytes OpenSSL did not read; false when out of memory.
+  bool KeepUnread();
+};
+
+// One connection: an SSL with a pipe BIO each way.
 class TlsConnection {
  public:
   // verify_mode: SSL_VERIFY_* bits. hostname: matched against the peer's
@@ -92,6 +117,11 @@ class TlsConnection {
   size_t pending_ciphertext_out() const;
   size_t pending_ciphertext_in() const;
   int ReadCiphertext(uint8_t* into, size_t length);
+  // Write() puts its records into region[0, room) while they fit (none may be
+  // waiting); EndDirectOutput() says how many bytes went there (0 when they
+  // did not all fit: then all of it waits for ReadCiphertext).
+  void BeginDirectOutput(uint8_t* region, size_t room);
+  size_t EndDirectOutput();
 
   std::string Version() const;
   std::string CipherName() const;
@@ -105,10 +135,11 @@ class TlsConnection {
 
  private:
   int Fail(int ssl_result);
+  // Feed's work once the caller's bytes are readable: the handshake, then the plaintext.
+  int Process(bool read_plaintext, uint8_t* out, size_t room, size_t* plaintext_length);
 
   SSL* ssl_ = nullptr;
-  BIO* incoming_ = nullptr;  // owned by ssl_
-  BIO* outgoing_ = nullptr;  // owned by ssl_
+  CiphertextPipe pipe_;  // the BIOs (owned by ssl_) point at it
   bool established_ = false;
   bool peer_closed_ = false;
   bool failed_ = false;

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { promiseHooks } from 'node:v8';
+// The module's namespace, not a named import: Deno's `node:v8` has no
+// `promiseHooks`, and a named import of it would fail to link there.
+import * as v8 from 'node:v8';
 import { CancelledError, InvalidStateError, RuntimeError, type ExceptionContext, type FutureLike } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import { getEventLoop } from '../loop/running-loop.js';
@@ -69,7 +71,7 @@ export class PromiseHookContext<T> implements TaskContext<T> {
   #install(): void {
     this.#installed = true;
     const saved = this.#saved;
-    promiseHooks.createHook({
+    v8.promiseHooks.createHook({
       init: (promise: Promise<unknown>) => {
         const current = this.#current;
         if (current !== undefined) (promise as unknown as Record<symbol, unknown>)[CONTEXT] = current;
@@ -87,7 +89,7 @@ export class PromiseHookContext<T> implements TaskContext<T> {
 
 function makeTaskContext(): TaskContext<TaskLike> {
   const choice = process.env.EVLOOP_TASK_CONTEXT;
-  if (choice === 'hooks' || (choice !== 'als' && !hasAsyncContextFrame() && typeof promiseHooks?.createHook === 'function')) {
+  if (choice === 'hooks' || (choice !== 'als' && !hasAsyncContextFrame() && typeof (v8 as Partial<typeof v8>).promiseHooks?.createHook === 'function')) {
     return new PromiseHookContext<TaskLike>();
   }
   return new AsyncLocalStorage<TaskLike>();

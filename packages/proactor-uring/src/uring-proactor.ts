@@ -167,7 +167,7 @@ export class UringProactor implements Proactor {
   /** A wake-up came and the eventfd has not been read since: the next poll reads it. */
   #drainPending = false;
   /** The identity array the next sendfile(2) fills in if it has to wait (then the operation keeps it). */
-  #identity = new Float64Array(2);
+  #identity = new Float64Array(4);
 
   constructor(options: UringProactorOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -331,7 +331,7 @@ export class UringProactor implements Proactor {
     if (sent !== SENDFILE_BLOCKING) {
       const waiting = sent === -EAGAIN;
       // A waiting operation keeps its identity array; the next sendfile gets a fresh one.
-      if (waiting) this.#identity = new Float64Array(2);
+      if (waiting) this.#identity = new Float64Array(4);
       const sendfile: SendfileState = { offset, count, identity, result: sent };
       const kind = waiting ? Kind.SendfilePoll : Kind.SendfileDone;
       this.#operations.set(token, { kind, fd: sockFd, buffer: null, scratch: null, extra: fileFd, cancelRequested: false, sendfile });

@@ -115,7 +115,7 @@ export function sockSendfile(loop: BaseEventLoop, sock: SocketLike, file: Sendfi
   });
 }
 
-/** The most one native step asks for (the proactors cap it lower: IOCP's TransmitFile just under 2 GiB, io_uring's read-and-send 256 KiB). */
+/** The most one native step asks for (sendfile(2) sends at most 0x7ffff000 bytes a call; IOCP's TransmitFile just under 2 GiB; io_uring's read-and-send for a blocking socket 256 KiB). */
 const NATIVE_STEP = 0x7fffffff;
 
 /** Whether `fd` is a regular file, the only kind a native sendfile takes (asyncio's fstat check). */

@@ -518,7 +518,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     return future;
   }
 
-  /** @internal The proactor sends files itself (IOCP: TransmitFile; io_uring: a read and a send per step in the kernel). */
+  /** @internal The proactor sends files itself (IOCP: TransmitFile; io_uring: sendfile(2), with a ring poll while the socket is full). */
   override _hasNativeSendfile(): boolean {
     return this._proactor.features.sendfile !== false;
   }

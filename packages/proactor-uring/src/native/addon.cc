@@ -37,7 +37,7 @@ constexpr int kSendfileBlocking = -(1 << 20);
 constexpr int kSendfileNotRegular = -(1 << 20) - 1;
 
 // The arguments of sendfileStart/sendfile from index `first`: (sockFd,
-// fileFd, offset, count, identity), identity a Float64Array of 2.
+// fileFd, offset, count, identity), identity a Float64Array of 4.
 struct SendfileArguments {
   int sock = -1;
   int file = -1;
@@ -50,7 +50,7 @@ bool ReadSendfileArguments(const Napi::CallbackInfo& info, size_t first, Sendfil
   Napi::Env env = info.Env();
   if (!info[first].IsNumber() || !info[first + 1].IsNumber() || !info[first + 2].IsNumber() || !info[first + 3].IsNumber() ||
       !info[first + 4].IsTypedArray() || info[first + 4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[first + 4].As<Napi::TypedArray>().ElementLength() < 2) {
+      info[first + 4].As<Napi::TypedArray>().ElementLength() < 4) {
     ThrowType(env, "expected (sockFd, fileFd, offset, count, identity)");
     return false;
   }
@@ -68,11 +68,11 @@ bool ReadSendfileArguments(const Napi::CallbackInfo& info, size_t first, Sendfil
 }
 
 // One sendfile(2) from the file at `offset` (its own position is not moved)
-// into the socket. Returns the bytes sent or -errno. identity[0..1] are the
-// socket's and the file's inode numbers: when identity[0] is not 0 (a step
-// after a poll: the caller may have closed an fd whose number was then
-// reused) both fds must still name those inodes, else -EBADF and nothing is
-// sent; a first step's -EAGAIN fills them in. A blocking socket returns
+// into the socket. Returns the bytes sent or -errno. identity[0..3] are the
+// socket's and the file's inode numbers, then their devices: when identity[0]
+// is not 0 (a step after a poll: the caller may have closed an fd whose
+// number was then reused) both fds must still name those files, else -EBADF
+// and nothing is sent; a first step's -EAGAIN fills them in. A blocking socket returns
 // kSendfileBlocking without sending (sendfile(2) would block the loop), a
 // file sendfile(2) cannot read (a pipe) kSendfileNotRegular.
 double SendfileNow(const SendfileArguments& arguments) {
@@ -82,7 +82,10 @@ double SendfileNow(const SendfileArguments& arguments) {
   const bool retry = identity[0] != 0;
   if (retry) {
     if (fstat(arguments.sock, &sock_stat) != 0 || fstat(arguments.file, &file_stat) != 0) return -errno;
-    if (static_cast<double>(sock_stat.st_ino) != identity[0] || static_cast<double>(file_stat.st_ino) != identity[1]) return -EBADF;
+    if (static_cast<double>(sock_stat.st_ino) != identity[0] || static_cast<double>(file_stat.st_ino) != identity[1] ||
+        static_cast<double>(sock_stat.st_dev) != identity[2] || static_cast<double>(file_stat.st_dev) != identity[3]) {
+      return -EBADF;
+    }
   } else {
     const int flags = fcntl(arguments.sock, F_GETFL);
     if (flags < 0) return -errno;
@@ -101,6 +104,8 @@ double SendfileNow(const SendfileArguments& arguments) {
     if (fstat(arguments.sock, &sock_stat) != 0 || fstat(arguments.file, &file_stat) != 0) return -errno;
     identity[0] = static_cast<double>(sock_stat.st_ino);
     identity[1] = static_cast<double>(file_stat.st_ino);
+    identity[2] = static_cast<double>(sock_stat.st_dev);
+    identity[3] = static_cast<double>(file_stat.st_dev);
   }
   if ((error == EINVAL || error == ESPIPE) && fstat(arguments.file, &file_stat) == 0 && !S_ISREG(file_stat.st_mode)) {
     return kSendfileNotRegular;

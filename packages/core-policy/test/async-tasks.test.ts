@@ -1,17 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
-import { CancelledError, SelectorEventLoop, currentTask, sleep, type Task } from '@evloop/core-policy';
-import { testSelector } from './helpers.js';
-
-/** Run `main` as an async-function task on a fresh loop and close it. */
-async function onLoop<T>(main: (loop: SelectorEventLoop) => Promise<T>): Promise<T> {
-  const loop = new SelectorEventLoop(testSelector());
-  try {
-    return await loop.runUntilComplete(() => main(loop));
-  } finally {
-    loop.close();
-  }
-}
+import { CancelledError, currentTask, sleep, type Task } from '@evloop/core-policy';
+import { onLoop } from './helpers.js';
 
 describe('await sleep(0) in an async-function task (no future, one loop turn)', () => {
   it('gives its result and lets the other tasks and callbacks run in between', async () => {

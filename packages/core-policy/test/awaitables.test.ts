@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   CancelledError,
   RuntimeError,
-  SelectorEventLoop,
   createTask,
   rethrowIfCancelled,
   sleep,
@@ -11,17 +10,7 @@ import {
   Future,
   setLogger,
 } from '@evloop/core-policy';
-import { testSelector } from './helpers.js';
-
-/** Run `main` on a fresh loop and close it. */
-async function onLoop<T>(main: (loop: SelectorEventLoop) => Promise<T>): Promise<T> {
-  const loop = new SelectorEventLoop(testSelector());
-  try {
-    return await loop.runUntilComplete(() => main(loop));
-  } finally {
-    loop.close();
-  }
-}
+import { onLoop } from './helpers.js';
 
 describe('every awaitable evloop hands out is a complete Promise-like', () => {
   it('a coroutine object (sleep, waitFor) has catch and finally, and they start it on the running loop', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BaseSelector, ExceptionContext } from '@evloop/interface';
-import { MemorySelector, type BaseEventLoop } from '@evloop/core-policy';
+import { MemorySelector, SelectorEventLoop, type BaseEventLoop } from '@evloop/core-policy';
 
 export const packagesDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -17,6 +17,16 @@ export function testSelector(): BaseSelector {
 }
 
 /** The built entry of core-policy (for child processes and workers). */
+/** Run `main` on a fresh loop over the in-memory selector, and close the loop. */
+export async function onLoop<T>(main: (loop: SelectorEventLoop) => Promise<T>): Promise<T> {
+  const loop = new SelectorEventLoop(testSelector());
+  try {
+    return await loop.runUntilComplete(() => main(loop));
+  } finally {
+    loop.close();
+  }
+}
+
 export function builtEntry(directory: 'core-policy'): string {
   return path.join(packagesDirectory, directory, 'dist', 'index.cjs');
 }

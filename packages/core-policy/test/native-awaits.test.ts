@@ -13,21 +13,12 @@ import {
   waitFor,
   type Task,
 } from '@evloop/core-policy';
-import { testSelector } from './helpers.js';
+import { onLoop, testSelector } from './helpers.js';
 
 // Stream reads and drain() called in an async-function task start at once
 // and are native Promises (V8 awaits them without a thenable job); these
 // tests check that cancellation, context and the reader's state are as with
 // the lazy coroutines they are everywhere else.
-
-async function onLoop<T>(main: (loop: SelectorEventLoop) => Promise<T>): Promise<T> {
-  const loop = new SelectorEventLoop(testSelector());
-  try {
-    return await loop.runUntilComplete(() => main(loop));
-  } finally {
-    loop.close();
-  }
-}
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 const text = (data: Uint8Array) => Buffer.from(data).toString('latin1');

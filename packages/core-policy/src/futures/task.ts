@@ -299,7 +299,7 @@ export class Task<T = unknown> extends Future<T> {
    * pending cancels it now, and the Promise settles a loop turn after the
    * future. A rejection is marked handled, so a Promise made but never
    * awaited cannot become an unhandled rejection. Called only when
-   * `awaitingTask()` gave this task (so nothing else is pending here).
+   * `sleepingTask()` gave this task (so nothing else is pending here).
    */
   _awaitNatively<T>(future: Future<T>): Promise<T> {
     if (future.done()) {
@@ -545,8 +545,9 @@ export class Task<T = unknown> extends Future<T> {
 
 
 /**
- * The async-function task a `sleep(0)` is called in, when it can take the
- * future-less path (`Task._sleepZero`): a task of the running loop, not
+ * The async-function task a `sleep(0)`, a stream read or `drain()` is
+ * called in, when it can return a native Promise (`Task._sleepZero`,
+ * `startAwaitable`): a task of the running loop, not
  * done, waiting on nothing else, with no generator task stepping in between
  * (a generator's `yield* sleep(0)` needs the coroutine object). Otherwise null.
  */
@@ -564,24 +565,6 @@ export function sleepingTask(): Task<unknown> | null {
 }
 
 /**
- * @internal The async-function task an evloop operation called now may run
- * for as a native Promise (`startAwaitable`): as `sleepingTask`, a task of
- * the running loop, not done, waiting on nothing else, with no generator
- * task stepping in between. Otherwise null.
- */
-export function awaitingTask(): Task<unknown> | null {
-  const store = taskContext.getStore();
-  if (!(store instanceof Task)) return null;
-  const task = store as Task<unknown>;
-  if (task._sleeping || task._waiter !== null || task._awaitFuture !== null || task._coroutine !== null || task.done()) return null;
-  const loop = task._loop;
-  if (!loop._running || loop._debug) return null;
-  const stepping = loop._steppingTask();
-  if (stepping !== null && stepping !== task) return null;
-  return task;
-}
-
-/**
  * @internal What a stream read or `drain()` returns. Called in an
  * async-function task (`await reader.read(n)`), the operation starts now on
  * the task's loop and is a native Promise of its future (`Task._awaitNatively`):
@@ -591,7 +574,7 @@ export function awaitingTask(): Task<unknown> | null {
  * already waits on something), it is the lazy coroutine it always was.
  */
 export function startAwaitable<T>(name: string, start: (loop: BaseEventLoop) => Future<T>): Coroutine<T> {
-  const task = awaitingTask();
+  const task = sleepingTask();
   if (task === null) return new Coroutine<T>(name, start);
   return task._awaitNatively(start(task._loop)) as unknown as Coroutine<T>;
 }

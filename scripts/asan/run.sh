@@ -19,7 +19,9 @@ if [[ -z "${LIBASAN}" || ! -e "${LIBASAN}" ]]; then
   exit 0
 fi
 
-NATIVE_PACKAGES=(sys selector-epoll selector-poll selector-select proactor-uring)
+# tls-native links no OpenSSL of its own: it calls the one inside the node
+# binary (found with dlsym), so only the addon's code is instrumented.
+NATIVE_PACKAGES=(sys selector-epoll selector-poll selector-select proactor-uring tls-native)
 build_all() {
   for package in "${NATIVE_PACKAGES[@]}"; do
     (cd "packages/${package}" && node ../native-core/bin/evloop-native.mjs build >"build-native.log" 2>&1) || { cat "packages/${package}/build-native.log" >&2; return 1; }
@@ -60,4 +62,14 @@ run packages/selector-epoll test/chaos-conformance.test.ts
 run packages/selector-poll test/conformance.test.ts
 run packages/selector-select test/conformance.test.ts
 run packages/proactor-uring test/chaos-conformance.test.ts
+# TLS through the instrumented addon: its own tests (handshake fuzz included),
+# then the TLS conformance suite on epoll with the native engine. That suite
+# skips itself when the addon cannot load, so make sure it loads here first.
+echo "== test:asan: tls-native loads under AddressSanitizer"
+(cd packages/tls-native && LD_PRELOAD="${LIBASAN}" node --input-type=module -e '
+  const tls = await import("./dist/index.js");
+  const status = tls.available();
+  if (!status.ok) { console.error(`tls-native does not load: ${status.reason}`); process.exit(1); }')
+run packages/tls-native
+run packages/selector-epoll test/tls-conformance.test.ts
 echo "== test:asan: passed"

@@ -118,11 +118,11 @@ const SUITE_GAPS = {
 const BACKEND_GAPS = {
   deno: {
     uring:
-      "the proactor-uring addon calls libuv (uv_prepare_init) directly; Deno exports no libuv, and the process dies with a symbol lookup error at the first loop (a crash, not a clean 'unavailable': reported as a bug)",
+      "the io_uring backend waits through libuv handles (uv_poll, uv_prepare) in the runtime's loop and Deno has no libuv: the backend reports itself unavailable there (proactor-uring's own tests check that), so its suites would only skip",
   },
   bun: {
     uring:
-      "the proactor-uring addon calls libuv (uv_poll_init, uv_prepare_init) directly; Bun panics on libuv functions it does not implement (oven-sh/bun#18546), killing the process (a crash, not a clean 'unavailable': reported as a bug)",
+      "the io_uring backend waits through libuv handles (uv_poll, uv_prepare) in the runtime's loop and Bun aborts in the libuv functions it does not implement (oven-sh/bun#18546): the backend reports itself unavailable there (proactor-uring's own tests check that), so its suites would only skip",
   },
 };
 

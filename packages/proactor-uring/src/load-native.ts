@@ -104,5 +104,27 @@ export interface UringNative {
   scratchSize: number;
 }
 
+const loadAddon = addonLoader<UringNativeModule>(import.meta.url);
+
+/**
+ * Why this runtime cannot host the ring, or undefined under Node. The ring's
+ * idle wait and its submit-before-blocking hook are libuv handles in the
+ * runtime's own loop (`uv_poll_t`, `uv_prepare_t`, native-core's
+ * fd_watch.h). Deno exports no libuv, so the first call would end the
+ * process on an unresolved symbol, and Bun aborts in the libuv functions it
+ * does not implement: there the backend reports itself unavailable before
+ * any of them runs.
+ */
+export function runtimeWithoutLibuv(): string | undefined {
+  const versions = process.versions as Partial<Record<string, string>>;
+  if (versions.bun !== undefined) return `Bun ${versions.bun} does not implement the libuv handles the io_uring backend waits with; use epoll instead`;
+  if (versions.deno !== undefined) return `Deno ${versions.deno} has no libuv, which the io_uring backend waits with; use epoll instead`;
+  return undefined;
+}
+
 /** Loads the addon once; throws the load error (the same one on every call). */
-export const loadNative = addonLoader<UringNativeModule>(import.meta.url);
+export function loadNative(): UringNativeModule {
+  const reason = runtimeWithoutLibuv();
+  if (reason !== undefined) return { unsupportedReason: reason };
+  return loadAddon();
+}

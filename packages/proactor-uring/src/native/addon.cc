@@ -14,7 +14,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -25,6 +24,7 @@
 #include "evloop/arguments.h"
 #include "evloop/errors.h"
 #include "evloop/fd_watch.h"
+#include "evloop/sendfile.h"
 #include "sockaddr.h"
 #include "uring.h"
 
@@ -91,13 +91,9 @@ double SendfileNow(const SendfileArguments& arguments) {
     if (flags < 0) return -errno;
     if ((flags & O_NONBLOCK) == 0) return kSendfileBlocking;
   }
-  // One sendfile(2) moves at most 0x7ffff000 bytes.
-  const size_t length = arguments.count > 0x7ffff000 ? size_t{0x7ffff000} : static_cast<size_t>(arguments.count);
-  off_t position = static_cast<off_t>(arguments.offset);
-  ssize_t sent;
-  do {
-    sent = sendfile(arguments.sock, arguments.file, &position, length);
-  } while (sent < 0 && errno == EINTR);
+  // (Clamped before the cast: count is a double from JavaScript.)
+  const size_t count = arguments.count > evloop::kMaxSendfileStep ? evloop::kMaxSendfileStep : static_cast<size_t>(arguments.count);
+  const ssize_t sent = evloop::SendFile(arguments.sock, arguments.file, static_cast<int64_t>(arguments.offset), count);
   if (sent >= 0) return static_cast<double>(sent);
   const int error = errno;
   if (error == EAGAIN && !retry) {

@@ -16,12 +16,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#if defined(__linux__)
-#include <sys/sendfile.h>
-#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
-#include <sys/uio.h>
-#endif
-
 namespace evloop_sys {
 
 namespace {
@@ -275,47 +269,6 @@ int CloseFd(int fd) {
 }
 
 int DupFd(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
-
-ssize_t SendFile(int out_fd, int in_fd, int64_t offset, size_t count) {
-  if (count == 0 || count > kMaxSendfileStep) count = kMaxSendfileStep;
-#if defined(__linux__)
-  // Linux: sendfile(out, in, &offset, count). It stops at the end of the
-  // file by itself, so "to the end" is just the largest step; an EINTR
-  // after some bytes went out is reported as that partial count.
-  off_t position = static_cast<off_t>(offset);
-  ssize_t n;
-  do n = sendfile(out_fd, in_fd, &position, count);
-  while (n == -1 && errno == EINTR);
-  return n;
-#elif defined(__APPLE__)
-  // macOS: sendfile(file, socket, offset, &length, headers, flags); length
-  // is in/out. A non-blocking socket that took part of it fails with
-  // EAGAIN (an interrupted one with EINTR) and says in `length` what it
-  // took: that is a partial send, as CPython's os.sendfile reports it.
-  for (;;) {
-    off_t length = static_cast<off_t>(count);
-    if (sendfile(in_fd, out_fd, static_cast<off_t>(offset), &length, nullptr, 0) == 0) return static_cast<ssize_t>(length);
-    if ((errno == EAGAIN || errno == EINTR) && length > 0) return static_cast<ssize_t>(length);
-    if (errno != EINTR) return -1;
-  }
-#elif defined(__FreeBSD__) || defined(__DragonFly__)
-  // FreeBSD: sendfile(file, socket, offset, nbytes, headers, &sbytes, flags),
-  // the same partial-send rule through `sbytes` (EBUSY too, as CPython has it).
-  for (;;) {
-    off_t sent = 0;
-    if (sendfile(in_fd, out_fd, static_cast<off_t>(offset), count, nullptr, &sent, 0) == 0) return static_cast<ssize_t>(sent);
-    if ((errno == EAGAIN || errno == EBUSY || errno == EINTR) && sent > 0) return static_cast<ssize_t>(sent);
-    if (errno != EINTR) return -1;
-  }
-#else
-  // No sendfile(2) here: the loop copies instead.
-  (void)out_fd;
-  (void)in_fd;
-  (void)offset;
-  errno = ENOSYS;
-  return -1;
-#endif
-}
 
 int SetBlocking(int fd, bool blocking) {
   int flags = fcntl(fd, F_GETFL);

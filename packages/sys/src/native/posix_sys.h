@@ -12,6 +12,8 @@
 
 #include <vector>
 
+#include "evloop/sendfile.h"
+
 namespace evloop_sys {
 
 // A socket address of any family with its length.
@@ -70,16 +72,9 @@ int MakeSocketPair(int family, int type, int protocol, bool nonblocking, int fds
 ssize_t ReadFd(int fd, void* buffer, size_t length);
 ssize_t WriteFd(int fd, const void* buffer, size_t length);
 int CloseFd(int fd);
-// Up to `count` bytes of the file `in_fd` from `offset` to the socket
-// `out_fd`, without moving the file's own position (sendfile(2); the
-// argument order and signature differ on Linux, macOS and FreeBSD). `count`
-// 0 means up to the end of the file; one call sends at most
-// kMaxSendfileStep bytes. Returns the bytes sent: fewer than asked is a
-// partial send (a full socket buffer, or the end of the file; 0 at or past
-// it). -1 with errno on failure, EAGAIN when a non-blocking socket takes
-// nothing now; ENOSYS where the platform has no sendfile.
-constexpr size_t kMaxSendfileStep = 0x7ffff000;
-ssize_t SendFile(int out_fd, int in_fd, int64_t offset, size_t count);
+// SendFile and kMaxSendfileStep: evloop/sendfile.h (@evloop/native-core).
+using evloop::SendFile;
+using evloop::kMaxSendfileStep;
 int DupFd(int fd);
 int SetBlocking(int fd, bool blocking);
 // 1 when blocking, 0 when non-blocking, -1 on error.

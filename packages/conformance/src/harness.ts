@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { BackendDescriptor, BaseSelector, ExceptionContext } from '@evloop/interface';
 import { describe } from 'vitest';
 import { SelectorEventLoop, loopForBackend, setLogger, type BaseEventLoop, type Server } from '@evloop/core-policy';
+import * as sys from '@evloop/sys';
 
 /**
  * Where a suite gets its loops. Give the backend's descriptor and the loop
@@ -175,4 +176,22 @@ export function collectLogs(): { messages: string[]; restore(): void } {
 /** The port a server bound on loopback (its first socket). */
 export function serverPort(server: Server): number {
   return (server.sockets[0]!.getsockname() as [string, number])[1];
+}
+
+/**
+ * A loopback TCP port that refuses connections: a socket bound to it that
+ * never listens, held until `close()`. A port closed before the connect can
+ * be taken again in between (by a parallel test, or as the connecting
+ * socket's own ephemeral port, which connects to itself); a CI run under
+ * Wine failed that way.
+ */
+export function refusingTcpPort(host = '127.0.0.1'): { port: number; close(): void } {
+  const holder = new sys.Socket(host.includes(':') ? sys.AF_INET6 : sys.AF_INET, sys.SOCK_STREAM);
+  try {
+    holder.bind([host, 0]);
+    return { port: (holder.getsockname() as [string, number])[1], close: () => holder.close() };
+  } catch (error) {
+    holder.close();
+    throw error;
+  }
 }

@@ -29,7 +29,7 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, type LoopSource } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, refusingTcpPort, type LoopSource } from './harness.js';
 
 export interface NetworkConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
@@ -337,14 +337,11 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
       });
 
       test('sockConnect to a closed port is a typed ConnectionRefusedError', async ({ loop }) => {
-        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
-        probe.bind(['127.0.0.1', 0]);
-        const address = probe.getsockname();
-        probe.close();
+        const refusing = refusingTcpPort();
         const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
         client.setBlocking(false);
         try {
-          const error = await loop.sockConnect(client, address).then(
+          const error = await loop.sockConnect(client, ['127.0.0.1', refusing.port]).then(
             () => null,
             (thrown: unknown) => thrown,
           );
@@ -353,6 +350,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           expect((error as OSError).errno).toBeGreaterThan(0);
         } finally {
           client.close();
+          refusing.close();
         }
       });
       test('sockConnect resolves a host name first', async ({ loop }) => {
@@ -510,33 +508,37 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
       });
 
       test('createConnection to a refused port: ConnectionRefusedError with code, errno and syscall', async ({ loop }) => {
-        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
-        probe.bind(['127.0.0.1', 0]);
-        const [, port] = probe.getsockname() as [string, number];
-        probe.close();
-        const error = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', port)).then(
-          () => null,
-          (thrown: unknown) => thrown,
-        );
-        expect(ConnectionRefusedError.isInstance(error)).toBe(true);
-        expect(error).toMatchObject({ code: 'ECONNREFUSED', syscall: 'connect' });
-        expect(String((error as Error).message)).toContain('Connect call failed');
+        const refusing = refusingTcpPort();
+        const port = refusing.port;
+        try {
+          const error = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', port)).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(ConnectionRefusedError.isInstance(error)).toBe(true);
+          expect(error).toMatchObject({ code: 'ECONNREFUSED', syscall: 'connect' });
+          expect(String((error as Error).message)).toContain('Connect call failed');
+        } finally {
+          refusing.close();
+        }
       });
 
       test('every address failing gives a combined error; the same error from each is re-thrown as is', async ({ loop }) => {
-        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
-        probe.bind(['127.0.0.1', 0]);
-        const [, port] = probe.getsockname() as [string, number];
-        probe.close();
-        const hosts = ipv6Available ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
-        // Two addresses, both refused: refused errors differ only in the address, so they combine.
-        const refused = await loop.createConnection(() => new Recorder(loop), 'localhost', port).then(
-          () => null,
-          (thrown: unknown) => thrown,
-        );
-        expect(OSError.isInstance(refused)).toBe(true);
-        expect(String((refused as Error).message)).toMatch(/Connect call failed|Multiple exceptions/);
-        expect(hosts.length).toBeGreaterThan(0);
+        const refusing = refusingTcpPort();
+        const port = refusing.port;
+        try {
+          const hosts = ipv6Available ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
+          // Two addresses, both refused: refused errors differ only in the address, so they combine.
+          const refused = await loop.createConnection(() => new Recorder(loop), 'localhost', port).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(OSError.isInstance(refused)).toBe(true);
+          expect(String((refused as Error).message)).toMatch(/Connect call failed|Multiple exceptions/);
+          expect(hosts.length).toBeGreaterThan(0);
+        } finally {
+          refusing.close();
+        }
       });
 
       test('Happy Eyeballs: staggered attempts, the first to connect wins', async ({ loop }) => {
@@ -604,22 +606,24 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
 
     describe('connection attempts', () => {
       test('when every address fails, all errors are reported (one combined OSError when they differ)', async ({ loop }) => {
-        const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
-        probe.bind(['127.0.0.1', 0]);
-        const [, port] = probe.getsockname() as [string, number];
-        probe.close();
-        const infos = await within(10, loop.getaddrinfo('localhost', port, { type: sys.SOCK_STREAM }));
-        const error = await within(10, loop.createConnection(() => new Recorder(loop), 'localhost', port)).then(
-          () => null,
-          (thrown: unknown) => thrown,
-        );
-        expect(OSError.isInstance(error)).toBe(true);
-        const distinct = new Set(infos.map((info) => JSON.stringify(info[4])));
-        if (distinct.size > 1) {
-          expect(String((error as Error).message)).toMatch(/^Multiple exceptions: /);
-          expect((error as { errors?: unknown[] }).errors).toHaveLength(distinct.size);
-        } else {
-          expect(ConnectionRefusedError.isInstance(error)).toBe(true);
+        const refusing = refusingTcpPort();
+        const port = refusing.port;
+        try {
+          const infos = await within(10, loop.getaddrinfo('localhost', port, { type: sys.SOCK_STREAM }));
+          const error = await within(10, loop.createConnection(() => new Recorder(loop), 'localhost', port)).then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
+          expect(OSError.isInstance(error)).toBe(true);
+          const distinct = new Set(infos.map((info) => JSON.stringify(info[4])));
+          if (distinct.size > 1) {
+            expect(String((error as Error).message)).toMatch(/^Multiple exceptions: /);
+            expect((error as { errors?: unknown[] }).errors).toHaveLength(distinct.size);
+          } else {
+            expect(ConnectionRefusedError.isInstance(error)).toBe(true);
+          }
+        } finally {
+          refusing.close();
         }
       });
 

@@ -441,11 +441,12 @@ export function runProactorConformance(options: ProactorConformanceOptions): voi
       });
 
       it('connect to a closed port completes with ECONNREFUSED', () => {
-        const [server, address] = listener();
-        server.close();
+        // Bound, never listening, held open: it refuses, and nothing else can take the port meanwhile.
+        const holder = own(new sys.Socket(sys.AF_INET, sys.SOCK_STREAM));
+        holder.bind(['127.0.0.1', 0]);
         const client = own(new sys.Socket(sys.AF_INET, sys.SOCK_STREAM));
         client.setBlocking(false);
-        const refused = complete(proactor, proactor.connect(client, address));
+        const refused = complete(proactor, proactor.connect(client, holder.getsockname() as [string, number]));
         const error = completionError(refused.result, 'connect');
         expect(ConnectionRefusedError.isInstance(error)).toBe(true);
         expect(error.syscall).toBe('connect');

@@ -18,7 +18,7 @@ import {
   type ClientConnectedCallback,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, loopFamily, type LoopSource } from './harness.js';
+import { withLoop, type LoopHarness, loopFamily, refusingTcpPort, type LoopSource } from './harness.js';
 
 export interface StreamsConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
@@ -419,12 +419,14 @@ export function runStreamsConformance(options: StreamsConformanceOptions): void 
     });
 
     scenario('openConnection to a closed port fails with ConnectionRefusedError', async () => {
-      const server = await startServer(() => {}, '127.0.0.1', 0);
-      const port = portOf(server);
-      await closeServer(server);
-      const error = await failure(openConnection('127.0.0.1', port));
-      expect(OSError.isInstance(error)).toBe(true);
-      expect((error as OSError).code).toBe('ECONNREFUSED');
+      const refusing = refusingTcpPort();
+      try {
+        const error = await failure(openConnection('127.0.0.1', refusing.port));
+        expect(OSError.isInstance(error)).toBe(true);
+        expect((error as OSError).code).toBe('ECONNREFUSED');
+      } finally {
+        refusing.close();
+      }
     });
 
     scenario('openUnixConnection to a missing path fails with an OSError', async () => {

@@ -122,11 +122,10 @@ for (const [label, family, host, available] of families) {
     });
 
     it('refused connection is ConnectionRefusedError with code, errno, syscall', () => {
-      // Find a port nobody listens on: bind, read the port, close.
+      // A port that refuses: bound, never listening, held until the end so nothing else takes it.
       const probe = new Socket(family, SOCK_STREAM);
       probe.bind([host, 0]);
       const port = (probe.getsockname() as [string, number])[1];
-      probe.close();
       const client = new Socket(family, SOCK_STREAM);
       try {
         let caught: unknown;
@@ -141,6 +140,7 @@ for (const [label, family, host, available] of families) {
         expect((caught as OSError).errno).toBeGreaterThan(0);
       } finally {
         client.close();
+        probe.close();
       }
     });
 
@@ -148,7 +148,6 @@ for (const [label, family, host, available] of families) {
       const probe = new Socket(family, SOCK_STREAM);
       probe.bind([host, 0]);
       const port = (probe.getsockname() as [string, number])[1];
-      probe.close();
       const client = new Socket(family, SOCK_STREAM);
       try {
         client.setBlocking(false);
@@ -164,6 +163,7 @@ for (const [label, family, host, available] of families) {
         expect(error).toBe(ECONNREFUSED());
       } finally {
         client.close();
+        probe.close();
       }
     });
 

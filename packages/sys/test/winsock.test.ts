@@ -91,7 +91,6 @@ import { onWindows } from './helpers.js';
     const probe = new Socket(AF_INET, SOCK_STREAM);
     probe.bind(['127.0.0.1', 0]);
     const port = (probe.getsockname() as [string, number])[1];
-    probe.close();
     const client = new Socket(AF_INET, SOCK_STREAM);
     try {
       let caught: unknown;
@@ -106,6 +105,7 @@ import { onWindows } from './helpers.js';
       expect([0, osConstants.errno.ECONNREFUSED]).toContain(client.getsockopt(SOL_SOCKET, SO_ERROR));
     } finally {
       client.close();
+      probe.close();
     }
   });
 

@@ -129,6 +129,21 @@ function regularFile(fd: number): boolean {
 }
 
 /**
+ * asyncio's rule for a sendfile that fails part way: ENOTCONN (what macOS
+ * and the BSDs report when the peer went away mid-transfer; Linux says
+ * EPIPE or ECONNRESET, already ConnectionErrors) becomes a ConnectionError,
+ * so callers catch one class on every platform. The OS error is its cause.
+ */
+function connectionLostError(error: unknown): unknown {
+  if (!OSError.isInstance(error) || error.code !== 'ENOTCONN') return error;
+  const { errno, syscall } = error;
+  if (ConnectionError.isInstance(error)) return error;
+  const lost = new ConnectionError(errno, syscall, 'socket is not connected', 'ENOTCONN');
+  Object.defineProperty(lost, 'cause', { value: error, writable: true, configurable: true });
+  return lost;
+}
+
+/**
  * asyncio's `_sock_sendfile_native` on the proactor loop: one proactor
  * sendfile after another from `offset + sent`, a short one going on where it
  * stopped, until `count` bytes or the end of the file. Null when the loop
@@ -150,7 +165,12 @@ function* sockSendfileNative(loop: BaseEventLoop, sock: SocketLike, target: File
         if (total === 0) return null;
         throw new RuntimeError('native sendfile stopped being available in the middle of a transfer');
       }
-      const sent = (yield* step) as number;
+      let sent: number;
+      try {
+        sent = (yield* step) as number;
+      } catch (error) {
+        throw total > 0 ? connectionLostError(error) : error;
+      }
       if (sent === 0) break;
       total += sent;
     }

@@ -849,6 +849,47 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
+      test('while the app has paused reading, what is read from a fast peer stays bounded: its 32 MiB write is not taken in', async ({ loop }) => {
+        const total = 32 * 1024 * 1024;
+        let transport: Transport | null = null;
+        let received = 0;
+        const firstData = loop.createFuture<void>();
+        const server = await loop.createServer(
+          () => ({
+            connectionMade: (made: BaseTransport) => void (transport = made as Transport),
+            dataReceived: (data: Uint8Array) => {
+              received += data.length;
+              if (transport!.isReading()) transport!.pauseReading();
+              if (!firstData.done()) firstData.setResult(undefined);
+            },
+            connectionLost: () => {},
+          }),
+          '127.0.0.1',
+          0,
+          { ssl: serverContext() },
+        );
+        const socket = tls.connect({ port: serverPort(server), host: '127.0.0.1', servername: 'localhost', ca: certs.caPem });
+        try {
+          socket.on('error', () => {});
+          await within(5, new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject)));
+          let flushed = false;
+          socket.write(Buffer.alloc(total, 5), () => void (flushed = true));
+          await within(5, firstData);
+          const atPause = received;
+          await sleep(0.5);
+          // Nothing reached the paused protocol, and the peer's write is held
+          // back: the kernel's socket buffers take a few MiB, not 32.
+          expect(received).toBe(atPause);
+          expect(flushed).toBe(false);
+          expect(socket.writableLength).toBeGreaterThan(0);
+        } finally {
+          socket.destroy();
+          server.close();
+          server.closeClients();
+          await within(5, server.waitClosed());
+        }
+      });
+
       test("the peer's close_notify right behind its data: all the data, then eofReceived, then connectionLost(null); ours goes back", async ({ loop }) => {
         const payload = pattern(300_000, 3);
         const events: string[] = [];

@@ -30,6 +30,15 @@ export const SSL_SHUTDOWN_TIMEOUT = 30;
 /** After this many writes to a closed TLS connection, each further one logs a warning. */
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 const DEFAULT_HIGH_WATER = 64 * 1024;
+/**
+ * Ciphertext taken in while the app has paused reading before the raw
+ * transport stops reading too (asyncio's SSL read high-water mark). Node's
+ * TLSSocket stops pulling from the Duplex once its own buffer is full, so
+ * the Duplex fills and its push says so long before this; Deno's keeps
+ * pulling and holds what it read out of sight, so without this bound a
+ * paused app let the whole stream pile up in memory there.
+ */
+const PAUSED_INTAKE_HIGH_WATER = 256 * 1024;
 
 type AppProtocol = BaseProtocolContract & Partial<ProtocolContract> & Partial<BufferedProtocolContract>;
 type State = 'handshake' | 'wrapped' | 'shutdown' | 'closed';
@@ -118,6 +127,12 @@ export class SSLProtocol {
   /** @internal */ _rawWritePaused = false;
   /** @internal */ _rawReadPausedByPipe = false;
   /** @internal */ _appReadingPaused = false;
+  /** @internal Ciphertext bytes received since the app paused reading (see PAUSED_INTAKE_HIGH_WATER). */
+  /** @internal */ _pausedIntake = 0;
+  /** @internal The paused-intake bound holds the raw transport's reading. */
+  /** @internal */ _rawReadPausedByIntake = false;
+  /** @internal This protocol paused the raw transport's reading (for the Duplex, the intake bound, or both). */
+  /** @internal */ _rawReadStopped = false;
   /** @internal */ _early: Buffer[] = [];
   /** @internal */ _peerClosed = false;
   /** @internal */ _sentCloseNotify = false;
@@ -170,8 +185,13 @@ export class SSLProtocol {
   dataReceived(data: Uint8Array): void {
     const pipe = this._pipe;
     if (pipe === null || pipe.destroyed || this._state === 'closed') return;
-    if (!pipe.push(data) && !this._rawReadPausedByPipe) {
-      this._rawReadPausedByPipe = true;
+    if (!pipe.push(data)) this._rawReadPausedByPipe = true;
+    if (this._appReadingPaused && this._state === 'wrapped') {
+      this._pausedIntake += data.length;
+      if (this._pausedIntake >= PAUSED_INTAKE_HIGH_WATER) this._rawReadPausedByIntake = true;
+    }
+    if ((this._rawReadPausedByPipe || this._rawReadPausedByIntake) && !this._rawReadStopped) {
+      this._rawReadStopped = true;
       this._raw?.pauseReading();
     }
   }
@@ -388,8 +408,14 @@ export class SSLProtocol {
   }
 
   private _pipeWantsData(): void {
-    if (!this._rawReadPausedByPipe) return;
     this._rawReadPausedByPipe = false;
+    this._resumeRawReading();
+  }
+
+  /** The raw transport reads again once neither the Duplex nor the paused-intake bound holds it. */
+  private _resumeRawReading(): void {
+    if (!this._rawReadStopped || this._rawReadPausedByPipe || this._rawReadPausedByIntake) return;
+    this._rawReadStopped = false;
     if (this._state !== 'closed') this._raw?.resumeReading();
   }
 
@@ -494,10 +520,18 @@ export class SSLProtocol {
   /** @internal */
   _setReading(reading: boolean): void {
     this._appReadingPaused = !reading;
+    this._pausedIntake = 0;
+    if (reading && this._rawReadPausedByIntake) {
+      this._rawReadPausedByIntake = false;
+      this._resumeRawReading();
+    }
     const tlsSocket = this._tls;
     if (tlsSocket === null || this._state === 'handshake') return;
-    if (reading) tlsSocket.resume();
-    else tlsSocket.pause();
+    if (reading) {
+      tlsSocket.resume();
+    } else {
+      tlsSocket.pause();
+    }
   }
 
   // --- Closing ---

@@ -54,7 +54,7 @@ function message(size: number, seed: number): Buffer {
 }
 
 describe.skipIf(!status.ok || !certificatesAvailable || !posix)(
-  `writeSend over a loopback socket${status.ok ? '' : ` (skipped: ${status.reason})`}${certificatesAvailable ? '' : ' (skipped: no certificates)'}${posix ? '' : ' (skipped: on Windows writeSend sends nothing, and Node's handles have no fd)'}`,
+  `writeSend over a loopback socket${status.ok ? '' : ` (skipped: ${status.reason})`}${certificatesAvailable ? '' : ' (skipped: no certificates)'}${posix ? '' : ' (skipped: on Windows writeSend sends nothing, and Node handles have no fd)'}`,
   () => {
     let serverContext: NativeTlsContext;
     let clientContext: NativeTlsContext;

@@ -324,7 +324,9 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     AddonData& data = Slab(info, 1, &offset);
     int32_t fd = IntArgument(info, 2, "fd", 0, INT32_MAX);
     if (data.state_length < kStateLengthForSend) throw Napi::RangeError::New(env, "writeSend() needs a state of at least 6 elements (setSlab)");
-#ifndef _WIN32
+#ifdef _WIN32
+    (void)fd;
+#else
     if (fd != checked_fd_) {
       if (!IsStreamSocket(fd)) throw Napi::TypeError::New(env, "fd must be a stream socket");
       checked_fd_ = fd;

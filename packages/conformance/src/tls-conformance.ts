@@ -11,6 +11,7 @@ import {
   ConnectionAbortedError,
   ConnectionResetError,
   NotImplementedError,
+  OSError,
   RuntimeError,
   SendfileNotAvailableError,
   SSLCertVerificationError,
@@ -887,6 +888,99 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           server.close();
           server.closeClients();
           await within(5, server.waitClosed());
+        }
+      });
+
+      test('4 MiB of writes the socket takes only part of, then close(): the peer gets every byte in order, then close_notify; connectionLost(null)', async ({ loop }) => {
+        const received: Buffer[] = [];
+        let ended: () => void = () => {};
+        const end = new Promise<void>((resolve) => (ended = resolve));
+        let reader: tls.TLSSocket | null = null;
+        const node = await nodeServer(
+          tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => {
+            // Not read until the client has written everything and closed.
+            socket.pause();
+            reader = socket;
+            socket.on('data', (data: Buffer) => received.push(data));
+            socket.on('end', () => ended());
+            socket.on('error', () => {});
+          }),
+        );
+        try {
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          const written: Buffer[] = [];
+          for (let index = 0; index < 64; index++) {
+            const piece = pattern(65536, index);
+            written.push(piece);
+            transport.write(piece);
+          }
+          // Some of it waits: in the socket transport's buffer, or as plaintext.
+          expect(transport.getWriteBufferSize()).toBeGreaterThan(0);
+          transport.write(Buffer.from('last'));
+          written.push(Buffer.from('last'));
+          transport.close();
+          for (let wait = 0; wait < 500 && reader === null; wait++) await sleep(0.01);
+          (reader as tls.TLSSocket | null)!.resume();
+          await within(10, end);
+          expect(Buffer.concat(received).equals(Buffer.concat(written))).toBe(true);
+          expect(await within(10, protocol.lost)).toBe(null);
+        } finally {
+          await node.close();
+        }
+      });
+
+      test('abort() in the middle of writes the socket cannot take: connectionLost(null) once, nothing reported, later writes dropped', async ({ loop, errors }) => {
+        const node = await nodeServer(
+          tls.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (socket) => {
+            socket.pause();
+            socket.on('error', () => {});
+          }),
+        );
+        try {
+          let lostCalls = 0;
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          const original = protocol.connectionLost.bind(protocol);
+          protocol.connectionLost = (error: unknown) => {
+            lostCalls++;
+            original(error);
+          };
+          for (let index = 0; index < 64; index++) transport.write(pattern(65536, index));
+          expect(transport.getWriteBufferSize()).toBeGreaterThan(0);
+          transport.abort();
+          transport.write(Buffer.from('after abort'));
+          expect(await within(5, protocol.lost)).toBe(null);
+          await sleep(0.05);
+          expect(lostCalls).toBe(1);
+          expect(errors).toEqual([]);
+        } finally {
+          await node.close();
+        }
+      });
+
+      test("the peer resets the connection while we write: connectionLost gets the socket's OSError", async ({ loop }) => {
+        const serverSide = nodeServerSideTls();
+        const node = await nodeServer(
+          net.createServer((plain) => {
+            const secure = serverSide.wrap(plain);
+            secure.on('error', () => {});
+            plain.on('error', () => {});
+            // At the first data: an RST (SO_LINGER 0), no close_notify.
+            secure.once('data', () => plain.resetAndDestroy());
+          }),
+        );
+        try {
+          const [transport, protocol] = await within(5, loop.createConnection(() => new Recorder(loop), '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
+          transport.write(Buffer.from('hello'));
+          for (let round = 0; round < 200 && !protocol.lost.done(); round++) {
+            transport.write(pattern(4096, round));
+            await sleep(0.01);
+          }
+          const error = await within(5, protocol.lost);
+          expect(OSError.isInstance(error), String(error)).toBe(true);
+          expect(typeof (error as OSError).errno).toBe('number');
+        } finally {
+          await node.close();
+          await serverSide.gone();
         }
       });
 

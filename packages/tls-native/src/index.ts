@@ -11,6 +11,9 @@ export const FLAG_FAILED = 4;
 /** `feed` flag: the plaintext did not all fit after the offset: feed again (null) with more room. */
 export const FLAG_MORE_PLAINTEXT = 8;
 
+/** `writeSend`'s state [5] when it sent nothing (the records did not fit in the slab, or Windows). */
+export const NOT_SENT = -2147483648;
+
 /**
  * Whether native TLS works in this process: the addon loads (a prebuild or
  * a local build) and the runtime exports OpenSSL 3. Never throws.

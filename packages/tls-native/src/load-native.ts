@@ -29,7 +29,8 @@ export interface NativeTlsContext {
  * array says where: [0] plaintext bytes (at the offset), [1] ciphertext
  * offset (or -1: it did not fit, `drain()` it), [2] ciphertext bytes, [3]
  * ciphertext from the peer not decrypted yet, [4] the offset after what
- * the call wrote.
+ * the call wrote, [5] (`writeSend`, with a state of 6 or more) the bytes
+ * send(2) took, `-errno`, or `NOT_SENT`.
  */
 export interface NativeTlsConnection {
   /**
@@ -40,6 +41,15 @@ export interface NativeTlsConnection {
   feed(data: Uint8Array | null, readPlaintext: boolean, offset: number): number;
   /** Encrypts; returns the bytes taken (all, or 0 until OpenSSL has read), or -1 (`error()`). */
   write(data: Uint8Array, offset: number): number;
+  /**
+   * `write`, then, when the records went into the slab, one send(2) of them
+   * on `fd` (a stream socket, else a TypeError; non-blocking): state [5] is
+   * the bytes it took (0 when it would block), `-errno` when it failed, or
+   * `NOT_SENT` (the records did not fit in the slab; on Windows always).
+   * The caller sends or buffers the rest, in order. Needs a state of at
+   * least 6 elements.
+   */
+  writeSend(data: Uint8Array, offset: number, fd: number): number;
   /** Queues our close_notify (the ciphertext, as the state says). */
   shutdown(offset: number): void;
   /** Copies the ciphertext that did not fit in the slab into `target`; returns its length. */
@@ -57,7 +67,7 @@ export interface NativeTlsConnection {
 export interface NativeTls {
   Context: new (serverSide: boolean) => NativeTlsContext;
   Connection: new (context: NativeTlsContext, verifyMode: number, hostname: string, checkHostname: boolean, sni: boolean) => NativeTlsConnection;
-  /** The Uint8Array every connection's calls write into from now on, and the Int32Array (5 long) they report in. */
+  /** The Uint8Array every connection's calls write into from now on, and the Int32Array (5 long; 6 for `writeSend`) they report in. */
   setSlab(slab: Uint8Array, state: Int32Array): void;
   /** OpenSSL_version_num() of the running process. */
   openSslVersion: number;

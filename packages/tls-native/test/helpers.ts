@@ -53,7 +53,7 @@ function readPems(dir: string): Pems {
 }
 
 const slab = Buffer.alloc(1 << 20);
-const state = new Int32Array(5);
+const state = new Int32Array(6);
 let offset = 0;
 
 /** Room in the shared test slab (it is reset when it runs low: the tests copy what they keep). */
@@ -102,6 +102,13 @@ export function write(side: Side, data: Uint8Array, at?: number): [number, Buffe
   if (at !== undefined) start = at;
   const taken = side.connection.write(data, start);
   return [taken, ciphertextOf(side.connection)];
+}
+
+/** `writeSend` on a side: [bytes taken, the ciphertext (copied), what send(2) did (the state's [5])]. */
+export function writeSend(side: Side, data: Uint8Array, fd: number): [number, Buffer | null, number] {
+  const taken = side.connection.writeSend(data, room(), fd);
+  const sent = state[5]!;
+  return [taken, ciphertextOf(side.connection), sent];
 }
 
 /** Ciphertext from the peer the last call left undecrypted (the state's [3]). */

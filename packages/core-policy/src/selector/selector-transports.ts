@@ -10,8 +10,8 @@ import {
   type Transport,
 } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
-import { sysConstant, type SocketAddress, type SocketLike } from '../net/socket-module.js';
-import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
+import { sysConstant, sysModule, type SocketAddress, type SocketLike } from '../net/socket-module.js';
+import { CONSUMES_RECEIVED_DATA, START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import { BaseTransport, MAX_READ_SIZE, OWNS_RECEIVED_DATA, checkBytes, checkDatagramAddress, type AnyProtocol } from '../base/base-transport.js';
 import type { TransportOwner } from '../base/server.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
@@ -153,14 +153,19 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       this._eofReceived();
       return;
     }
-    const data = slab.subarray(slabOffset, slabOffset + count);
+    const start = slabOffset;
+    const data = slab.subarray(start, start + count);
     // Keep the next read 8-byte aligned, so views of the slab stay usable as typed arrays.
-    slabOffset += (count + 7) & ~7;
+    const end = (slabOffset += (count + 7) & ~7);
+    const protocol = this._protocol;
+    const read = slab;
     try {
-      this._protocol.dataReceived!(data);
+      protocol.dataReceived!(data);
     } catch (error) {
       this._fatalError(error, 'Fatal error: protocol.dataReceived() call failed.');
     }
+    // A protocol that never keeps the view (native TLS): its region is read into again.
+    if ((protocol as { [CONSUMES_RECEIVED_DATA]?: boolean })[CONSUMES_RECEIVED_DATA] === true && slab === read && slabOffset === end) slabOffset = start;
   }
 
   /** @internal BufferedProtocol: receive straight into the protocol's buffer. */
@@ -280,6 +285,36 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
         this._shutdownWrite();
       }
     }
+  }
+
+  /** @internal Whether the socket is an `@evloop/sys` socket (a real fd that send(2) may use); found on first ask. */
+  _osSocket: boolean | undefined = undefined;
+
+  /**
+   * @internal Native TLS over this transport sends its records itself, with
+   * one send(2) in the call that encrypts them, while this transport could
+   * send at once: nothing buffered, open, no EOF or sendfile. The fd to send
+   * on then, else -1 (then it writes as anyone does). What the socket did not
+   * take goes to {@link _directSendRest}, a failure to {@link _directSendFailed}.
+   */
+  _directSendFd(): number {
+    if (this._bufferSize !== 0 || this._eof || this._closing || this._connLost !== 0 || this._sendfileWaiter !== null || this._sock === null) return -1;
+    if (this._osSocket === undefined) this._osSocket = process.platform !== 'win32' && this._sock instanceof sysModule().Socket;
+    return this._osSocket ? this._sock.fileno() : -1;
+  }
+
+  /** @internal The part of a direct send (see `_directSendFd`) the socket did not take: buffered as `write` buffers it. */
+  _directSendRest(data: Uint8Array): void {
+    if (this._buffers === NO_BUFFERS) this._buffers = [];
+    this._loop._addCallbackArg(this._fd, EVENT_WRITE, writeReady, this);
+    this._buffers.push(data);
+    this._bufferSize += data.length;
+    this._maybePauseProtocol();
+  }
+
+  /** @internal A direct send failed (not EAGAIN): as a failed `write`. */
+  _directSendFailed(error: unknown): void {
+    this._fatalError(error, 'Fatal write error on socket transport');
   }
 
   private _shutdownWrite(): void {

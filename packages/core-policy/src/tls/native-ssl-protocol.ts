@@ -1,12 +1,12 @@
 import net from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { markAsUntransferable } from 'node:worker_threads';
-import type { BaseProtocol as BaseProtocolContract } from '@evloop/interface';
+import { osErrorFromErrno, type BaseProtocol as BaseProtocolContract } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import type { NativeTlsBinding, NativeTlsConnectionBinding, TlsNativeModule } from './native-tls.js';
-import { START_TLS_COMPATIBLE, type RawStreamTransport } from './raw-transport.js';
+import { CONSUMES_RECEIVED_DATA, START_TLS_COMPATIBLE, isDirectSendTransport, type DirectSendTransport, type RawStreamTransport } from './raw-transport.js';
 import { CERT_NONE, CERT_REQUIRED } from './ssl-context.js';
 import type { SSLContext } from './ssl-context.js';
 import { SSLProtocol, toSslError, type SSLProtocolOptions } from './ssl-protocol.js';
@@ -23,6 +23,9 @@ const CIPHERTEXT_OFFSET = 1;
 const CIPHERTEXT_LENGTH = 2;
 const BUFFERED_IN = 3;
 const NEXT_OFFSET = 4;
+/** writeSend's: the bytes send(2) took, -errno, or NOT_SENT. */
+const SENT = 5;
+const NOT_SENT = -2147483648;
 
 /**
  * The slab every native connection of this thread writes into, and where
@@ -38,7 +41,7 @@ interface Slab {
 const SLAB_KEY = Symbol.for('evloop.tlsNativeSlab');
 function sharedSlab(): Slab {
   const holder = globalThis as { [SLAB_KEY]?: Slab };
-  holder[SLAB_KEY] ??= { binding: null, buffer: Buffer.alloc(0), offset: 0, state: new Int32Array(5) };
+  holder[SLAB_KEY] ??= { binding: null, buffer: Buffer.alloc(0), offset: 0, state: new Int32Array(6) };
   return holder[SLAB_KEY];
 }
 
@@ -192,6 +195,8 @@ export class NativeSSLProtocol extends SSLProtocol {
   /** @internal Plaintext not encrypted yet: the socket transport paused writing (or OpenSSL must read first). */
   /** @internal */ _backlog: Uint8Array[] = [];
   /** @internal */ _sslObject: NativeSslObject | null = null;
+  /** @internal The socket transport, when records can be sent from the native call that makes them (writeSend). */
+  _direct: DirectSendTransport | null = null;
 
   constructor(
     loop: BaseEventLoop,
@@ -224,6 +229,7 @@ export class NativeSSLProtocol extends SSLProtocol {
       const sni = hostname !== '' && net.isIP(hostname) === 0;
       const checkHostname = !this._serverSide && context.checkHostname && hostname !== '';
       this._connection = new binding.Connection(context._nativeContext(binding), verify, hostname, checkHostname, sni);
+      if (isDirectSendTransport(transport) && typeof this._connection.writeSend === 'function' && sharedSlab().state.length > SENT) this._direct = transport;
       // A client speaks first: the ClientHello.
       if (!this._serverSide) this._feed(null);
     } catch (error) {
@@ -316,6 +322,9 @@ export class NativeSSLProtocol extends SSLProtocol {
     const connection = this._connection!;
     const slab = slabRoom(this._binding, data.length + (data.length >> 8) + 64);
     const start = slab.offset;
+    const direct = this._direct;
+    const fd = direct === null ? -1 : direct._directSendFd();
+    if (fd >= 0) return this._encryptAndSend(data, slab, start, direct!, fd);
     const taken = connection.write(data, start);
     const ciphertext = takeCiphertext(slab, connection);
     slab.offset = slab.state[NEXT_OFFSET]!;
@@ -336,6 +345,37 @@ export class NativeSSLProtocol extends SSLProtocol {
       ) {
         slab.offset = start;
       }
+    }
+    if (taken < 0) {
+      this._fatalError(toSslError(connection.error()), 'Fatal error on SSL transport');
+      return false;
+    }
+    return taken === data.length;
+  }
+
+  /**
+   * `_encrypt` while the socket transport has nothing buffered: the same
+   * native call sends the records (send(2)); what the socket does not take
+   * is buffered by the transport, a failure is the transport's write error.
+   * A message the socket takes whole needs no view of the slab and leaves
+   * its region free.
+   */
+  private _encryptAndSend(data: Uint8Array, slab: Slab, start: number, direct: DirectSendTransport, fd: number): boolean {
+    const connection = this._connection!;
+    const taken = connection.writeSend!(data, start, fd);
+    const state = slab.state;
+    const sent = state[SENT]!;
+    const length = state[CIPHERTEXT_LENGTH]!;
+    if (sent === NOT_SENT) {
+      // The records did not fit in the slab: the transport sends them.
+      const ciphertext = takeCiphertext(slab, connection);
+      slab.offset = state[NEXT_OFFSET]!;
+      if (ciphertext !== null) this._raw?.write(ciphertext);
+    } else if (sent < 0) {
+      direct._directSendFailed(osErrorFromErrno(-sent, 'send'));
+    } else if (sent < length) {
+      slab.offset = state[NEXT_OFFSET]!;
+      direct._directSendRest(slab.buffer.subarray(start + sent, start + length));
     }
     if (taken < 0) {
       this._fatalError(toSslError(connection.error()), 'Fatal error on SSL transport');
@@ -431,3 +471,6 @@ export class NativeSSLProtocol extends SSLProtocol {
     return `<SSLProtocol ${this._serverSide ? 'server' : 'client'} ${this._state} native>`;
   }
 }
+
+// dataReceived's buffer is read in place by the native call; what OpenSSL leaves unread is copied.
+Object.defineProperty(NativeSSLProtocol.prototype, CONSUMES_RECEIVED_DATA, { value: true });

@@ -27,6 +27,8 @@ export interface NativeTlsContextBinding {
 export interface NativeTlsConnectionBinding {
   feed(data: Uint8Array | null, readPlaintext: boolean, offset: number): number;
   write(data: Uint8Array, offset: number): number;
+  /** Absent from an older addon. */
+  writeSend?(data: Uint8Array, offset: number, fd: number): number;
   shutdown(offset: number): void;
   drain(target: Uint8Array): number;
   error(): Error;

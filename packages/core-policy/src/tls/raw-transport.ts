@@ -7,6 +7,14 @@ import type { Transport } from '@evloop/interface';
 export const START_TLS_COMPATIBLE: unique symbol = Symbol.for('evloop.startTlsCompatible');
 
 /**
+ * Set (to true) on a protocol that never keeps a `dataReceived` buffer past
+ * the call (native TLS reads the ciphertext in place and copies what it
+ * leaves unread): the selector socket transport then reads into that region
+ * again, so receiving takes no fresh memory.
+ */
+export const CONSUMES_RECEIVED_DATA: unique symbol = Symbol.for('evloop.consumesReceivedData');
+
+/**
  * What TLS needs of the stream transport under it, whichever family made
  * it: the `Transport` contract, plus closing at once with an error for the
  * protocol's `connectionLost` (asyncio's `_force_close`, used when a TLS
@@ -23,4 +31,22 @@ export interface RawStreamTransport extends Transport {
 
 export function isStartTlsCompatible(transport: unknown): transport is RawStreamTransport {
   return typeof transport === 'object' && transport !== null && (transport as { [START_TLS_COMPATIBLE]?: unknown })[START_TLS_COMPATIBLE] === true;
+}
+
+/**
+ * A stream transport that lets native TLS send its records itself (one
+ * native call encrypts and send(2)s them) while nothing is buffered: the
+ * selector socket transport on a POSIX socket.
+ */
+export interface DirectSendTransport {
+  /** The fd to send on now, or -1 (then write as usual). */
+  _directSendFd(): number;
+  /** What the socket did not take: buffered, in order, as `write` buffers it (the view is kept). */
+  _directSendRest(data: Uint8Array): void;
+  /** The send failed: as a failed `write` (a fatal error). */
+  _directSendFailed(error: unknown): void;
+}
+
+export function isDirectSendTransport(transport: unknown): transport is DirectSendTransport {
+  return typeof (transport as Partial<DirectSendTransport> | null)?._directSendFd === 'function';
 }

@@ -9,6 +9,12 @@
 #include <memory>
 #include <string>
 
+#ifndef _WIN32
+#include <cerrno>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#endif
+
 #include "tls_engine.h"
 
 namespace evloop_tls {
@@ -73,6 +79,7 @@ struct AddonData {
   // Where each call reports: see kState* below.
   Napi::ObjectReference state_ref;
   int32_t* state = nullptr;
+  size_t state_length = 0;
 };
 
 // The Int32Array setSlab() was given, written by feed/write/shutdown.
@@ -83,7 +90,39 @@ enum StateIndex : int {
   kStateBufferedIn = 3,        // ciphertext from the peer not decrypted yet
   kStateNextOffset = 4,        // the slab offset after what this call wrote
   kStateLength = 5,
+  kStateSent = 5,              // writeSend: bytes the socket took, -errno, or kNotSent
+  kStateLengthForSend = 6,
 };
+// writeSend sent nothing: the records did not go into the slab (or Windows).
+constexpr int32_t kNotSent = INT32_MIN;
+
+#ifndef _WIN32
+// Whether fd is a stream socket (checked once per connection and fd: sending
+// on whatever fd a caller names must not write into a file or a pipe).
+bool IsStreamSocket(int fd) {
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !S_ISSOCK(info.st_mode)) return false;
+  int type = 0;
+  socklen_t length = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_STREAM;
+}
+
+#ifdef MSG_NOSIGNAL
+constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+constexpr int kSendFlags = 0;  // macOS: @evloop/sys sets SO_NOSIGPIPE on its sockets
+#endif
+
+// One send(2), as the socket transport's: the count taken, 0 when it would block, or -errno.
+int32_t SendOnce(int fd, const uint8_t* bytes, size_t length) {
+  ssize_t sent;
+  do sent = send(fd, bytes, length, kSendFlags);
+  while (sent == -1 && errno == EINTR);
+  if (sent >= 0) return static_cast<int32_t>(sent);
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+  return -errno;
+}
+#endif
 
 }  // namespace
 
@@ -165,6 +204,7 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
                        {
                            InstanceMethod<&ConnectionWrap::Feed>("feed"),
                            InstanceMethod<&ConnectionWrap::Write>("write"),
+                           InstanceMethod<&ConnectionWrap::WriteSend>("writeSend"),
                            InstanceMethod<&ConnectionWrap::Shutdown>("shutdown"),
                            InstanceMethod<&ConnectionWrap::Info>("info"),
                            InstanceMethod<&ConnectionWrap::PeerCertificate>("peerCertificate"),
@@ -271,6 +311,44 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     return Napi::Number::New(info.Env(), static_cast<double>(taken));
   }
 
+  // writeSend(data, offset, fd) -> as write(), then the records (when they
+  // went into the slab) are sent on the stream socket fd with one send(2):
+  // state[5] says how many bytes it took (0 when it would block), -errno, or
+  // INT32_MIN when nothing was sent (the records did not fit in the slab, or
+  // Windows). The caller buffers what is left, in order, as its transport would.
+  Napi::Value WriteSend(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    TlsConnection& connection = Live(info);
+    Bytes input = BytesArgument(info, 0, "data");
+    size_t offset = 0;
+    AddonData& data = Slab(info, 1, &offset);
+    int32_t fd = IntArgument(info, 2, "fd", 0, INT32_MAX);
+    if (data.state_length < kStateLengthForSend) throw Napi::RangeError::New(env, "writeSend() needs a state of at least 6 elements (setSlab)");
+#ifdef _WIN32
+    (void)fd;
+#else
+    if (fd != checked_fd_) {
+      if (!IsStreamSocket(fd)) throw Napi::TypeError::New(env, "fd must be a stream socket");
+      checked_fd_ = fd;
+    }
+#endif
+    data.state[kStateSent] = kNotSent;
+    connection.BeginDirectOutput(data.slab + offset, data.slab_length - offset);
+    long taken = connection.Write(input.data, input.length);
+    size_t placed = connection.EndDirectOutput();
+    if (placed > 0 && connection.pending_ciphertext_out() == 0) {
+      data.state[kStateCiphertextOffset] = static_cast<int32_t>(offset);
+      data.state[kStateCiphertextLength] = static_cast<int32_t>(placed);
+      data.state[kStateNextOffset] = static_cast<int32_t>(offset + placed);
+#ifndef _WIN32
+      data.state[kStateSent] = SendOnce(fd, data.slab + offset, placed);
+#endif
+    } else {
+      PlaceCiphertext(data, connection, offset);
+    }
+    return Napi::Number::New(env, static_cast<double>(taken));
+  }
+
   // shutdown(offset): queues our close_notify; the ciphertext as the state says.
   void Shutdown(const Napi::CallbackInfo& info) {
     TlsConnection& connection = Live(info);
@@ -341,6 +419,7 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
 
   std::unique_ptr<TlsConnection> connection_;
   Napi::ObjectReference context_ref_;
+  int32_t checked_fd_ = -1;  // writeSend's fd, found to be a stream socket
 };
 
 // setSlab(slab, state): the Uint8Array calls write into from now on, and the
@@ -361,6 +440,7 @@ static void SetSlab(const Napi::CallbackInfo& info) {
   data.slab = bytes.Data();
   data.slab_length = bytes.ByteLength();
   data.state = words.Data();
+  data.state_length = words.ElementLength();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -1009,7 +1009,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
    * never queued twice): `callSoon` without the allocation.
    */
   _callSoonHandle(handle: Handle): void {
-    this._checkClosed();
+    if (this._closed) this._checkClosed();
     this._ready.push(handle);
     if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
   }

@@ -24,6 +24,43 @@ describe('await sleep(0) in an async-function task (no future, one loop turn)', 
     expect(events).toEqual(['main 0', 'other 0', 'slept 0', 'main 1', 'other 1', 'slept 1', 'main 2', 'other 2', 'slept 2']);
   });
 
+  it('the resume waits behind callbacks queued before the sleep(0), and comes back before the next turn; a cancel() and uncancel() in between change nothing', async () => {
+    const events = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const task = loop.createTask(async () => {
+        for (let i = 0; i < 3; i++) {
+          loop.callSoon(() => {
+            seen.push(`queued before ${i}`);
+            loop.callSoon(() => seen.push(`next turn ${i}`));
+          });
+          seen.push(await sleep(0, `resumed ${i}`));
+        }
+        return 'done';
+      });
+      // The task's first step queued its callback and its resume handle; ask
+      // to cancel, then take it back, before that handle runs.
+      await sleep(0);
+      seen.push('cancel and uncancel');
+      task.cancel();
+      task.uncancel();
+      seen.push(await task);
+      return seen;
+    });
+    expect(events).toEqual([
+      'cancel and uncancel',
+      'queued before 0',
+      'resumed 0',
+      'next turn 0',
+      'queued before 1',
+      'resumed 1',
+      'next turn 1',
+      'queued before 2',
+      'resumed 2',
+      'next turn 2',
+      'done',
+    ]);
+  });
+
   it('cancel() throws CancelledError at that await, with its message; the task may catch it and go on', async () => {
     const outcome = await onLoop(async (loop) => {
       const seen: string[] = [];

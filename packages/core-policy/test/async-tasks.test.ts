@@ -61,6 +61,56 @@ describe('await sleep(0) in an async-function task (no future, one loop turn)', 
     ]);
   });
 
+  it("as asyncio runs a task's step in its place: a task resumed from sleep(0) goes on to its next await before the callbacks queued after its resume, 40 tasks in order", async () => {
+    const { events, counts } = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const counts: number[] = [];
+      const tasks = [];
+      for (let i = 0; i < 40; i++) {
+        tasks.push(
+          loop.createTask(async () => {
+            const slept = sleep(0);
+            if (i === 39) loop.callSoon(() => seen.push('queued after the last resume'));
+            await slept;
+            seen.push(`resumed ${i}`);
+            await sleep(0);
+            seen.push(`again ${i}`);
+          }),
+        );
+      }
+      await sleep(0); // the tasks' first steps run in this turn
+      loop.setIterationObserver((stats) => counts.push(stats.callbacks));
+      for (const task of tasks) await task;
+      loop.setIterationObserver(null);
+      return { events: seen, counts };
+    });
+    const resumed = Array.from({ length: 40 }, (_, i) => `resumed ${i}`);
+    const again = Array.from({ length: 40 }, (_, i) => `again ${i}`);
+    expect(events).toEqual([...resumed, 'queued after the last resume', ...again]);
+    // The turn with the 40 resumes and the callback counts them all, though it paused between them.
+    expect(counts[0]).toBe(41);
+  });
+
+  it('a callback queued between two resumes waits for the first task to reach its next await, and runs before the second goes on', async () => {
+    const events = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const first = loop.createTask(async () => {
+        const slept = sleep(0);
+        loop.callSoon(() => seen.push('callback'));
+        await slept;
+        seen.push('first resumed');
+      });
+      const second = loop.createTask(async () => {
+        await sleep(0);
+        seen.push('second resumed');
+      });
+      await first;
+      await second;
+      return seen;
+    });
+    expect(events).toEqual(['first resumed', 'callback', 'second resumed']);
+  });
+
   it('cancel() throws CancelledError at that await, with its message; the task may catch it and go on', async () => {
     const outcome = await onLoop(async (loop) => {
       const seen: string[] = [];

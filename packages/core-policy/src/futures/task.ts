@@ -556,6 +556,10 @@ class ResumeSleepHandle extends Handle {
     this._task = task;
   }
 
+  static {
+    (ResumeSleepHandle.prototype as { _resumes: boolean })._resumes = true;
+  }
+
   override _run(): void {
     this._task._resumeSleep();
   }

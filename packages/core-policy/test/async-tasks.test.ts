@@ -24,6 +24,93 @@ describe('await sleep(0) in an async-function task (no future, one loop turn)', 
     expect(events).toEqual(['main 0', 'other 0', 'slept 0', 'main 1', 'other 1', 'slept 1', 'main 2', 'other 2', 'slept 2']);
   });
 
+  it('the resume waits behind callbacks queued before the sleep(0), and comes back before the next turn; a cancel() and uncancel() in between change nothing', async () => {
+    const events = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const task = loop.createTask(async () => {
+        for (let i = 0; i < 3; i++) {
+          loop.callSoon(() => {
+            seen.push(`queued before ${i}`);
+            loop.callSoon(() => seen.push(`next turn ${i}`));
+          });
+          seen.push(await sleep(0, `resumed ${i}`));
+        }
+        return 'done';
+      });
+      // The task's first step queued its callback and its resume handle; ask
+      // to cancel, then take it back, before that handle runs.
+      await sleep(0);
+      seen.push('cancel and uncancel');
+      task.cancel();
+      task.uncancel();
+      seen.push(await task);
+      return seen;
+    });
+    expect(events).toEqual([
+      'cancel and uncancel',
+      'queued before 0',
+      'resumed 0',
+      'next turn 0',
+      'queued before 1',
+      'resumed 1',
+      'next turn 1',
+      'queued before 2',
+      'resumed 2',
+      'next turn 2',
+      'done',
+    ]);
+  });
+
+  it("as asyncio runs a task's step in its place: a task resumed from sleep(0) goes on to its next await before the callbacks queued after its resume, 40 tasks in order", async () => {
+    const { events, counts } = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const counts: number[] = [];
+      const tasks = [];
+      for (let i = 0; i < 40; i++) {
+        tasks.push(
+          loop.createTask(async () => {
+            const slept = sleep(0);
+            if (i === 39) loop.callSoon(() => seen.push('queued after the last resume'));
+            await slept;
+            seen.push(`resumed ${i}`);
+            await sleep(0);
+            seen.push(`again ${i}`);
+          }),
+        );
+      }
+      await sleep(0); // the tasks' first steps run in this turn
+      loop.setIterationObserver((stats) => counts.push(stats.callbacks));
+      for (const task of tasks) await task;
+      loop.setIterationObserver(null);
+      return { events: seen, counts };
+    });
+    const resumed = Array.from({ length: 40 }, (_, i) => `resumed ${i}`);
+    const again = Array.from({ length: 40 }, (_, i) => `again ${i}`);
+    expect(events).toEqual([...resumed, 'queued after the last resume', ...again]);
+    // The turn with the 40 resumes and the callback counts them all, though it paused between them.
+    expect(counts[0]).toBe(41);
+  });
+
+  it('a callback queued between two resumes waits for the first task to reach its next await, and runs before the second goes on', async () => {
+    const events = await onLoop(async (loop) => {
+      const seen: string[] = [];
+      const first = loop.createTask(async () => {
+        const slept = sleep(0);
+        loop.callSoon(() => seen.push('callback'));
+        await slept;
+        seen.push('first resumed');
+      });
+      const second = loop.createTask(async () => {
+        await sleep(0);
+        seen.push('second resumed');
+      });
+      await first;
+      await second;
+      return seen;
+    });
+    expect(events).toEqual(['first resumed', 'callback', 'second resumed']);
+  });
+
   it('cancel() throws CancelledError at that await, with its message; the task may catch it and go on', async () => {
     const outcome = await onLoop(async (loop) => {
       const seen: string[] = [];

@@ -286,7 +286,7 @@ export class Task<T = unknown> extends Future<T> {
     this._sleepResolve = resolve;
     this._sleepReject = reject;
     let handle = this._resumeHandle;
-    if (handle === null) handle = this._resumeHandle = new Handle(() => this._resumeSleep(), null, this._loop);
+    if (handle === null) handle = this._resumeHandle = new ResumeSleepHandle(this as Task<unknown>);
     this._loop._callSoonHandle(handle);
     return promise;
   }
@@ -543,6 +543,30 @@ export class Task<T = unknown> extends Future<T> {
   }
 }
 
+
+/**
+ * @internal A task's `sleep(0)` resume handle (`Task._sleepZero`): runs
+ * `_resumeSleep` on the task itself, with no closure in between.
+ */
+class ResumeSleepHandle extends Handle {
+  /** @internal */ readonly _task: Task<unknown>;
+
+  constructor(task: Task<unknown>) {
+    super(resumeSleep, null, task._loop);
+    this._task = task;
+  }
+
+  static {
+    (ResumeSleepHandle.prototype as { _resumes: boolean })._resumes = true;
+  }
+
+  override _run(): void {
+    this._task._resumeSleep();
+  }
+}
+
+/** What a `ResumeSleepHandle` is called in messages; it runs `Task._resumeSleep`. */
+function resumeSleep(): void {}
 
 /**
  * The async-function task a `sleep(0)`, a stream read or `drain()` is

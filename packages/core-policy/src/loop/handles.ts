@@ -15,6 +15,12 @@ export class Handle implements HandleLike {
   /** @internal */ _cancelled = false;
   /** Where it was made (debug mode only). */
   /** @internal */ _sourceTraceback: string | undefined;
+  /** @internal Whether running it resumes an async-function task's `sleep(0)` (see `BaseEventLoop._runReady`); on the prototype. */
+  /** @internal */ declare readonly _resumes: boolean;
+
+  static {
+    (Handle.prototype as { _resumes: boolean })._resumes = false;
+  }
 
   constructor(callback: (...args: any[]) => unknown, args: unknown[] | null, loop: BaseEventLoop) {
     this._callback = callback;

@@ -25,6 +25,11 @@ export class Queue<T> {
     this.#length++;
   }
 
+  /** The oldest item, left in place; the caller checks `length` first. */
+  peek(): T {
+    return this.#items[this.#head] as T;
+  }
+
   /** Remove and return the oldest item; the caller checks `length` first. */
   shift(): T {
     const item = this.#items[this.#head] as T;

@@ -157,9 +157,15 @@ describe('timers on a running loop (real clock)', () => {
       // deadline), all falling due while the first callback runs, which
       // also cancels the second of them; then one more after them.
       const fired: { name: string; time: number; when: number }[] = [];
-      const tieA = loop.callLater(0.003, () => fired.push({ name: 'tieA', time: loop.time(), when: tieA.when() }));
-      const tieB = loop.callAt(tieA.when(), () => fired.push({ name: 'tieB', time: loop.time(), when: tieB.when() }));
-      const tieC = loop.callAt(tieA.when(), () => fired.push({ name: 'tieC', time: loop.time(), when: tieC.when() }));
+      const tieA = loop.callLater(0.003, () => {
+        fired.push({ name: 'tieA', time: loop.time(), when: tieA.when() });
+      });
+      const tieB = loop.callAt(tieA.when(), () => {
+        fired.push({ name: 'tieB', time: loop.time(), when: tieB.when() });
+      });
+      const tieC = loop.callAt(tieA.when(), () => {
+        fired.push({ name: 'tieC', time: loop.time(), when: tieC.when() });
+      });
       const first = loop.callAt(tieA.when() - 0.002, () => {
         fired.push({ name: 'first', time: loop.time(), when: first.when() });
         while (loop.time() < tieA.when()) {

@@ -151,6 +151,37 @@ describe('timers on a running loop (real clock)', () => {
       expect(fired).toEqual(Array.from({ length: count }, (_, i) => i));
     }));
 
+  it('timers that fall due while a callback runs: never before their deadline, ties in scheduling order, one cancelled meanwhile skipped', () =>
+    withLoop(newLoop, async ({ loop }) => {
+      // Three timers on one deadline (callLater, then callAt twice on its
+      // deadline), all falling due while the first callback runs, which
+      // also cancels the second of them; then one more after them.
+      const fired: { name: string; time: number; when: number }[] = [];
+      const tieA = loop.callLater(0.003, () => {
+        fired.push({ name: 'tieA', time: loop.time(), when: tieA.when() });
+      });
+      const tieB = loop.callAt(tieA.when(), () => {
+        fired.push({ name: 'tieB', time: loop.time(), when: tieB.when() });
+      });
+      const tieC = loop.callAt(tieA.when(), () => {
+        fired.push({ name: 'tieC', time: loop.time(), when: tieC.when() });
+      });
+      const first = loop.callAt(tieA.when() - 0.002, () => {
+        fired.push({ name: 'first', time: loop.time(), when: first.when() });
+        while (loop.time() < tieA.when()) {
+          /* busy until the ties are due */
+        }
+        tieB.cancel();
+      });
+      const after = loop.callAt(tieA.when() + 0.001, () => {
+        fired.push({ name: 'after', time: loop.time(), when: after.when() });
+        loop.stop();
+      });
+      await loop.runForever();
+      expect(fired.map((entry) => entry.name)).toEqual(['first', 'tieA', 'tieC', 'after']);
+      for (const entry of fired) expect(entry.time).toBeGreaterThanOrEqual(entry.when);
+    }));
+
   it('callLater/callAt: argument checks, closed loop, extra arguments', () =>
     withLoop(newLoop, async ({ loop }) => {
       expect(() => loop.callLater('1' as never, () => {})).toThrow(/delay must be a number/);

@@ -556,14 +556,11 @@ class ResumeSleepHandle extends Handle {
     this._task = task;
   }
 
-  static {
-    (ResumeSleepHandle.prototype as { _resumes: boolean })._resumes = true;
-  }
-
   override _run(): void {
     this._task._resumeSleep();
   }
 }
+(ResumeSleepHandle.prototype as { _resumes: boolean })._resumes = true;
 
 /** What a `ResumeSleepHandle` is called in messages; it runs `Task._resumeSleep`. */
 function resumeSleep(): void {}

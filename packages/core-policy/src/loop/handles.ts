@@ -18,10 +18,6 @@ export class Handle implements HandleLike {
   /** @internal Whether running it resumes an async-function task's `sleep(0)` (see `BaseEventLoop._runReady`); on the prototype. */
   /** @internal */ declare readonly _resumes: boolean;
 
-  static {
-    (Handle.prototype as { _resumes: boolean })._resumes = false;
-  }
-
   constructor(callback: (...args: any[]) => unknown, args: unknown[] | null, loop: BaseEventLoop) {
     this._callback = callback;
     this._args = args;
@@ -69,6 +65,9 @@ export class Handle implements HandleLike {
     return `<${this.constructor.name} ${state}>`;
   }
 }
+// Set after the class, not in a static block: a static block naming the
+// class makes the bundler rename it (`_Handle`), which messages would show.
+(Handle.prototype as { _resumes: boolean })._resumes = false;
 
 /**
  * @internal A handle whose callback takes exactly one argument, kept in a

@@ -297,18 +297,29 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     Bytes input = BytesArgument(info, 0, "data");
     size_t offset = 0;
     AddonData& data = Slab(info, 1, &offset);
-    // The records go straight into the slab while they fit (the usual case: JS asks for room enough).
+    size_t placed = 0;
+    long taken = WriteIntoSlab(connection, data, offset, input, &placed);
+    return Napi::Number::New(info.Env(), static_cast<double>(taken));
+  }
+
+  // SSL_write of `input`, its records straight into the slab at `offset`
+  // while they fit (the usual case: JS asks for room enough); the state says
+  // where the ciphertext is. `*placed` is its length when it is all in the
+  // slab in one piece, else 0 (then it went through PlaceCiphertext).
+  static long WriteIntoSlab(TlsConnection& connection, AddonData& data, size_t offset, const Bytes& input, size_t* placed) {
     connection.BeginDirectOutput(data.slab + offset, data.slab_length - offset);
     long taken = connection.Write(input.data, input.length);
-    size_t placed = connection.EndDirectOutput();
-    if (placed > 0 && connection.pending_ciphertext_out() == 0) {
+    size_t direct = connection.EndDirectOutput();
+    if (direct > 0 && connection.pending_ciphertext_out() == 0) {
       data.state[kStateCiphertextOffset] = static_cast<int32_t>(offset);
-      data.state[kStateCiphertextLength] = static_cast<int32_t>(placed);
-      data.state[kStateNextOffset] = static_cast<int32_t>(offset + placed);
+      data.state[kStateCiphertextLength] = static_cast<int32_t>(direct);
+      data.state[kStateNextOffset] = static_cast<int32_t>(offset + direct);
+      *placed = direct;
     } else {
       PlaceCiphertext(data, connection, offset);
+      *placed = 0;
     }
-    return Napi::Number::New(info.Env(), static_cast<double>(taken));
+    return taken;
   }
 
   // writeSend(data, offset, fd) -> as write(), then the records (when they
@@ -333,19 +344,11 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
     }
 #endif
     data.state[kStateSent] = kNotSent;
-    connection.BeginDirectOutput(data.slab + offset, data.slab_length - offset);
-    long taken = connection.Write(input.data, input.length);
-    size_t placed = connection.EndDirectOutput();
-    if (placed > 0 && connection.pending_ciphertext_out() == 0) {
-      data.state[kStateCiphertextOffset] = static_cast<int32_t>(offset);
-      data.state[kStateCiphertextLength] = static_cast<int32_t>(placed);
-      data.state[kStateNextOffset] = static_cast<int32_t>(offset + placed);
+    size_t placed = 0;
+    long taken = WriteIntoSlab(connection, data, offset, input, &placed);
 #ifndef _WIN32
-      data.state[kStateSent] = SendOnce(fd, data.slab + offset, placed);
+    if (placed > 0) data.state[kStateSent] = SendOnce(fd, data.slab + offset, placed);
 #endif
-    } else {
-      PlaceCiphertext(data, connection, offset);
-    }
     return Napi::Number::New(env, static_cast<double>(taken));
   }
 

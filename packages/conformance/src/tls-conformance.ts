@@ -850,8 +850,8 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
         }
       });
 
-      test('while the app has paused reading, what is read from a fast peer stays bounded: its 32 MiB write is not taken in', async ({ loop }) => {
-        const total = 32 * 1024 * 1024;
+      test('while the app has paused reading, what is read from a fast peer stays bounded: its 16 MiB write is not taken in; after resumeReading all of it arrives', async ({ loop }) => {
+        const total = 16 * 1024 * 1024;
         let transport: Transport | null = null;
         let received = 0;
         const firstData = loop.createFuture<void>();
@@ -860,8 +860,10 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
             connectionMade: (made: BaseTransport) => void (transport = made as Transport),
             dataReceived: (data: Uint8Array) => {
               received += data.length;
-              if (transport!.isReading()) transport!.pauseReading();
-              if (!firstData.done()) firstData.setResult(undefined);
+              if (!firstData.done()) {
+                transport!.pauseReading();
+                firstData.setResult(undefined);
+              }
             },
             connectionLost: () => {},
           }),
@@ -879,10 +881,17 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           const atPause = received;
           await sleep(0.5);
           // Nothing reached the paused protocol, and the peer's write is held
-          // back: the kernel's socket buffers take a few MiB, not 32.
+          // back: the kernel's socket buffers take a few MiB, not 16.
           expect(received).toBe(atPause);
           expect(flushed).toBe(false);
           expect(socket.writableLength).toBeGreaterThan(0);
+          // Resumed, the rest comes, and the peer's write completes (the
+          // connection ends clean: a peer destroyed with MiBs unsent upset
+          // the next test under Deno).
+          transport!.resumeReading();
+          for (let wait = 0; wait < 3000 && (received < total || !flushed); wait++) await sleep(0.01);
+          expect(received).toBe(total);
+          expect(flushed).toBe(true);
         } finally {
           socket.destroy();
           server.close();

@@ -45,6 +45,38 @@ describe('iteration statistics', () => {
   });
 });
 
+describe('iteration observer set from a callback', () => {
+  test('is not told of the iteration it was set in (whose start it did not see), only of the next', async ({ loop }) => {
+    const seen: IterationStats[] = [];
+    loop.callSoon(() => {
+      loop.setIterationObserver((stats) => seen.push(stats));
+      loop.callSoon(() => loop.stop());
+    });
+    await loop.runForever();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.callbacks).toBe(1);
+    // Measured from this iteration's own start, not from zero.
+    expect(seen[0]!.callbackSeconds).toBeLessThan(1);
+    expect(seen[0]!.pollSeconds).toBeLessThan(1);
+  });
+
+  test('an observer removed or replaced during an iteration is not told of it', async ({ loop }) => {
+    const first: IterationStats[] = [];
+    const second: IterationStats[] = [];
+    loop.setIterationObserver((stats) => first.push(stats));
+    loop.callSoon(() => {
+      loop.setIterationObserver((stats) => second.push(stats));
+      loop.callSoon(() => {
+        loop.setIterationObserver(null);
+        loop.callSoon(() => loop.stop());
+      });
+    });
+    await loop.runForever();
+    expect(first).toHaveLength(0);
+    expect(second).toHaveLength(0);
+  });
+});
+
 describe('task tree', () => {
   test('tasks sit under the task that made them, with what they wait on and, in debug mode, where', async ({ loop }) => {
     loop.setDebug(true);

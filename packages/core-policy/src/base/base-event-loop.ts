@@ -1245,7 +1245,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       this._iterationPolled = polled;
       return this._runReady(count, 0);
     }
-    if (observer !== null) this.#reportIteration(observer, started, polled, ran);
+    if (observer !== null && observer === this._iterationObserver) this.#reportIteration(observer, started, polled, ran);
     return true;
   }
 
@@ -1261,6 +1261,13 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
    */
   _runReady(count: number, ran: number): boolean {
     const ready = this._ready;
+    // The observer is read before the loop, not after it: V8 compiles this
+    // function while inside the loop (on-stack replacement), and a property
+    // read made only at the loop's exit could have no type feedback then;
+    // after the benchmark's forced GCs that code deoptimized at every exit,
+    // once per wake-up (docs/benchmarks.md, the timer rows). An observer set
+    // or replaced during the iteration sees the next one, whose times it measures.
+    const observer = this._iterationObserver;
     let resumes = 0;
     while (count > 0) {
       const handle = ready.shift();
@@ -1275,8 +1282,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
         return false;
       }
     }
-    const observer = this._iterationObserver;
-    if (observer !== null) this.#reportIteration(observer, this._iterationStarted, this._iterationPolled, ran);
+    if (observer !== null && observer === this._iterationObserver) this.#reportIteration(observer, this._iterationStarted, this._iterationPolled, ran);
     return true;
   }
 

@@ -148,6 +148,7 @@ def main():
         probe()
         return
     kind, name, params_json, runs, warmup = sys.argv[1:6]
+    forced_gc = sys.argv[6:7] != ["nogc"]
     scenario = SCENARIOS[name]
     new_loop = loop_factory(kind)
     params = json.loads(params_json)
@@ -155,10 +156,11 @@ def main():
     if warmup == "1":
         small = warmup_params(params)
         scenario(new_loop, small, prepare(small))
-    result = {"wallMs": [], "cpuMs": [], "extra": {}}
+    result = {"wallMs": [], "cpuMs": [], "extra": {}, "forcedGc": forced_gc}
     for _ in range(int(runs)):
         data = prepare(params)
-        gc.collect()
+        if forced_gc:
+            gc.collect()
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         scenario(new_loop, params, data)

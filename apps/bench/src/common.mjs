@@ -57,7 +57,7 @@ export function delaysMs(n, maxMs) {
  * `input` (the timer delays) outside the timed part.
  */
 export async function measure(scenario, params, runs, warmup) {
-  const result = { wallMs: [], cpuMs: [], extra: {} };
+  const result = { wallMs: [], cpuMs: [], extra: {}, forcedGc: typeof globalThis.gc === 'function' };
   const prepare = scenario.prepare ?? (() => undefined);
   if (warmup) {
     const small = warmupParams(params);
@@ -80,7 +80,7 @@ export async function measure(scenario, params, runs, warmup) {
   return result;
 }
 
-/** The child-process entry: `node runner.mjs <scenario> '<params json>' <runs> <warmup 0|1>`. */
+/** The child-process entry: `node [--expose-gc] runner.mjs <scenario> '<params json>' <runs> <warmup 0|1>` (no full GC before a run without --expose-gc). */
 export async function childMain(scenarios) {
   const [name, paramsJson, runs, warmup] = process.argv.slice(2);
   const scenario = scenarios[name];

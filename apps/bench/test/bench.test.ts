@@ -31,6 +31,31 @@ it('--quick prints the table with every row', () => {
   expect(result.stdout).toMatch(/^\| tasks-gen \| \d+ \/ \d+ \|/m);
 }, 150_000);
 
+it('--no-forced-gc runs every side without the full GC before each run, and says so', () => {
+  const result = spawnSync(process.execPath, [app, '--quick', '--json', '--no-forced-gc', '--only', 'timers-100ms'], { encoding: 'utf8', timeout: 120_000 });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report.environment.forcedGc).toBe(false);
+  for (const impl of ['evloop', 'node', 'asyncio', 'uvloop']) {
+    const cell = report.rows[0].cells[impl];
+    if (cell.status === 'not installed') continue;
+    expect(cell.status, impl).toBe('ok');
+    expect(cell.forcedGc, impl).toBe(false);
+  }
+}, 150_000);
+
+it('collects before each run by default', () => {
+  const result = spawnSync(process.execPath, [app, '--quick', '--json', '--only', 'callsoon-chain'], { encoding: 'utf8', timeout: 120_000 });
+  expect(result.status).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report.environment.forcedGc).toBe(true);
+  for (const impl of ['evloop', 'node', 'asyncio', 'uvloop']) {
+    const cell = report.rows[0].cells[impl];
+    if (cell.status !== 'not installed') expect(cell.forcedGc, impl).toBe(true);
+  }
+}, 150_000);
+
 it('refuses an unknown row', () => {
   const result = spawnSync(process.execPath, [app, '--only', 'nope'], { encoding: 'utf8', timeout: 15_000 });
   expect(result.status).toBe(2);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `pnpm test:runtimes`: the event-loop, network, streams, subprocess and TLS
-// (native and JS engines) suites of the epoll, poll and select backends, and
-// the event-loop and network suites of the uring proactor, run by vitest
-// itself under Deno and Bun.
+// (native and JS engines) suites of the epoll, poll and select backends and
+// of the uring proactor, run by vitest itself under Deno and Bun (where
+// epoll and uring wait on a helper thread).
 //
 //   node scripts/runtimes/run.mjs [deno|bun ...] [--backend epoll|poll|select|uring ...] [--suite NAME ...]
 //

@@ -3,6 +3,7 @@
 // on Node: the event-loop and network suites run over it, then the wait's
 // own cases (wake-ups, the end-of-turn flush, close, the runtime switch).
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -249,6 +250,39 @@ describe.runIf(availability.ok)('uring: the helper-thread idle wait', () => {
       expect(result.stderr).toBe('');
       expect(result.stdout.trim()).toBe('stopped');
       expect(result.status).toBe(0);
+    }
+  });
+
+  it('addReader on an fd fs.fstatSync does not know (as under Deno, for fds it did not open): /proc names its file, the reader fires, a closed fd is still refused', async () => {
+    const loop = new ProactorEventLoop(new UringProactor({ helperThread: true }));
+    const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+    const [c, d] = sys.socketpair();
+    const unknown = new Set([a.fileno(), c.fileno()]);
+    const original = fs.fstatSync.bind(fs) as (fd: number) => fs.Stats;
+    let refused = 0;
+    const spy = vi.spyOn(fs, 'fstatSync').mockImplementation(((fd: number) => {
+      if (!unknown.has(fd)) return original(fd);
+      refused++;
+      throw Object.assign(new Error('EBADF: bad file descriptor, fstat'), { code: 'EBADF', errno: -9, syscall: 'fstat' });
+    }) as typeof fs.fstatSync);
+    try {
+      const fired = loop.createFuture<void>();
+      loop.addReader(a, () => {
+        loop.removeReader(a);
+        fired.setResult(undefined);
+      });
+      b.send(Buffer.from('x'));
+      await loop.runUntilComplete(fired);
+      expect(refused).toBeGreaterThan(0);
+      const closed = c.fileno();
+      c.close();
+      expect(() => loop.addReader(closed, () => {})).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    } finally {
+      spy.mockRestore();
+      loop.close();
+      a.close();
+      b.close();
+      d.close();
     }
   });
 

@@ -213,6 +213,28 @@ describe.runIf(availability.ok)('uring: the helper-thread idle wait', () => {
     }
   });
 
+  it('close() while the thread blocks in its wait (watched, a receive in flight) joins it and leaves no thread or fd behind', async () => {
+    const threads = threadCount();
+    const fds = readdirSync('/proc/self/fd').length;
+    const proactor = new UringProactor({ helperThread: true });
+    const [a, b] = sys.socketpair();
+    try {
+      let wakes = 0;
+      proactor.watch(() => void wakes++);
+      proactor.recv(a, 16);
+      // The flush has run and the thread is in poll(): nothing is ready.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(threadCount()).toBe(threads + 1);
+      proactor.close();
+      expect(threadCount()).toBe(threads);
+      expect(wakes).toBe(0);
+    } finally {
+      a.close();
+      b.close();
+    }
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
+  });
+
   it('closing the loop with a receive in flight and the thread just stopped leaves no thread or fd behind', async () => {
     const threads = threadCount();
     const fds = readdirSync('/proc/self/fd').length;

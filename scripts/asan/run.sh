@@ -61,7 +61,7 @@ run tests/integration test/loop-fuzz.test.ts test/transport-fuzz.test.ts
 run packages/selector-epoll test/chaos-conformance.test.ts
 run packages/selector-poll test/conformance.test.ts
 run packages/selector-select test/conformance.test.ts
-run packages/proactor-uring test/chaos-conformance.test.ts
+run packages/proactor-uring test/chaos-conformance.test.ts test/helper-thread.test.ts
 # TLS through the instrumented addon: its own tests (handshake fuzz included),
 # then the TLS conformance suite on epoll with the native engine. That suite
 # skips itself when the addon cannot load, so make sure it loads here first.

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `pnpm test:runtimes`: the event-loop, network, streams, subprocess and TLS
-// (native and JS engines) suites of the epoll, poll and select backends, and
-// the event-loop and network suites of the uring proactor, run by vitest
-// itself under Deno and Bun.
+// (native and JS engines) suites of the epoll, poll and select backends and
+// of the uring proactor, run by vitest itself under Deno and Bun (where
+// epoll and uring wait on a helper thread).
 //
 //   node scripts/runtimes/run.mjs [deno|bun ...] [--backend epoll|poll|select|uring ...] [--suite NAME ...]
 //
@@ -57,7 +57,7 @@ const BACKENDS = {
   // poll has no tls-conformance-js file: the JS engine is covered on epoll and select.
   poll: { package: 'selector-poll', suites: SELECTOR_SUITES.filter((suite) => suite !== 'tls-conformance-js') },
   select: { package: 'selector-select', suites: SELECTOR_SUITES },
-  uring: { package: 'proactor-uring', suites: ['event-loop-conformance', 'network-conformance'] },
+  uring: { package: 'proactor-uring', suites: SELECTOR_SUITES },
 };
 
 /**
@@ -118,14 +118,8 @@ const SUITE_GAPS = {
  * Whole backends a runtime cannot run, with why; listed in the output, not run.
  */
 const BACKEND_GAPS = {
-  deno: {
-    uring:
-      "the io_uring backend waits through libuv handles (uv_poll, uv_prepare) in the runtime's loop and Deno has no libuv: the backend reports itself unavailable there (proactor-uring's own tests check that), so its suites would only skip",
-  },
-  bun: {
-    uring:
-      "the io_uring backend waits through libuv handles (uv_poll, uv_prepare) in the runtime's loop and Bun aborts in the libuv functions it does not implement (oven-sh/bun#18546): the backend reports itself unavailable there (proactor-uring's own tests check that), so its suites would only skip",
-  },
+  deno: {},
+  bun: {},
 };
 
 function fetchRuntime(name) {

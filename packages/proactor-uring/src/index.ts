@@ -4,7 +4,7 @@ import { loadNative, type UringNative } from './load-native.js';
 import { UringProactor } from './uring-proactor.js';
 
 export { UringProactor, type UringProactorOptions } from './uring-proactor.js';
-export type { RingFeatures } from './load-native.js';
+export { runtimeNeedsHelperThread, type RingFeatures } from './load-native.js';
 
 const ENOSYS = 38;
 const EPERM = 1;

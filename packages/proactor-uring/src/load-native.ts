@@ -64,6 +64,8 @@ export interface NativeRing {
   cancel(token: number): void;
   /** One io_uring_enter: submit, and wait up to `waitMs` (-1 forever, 0 not at all) for a completion. */
   submit(waitMs: number): void;
+  /** Submits what is queued, if anything (else no syscall): the helper-thread wait's flush. */
+  flush(): void;
   /** Submits what is queued, runs the kernel's deferred completion work, and says whether completions wait in the ring. */
   ready(): boolean;
   /**
@@ -92,7 +94,12 @@ export type UringNativeModule = UringNative | { unsupportedReason: string; Ring?
 
 export interface UringNative {
   unsupportedReason?: undefined;
-  Ring: new (entries: number, preferDeferTaskrun: boolean) => NativeRing;
+  /**
+   * With `onQueued`, `watch()` waits on a helper thread instead of libuv
+   * handles, and `onQueued()` is called when an operation is queued while
+   * none was, so that JavaScript calls `flush()` before the runtime idles.
+   */
+  Ring: new (entries: number, preferDeferTaskrun: boolean, onQueued?: () => void) => NativeRing;
   /** Writes an address into a scratch buffer and returns its length. */
   encodeAddress(scratch: Uint8Array, family: number, host: string | Uint8Array, port: number, flowinfo: number, scopeId: number): number;
   /** The address an accept (false) or a recvmsg (true) left in a scratch buffer. */
@@ -107,24 +114,17 @@ export interface UringNative {
 const loadAddon = addonLoader<UringNativeModule>(import.meta.url);
 
 /**
- * Why this runtime cannot host the ring, or undefined under Node. The ring's
- * idle wait and its submit-before-blocking hook are libuv handles in the
- * runtime's own loop (`uv_poll_t`, `uv_prepare_t`, native-core's
- * fd_watch.h). Deno exports no libuv, so the first call would end the
- * process on an unresolved symbol, and Bun aborts in the libuv functions it
- * does not implement: there the backend reports itself unavailable before
- * any of them runs.
+ * True in runtimes without the libuv handles the ring's default idle wait
+ * uses (a `uv_poll_t` on its eventfd and a `uv_prepare_t` that submits
+ * before the loop blocks): Bun (it aborts in the libuv functions it does not
+ * implement) and Deno (it has no libuv). There the wait runs on a helper
+ * thread, as epoll's does.
  */
-export function runtimeWithoutLibuv(): string | undefined {
-  const versions = process.versions as Partial<Record<string, string>>;
-  if (versions.bun !== undefined) return `Bun ${versions.bun} does not implement the libuv handles the io_uring backend waits with; use epoll instead`;
-  if (versions.deno !== undefined) return `Deno ${versions.deno} has no libuv, which the io_uring backend waits with; use epoll instead`;
-  return undefined;
+export function runtimeNeedsHelperThread(): boolean {
+  return typeof process.versions.bun === 'string' || (globalThis as { Deno?: unknown }).Deno !== undefined;
 }
 
 /** Loads the addon once; throws the load error (the same one on every call). */
 export function loadNative(): UringNativeModule {
-  const reason = runtimeWithoutLibuv();
-  if (reason !== undefined) return { unsupportedReason: reason };
   return loadAddon();
 }

@@ -21,7 +21,7 @@ import {
   type ProactorAddress,
 } from '@evloop/interface';
 import { closeSync } from 'node:fs';
-import { loadNative, type NativeRing, type RingFeatures, type UringNative } from './load-native.js';
+import { loadNative, runtimeNeedsHelperThread, type NativeRing, type RingFeatures, type UringNative } from './load-native.js';
 
 /** Options of `new UringProactor()`. */
 export interface UringProactorOptions {
@@ -33,6 +33,14 @@ export interface UringProactorOptions {
    * loop asks for them. Default true; the ring falls back on its own.
    */
   deferTaskrun?: boolean;
+  /**
+   * Wait for the ring's eventfd on a helper thread instead of through a
+   * libuv poll handle when the loop is idle, and submit what was queued at
+   * the end of each JavaScript turn (a microtask) instead of from a libuv
+   * prepare hook. Defaults to `runtimeNeedsHelperThread()`: true under Bun
+   * and Deno, where `false` raises `RuntimeError` (they have no usable libuv).
+   */
+  helperThread?: boolean;
 }
 
 const enum Kind {
@@ -142,7 +150,8 @@ const EMPTY = Buffer.alloc(0);
  * The io_uring proactor: CPython's `IocpProactor` shape over Linux's
  * io_uring. Operations go into the submission queue at once and reach the
  * kernel in one `io_uring_enter` per `poll()` (or before Node blocks, when
- * the loop is idle); completions are harvested in bulk into `completions`.
+ * the loop is idle; at the end of the JavaScript turn with a helper-thread
+ * wait); completions are harvested in bulk into `completions`.
  */
 export class UringProactor implements Proactor {
   readonly backendName = 'uring';
@@ -168,6 +177,9 @@ export class UringProactor implements Proactor {
   #drainPending = false;
   /** The identity array the next sendfile(2) fills in if it has to wait (then the operation keeps it). */
   #identity = new Float64Array(4);
+  /** Helper-thread wait: a flush of the submission queue is scheduled; the watch's callback, to wake the loop if that flush fails. */
+  #flushScheduled = false;
+  #wake: (() => void) | null = null;
 
   constructor(options: UringProactorOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -177,11 +189,17 @@ export class UringProactor implements Proactor {
     }
     const deferTaskrun = options.deferTaskrun ?? true;
     if (typeof deferTaskrun !== 'boolean') throw new TypeError('options.deferTaskrun must be a boolean');
+    const needsHelperThread = runtimeNeedsHelperThread();
+    const helperThread = options.helperThread ?? needsHelperThread;
+    if (typeof helperThread !== 'boolean') throw new TypeError(`options.helperThread must be a boolean, got ${typeof helperThread}`);
+    if (!helperThread && needsHelperThread) {
+      throw new RuntimeError('@evloop/proactor-uring cannot wait through libuv in this runtime (Bun and Deno have no usable libuv): leave options.helperThread unset or true');
+    }
     const native = loadNative();
     if (native.unsupportedReason !== undefined) throw new RuntimeError(`@evloop/proactor-uring cannot create a proactor: ${native.unsupportedReason}`);
     this.#native = native;
     try {
-      this.#ring = new this.#native.Ring(entries, deferTaskrun);
+      this.#ring = helperThread ? new this.#native.Ring(entries, deferTaskrun, () => this.#scheduleFlush()) : new this.#native.Ring(entries, deferTaskrun);
     } catch (error) {
       throw toOSError(error);
     }
@@ -456,30 +474,57 @@ export class UringProactor implements Proactor {
     }
   }
 
+  /**
+   * Helper-thread wait: an operation was queued while none was (the ring
+   * calls this). Nothing submits before the runtime blocks there, so the
+   * queue is flushed at the end of this JavaScript turn. (With the loop
+   * busy, the flush's io_uring_enter takes the place of the next poll's:
+   * that poll then finds nothing to submit and, unless the kernel flags
+   * more completion work, makes no syscall.)
+   */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flushBound);
+  }
+
+  readonly #flushBound = (): void => {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    try {
+      this.#ring.flush();
+    } catch {
+      // The entries stay queued and the next poll's io_uring_enter meets
+      // the same error and reports it: wake the loop for that poll.
+      this.#wake?.();
+    }
+  };
+
   watch(onReady: () => void): void {
     this.#checkOpen();
     if (typeof onReady !== 'function') throw new TypeError('onReady must be a function');
     const ring = this.#ring;
-    callNative(() =>
-      ring.watch(() => {
-        // The eventfd is read by the poll this wake-up starts (one native
-        // call for the read, the io_uring_enter and the harvest). With
-        // nothing in flight no poll may come, and a second wake-up before
-        // any poll means none came: read it now, or libuv would report it
-        // again and again.
-        if (this.#drainPending || this.#operations.size === 0) {
-          this.#drainPending = false;
-          ring.drain();
-        } else {
-          this.#drainPending = true;
-        }
-        onReady();
-      }),
-    );
+    const wake = () => {
+      // The eventfd is read by the poll this wake-up starts (one native
+      // call for the read, the io_uring_enter and the harvest). With
+      // nothing in flight no poll may come, and a second wake-up before
+      // any poll means none came: read it now, or libuv would report it
+      // again and again (the helper thread too).
+      if (this.#drainPending || this.#operations.size === 0) {
+        this.#drainPending = false;
+        ring.drain();
+      } else {
+        this.#drainPending = true;
+      }
+      onReady();
+    };
+    callNative(() => ring.watch(wake));
+    this.#wake = wake;
   }
 
   unwatch(): void {
     if (this.#closed) return;
+    this.#wake = null;
     this.#ring.unwatch();
   }
 
@@ -490,6 +535,7 @@ export class UringProactor implements Proactor {
    */
   close(): void {
     if (this.#closed) return;
+    this.#wake = null;
     this.#ring.unwatch();
     this.#releaseHarvested();
     if (this.#operations.size > 0) {

@@ -47,29 +47,6 @@ describe('available() when io_uring is blocked', () => {
   });
 });
 
-describe('runtimes without libuv (Deno, Bun)', () => {
-  const descriptor = Object.getOwnPropertyDescriptor(process, 'versions')!;
-  afterEach(() => {
-    Object.defineProperty(process, 'versions', descriptor);
-    vi.resetModules();
-  });
-
-  // The ring waits through libuv handles in the runtime's loop; a runtime
-  // without them must get "unavailable", never reach the addon's libuv calls.
-  for (const [runtime, name] of [['bun', 'Bun'], ['deno', 'Deno']] as const) {
-    it(`under ${name}: available() says why and the constructor raises RuntimeError before any native call`, async () => {
-      vi.resetModules();
-      Object.defineProperty(process, 'versions', { value: { ...process.versions, [runtime]: '1.0.0' }, configurable: true });
-      const module = await import('../src/index.js');
-      const result = module.backend.available();
-      expect(result.ok).toBe(false);
-      expect(!result.ok && result.reason).toMatch(new RegExp(`${name} 1\\.0\\.0 .*libuv.*use epoll`));
-      // (The module was imported afresh, with its own copy of the error classes: compare names.)
-      expect(() => new module.UringProactor()).toThrow(expect.objectContaining({ name: 'RuntimeError', message: expect.stringMatching(/cannot create a proactor: .*libuv/) }));
-    });
-  }
-});
-
 describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () => {
   it('asks for DEFER_TASKRUN by default and reports what the kernel granted', () => {
     const proactor = new UringProactor();

@@ -685,7 +685,42 @@ export class ProactorEventLoop extends BaseEventLoop {
  */
 function fileIdentity(fd: number): Pick<fs.Stats, 'dev' | 'ino'> {
   if (process.platform === 'win32') return { dev: 0, ino: 0 };
-  return fs.fstatSync(fd);
+  try {
+    return fs.fstatSync(fd);
+  } catch (error) {
+    // Deno's fstat knows only the fds Deno opened itself (one made by
+    // @evloop/sys is EBADF there): ask Linux's /proc instead; a closed fd
+    // fails there too.
+    const identity = identityThroughProc(fd);
+    if (identity === undefined) throw error;
+    return identity;
+  }
+}
+
+/**
+ * Which file `fd` names, from /proc/self/fd: a socket's or pipe's inode
+ * number (device -1), a path's stat, or, for what has neither (an
+ * anonymous inode), one shared identity (device -1, inode 0), so that only
+ * the poll's EBADF finds it closed. Undefined when /proc does not know the fd.
+ */
+function identityThroughProc(fd: number): Pick<fs.Stats, 'dev' | 'ino'> | undefined {
+  let target: string;
+  try {
+    target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+  const inode = /^[a-z_]+:\[(\d+)\]$/.exec(target);
+  if (inode !== null) return { dev: -1, ino: Number(inode[1]) };
+  if (target.startsWith('/')) {
+    try {
+      const stat = fs.statSync(target);
+      return { dev: stat.dev, ino: stat.ino };
+    } catch {
+      // Deleted or renamed since it was opened: no path to stat.
+    }
+  }
+  return { dev: -1, ino: 0 };
 }
 
 function sameFile(watch: FdWatch): boolean {

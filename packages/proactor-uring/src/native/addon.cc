@@ -1,6 +1,7 @@
 // Node-API glue for the io_uring proactor: argument unpacking, errors
-// (evloop/errors.h) and the idle wait (evloop/fd_watch.h on the ring's
-// eventfd). The ring lives in uring.cc, the socket addresses in sockaddr.cc.
+// (evloop/errors.h) and the idle wait on the ring's eventfd (libuv's, through
+// evloop/fd_watch.h, or a helper thread's, through evloop/idle_waiter.h).
+// The ring lives in uring.cc, the socket addresses in sockaddr.cc.
 // Operation buffers belong to JavaScript: the UringProactor wrapper keeps
 // each one referenced until its completion has been harvested, so nothing
 // here owns or frees them. Where io_uring does not exist the module exports
@@ -14,8 +15,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -24,6 +27,7 @@
 #include "evloop/arguments.h"
 #include "evloop/errors.h"
 #include "evloop/fd_watch.h"
+#include "evloop/idle_waiter.h"
 #include "evloop/sendfile.h"
 #include "sockaddr.h"
 #include "uring.h"
@@ -196,6 +200,76 @@ class SubmitBeforeBlocking {
   Handle* handle_ = nullptr;
 };
 
+// IdleWaiter's Set for the helper-thread wait (idle_waiter.h): the thread
+// waits for the ring's eventfd, which the kernel signals when a completion
+// is posted and, on a DEFER_TASKRUN ring, when completion work is queued for
+// the submitting thread (the JS thread runs it in its next poll's
+// io_uring_enter; the helper thread never enters the ring).
+//
+// It also owns the thread's wake signal, an eventfd that lives as long as
+// the ring (RingWake below), where idle_waiter.h's WakePipe is a pipe opened
+// at each watch(): a loop that stops and runs again would then take the
+// lowest free fd numbers each time, which may be the number of an fd the
+// user has just closed while the loop still watches it (addReader without
+// removeReader), and the loop would go on watching the wake pipe instead.
+class EventFdSet {
+ public:
+  using Snapshot = KernelFdSnapshot;
+  explicit EventFdSet(const Ring* ring) : ring_(ring) {}
+  ~EventFdSet() { Close(); }
+  EventFdSet(const EventFdSet&) = delete;
+  EventFdSet& operator=(const EventFdSet&) = delete;
+  static bool AcceptsWakeFd(int) { return true; }
+  Snapshot TakeSnapshot() const { return KernelFdSnapshot(ring_->event_fd()); }
+
+  // The wake eventfd, made by the first watch. Returns 0 or an errno.
+  int OpenWake(const char** syscall) {
+    if (wake_fd_ >= 0) return 0;
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ >= 0) return 0;
+    *syscall = "eventfd";
+    return errno;
+  }
+  int wake_fd() const { return wake_fd_; }
+  // Once the thread is joined.
+  void Close() {
+    if (wake_fd_ >= 0) close(wake_fd_);
+    wake_fd_ = -1;
+  }
+
+ private:
+  const Ring* ring_;
+  int wake_fd_ = -1;
+};
+
+// idle_waiter.h's Wake over the set's eventfd: Close() leaves it open (the
+// set closes it with the ring).
+class RingWake {
+ public:
+  using Handle = int;
+  static constexpr bool kHasFd = true;
+  void Bind(EventFdSet* set) { set_ = set; }
+  int Open(const char** syscall) { return set_->OpenWake(syscall); }
+  Handle handle() const { return set_->wake_fd(); }
+  int fd() const { return set_->wake_fd(); }
+  void Signal() {
+    const uint64_t one = 1;
+    if (set_->wake_fd() < 0) return;
+    while (write(set_->wake_fd(), &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
+  void Drain() {
+    uint64_t value;
+    if (set_->wake_fd() < 0) return;
+    while (read(set_->wake_fd(), &value, sizeof value) < 0 && errno == EINTR) {
+    }
+  }
+  void Close() {}
+
+ private:
+  EventFdSet* set_ = nullptr;
+};
+
 class RingBinding : public Napi::ObjectWrap<RingBinding> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -221,6 +295,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::Sendfile>("sendfile"),
                            InstanceMethod<&RingBinding::Cancel>("cancel"),
                            InstanceMethod<&RingBinding::Submit>("submit"),
+                           InstanceMethod<&RingBinding::Flush>("flush"),
                            InstanceMethod<&RingBinding::Ready>("ready"),
                            InstanceMethod<&RingBinding::Harvest>("harvest"),
                            InstanceMethod<&RingBinding::PollInto>("pollInto"),
@@ -232,12 +307,21 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                        });
   }
 
-  // new Ring(entries, preferDeferTaskrun)
+  // new Ring(entries, preferDeferTaskrun[, onQueued]). With onQueued the
+  // idle wait runs on a helper thread (no libuv handle is ever made, for
+  // runtimes without libuv), and onQueued() is called when an operation is
+  // queued while none was: there is no libuv prepare hook to submit before
+  // the runtime blocks, so JavaScript flushes (flush()) before it idles.
   explicit RingBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingBinding>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsBoolean()) {
-      ThrowType(env, "expected (entries, preferDeferTaskrun)");
+    if (!info[0].IsNumber() || !info[1].IsBoolean() || !(info[2].IsUndefined() || info[2].IsFunction())) {
+      ThrowType(env, "expected (entries, preferDeferTaskrun[, onQueued])");
       return;
+    }
+    if (info[2].IsFunction()) {
+      helper_thread_ = true;
+      on_queued_ = Napi::Persistent(info[2].As<Napi::Function>());
+      ring_.SetOnFirstQueued(&RingBinding::OnFirstQueued, this);
     }
     const unsigned entries = info[0].As<Napi::Number>().Uint32Value();
     int result = ring_.Open(entries, info[1].As<Napi::Boolean>().Value());
@@ -519,6 +603,14 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     if (result < 0) ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
   }
 
+  // flush(): submits what is queued, if anything (one io_uring_enter, which
+  // also runs completion work the kernel flagged); otherwise no syscall.
+  void Flush(const Napi::CallbackInfo& info) {
+    if (ring_.queued() == 0) return;
+    const int result = ring_.Flush();
+    if (result < 0) ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
+  }
+
   // ready(): submits what is queued and lets the kernel post what it has
   // (a DEFER_TASKRUN ring posts only inside io_uring_enter), without
   // taking any completion; true when some wait in the ring.
@@ -592,11 +684,21 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       ThrowType(env, "onReady must be a function");
       return;
     }
+    if (helper_thread_) {
+      if (!thread_watch_.Start(env, Value(), info[0].As<Napi::Function>(), Deadline(), "evloop.UringProactor")) return;
+      on_ready_ = Napi::Persistent(info[0].As<Napi::Function>());
+      return;
+    }
     if (!watch_.Start(env, Value(), ring_.event_fd(), info[0].As<Napi::Function>(), -1, "evloop.UringProactor")) return;
     submit_.Start(env, &ring_);
   }
 
   void Unwatch(const Napi::CallbackInfo&) {
+    if (helper_thread_) {
+      thread_watch_.Stop();
+      on_ready_.Reset();
+      return;
+    }
     watch_.Stop();
     submit_.Stop();
   }
@@ -605,16 +707,53 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   void Close(const Napi::CallbackInfo&) { Shutdown(); }
   Napi::Value Fileno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ring_.fd()); }
 
-  // The watch must leave libuv before the eventfd it polls is closed.
+  // The ring's hook (helper-thread wait): an entry is being queued while none
+  // was. Runs on the JS thread, inside the binding call that queues it,
+  // before the entry is filled in. onQueued only schedules a flush; should
+  // it throw all the same (a stack overflow), the exception must not reach
+  // the caller, which would take the operation for not started while the
+  // kernel gets it: it is cleared, and the helper thread's deadline set to
+  // now instead, so the loop wakes and its poll submits.
+  static void OnFirstQueued(void* data) {
+    auto* self = static_cast<RingBinding*>(data);
+    if (self->on_queued_.IsEmpty()) return;
+    napi_env env = self->Env();
+    napi_value undefined;
+    napi_value result;
+    napi_get_undefined(env, &undefined);
+    if (napi_call_function(env, undefined, self->on_queued_.Value(), 0, nullptr, &result) == napi_ok) return;
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    if (self->thread_watch_.running() && !self->on_ready_.IsEmpty()) {
+      self->thread_watch_.Start(self->Env(), self->Value(), self->on_ready_.Value(), Deadline::In(0), "evloop.UringProactor");
+    }
+  }
+
+  // The watch must leave libuv (or its thread be joined) before the eventfd
+  // it polls is closed.
   void Shutdown() {
-    watch_.Close();
-    submit_.Close();
+    if (helper_thread_) {
+      thread_watch_.Stop();
+      event_fd_set_.Close();
+      on_ready_.Reset();
+      on_queued_.Reset();
+      ring_.SetOnFirstQueued(nullptr, nullptr);
+    } else {
+      watch_.Close();
+      submit_.Close();
+    }
     ring_.Close();
   }
 
   Ring ring_;
   FdWatch watch_;
   SubmitBeforeBlocking submit_;
+  // The helper-thread wait, made with onQueued.
+  bool helper_thread_ = false;
+  EventFdSet event_fd_set_{&ring_};
+  ThreadWatch<EventFdSet, RingWake> thread_watch_{&event_fd_set_};
+  Napi::FunctionReference on_queued_;
+  Napi::FunctionReference on_ready_;
 };
 // encodeAddress(scratch, family, host | path bytes, port, flowinfo, scopeId):
 // the address length, or throws EINVAL/EAFNOSUPPORT.

@@ -191,6 +191,7 @@ io_uring_sqe* Ring::NextSqe(uint64_t user_data, int* error) {
       return nullptr;
     }
   }
+  if (on_first_queued_ != nullptr && sqe_tail_ == Acquire(sq_head_)) on_first_queued_(on_first_queued_data_);
   const unsigned index = sqe_tail_ & sq_mask_;
   io_uring_sqe* sqe = &sqes_[index];
   std::memset(sqe, 0, sizeof(*sqe));

@@ -132,6 +132,14 @@ class Ring {
   // Close() leaves the provided buffers mapped (operations may still hold them).
   void KeepBuffersOnClose() { keep_buffers_ = true; }
 
+  // `hook(data)` is called by NextSqe when it takes an entry while none is
+  // queued: a wait that is not libuv's (no hook before it blocks) uses it to
+  // hand the entries to the kernel before the runtime idles. None by default.
+  void SetOnFirstQueued(void (*hook)(void* data), void* data) {
+    on_first_queued_ = hook;
+    on_first_queued_data_ = data;
+  }
+
   // Queues an IORING_OP_ASYNC_CANCEL of the operation `user_data`.
   int Cancel(uint64_t user_data);
 
@@ -191,6 +199,8 @@ class Ring {
   io_uring_cqe* cqes_ = nullptr;
 
   uint8_t supported_[256] = {};
+  void (*on_first_queued_)(void*) = nullptr;
+  void* on_first_queued_data_ = nullptr;
 
   // The provided-buffer ring: its entries (shared with the kernel) and the
   // memory the buffers point into.

@@ -64,7 +64,6 @@ const BACKENDS = {
  * Tests a runtime cannot run, by title, with why. Each is excluded by name
  * and listed in the output.
  */
-const BUN_JS_TLS_SERVER = "Bun: the JS TLS engine's server side (a server tls.TLSSocket over an in-memory Duplex) stalls";
 const BUN_TLS_SERVER_FDS = "Bun's own tls.Server (the peer) still holds fds after its close() has called back; the suite's fd-leak check counts them";
 const KNOWN_GAPS = {
   deno: {
@@ -82,24 +81,12 @@ const KNOWN_GAPS = {
       "Deno's tls.createSecureContext accepts a certificate with a key that does not belong to it, so loadCertChain(CA certificate, server key) does not throw there",
   },
   bun: {
-    // The JS engine's server side hands an in-memory Duplex to the tls.Server's
-    // 'connection' listener, which wraps it in a server TLSSocket. Under Bun
-    // that stalls: these cases time out after 5 s in every run here, and the
-    // s_client one in most (its handshake completes, the server's reply never
-    // reaches s_client). The client side over a Duplex works.
-    'a server that requires client certificates refuses a client without one': BUN_JS_TLS_SERVER,
-    's_client verifies our chain and name, talks, and closes': BUN_JS_TLS_SERVER,
-    'startTls as the server side, with a Node client': BUN_JS_TLS_SERVER,
-    'openConnection and startServer over TLS (readline, drain, waitClosed)': BUN_JS_TLS_SERVER,
-    'StreamWriter.startTls on both ends: a plain stream upgraded mid-conversation': BUN_JS_TLS_SERVER,
-    'Unix sockets: createUnixServer and createUnixConnection with ssl': BUN_JS_TLS_SERVER,
-    '100 MiB each way: evloop echo server, Node tls client': `${BUN_JS_TLS_SERVER} (the Node-side client sees ECONNRESET)`,
     // Bun's own tls.Server as the peer: after its close() has called back (and
     // 200 ms more) it still holds an fd or two, which the suite's fd-leak
     // check counts; excluding one test moves the failure to the next one of
     // the block, so the whole block (all but one with a Node tls.Server peer)
     // is not run.
-    "Node's tls as the peer": `${BUN_TLS_SERVER_FDS} (its evloop-server case also stalls: ${BUN_JS_TLS_SERVER})`,
+    "Node's tls as the peer": BUN_TLS_SERVER_FDS,
     '100 MiB each way: evloop client, Node tls echo server, with flow control': BUN_TLS_SERVER_FDS,
   },
 };

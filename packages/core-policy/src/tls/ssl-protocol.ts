@@ -20,7 +20,7 @@ import type { TimerHandle } from '../loop/handles.js';
 import { logger } from '../loop/logger.js';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import type { RawStreamTransport } from './raw-transport.js';
-import { CERT_NONE, type SSLContext } from './ssl-context.js';
+import { CERT_NONE, CERT_REQUIRED, type SSLContext } from './ssl-context.js';
 import { SSLTransport } from './ssl-transport.js';
 
 /** Seconds a TLS handshake may take before the connection is aborted (asyncio's SSL_HANDSHAKE_TIMEOUT). */
@@ -93,6 +93,22 @@ function cipherBits(name: string): number | null {
 }
 
 type ConnectionListener = (this: tls.Server, socket: Duplex) => void;
+
+/**
+ * Why a server TLSSocket's client certificate did not verify, or null. Bun's
+ * socket checks it itself (`authorized`, or an 'error' before 'secure');
+ * Node leaves it to its tls.Server, which asks the handle as done here. A
+ * runtime that offers neither counts as not verified.
+ */
+function clientVerifyError(tlsSocket: tls.TLSSocket): string | null {
+  if (tlsSocket.authorized) return null;
+  const handle = (tlsSocket as unknown as { _handle?: { verifyError?: () => { code?: unknown; message?: unknown } | null } })._handle;
+  if (typeof handle?.verifyError === 'function') {
+    const error = handle.verifyError();
+    return error ? String(error.code ?? error.message) : null;
+  }
+  return String(tlsSocket.authorizationError ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+}
 
 /**
  * asyncio's `sslproto.SSLProtocol`: sits between a raw stream transport
@@ -279,6 +295,13 @@ export class SSLProtocol {
     // runs on a per-connection view of the context's server, whose emit is ours.
     const server = this._context._server();
     const listener = server.listeners('connection')[0] as ConnectionListener;
+    // A listener without a prototype (an arrow function, as Bun's is) keeps
+    // the real server as its `this`: it would report to that server, never
+    // to the view, and the handshake would never end here.
+    if (typeof listener !== 'function' || listener.prototype === undefined) {
+      this._startServerSocket(pipe);
+      return;
+    }
     const view = Object.create(server) as tls.Server;
     Object.defineProperty(view, 'emit', {
       value: (event: string, ...args: unknown[]): boolean => {
@@ -288,6 +311,44 @@ export class SSLProtocol {
       },
     });
     listener.call(view, pipe);
+  }
+
+  /**
+   * The server side without a tls.Server: a server TLSSocket over the pipe,
+   * checked as Node's server checks it (a client certificate that did not
+   * verify fails the handshake when one is required).
+   */
+  private _startServerSocket(pipe: Duplex): void {
+    const context = this._context;
+    const requestCert = context.verifyMode !== CERT_NONE;
+    const rejectUnauthorized = context.verifyMode === CERT_REQUIRED;
+    const options: tls.TLSSocketOptions = { isServer: true, secureContext: context.secureContext(), requestCert, rejectUnauthorized };
+    const alpn = context.alpnProtocols;
+    if (alpn !== null) options.ALPNProtocols = [...alpn];
+    const tlsSocket = new tls.TLSSocket(pipe, options);
+    const onError = (error: unknown) => {
+      tlsSocket.off('secure', onSecure);
+      if (!this._loop.isClosed()) this._serverHandshakeError(error, tlsSocket);
+    };
+    const onSecure = () => {
+      tlsSocket.off('error', onError);
+      if (requestCert) {
+        const reason = clientVerifyError(tlsSocket);
+        if (reason === null) {
+          tlsSocket.authorized = true;
+        } else {
+          tlsSocket.authorizationError = reason as unknown as Error;
+          if (rejectUnauthorized) {
+            tlsSocket.destroy();
+            if (!this._loop.isClosed()) this._handshakeFailed(Object.assign(new Error(reason), { code: reason }));
+            return;
+          }
+        }
+      }
+      this._serverHandshakeDone(tlsSocket);
+    };
+    tlsSocket.once('secure', onSecure);
+    tlsSocket.once('error', onError);
   }
 
   private _serverHandshakeDone(tlsSocket: tls.TLSSocket): void {

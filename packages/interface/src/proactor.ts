@@ -73,7 +73,10 @@ export interface Proactor {
    * `pollsPipes: false` says `pollAdd` works on sockets only (IOCP's AFD
    * polls), so pipe transports watch their peer with a read instead;
    * `pipes: false` says `read`/`write` do, so the loop has no pipe
-   * transports or subprocesses.
+   * transports or subprocesses. `directSend: true` says a socket with no
+   * send in flight may be written with a plain send(2) on its fd outside
+   * the proactor (native TLS sends its records that way); where it is
+   * absent or false, every byte goes through the socket transport.
    */
   readonly features: Readonly<Record<string, boolean | number>>;
 
@@ -88,6 +91,14 @@ export interface Proactor {
    * ENOBUFS when the proactor's buffers ran out (start it again).
    */
   recvMany?(fileobj: FileObject): number;
+  /**
+   * Optional: `view`, a `recvMany` value handed out by the last `poll`, has
+   * been read for good and nobody keeps it (a protocol that copies what it
+   * keeps, such as native TLS): the proactor may copy later arrivals into
+   * its memory again. Anything else (an older value, another buffer) is
+   * ignored; views not given back are never written again.
+   */
+  releaseReceived?(view: Uint8Array): void;
   /** Receive into `buffer` (its first `nbytes`, or all of it); `result` is the byte count. */
   recvInto(fileobj: FileObject, buffer: Uint8Array, nbytes?: number, flags?: number): number;
   /** Send what the kernel takes of `data` in one go; `result` is the byte count (may be short). */

@@ -95,10 +95,14 @@ const abandoned: Operation[] = [];
  * `sendfile` is TransmitFile. `read`/`write` are overlapped
  * ReadFile/WriteFile on pipe (or file) HANDLEs, such as the ends
  * `@evloop/sys`'s `pipe()` makes on Windows; the handle value is the fd.
+ *
+ * `directSend: false`: native TLS does not send its records beside the
+ * port (its one-call send is POSIX send(2) on an fd, which a SOCKET handle
+ * is not); they go through the socket transport.
  */
 export class IocpProactor implements Proactor {
   readonly backendName = 'iocp';
-  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: true, pollsPipes: false, pipes: true, sendfile: true });
+  readonly features: Readonly<Record<string, boolean | number>> = Object.freeze({ readiness: true, pollsPipes: false, pipes: true, sendfile: true, directSend: false });
   readonly #native: IocpNative;
   readonly #port: NativePort;
   readonly #operations = new Map<number, Operation>();

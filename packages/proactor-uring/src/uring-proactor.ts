@@ -158,12 +158,21 @@ export class UringProactor implements Proactor {
   readonly #native: UringNative;
   readonly #ring: NativeRing;
   readonly #operations = new Map<number, Operation>();
-  readonly #features: Readonly<RingFeatures & { multishotRecv: boolean }>;
+  readonly #features: Readonly<RingFeatures & { multishotRecv: boolean; directSend: boolean }>;
   /** The provided buffers' memory (multishot receives), or null without them. */
   #provided: Uint8Array | null = null;
   /** Where the native harvest copies received bytes (multishot receives only), and how much of it is handed out. */
   #slab: Buffer | null = null;
   #slabUsed = 0;
+  /**
+   * The views the last harvest copied into the current slab, in slab order,
+   * with their offsets there; a view given back (`releaseReceived`) is
+   * undefined. A run of given-back views at the slab's end is copied into
+   * again by the next harvest.
+   */
+  #copied: Array<Buffer | undefined> = [];
+  #copiedAt: number[] = [];
+  #copiedCount = 0;
   /** Values of the last poll's multishot receives, by completion index. */
   #values: Array<Buffer | undefined> = [];
   #completions = new Int32Array(MIN_COMPLETIONS * COMPLETION_STRIDE);
@@ -214,7 +223,9 @@ export class UringProactor implements Proactor {
       }
     }
     if (this.#provided !== null) this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-    this.#features = Object.freeze({ ...features, multishotRecv: this.#provided !== null });
+    // A send(2) on a socket's fd beside the ring keeps the byte order as long
+    // as no ring send is in flight on it (the socket transport checks that).
+    this.#features = Object.freeze({ ...features, multishotRecv: this.#provided !== null, directSend: true });
     this.acceptMany = this.#features.multishotAccept ? (fileobj) => this.#acceptMany(fileobj) : undefined;
     this.recvMany = this.#provided !== null ? (fileobj) => this.#recvMany(fileobj) : undefined;
   }
@@ -227,7 +238,7 @@ export class UringProactor implements Proactor {
     return this.#operations.size;
   }
 
-  get features(): Readonly<RingFeatures & { multishotRecv: boolean }> {
+  get features(): Readonly<RingFeatures & { multishotRecv: boolean; directSend: boolean }> {
     return this.#features;
   }
 
@@ -311,6 +322,32 @@ export class UringProactor implements Proactor {
   #recvMany(fileobj: FileObject): number {
     const fd = this.#fd(fileobj);
     return this.#start(Kind.RecvMany, fd, null, null, 0, (token) => this.#ring.recvMultishot(token, fd));
+  }
+
+  /**
+   * `view`, a value of the last poll's multishot receives, is read for good
+   * (see `Proactor.releaseReceived`): if it and every view after it in the
+   * slab are given back before the next poll, that poll copies into their
+   * room again. Anything else is ignored.
+   */
+  releaseReceived(view: Uint8Array): void {
+    if (!(view instanceof Uint8Array)) throw new TypeError(`view must be a Uint8Array, got ${describe(view)}`);
+    const slab = this.#slab;
+    if (slab === null || view.buffer !== slab.buffer) return;
+    const at = view.byteOffset - slab.byteOffset;
+    const starts = this.#copiedAt;
+    let low = 0;
+    let high = this.#copiedCount - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const start = starts[middle]!;
+      if (start === at) {
+        if (this.#copied[middle] === view) this.#copied[middle] = undefined;
+        return;
+      }
+      if (start < at) low = middle + 1;
+      else high = middle - 1;
+    }
   }
 
   #acceptMany(fileobj: FileObject): number {
@@ -635,6 +672,7 @@ export class UringProactor implements Proactor {
         // Views of the old slab stay valid; new bytes go to a fresh one.
         slab = this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
         used = 0;
+        this.#forgetCopied();
       }
       let got: number;
       if (enter === null) {
@@ -659,6 +697,9 @@ export class UringProactor implements Proactor {
         if ((flags & IORING_CQE_F_BUFFER) !== 0 && result > 0) {
           // Copied in completion order, whoever still waits for it.
           bytes = slab!.subarray(used, used + result);
+          const count = this.#copiedCount++;
+          this.#copied[count] = bytes;
+          this.#copiedAt[count] = used;
           used += result;
         }
         const operation = operations.get(token);
@@ -755,6 +796,19 @@ export class UringProactor implements Proactor {
       this.#values[i] = undefined;
     }
     this.#harvestedCount = 0;
+    // The views at the slab's end that were given back: their room is free.
+    let kept = this.#copiedCount;
+    if (kept === 0) return;
+    const copied = this.#copied;
+    while (kept > 0 && copied[kept - 1] === undefined) kept--;
+    if (kept < this.#copiedCount) this.#slabUsed = this.#copiedAt[kept]!;
+    this.#forgetCopied();
+  }
+
+  #forgetCopied(): void {
+    const copied = this.#copied;
+    for (let i = 0; i < this.#copiedCount; i++) copied[i] = undefined;
+    this.#copiedCount = 0;
   }
 
   #scratch(): Uint8Array {

@@ -18,8 +18,8 @@ import { logger } from '../loop/logger.js';
 import { BaseTransport, MAX_READ_SIZE, checkBytes, checkDatagramAddress, isBytes, type AnyProtocol, type TransportEndpoint } from '../base/base-transport.js';
 import type { TransportOwner } from '../base/server.js';
 import { wouldBlock } from '../net/socket-helpers.js';
-import type { SocketAddress, SocketLike } from '../net/socket-module.js';
-import { START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
+import { sysModule, type SocketAddress, type SocketLike } from '../net/socket-module.js';
+import { CONSUMES_RECEIVED_DATA, START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
 import type { ProactorEventLoop } from './proactor-event-loop.js';
 import { writelinesPieces } from '../net/transport-arguments.js';
 import { beginSendfile, checkNoSendfile, endSendfile, sendfileDrained, sendfileLost } from '../base/sendfile-gate.js';
@@ -238,12 +238,15 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
         return;
       }
     } else {
+      const protocol = this._protocol;
       try {
-        this._protocol.dataReceived!(bytes ?? Buffer.from(this._readBuffer!.subarray(0, result)));
+        protocol.dataReceived!(bytes ?? Buffer.from(this._readBuffer!.subarray(0, result)));
       } catch (error) {
         this._fatalError(error, 'Fatal error: protocol.dataReceived() call failed.');
         return;
       }
+      // A protocol that never keeps the view (native TLS): the proactor may copy into its room again.
+      if (bytes !== null && (protocol as { [CONSUMES_RECEIVED_DATA]?: boolean })[CONSUMES_RECEIVED_DATA] === true) this._loop._proactor.releaseReceived?.(bytes);
     }
     this._startReading();
   }
@@ -310,7 +313,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
   }
 
   /** @internal */
-  private _send(data: Uint8Array): void {
+  protected _send(data: Uint8Array): void {
     try {
       this._writeToken = this._loop._operate(this._startWriteOperation(data), writeDone, this);
       this._inFlight = data;
@@ -452,6 +455,40 @@ export class ProactorSocketTransport extends ProactorStreamTransport implements 
       this._fatalError(error, 'Fatal write error on socket transport');
       return -1;
     }
+  }
+
+  /** @internal Whether native TLS may send on the socket itself: the proactor allows it (`features.directSend`) and the socket is an `@evloop/sys` socket. Found on first ask. */
+  _directSendable: boolean | undefined = undefined;
+
+  /**
+   * @internal Native TLS over this transport sends its records itself, with
+   * one send(2) in the call that encrypts them, while `write` would send at
+   * once too: no send in flight on the ring and nothing buffered (so no byte
+   * can overtake another), open, no EOF or sendfile. The fd then, else -1
+   * (then it writes as anyone does). What the socket did not take goes to
+   * {@link _directSendRest}, a failure to {@link _directSendFailed}.
+   */
+  _directSendFd(): number {
+    if (this._writeToken !== 0 || this._bufferSize !== 0 || this._eof || this._closing || this._connLost !== 0 || this._sendfileWaiter !== null || this._sock === null) return -1;
+    if (this._directSendable === undefined) this._directSendable = this._loop._proactor.features.directSend === true && this._sock instanceof sysModule().Socket;
+    return this._directSendable ? (this._sock as SocketLike).fileno() : -1;
+  }
+
+  /** @internal The part of a direct send the socket did not take: sent through the proactor as `write` sends it (the view is kept until it completes). */
+  _directSendRest(data: Uint8Array): void {
+    this._bufferSize += data.length;
+    if (this._writeToken === 0) {
+      this._send(data);
+    } else {
+      if (this._buffers === NO_BUFFERS) this._buffers = [];
+      this._buffers.push(data);
+    }
+    this._maybePauseProtocol();
+  }
+
+  /** @internal A direct send failed (not EAGAIN): as a failed `write`. */
+  _directSendFailed(error: unknown): void {
+    this._fatalError(error, 'Fatal write error on socket transport');
   }
 }
 

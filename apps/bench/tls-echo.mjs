@@ -81,6 +81,13 @@ async function main() {
     // Native TLS (OpenSSL over memory BIOs, @evloop/tls-native) where it loads; the next row forces the JS path.
     { id: 'evloop', label: 'evloop (epoll, protocols, ssl)', command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']], env: { EVLOOP_TLS: 'auto' } },
     {
+      // The same, with both protocols marked CONSUMES_RECEIVED_DATA (they keep no received view).
+      id: 'evloop-consumes',
+      label: 'evloop (epoll, consuming protocols, ssl)',
+      command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']],
+      env: { EVLOOP_TLS: 'auto', EVLOOP_BENCH_CONSUMES: '1' },
+    },
+    {
       id: 'evloop-js',
       label: 'evloop, JS TLS path (EVLOOP_TLS=js)',
       command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop']],
@@ -90,6 +97,13 @@ async function main() {
       id: 'evloop-uring',
       label: 'evloop (io_uring, protocols, ssl)',
       command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop-uring']],
+      skip: await uringUnusable(),
+    },
+    {
+      id: 'evloop-uring-consumes',
+      label: 'evloop (io_uring, consuming protocols, ssl)',
+      command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'evloop-uring']],
+      env: { EVLOOP_BENCH_CONSUMES: '1' },
       skip: await uringUnusable(),
     },
     { id: 'node', label: "Node tls (net.Server + tls, 'data' events)", command: [process.execPath, [fileURLToPath(import.meta.url), '--child', 'node']] },
@@ -196,7 +210,8 @@ function meter(params, finish) {
 }
 
 async function evloopEcho(params, backend) {
-  const { DefaultEventLoopPolicy, SSLContext, newEventLoop } = await import('@evloop/core-policy');
+  const { CONSUMES_RECEIVED_DATA, DefaultEventLoopPolicy, SSLContext, newEventLoop } = await import('@evloop/core-policy');
+  const consumes = process.env.EVLOOP_BENCH_CONSUMES === '1';
   const loop = backend === undefined ? newEventLoop() : new DefaultEventLoopPolicy({ backend }).newEventLoop();
   const serverContext = new SSLContext('server');
   serverContext.loadCertChain(params.cert, params.key);
@@ -210,6 +225,7 @@ async function evloopEcho(params, backend) {
     stopped.setResult(undefined);
   });
   class EchoServer {
+    [CONSUMES_RECEIVED_DATA] = consumes;
     connectionMade(transport) {
       this.transport = transport;
     }
@@ -219,6 +235,7 @@ async function evloopEcho(params, backend) {
     connectionLost() {}
   }
   class Client {
+    [CONSUMES_RECEIVED_DATA] = consumes;
     received = 0;
     connectionMade(transport) {
       this.transport = transport;

@@ -1,7 +1,9 @@
 // The protocol level: a Protocol subclass gets callbacks from its transport.
-import { Protocol, getRunningLoop, run, type Future, type Transport } from '@evloop/core-policy';
+import { CONSUMES_RECEIVED_DATA, Protocol, getRunningLoop, run, type Future, type Transport } from '@evloop/core-policy';
 
 class EchoServer extends Protocol<Transport> {
+  // It keeps nothing it is given: the transport may read into the same memory again.
+  readonly [CONSUMES_RECEIVED_DATA] = true;
   transport: Transport | null = null;
   override connectionMade(transport: Transport): void {
     this.transport = transport;

@@ -146,6 +146,7 @@ export { run, type RunOptions } from './policy/run.js';
 export { loopForBackend } from './policy/loop-for-backend.js';
 export { listBackends, resolveBackend, BACKEND_PREFERENCE, type BackendReport } from './loop/discovery.js';
 export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, SubprocessProtocol } from './net/protocols.js';
+export { CONSUMES_RECEIVED_DATA } from './tls/raw-transport.js';
 export { logger, setLogger, consoleLogger, type Logger } from './loop/logger.js';
 export { ThreadPoolExecutor } from './loop/executor.js';
 export { PIPE, STDOUT, DEVNULL, type SubprocessOptions, type StdioOption } from './base/subprocess-options.js';

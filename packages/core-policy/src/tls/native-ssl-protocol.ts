@@ -72,6 +72,11 @@ function takeCiphertext(slab: Slab, connection: NativeTlsConnectionBinding): Buf
   return own;
 }
 
+/** Whether an app protocol is done with a received view when its call returns. */
+function appConsumesReceivedData(app: object): boolean {
+  return typeof (app as { getBuffer?: unknown }).getBuffer === 'function' || (app as { [CONSUMES_RECEIVED_DATA]?: unknown })[CONSUMES_RECEIVED_DATA] === true;
+}
+
 /** A distinguished name as Node's `getPeerCertificate()` gives it: `{ CN: 'localhost', O: [...] }`. */
 function distinguishedName(text: string): Record<string, string | string[]> {
   const result: Record<string, string | string[]> = {};
@@ -292,7 +297,16 @@ export class NativeSSLProtocol extends SSLProtocol {
         return;
       }
       if ((flags & module.FLAG_HANDSHAKE_DONE) !== 0 && !this._nativeHandshakeDone()) return;
-      if (plaintext !== null) this._plaintextReceived(plaintext);
+      if (plaintext !== null) {
+        // An app that copies what it is given (a BufferedProtocol) or says it
+        // keeps no view (CONSUMES_RECEIVED_DATA) gives the room back: the next
+        // message's plaintext goes to the same place, not to fresh slab memory
+        // (external memory that drives V8's major GCs).
+        const end = slab.offset;
+        const consumed = ciphertext === null && this._state === 'wrapped' && this._appConnected && appConsumesReceivedData(this._app);
+        this._plaintextReceived(plaintext);
+        if (consumed && slab.offset === end && slab.buffer.buffer === plaintext.buffer) slab.offset = start;
+      }
       if ((flags & module.FLAG_PEER_CLOSED) !== 0 && this._connection !== null) this._tlsEnded();
       if (this._connection === null || this._state === 'closed') return;
       if ((flags & module.FLAG_MORE_PLAINTEXT) !== 0 && !this._appReadingPaused) continue;

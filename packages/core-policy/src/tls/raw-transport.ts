@@ -7,10 +7,20 @@ import type { Transport } from '@evloop/interface';
 export const START_TLS_COMPATIBLE: unique symbol = Symbol.for('evloop.startTlsCompatible');
 
 /**
- * Set (to true) on a protocol that never keeps a `dataReceived` buffer past
- * the call (native TLS reads the ciphertext in place and copies what it
- * leaves unread): the selector socket transport then reads into that region
- * again, so receiving takes no fresh memory.
+ * Set (to true) on a protocol whose `dataReceived` never keeps the view it
+ * is given, nor any view into its memory, once the call returns (it copies
+ * what it needs; `transport.write(data)` is fine, transports copy what they
+ * must hold). The transport then reads the next bytes into the same memory
+ * (the selector socket transports, uring's proactor, native TLS's plaintext),
+ * so receiving takes no fresh memory. Without it every view stays valid for
+ * good. Native TLS sets it on itself; a `BufferedProtocol` needs no mark.
+ *
+ * ```ts
+ * class Echo extends Protocol<Transport> {
+ *   readonly [CONSUMES_RECEIVED_DATA] = true;
+ *   ...
+ * }
+ * ```
  */
 export const CONSUMES_RECEIVED_DATA: unique symbol = Symbol.for('evloop.consumesReceivedData');
 

@@ -36,6 +36,15 @@ export interface NativeRing {
   acceptMultishot(token: number, fd: number): void;
   /** Multishot receive into the provided buffers (needs setupBuffers). */
   recvMultishot(token: number, fd: number): void;
+  /**
+   * A readiness receive (bulk streams): a multishot POLLIN poll whose
+   * completions the harvest turns into recv(2)s straight into its slab,
+   * reported as a multishot receive's (IORING_CQE_F_BUFFER with the byte
+   * count). Flag 1 << 30 on an end (EOF, error) means the poll is still
+   * being cancelled (its last completion, -ECANCELED, follows); 1 << 29
+   * means the kernel ended the poll and it must be started again.
+   */
+  recvReadiness(token: number, fd: number): void;
   /** Registers the provided-buffer ring; returns the memory its buffers live in. */
   setupBuffers(count: number, size: number): ArrayBuffer;
   /** Gives buffer `bid` back to the kernel. */

@@ -41,6 +41,27 @@ export interface UringProactorOptions {
    * and Deno, where `false` raises `RuntimeError` (they have no usable libuv).
    */
   helperThread?: boolean;
+  /**
+   * Let a bulk connection's multishot receive turn into a readiness
+   * receive (a multishot poll, then recv(2) straight into the read slab)
+   * while its receives keep filling provided buffers, and back when they get
+   * small. Default true.
+   */
+  bulkReadiness?: boolean;
+}
+
+/** How a multishot receive (`recvMany`) is receiving now. */
+const enum Mode {
+  /** Into provided buffers, copied out by the harvest. */
+  Multishot,
+  /** Its multishot receive is being cancelled; a readiness receive follows. */
+  ToReadiness,
+  /** A multishot poll; the harvest receives straight into the slab. */
+  Readiness,
+  /** Its poll is being cancelled; a multishot receive follows. */
+  ToMultishot,
+  /** Its end (EOF, an error) was reported; the poll's cancel has not completed yet. */
+  Ended,
 }
 
 const enum Kind {
@@ -79,6 +100,10 @@ interface Operation {
   cancelRequested: boolean;
   /** SendfilePoll and SendfileDone: what the next sendfile(2) needs, or its result. */
   sendfile: SendfileState | null;
+  /** RecvMany: how it receives now (Mode). */
+  mode: Mode;
+  /** RecvMany: receives in a row that filled a provided buffer (Multishot), or were small (Readiness). */
+  streak: number;
 }
 
 interface SendfileState {
@@ -117,8 +142,22 @@ const IORING_CQE_F_BUFFER = 1;
  */
 const PROVIDED_BUFFERS = 128;
 const PROVIDED_BUFFER_SIZE = 32 * 1024;
+/** Multishot receives in a row that fill a provided buffer before a connection switches to a readiness receive. */
+const BULK_STREAK = 2;
+/** Readiness reads in a row under SMALL_READ bytes before it goes back to a multishot receive. */
+const SMALL_STREAK = 8;
+const SMALL_READ = 4096;
+/** Flags the harvest sets on a readiness receive's reports (kReadinessDetached, kReadinessRearm in uring.h). */
+const READINESS_DETACHED = 1 << 30;
+const READINESS_REARM = 1 << 29;
 /** The memory received bytes are copied into and handed out from, as views (a new one when less than a provided buffer is left). */
-const SLAB_SIZE = 128 * 1024;
+const SLAB_SIZE = 256 * 1024;
+/**
+ * A fresh slab is made when less than this is left: a provided buffer's
+ * bytes always fit, and a readiness receive reads at least this much at
+ * once (kMinReadinessRoom in uring.cc), as the selector transports do.
+ */
+const SLAB_MIN_FREE = 64 * 1024;
 /**
  * Module-level copies of the contract's constants for the hot paths: read
  * through a CommonJS build's re-export getters they cost a call each.
@@ -189,6 +228,8 @@ export class UringProactor implements Proactor {
   /** Helper-thread wait: a flush of the submission queue is scheduled; the watch's callback, to wake the loop if that flush fails. */
   #flushScheduled = false;
   #wake: (() => void) | null = null;
+  readonly #bulkReadiness: boolean;
+  readonly #receiveSwitches = { toReadiness: 0, toMultishot: 0 };
 
   constructor(options: UringProactorOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
@@ -204,6 +245,9 @@ export class UringProactor implements Proactor {
     if (!helperThread && needsHelperThread) {
       throw new RuntimeError('@evloop/proactor-uring cannot wait through libuv in this runtime (Bun and Deno have no usable libuv): leave options.helperThread unset or true');
     }
+    const bulkReadiness = options.bulkReadiness ?? true;
+    if (typeof bulkReadiness !== 'boolean') throw new TypeError('options.bulkReadiness must be a boolean');
+    this.#bulkReadiness = bulkReadiness;
     const native = loadNative();
     if (native.unsupportedReason !== undefined) throw new RuntimeError(`@evloop/proactor-uring cannot create a proactor: ${native.unsupportedReason}`);
     this.#native = native;
@@ -244,6 +288,14 @@ export class UringProactor implements Proactor {
 
   get completions(): Int32Array {
     return this.#completions;
+  }
+
+  /**
+   * How many times a multishot receive switched to a readiness receive (a
+   * bulk stream) and back, since the proactor was made: for diagnostics.
+   */
+  get receiveSwitches(): Readonly<{ toReadiness: number; toMultishot: number }> {
+    return { ...this.#receiveSwitches };
   }
 
   fileno(): number {
@@ -389,7 +441,7 @@ export class UringProactor implements Proactor {
       if (waiting) this.#identity = new Float64Array(4);
       const sendfile: SendfileState = { offset, count, identity, result: sent };
       const kind = waiting ? Kind.SendfilePoll : Kind.SendfileDone;
-      this.#operations.set(token, { kind, fd: sockFd, buffer: null, scratch: null, extra: fileFd, cancelRequested: false, sendfile });
+      this.#operations.set(token, { kind, fd: sockFd, buffer: null, scratch: null, extra: fileFd, cancelRequested: false, sendfile, mode: Mode.Multishot, streak: 0 });
       return token;
     }
     const length = Math.min(count, SENDFILE_CHUNK);
@@ -632,7 +684,7 @@ export class UringProactor implements Proactor {
       if (scratch !== null) this.#spareScratch.push(scratch);
       throw toOSError(error);
     }
-    this.#operations.set(token, { kind, fd, buffer, scratch, extra, cancelRequested: false, sendfile: null });
+    this.#operations.set(token, { kind, fd, buffer, scratch, extra, cancelRequested: false, sendfile: null, mode: Mode.Multishot, streak: 0 });
     return token;
   }
 
@@ -661,14 +713,15 @@ export class UringProactor implements Proactor {
     let kept = 0;
     for (;;) {
       let completions = this.#completions;
-      if (kept * STRIDE === completions.length) {
+      // Room for two: a readiness receive's bytes and its end come from one completion.
+      if ((kept + 2) * STRIDE > completions.length) {
         const grown = new Int32Array(completions.length * 2);
         grown.set(completions);
         this.#completions = completions = grown;
       }
       let slab = this.#slab;
       let used = this.#slabUsed;
-      if (slab !== null && slab.length - used < PROVIDED_BUFFER_SIZE) {
+      if (slab !== null && slab.length - used < SLAB_MIN_FREE) {
         // Views of the old slab stay valid; new bytes go to a fresh one.
         slab = this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
         used = 0;
@@ -692,7 +745,7 @@ export class UringProactor implements Proactor {
         const base = i * STRIDE;
         const token = completions[base]!;
         let result = completions[base + 1]!;
-        const flags = completions[base + 2]!;
+        let flags = completions[base + 2]!;
         let bytes: Buffer | undefined;
         if ((flags & IORING_CQE_F_BUFFER) !== 0 && result > 0) {
           // Copied in completion order, whoever still waits for it.
@@ -704,7 +757,20 @@ export class UringProactor implements Proactor {
         }
         const operation = operations.get(token);
         if (operation === undefined) continue;
-        if ((flags & IORING_CQE_F_MORE) === 0) operations.delete(token);
+        if (operation.kind === Kind.RecvMany) {
+          if (operation.mode !== Mode.Multishot || this.#bulkReadiness) {
+            const step = this.#receiveStep(token, operation, result, flags);
+            if (step === null) continue;
+            if (step !== result) {
+              // Could not start the next receive: that error ends the operation.
+              result = step;
+              flags &= ~IORING_CQE_F_MORE;
+            }
+          }
+          if ((flags & IORING_CQE_F_MORE) === 0 && operation.mode !== Mode.Ended) operations.delete(token);
+        } else if ((flags & IORING_CQE_F_MORE) === 0) {
+          operations.delete(token);
+        }
         if (operation.kind === Kind.SendfilePoll) {
           const final = this.#sendfileAfterPoll(token, operation, result);
           if (final === null) continue;
@@ -727,11 +793,80 @@ export class UringProactor implements Proactor {
         kept++;
       }
       this.#slabUsed = used;
-      // Stop once the ring is empty: the harvest neither filled the buffer nor the slab.
-      if (!slabFull && end * STRIDE < completions.length) break;
+      // Stop once the ring is empty: the harvest neither filled the buffer
+      // (short of the two places a readiness completion may need) nor the slab.
+      if (!slabFull && (end + 2) * STRIDE <= completions.length) break;
     }
     this.#harvestedCount = kept;
     return kept;
+  }
+
+  /**
+   * A multishot receive's completion, as it moves between receiving into
+   * provided buffers (Multishot) and receiving on readiness (Readiness): the
+   * result to report, or null when the completion is the proactor's own
+   * (the end of a receive it replaced). A switch cancels the receive in
+   * flight and starts the other kind under the same token once its last
+   * completion is in, so bytes are never received by two operations at once.
+   */
+  #receiveStep(token: number, operation: Operation, result: number, flags: number): number | null {
+    const more = (flags & IORING_CQE_F_MORE) !== 0;
+    switch (operation.mode) {
+      case Mode.Multishot:
+        if (!more) return result;
+        if (result < PROVIDED_BUFFER_SIZE) {
+          operation.streak = 0;
+        } else if (++operation.streak >= BULK_STREAK && !operation.cancelRequested) {
+          operation.mode = Mode.ToReadiness;
+          operation.streak = 0;
+          callNative(() => this.#ring.cancel(token));
+        }
+        return result;
+      case Mode.ToReadiness:
+      case Mode.ToMultishot: {
+        if (more || result !== -ECANCELED || operation.cancelRequested) return result;
+        const readiness = operation.mode === Mode.ToReadiness;
+        try {
+          if (readiness) this.#ring.recvReadiness(token, operation.fd);
+          else this.#ring.recvMultishot(token, operation.fd);
+        } catch (error) {
+          const errno = (toOSError(error) as { errno?: unknown }).errno;
+          return -(typeof errno === 'number' && errno > 0 ? errno : EIO);
+        }
+        operation.mode = readiness ? Mode.Readiness : Mode.Multishot;
+        if (readiness) this.#receiveSwitches.toReadiness++;
+        else this.#receiveSwitches.toMultishot++;
+        return null;
+      }
+      case Mode.Readiness:
+        if ((flags & READINESS_DETACHED) !== 0) {
+          // The end is reported now; the operation stays until its poll's cancel completes.
+          operation.mode = Mode.Ended;
+          return result;
+        }
+        if ((flags & READINESS_REARM) !== 0) {
+          try {
+            this.#ring.recvReadiness(token, operation.fd);
+          } catch (error) {
+            const errno = (toOSError(error) as { errno?: unknown }).errno;
+            return -(typeof errno === 'number' && errno > 0 ? errno : EIO);
+          }
+          if (result === 0) return null;
+        }
+        if (!more || result <= 0) return result;
+        if (result >= SMALL_READ) {
+          operation.streak = 0;
+        } else if (++operation.streak >= SMALL_STREAK && !operation.cancelRequested) {
+          operation.mode = Mode.ToMultishot;
+          operation.streak = 0;
+          callNative(() => this.#ring.cancel(token));
+        }
+        return result;
+      default:
+        // Ended: the last completion of a poll whose receive already ended.
+        if (!more) this.#operations.delete(token);
+        return null;
+    }
   }
 
   /**

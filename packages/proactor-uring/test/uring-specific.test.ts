@@ -207,6 +207,243 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
     }
   });
 
+  describe('bulk connections: readiness receives', () => {
+    const ECANCELED = 125;
+    const MORE = 2;
+    /** A connected loopback TCP pair, both ends non-blocking. */
+    const tcpPair = (): [sys.Socket, sys.Socket] => {
+      const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+      try {
+        listener.bind(['127.0.0.1', 0]);
+        listener.listen(1);
+        const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+        client.connect(listener.getsockname()!);
+        const [server] = listener.accept();
+        server.setBlocking(false);
+        client.setBlocking(false);
+        return [server, client];
+      } finally {
+        listener.close();
+      }
+    };
+    /** Bytes that differ from their neighbours: a lost, doubled or reordered chunk shows. */
+    const pattern = (length: number, seed: number): Buffer => {
+      const data = Buffer.allocUnsafe(length);
+      for (let i = 0; i < length; i++) data[i] = (i * 7 + (i >> 9) + seed * 13) & 0xff;
+      return data;
+    };
+    /** Polls and collects the completions of `token`: bytes, and the end (result and flags) if one came. */
+    class Reader {
+      chunks: Buffer[] = [];
+      bytes = 0;
+      end: { result: number; flags: number } | null = null;
+      constructor(
+        readonly proactor: UringProactor,
+        readonly token: number,
+      ) {}
+      pollOnce(timeout = 0.05): void {
+        const count = this.proactor.poll(timeout);
+        for (let i = 0; i < count; i++) {
+          const token = this.proactor.completions[i * 3]!;
+          const result = this.proactor.completions[i * 3 + 1]!;
+          const flags = this.proactor.completions[i * 3 + 2]!;
+          if (token !== this.token) continue;
+          expect(this.end, 'nothing after the end').toBeNull();
+          if (result > 0 && (flags & MORE) !== 0) {
+            const chunk = this.proactor.completionValue(i) as Buffer;
+            expect(chunk.length).toBe(result);
+            this.chunks.push(chunk);
+            this.bytes += result;
+          } else {
+            expect(flags & MORE).toBe(0);
+            this.end = { result, flags };
+          }
+        }
+      }
+      /** Sends `data` through `peer` as the socket takes it, polling in between; then polls until it is all here. */
+      transfer(peer: sys.Socket, data: Buffer, piece: number): void {
+        const target = this.bytes + data.length;
+        let offset = 0;
+        for (let round = 0; round < 20_000 && offset < data.length; round++) {
+          try {
+            offset += peer.send(data.subarray(offset, offset + piece));
+          } catch (error) {
+            if ((error as { errno?: number }).errno !== 11) throw error;
+            this.pollOnce(0);
+          }
+        }
+        expect(offset).toBe(data.length);
+        for (let round = 0; round < 200 && this.bytes < target && this.end === null; round++) this.pollOnce();
+        expect(this.bytes).toBe(target);
+        // A switch between receive kinds completes once the cancel of the old one is in.
+        for (let round = 0; round < 5; round++) this.pollOnce(0.01);
+      }
+    }
+
+    it.runIf(availability.ok)('a bulk stream switches to readiness receives and back to the multishot receive, losing and reordering nothing, and ends at EOF', () => {
+      const proactor = new UringProactor();
+      const [a, b] = tcpPair();
+      try {
+        if (proactor.recvMany === undefined) return; // no provided-buffer rings on this kernel
+        const reader = new Reader(proactor, proactor.recvMany(a));
+        const sent: Buffer[] = [];
+        const bulk = (seed: number) => {
+          const data = pattern(2 * 1024 * 1024, seed);
+          sent.push(data);
+          reader.transfer(b, data, 64 * 1024);
+        };
+        bulk(1);
+        expect(proactor.receiveSwitches).toEqual({ toReadiness: 1, toMultishot: 0 });
+        // Small messages one at a time: the receive goes back to the provided buffers.
+        for (let n = 0; n < 12; n++) {
+          const data = pattern(100, 100 + n);
+          sent.push(data);
+          reader.transfer(b, data, 100);
+        }
+        expect(proactor.receiveSwitches).toEqual({ toReadiness: 1, toMultishot: 1 });
+        bulk(2);
+        expect(proactor.receiveSwitches.toReadiness).toBe(2);
+        expect(Buffer.concat(reader.chunks).equals(Buffer.concat(sent))).toBe(true);
+        // EOF ends the receive; its poll's cancel then completes and nothing is left in flight.
+        b.shutdown(sys.SHUT_WR);
+        for (let round = 0; round < 100 && reader.end === null; round++) reader.pollOnce();
+        expect(reader.end?.result).toBe(0);
+        for (let round = 0; round < 100 && proactor.pending > 0; round++) reader.pollOnce();
+        expect(proactor.pending).toBe(0);
+      } finally {
+        proactor.close();
+        a.close();
+        b.close();
+      }
+    });
+
+    it.runIf(availability.ok)('cancelled in readiness mode (a paused transport), it reads nothing more: bytes whose readiness is already in the ring stay in the socket, in order', () => {
+      const proactor = new UringProactor();
+      const [a, b] = tcpPair();
+      try {
+        if (proactor.recvMany === undefined) return;
+        const reader = new Reader(proactor, proactor.recvMany(a));
+        const first = pattern(1024 * 1024, 3);
+        reader.transfer(b, first, 64 * 1024);
+        expect(proactor.receiveSwitches.toReadiness).toBe(1);
+        // Sent before the cancel, and its readiness already posted in the
+        // ring (hasCompletions() lets the kernel post without harvesting):
+        // once cancelled, no recv(2) may take it.
+        const later = pattern(200 * 1024, 4);
+        let offset = 0;
+        while (offset < later.length) offset += b.send(later.subarray(offset));
+        expect(proactor.hasCompletions()).toBe(true);
+        expect(proactor.cancel(reader.token)).toBe(true);
+        for (let round = 0; round < 100 && reader.end === null; round++) reader.pollOnce();
+        expect(reader.end?.result).toBe(-ECANCELED);
+        expect(proactor.pending).toBe(0);
+        expect(Buffer.concat(reader.chunks).equals(first)).toBe(true);
+        const rest: Buffer[] = [];
+        let got = 0;
+        for (let round = 0; round < 1000 && got < later.length; round++) {
+          try {
+            const chunk = a.recv(64 * 1024);
+            rest.push(chunk);
+            got += chunk.length;
+          } catch {
+            proactor.poll(0.01);
+          }
+        }
+        expect(Buffer.concat(rest).equals(later)).toBe(true);
+      } finally {
+        proactor.close();
+        a.close();
+        b.close();
+      }
+    });
+
+    it.runIf(availability.ok)('a socket closed with its readiness poll in flight: the poll ends before anything reads, and a new socket on the same fd number is not read', () => {
+      const proactor = new UringProactor();
+      const [a, b] = tcpPair();
+      let c: sys.Socket | null = null;
+      let d: sys.Socket | null = null;
+      try {
+        if (proactor.recvMany === undefined) return;
+        const reader = new Reader(proactor, proactor.recvMany(a));
+        reader.transfer(b, pattern(1024 * 1024, 5), 64 * 1024);
+        expect(proactor.receiveSwitches.toReadiness).toBe(1);
+        // What a transport's close does: cancel what is in flight on the fd, then close it.
+        const fd = a.fileno();
+        expect(proactor.cancelFd(fd)).toBe(1);
+        a.close();
+        [c, d] = tcpPair();
+        const reused = c.fileno() === fd || d.fileno() === fd;
+        const data = pattern(64 * 1024, 6);
+        d.send(data);
+        c.send(data);
+        for (let round = 0; round < 100 && reader.end === null; round++) reader.pollOnce();
+        expect(reader.end?.result).toBe(-ECANCELED);
+        expect(proactor.pending).toBe(0);
+        // The peer of the closed socket sees its end once the kernel let go of the file.
+        let eof = false;
+        for (let round = 0; round < 200 && !eof; round++) {
+          try {
+            eof = b.recv(65536).length === 0;
+          } catch {
+            proactor.poll(0.01);
+          }
+        }
+        expect(eof).toBe(true);
+        // Whichever end got the old number still has every byte sent to it.
+        if (reused) {
+          const [mine] = c.fileno() === fd ? [c] : [d];
+          let got = 0;
+          for (let round = 0; round < 200 && got < data.length; round++) {
+            try {
+              got += mine.recv(65536).length;
+            } catch {
+              proactor.poll(0.01);
+            }
+          }
+          expect(got).toBe(data.length);
+        }
+      } finally {
+        proactor.close();
+        b.close();
+        c?.close();
+        d?.close();
+      }
+    });
+
+    it.runIf(availability.ok)('close() with a readiness poll in flight waits for it and leaves nothing behind; off by option, bulk stays multishot', () => {
+      const proactor = new UringProactor();
+      const [a, b] = tcpPair();
+      try {
+        if (proactor.recvMany === undefined) return;
+        const reader = new Reader(proactor, proactor.recvMany(a));
+        reader.transfer(b, pattern(1024 * 1024, 7), 64 * 1024);
+        expect(proactor.receiveSwitches.toReadiness).toBe(1);
+        expect(proactor.pending).toBe(1);
+        proactor.close();
+        expect(proactor.closed).toBe(true);
+      } finally {
+        proactor.close();
+        a.close();
+        b.close();
+      }
+      expect(() => new UringProactor({ bulkReadiness: 1 as unknown as boolean })).toThrow(/options.bulkReadiness/);
+      const plain = new UringProactor({ bulkReadiness: false });
+      const [c, d] = tcpPair();
+      try {
+        if (plain.recvMany === undefined) return;
+        const reader = new Reader(plain, plain.recvMany(c));
+        const data = pattern(1024 * 1024, 8);
+        reader.transfer(d, data, 64 * 1024);
+        expect(plain.receiveSwitches).toEqual({ toReadiness: 0, toMultishot: 0 });
+        expect(Buffer.concat(reader.chunks).equals(data)).toBe(true);
+      } finally {
+        plain.close();
+        c.close();
+        d.close();
+      }
+    });
+  });
+
   it('a closed proactor throws RuntimeError, even for fileno()', () => {
     const proactor = new UringProactor();
     proactor.close();

@@ -285,6 +285,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::Accept>("accept"),
                            InstanceMethod<&RingBinding::AcceptMultishot>("acceptMultishot"),
                            InstanceMethod<&RingBinding::RecvMultishot>("recvMultishot"),
+                           InstanceMethod<&RingBinding::RecvReadiness>("recvReadiness"),
                            InstanceMethod<&RingBinding::SetupBuffers>("setupBuffers"),
                            InstanceMethod<&RingBinding::Recycle>("recycle"),
                            InstanceMethod<&RingBinding::KeepBuffers>("keepBuffers"),
@@ -484,6 +485,25 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     sqe->buf_group = 0;
   }
 
+  // recvReadiness(token, fd): a receive driven by readiness, for bulk
+  // streams: a multishot POLLIN poll whose completions the harvest turns
+  // into recv(2)s straight into its slab (no provided buffer, no copy),
+  // reported as a multishot receive's are. Needs a harvest with a slab.
+  void RecvReadiness(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsNumber()) {
+      ThrowType(env, "expected (token, fd)");
+      return;
+    }
+    const int32_t token = info[0].As<Napi::Number>().Int32Value();
+    if (token <= 0) {
+      Napi::RangeError::New(env, "token must be a positive int32").ThrowAsJavaScriptException();
+      return;
+    }
+    const int result = ring_.PollReceive(static_cast<uint32_t>(token), info[1].As<Napi::Number>().Int32Value());
+    if (result < 0) ThrowSyscallError(env, -result, "io_uring_enter");
+  }
+
   // setupBuffers(count, size): the provided-buffer ring, and the memory its
   // buffers live in as an ArrayBuffer JavaScript copies received bytes out of
   // (valid while the ring is open); throws where the kernel has no buffer rings.
@@ -583,13 +603,15 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     return Napi::Number::New(info.Env(), SendfileNow(arguments));
   }
 
-  // cancel(token): queues an IORING_OP_ASYNC_CANCEL; its own completion is internal.
+  // cancel(token): queues an IORING_OP_ASYNC_CANCEL (of the token's
+  // readiness poll when it has one, which then reads nothing more); its own
+  // completion is internal.
   void Cancel(const Napi::CallbackInfo& info) {
     if (!info[0].IsNumber()) {
       ThrowType(info.Env(), "expected a token");
       return;
     }
-    const int result = ring_.Cancel(static_cast<uint64_t>(info[0].As<Napi::Number>().Int32Value()));
+    const int result = ring_.CancelToken(static_cast<uint32_t>(info[0].As<Napi::Number>().Int32Value()));
     if (result < 0) ThrowSyscallError(info.Env(), -result, "io_uring_enter");
   }
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -265,6 +266,120 @@ int Ring::Cancel(uint64_t user_data) {
   return 0;
 }
 
+int Ring::PollReceive(uint32_t token, int fd) {
+  int error = 0;
+  io_uring_sqe* sqe = NextSqe(kReadinessTag | token, &error);
+  if (sqe == nullptr) return error;
+  sqe->opcode = IORING_OP_POLL_ADD;
+  sqe->fd = fd;
+  // POLLRDHUP says whether the peer's FIN was there when the poll looked,
+  // so a short read is known to have drained the socket without another
+  // recv(2) to see EAGAIN.
+  sqe->poll32_events = POLLIN | POLLRDHUP;
+  sqe->len = IORING_POLL_ADD_MULTI;
+  readiness_[token] = fd;
+  return 0;
+}
+
+int Ring::CancelToken(uint32_t token) {
+  const auto it = readiness_.find(token);
+  if (it == readiness_.end()) return Cancel(token);
+  readiness_.erase(it);
+  return Cancel(kReadinessTag | token);
+}
+
+namespace {
+// Below this much room left in the slab a readiness receive waits for a
+// fresh one (SLAB_MIN_FREE in uring-proactor.ts), unless nothing was put in
+// the slab yet in this harvest (then it reads into what there is).
+constexpr size_t kMinReadinessRoom = 64 * 1024;
+// Each recv(2) of a readiness receive takes at most this much, reported as
+// a completion of its own: bigger chunks made the echo's writes bigger,
+// and those cost far more CPU per MB on this proactor (see docs/backends.md).
+constexpr size_t kMaxReadinessRead = 32 * 1024;
+}  // namespace
+
+bool Ring::HarvestReadiness(const io_uring_cqe& cqe, int32_t* out, unsigned capacity, unsigned* count, HarvestSlab* slab, bool* consumed) {
+  const uint32_t token = static_cast<uint32_t>(cqe.user_data & 0xffffffffu);
+  const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+  auto emit = [&](int32_t result, int32_t flags) {
+    out[3 * *count] = static_cast<int32_t>(token & 0x7fffffffu);
+    out[3 * *count + 1] = result;
+    out[3 * *count + 2] = flags;
+    ++*count;
+  };
+  *consumed = true;
+  const auto it = readiness_.find(token);
+  if (it == readiness_.end() || cqe.res < 0) {
+    // Cancelled or ended here (nothing is read for it any more), or the
+    // poll failed: only its last completion is reported.
+    if (more) return true;
+    if (it != readiness_.end()) {
+      readiness_.erase(it);
+      emit(cqe.res, 0);
+    } else {
+      emit(cqe.res < 0 ? cqe.res : -ECANCELED, 0);
+    }
+    return true;
+  }
+  const int fd = it->second;
+  const bool hung_up = (static_cast<unsigned>(cqe.res) & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  int32_t end = 1;  // 1: goes on; 0: EOF; negative: -errno
+  bool stopped = slab == nullptr;
+  while (!stopped) {
+    const size_t room = slab->size - slab->used;
+    if (room == 0 || (room < kMinReadinessRoom && slab->used > 0)) {
+      // More may be waiting: this completion is looked at again with a fresh slab.
+      slab->full = true;
+      stopped = true;
+      break;
+    }
+    // Room for these bytes and an end after them.
+    if (*count + 2 > capacity) {
+      stopped = true;
+      break;
+    }
+    const size_t want = room < kMaxReadinessRead ? room : kMaxReadinessRead;
+    const ssize_t got = recv(fd, slab->data + slab->used, want, MSG_DONTWAIT);
+    if (got > 0) {
+      slab->used += static_cast<size_t>(got);
+      emit(static_cast<int32_t>(got), IORING_CQE_F_BUFFER | IORING_CQE_F_MORE);
+      // A short read drained the socket, unless the peer's end (or an
+      // error) was seen too: then read on until recv(2) reports it.
+      if (static_cast<size_t>(got) < want && !hung_up) break;
+      continue;
+    }
+    if (got == 0) {
+      end = 0;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) end = -errno;
+    break;
+  }
+  if (stopped) {
+    // The rest is read when Harvest comes back to this completion.
+    *consumed = false;
+    return false;
+  }
+  if (end <= 0) {
+    readiness_.erase(it);
+    if (more) {
+      // The poll is still armed: cancel it (its last completion is then
+      // reported as -ECANCELED); the end is reported now.
+      Cancel(kReadinessTag | token);
+      emit(end, kReadinessDetached);
+    } else {
+      emit(end, 0);
+    }
+  } else if (!more) {
+    // The kernel ended the poll (the socket is still open): start it again.
+    readiness_.erase(it);
+    emit(0, IORING_CQE_F_MORE | kReadinessRearm);
+  }
+  return true;
+}
+
 int Ring::Enter(int wait_ms) {
   if (ring_fd_ < 0) return -EBADF;
   last_syscall_ = "io_uring_enter";
@@ -361,6 +476,13 @@ unsigned Ring::Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab) {
         head++;
         continue;
       }
+      if ((cqe.user_data & kReadinessTag) != 0) {
+        bool consumed = true;
+        const bool go_on = HarvestReadiness(cqe, out, capacity, &count, slab, &consumed);
+        if (consumed) head++;
+        if (!go_on) break;
+        continue;
+      }
       if (slab != nullptr && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
         const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
         const size_t length = cqe.res > 0 ? static_cast<size_t>(cqe.res) : 0;
@@ -405,6 +527,7 @@ void Ring::Close() {
   if (event_fd_ >= 0) close(event_fd_);
   if (ring_fd_ >= 0) close(ring_fd_);
   event_fd_ = ring_fd_ = -1;
+  readiness_.clear();
   // Buffers an operation may still be using (a close that could not wait
   // for every cancellation) stay mapped: the kernel must never write into
   // memory that was given back and reused.

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 
 // Constants newer than the oldest header this builds against (Linux 5.6's).
 #ifndef IORING_SETUP_CQSIZE
@@ -65,6 +66,9 @@
 #ifndef IORING_CQE_BUFFER_SHIFT
 #define IORING_CQE_BUFFER_SHIFT 16
 #endif
+#ifndef IORING_POLL_ADD_MULTI
+#define IORING_POLL_ADD_MULTI (1U << 0)
+#endif
 
 namespace evloop {
 
@@ -83,6 +87,18 @@ struct RingFeatures {
 // Internal submissions (cancel requests, probes) carry this bit in
 // user_data; their completions are consumed here and never reported.
 constexpr uint64_t kInternalTag = uint64_t{1} << 32;
+
+// A readiness receive's multishot poll carries this bit in user_data: its
+// completions are turned by Harvest into recv(2)s straight into the slab.
+constexpr uint64_t kReadinessTag = uint64_t{1} << 33;
+// Flags Harvest sets on what it reports for a readiness receive, besides
+// IORING_CQE_F_BUFFER (bytes in the slab) and IORING_CQE_F_MORE: the
+// receive ended (EOF or an error) while its poll is still in the kernel (a
+// cancel of it is queued; its last completion follows, reported as
+// -ECANCELED), or the kernel ended the poll on its own and it must be armed
+// again to go on.
+constexpr int32_t kReadinessDetached = 1 << 30;
+constexpr int32_t kReadinessRearm = 1 << 29;
 
 // Where Harvest copies the bytes of provided-buffer completions: `size`
 // bytes at `data`, filled from `used` on; `full` is set when a completion's
@@ -142,6 +158,13 @@ class Ring {
 
   // Queues an IORING_OP_ASYNC_CANCEL of the operation `user_data`.
   int Cancel(uint64_t user_data);
+  // A readiness receive under `token`: a multishot POLLIN poll of `fd`
+  // whose completions Harvest (with a slab) turns into recv(2)s into the
+  // slab until the socket is drained. Returns 0 or -errno.
+  int PollReceive(uint32_t token, int fd);
+  // Cancels the operation `token`: its readiness receive if it has one (no
+  // recv(2) is made for it from now on), else the operation itself.
+  int CancelToken(uint32_t token);
 
   // One io_uring_enter: submits what is queued and, with `wait_ms` != 0,
   // waits for one completion (negative: forever; else at most wait_ms).
@@ -212,6 +235,14 @@ class Ring {
   unsigned buffer_size_ = 0;
   uint16_t buffer_tail_ = 0;
   bool keep_buffers_ = false;
+
+  // Readiness receives whose poll may still report: token -> fd. A token
+  // leaves when it is cancelled or ends, so a late completion never makes a
+  // recv(2) on an fd number that may have been reused.
+  std::unordered_map<uint32_t, int> readiness_;
+  // Harvest's part for a readiness completion; false when it must stop
+  // before it (the completion stays in the ring).
+  bool HarvestReadiness(const io_uring_cqe& cqe, int32_t* out, unsigned capacity, unsigned* count, HarvestSlab* slab, bool* consumed);
 };
 
 // Sets up a two-entry ring, submits a no-op and waits for its completion:

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { BackendDescriptor, BaseSelector, ExceptionContext } from '@evloop/interface';
 import { describe } from 'vitest';
-import { SelectorEventLoop, loopForBackend, setLogger, type BaseEventLoop, type Server } from '@evloop/core-policy';
+import { CONSUMES_RECEIVED_DATA, SelectorEventLoop, loopForBackend, setLogger, waitFor, type BaseEventLoop, type Future, type Server } from '@evloop/core-policy';
+import type { BaseTransport, Transport } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 
 /**
@@ -194,4 +195,59 @@ export function refusingTcpPort(host = '127.0.0.1'): { port: number; close(): vo
     holder.close();
     throw error;
   }
+}
+
+/** What `receivedViewsRun` saw: every chunk copied, the views kept (unmarked only), and how many came where an earlier one had. */
+export interface ReceivedViews {
+  copies: Buffer[];
+  kept: Uint8Array[];
+  repeats: number;
+}
+
+/**
+ * One connection made by `connect` sends `pieces` one at a time to an echo
+ * peer and waits for each to come back, with a protocol marked
+ * `CONSUMES_RECEIVED_DATA` or not; checks every byte came back in order,
+ * closes, and says where the received views were (for the reuse tests).
+ */
+export async function receivedViewsRun(
+  loop: BaseEventLoop,
+  connect: (factory: () => object) => PromiseLike<readonly [Transport, unknown]> | Future<readonly [Transport, unknown]>,
+  pieces: Buffer[],
+  marked: boolean,
+): Promise<ReceivedViews> {
+  const within = <T,>(future: PromiseLike<T> | Future<T>): Promise<T> => waitFor(future as Future<T>, 5) as unknown as Promise<T>;
+  const result: ReceivedViews = { copies: [], kept: [], repeats: 0 };
+  const places: { buffer: ArrayBufferLike; offset: number }[] = [];
+  let received = 0;
+  let want = 0;
+  let enough = loop.createFuture<void>();
+  const lost = loop.createFuture<unknown>();
+  const protocol = {
+    [CONSUMES_RECEIVED_DATA]: marked,
+    connectionMade: (_transport: BaseTransport) => {},
+    dataReceived: (data: Uint8Array) => {
+      result.copies.push(Buffer.from(data));
+      if (!marked) result.kept.push(data);
+      // Handed out where an earlier receive was (the same memory, the same offset)?
+      if (places.some((place) => place.buffer === data.buffer && place.offset === data.byteOffset)) result.repeats++;
+      else places.push({ buffer: data.buffer, offset: data.byteOffset });
+      received += data.length;
+      if (received >= want && !enough.done()) enough.setResult(undefined);
+    },
+    connectionLost: (error: unknown) => lost.setResult(error),
+  };
+  const [transport] = await within(connect(() => protocol));
+  for (const piece of pieces) {
+    want += piece.length;
+    enough = loop.createFuture<void>();
+    if (received >= want) enough.setResult(undefined);
+    transport.write(piece);
+    await within(enough);
+  }
+  if (!Buffer.concat(result.copies).equals(Buffer.concat(pieces))) throw new Error('the echo came back different');
+  transport.close();
+  const error = await within(lost);
+  if (error !== null) throw new Error(`connectionLost(${String(error)}) after close()`);
+  return result;
 }

@@ -23,7 +23,6 @@ import {
   type ProactorEventLoop,
   TimeoutError,
   AI_NUMERICHOST,
-  CONSUMES_RECEIVED_DATA,
   setSysModule,
   sleep,
   waitFor,
@@ -31,7 +30,7 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, refusingTcpPort, type LoopSource } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, receivedViewsRun, refusingTcpPort, type LoopSource } from './harness.js';
 
 export interface NetworkConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
@@ -757,46 +756,8 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         const peer = net.createServer((socket) => socket.pipe(socket));
         await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
         const port = (peer.address() as net.AddressInfo).port;
-        const rounds = 32;
-        const size = 1024;
-        const run = async (marked: boolean) => {
-          const copies: Buffer[] = [];
-          const kept: Uint8Array[] = [];
-          const places: { buffer: ArrayBufferLike; offset: number }[] = [];
-          let repeats = 0;
-          let received = 0;
-          let want = 0;
-          let enough = loop.createFuture<void>();
-          const lost = loop.createFuture<unknown>();
-          const protocol = {
-            [CONSUMES_RECEIVED_DATA]: marked,
-            connectionMade: () => {},
-            dataReceived: (data: Uint8Array) => {
-              copies.push(Buffer.from(data));
-              if (!marked) kept.push(data);
-              if (places.some((place) => place.buffer === data.buffer && place.offset === data.byteOffset)) repeats++;
-              else places.push({ buffer: data.buffer, offset: data.byteOffset });
-              received += data.length;
-              if (received >= want && !enough.done()) enough.setResult(undefined);
-            },
-            connectionLost: (error: unknown) => lost.setResult(error),
-          };
-          const [transport] = await within(5, loop.createConnection(() => protocol, '127.0.0.1', port));
-          const expected: Buffer[] = [];
-          for (let index = 0; index < rounds; index++) {
-            const piece = Buffer.alloc(size, index + 1);
-            expected.push(piece);
-            want += size;
-            enough = loop.createFuture<void>();
-            if (received >= want) enough.setResult(undefined);
-            transport.write(piece);
-            await within(5, enough);
-          }
-          expect(Buffer.concat(copies).equals(Buffer.concat(expected))).toBe(true);
-          transport.close();
-          expect(await within(5, lost)).toBe(null);
-          return { kept, copies, repeats };
-        };
+        const pieces = Array.from({ length: 32 }, (_, index) => Buffer.alloc(1024, index + 1));
+        const run = (marked: boolean) => receivedViewsRun(loop, (factory) => loop.createConnection(factory, '127.0.0.1', port), pieces, marked);
         try {
           const marked = await run(true);
           const unmarked = await run(false);
@@ -804,7 +765,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           expect(unmarked.repeats).toBe(0);
           // The selector family's socket transport and a proactor that takes views back (uring) read into the same memory again.
           const proactor = (loop as unknown as { _proactor?: { releaseReceived?: unknown } })._proactor;
-          if (proactor === undefined || typeof proactor.releaseReceived === 'function') expect(marked.repeats).toBeGreaterThan(rounds / 2);
+          if (proactor === undefined || typeof proactor.releaseReceived === 'function') expect(marked.repeats).toBeGreaterThan(pieces.length / 2);
         } finally {
           await new Promise<void>((resolve) => peer.close(() => resolve()));
         }

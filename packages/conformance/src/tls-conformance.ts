@@ -24,7 +24,6 @@ import {
 import {
   CERT_NONE,
   CERT_REQUIRED,
-  CONSUMES_RECEIVED_DATA,
   Future,
   SSLContext,
   createDefaultContext,
@@ -41,7 +40,7 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, type LoopSource } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, receivedViewsRun, type LoopSource } from './harness.js';
 
 export interface TlsConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
@@ -893,47 +892,9 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
 
       test(`CONSUMES_RECEIVED_DATA: a marked protocol gets every byte right${engine === 'native' ? ', its plaintext in the same memory again' : ''}; an unmarked one keeps every view intact`, async ({ loop }) => {
         const node = await nodeServer(nodeTlsEcho());
-        const rounds = 32;
-        const size = 4096;
-        const run = async (marked: boolean) => {
-          const copies: Buffer[] = [];
-          const kept: Uint8Array[] = [];
-          const places: { buffer: ArrayBufferLike; offset: number }[] = [];
-          let repeats = 0;
-          let received = 0;
-          let want = 0;
-          let enough = loop.createFuture<void>();
-          const lost = loop.createFuture<unknown>();
-          const protocol = {
-            [CONSUMES_RECEIVED_DATA]: marked,
-            connectionMade: () => {},
-            dataReceived: (data: Uint8Array) => {
-              copies.push(Buffer.from(data));
-              if (!marked) kept.push(data);
-              // Handed out where an earlier receive was (the same memory, the same offset)?
-              if (places.some((place) => place.buffer === data.buffer && place.offset === data.byteOffset)) repeats++;
-              else places.push({ buffer: data.buffer, offset: data.byteOffset });
-              received += data.length;
-              if (received >= want && !enough.done()) enough.setResult(undefined);
-            },
-            connectionLost: (error: unknown) => lost.setResult(error),
-          };
-          const [transport] = await within(5, loop.createConnection(() => protocol, '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }));
-          const expected: Buffer[] = [];
-          for (let index = 0; index < rounds; index++) {
-            const piece = pattern(size, index);
-            expected.push(piece);
-            want += size;
-            enough = loop.createFuture<void>();
-            if (received >= want) enough.setResult(undefined);
-            transport.write(piece);
-            await within(5, enough);
-          }
-          expect(Buffer.concat(copies).equals(Buffer.concat(expected))).toBe(true);
-          transport.close();
-          expect(await within(5, lost)).toBe(null);
-          return { kept, copies, repeats };
-        };
+        const pieces = Array.from({ length: 32 }, (_, index) => pattern(4096, index));
+        const run = (marked: boolean) =>
+          receivedViewsRun(loop, (factory) => loop.createConnection(factory, '127.0.0.1', node.port, { ssl: clientContext(), serverHostname: 'localhost' }), pieces, marked);
         try {
           const marked = await run(true);
           const unmarked = await run(false);
@@ -941,7 +902,7 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
           expect(Buffer.concat(unmarked.kept).equals(Buffer.concat(unmarked.copies))).toBe(true);
           expect(unmarked.repeats).toBe(0);
           // Native TLS hands a marked protocol its plaintext where the previous message's was.
-          if (engine === 'native') expect(marked.repeats).toBeGreaterThan(rounds / 2);
+          if (engine === 'native') expect(marked.repeats).toBeGreaterThan(pieces.length / 2);
         } finally {
           await node.close();
         }

@@ -64,7 +64,6 @@ const BACKENDS = {
  * Tests a runtime cannot run, by title, with why. Each is excluded by name
  * and listed in the output.
  */
-const BUN_TLS_SERVER_FDS = "Bun's own tls.Server (the peer) still holds fds after its close() has called back; the suite's fd-leak check counts them";
 const KNOWN_GAPS = {
   deno: {
     'an exception nobody retrieves goes to the exception handler, never to unhandledRejection':
@@ -80,15 +79,7 @@ const KNOWN_GAPS = {
     'SSLContext: defaults and the checkHostname/verifyMode rules':
       "Deno's tls.createSecureContext accepts a certificate with a key that does not belong to it, so loadCertChain(CA certificate, server key) does not throw there",
   },
-  bun: {
-    // Bun's own tls.Server as the peer: after its close() has called back (and
-    // 200 ms more) it still holds an fd or two, which the suite's fd-leak
-    // check counts; excluding one test moves the failure to the next one of
-    // the block, so the whole block (all but one with a Node tls.Server peer)
-    // is not run.
-    "Node's tls as the peer": BUN_TLS_SERVER_FDS,
-    '100 MiB each way: evloop client, Node tls echo server, with flow control': BUN_TLS_SERVER_FDS,
-  },
+  bun: {},
 };
 
 /**

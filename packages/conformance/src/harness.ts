@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -250,4 +251,22 @@ export async function receivedViewsRun(
   const error = await within(lost);
   if (error !== null) throw new Error(`connectionLost(${String(error)}) after close()`);
   return result;
+}
+
+/**
+ * Bun opens fds of its own the first time `node:net` is used (copies of
+ * stdout and stderr) and keeps them for good. Opening them before any test
+ * counts fds keeps the fd-leak check about the test. A no-op elsewhere.
+ */
+export async function openRuntimeNetFds(): Promise<void> {
+  if (typeof (process.versions as { bun?: string }).bun !== 'string') return;
+  const server = net.createServer((socket) => socket.pipe(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
+  client.write('x');
+  await new Promise<void>((resolve) => client.once('data', () => resolve()));
+  client.end();
+  await new Promise<void>((resolve) => client.once('close', () => resolve()));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ConnectionError,
   ConnectionRefusedError,
@@ -30,7 +30,7 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, receivedViewsRun, refusingTcpPort, type LoopSource } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, openRuntimeNetFds, receivedViewsRun, refusingTcpPort, type LoopSource } from './harness.js';
 
 export interface NetworkConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
@@ -202,6 +202,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
   };
 
   describe(`network conformance: ${name}`, () => {
+    beforeAll(openRuntimeNetFds);
     describe('sock* methods', () => {
       test('sockRecv, sockSendall and sockRecvInto on a socketpair', async ({ loop }) => {
         const [a, b] = sys.socketpair(STREAM_PAIR_FAMILY, sys.SOCK_STREAM, 0, { blocking: false });
@@ -753,7 +754,12 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
 
     describe('transports', () => {
       test('CONSUMES_RECEIVED_DATA: a marked protocol gets every byte right, in reused memory where the family reuses it; an unmarked one keeps every view intact', async ({ loop }) => {
-        const peer = net.createServer((socket) => socket.pipe(socket));
+        // Node's net as the echo peer (an evloop one would read into the same memory); each of its sockets is waited for to close.
+        const closed: Promise<void>[] = [];
+        const peer = net.createServer((socket) => {
+          closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
+          socket.pipe(socket);
+        });
         await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
         const port = (peer.address() as net.AddressInfo).port;
         const pieces = Array.from({ length: 32 }, (_, index) => Buffer.alloc(1024, index + 1));
@@ -768,6 +774,7 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           if (proactor === undefined || typeof proactor.releaseReceived === 'function') expect(marked.repeats).toBeGreaterThan(pieces.length / 2);
         } finally {
           await new Promise<void>((resolve) => peer.close(() => resolve()));
+          await within(5, Promise.all(closed));
         }
       });
 

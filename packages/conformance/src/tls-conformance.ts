@@ -40,7 +40,7 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, receivedViewsRun, type LoopSource } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, openRuntimeNetFds, receivedViewsRun, type LoopSource } from './harness.js';
 
 export interface TlsConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
@@ -414,9 +414,10 @@ export function runTlsConformance(options: TlsConformanceOptions): void {
   const certificatesAvailable = opensslAvailable || presetCertificatesDir !== null;
   const title = `TLS conformance: ${name}, ${engine} TLS${engineMissing === null ? '' : ` (skipped: native TLS cannot load here: ${engineMissing})`}${certificatesAvailable ? '' : ' (skipped: no openssl CLI to make certificates, and no EVLOOP_TLS_TEST_CERTS folder)'}`;
   describe.skipIf(!certificatesAvailable || engineMissing !== null)(title, () => {
-    beforeAll(() => {
+    beforeAll(async () => {
       setTlsEngine(engine);
       certs = presetCertificatesDir !== null ? certificatesIn(presetCertificatesDir) : makeCertificates();
+      await openRuntimeNetFds();
     });
     afterAll(() => {
       setTlsEngine(null);

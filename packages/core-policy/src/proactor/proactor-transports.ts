@@ -19,7 +19,7 @@ import { BaseTransport, MAX_READ_SIZE, checkBytes, checkDatagramAddress, isBytes
 import type { TransportOwner } from '../base/server.js';
 import { wouldBlock } from '../net/socket-helpers.js';
 import { sysModule, type SocketAddress, type SocketLike } from '../net/socket-module.js';
-import { CONSUMES_RECEIVED_DATA, START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
+import { START_TLS_COMPATIBLE, consumesReceivedData } from '../tls/raw-transport.js';
 import type { ProactorEventLoop } from './proactor-event-loop.js';
 import { writelinesPieces } from '../net/transport-arguments.js';
 import { beginSendfile, checkNoSendfile, endSendfile, sendfileDrained, sendfileLost } from '../base/sendfile-gate.js';
@@ -246,7 +246,7 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
         return;
       }
       // A protocol that never keeps the view (native TLS): the proactor may copy into its room again.
-      if (bytes !== null && (protocol as { [CONSUMES_RECEIVED_DATA]?: boolean })[CONSUMES_RECEIVED_DATA] === true) this._loop._proactor.releaseReceived?.(bytes);
+      if (bytes !== null && consumesReceivedData(protocol)) this._loop._proactor.releaseReceived?.(bytes);
     }
     this._startReading();
   }

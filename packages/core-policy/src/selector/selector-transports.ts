@@ -11,7 +11,7 @@ import {
 } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { sysConstant, sysModule, type SocketAddress, type SocketLike } from '../net/socket-module.js';
-import { CONSUMES_RECEIVED_DATA, START_TLS_COMPATIBLE } from '../tls/raw-transport.js';
+import { START_TLS_COMPATIBLE, consumesReceivedData } from '../tls/raw-transport.js';
 import { BaseTransport, MAX_READ_SIZE, OWNS_RECEIVED_DATA, checkBytes, checkDatagramAddress, type AnyProtocol } from '../base/base-transport.js';
 import type { TransportOwner } from '../base/server.js';
 import type { SelectorEventLoop } from './selector-event-loop.js';
@@ -165,7 +165,7 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
       this._fatalError(error, 'Fatal error: protocol.dataReceived() call failed.');
     }
     // A protocol that never keeps the view (native TLS): its region is read into again.
-    if ((protocol as { [CONSUMES_RECEIVED_DATA]?: boolean })[CONSUMES_RECEIVED_DATA] === true && slab === read && slabOffset === end) slabOffset = start;
+    if (consumesReceivedData(protocol) && slab === read && slabOffset === end) slabOffset = start;
   }
 
   /** @internal BufferedProtocol: receive straight into the protocol's buffer. */

@@ -6,7 +6,7 @@ import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
 import type { NativeTlsBinding, NativeTlsConnectionBinding, TlsNativeModule } from './native-tls.js';
-import { CONSUMES_RECEIVED_DATA, START_TLS_COMPATIBLE, isDirectSendTransport, type DirectSendTransport, type RawStreamTransport } from './raw-transport.js';
+import { CONSUMES_RECEIVED_DATA, START_TLS_COMPATIBLE, consumesReceivedData, isDirectSendTransport, type DirectSendTransport, type RawStreamTransport } from './raw-transport.js';
 import { CERT_NONE, CERT_REQUIRED } from './ssl-context.js';
 import type { SSLContext } from './ssl-context.js';
 import { SSLProtocol, toSslError, type SSLProtocolOptions } from './ssl-protocol.js';
@@ -74,7 +74,7 @@ function takeCiphertext(slab: Slab, connection: NativeTlsConnectionBinding): Buf
 
 /** Whether an app protocol is done with a received view when its call returns. */
 function appConsumesReceivedData(app: object): boolean {
-  return typeof (app as { getBuffer?: unknown }).getBuffer === 'function' || (app as { [CONSUMES_RECEIVED_DATA]?: unknown })[CONSUMES_RECEIVED_DATA] === true;
+  return typeof (app as { getBuffer?: unknown }).getBuffer === 'function' || consumesReceivedData(app);
 }
 
 /** A distinguished name as Node's `getPeerCertificate()` gives it: `{ CN: 'localhost', O: [...] }`. */

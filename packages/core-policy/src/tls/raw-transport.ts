@@ -24,6 +24,11 @@ export const START_TLS_COMPATIBLE: unique symbol = Symbol.for('evloop.startTlsCo
  */
 export const CONSUMES_RECEIVED_DATA: unique symbol = Symbol.for('evloop.consumesReceivedData');
 
+/** @internal Whether `protocol` is marked `CONSUMES_RECEIVED_DATA` (the one place the mark is read). */
+export function consumesReceivedData(protocol: object): boolean {
+  return (protocol as { [CONSUMES_RECEIVED_DATA]?: unknown })[CONSUMES_RECEIVED_DATA] === true;
+}
+
 /**
  * What TLS needs of the stream transport under it, whichever family made
  * it: the `Transport` contract, plus closing at once with an error for the

@@ -844,6 +844,34 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         loop.removeReader(readFd);
       });
 
+      test('an fd closed while watched, then the loop run again: the loop opens nothing on its number (a helper-thread wake signal lives as long as the loop), and the reader never fires', async ({ loop }) => {
+        // A first run, so that a backend waiting on a helper thread has
+        // started it (and opened its wake signal) and stopped it again.
+        await loop.runUntilComplete(sleep(0.005));
+        const pipe = channel();
+        const { readFd } = pipe;
+        const calls: string[] = [];
+        loop.addReader(readFd, () => calls.push('fired'));
+        pipe.close();
+        let next = -1;
+        await loop.runUntilComplete((async () => {
+          await sleep(0.01);
+          // Wake the waiting loop from another thread's side: a wake signal
+          // sitting on the closed fd's number would now look ready.
+          loop.callSoonThreadsafe(() => {});
+          await sleep(0.01);
+          const probe = channel();
+          next = probe.readFd;
+          probe.close();
+        })());
+        expect(calls).toEqual([]);
+        // POSIX hands out the lowest free number, so the number just closed
+        // is the next one unless the loop took it in its second run. (A
+        // Windows socket handle has no such rule.)
+        if (process.platform !== 'win32') expect(next).toBe(readFd);
+        loop.removeReader(readFd);
+      });
+
       // Run `iterations` loop iterations (a callSoon made by a callback runs
       // in the next one) and return how often `count()` grew meanwhile:
       // iterations, not time, bound it.

@@ -12,9 +12,18 @@
 //   static bool AcceptsWakeFd(int fd)      (when Wake::kHasFd) whether the
 //                                          mechanism can wait on that fd
 // The Wake is how the JS thread interrupts the thread's wait: on POSIX a
-// non-blocking pipe (WakePipe); an IOCP waiter posts a completion packet
-// instead, with the same four members (Open, Signal, Drain, Close), its own
-// Handle type, and Bind(Set*), called once before Open, to learn the port.
+// non-blocking pipe (WakePipe; an eventfd on Linux); an IOCP waiter posts a
+// completion packet instead, with the same four members (Open, Signal,
+// Drain, Close), its own Handle type, and Bind(Set*), called once before
+// Open, to learn the port.
+//
+// The wake signal lives as long as the waiter, not as long as one watch: it
+// is opened by the first Start() and closed by Close() (the set's close) or
+// the destructor, never by Stop(). A loop stops watching at the end of every
+// run; reopening the signal at the next run would take the lowest free fd
+// numbers, which can be the number of an fd the user has just closed while
+// the loop still watches it (addReader without removeReader), and the
+// thread would then wait on its own wake signal in that fd's place.
 //
 // Protocol: the thread waits on a snapshot and the wake signal. Changing the
 // set (Mutate) signals, so the thread takes a new snapshot. When something is
@@ -46,7 +55,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
 #endif
 
 #include "evloop/errors.h"
@@ -70,6 +83,16 @@ class WakePipe {
 
   // Returns 0 or an errno; `*syscall` names the call that failed.
   int Open(const char** syscall) {
+#ifdef __linux__
+    // One fd does both ends: a counter that is readable while non-zero.
+    const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) {
+      *syscall = "eventfd";
+      return errno;
+    }
+    read_ = write_ = fd;
+    return 0;
+#else
     int fds[2];
     if (pipe(fds) != 0) {
       *syscall = "pipe";
@@ -88,25 +111,35 @@ class WakePipe {
     read_ = fds[0];
     write_ = fds[1];
     return 0;
+#endif
   }
 
   Handle handle() const { return read_; }
   int fd() const { return read_; }
 
-  // From any thread. A full pipe (EAGAIN) already means "wake up".
+  // From any thread. A full pipe (EAGAIN) already means "wake up", as does
+  // an eventfd counter at its maximum.
   void Signal() {
     if (write_ < 0) return;
-    const char byte = 1;
+#ifdef __linux__
+    const uint64_t one = 1;
+#else
+    const char one = 1;
+#endif
     ssize_t written;
     do {
-      written = write(write_, &byte, 1);
+      written = write(write_, &one, sizeof one);
     } while (written == -1 && errno == EINTR);
   }
 
   void Drain() {
+#ifdef __linux__
+    uint64_t buffer;  // one read resets the counter
+#else
     char buffer[64];
+#endif
     for (;;) {
-      const ssize_t got = read(read_, buffer, sizeof buffer);
+      const ssize_t got = read(read_, &buffer, sizeof buffer);
       if (got > 0 || (got == -1 && errno == EINTR)) continue;
       return;
     }
@@ -114,7 +147,7 @@ class WakePipe {
 
   void Close() {
     if (read_ >= 0) close(read_);
-    if (write_ >= 0) close(write_);
+    if (write_ >= 0 && write_ != read_) close(write_);
     read_ = write_ = -1;
   }
 
@@ -181,26 +214,31 @@ class IdleWaiter {
   explicit IdleWaiter(Set* set) : set_(set) {
     if constexpr (detail::WakeBindsToSet<Wake, Set>::value) wake_.Bind(set);
   }
-  ~IdleWaiter() { Stop(); }
+  ~IdleWaiter() { Close(); }
   IdleWaiter(const IdleWaiter&) = delete;
   IdleWaiter& operator=(const IdleWaiter&) = delete;
 
   bool running() const { return running_; }
 
-  // Opens the wake signal and starts the thread, armed, with `deadline`.
-  // Returns 0 or an errno; `*syscall` names the call that failed.
+  // Starts the thread, armed, with `deadline`, opening the wake signal first
+  // if this is the first start. Returns 0 or an errno; `*syscall` names the
+  // call that failed.
   int Start(std::function<void()> notify, Deadline deadline, const char** syscall) {
     if (running()) return 0;
-    int error = wake_.Open(syscall);
-    if (error != 0) return error;
-    if constexpr (Wake::kHasFd) {
-      if (!Set::AcceptsWakeFd(wake_.fd())) {
-        // select(2) cannot wait on an fd >= FD_SETSIZE, and pipe() returned
-        // the lowest free numbers, so there is no lower one to move it to.
-        wake_.Close();
-        *syscall = "pipe";
-        return EMFILE;
+    int error = 0;
+    if (!wake_open_) {
+      error = wake_.Open(syscall);
+      if (error != 0) return error;
+      if constexpr (Wake::kHasFd) {
+        if (!Set::AcceptsWakeFd(wake_.fd())) {
+          // select(2) cannot wait on an fd >= FD_SETSIZE, and the signal got
+          // the lowest free numbers, so there is no lower one to move it to.
+          wake_.Close();
+          *syscall = "pipe";
+          return EMFILE;
+        }
       }
+      wake_open_ = true;
     }
     notify_ = std::move(notify);
     stopping_ = false;
@@ -230,14 +268,15 @@ class IdleWaiter {
     running_ = error == 0;
 #endif
     if (error != 0) {
-      wake_.Close();
       notify_ = nullptr;
       *syscall = "pthread_create";
     }
     return error;
   }
 
-  // Stops and joins the thread and closes the wake signal. Safe to call twice.
+  // Stops and joins the thread; the wake signal stays open for the next
+  // Start() (a byte left in it is drained before the next wait). Safe to
+  // call twice.
   void Stop() {
     if (!running()) return;
     {
@@ -252,8 +291,15 @@ class IdleWaiter {
     thread_.join();
 #endif
     running_ = false;
-    wake_.Close();
     notify_ = nullptr;
+  }
+
+  // Stop(), then closes the wake signal: the set is going away.
+  void Close() {
+    Stop();
+    if (!wake_open_) return;
+    wake_.Close();
+    wake_open_ = false;
   }
 
   // Runs `change` on the set under the lock, then wakes the thread so that it
@@ -347,6 +393,7 @@ class IdleWaiter {
   std::thread thread_;
 #endif
   bool running_ = false;
+  bool wake_open_ = false;
   std::function<void()> notify_;
   Deadline deadline_;
   unsigned deadline_generation_ = 0;
@@ -359,7 +406,10 @@ class IdleWaiter {
 //       or replaces the callback and the deadline; throws and returns false
 //       on failure
 //   Stop()  joins the thread and releases everything that kept the process
-//       alive; safe to call twice, from the destructor too
+//       alive; the wake signal stays open for the next Start(); safe to call
+//       twice
+//   Close()  Stop(), and closes the wake signal (the set is going away);
+//       the destructor and a worker's environment cleanup call it
 //   Mutate(change)  changes the set under the thread's lock
 // onReady runs on the JS thread through the thread-safe function (a callback
 // scope: Promise jobs it queues run right after it); the thread waits again
@@ -368,7 +418,7 @@ template <typename Set, typename Wake = DefaultWake>
 class ThreadWatch {
  public:
   explicit ThreadWatch(Set* set) : waiter_(set) {}
-  ~ThreadWatch() { Stop(); }
+  ~ThreadWatch() { Close(); }
   ThreadWatch(const ThreadWatch&) = delete;
   ThreadWatch& operator=(const ThreadWatch&) = delete;
 
@@ -411,6 +461,11 @@ class ThreadWatch {
   }
 
   void Stop() { Stop(false); }
+
+  void Close() {
+    Stop(false);
+    waiter_.Close();
+  }
 
   template <typename Change>
   auto Mutate(Change change) -> decltype(change(*static_cast<Set*>(nullptr))) {
@@ -472,8 +527,13 @@ class ThreadWatch {
     owner_.Reset();
   }
 
-  // The environment (a worker) is going away while watched.
-  static void OnEnvCleanup(void* self) { static_cast<ThreadWatch*>(self)->Stop(true); }
+  // The environment (a worker) is going away while watched: nothing of the
+  // watch may outlive it.
+  static void OnEnvCleanup(void* self) {
+    auto* watch = static_cast<ThreadWatch*>(self);
+    watch->Stop(true);
+    watch->waiter_.Close();
+  }
 
   IdleWaiter<Set, Wake> waiter_;
   napi_threadsafe_function function_ = nullptr;

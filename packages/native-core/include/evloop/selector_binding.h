@@ -264,7 +264,7 @@ class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
 #ifndef _WIN32
     fd_watch_.Close();
 #endif
-    thread_watch_.Stop();
+    thread_watch_.Close();
     mechanism_.Close();
     closed_ = true;
   }

@@ -113,7 +113,7 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
   }
 
   ~PortBinding() override {
-    watch_.Stop();
+    watch_.Close();
     // Garbage-collected without close(): what the kernel may still hold is
     // left alone, as close() leaves it.
     ReleaseHarvested();
@@ -300,7 +300,7 @@ class PortBinding : public Napi::ObjectWrap<PortBinding> {
   // close(): the port goes; operations still in flight are the kernel's and
   // are never freed (their memory stays for the life of the process).
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    watch_.Stop();
+    watch_.Close();
     ReleaseHarvested();
     in_flight_.clear();
     port_.Close();

@@ -15,7 +15,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -204,70 +203,17 @@ class SubmitBeforeBlocking {
 // waits for the ring's eventfd, which the kernel signals when a completion
 // is posted and, on a DEFER_TASKRUN ring, when completion work is queued for
 // the submitting thread (the JS thread runs it in its next poll's
-// io_uring_enter; the helper thread never enters the ring).
-//
-// It also owns the thread's wake signal, an eventfd that lives as long as
-// the ring (RingWake below), where idle_waiter.h's WakePipe is a pipe opened
-// at each watch(): a loop that stops and runs again would then take the
-// lowest free fd numbers each time, which may be the number of an fd the
-// user has just closed while the loop still watches it (addReader without
-// removeReader), and the loop would go on watching the wake pipe instead.
+// io_uring_enter; the helper thread never enters the ring). Its wake signal
+// is idle_waiter.h's, open from the first watch until close().
 class EventFdSet {
  public:
   using Snapshot = KernelFdSnapshot;
   explicit EventFdSet(const Ring* ring) : ring_(ring) {}
-  ~EventFdSet() { Close(); }
-  EventFdSet(const EventFdSet&) = delete;
-  EventFdSet& operator=(const EventFdSet&) = delete;
   static bool AcceptsWakeFd(int) { return true; }
   Snapshot TakeSnapshot() const { return KernelFdSnapshot(ring_->event_fd()); }
 
-  // The wake eventfd, made by the first watch. Returns 0 or an errno.
-  int OpenWake(const char** syscall) {
-    if (wake_fd_ >= 0) return 0;
-    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (wake_fd_ >= 0) return 0;
-    *syscall = "eventfd";
-    return errno;
-  }
-  int wake_fd() const { return wake_fd_; }
-  // Once the thread is joined.
-  void Close() {
-    if (wake_fd_ >= 0) close(wake_fd_);
-    wake_fd_ = -1;
-  }
-
  private:
   const Ring* ring_;
-  int wake_fd_ = -1;
-};
-
-// idle_waiter.h's Wake over the set's eventfd: Close() leaves it open (the
-// set closes it with the ring).
-class RingWake {
- public:
-  using Handle = int;
-  static constexpr bool kHasFd = true;
-  void Bind(EventFdSet* set) { set_ = set; }
-  int Open(const char** syscall) { return set_->OpenWake(syscall); }
-  Handle handle() const { return set_->wake_fd(); }
-  int fd() const { return set_->wake_fd(); }
-  void Signal() {
-    const uint64_t one = 1;
-    if (set_->wake_fd() < 0) return;
-    while (write(set_->wake_fd(), &one, sizeof one) < 0 && errno == EINTR) {
-    }
-  }
-  void Drain() {
-    uint64_t value;
-    if (set_->wake_fd() < 0) return;
-    while (read(set_->wake_fd(), &value, sizeof value) < 0 && errno == EINTR) {
-    }
-  }
-  void Close() {}
-
- private:
-  EventFdSet* set_ = nullptr;
 };
 
 class RingBinding : public Napi::ObjectWrap<RingBinding> {
@@ -755,8 +701,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   // it polls is closed.
   void Shutdown() {
     if (helper_thread_) {
-      thread_watch_.Stop();
-      event_fd_set_.Close();
+      thread_watch_.Close();
       on_ready_.Reset();
       on_queued_.Reset();
       ring_.SetOnFirstQueued(nullptr, nullptr);
@@ -773,7 +718,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   // The helper-thread wait, made with onQueued.
   bool helper_thread_ = false;
   EventFdSet event_fd_set_{&ring_};
-  ThreadWatch<EventFdSet, RingWake> thread_watch_{&event_fd_set_};
+  ThreadWatch<EventFdSet> thread_watch_{&event_fd_set_};
   Napi::FunctionReference on_queued_;
   Napi::FunctionReference on_ready_;
 };

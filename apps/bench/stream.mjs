@@ -101,7 +101,7 @@ function cellCommand(impl, messageBytes, depth, timing, baseline) {
   const { warmup, duration, runs } = timing;
   const [name, base] = impl.split('@');
   if (name === 'epoll' || name === 'uring') {
-    const root = base === undefined ? here : path.join(baseline, 'apps', 'bench');
+    const root = base === undefined ? here : path.resolve(baseline, 'apps', 'bench');
     const spec = [name, 0, warmup, duration, runs, messageBytes, depth].join(':');
     return { command: process.execPath, args: ['--expose-gc', path.join(root, 'scaling.mjs'), '--cell', spec], cwd: root };
   }

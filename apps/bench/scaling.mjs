@@ -13,6 +13,8 @@
 //   node scaling.mjs --json     the results as JSON instead of tables
 //   node scaling.mjs --backends epoll,poll --sizes 10,1000
 //   node scaling.mjs --scaling-only      without the throughput comparison
+//   EVLOOP_BENCH_TCP_CONGESTION=cubic node scaling.mjs ...   the connection on that
+//                                        congestion control instead of the system's
 //
 // After the scaling table, a short throughput comparison: the same
 // connection streaming 16 KiB messages, 8 in flight, beside 100 idle
@@ -57,6 +59,21 @@ const median = (values) => {
 
 // ---------------------------------------------------------------- one cell
 
+/** Linux's IPPROTO_TCP and TCP_CONGESTION (netinet/in.h, netinet/tcp.h). */
+const IPPROTO_TCP = 6;
+const TCP_CONGESTION = 13;
+
+/**
+ * The congestion control named by $EVLOOP_BENCH_TCP_CONGESTION (cubic,
+ * reno, bbr, ...) on this connection's socket, instead of the system's
+ * default: bulk streams on loopback cost very different CPU under BBR's
+ * pacing (see docs/benchmarks.md, "Bulk stream").
+ */
+function setCongestionControl(transport) {
+  const name = process.env.EVLOOP_BENCH_TCP_CONGESTION;
+  if (name) transport.getExtraInfo('socket').setsockopt(IPPROTO_TCP, TCP_CONGESTION, Buffer.from(name));
+}
+
 /** Run one (backend, idle count) cell in this process and print one JSON line. */
 async function runCell({ backendName, idle, warmup, duration, runs, messageBytes, depth }) {
   const { Protocol, ProactorEventLoop, SelectorEventLoop } = await importPackage('@evloop/core-policy');
@@ -66,6 +83,18 @@ async function runCell({ backendName, idle, warmup, duration, runs, messageBytes
   if (!availability.ok) {
     console.log(JSON.stringify({ status: 'unusable', reason: availability.reason }));
     return;
+  }
+  if (process.env.EVLOOP_BENCH_TCP_CONGESTION) {
+    // A name the kernel refuses is reported here, not from inside connectionMade.
+    const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+    try {
+      probe.setsockopt(IPPROTO_TCP, TCP_CONGESTION, Buffer.from(process.env.EVLOOP_BENCH_TCP_CONGESTION));
+    } catch (error) {
+      console.log(JSON.stringify({ status: 'unusable', reason: `TCP_CONGESTION ${process.env.EVLOOP_BENCH_TCP_CONGESTION}: ${error.message}` }));
+      return;
+    } finally {
+      probe.close();
+    }
   }
   const fdLimit = backendName === 'select' ? (await importPackage('@evloop/selector-select')).SelectSelector.FD_SETSIZE : Infinity;
   const loop = backend.kind === 'proactor' ? new ProactorEventLoop(undefined, { backend }) : new SelectorEventLoop(undefined, { backend });
@@ -78,6 +107,7 @@ async function runCell({ backendName, idle, warmup, duration, runs, messageBytes
   class EchoServer extends Protocol {
     connectionMade(transport) {
       this.transport = transport;
+      setCongestionControl(transport);
     }
 
     dataReceived(data) {
@@ -100,6 +130,7 @@ async function runCell({ backendName, idle, warmup, duration, runs, messageBytes
 
     connectionMade(transport) {
       this.transport = transport;
+      setCongestionControl(transport);
     }
 
     start(seconds) {

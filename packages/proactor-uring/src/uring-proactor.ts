@@ -42,10 +42,10 @@ export interface UringProactorOptions {
    */
   helperThread?: boolean;
   /**
-   * Let a bulk connection's multishot receive turn into a readiness
-   * receive (a multishot poll, then recv(2) straight into the read slab)
-   * while its receives keep filling provided buffers, and back when they get
-   * small. Default true.
+   * Let a connection's multishot receive turn into a readiness receive (a
+   * multishot poll, then recv(2) straight into the read slab) while its
+   * receives are large (2 KiB or more, twice in a row), and back when they
+   * get small (under 1 KiB, eight times in a row). Default true.
    */
   bulkReadiness?: boolean;
 }
@@ -142,11 +142,19 @@ const IORING_CQE_F_BUFFER = 1;
  */
 const PROVIDED_BUFFERS = 128;
 const PROVIDED_BUFFER_SIZE = 32 * 1024;
-/** Multishot receives in a row that fill a provided buffer before a connection switches to a readiness receive. */
+/**
+ * Multishot receives in a row of at least BULK_READ bytes before a
+ * connection switches to a readiness receive. Not only bulk streams: the
+ * harvest's copy of a 4 KiB receive out of its provided buffer cost more
+ * than the poll completion and recv(2) that replace it (docs/backends.md),
+ * while a receive of 1 KiB or less (64 B messages, even 16 in flight) is
+ * cheaper copied.
+ */
 const BULK_STREAK = 2;
+const BULK_READ = 2048;
 /** Readiness reads in a row under SMALL_READ bytes before it goes back to a multishot receive. */
 const SMALL_STREAK = 8;
-const SMALL_READ = 4096;
+const SMALL_READ = 1024;
 /** Flags the harvest sets on a readiness receive's reports (kReadinessDetached, kReadinessRearm in uring.h). */
 const READINESS_DETACHED = 1 << 30;
 const READINESS_REARM = 1 << 29;
@@ -814,7 +822,7 @@ export class UringProactor implements Proactor {
     switch (operation.mode) {
       case Mode.Multishot:
         if (!more) return result;
-        if (result < PROVIDED_BUFFER_SIZE) {
+        if (result < BULK_READ) {
           operation.streak = 0;
         } else if (++operation.streak >= BULK_STREAK && !operation.cancelRequested) {
           operation.mode = Mode.ToReadiness;

@@ -317,6 +317,36 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
       }
     });
 
+    it.runIf(availability.ok)('messages of 4 KiB one at a time switch to readiness receives; messages of 1 KiB stay on the multishot receive', () => {
+      const proactor = new UringProactor();
+      const [a, b] = tcpPair();
+      try {
+        if (proactor.recvMany === undefined) return;
+        const reader = new Reader(proactor, proactor.recvMany(a));
+        const sent: Buffer[] = [];
+        const send = (length: number, seed: number) => {
+          const data = pattern(length, seed);
+          sent.push(data);
+          reader.transfer(b, data, length);
+        };
+        // 1 KiB (a 16-message pipeline of 64 B reads about that much at once): the copy is cheap, no switch.
+        for (let n = 0; n < 12; n++) send(1024, 20 + n);
+        expect(proactor.receiveSwitches).toEqual({ toReadiness: 0, toMultishot: 0 });
+        for (let n = 0; n < 4; n++) send(4096, 40 + n);
+        expect(proactor.receiveSwitches).toEqual({ toReadiness: 1, toMultishot: 0 });
+        // Still 1 KiB reads in readiness mode: no switch back (only reads under 1 KiB count as small).
+        for (let n = 0; n < 12; n++) send(1024, 60 + n);
+        expect(proactor.receiveSwitches).toEqual({ toReadiness: 1, toMultishot: 0 });
+        for (let n = 0; n < 12; n++) send(64, 80 + n);
+        expect(proactor.receiveSwitches).toEqual({ toReadiness: 1, toMultishot: 1 });
+        expect(Buffer.concat(reader.chunks).equals(Buffer.concat(sent))).toBe(true);
+      } finally {
+        proactor.close();
+        a.close();
+        b.close();
+      }
+    });
+
     it.runIf(availability.ok)('cancelled in readiness mode (a paused transport), it reads nothing more: bytes whose readiness is already in the ring stay in the socket, in order', () => {
       const proactor = new UringProactor();
       const [a, b] = tcpPair();

@@ -186,6 +186,22 @@ class KernelFdSnapshot {
   int fd_;
 };
 
+// IdleWaiter's Set for an owner whose kernel object is a pollable fd (a
+// selector's epoll or kqueue fd, io_uring's eventfd): the helper thread waits
+// for that fd, which the kernel keeps up to date by itself. `kFd` reads it
+// from the owner at each snapshot (it may be opened after the set is made).
+template <typename Owner, int (Owner::*kFd)() const = &Owner::fd>
+class KernelFdSet {
+ public:
+  using Snapshot = KernelFdSnapshot;
+  explicit KernelFdSet(const Owner* owner) : owner_(owner) {}
+  static bool AcceptsWakeFd(int) { return true; }
+  Snapshot TakeSnapshot() const { return KernelFdSnapshot((owner_->*kFd)()); }
+
+ private:
+  const Owner* owner_;
+};
+
 using DefaultWake = WakePipe;
 
 #else  // _WIN32

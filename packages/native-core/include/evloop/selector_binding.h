@@ -48,22 +48,6 @@
 
 namespace evloop {
 
-#ifndef _WIN32
-// IdleWaiter's Set for a mechanism with a pollable kernel fd: the helper
-// thread waits for that fd, which the kernel keeps up to date by itself.
-template <typename Mechanism>
-class KernelFdSet {
- public:
-  using Snapshot = KernelFdSnapshot;
-  explicit KernelFdSet(const Mechanism* mechanism) : mechanism_(mechanism) {}
-  static bool AcceptsWakeFd(int) { return true; }
-  Snapshot TakeSnapshot() const { return KernelFdSnapshot(mechanism_->fd()); }
-
- private:
-  const Mechanism* mechanism_;
-};
-#endif
-
 template <typename Mechanism>
 class SelectorBinding : public Napi::ObjectWrap<SelectorBinding<Mechanism>> {
   using Self = SelectorBinding<Mechanism>;

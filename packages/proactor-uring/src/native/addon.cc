@@ -199,23 +199,6 @@ class SubmitBeforeBlocking {
   Handle* handle_ = nullptr;
 };
 
-// IdleWaiter's Set for the helper-thread wait (idle_waiter.h): the thread
-// waits for the ring's eventfd, which the kernel signals when a completion
-// is posted and, on a DEFER_TASKRUN ring, when completion work is queued for
-// the submitting thread (the JS thread runs it in its next poll's
-// io_uring_enter; the helper thread never enters the ring). Its wake signal
-// is idle_waiter.h's, open from the first watch until close().
-class EventFdSet {
- public:
-  using Snapshot = KernelFdSnapshot;
-  explicit EventFdSet(const Ring* ring) : ring_(ring) {}
-  static bool AcceptsWakeFd(int) { return true; }
-  Snapshot TakeSnapshot() const { return KernelFdSnapshot(ring_->event_fd()); }
-
- private:
-  const Ring* ring_;
-};
-
 class RingBinding : public Napi::ObjectWrap<RingBinding> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -717,6 +700,12 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   SubmitBeforeBlocking submit_;
   // The helper-thread wait, made with onQueued.
   bool helper_thread_ = false;
+  // The helper-thread wait (idle_waiter.h) polls the ring's eventfd, which
+  // the kernel signals when a completion is posted and, on a DEFER_TASKRUN
+  // ring, when completion work is queued for the submitting thread (the JS
+  // thread runs it in its next poll's io_uring_enter; the helper thread
+  // never enters the ring).
+  using EventFdSet = KernelFdSet<Ring, &Ring::event_fd>;
   EventFdSet event_fd_set_{&ring_};
   ThreadWatch<EventFdSet> thread_watch_{&event_fd_set_};
   Napi::FunctionReference on_queued_;

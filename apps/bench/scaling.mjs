@@ -69,9 +69,9 @@ const TCP_CONGESTION = 13;
  * default: bulk streams on loopback cost very different CPU under BBR's
  * pacing (see docs/benchmarks.md, "Bulk stream").
  */
-function setCongestionControl(transport) {
+function setCongestionControl(socket) {
   const name = process.env.EVLOOP_BENCH_TCP_CONGESTION;
-  if (name) transport.getExtraInfo('socket').setsockopt(IPPROTO_TCP, TCP_CONGESTION, Buffer.from(name));
+  if (name) socket.setsockopt(IPPROTO_TCP, TCP_CONGESTION, Buffer.from(name));
 }
 
 /** Run one (backend, idle count) cell in this process and print one JSON line. */
@@ -88,7 +88,7 @@ async function runCell({ backendName, idle, warmup, duration, runs, messageBytes
     // A name the kernel refuses is reported here, not from inside connectionMade.
     const probe = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
     try {
-      probe.setsockopt(IPPROTO_TCP, TCP_CONGESTION, Buffer.from(process.env.EVLOOP_BENCH_TCP_CONGESTION));
+      setCongestionControl(probe);
     } catch (error) {
       console.log(JSON.stringify({ status: 'unusable', reason: `TCP_CONGESTION ${process.env.EVLOOP_BENCH_TCP_CONGESTION}: ${error.message}` }));
       return;
@@ -107,7 +107,7 @@ async function runCell({ backendName, idle, warmup, duration, runs, messageBytes
   class EchoServer extends Protocol {
     connectionMade(transport) {
       this.transport = transport;
-      setCongestionControl(transport);
+      setCongestionControl(transport.getExtraInfo('socket'));
     }
 
     dataReceived(data) {
@@ -130,7 +130,7 @@ async function runCell({ backendName, idle, warmup, duration, runs, messageBytes
 
     connectionMade(transport) {
       this.transport = transport;
-      setCongestionControl(transport);
+      setCongestionControl(transport.getExtraInfo('socket'));
     }
 
     start(seconds) {

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SIZES } from './src/common.mjs';
+import { SIZES, median } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -156,12 +156,6 @@ function runChild(command, args) {
   } catch {
     return { error: `unreadable output: ${result.stdout.slice(0, 200)}` };
   }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function summarize(raw, params) {

@@ -20,8 +20,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { pythonCommand, startServer, stopServer } from './net.mjs';
+import { median, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -36,28 +36,25 @@ const BATCH = 500;
 /** How long the server gets after the last echo before its RSS is read again. */
 const SETTLE_MS = 500;
 
+const USAGE = 'usage: idle-memory.mjs [--quick] [--json] [--connections N] [--runs N] [--impl evloop,node,asyncio,uvloop]';
+
 function usage(message) {
   if (message) console.error(message);
-  console.error('usage: idle-memory.mjs [--quick] [--json] [--connections N] [--runs N] [--impl evloop,node,asyncio,uvloop]');
+  console.error(USAGE);
   process.exit(2);
 }
 
 function parseCli() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: process.argv.slice(2).filter((arg) => arg !== '--'),
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        connections: { type: 'string' },
-        runs: { type: 'string' },
-        impl: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    usage(error.message);
-  }
+  const values = parseBenchArgs(
+    {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      connections: { type: 'string' },
+      runs: { type: 'string' },
+      impl: { type: 'string' },
+    },
+    USAGE,
+  );
   const connections = Number(values.connections ?? (values.quick ? 200 : 5000));
   const runs = Number(values.runs ?? (values.quick ? 1 : 3));
   if (!Number.isInteger(connections) || connections < 1) usage('--connections must be a positive integer');
@@ -132,12 +129,6 @@ async function measure(impl, connections, python) {
     await stopServer(server.child);
   }
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 async function main() {
   const options = parseCli();

@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { median, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -52,30 +52,26 @@ export const IMPLEMENTATIONS = [
 
 const DURATIONS = { full: { echoSeconds: 1, httpSeconds: 5, runs: 3 }, quick: { echoSeconds: 0.2, httpSeconds: 1, runs: 1 } };
 
+const USAGE = 'usage: net.mjs [--quick] [--json] [--runs N] [--only ROW[,ROW...]] [--impl IMPL[,IMPL...]]';
+
 function usage(message) {
   if (message) console.error(message);
-  console.error('usage: net.mjs [--quick] [--json] [--runs N] [--only ROW[,ROW...]] [--impl IMPL[,IMPL...]]');
+  console.error(USAGE);
   process.exit(2);
 }
 
 function parseCli() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      // `pnpm ... bench:net -- --quick` passes the `--` through: ignore it.
-      args: process.argv.slice(2).filter((arg) => arg !== '--'),
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        runs: { type: 'string' },
-        only: { type: 'string' },
-        impl: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    usage(error.message);
-  }
+  const values = parseBenchArgs(
+    {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      only: { type: 'string' },
+      impl: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   if (values.help) usage();
   const durations = values.quick ? DURATIONS.quick : DURATIONS.full;
   const runs = values.runs === undefined ? durations.runs : Number(values.runs);
@@ -319,12 +315,6 @@ async function measureHttp(row, server, tools, seconds) {
 }
 
 // ---------------------------------------------------------------- runs
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 function missingTool(row, impl, tools) {
   if (row.kind === 'echo' && !tools.c['echo-client']) return 'cc (the echo load generator)';

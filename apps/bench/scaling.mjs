@@ -30,7 +30,7 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { median, parseBenchArgs } from './src/common.mjs';
 
 const BACKENDS = ['epoll', 'poll', 'select', 'uring'];
 /** The package of each backend this benchmark runs. */
@@ -50,12 +50,6 @@ const USAGE = 'usage: scaling.mjs [--quick] [--json] [--scaling-only] [--backend
 function importPackage(name) {
   return import(name);
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 // ---------------------------------------------------------------- one cell
 
@@ -316,26 +310,17 @@ function formatTables(results, throughput, backends, sizes, machine) {
 }
 
 async function main() {
-  let values;
-  try {
-    // `pnpm bench:scaling -- --quick` passes the '--' along.
-    const args = process.argv.slice(2);
-    if (args[0] === '--') args.shift();
-    ({ values } = parseArgs({
-      args,
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        backends: { type: 'string' },
-        sizes: { type: 'string' },
-        'scaling-only': { type: 'boolean', default: false },
-        cell: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    console.error(`${error.message}\n${USAGE}`);
-    process.exit(2);
-  }
+  const values = parseBenchArgs(
+    {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      backends: { type: 'string' },
+      sizes: { type: 'string' },
+      'scaling-only': { type: 'boolean', default: false },
+      cell: { type: 'string' },
+    },
+    USAGE,
+  );
   if (values.cell !== undefined) {
     const [backendName, ...numbers] = values.cell.split(':');
     const [idle, warmup, duration, runs, messageBytes, depth] = numbers.map(Number);

@@ -32,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -194,7 +195,6 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
   const summary = Object.fromEntries(
     Object.entries(results).map(([id, runs]) => {
       const cpu = runs.map((run) => run.cpuUsPerMiB);

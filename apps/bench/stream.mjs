@@ -25,8 +25,8 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { pythonCommand } from './net.mjs';
+import { median, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const IMPLS = ['epoll', 'uring', 'node', 'asyncio', 'uvloop'];
@@ -36,12 +36,6 @@ const DEPTH = 8;
 const CELL_TIMEOUT_MS = 90_000;
 const USAGE =
   'usage: stream.mjs [--quick] [--json] [--impl epoll,uring,node,asyncio,uvloop] [--sizes 16384,65536] [--depth 8] [--rounds N] [--duration S] [--runs N] [--baseline ROOT] [--congestion NAME]';
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 // ------------------------------------------------------------ Node's cell
 
@@ -175,30 +169,22 @@ function formatTables(rounds, impls, sizes, depth, machine) {
 }
 
 async function main() {
-  let values;
-  try {
-    const args = process.argv.slice(2);
-    if (args[0] === '--') args.shift();
-    ({ values } = parseArgs({
-      args,
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        impl: { type: 'string' },
-        sizes: { type: 'string' },
-        depth: { type: 'string' },
-        rounds: { type: 'string' },
-        duration: { type: 'string' },
-        runs: { type: 'string' },
-        baseline: { type: 'string' },
-        congestion: { type: 'string' },
-        cell: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    console.error(`${error.message}\n${USAGE}`);
-    process.exit(2);
-  }
+  const values = parseBenchArgs(
+    {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      impl: { type: 'string' },
+      sizes: { type: 'string' },
+      depth: { type: 'string' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      runs: { type: 'string' },
+      baseline: { type: 'string' },
+      congestion: { type: 'string' },
+      cell: { type: 'string' },
+    },
+    USAGE,
+  );
   if (values.cell !== undefined) {
     const [, messageBytes, depth, warmup, duration, runs] = values.cell.split(':').map(Number);
     await runNodeCell({ messageBytes, depth, warmup, duration, runs });

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -50,11 +51,6 @@ function makeCertificates() {
   const script = path.join(here, '..', '..', 'packages', 'conformance', 'scripts', 'make-tls-certificates.mjs');
   execFileSync(process.execPath, [script, dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   return { dir, ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') };
-}
-
-function median(list) {
-  const sorted = [...list].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function main() {

@@ -2,6 +2,28 @@
 // Python runner implements the same one, so every side gets identical
 // delays), and the measuring harness a child process uses.
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+/**
+ * A benchmark script's command line: `options` as node:util's parseArgs
+ * takes them, a `--` (which `pnpm run SCRIPT -- ...` passes along) ignored.
+ * A bad argument prints it and `usage`, and exits with status 2.
+ */
+export function parseBenchArgs(options, usage) {
+  try {
+    return parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options }).values;
+  } catch (error) {
+    console.error(`${error.message}\n${usage}`);
+    process.exit(2);
+  }
+}
+
+/** The median of a list of numbers (the mean of the middle two for an even count). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
 
 /**
  * Full and --quick sizes. `maxMs` is the largest timer delay; delays are

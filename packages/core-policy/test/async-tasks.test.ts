@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
-import { CancelledError, currentTask, sleep, type Task } from '@evloop/core-policy';
-import { onLoop } from './helpers.js';
+import { CancelledError, SelectorEventLoop, currentTask, getRunningLoop, sleep, type Task } from '@evloop/core-policy';
+import { onLoop, testSelector, withLoop } from './helpers.js';
 
 describe('await sleep(0) in an async-function task (no future, one loop turn)', () => {
   it('gives its result and lets the other tasks and callbacks run in between', async () => {
@@ -379,4 +379,41 @@ describe('await sleep(0) in an async-function task (no future, one loop turn)', 
     });
     expect(outcome).toEqual(['a:a', 'b:b', 'c:c', 'a:a', 'b:b', 'c:c', 'a:a', 'b:b', 'c:c']);
   });
+});
+
+describe("an async-function task resumed in a run's last iteration", () => {
+  // V8 runs the continuation after an await as a Promise job, after the
+  // iteration that resumed it; when that iteration also stopped the loop,
+  // the task's code runs once the run is over. It must still find its loop
+  // and go on at the next run, as an asyncio task would.
+  it('finds its loop and its task after the run ended, and what it awaits there waits for the next run', () =>
+    withLoop(
+      () => new SelectorEventLoop(testSelector()),
+      async ({ loop }) => {
+        const seen: unknown[] = [];
+        const task = loop.createTask(async () => {
+          try {
+            await sleep(10);
+          } catch (error) {
+            seen.push(CancelledError.isInstance(error), loop.isRunning(), getRunningLoop() === loop, currentTask() === task);
+            seen.push(currentTask()!.uncancel());
+            await sleep(10);
+          }
+        });
+        await loop.runUntilComplete(sleep(0));
+        // One iteration cancels the task and queues stop() behind its wake-up,
+        // so the next runs both: the task resumes in the run's last iteration.
+        loop.callSoon(() => {
+          task.cancel();
+          loop.callSoon(() => loop.stop());
+        });
+        await loop.runForever();
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(seen).toEqual([true, false, true, true, 0]);
+        expect(task.done()).toBe(false);
+        task.cancel();
+        await expect(loop.runUntilComplete(() => task)).rejects.toSatisfy(CancelledError.isInstance);
+        expect(task.cancelled()).toBe(true);
+      },
+    ));
 });

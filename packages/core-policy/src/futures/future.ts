@@ -4,7 +4,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as v8 from 'node:v8';
 import { CancelledError, InvalidStateError, RuntimeError, type ExceptionContext, type FutureLike } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
-import { getEventLoop } from '../loop/running-loop.js';
+import { getEventLoop, registerTaskLoopLookup } from '../loop/running-loop.js';
 
 const PENDING = 0;
 const CANCELLED = 1;
@@ -14,7 +14,7 @@ const STATE_NAMES = ['PENDING', 'CANCELLED', 'FINISHED'] as const;
 /** Marks evloop futures so `isFuture` holds across duplicated installs. */
 export const FUTURE_TAG = Symbol.for('evloop.future');
 
-type TaskLike = { _awaiting(future: Future<unknown>): void; _awaited(future: Future<unknown>): void };
+type TaskLike = { _awaiting(future: Future<unknown>): void; _awaited(future: Future<unknown>): void; done(): boolean; _loop: BaseEventLoop };
 
 /** @internal What `taskContext` needs of an `AsyncLocalStorage`. */
 export interface TaskContext<T> {
@@ -101,6 +101,11 @@ function makeTaskContext(): TaskContext<TaskLike> {
  * @internal
  */
 export const taskContext: TaskContext<TaskLike> = makeTaskContext();
+
+registerTaskLoopLookup(() => {
+  const task = taskContext.getStore();
+  return task === undefined || task.done() || task._loop.isClosed() ? null : task._loop;
+});
 
 interface Unretrieved {
   loop: BaseEventLoop;

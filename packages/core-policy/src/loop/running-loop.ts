@@ -30,9 +30,25 @@ export function setEventLoopPolicy(policy: EventLoopPolicy | null): void {
   state().policy = policy;
 }
 
-/** The running loop, or `RuntimeError('no running event loop')`. */
+let taskLoopLookup: (() => BaseEventLoop | null) | null = null;
+
+/** @internal Set by the futures module: the loop of the task whose async-function code runs now, or null. */
+export function registerTaskLoopLookup(lookup: () => BaseEventLoop | null): void {
+  taskLoopLookup = lookup;
+}
+
+/**
+ * The running loop, or `RuntimeError('no running event loop')`.
+ *
+ * Code of an async-function task gets its task's loop even when that loop's
+ * run has just ended: V8 runs an `await`'s continuation as a Promise job,
+ * which can come after `stop()` finished the run (a task resumed in the
+ * run's last iteration). In asyncio a task's code only ever runs inside its
+ * loop, so there it always has one; here the task goes on at the loop's next
+ * run, as it would in asyncio.
+ */
 export function getRunningLoop(): BaseEventLoop {
-  const loop = state().runningLoop;
+  const loop = state().runningLoop ?? (taskLoopLookup === null ? null : taskLoopLookup());
   if (loop === null) throw new RuntimeError('no running event loop');
   return loop;
 }

@@ -383,12 +383,21 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         }
       });
 
-      test('an idle loop uses no CPU', async ({ loop }) => {
-        const cpuBefore = process.cpuUsage();
-        await loop.runUntilComplete(sleep(0.3));
-        const cpu = process.cpuUsage(cpuBefore);
-        // A busy loop would burn ~300 ms; idle waiting costs almost nothing.
-        expect((cpu.user + cpu.system) / 1000).toBeLessThan(120);
+      test('an idle loop uses no CPU (the process-wide count is taken up to three times: GC work left by earlier tests lands in one window)', async ({ loop }) => {
+        // A busy loop would burn ~300 ms in every window; idle waiting costs
+        // almost nothing. process.cpuUsage() counts every thread, and V8's
+        // collector may finish what earlier tests left in any one window
+        // (seen under Deno: 50-230 ms in a single 300 ms window), so a
+        // window under the limit passes.
+        const windows: number[] = [];
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const cpuBefore = process.cpuUsage();
+          await loop.runUntilComplete(sleep(0.3));
+          const cpu = process.cpuUsage(cpuBefore);
+          windows.push(Math.round((cpu.user + cpu.system) / 1000));
+          if (windows[attempt] < 120) break;
+        }
+        expect(Math.min(...windows), `CPU ms per 300 ms idle window: ${windows.join(', ')}`).toBeLessThan(120);
       });
     });
 

@@ -158,6 +158,21 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         expect(calls).toEqual(Array.from({ length: 100 }, (_, i) => ['cb', i]));
       });
 
+      test('callSoon passes no, one (even undefined) or several arguments as given; a cancelled one-argument handle never runs', async ({ loop }) => {
+        const calls: unknown[][] = [];
+        const record = (...args: unknown[]) => calls.push(args);
+        loop.callSoon(record);
+        loop.callSoon(record, undefined);
+        loop.callSoon(record, 'one');
+        loop.callSoon(record, 'a', 2, null);
+        const dropped = loop.callSoon(record, 'dropped');
+        dropped.cancel();
+        expect(dropped.toString()).toBe('<Handle cancelled>');
+        loop.callSoon(() => loop.stop());
+        await loop.runForever();
+        expect(calls).toEqual([[], [undefined], ['one'], ['a', 2, null]]);
+      });
+
       test('a cancelled handle never runs', async ({ loop }) => {
         const calls: string[] = [];
         const handle = loop.callSoon(() => calls.push('cancelled'));
@@ -480,6 +495,28 @@ export function runEventLoopConformance(options: EventLoopConformanceOptions): v
         loop.callSoon(() => loop.stop());
         await loop.runForever();
         expect(calls).toEqual([7]);
+      });
+
+      test('removeDoneCallback removes every registration of that callback and returns how many (CPython test_futures)', async ({ loop }) => {
+        const future = loop.createFuture<number>();
+        const calls: string[] = [];
+        const a = () => calls.push('a');
+        const b = () => calls.push('b');
+        expect(future.removeDoneCallback(a)).toBe(0);
+        future.addDoneCallback(a);
+        future.addDoneCallback(b);
+        future.addDoneCallback(a);
+        expect(future.removeDoneCallback(a)).toBe(2);
+        expect(future.removeDoneCallback(a)).toBe(0);
+        expect(future.removeDoneCallback(b)).toBe(1);
+        future.addDoneCallback(b);
+        future.setResult(1);
+        // Once done, nothing is registered any more: a callback added now is scheduled at once.
+        expect(future.removeDoneCallback(b)).toBe(0);
+        future.addDoneCallback(a);
+        loop.callSoon(() => loop.stop());
+        await loop.runForever();
+        expect(calls).toEqual(['b', 'a']);
       });
 
       test('future state rules: result before done, cancel, exception', ({ loop }) => {

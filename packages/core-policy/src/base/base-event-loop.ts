@@ -21,7 +21,7 @@ import {
   type SendfileSource,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
-import { Handle, TimerHandle, describeCallback } from '../loop/handles.js';
+import { Handle, OneArgHandle, TimerHandle, describeCallback } from '../loop/handles.js';
 import { Queue } from '../loop/ready-queue.js';
 import { TimerHeap } from '../loop/timer-heap.js';
 import { Future, isFuture } from '../futures/future.js';
@@ -766,10 +766,23 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   // ---- scheduling ----
 
-  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
-    this._checkClosed();
-    checkCallback(callback, 'callSoon');
-    const handle = new Handle(callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+  // callSoon, callLater and callAt read their extra arguments from
+  // `arguments` instead of a rest parameter: the common call with none
+  // allocates no array (rest parameters make one per call), and the checks
+  // are one test each.
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle;
+  callSoon(callback: (...args: unknown[]) => unknown): Handle {
+    if (this._closed) this._checkClosed();
+    if (typeof callback !== 'function') checkCallback(callback, 'callSoon');
+    // One argument (a future's done callback gets the future) goes in a
+    // field of the handle: one object instead of a handle and an array.
+    const count = arguments.length;
+    const handle =
+      count === 1
+        ? new Handle(callback, null, this)
+        : count === 2
+          ? new OneArgHandle(callback, arguments[1], this)
+          : new Handle(callback, Array.prototype.slice.call(arguments, 1), this);
     this._ready.push(handle);
     if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
     return handle;
@@ -784,9 +797,6 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     return this.callSoon(callback, ...args);
   }
 
-  // callLater/callAt read their extra arguments from `arguments` instead of a
-  // rest parameter: the common call with none allocates no array (rest
-  // parameters make one per call), and the checks are one typeof each.
   callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle;
   callLater(delay: number, callback: (...args: unknown[]) => unknown): TimerHandle {
     // `delay !== delay`: NaN.

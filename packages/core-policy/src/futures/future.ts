@@ -10,6 +10,13 @@ const PENDING = 0;
 const CANCELLED = 1;
 const FINISHED = 2;
 const STATE_NAMES = ['PENDING', 'CANCELLED', 'FINISHED'] as const;
+/**
+ * The done-callback list of a future that has none: shared, never written
+ * (frozen, so a push would throw rather than reach every future). Most
+ * futures get one callback; `[callback]` is a one-slot array where `[]`
+ * and a push would reserve seventeen.
+ */
+const NO_CALLBACKS: Array<(future: any) => void> = Object.freeze([]) as unknown as Array<(future: any) => void>;
 
 /** Marks evloop futures so `isFuture` holds across duplicated installs. */
 export const FUTURE_TAG = Symbol.for('evloop.future');
@@ -198,14 +205,18 @@ export class Future<T = unknown> implements FutureLike<T> {
   /** @internal */ _exception: unknown = undefined;
   /** @internal */ _hasException = false;
   /** @internal */ _loop: BaseEventLoop;
-  /** @internal */ _callbacks: Array<(future: any) => void> = [];
+  /** @internal Done callbacks; add with `_addDoneCallback`. */
+  /** @internal */ _callbacks: Array<(future: any) => void> = NO_CALLBACKS;
   /** @internal */ _cancelMessage: unknown = undefined;
   /** @internal */ _logTraceback = false;
   /** @internal asyncio's `_asyncio_future_blocking`: set while a coroutine waits on it. */
   /** @internal */ _blocking = false;
-  /** @internal */ _sourceTraceback: string | undefined;
+  // The two debug-mode stacks are declared, not fields: a future made
+  // outside debug mode carries no slot for either (8 bytes each).
+  /** @internal Debug mode: where it was made. */
+  /** @internal */ declare _sourceTraceback: string | undefined;
   /** @internal Debug mode: the stack where a coroutine started waiting on this future (the task tree's await point). */
-  /** @internal */ _awaitedFrom: string | undefined;
+  /** @internal */ declare _awaitedFrom: string | undefined;
 
   constructor(options: { loop?: BaseEventLoop } = {}) {
     this._loop = options.loop ?? (getEventLoop() as BaseEventLoop);
@@ -285,13 +296,22 @@ export class Future<T = unknown> implements FutureLike<T> {
   addDoneCallback(callback: DoneCallback<T>): void {
     if (typeof callback !== 'function') throw new TypeError('callback must be a function');
     if (this._state !== PENDING) this._loop.callSoon(callback, this);
-    else this._callbacks.push(callback);
+    else this._addDoneCallback(callback);
   }
 
   removeDoneCallback(callback: DoneCallback<T>): number {
-    const before = this._callbacks.length;
-    this._callbacks = this._callbacks.filter((entry) => entry !== callback);
-    return before - this._callbacks.length;
+    const callbacks = this._callbacks;
+    if (callbacks.length === 0) return 0;
+    const kept = callbacks.filter((entry) => entry !== callback);
+    this._callbacks = kept.length === 0 ? NO_CALLBACKS : kept;
+    return callbacks.length - kept.length;
+  }
+
+  /** @internal Add a done callback to a pending future (no checks). */
+  _addDoneCallback(callback: (future: any) => void): void {
+    const callbacks = this._callbacks;
+    if (callbacks === NO_CALLBACKS) this._callbacks = [callback];
+    else callbacks.push(callback);
   }
 
   /**
@@ -309,7 +329,7 @@ export class Future<T = unknown> implements FutureLike<T> {
     // extra Promise and microtask hop per await) and, for a task, clears its
     // waiter; it goes in before _awaiting, which may cancel this at once.
     const { promise, resolve, reject } = promiseWithResolvers<R1 | R2>();
-    this._callbacks.push(() => {
+    this._addDoneCallback(() => {
       if (task !== undefined) task._awaited(this as Future<unknown>);
       let ok = true;
       let value: unknown;
@@ -384,7 +404,7 @@ export class Future<T = unknown> implements FutureLike<T> {
   _scheduleCallbacks(): void {
     const callbacks = this._callbacks;
     if (callbacks.length === 0) return;
-    this._callbacks = [];
+    this._callbacks = NO_CALLBACKS;
     for (const callback of callbacks) this._loop.callSoon(callback, this);
   }
 }

@@ -316,7 +316,7 @@ export class Task<T = unknown> extends Future<T> {
     (promise as unknown as Record<symbol, unknown>)[STARTED_BY] = this;
     let settle = this._settleAwaitBound;
     if (settle === null) settle = this._settleAwaitBound = () => this._settleAwait();
-    future._callbacks.push(settle);
+    future._addDoneCallback(settle);
     this._awaiting(future as Future<unknown>);
     return promise as Promise<T>;
   }

@@ -13,8 +13,8 @@ export class Handle implements HandleLike {
   /** @internal */ _args: unknown[] | null;
   /** @internal */ readonly _loop: BaseEventLoop;
   /** @internal */ _cancelled = false;
-  /** Where it was made (debug mode only). */
-  /** @internal */ _sourceTraceback: string | undefined;
+  /** Where it was made: set in debug mode only, so other handles carry no field for it. */
+  /** @internal */ declare _sourceTraceback: string | undefined;
   /** @internal Whether running it resumes an async-function task's `sleep(0)` (see `BaseEventLoop._runReady`); on the prototype. */
   /** @internal */ declare readonly _resumes: boolean;
 

@@ -20,8 +20,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { SIZES, median } from './src/common.mjs';
+import { SIZES, exitWithUsage, median, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -94,31 +93,21 @@ export const ROWS = [
 
 export const IMPLEMENTATIONS = ['evloop', 'node', 'asyncio', 'uvloop'];
 
-function usage(message) {
-  if (message) console.error(message);
-  console.error('usage: bench.mjs [--quick] [--json] [--runs N] [--only ROW[,ROW...]] [--no-forced-gc]');
-  process.exit(2);
-}
+const USAGE = 'usage: bench.mjs [--quick] [--json] [--runs N] [--only ROW[,ROW...]] [--no-forced-gc]';
+const usage = (message) => exitWithUsage(USAGE, message);
 
 function parseCli() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      // `pnpm ... start -- --quick` passes the `--` through: ignore it.
-      args: process.argv.slice(2).filter((arg) => arg !== '--'),
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        runs: { type: 'string' },
-        only: { type: 'string' },
-        'no-forced-gc': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    usage(error.message);
-  }
-  const { values } = parsed;
+  const values = parseBenchArgs(
+    {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      only: { type: 'string' },
+      'no-forced-gc': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   if (values.help) usage();
   const runs = values.runs === undefined ? (values.quick ? 1 : 5) : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) usage('--runs must be a positive integer');

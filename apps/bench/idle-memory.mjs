@@ -21,7 +21,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pythonCommand, startServer, stopServer } from './net.mjs';
-import { median, parseBenchArgs } from './src/common.mjs';
+import { exitWithUsage, median, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -38,11 +38,7 @@ const SETTLE_MS = 500;
 
 const USAGE = 'usage: idle-memory.mjs [--quick] [--json] [--connections N] [--runs N] [--impl evloop,node,asyncio,uvloop]';
 
-function usage(message) {
-  if (message) console.error(message);
-  console.error(USAGE);
-  process.exit(2);
-}
+const usage = (message) => exitWithUsage(USAGE, message);
 
 function parseCli() {
   const values = parseBenchArgs(

@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, parseBenchArgs } from './src/common.mjs';
+import { exitWithUsage, median, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -54,11 +54,7 @@ const DURATIONS = { full: { echoSeconds: 1, httpSeconds: 5, runs: 3 }, quick: { 
 
 const USAGE = 'usage: net.mjs [--quick] [--json] [--runs N] [--only ROW[,ROW...]] [--impl IMPL[,IMPL...]]';
 
-function usage(message) {
-  if (message) console.error(message);
-  console.error(USAGE);
-  process.exit(2);
-}
+const usage = (message) => exitWithUsage(USAGE, message);
 
 function parseCli() {
   const values = parseBenchArgs(

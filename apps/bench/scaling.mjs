@@ -30,7 +30,7 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { median, parseBenchArgs } from './src/common.mjs';
+import { exitWithUsage, median, parseBenchArgs } from './src/common.mjs';
 
 const BACKENDS = ['epoll', 'poll', 'select', 'uring'];
 /** The package of each backend this benchmark runs. */
@@ -334,13 +334,11 @@ async function main() {
   const sizes = values.sizes === undefined ? SIZES[mode] : values.sizes.split(',').map(Number);
   for (const name of backends) {
     if (!BACKENDS.includes(name)) {
-      console.error(`unknown backend ${JSON.stringify(name)} (this benchmark runs ${BACKENDS.join(', ')})\n${USAGE}`);
-      process.exit(2);
+      exitWithUsage(USAGE, `unknown backend ${JSON.stringify(name)} (this benchmark runs ${BACKENDS.join(', ')})`);
     }
   }
   if (sizes.some((size) => !Number.isInteger(size) || size < 0)) {
-    console.error(`--sizes must be non-negative integers\n${USAGE}`);
-    process.exit(2);
+    exitWithUsage(USAGE, '--sizes must be non-negative integers');
   }
   sizes.sort((a, b) => a - b);
 

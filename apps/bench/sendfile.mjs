@@ -31,8 +31,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { median } from './src/common.mjs';
+import { median, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -155,7 +154,7 @@ async function runSender(command, args, id, env = process.env) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+  const values = parseBenchArgs({ quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } }, 'usage: sendfile.mjs [--quick] [--json]');
   const rounds = values.quick ? 1 : 5;
   const files = values.quick ? 1 : 4;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evloop-bench-sendfile-'));

@@ -26,7 +26,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pythonCommand } from './net.mjs';
-import { median, parseBenchArgs } from './src/common.mjs';
+import { exitWithUsage, median, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const IMPLS = ['epoll', 'uring', 'node', 'asyncio', 'uvloop'];
@@ -194,8 +194,7 @@ async function main() {
   const positive = (name, text, integer) => {
     const number = Number(text);
     if (!(number > 0) || (integer && !Number.isInteger(number))) {
-      console.error(`--${name} must be a positive ${integer ? 'integer' : 'number'}\n${USAGE}`);
-      process.exit(2);
+      exitWithUsage(USAGE, `--${name} must be a positive ${integer ? 'integer' : 'number'}`);
     }
     return number;
   };
@@ -207,8 +206,7 @@ async function main() {
   let impls = values.impl === undefined ? [...IMPLS] : values.impl.split(',');
   for (const impl of impls) {
     if (!IMPLS.includes(impl)) {
-      console.error(`unknown implementation ${JSON.stringify(impl)} (this benchmark runs ${IMPLS.join(', ')})\n${USAGE}`);
-      process.exit(2);
+      exitWithUsage(USAGE, `unknown implementation ${JSON.stringify(impl)} (this benchmark runs ${IMPLS.join(', ')})`);
     }
   }
   if (values.baseline !== undefined) {

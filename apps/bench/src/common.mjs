@@ -4,17 +4,23 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
+/** A bad command line: print `message` (when given) and the script's `usage`, and exit with status 2. */
+export function exitWithUsage(usage, message) {
+  if (message) console.error(message);
+  console.error(usage);
+  process.exit(2);
+}
+
 /**
  * A benchmark script's command line: `options` as node:util's parseArgs
  * takes them, a `--` (which `pnpm run SCRIPT -- ...` passes along) ignored.
- * A bad argument prints it and `usage`, and exits with status 2.
+ * A bad argument goes to `exitWithUsage`.
  */
 export function parseBenchArgs(options, usage) {
   try {
     return parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options }).values;
   } catch (error) {
-    console.error(`${error.message}\n${usage}`);
-    process.exit(2);
+    exitWithUsage(usage, error.message);
   }
 }
 

@@ -21,7 +21,7 @@ import {
   type SendfileSource,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
-import { Handle, OneArgHandle, TimerHandle, describeCallback } from '../loop/handles.js';
+import { ArgsHandle, Handle, OneArgHandle, TimerHandle, describeCallback, resumeSleep } from '../loop/handles.js';
 import { Queue } from '../loop/ready-queue.js';
 import { TimerHeap } from '../loop/timer-heap.js';
 import { Future, isFuture } from '../futures/future.js';
@@ -744,9 +744,9 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   addSignalHandler<A extends unknown[]>(signal: NodeJS.Signals | number, callback: (...args: A) => unknown, ...args: A): void {
     this._checkClosed();
     checkCallback(callback, 'addSignalHandler');
-    const handle = new Handle(callback as (...args: unknown[]) => unknown, args.length === 0 ? null : args, this);
+    const handle = args.length === 0 ? new Handle(callback as (...args: unknown[]) => unknown, null, this) : new ArgsHandle(callback as (...args: unknown[]) => unknown, args, this);
     this._signalHandlers.add(signal, handle, (scheduled) => {
-      if (this._closed || scheduled._cancelled) return;
+      if (this._closed || scheduled._callback === null) return;
       this._ready.push(scheduled);
       if (this._running && !this._inIteration && this._immediate === null) this._scheduleIteration();
     });
@@ -782,7 +782,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
         ? new Handle(callback, null, this)
         : count === 2
           ? new OneArgHandle(callback, arguments[1], this)
-          : new Handle(callback, Array.prototype.slice.call(arguments, 1), this);
+          : new ArgsHandle(callback, Array.prototype.slice.call(arguments, 1), this);
     this._ready.push(handle);
     if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
     return handle;
@@ -1115,7 +1115,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     for (;;) {
       const head = heap.peek();
       if (head === undefined) return undefined;
-      if (!head._cancelled) return head._when;
+      if (head._callback !== null) return head._when;
       heap.pop();
       head._scheduled = false;
       this._timerCancelledCount--;
@@ -1212,7 +1212,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (heap.length > MIN_SCHEDULED_TIMER_HANDLES && this._timerCancelledCount / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
       const live: TimerHandle[] = [];
       for (const timer of heap.items) {
-        if (timer._cancelled) timer._scheduled = false;
+        if (timer._callback === null) timer._scheduled = false;
         else live.push(timer);
       }
       heap.replace(live);
@@ -1232,7 +1232,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       if (head === undefined || head._when > now) break;
       heap.pop();
       head._scheduled = false;
-      if (head._cancelled) this._timerCancelledCount--;
+      if (head._callback === null) this._timerCancelledCount--;
       else this._ready.push(head);
     }
 
@@ -1243,7 +1243,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     if (this._debug) {
       for (let i = 0; i < count; i++) {
         const handle = ready.shift();
-        if (handle._cancelled) continue;
+        if (handle._callback === null) continue;
         const start = this.time();
         ran++;
         handle._run();
@@ -1282,10 +1282,10 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     while (count > 0) {
       const handle = ready.shift();
       count--;
-      if (handle._cancelled) continue;
+      if (handle._callback === null) continue;
       ran++;
       handle._run();
-      if (handle._resumes && count > 0 && (++resumes === MAX_RESUMES_IN_A_ROW || !ready.peek()._resumes)) {
+      if (handle._callback === resumeSleep && count > 0 && (++resumes === MAX_RESUMES_IN_A_ROW || ready.peek()._callback !== resumeSleep)) {
         this._iterationLeft = count;
         this._iterationRan = ran;
         void RESOLVED.then(this._resumeIterationBound);

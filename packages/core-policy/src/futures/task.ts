@@ -4,7 +4,7 @@ import { Future, isFuture, promiseWithResolvers, taskContext } from './future.js
 import { getRunningLoop } from '../loop/running-loop.js';
 import { state } from '../loop/thread-state.js';
 import { Coroutine, isCoroutineObject } from './coroutine.js';
-import { Handle } from '../loop/handles.js';
+import { Handle, OneArgHandle, resumeSleep } from '../loop/handles.js';
 import { abortReason, isAbortBy } from './abort.js';
 import { logger } from '../loop/logger.js';
 
@@ -286,7 +286,7 @@ export class Task<T = unknown> extends Future<T> {
     this._sleepResolve = resolve;
     this._sleepReject = reject;
     let handle = this._resumeHandle;
-    if (handle === null) handle = this._resumeHandle = new ResumeSleepHandle(this as Task<unknown>);
+    if (handle === null) handle = this._resumeHandle = new OneArgHandle(resumeSleep, this, this._loop);
     this._loop._callSoonHandle(handle);
     return promise;
   }
@@ -544,26 +544,6 @@ export class Task<T = unknown> extends Future<T> {
 }
 
 
-/**
- * @internal A task's `sleep(0)` resume handle (`Task._sleepZero`): runs
- * `_resumeSleep` on the task itself, with no closure in between.
- */
-class ResumeSleepHandle extends Handle {
-  /** @internal */ readonly _task: Task<unknown>;
-
-  constructor(task: Task<unknown>) {
-    super(resumeSleep, null, task._loop);
-    this._task = task;
-  }
-
-  override _run(): void {
-    this._task._resumeSleep();
-  }
-}
-(ResumeSleepHandle.prototype as { _resumes: boolean })._resumes = true;
-
-/** What a `ResumeSleepHandle` is called in messages; it runs `Task._resumeSleep`. */
-function resumeSleep(): void {}
 
 /**
  * The async-function task a `sleep(0)`, a stream read or `drain()` is

@@ -10,34 +10,36 @@ export function describeCallback(callback: (...args: never[]) => unknown): strin
 
 /** A callback scheduled on a loop (asyncio's `Handle`). */
 export class Handle implements HandleLike {
+  /** @internal The callback; null once cancelled, which is what `cancelled()` reads. */
   /** @internal */ _callback: ((...args: any[]) => unknown) | null;
-  /** @internal */ _args: unknown[] | null;
-  // No `_loop` field: a handle runs only inside its loop's iteration, where
-  // that loop is the running one (`_reportError`). Three fields instead of
-  // four made 1M queued `callSoon`s about a quarter cheaper to collect on
-  // Node 20 (docs/benchmarks.md); a `TimerHandle` keeps its loop.
-  /** @internal */ _cancelled = false;
+  // One field is all a handle with no arguments carries (32 bytes on
+  // 64-bit V8): no `_cancelled` (a cancelled handle is one whose callback
+  // was dropped), no loop (a handle runs only inside its loop's iteration,
+  // where that loop is the running one, `_reportError`), and arguments only
+  // on the subclasses that have them. 1M queued `callSoon`s are collected
+  // with the young generation's copying, whose cost is their bytes
+  // (docs/benchmarks.md, "The handle diet").
+  /** @internal The arguments of a handle made with some (`ArgsHandle`, `TimerHandle`, or this constructor). */
+  /** @internal */ declare _args: unknown[] | null | undefined;
   /** Where it was made: set in debug mode only, so other handles carry no field for it. */
   /** @internal */ declare _sourceTraceback: string | undefined;
-  /** @internal Whether running it resumes an async-function task's `sleep(0)` (see `BaseEventLoop._runReady`); on the prototype. */
-  /** @internal */ declare readonly _resumes: boolean;
 
   constructor(callback: (...args: any[]) => unknown, args: unknown[] | null, loop: BaseEventLoop) {
     this._callback = callback;
-    this._args = args;
+    // The loop's own paths never pass arguments here (they make an
+    // `ArgsHandle`); a handle made with them elsewhere keeps them outside the object.
+    if (args !== null) this._args = args;
     if (loop._debug) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
   }
 
   cancel(): void {
-    if (this._cancelled) return;
-    this._cancelled = true;
-    // Drop references so a cancelled handle keeps nothing alive.
+    // Dropping the callback marks it cancelled and keeps nothing alive.
     this._callback = null;
-    this._args = null;
+    if (this._args != null) this._args = null;
   }
 
   cancelled(): boolean {
-    return this._cancelled;
+    return this._callback === null;
   }
 
   /** @internal Run the callback; an exception goes to the loop's exception handler. */
@@ -45,7 +47,7 @@ export class Handle implements HandleLike {
     const callback = this._callback!;
     const args = this._args;
     try {
-      if (args === null) callback();
+      if (args == null) callback();
       else callback(...args);
     } catch (error) {
       this._reportError(callback, error);
@@ -67,18 +69,15 @@ export class Handle implements HandleLike {
   }
 
   toString(): string {
-    const state = this._cancelled ? 'cancelled' : this._callback ? describeCallback(this._callback) : '';
-    return `<${this.constructor.name} ${state}>`;
+    return `<Handle ${this._callback === null ? 'cancelled' : describeCallback(this._callback)}>`;
   }
 }
-// Set after the class, not in a static block: a static block naming the
-// class makes the bundler rename it (`_Handle`), which messages would show.
-(Handle.prototype as { _resumes: boolean })._resumes = false;
 
 /**
  * @internal A handle whose callback takes exactly one argument, kept in a
- * field instead of an argument array: 56 bytes less for what lives as long
- * as a connection (the reader a transport installs on its fd).
+ * field instead of an argument array: what lives as long as a connection
+ * (the reader a transport installs on its fd) and every future's done
+ * callback.
  */
 export class OneArgHandle extends Handle {
   /** @internal */ _arg: unknown;
@@ -89,7 +88,7 @@ export class OneArgHandle extends Handle {
   }
 
   override cancel(): void {
-    super.cancel();
+    this._callback = null;
     this._arg = undefined;
   }
 
@@ -101,9 +100,25 @@ export class OneArgHandle extends Handle {
       this._reportError(callback, error);
     }
   }
+}
 
-  override toString(): string {
-    return `<Handle ${this._cancelled ? 'cancelled' : this._callback ? describeCallback(this._callback) : ''}>`;
+/**
+ * @internal The callback of a task's `sleep(0)` resume handle (a
+ * `OneArgHandle` holding the task, `Task._sleepZero`). `_runReady` knows
+ * these handles by it: after a run of them the iteration pauses for one
+ * microtask, so the tasks they resumed reach their next await first.
+ */
+export function resumeSleep(task: { _resumeSleep(): void }): void {
+  task._resumeSleep();
+}
+
+/** @internal A handle with an argument array of its own (two or more arguments, or a proactor operation's). */
+export class ArgsHandle extends Handle {
+  /** @internal */ declare _args: unknown[] | null;
+
+  constructor(callback: (...args: any[]) => unknown, args: unknown[], loop: BaseEventLoop) {
+    super(callback, null, loop);
+    this._args = args;
   }
 }
 
@@ -118,7 +133,9 @@ export class TimerHandle extends Handle implements TimerHandleLike {
   /** @internal */ _scheduled: boolean;
 
   constructor(when: number, sequence: number, callback: (...args: any[]) => unknown, args: unknown[] | null, loop: BaseEventLoop) {
-    super(callback, args, loop);
+    super(callback, null, loop);
+    // Always a field, so timers with and without arguments share one shape.
+    this._args = args;
     this._loop = loop;
     this._when = when;
     this._sequence = sequence;
@@ -130,11 +147,11 @@ export class TimerHandle extends Handle implements TimerHandleLike {
   }
 
   override cancel(): void {
-    if (!this._cancelled) this._loop._timerHandleCancelled(this);
+    if (this._callback !== null) this._loop._timerHandleCancelled(this);
     super.cancel();
   }
 
   override toString(): string {
-    return `<TimerHandle when=${this._when.toFixed(3)} ${this._cancelled ? 'cancelled' : this._callback ? describeCallback(this._callback) : ''}>`;
+    return `<TimerHandle when=${this._when.toFixed(3)} ${this._callback === null ? 'cancelled' : describeCallback(this._callback)}>`;
   }
 }

@@ -28,7 +28,7 @@ import { BaseEventLoop } from '../base/base-event-loop.js';
 import type { Server, TransportOwner } from '../base/server.js';
 import type { SubprocessOptions } from '../base/subprocess-options.js';
 import type { Future } from '../futures/future.js';
-import { Handle } from '../loop/handles.js';
+import { ArgsHandle, Handle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
 import { gaiError, numericAddress } from '../net/addresses.js';
@@ -134,7 +134,7 @@ export class ProactorEventLoop extends BaseEventLoop {
    */
   _operate<T>(token: number, callback: OperationCallback<T>, target: T): number {
     // The sixth argument is the poll that last queued the handle (see _pollBackend); callbacks ignore it.
-    this.#operations.set(token, new Handle(callback, [target, 0, undefined, token, 0, 0], this));
+    this.#operations.set(token, new ArgsHandle(callback, [target, 0, undefined, token, 0, 0], this));
     return token;
   }
 
@@ -166,7 +166,7 @@ export class ProactorEventLoop extends BaseEventLoop {
         }
         continue;
       }
-      if (handle._cancelled) {
+      if (handle._callback === null) {
         operations.delete(token);
         continue;
       }
@@ -177,7 +177,7 @@ export class ProactorEventLoop extends BaseEventLoop {
       if ((flags & COMPLETION_MORE) === 0) operations.delete(token);
       if (args[5] === stamp) {
         // A multishot operation's second completion in this poll: its handle is taken.
-        this._addReady(new Handle(handle._callback!, [args[0], result, value, token, flags, stamp], this));
+        this._addReady(new ArgsHandle(handle._callback!, [args[0], result, value, token, flags, stamp], this));
         continue;
       }
       args[1] = result;
@@ -271,7 +271,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     } catch (error) {
       throw toOSError(error);
     }
-    const handle = new Handle(callback, args.length === 0 ? null : args, this);
+    const handle = args.length === 0 ? new Handle(callback, null, this) : new ArgsHandle(callback, args, this);
     let watch = this.#watches.get(fd);
     if (watch === undefined) {
       watch = { fd, reader: null, writer: null, priority: null, token: 0, events: 0, device: stat.dev, inode: stat.ino, reports: 0 };

@@ -16,7 +16,7 @@ import { BaseEventLoop } from '../base/base-event-loop.js';
 import type { Server, TransportOwner } from '../base/server.js';
 import type { SubprocessOptions } from '../base/subprocess-options.js';
 import type { Future } from '../futures/future.js';
-import { Handle, OneArgHandle } from '../loop/handles.js';
+import { ArgsHandle, Handle, OneArgHandle } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
 import { offerBackendSys, sysModule, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
@@ -103,18 +103,18 @@ export class SelectorEventLoop extends BaseEventLoop {
       const data = key.data;
       const reader = data.reader;
       if ((events & EVENT_READ) !== 0 && reader !== null) {
-        if (reader._cancelled) this._removeCallback(fd, EVENT_READ);
+        if (reader._callback === null) this._removeCallback(fd, EVENT_READ);
         else this._addReady(reader);
       }
       const writer = data.writer;
       if ((events & EVENT_WRITE) !== 0 && writer !== null) {
-        if (writer._cancelled) this._removeCallback(fd, EVENT_WRITE);
+        if (writer._callback === null) this._removeCallback(fd, EVENT_WRITE);
         else this._addReady(writer);
       }
       if ((events & EVENT_PRIORITY) !== 0) {
         const priority = data.priority;
         if (priority === null) continue;
-        if (priority._cancelled) this._removeCallback(fd, EVENT_PRIORITY);
+        if (priority._callback === null) this._removeCallback(fd, EVENT_PRIORITY);
         else this._addReady(priority);
       }
     }
@@ -304,7 +304,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     this._checkClosed();
     if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${typeof callback}`);
     const fd = fileobjToFd(fileobj);
-    this.#install(fd, event, args.length === 1 ? new OneArgHandle(callback, args[0], this) : new Handle(callback, args.length === 0 ? null : args, this));
+    this.#install(fd, event, args.length === 1 ? new OneArgHandle(callback, args[0], this) : args.length === 0 ? new Handle(callback, null, this) : new ArgsHandle(callback, args, this));
   }
 
   /** @internal `_addCallback` with one argument, without an array for it (what transports install). */

@@ -146,3 +146,45 @@ describe('the native error shape (evloop/errors.h)', () => {
     expect((error as Error).message).toMatch(/^close EBADF \(.+\)$/);
   });
 });
+
+describe('byte spans (the one-call fast path and the checked path agree)', () => {
+  // send(fd, bytes, offset, length) over a socketpair, then recv: exactly the
+  // bytes [offset, offset + length) of what `bytes` views must arrive.
+  const roundTrip = (bytes: ArrayBufferView | ArrayBuffer, offset: number, length: number): number[] => {
+    const [a, b] = native.socketpair(AF_UNIX, SOCK_STREAM, 0, true) as [number, number];
+    try {
+      expect(native.send(a, bytes, offset, length, 0)).toBe(length);
+      const into = Buffer.alloc(64, 0xee);
+      const count = length === 0 ? 0 : (native.recv(b, into, 0, 64, 0) as number);
+      return [...into.subarray(0, count)];
+    } finally {
+      native.close(a);
+      native.close(b);
+    }
+  };
+
+  it.skipIf(onWindows)('a Buffer cut from a larger one sends from its own offset (skipped on Windows: AF_UNIX socketpair)', () => {
+    const whole = Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(roundTrip(whole.subarray(3, 8), 1, 3)).toEqual([4, 5, 6]);
+    expect(roundTrip(whole.subarray(3, 8), 0, 5)).toEqual([3, 4, 5, 6, 7]);
+  });
+
+  it.skipIf(onWindows)('wider typed arrays count bytes, not elements; DataView and ArrayBuffer take the checked path (skipped on Windows: AF_UNIX socketpair)', () => {
+    const words = new Uint16Array([0x0201, 0x0403, 0x0605]);
+    expect(roundTrip(words, 0, 6)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(roundTrip(new Float64Array(2), 8, 8)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    const raw = new Uint8Array([9, 8, 7, 6, 5]).buffer;
+    expect(roundTrip(new DataView(raw, 1, 3), 1, 2)).toEqual([7, 6]);
+    expect(roundTrip(raw, 2, 3)).toEqual([7, 6, 5]);
+  });
+
+  it('a span past the end is a RangeError naming the argument, for every kind of bytes', () => {
+    for (const bytes of [Buffer.alloc(8), new Uint32Array(2), new DataView(new ArrayBuffer(8)), new ArrayBuffer(8)]) {
+      expect(() => native.send(NOT_OPEN, bytes, 9, 0, 0)).toThrow(RangeError);
+      expect(() => native.send(NOT_OPEN, bytes, 9, 0, 0)).toThrow(/offset/);
+      expect(() => native.send(NOT_OPEN, bytes, 4, 5, 0)).toThrow(/length/);
+      expect(() => native.send(NOT_OPEN, bytes, 0.5, 1, 0)).toThrow(/offset/);
+      expect(() => native.recv(NOT_OPEN, bytes, 0, 9, 0)).toThrow(/length/);
+    }
+  });
+});

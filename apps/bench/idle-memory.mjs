@@ -6,6 +6,7 @@
 //   node idle-memory.mjs --quick         200 connections, 1 run: a smoke test
 //   node idle-memory.mjs --json          the figures as JSON
 //   node idle-memory.mjs --connections 2000 --runs 5 --impl evloop,uvloop
+//   node idle-memory.mjs --idle 15     also read RSS after 15 s more of idleness
 //
 // Each run starts a fresh echo server (the ones net.mjs runs: apps/bench/src/
 // net-server.mjs and python/net_server.py), reads its VmRSS from /proc, opens
@@ -13,6 +14,10 @@
 // each and waits for its echo (so the server has accepted it, made its
 // transport and protocol, and read from it once), waits for the server to
 // settle, reads VmRSS again and divides the growth by the connection count.
+// With --idle S it reads VmRSS once more after S seconds with nothing to do: a
+// JavaScript heap's young generation, grown during the burst of accepts, can
+// be given back by then (V8's memory reducer), which is what a server whose
+// connections sit idle for long holds.
 // Runs interleave the servers. Linux only (/proc).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -36,7 +41,7 @@ const BATCH = 500;
 /** How long the server gets after the last echo before its RSS is read again. */
 const SETTLE_MS = 500;
 
-const USAGE = 'usage: idle-memory.mjs [--quick] [--json] [--connections N] [--runs N] [--impl evloop,node,asyncio,uvloop]';
+const USAGE = 'usage: idle-memory.mjs [--quick] [--json] [--connections N] [--runs N] [--idle SECONDS] [--impl evloop,node,asyncio,uvloop]';
 
 const usage = (message) => exitWithUsage(USAGE, message);
 
@@ -47,6 +52,7 @@ function parseCli() {
       json: { type: 'boolean', default: false },
       connections: { type: 'string' },
       runs: { type: 'string' },
+      idle: { type: 'string' },
       impl: { type: 'string' },
     },
     USAGE,
@@ -55,13 +61,15 @@ function parseCli() {
   const runs = Number(values.runs ?? (values.quick ? 1 : 3));
   if (!Number.isInteger(connections) || connections < 1) usage('--connections must be a positive integer');
   if (!Number.isInteger(runs) || runs < 1) usage('--runs must be a positive integer');
+  const idleSeconds = values.idle === undefined ? 0 : Number(values.idle);
+  if (values.idle !== undefined && !(idleSeconds > 0 && idleSeconds <= 600)) usage('--idle must be a number of seconds in (0, 600]');
   let implementations = IMPLEMENTATIONS;
   if (values.impl !== undefined) {
     const wanted = values.impl.split(',');
     for (const id of wanted) if (!IMPLEMENTATIONS.some((impl) => impl.id === id)) usage(`unknown impl ${id}`);
     implementations = IMPLEMENTATIONS.filter((impl) => wanted.includes(impl.id));
   }
-  return { json: values.json, quick: values.quick, connections, runs, implementations };
+  return { json: values.json, quick: values.quick, connections, runs, idleSeconds, implementations };
 }
 
 function probePython(python) {
@@ -102,7 +110,7 @@ function openEchoed(port) {
   });
 }
 
-async function measure(impl, connections, python) {
+async function measure(impl, connections, python, idleSeconds) {
   const { command, args } = impl.python
     ? { command: python, args: [path.join(here, 'python', 'net_server.py'), impl.id, 'echo'] }
     : { command: process.execPath, args: [path.join(here, 'src', 'net-server.mjs'), impl.id, 'echo'] };
@@ -119,7 +127,14 @@ async function measure(impl, connections, python) {
     }
     await sleep(SETTLE_MS);
     const after = rssKiB(server.child.pid);
-    return { beforeKiB: before, afterKiB: after, bytesPerConnection: ((after - before) * 1024) / connections };
+    const sample = { beforeKiB: before, afterKiB: after, bytesPerConnection: ((after - before) * 1024) / connections };
+    if (idleSeconds > 0) {
+      await sleep(idleSeconds * 1000);
+      const idle = rssKiB(server.child.pid);
+      sample.idleKiB = idle;
+      sample.idleBytesPerConnection = ((idle - before) * 1024) / connections;
+    }
+    return sample;
   } finally {
     for (const socket of sockets) socket.destroy();
     await stopServer(server.child);
@@ -141,28 +156,38 @@ async function main() {
       const cell = cells[impl.id];
       if (cell.status !== 'ok') continue;
       try {
-        cell.samples.push(await measure(impl, options.connections, python));
+        cell.samples.push(await measure(impl, options.connections, python, options.idleSeconds));
       } catch (error) {
         cells[impl.id] = { status: 'failed', error: error.message };
       }
     }
   }
   for (const cell of Object.values(cells)) {
-    if (cell.status === 'ok') cell.bytesPerConnection = Math.round(median(cell.samples.map((sample) => sample.bytesPerConnection)));
+    if (cell.status !== 'ok') continue;
+    cell.bytesPerConnection = Math.round(median(cell.samples.map((sample) => sample.bytesPerConnection)));
+    if (options.idleSeconds > 0) cell.idleBytesPerConnection = Math.round(median(cell.samples.map((sample) => sample.idleBytesPerConnection)));
   }
-  const report = { connections: options.connections, runs: options.runs, node: process.version, cells };
+  const report = { connections: options.connections, runs: options.runs, idleSeconds: options.idleSeconds, node: process.version, cells };
   if (options.json) {
     console.log(JSON.stringify(report, null, 2));
   } else {
     console.log(`Memory per idle connection: server RSS growth over ${options.connections} connections, median of ${options.runs} run(s), Node ${process.version}`);
     console.log('');
-    console.log('| server | bytes per connection | runs |');
-    console.log('|---|---:|---|');
+    const idle = options.idleSeconds > 0;
+    const idleHead = `after ${options.idleSeconds} s idle`;
+    console.log(idle ? `| server | bytes per connection | runs | ${idleHead} | runs |` : '| server | bytes per connection | runs |');
+    console.log(idle ? '|---|---:|---|---:|---|' : '|---|---:|---|');
     for (const impl of options.implementations) {
       const cell = cells[impl.id];
       const value = cell.status === 'ok' ? String(cell.bytesPerConnection) : cell.status === 'failed' ? `FAILED: ${cell.error}` : `not installed (${cell.missing})`;
       const runs = cell.status === 'ok' ? cell.samples.map((sample) => Math.round(sample.bytesPerConnection)).join(', ') : '';
-      console.log(`| ${impl.label} | ${value} | ${runs} |`);
+      if (!idle) {
+        console.log(`| ${impl.label} | ${value} | ${runs} |`);
+        continue;
+      }
+      const idleValue = cell.status === 'ok' ? String(cell.idleBytesPerConnection) : '';
+      const idleRuns = cell.status === 'ok' ? cell.samples.map((sample) => Math.round(sample.idleBytesPerConnection)).join(', ') : '';
+      console.log(`| ${impl.label} | ${value} | ${runs} | ${idleValue} | ${idleRuns} |`);
     }
   }
   process.exitCode = Object.values(cells).some((cell) => cell.status === 'failed') ? 1 : 0;

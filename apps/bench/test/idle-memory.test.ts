@@ -24,3 +24,18 @@ it.skipIf(process.platform !== 'linux')('idle-memory --quick --json measures eve
   }
   expect(report.cells.evloop.status).toBe('ok');
 }, 150_000);
+
+it.skipIf(process.platform !== 'linux')('idle-memory --idle takes a second reading after that many seconds, and refuses a bad value (Linux: reads /proc)', () => {
+  const result = spawnSync(process.execPath, [app, '--quick', '--json', '--idle', '0.2', '--impl', 'evloop'], { encoding: 'utf8', timeout: 120_000 });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report.idleSeconds).toBe(0.2);
+  const cell = report.cells.evloop;
+  expect(cell.status).toBe('ok');
+  expect(typeof cell.idleBytesPerConnection).toBe('number');
+  expect(cell.samples[0].idleKiB).toBeGreaterThan(0);
+  const bad = spawnSync(process.execPath, [app, '--idle', '0'], { encoding: 'utf8', timeout: 30_000 });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toContain('--idle must be a number of seconds');
+}, 150_000);

@@ -21,7 +21,7 @@ import {
   type SendfileSource,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
-import { ArgsHandle, Handle, OneArgHandle, TimerHandle, describeCallback, resumeSleep } from '../loop/handles.js';
+import { ArgsHandle, Handle, OneArgHandle, TimerHandle, describeCallback, handleFor, resumeSleep } from '../loop/handles.js';
 import { Queue } from '../loop/ready-queue.js';
 import { TimerHeap } from '../loop/timer-heap.js';
 import { Future, isFuture } from '../futures/future.js';
@@ -744,7 +744,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
   addSignalHandler<A extends unknown[]>(signal: NodeJS.Signals | number, callback: (...args: A) => unknown, ...args: A): void {
     this._checkClosed();
     checkCallback(callback, 'addSignalHandler');
-    const handle = args.length === 0 ? new Handle(callback as (...args: unknown[]) => unknown, null, this) : new ArgsHandle(callback as (...args: unknown[]) => unknown, args, this);
+    const handle = handleFor(callback as (...args: unknown[]) => unknown, args, this);
     this._signalHandlers.add(signal, handle, (scheduled) => {
       if (this._closed || scheduled._callback === null) return;
       this._ready.push(scheduled);

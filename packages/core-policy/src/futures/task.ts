@@ -543,8 +543,6 @@ export class Task<T = unknown> extends Future<T> {
   }
 }
 
-
-
 /**
  * The async-function task a `sleep(0)`, a stream read or `drain()` is
  * called in, when it can return a native Promise (`Task._sleepZero`,

@@ -122,6 +122,17 @@ export class ArgsHandle extends Handle {
   }
 }
 
+/**
+ * @internal The handle for `callback(...args)` with the least in it: no
+ * argument array for none or one argument. (`callSoon` picks the same way
+ * from `arguments`, without making the array at all.)
+ */
+export function handleFor(callback: (...args: any[]) => unknown, args: unknown[], loop: BaseEventLoop): Handle {
+  if (args.length === 0) return new Handle(callback, null, loop);
+  if (args.length === 1) return new OneArgHandle(callback, args[0], loop);
+  return new ArgsHandle(callback, args, loop);
+}
+
 /** A callback scheduled for `when` on the loop's clock (asyncio's `TimerHandle`). */
 export class TimerHandle extends Handle implements TimerHandleLike {
   /** @internal The loop whose heap holds it (`cancel()` counts it there). */

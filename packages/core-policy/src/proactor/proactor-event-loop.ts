@@ -28,7 +28,7 @@ import { BaseEventLoop } from '../base/base-event-loop.js';
 import type { Server, TransportOwner } from '../base/server.js';
 import type { SubprocessOptions } from '../base/subprocess-options.js';
 import type { Future } from '../futures/future.js';
-import { ArgsHandle, Handle } from '../loop/handles.js';
+import { ArgsHandle, Handle, handleFor } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
 import { gaiError, numericAddress } from '../net/addresses.js';
@@ -271,7 +271,7 @@ export class ProactorEventLoop extends BaseEventLoop {
     } catch (error) {
       throw toOSError(error);
     }
-    const handle = args.length === 0 ? new Handle(callback, null, this) : new ArgsHandle(callback, args, this);
+    const handle = handleFor(callback, args, this);
     let watch = this.#watches.get(fd);
     if (watch === undefined) {
       watch = { fd, reader: null, writer: null, priority: null, token: 0, events: 0, device: stat.dev, inode: stat.ino, reports: 0 };

@@ -16,7 +16,7 @@ import { BaseEventLoop } from '../base/base-event-loop.js';
 import type { Server, TransportOwner } from '../base/server.js';
 import type { SubprocessOptions } from '../base/subprocess-options.js';
 import type { Future } from '../futures/future.js';
-import { ArgsHandle, Handle, OneArgHandle } from '../loop/handles.js';
+import { Handle, OneArgHandle, handleFor } from '../loop/handles.js';
 import { resolveBackend } from '../loop/discovery.js';
 import { logger } from '../loop/logger.js';
 import { offerBackendSys, sysModule, type PipeLike, type SocketAddress, type SocketLike } from '../net/socket-module.js';
@@ -304,7 +304,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     this._checkClosed();
     if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${typeof callback}`);
     const fd = fileobjToFd(fileobj);
-    this.#install(fd, event, args.length === 1 ? new OneArgHandle(callback, args[0], this) : args.length === 0 ? new Handle(callback, null, this) : new ArgsHandle(callback, args, this));
+    this.#install(fd, event, handleFor(callback, args, this));
   }
 
   /** @internal `_addCallback` with one argument, without an array for it (what transports install). */

@@ -10,3 +10,4 @@ export type * from './transports.js';
 export type * from './protocols.js';
 export type * from './server.js';
 export type * from './policy.js';
+export * from './read-memory.js';

@@ -7,6 +7,7 @@ import {
   OSError,
   RuntimeError,
   completionError,
+  noteReadMemory,
   type BaseProtocol as BaseProtocolContract,
   type DatagramTransport,
   type ReadTransport,
@@ -247,6 +248,8 @@ export abstract class ProactorStreamTransport extends ProactorTransport {
       }
       // A protocol that never keeps the view (native TLS): the proactor may copy into its room again.
       if (bytes !== null && consumesReceivedData(protocol)) this._loop._proactor.releaseReceived?.(bytes);
+      // Otherwise the memory is spent: keep V8's young collections in step with it (@evloop/interface's read-memory.ts).
+      else noteReadMemory(result);
     }
     this._startReading();
   }

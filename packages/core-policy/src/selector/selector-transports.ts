@@ -5,6 +5,7 @@ import {
   InterruptedError,
   OSError,
   RuntimeError,
+  noteReadMemory,
   type BaseProtocol as BaseProtocolContract,
   type DatagramTransport,
   type Transport,
@@ -166,6 +167,8 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     }
     // A protocol that never keeps the view (native TLS): its region is read into again.
     if (consumesReceivedData(protocol) && slab === read && slabOffset === end) slabOffset = start;
+    // Otherwise that slab memory is spent: keep V8's young collections in step with it (@evloop/interface's read-memory.ts).
+    else noteReadMemory(count);
   }
 
   /** @internal BufferedProtocol: receive straight into the protocol's buffer. */

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { markAsUntransferable } from 'node:worker_threads';
-import { osErrorFromErrno, type BaseProtocol as BaseProtocolContract } from '@evloop/interface';
+import { noteReadMemory, osErrorFromErrno, type BaseProtocol as BaseProtocolContract } from '@evloop/interface';
 import type { Future } from '../futures/future.js';
 import { logger } from '../loop/logger.js';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
@@ -306,6 +306,7 @@ export class NativeSSLProtocol extends SSLProtocol {
         const consumed = ciphertext === null && this._state === 'wrapped' && this._appConnected && appConsumesReceivedData(this._app);
         this._plaintextReceived(plaintext);
         if (consumed && slab.offset === end && slab.buffer.buffer === plaintext.buffer) slab.offset = start;
+        else noteReadMemory(plaintextLength);
       }
       if ((flags & module.FLAG_PEER_CLOSED) !== 0 && this._connection !== null) this._tlsEnded();
       if (this._connection === null || this._state === 'closed') return;

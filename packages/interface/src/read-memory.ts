@@ -42,6 +42,6 @@ let pacing: unknown[] = [];
 
 /** Pace V8's young generation to `bytes` of read-slab memory just handed out (see above). */
 export function noteReadMemory(bytes: number): void {
-  if (!PACED || !(bytes > 0)) return;
+  if (!PACED || !(bytes >= 1 << ELEMENTS_PER_BYTE_SHIFT)) return;
   pacing = new Array((bytes < MAX_PACED_BYTES ? bytes : MAX_PACED_BYTES) >>> ELEMENTS_PER_BYTE_SHIFT);
 }

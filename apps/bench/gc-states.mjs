@@ -19,11 +19,12 @@
 // that window are counted. Run it under the Node to look at
 // (scripts/with-node.sh 24 node gc-states.mjs). Counts, not timings, decide
 // the state; the round-trip rate is reported beside them. Linux only.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onPath, pinned, run, startServer, stopServer } from './net.mjs';
 import { exitWithUsage, parseBenchArgs } from './src/common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -74,35 +75,6 @@ function parseCli() {
   };
 }
 
-function onPath(command) {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** `command` on CPU `cpu` where taskset and a second CPU exist. */
-function pinned(cpu, command, args) {
-  return os.cpus().length >= 2 && onPath('taskset') ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
-}
-
-/** Run to the end; resolves with { status, stdout, stderr }. */
-function run(command, args, timeoutMs) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve({ status: null, stdout, stderr: error.message });
-    });
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
 /** Count the collections `--trace-gc` reported in `lines`. */
 export function countCollections(lines) {
   let young = 0;
@@ -115,47 +87,32 @@ export function countCollections(lines) {
 }
 
 /** One server process: warm it up, count its collections over the window. */
-async function measureProcess(impl, options, client) {
-  const [command, args] = pinned(0, process.execPath, ['--trace-gc', path.join(here, 'src', 'net-server.mjs'), impl, 'echo']);
-  const server = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = [];
+async function measureProcess(impl, options, client, tools) {
+  const { child, port } = await startServer(pinned(tools, 0, process.execPath, ['--trace-gc', path.join(here, 'src', 'net-server.mjs'), impl, 'echo']));
+  // --trace-gc writes one line per collection to stdout: count those of the measured window.
+  let young = 0;
+  let major = 0;
+  let counting = false;
   let partial = '';
-  let stderr = '';
-  server.stdout.on('data', (chunk) => {
-    const text = partial + chunk;
-    const parts = text.split('\n');
+  child.stdout.on('data', (chunk) => {
+    const parts = (partial + chunk).split('\n');
     partial = parts.pop();
-    lines.push(...parts);
+    if (!counting) return;
+    const counted = countCollections(parts);
+    young += counted.young;
+    major += counted.major;
   });
-  server.stderr.on('data', (chunk) => (stderr += chunk));
   try {
-    const port = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no address within 10 s${stderr ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`)), 10_000);
-      const check = () => {
-        const match = lines.map((line) => /listening on 127\.0\.0\.1:(\d+)/.exec(line)).find(Boolean);
-        if (match) {
-          clearTimeout(timer);
-          server.stdout.off('data', check);
-          resolve(Number(match[1]));
-        }
-      };
-      server.stdout.on('data', check);
-      server.on('exit', (status, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`exited (${status ?? signal}) before listening${stderr ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`));
-      });
-    });
-    const load = (seconds) => {
-      const [loadCommand, loadArgs] = pinned(1, client, [port, options.connections, options.size, seconds, server.pid, options.depth].map(String));
-      return run(loadCommand, loadArgs, (seconds + 60) * 1000);
+    const load = async (seconds) => {
+      const { command, args } = pinned(tools, 1, client, [port, options.connections, options.size, seconds, child.pid, options.depth].map(String));
+      const result = await run(command, args, (seconds + 60) * 1000);
+      if (result.status !== 0) throw new Error(`echo-client exit ${result.status}: ${result.stderr.trim()}`);
+      return JSON.parse(result.stdout.trim().split('\n').at(-1));
     };
-    const warm = await load(options.warmup);
-    if (warm.status !== 0) throw new Error(`echo-client exit ${warm.status}: ${warm.stderr.trim()}`);
-    const from = lines.length;
-    const measured = await load(options.seconds);
-    if (measured.status !== 0) throw new Error(`echo-client exit ${measured.status}: ${measured.stderr.trim()}`);
-    const result = JSON.parse(measured.stdout.trim().split('\n').at(-1));
-    const { young, major } = countCollections(lines.slice(from));
+    await load(options.warmup);
+    counting = true;
+    const result = await load(options.seconds);
+    counting = false;
     return {
       young,
       major,
@@ -166,7 +123,7 @@ async function measureProcess(impl, options, client) {
       roundTrips: result.roundTrips,
     };
   } finally {
-    server.kill('SIGKILL');
+    await stopServer(child);
   }
 }
 
@@ -179,9 +136,10 @@ async function main() {
     const client = path.join(buildDir, 'echo-client');
     const built = spawnSync('cc', ['-O2', '-o', client, path.join(here, 'c', 'echo-client.c')], { encoding: 'utf8', timeout: 60_000 });
     if (built.status !== 0) throw new Error(`cc echo-client.c failed: ${built.stderr}`);
+    const tools = { pin: os.cpus().length >= 2 && onPath('taskset') };
     const results = Object.fromEntries(options.impls.map((impl) => [impl, []]));
     // Interleaved, so a change in the machine's load hits every implementation alike.
-    for (let i = 0; i < options.processes; i++) for (const impl of options.impls) results[impl].push(await measureProcess(impl, options, client));
+    for (let i = 0; i < options.processes; i++) for (const impl of options.impls) results[impl].push(await measureProcess(impl, options, client, tools));
     const report = {
       node: process.version,
       v8: process.versions.v8,

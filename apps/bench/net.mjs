@@ -104,7 +104,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 /** Run a command to completion within `timeoutMs`; never throws. */
-function run(command, args, timeoutMs) {
+export function run(command, args, timeoutMs) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -127,7 +127,7 @@ function run(command, args, timeoutMs) {
 }
 
 /** Whether `command` can be found on PATH. */
-function onPath(command) {
+export function onPath(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
@@ -187,7 +187,7 @@ function serverCommand(impl, kind, tools) {
 }
 
 /** `command` pinned to `cpu` when pinning is possible (taskset execs, so the pid stays the program's). */
-function pinned(tools, cpu, command, args) {
+export function pinned(tools, cpu, command, args) {
   return tools.pin ? { command: 'taskset', args: ['-c', String(cpu), command, ...args] } : { command, args };
 }
 

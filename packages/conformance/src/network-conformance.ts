@@ -753,15 +753,25 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
     });
 
     describe('transports', () => {
-      test('CONSUMES_RECEIVED_DATA: a marked protocol gets every byte right, in reused memory where the family reuses it; an unmarked one keeps every view intact', async ({ loop }) => {
-        // Node's net as the echo peer (an evloop one would read into the same memory); each of its sockets is waited for to close.
+      /** Node's net as an echo peer (an evloop one would read into the same memory); `close` waits for each of its sockets to close. */
+      async function netEchoPeer(): Promise<{ port: number; close: () => Promise<void> }> {
         const closed: Promise<void>[] = [];
         const peer = net.createServer((socket) => {
           closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
           socket.pipe(socket);
         });
         await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-        const port = (peer.address() as net.AddressInfo).port;
+        return {
+          port: (peer.address() as net.AddressInfo).port,
+          close: async () => {
+            await new Promise<void>((resolve) => peer.close(() => resolve()));
+            await within(5, Promise.all(closed));
+          },
+        };
+      }
+
+      test('CONSUMES_RECEIVED_DATA: a marked protocol gets every byte right, in reused memory where the family reuses it; an unmarked one keeps every view intact', async ({ loop }) => {
+        const { port, close } = await netEchoPeer();
         const pieces = Array.from({ length: 32 }, (_, index) => Buffer.alloc(1024, index + 1));
         const run = (marked: boolean) => receivedViewsRun(loop, (factory) => loop.createConnection(factory, '127.0.0.1', port), pieces, marked);
         try {
@@ -773,8 +783,21 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           const proactor = (loop as unknown as { _proactor?: { releaseReceived?: unknown } })._proactor;
           if (proactor === undefined || typeof proactor.releaseReceived === 'function') expect(marked.repeats).toBeGreaterThan(pieces.length / 2);
         } finally {
-          await new Promise<void>((resolve) => peer.close(() => resolve()));
-          await within(5, Promise.all(closed));
+          await close();
+        }
+      });
+
+      test('an unmarked protocol keeps every view intact across several read slabs, with reads of mixed sizes landing in slab tails', async ({ loop }) => {
+        const { port, close } = await netEchoPeer();
+        // About 1.1 MB in pieces that leave every kind of tail in a 256 KiB slab (under, near and over 16 KiB and 64 KiB).
+        const sizes = [50_000, 30_000, 20_000, 17_000, 70_000, 3_000, 65_000, 15_000, 1];
+        const pieces = Array.from({ length: 4 }, (_, round) => sizes.map((size, index) => Buffer.alloc(size, (round * sizes.length + index) % 251))).flat();
+        try {
+          const result = await receivedViewsRun(loop, (factory) => loop.createConnection(factory, '127.0.0.1', port), pieces, false);
+          expect(Buffer.concat(result.kept).equals(Buffer.concat(pieces))).toBe(true);
+          expect(result.repeats).toBe(0);
+        } finally {
+          await close();
         }
       });
 

@@ -6,23 +6,34 @@
  * generation fills. On Node 24 a process then often settles into starting
  * V8's major collector after nearly every young collection (about 18
  * mark-compacts a second on a loopback echo, 9-16% more CPU per round
- * trip); whether it does is settled in its first second. Node's own `net`
- * allocates more JavaScript per read and does not get there.
- * docs/benchmarks.md ("Read slabs and Node 24's major collections") has
- * the measurements.
+ * trip). Why: V8 13 subtracts the `ArrayBuffer` bytes allocated since its
+ * last major collection from the old generation's headroom when it decides
+ * whether to start marking, and a major collection made under load leaves
+ * little headroom (about 8 MB beyond the young generation). Once the slab
+ * bytes allocated between two young collections exceed it, every young
+ * collection starts marking, and every major collection sets the same
+ * small headroom again. Node's own `net` allocates more JavaScript per read
+ * and stays below it. docs/benchmarks.md ("Read slabs and Node 24's major
+ * collections", "Slab tails and Node 24's major collections") has the
+ * measurements.
  *
  * `noteReadMemory(bytes)` is called with the fresh slab bytes a read handed
- * out. It allocates a short-lived array in proportion (one element per 32
- * bytes: an eighth of `bytes` with pointer compression, a quarter without),
- * so young collections keep pace with the slabs. Only the first 4 KiB of a
- * read count: bulk reads (64 KiB and more) go through major collections
- * with or without pacing, and pacing them in full made them slower.
+ * out. It allocates a short-lived array in proportion (one element per 16
+ * bytes: a quarter of `bytes` with pointer compression, half without), so
+ * young collections keep pace with the slabs: with the rest of a read's
+ * JavaScript, a read of up to 4 KiB allocates at least half its size, which
+ * keeps the slab bytes between two young collections under that headroom.
+ * (One element per 32 bytes, the first version, was not enough: 4 KiB
+ * reads stayed in the state once in it.) Only the first 4 KiB of a read
+ * count: bulk reads (64 KiB and more) go through major collections with or
+ * without pacing, and pacing more of them made io_uring's 64 KiB stream
+ * slower.
  *
  * Only on V8 13 and later (Node 24 on): V8 11.3 and 12.4 (Node 20 and 22)
  * never went into that state in the same runs, and there the extra young
  * collections cost 0-4%.
  */
-const ELEMENTS_PER_BYTE_SHIFT = 5;
+const ELEMENTS_PER_BYTE_SHIFT = 4;
 /** Reads are paced for at most this many of their bytes (see above). */
 const MAX_PACED_BYTES = 4 * 1024;
 

@@ -3,6 +3,8 @@ import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { BackendDescriptor, BaseSelector, ExceptionContext } from '@evloop/interface';
 import { describe } from 'vitest';
 import { CONSUMES_RECEIVED_DATA, SelectorEventLoop, loopForBackend, setLogger, waitFor, type BaseEventLoop, type Future, type Server } from '@evloop/core-policy';
@@ -269,4 +271,18 @@ export async function openRuntimeNetFds(): Promise<void> {
   client.end();
   await new Promise<void>((resolve) => client.once('close', () => resolve()));
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+let gcFunction: (() => void) | null | undefined;
+/** `gc()` when this process can run it (turned on at run time), else null. */
+export function gc(): (() => void) | null {
+  if (gcFunction === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      gcFunction = runInNewContext('gc') as () => void;
+    } catch {
+      gcFunction = null;
+    }
+  }
+  return gcFunction;
 }

@@ -30,7 +30,7 @@ import {
   type SysModule,
 } from '@evloop/core-policy';
 import * as sys from '@evloop/sys';
-import { withLoop, type LoopHarness, collectLogs, serverPort, loopFamily, openRuntimeNetFds, receivedViewsRun, refusingTcpPort, type LoopSource } from './harness.js';
+import { withLoop, type LoopHarness, collectLogs, gc, serverPort, loopFamily, openRuntimeNetFds, receivedViewsRun, refusingTcpPort, type LoopSource } from './harness.js';
 
 export interface NetworkConformanceOptions extends LoopSource {
   /** The backend name (`'epoll'`), used in test names. */
@@ -800,6 +800,55 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
           await close();
         }
       });
+
+      {
+        const title = 'a received view is not kept by the loop after its protocol has had it: an idle connection keeps no read slab alive';
+        if (gc() === null) {
+          it.skip(`${title} (skipped: gc() cannot be turned on in this runtime)`, () => {});
+        } else {
+          test(title, async ({ loop }) => {
+            const collectGarbage = gc()!;
+            const refs: Array<WeakRef<Uint8Array>> = [];
+            let received = 0;
+            const gotAll = loop.createFuture<void>();
+            const lost = loop.createFuture<void>();
+            const server = await loop.createServer(
+              () => ({
+                connectionMade: () => {},
+                dataReceived: (data: Uint8Array) => {
+                  refs.push(new WeakRef(data));
+                  received += data.length;
+                  if (received >= 6 && !gotAll.done()) gotAll.setResult(undefined);
+                },
+                eofReceived: () => false,
+                connectionLost: () => lost.setResult(undefined),
+              }),
+              '127.0.0.1',
+              0,
+            );
+            const client = net.connect(serverPort(server), '127.0.0.1');
+            try {
+              await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
+              client.write('abc');
+              await sleep(0.01);
+              client.write('def');
+              await within(5, gotAll);
+              // Nothing more arrives: the loop goes on polling (each sleep wakes it), then collect.
+              for (let i = 0; i < 5; i++) {
+                await sleep(0.005);
+                collectGarbage();
+              }
+              expect(refs.length).toBeGreaterThan(0);
+              expect(refs.filter((ref) => ref.deref() !== undefined).length).toBe(0);
+            } finally {
+              client.destroy();
+              await within(5, lost);
+              server.close();
+              await server.waitClosed();
+            }
+          });
+        }
+      }
 
       test('peer half-close: eofReceived returning true keeps the connection open for writing', async ({ loop }) => {
         const serverSide = new Recorder(loop);

@@ -12,8 +12,6 @@
 import { mkdtempSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as sys from '@evloop/sys';
 import {
   COMPLETION_MORE,
@@ -28,7 +26,7 @@ import {
   type Proactor,
 } from '@evloop/interface';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openFdCount } from './harness.js';
+import { gc, openFdCount } from './harness.js';
 
 export interface ProactorFeatures {
   /** `fileno()` returns a kernel object (io_uring's fd); else -1. Default true. */
@@ -121,20 +119,6 @@ function codeOf(completion: Completion, syscall = 'op'): string {
 
 /** What a cancelled operation may complete with: cancelled, or interrupted. */
 const CANCELLED_CODES = ['ECANCELED', 'EINTR'];
-
-let gcFunction: (() => void) | null | undefined;
-/** `gc()` when this process can run it (turned on at run time), else null. */
-function gc(): (() => void) | null {
-  if (gcFunction === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      gcFunction = runInNewContext('gc') as () => void;
-    } catch {
-      gcFunction = null;
-    }
-  }
-  return gcFunction;
-}
 
 function ipv6Works(): boolean {
   try {

@@ -103,6 +103,9 @@ export class ProactorEventLoop extends BaseEventLoop {
   readonly #serving = new Map<SocketLike, Serving>();
   /** Counts polls that returned completions (wraps; never 0, the stamp of a handle no poll queued). */
   #pollStamp = 0;
+  /** Handles their operations keep (multishot) that the last poll gave a value: see `#dropValues`. */
+  readonly #valued: Array<Handle | undefined> = [];
+  #valuedCount = 0;
 
   constructor(proactor?: Proactor, options: { backend?: BackendDescriptor } = {}) {
     super();
@@ -139,6 +142,7 @@ export class ProactorEventLoop extends BaseEventLoop {
   }
 
   protected _pollBackend(): void {
+    if (this.#valuedCount > 0) this.#dropValues();
     const proactor = this._proactor;
     if (proactor.pending === 0) return;
     const count = proactor.poll(0);
@@ -184,8 +188,29 @@ export class ProactorEventLoop extends BaseEventLoop {
       args[2] = value;
       args[4] = flags;
       args[5] = stamp;
+      if (value !== undefined && (flags & COMPLETION_MORE) !== 0) this.#valued[this.#valuedCount++] = handle;
       this._addReady(handle);
     }
+  }
+
+  /**
+   * The values the last poll gave to handles their operations keep (a
+   * multishot receive's view of a read slab) were delivered when those
+   * handles ran, before this poll: drop them. Otherwise each idle
+   * connection's handle keeps its last view, and with it a whole read slab,
+   * alive until its next completion; on Node 24 those slabs outlived young
+   * collections and counted against the old generation's headroom
+   * (docs/benchmarks.md, "Slab tails and Node 24's major collections").
+   */
+  #dropValues(): void {
+    const valued = this.#valued;
+    for (let i = 0; i < this.#valuedCount; i++) {
+      // A handle cancelled since (its transport closed) has no arguments left.
+      const args = valued[i]!._args;
+      if (args != null) args[2] = undefined;
+      valued[i] = undefined;
+    }
+    this.#valuedCount = 0;
   }
 
   protected _startWatching(onReady: () => void): void {

@@ -198,9 +198,7 @@ export class ProactorEventLoop extends BaseEventLoop {
    * multishot receive's view of a read slab) were delivered when those
    * handles ran, before this poll: drop them. Otherwise each idle
    * connection's handle keeps its last view, and with it a whole read slab,
-   * alive until its next completion; on Node 24 those slabs outlived young
-   * collections and counted against the old generation's headroom
-   * (docs/benchmarks.md, "Slab tails and Node 24's major collections").
+   * alive until its next completion.
    */
   #dropValues(): void {
     const valued = this.#valued;

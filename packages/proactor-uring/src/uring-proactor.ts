@@ -158,14 +158,20 @@ const SMALL_READ = 1024;
 /** Flags the harvest sets on a readiness receive's reports (kReadinessDetached, kReadinessRearm in uring.h). */
 const READINESS_DETACHED = 1 << 30;
 const READINESS_REARM = 1 << 29;
-/** The memory received bytes are copied into and handed out from, as views (a new one when less than a provided buffer is left). */
+/** The memory received bytes are copied into and handed out from, as views (a new one when its room runs low). */
 const SLAB_SIZE = 256 * 1024;
 /**
- * A fresh slab is made when less than this is left: a provided buffer's
- * bytes always fit, and a readiness receive reads at least this much at
- * once (kMinReadinessRoom in uring.cc), as the selector transports do.
+ * A fresh slab is made when less than this is left, or when the last
+ * harvest found a completion that did not fit what was left (a provided
+ * buffer holds up to 32 KiB). A readiness receive stops at this much room
+ * too (kMinReadinessRoom in uring.cc). It was 64 KiB, so that every
+ * provided buffer always fit: small reads then left up to a quarter of
+ * each slab unused, V8 counts the whole slab, and on Node 24 that was
+ * enough to keep a server in back-to-back major collections (the
+ * selector transports' 16 KiB, and why: interface's read-memory.ts and
+ * docs/benchmarks.md, "io_uring's slab tails").
  */
-const SLAB_MIN_FREE = 64 * 1024;
+const SLAB_MIN_FREE = 16 * 1024;
 /**
  * Module-level copies of the contract's constants for the hot paths: read
  * through a CommonJS build's re-export getters they cost a call each.
@@ -211,6 +217,8 @@ export class UringProactor implements Proactor {
   /** Where the native harvest copies received bytes (multishot receives only), and how much of it is handed out. */
   #slab: Buffer | null = null;
   #slabUsed = 0;
+  /** The last harvest stopped at a completion the slab had no room for: the next starts a fresh slab. */
+  #slabWasFull = false;
   /**
    * The views the last harvest copied into the current slab, in slab order,
    * with their offsets there; a view given back (`releaseReceived`) is
@@ -729,7 +737,8 @@ export class UringProactor implements Proactor {
       }
       let slab = this.#slab;
       let used = this.#slabUsed;
-      if (slab !== null && slab.length - used < SLAB_MIN_FREE) {
+      if (slab !== null && (slab.length - used < SLAB_MIN_FREE || this.#slabWasFull)) {
+        this.#slabWasFull = false;
         // Views of the old slab stay valid; new bytes go to a fresh one.
         slab = this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
         used = 0;
@@ -748,6 +757,7 @@ export class UringProactor implements Proactor {
         enter = null;
       }
       const slabFull = got < 0;
+      if (slabFull) this.#slabWasFull = true;
       const end = kept + (slabFull ? -got - 1 : got);
       for (let i = kept; i < end; i++) {
         const base = i * STRIDE;

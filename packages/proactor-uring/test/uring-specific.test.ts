@@ -335,6 +335,39 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
       }
     });
 
+    for (const bulkReadiness of [false, true]) {
+      itMultishot(`${bulkReadiness ? 'readiness receives' : 'provided buffers'}: a slab is filled to its last 16 KiB, a receive that does not fit goes into a fresh one, and every view of the old one stays intact`, () => {
+        const proactor = new UringProactor({ bulkReadiness });
+        const [a, b] = tcpPair();
+        try {
+          const reader = new Reader(proactor, proactor.recvMany!(a));
+          const sent: Buffer[] = [];
+          // 30 KiB pieces, each received before the next is sent: the eighth
+          // leaves 16 KiB of a 256 KiB slab, which the ninth does not fit.
+          for (let n = 0; n < 12; n++) {
+            const data = pattern(30 * 1024, n);
+            sent.push(data);
+            reader.transfer(b, data, data.length);
+          }
+          expect(proactor.receiveSwitches.toReadiness).toBe(bulkReadiness ? 1 : 0);
+          const slabs = [...new Set(reader.chunks.map((chunk) => chunk.buffer))];
+          expect(slabs.length).toBe(2);
+          const onFirst = reader.chunks.filter((chunk) => chunk.buffer === slabs[0]);
+          const held = onFirst.reduce((total, chunk) => total + chunk.length, 0);
+          expect(held).toBeGreaterThan(slabs[0]!.byteLength - 16 * 1024 - 1);
+          // In slab order, back to back; the second slab starts where the first one's bytes stop.
+          for (let i = 1; i < onFirst.length; i++) expect(onFirst[i]!.byteOffset).toBe(onFirst[i - 1]!.byteOffset + onFirst[i - 1]!.length);
+          expect(reader.chunks[onFirst.length]!.byteOffset).toBe(0);
+          // Read at the end: no view was written over by a later receive.
+          expect(Buffer.concat(reader.chunks).equals(Buffer.concat(sent))).toBe(true);
+        } finally {
+          proactor.close();
+          a.close();
+          b.close();
+        }
+      });
+    }
+
     itMultishot('messages of 4 KiB one at a time switch to readiness receives; messages of 1 KiB stay on the multishot receive', () => {
       const proactor = new UringProactor();
       const [a, b] = tcpPair();

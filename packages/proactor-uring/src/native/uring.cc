@@ -292,7 +292,7 @@ namespace {
 // Below this much room left in the slab a readiness receive waits for a
 // fresh one (SLAB_MIN_FREE in uring-proactor.ts), unless nothing was put in
 // the slab yet in this harvest (then it reads into what there is).
-constexpr size_t kMinReadinessRoom = 64 * 1024;
+constexpr size_t kMinReadinessRoom = 16 * 1024;
 // Each recv(2) of a readiness receive takes at most this much, reported as
 // a completion of its own: bigger chunks made the echo's writes bigger,
 // and those cost far more CPU per MB on this proactor (see docs/backends.md).

@@ -81,12 +81,22 @@ function probePython(python) {
   }
 }
 
-/** VmRSS of a process in KiB. */
+/**
+ * VmRSS of a process in KiB, and RssAnon: its private memory, without the
+ * pages of its executable and libraries it has touched (RssFile), which
+ * are shared with every process running them and are no connection's.
+ */
 function rssKiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  if (!match) throw new Error(`no VmRSS for ${pid}`);
-  return Number(match[1]);
+  const anon = /RssAnon:\s+(\d+) kB/.exec(status);
+  if (!match || !anon) throw new Error(`no VmRSS or RssAnon for ${pid}`);
+  return { rss: Number(match[1]), anon: Number(anon[1]) };
+}
+
+/** Growth from `before` to `now` in bytes per connection: all of the resident set, and the private part. */
+function perConnection(before, now, connections) {
+  return { bytes: ((now.rss - before.rss) * 1024) / connections, anonBytes: ((now.anon - before.anon) * 1024) / connections };
 }
 
 /** One connection that has had one byte echoed back. */
@@ -127,12 +137,15 @@ async function measure(impl, connections, python, idleSeconds) {
     }
     await sleep(SETTLE_MS);
     const after = rssKiB(server.child.pid);
-    const sample = { beforeKiB: before, afterKiB: after, bytesPerConnection: ((after - before) * 1024) / connections };
+    const grown = perConnection(before, after, connections);
+    const sample = { beforeKiB: before.rss, afterKiB: after.rss, bytesPerConnection: grown.bytes, anonBytesPerConnection: grown.anonBytes };
     if (idleSeconds > 0) {
       await sleep(idleSeconds * 1000);
       const idle = rssKiB(server.child.pid);
-      sample.idleKiB = idle;
-      sample.idleBytesPerConnection = ((idle - before) * 1024) / connections;
+      const kept = perConnection(before, idle, connections);
+      sample.idleKiB = idle.rss;
+      sample.idleBytesPerConnection = kept.bytes;
+      sample.idleAnonBytesPerConnection = kept.anonBytes;
     }
     return sample;
   } finally {
@@ -165,7 +178,11 @@ async function main() {
   for (const cell of Object.values(cells)) {
     if (cell.status !== 'ok') continue;
     cell.bytesPerConnection = Math.round(median(cell.samples.map((sample) => sample.bytesPerConnection)));
-    if (options.idleSeconds > 0) cell.idleBytesPerConnection = Math.round(median(cell.samples.map((sample) => sample.idleBytesPerConnection)));
+    cell.anonBytesPerConnection = Math.round(median(cell.samples.map((sample) => sample.anonBytesPerConnection)));
+    if (options.idleSeconds > 0) {
+      cell.idleBytesPerConnection = Math.round(median(cell.samples.map((sample) => sample.idleBytesPerConnection)));
+      cell.idleAnonBytesPerConnection = Math.round(median(cell.samples.map((sample) => sample.idleAnonBytesPerConnection)));
+    }
   }
   const report = { connections: options.connections, runs: options.runs, idleSeconds: options.idleSeconds, node: process.version, cells };
   if (options.json) {
@@ -173,21 +190,27 @@ async function main() {
   } else {
     console.log(`Memory per idle connection: server RSS growth over ${options.connections} connections, median of ${options.runs} run(s), Node ${process.version}`);
     console.log('');
+    console.log('Private: the growth of RssAnon alone, without the pages of the runtime\'s own executable and libraries that the burst touched (shared, and no connection\'s).');
+    console.log('');
     const idle = options.idleSeconds > 0;
     const idleHead = `after ${options.idleSeconds} s idle`;
-    console.log(idle ? `| server | bytes per connection | runs | ${idleHead} | runs |` : '| server | bytes per connection | runs |');
-    console.log(idle ? '|---|---:|---|---:|---|' : '|---|---:|---|');
+    console.log(idle ? `| server | bytes per connection | private | runs | ${idleHead} | private | runs |` : '| server | bytes per connection | private | runs |');
+    console.log(idle ? '|---|---:|---:|---|---:|---:|---|' : '|---|---:|---:|---|');
+    const runsOf = (cell, key, anonKey) => cell.samples.map((sample) => `${Math.round(sample[key])} (${Math.round(sample[anonKey])})`).join(', ');
     for (const impl of options.implementations) {
       const cell = cells[impl.id];
-      const value = cell.status === 'ok' ? String(cell.bytesPerConnection) : cell.status === 'failed' ? `FAILED: ${cell.error}` : `not installed (${cell.missing})`;
-      const runs = cell.status === 'ok' ? cell.samples.map((sample) => Math.round(sample.bytesPerConnection)).join(', ') : '';
+      const ok = cell.status === 'ok';
+      const value = ok ? String(cell.bytesPerConnection) : cell.status === 'failed' ? `FAILED: ${cell.error}` : `not installed (${cell.missing})`;
+      const anon = ok ? String(cell.anonBytesPerConnection) : '';
+      const runs = ok ? runsOf(cell, 'bytesPerConnection', 'anonBytesPerConnection') : '';
       if (!idle) {
-        console.log(`| ${impl.label} | ${value} | ${runs} |`);
+        console.log(`| ${impl.label} | ${value} | ${anon} | ${runs} |`);
         continue;
       }
-      const idleValue = cell.status === 'ok' ? String(cell.idleBytesPerConnection) : '';
-      const idleRuns = cell.status === 'ok' ? cell.samples.map((sample) => Math.round(sample.idleBytesPerConnection)).join(', ') : '';
-      console.log(`| ${impl.label} | ${value} | ${runs} | ${idleValue} | ${idleRuns} |`);
+      const idleValue = ok ? String(cell.idleBytesPerConnection) : '';
+      const idleAnon = ok ? String(cell.idleAnonBytesPerConnection) : '';
+      const idleRuns = ok ? runsOf(cell, 'idleBytesPerConnection', 'idleAnonBytesPerConnection') : '';
+      console.log(`| ${impl.label} | ${value} | ${anon} | ${runs} | ${idleValue} | ${idleAnon} | ${idleRuns} |`);
     }
   }
   process.exitCode = Object.values(cells).some((cell) => cell.status === 'failed') ? 1 : 0;

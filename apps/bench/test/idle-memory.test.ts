@@ -15,11 +15,13 @@ it.skipIf(process.platform !== 'linux')('idle-memory --quick --json measures eve
   const report = JSON.parse(result.stdout);
   expect(report.connections).toBe(200);
   expect(Object.keys(report.cells)).toEqual(['evloop', 'node', 'asyncio', 'uvloop']);
-  for (const [impl, cell] of Object.entries(report.cells) as Array<[string, { status: string; samples?: unknown[]; bytesPerConnection?: number; error?: string }]>) {
+  for (const [impl, cell] of Object.entries(report.cells) as Array<[string, { status: string; samples?: unknown[]; bytesPerConnection?: number; anonBytesPerConnection?: number; error?: string }]>) {
     expect(['ok', 'not installed'], `${impl}: ${cell.error ?? ''}`).toContain(cell.status);
     if (cell.status === 'ok') {
       expect(cell.samples).toHaveLength(1);
       expect(typeof cell.bytesPerConnection).toBe('number');
+      // The private part (RssAnon) is read beside the whole resident set.
+      expect(typeof cell.anonBytesPerConnection).toBe('number');
     }
   }
   expect(report.cells.evloop.status).toBe('ok');
@@ -34,6 +36,7 @@ it.skipIf(process.platform !== 'linux')('idle-memory --idle takes a second readi
   const cell = report.cells.evloop;
   expect(cell.status).toBe('ok');
   expect(typeof cell.idleBytesPerConnection).toBe('number');
+  expect(typeof cell.idleAnonBytesPerConnection).toBe('number');
   expect(cell.samples[0].idleKiB).toBeGreaterThan(0);
   const bad = spawnSync(process.execPath, [app, '--idle', '0'], { encoding: 'utf8', timeout: 30_000 });
   expect(bad.status).toBe(2);

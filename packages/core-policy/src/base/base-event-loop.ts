@@ -21,7 +21,7 @@ import {
   type SendfileSource,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
-import { ArgsHandle, Handle, OneArgHandle, TimerHandle, describeCallback, handleFor, resumeSleep } from '../loop/handles.js';
+import { ArgsHandle, Handle, OneArgHandle, TimerHandle, _debugLoopSeen, describeCallback, handleFor, resumeSleep } from '../loop/handles.js';
 import { Queue } from '../loop/ready-queue.js';
 import { TimerHeap } from '../loop/timer-heap.js';
 import { Future, isFuture } from '../futures/future.js';
@@ -105,7 +105,9 @@ export interface IterationStats {
 
 function envDebug(): boolean {
   const value = process.env.EVLOOP_DEBUG;
-  return value !== undefined && value !== '' && value !== '0';
+  const debug = value !== undefined && value !== '' && value !== '0';
+  if (debug) _debugLoopSeen();
+  return debug;
 }
 
 function checkCallback(callback: unknown, method: string): void {
@@ -975,6 +977,7 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
 
   setDebug(enabled: boolean): void {
     this._debug = Boolean(enabled);
+    if (this._debug) _debugLoopSeen();
   }
 
   toString(): string {

@@ -1,11 +1,25 @@
 import type { HandleLike, TimerHandleLike } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
+import { keepShapes } from './shapes.js';
 import { state } from './thread-state.js';
 
 /** A name for a callback in messages (`Exception in callback ...`, slow-callback warnings). */
 export function describeCallback(callback: (...args: never[]) => unknown): string {
   const name = callback.name;
   return name ? `${name}()` : '<anonymous>()';
+}
+
+/**
+ * Whether any loop has had debug mode on. Until one has, making a handle
+ * does not read its loop's flag, so the optimized code that makes handles
+ * does not depend on the loop's shape, which goes when no loop is left
+ * (shapes.ts).
+ */
+let debugSeen = false;
+
+/** @internal A loop's debug mode was turned on: handles read their loop's flag from now on. */
+export function _debugLoopSeen(): void {
+  debugSeen = true;
 }
 
 /** A callback scheduled on a loop (asyncio's `Handle`). */
@@ -29,7 +43,7 @@ export class Handle implements HandleLike {
     // The loop's own paths never pass arguments here (they make an
     // `ArgsHandle`); a handle made with them elsewhere keeps them outside the object.
     if (args !== null) this._args = args;
-    if (loop._debug) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
+    if (debugSeen && loop._debug) this._sourceTraceback = new Error().stack?.split('\n').slice(2).join('\n');
   }
 
   cancel(): void {
@@ -166,3 +180,15 @@ export class TimerHandle extends Handle implements TimerHandleLike {
     return `<TimerHandle when=${this._when.toFixed(3)} ${this._callback === null ? 'cancelled' : describeCallback(this._callback)}>`;
   }
 }
+
+/**
+ * A handle of each kind, made before any other and kept for good
+ * (shapes.ts says why). A timer's `when` is a double from the start, as
+ * loop times are: a handle kept with a whole number there would keep a
+ * shape V8 replaces as soon as a real timer stores a fraction.
+ */
+const SHAPE_LOOP = { _debug: false } as unknown as BaseEventLoop;
+keepShapes('Handle', new Handle(resumeSleep, null, SHAPE_LOOP));
+keepShapes('OneArgHandle', new OneArgHandle(resumeSleep, null, SHAPE_LOOP));
+keepShapes('ArgsHandle', new ArgsHandle(resumeSleep, [], SHAPE_LOOP));
+keepShapes('TimerHandle', new TimerHandle(0.5, 0, resumeSleep, null, SHAPE_LOOP));

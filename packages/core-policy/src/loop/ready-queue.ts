@@ -1,3 +1,5 @@
+import { keepShapes } from './shapes.js';
+
 /**
  * A FIFO ring buffer: O(1) push and shift at any size (an Array's `shift` is
  * linear once it is large), and no allocation once it has grown.
@@ -59,3 +61,6 @@ export class Queue<T> {
     this.#mask = capacity - 1;
   }
 }
+
+// A queue made before any other and kept for good (shapes.ts says why).
+keepShapes('Queue', new Queue<unknown>());

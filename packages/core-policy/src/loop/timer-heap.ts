@@ -1,4 +1,5 @@
 import type { TimerHandle } from './handles.js';
+import { keepShapes } from './shapes.js';
 
 /**
  * The timers with one delay (`callLater(delay)`), in the order they were
@@ -6,12 +7,17 @@ import type { TimerHandle } from './handles.js';
  * (when, insertion order), so the run is sorted as it grows: appending is
  * O(1) and only its first timer takes part in the heap of runs.
  */
-class Run {
+/** @internal Exported for tests. */
+export class Run {
   readonly delay: number;
   items: Array<TimerHandle | undefined> = [];
   head = 0;
-  /** The first timer's key (the heap of runs compares these). */
-  when = 0;
+  /**
+   * The first timer's key (the heap of runs compares these). NaN until the
+   * first timer is in: a double from the start, as loop times are, so that
+   * no real run moves off the kept run's shape (shapes.ts).
+   */
+  when = Number.NaN;
   sequence = 0;
 
   constructor(delay: number) {
@@ -246,3 +252,8 @@ export class TimerHeap {
     sequences[index] = sequence;
   }
 }
+
+// A run (its delay a double, as most are) and a heap, made before any
+// other and kept for good (shapes.ts says why).
+keepShapes('Run', new Run(0.5));
+keepShapes('TimerHeap', new TimerHeap());

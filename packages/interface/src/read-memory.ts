@@ -33,6 +33,19 @@
  * never went into that state in the same runs, and there the extra young
  * collections cost 0-4%.
  */
+/**
+ * The room below which a read slab is replaced by a fresh one, on every
+ * read path (the selector transports, the io_uring proactor's copy slab).
+ * Kept small because V8 counts the whole slab, used or not: with small
+ * reads a 64 KiB floor left a quarter of each 256 KiB slab unused and
+ * counted, which alone kept Node 24 servers in back-to-back major
+ * collections (docs/benchmarks.md, "Slab tails and Node 24's major
+ * collections" and "io_uring's slab tails"). A read that fills the tail
+ * is followed by one into the next slab, so bulk reads lose nothing
+ * measurable.
+ */
+export const READ_SLAB_MIN_FREE = 16 * 1024;
+
 const ELEMENTS_PER_BYTE_SHIFT = 4;
 /** Reads are paced for at most this many of their bytes (see above). */
 const MAX_PACED_BYTES = 4 * 1024;

@@ -4,6 +4,7 @@ import {
   EVENT_READ,
   EVENT_WRITE,
   NotImplementedError,
+  READ_SLAB_MIN_FREE,
   RuntimeError,
   checkBytes as sharedCheckBytes,
   checkFlags as sharedCheckFlags,
@@ -161,17 +162,13 @@ const READINESS_REARM = 1 << 29;
 /** The memory received bytes are copied into and handed out from, as views (a new one when its room runs low). */
 const SLAB_SIZE = 256 * 1024;
 /**
- * A fresh slab is made when less than this is left, or when the last
- * harvest found a completion that did not fit what was left (a provided
- * buffer holds up to 32 KiB). A readiness receive stops at this much room
- * too (kMinReadinessRoom in uring.cc). It was 64 KiB, so that every
- * provided buffer always fit: small reads then left up to a quarter of
- * each slab unused, V8 counts the whole slab, and on Node 24 that was
- * enough to keep a server in back-to-back major collections (the
- * selector transports' 16 KiB, and why: interface's read-memory.ts and
- * docs/benchmarks.md, "io_uring's slab tails").
+ * A fresh slab is made when less than this is left (the shared
+ * READ_SLAB_MIN_FREE: interface's read-memory.ts says why it is small), or
+ * when a completion did not fit what was left (a provided buffer holds up
+ * to 32 KiB). A readiness receive stops at this much room too
+ * (kMinReadinessRoom in uring.cc, which must match).
  */
-const SLAB_MIN_FREE = 16 * 1024;
+const SLAB_MIN_FREE: number = READ_SLAB_MIN_FREE;
 /**
  * Module-level copies of the contract's constants for the hot paths: read
  * through a CommonJS build's re-export getters they cost a call each.
@@ -217,8 +214,6 @@ export class UringProactor implements Proactor {
   /** Where the native harvest copies received bytes (multishot receives only), and how much of it is handed out. */
   #slab: Buffer | null = null;
   #slabUsed = 0;
-  /** The last harvest stopped at a completion the slab had no room for: the next starts a fresh slab. */
-  #slabWasFull = false;
   /**
    * The views the last harvest copied into the current slab, in slab order,
    * with their offsets there; a view given back (`releaseReceived`) is
@@ -727,6 +722,7 @@ export class UringProactor implements Proactor {
     const harvested = this.#harvested;
     const values = this.#values;
     let kept = 0;
+    let slabFull = false;
     for (;;) {
       let completions = this.#completions;
       // Room for two: a readiness receive's bytes and its end come from one completion.
@@ -737,8 +733,7 @@ export class UringProactor implements Proactor {
       }
       let slab = this.#slab;
       let used = this.#slabUsed;
-      if (slab !== null && (slab.length - used < SLAB_MIN_FREE || this.#slabWasFull)) {
-        this.#slabWasFull = false;
+      if (slab !== null && (slab.length - used < SLAB_MIN_FREE || slabFull)) {
         // Views of the old slab stay valid; new bytes go to a fresh one.
         slab = this.#slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
         used = 0;
@@ -756,8 +751,8 @@ export class UringProactor implements Proactor {
         }
         enter = null;
       }
-      const slabFull = got < 0;
-      if (slabFull) this.#slabWasFull = true;
+      // The harvest stopped at a completion the slab had no room for: the next round starts a fresh one.
+      slabFull = got < 0;
       const end = kept + (slabFull ? -got - 1 : got);
       for (let i = kept; i < end; i++) {
         const base = i * STRIDE;

@@ -4,6 +4,7 @@ import {
   EVENT_WRITE,
   InterruptedError,
   OSError,
+  READ_SLAB_MIN_FREE,
   RuntimeError,
   noteReadMemory,
   type BaseProtocol as BaseProtocolContract,
@@ -30,16 +31,11 @@ export { LOG_THRESHOLD_FOR_CONNLOST_WRITES, MAX_READ_SIZE } from '../base/base-t
  * protocol that keeps a received chunk keeps its slab alive: copy what you
  * keep for long.
  *
- * SLAB_MIN_FREE is kept small because V8 13 (Node 24) counts every slab
- * allocated since its last major collection against the old generation's
- * headroom: with small reads a 64 KiB floor left a quarter of each slab
- * unused and counted, which was enough to keep a server starting a major
- * collection after nearly every young one (docs/benchmarks.md, "Slab tails
- * and Node 24's major collections"). Bulk reads lose nothing measurable: a
- * read that fills the tail is followed by one into the next slab.
+ * SLAB_MIN_FREE is the shared READ_SLAB_MIN_FREE of @evloop/interface
+ * (read-memory.ts says why it is small), copied here once for the hot path.
  */
 const SLAB_SIZE = MAX_READ_SIZE;
-const SLAB_MIN_FREE = 16 * 1024;
+const SLAB_MIN_FREE: number = READ_SLAB_MIN_FREE;
 let slab = Buffer.allocUnsafe(0);
 let slabOffset = SLAB_SIZE;
 

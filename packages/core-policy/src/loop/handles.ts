@@ -1,6 +1,6 @@
 import type { HandleLike, TimerHandleLike } from '@evloop/interface';
 import type { BaseEventLoop } from '../base/base-event-loop.js';
-import { keepShapes } from './shapes.js';
+import { keepShape } from './shapes.js';
 import { state } from './thread-state.js';
 
 /** A name for a callback in messages (`Exception in callback ...`, slow-callback warnings). */
@@ -183,12 +183,11 @@ export class TimerHandle extends Handle implements TimerHandleLike {
 
 /**
  * A handle of each kind, made before any other and kept for good
- * (shapes.ts says why). A timer's `when` is a double from the start, as
- * loop times are: a handle kept with a whole number there would keep a
- * shape V8 replaces as soon as a real timer stores a fraction.
+ * (shapes.ts says why), with values of the kinds real ones hold (a
+ * timer's `when` a fraction, as loop times are).
  */
 const SHAPE_LOOP = { _debug: false } as unknown as BaseEventLoop;
-keepShapes('Handle', new Handle(resumeSleep, null, SHAPE_LOOP));
-keepShapes('OneArgHandle', new OneArgHandle(resumeSleep, null, SHAPE_LOOP));
-keepShapes('ArgsHandle', new ArgsHandle(resumeSleep, [], SHAPE_LOOP));
-keepShapes('TimerHandle', new TimerHandle(0.5, 0, resumeSleep, null, SHAPE_LOOP));
+keepShape('Handle', new Handle(resumeSleep, null, SHAPE_LOOP));
+keepShape('OneArgHandle', new OneArgHandle(resumeSleep, null, SHAPE_LOOP));
+keepShape('ArgsHandle', new ArgsHandle(resumeSleep, [], SHAPE_LOOP));
+keepShape('TimerHandle', new TimerHandle(0.5, 0, resumeSleep, null, SHAPE_LOOP));

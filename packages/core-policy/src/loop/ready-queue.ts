@@ -1,4 +1,4 @@
-import { keepShapes } from './shapes.js';
+import { keepShape } from './shapes.js';
 
 /**
  * A FIFO ring buffer: O(1) push and shift at any size (an Array's `shift` is
@@ -63,4 +63,4 @@ export class Queue<T> {
 }
 
 // A queue made before any other and kept for good (shapes.ts says why).
-keepShapes('Queue', new Queue<unknown>());
+keepShape('Queue', new Queue<unknown>());

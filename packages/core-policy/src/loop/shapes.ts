@@ -1,6 +1,6 @@
 /**
- * Objects kept alive for as long as evloop is loaded, one or two of each of
- * its hot classes, so that V8 keeps those classes' shapes.
+ * Objects kept alive for as long as evloop is loaded, one of each of its
+ * hot classes, so that V8 keeps those classes' shapes.
  *
  * V8 keeps the shape (map) an object gets from its fields only while some
  * object has it, and for two full collections after. When a program has
@@ -13,15 +13,17 @@
  * forced GC took twice the CPU of the same run without one
  * (docs/benchmarks.md, "The forced GC's cost").
  *
- * What is kept must have the shape later objects get: fields assigned in
- * one order, each with the kind of value it will hold (see the keepers in
- * handles.ts, timer-heap.ts and ready-queue.ts).
+ * What is kept must have the shape later objects get: a field whose kind
+ * of value changes after the kept object was made (a run's \`when\`, once
+ * 0 and then a fraction) moves later objects to a new shape and leaves the
+ * kept one behind. test/shapes.test.ts compares the shapes with V8's own
+ * check after full collections with nothing else alive.
  */
-const kept = new Map<string, readonly object[]>();
+const kept = new Map<string, object>();
 
-/** Keep `objects` (of the class named `name`) alive for as long as evloop is loaded. */
-export function keepShapes(name: string, ...objects: object[]): void {
-  kept.set(name, objects);
+/** Keep `object` (of the class named `name`) alive for as long as evloop is loaded. */
+export function keepShape(name: string, object: object): void {
+  kept.set(name, object);
 }
 
 /**
@@ -29,6 +31,6 @@ export function keepShapes(name: string, ...objects: object[]): void {
  * the objects: a property read would move an object off a shape V8 has
  * since replaced, and hide that it was left behind).
  */
-export function _keptShapes(): ReadonlyMap<string, readonly object[]> {
+export function _keptShapes(): ReadonlyMap<string, object> {
   return kept;
 }

@@ -3,6 +3,13 @@ import { addonLoader } from '@evloop/interface';
 /** Feature flags the ring reports (what setup and `IORING_REGISTER_PROBE` granted). */
 export interface RingFeatures {
   deferTaskrun: boolean;
+  /**
+   * The kernel has DEFER_TASKRUN, but it signalled the ring's eventfd late
+   * when completion work was queued (from an RCU callback, a grace period
+   * later: 14-20 ms on a 6.18 kernel), so the ring runs without it: an idle
+   * loop waits on that eventfd and would wake that late for every message.
+   */
+  deferTaskrunDeclined: boolean;
   coopTaskrun: boolean;
   /** The kernel flags pending completion work, so a poll with nothing to submit and nothing flagged makes no syscall. */
   taskrunFlag: boolean;
@@ -117,6 +124,13 @@ export interface UringNative {
   socketFamily(fd: number): number;
   /** null when a ring can be set up and runs a no-op, else `{ errno, syscall, message }`. */
   probeUsable(): { errno: number; syscall: string; message: string } | null;
+  /**
+   * On a fresh ring set up with (true) or without (false) DEFER_TASKRUN:
+   * whether its eventfd is readable right after a write queues a poll's
+   * completion work (what decides `deferTaskrunDeclined`); null when the
+   * kernel would not set the ring up that way.
+   */
+  eventFdSignalsAtOnce(deferTaskrun: boolean): boolean | null;
   scratchSize: number;
 }
 

@@ -31,7 +31,10 @@ export interface UringProactorOptions {
   /**
    * Set the ring up with `DEFER_TASKRUN | SINGLE_ISSUER | COOP_TASKRUN` when
    * the kernel has them (6.1+), so completions are only processed when the
-   * loop asks for them. Default true; the ring falls back on its own.
+   * loop asks for them. Default true; the ring falls back on its own, and
+   * also when the kernel signals the ring's eventfd late for deferred work
+   * (`features.deferTaskrunDeclined`), which would delay every wake-up of
+   * an idle loop.
    */
   deferTaskrun?: boolean;
   /**

@@ -2,6 +2,7 @@ import { EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backend, UringProactor } from '../src/index.js';
+import { loadNative, type UringNative } from '../src/load-native.js';
 
 const availability = backend.available();
 
@@ -88,6 +89,31 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
     } finally {
       plain.close();
     }
+  });
+
+  it('keeps DEFER_TASKRUN only where the kernel signals the eventfd at once for deferred work', () => {
+    const native = loadNative() as UringNative;
+    // Without DEFER_TASKRUN the writer runs the completion work before its
+    // write returns, so the eventfd is readable at once on every kernel:
+    // the check can see a prompt signal.
+    expect(native.eventFdSignalsAtOnce(false)).toBe(true);
+    const deferred = native.eventFdSignalsAtOnce(true);
+    const proactor = new UringProactor();
+    try {
+      if (deferred === null) {
+        // No DEFER_TASKRUN on this kernel: nothing to decline.
+        expect(proactor.features).toMatchObject({ deferTaskrun: false, deferTaskrunDeclined: false });
+      } else if (deferred) {
+        expect(proactor.features).toMatchObject({ deferTaskrun: true, deferTaskrunDeclined: false });
+      } else {
+        // A late signal would hold every idle wake-up back (a grace period,
+        // 14-20 ms on 6.18): the ring runs without DEFER_TASKRUN.
+        expect(proactor.features).toMatchObject({ deferTaskrun: false, deferTaskrunDeclined: true });
+      }
+    } finally {
+      proactor.close();
+    }
+    expect(() => native.eventFdSignalsAtOnce('yes' as unknown as boolean)).toThrow(TypeError);
   });
 
   it('checks its options', () => {

@@ -248,15 +248,15 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       ThrowType(env, "expected (entries, preferDeferTaskrun[, onQueued])");
       return;
     }
-    if (info[2].IsFunction()) {
+    const unsigned entries = info[0].As<Napi::Number>().Uint32Value();
+    // Before the helper thread's hook is set: the eventfd check submits.
+    int result = ring_.OpenWithEventFd(entries, info[1].As<Napi::Boolean>().Value());
+    if (result == 0) result = ring_.Probe();
+    if (result == 0 && info[2].IsFunction()) {
       helper_thread_ = true;
       on_queued_ = Napi::Persistent(info[2].As<Napi::Function>());
       ring_.SetOnFirstQueued(&RingBinding::OnFirstQueued, this);
     }
-    const unsigned entries = info[0].As<Napi::Number>().Uint32Value();
-    int result = ring_.Open(entries, info[1].As<Napi::Boolean>().Value());
-    if (result == 0) result = ring_.RegisterEventFd();
-    if (result == 0) result = ring_.Probe();
     if (result < 0) {
       ThrowSyscallError(env, -result, ring_.last_syscall());
       ring_.Close();
@@ -271,6 +271,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     const RingFeatures& features = ring_.features();
     Napi::Object out = Napi::Object::New(env);
     out.Set("deferTaskrun", features.defer_taskrun);
+    out.Set("deferTaskrunDeclined", features.defer_taskrun_declined);
     out.Set("coopTaskrun", features.coop_taskrun);
     out.Set("taskrunFlag", features.taskrun_flag);
     out.Set("submitAll", features.submit_all);
@@ -798,8 +799,24 @@ Napi::Value ProbeUsableValue(const Napi::CallbackInfo& info) {
   return error;
 }
 
+// eventFdSignalsAtOnce(deferTaskrun): Ring::EventFdSignalsAtOnce on a fresh
+// ring set up with or without DEFER_TASKRUN, measured now (not the cached
+// answer OpenWithEventFd uses); null when the kernel refuses that set-up.
+Napi::Value EventFdSignalsAtOnceValue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBoolean()) {
+    ThrowType(env, "deferTaskrun must be a boolean");
+    return env.Undefined();
+  }
+  const bool defer = info[0].As<Napi::Boolean>().Value();
+  Ring ring;
+  if (ring.Open(8, defer) != 0 || ring.features().defer_taskrun != defer || ring.RegisterEventFd() != 0) return env.Null();
+  return Napi::Boolean::New(env, ring.EventFdSignalsAtOnce());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ring", RingBinding::Define(env));
+  exports.Set("eventFdSignalsAtOnce", Napi::Function::New<EventFdSignalsAtOnceValue>(env, "eventFdSignalsAtOnce"));
   exports.Set("encodeAddress", Napi::Function::New<EncodeAddress>(env, "encodeAddress"));
   exports.Set("decodeAddress", Napi::Function::New<DecodeAddressValue>(env, "decodeAddress"));
   exports.Set("socketFamily", Napi::Function::New<SocketFamily>(env, "socketFamily"));

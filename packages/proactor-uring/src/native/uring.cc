@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -153,6 +154,63 @@ int Ring::RegisterEventFd() {
   }
   event_fd_ = efd;
   return 0;
+}
+
+namespace {
+// What EventFdSignalsAtOnce found: -1 not measured yet, 0 late, 1 at once.
+// The kernel's behaviour does not change while the process runs.
+std::atomic<int> eventfd_at_once{-1};
+constexpr uint64_t kWakeProbe = kInternalTag | 1;
+}  // namespace
+
+int Ring::OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun) {
+  int result = Open(entries, prefer_defer_taskrun);
+  if (result == 0) result = RegisterEventFd();
+  if (result != 0 || !features_.defer_taskrun) return result;
+  int at_once = eventfd_at_once.load(std::memory_order_relaxed);
+  if (at_once < 0) {
+    at_once = EventFdSignalsAtOnce() ? 1 : 0;
+    eventfd_at_once.store(at_once, std::memory_order_relaxed);
+  }
+  if (at_once == 1) return 0;
+  Close();
+  result = Open(entries, false);
+  if (result == 0) result = RegisterEventFd();
+  features_.defer_taskrun_declined = true;
+  return result;
+}
+
+bool Ring::EventFdSignalsAtOnce() {
+  int pair[2];
+  // Nothing to measure with: keep the ring as it is.
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0) return true;
+  bool at_once = true;
+  int error = 0;
+  io_uring_sqe* sqe = NextSqe(kWakeProbe, &error);
+  if (sqe != nullptr) {
+    sqe->opcode = IORING_OP_POLL_ADD;
+    sqe->fd = pair[0];
+    sqe->poll32_events = POLLIN;
+    if (Flush() >= 0) {
+      DrainEventFd();
+      const char byte = 0;
+      if (write(pair[1], &byte, 1) == 1) {
+        pollfd eventfd_poll{event_fd_, POLLIN, 0};
+        at_once = poll(&eventfd_poll, 1, 0) == 1;
+        // Run the poll's completion work; Harvest drops internal completions.
+        Enter(100);
+        int32_t none[3];
+        Harvest(none, 1);
+      } else {
+        Cancel(kWakeProbe);
+        Flush();
+      }
+      DrainEventFd();
+    }
+  }
+  close(pair[0]);
+  close(pair[1]);
+  return at_once;
 }
 
 int Ring::Probe() {

@@ -82,6 +82,9 @@ struct RingFeatures {
   bool nodrop = false;         // completions beyond the CQ are kept, never dropped
   unsigned sq_entries = 0;
   unsigned cq_entries = 0;
+  // The kernel had DEFER_TASKRUN, but its eventfd signal for deferred work
+  // came late (see OpenWithEventFd), so the ring was set up without it.
+  bool defer_taskrun_declined = false;
 };
 
 // Internal submissions (cancel requests, probes) carry this bit in
@@ -126,6 +129,19 @@ class Ring {
   // Creates an eventfd and registers it, so every posted completion makes
   // it readable (the guest loop's idle wait). Returns 0 or -errno.
   int RegisterEventFd();
+  // Open and RegisterEventFd, for a loop whose idle wait is on the eventfd.
+  // A DEFER_TASKRUN ring is kept only if the kernel signals its eventfd at
+  // once when completion work is queued (EventFdSignalsAtOnce, measured
+  // once per process); otherwise the ring is set up again without it and
+  // features().defer_taskrun_declined is set. Returns 0 or -errno.
+  int OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun);
+  // Whether the eventfd is readable right after a write made a poll's
+  // completion work pending: a poll on a socketpair, a write to its peer,
+  // a poll(2) of the eventfd with no timeout. Some kernels (6.18 here) signal
+  // a DEFER_TASKRUN ring's eventfd from an RCU callback instead, a grace
+  // period later (14-20 ms at HZ=250), and an idle loop waiting on it then
+  // wakes that late for every message.
+  bool EventFdSignalsAtOnce();
   // Asks the kernel which operations it supports (IORING_REGISTER_PROBE).
   // Returns 0 or -errno; without a probe every Supports() is false.
   int Probe();

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -250,6 +252,35 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
       a.close();
       b.close();
     }
+  });
+
+  it.runIf(availability.ok)('what was queued is submitted before libuv blocks, also in the turn a libuv watcher changed', () => {
+    // In a process of its own, so that nothing else wakes libuv: in a
+    // timer's callback, an operation is queued (not submitted) in the same
+    // turn as a new libuv watcher (a listening socket). Until libuv's next poll applies that
+    // change, uv_backend_timeout() answers 0, and the poll then blocks for
+    // the real timeout: the submission must not wait for it.
+    const source = `
+      const net = require('node:net');
+      const sys = require('@evloop/sys');
+      const { UringProactor } = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.cjs', import.meta.url)))});
+      const proactor = new UringProactor({ helperThread: false });
+      const [a, b] = sys.socketpair();
+      const server = net.createServer();
+      const end = (how) => { clearTimeout(fallback); console.log(how); server.close(); proactor.close(); a.close(); b.close(); };
+      let fallback;
+      proactor.watch(() => end('completion'));
+      // Once the loop has settled: a timer's callback, then nothing due for 2 s.
+      setTimeout(() => {
+        fallback = setTimeout(() => end('timer'), 2000);
+        proactor.pollAdd(a, ${EVENT_WRITE});
+        server.listen(0);
+      }, 20);
+    `;
+    const result = spawnSync(process.execPath, ['-e', source], { encoding: 'utf8', timeout: 15_000, cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('completion');
+    expect(result.status).toBe(0);
   });
 
   describe('bulk connections: readiness receives', () => {

@@ -193,8 +193,21 @@ class SubmitBeforeBlocking {
   static void OnPrepare(uv_prepare_t* prepare) {
     auto* handle = static_cast<Handle*>(prepare->data);
     Ring* ring = handle->ring;
-    if (ring == nullptr || ring->queued() == 0) return;
-    if (uv_backend_timeout(prepare->loop) != 0) ring->Flush();
+    if (ring == nullptr || ring->queued() == 0 || !MayBlock(prepare->loop)) return;
+    ring->Flush();
+  }
+  // Whether libuv may block in the poll that follows. uv_backend_timeout()
+  // also answers 0 while fd watchers changed since the last poll ("call
+  // uv_run to update the backend"): libuv applies those changes in the poll
+  // and then blocks for the real timeout, so that 0 says nothing. Taking it
+  // for "will not block" left a receive unsubmitted while libuv slept until
+  // a timer (5 s in a TLS test). The queue is the loop's own field (two
+  // pointers, empty when the first points at itself, in every libuv since
+  // 1.0).
+  static bool MayBlock(uv_loop_t* loop) {
+    if (uv_backend_timeout(loop) != 0) return true;
+    const void* const* watchers = reinterpret_cast<const void* const*>(&loop->watcher_queue);
+    return watchers[0] != static_cast<const void*>(watchers);
   }
   Handle* handle_ = nullptr;
 };

@@ -257,9 +257,9 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
   it.runIf(availability.ok)('what was queued is submitted before libuv blocks, also in the turn a libuv watcher changed', () => {
     // In a process of its own, so that nothing else wakes libuv: in a
     // timer's callback, an operation is queued (not submitted) in the same
-    // turn as a new libuv watcher (a listening socket). Until libuv's next poll applies that
-    // change, uv_backend_timeout() answers 0, and the poll then blocks for
-    // the real timeout: the submission must not wait for it.
+    // turn as a new libuv watcher (a listening socket). Until libuv's next
+    // poll applies that change, uv_backend_timeout() answers 0, and the poll
+    // then blocks for the real timeout: the submission must not wait for it.
     const source = `
       const net = require('node:net');
       const sys = require('@evloop/sys');

@@ -116,6 +116,9 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
       proactor.close();
     }
     expect(() => native.eventFdSignalsAtOnce('yes' as unknown as boolean)).toThrow(TypeError);
+    // available() says so in its notes (evloop-doctor prints them).
+    if (deferred === false) expect(backend.available()).toEqual({ ok: true, notes: expect.stringMatching(/without DEFER_TASKRUN here: this kernel signals their eventfd late/) });
+    else expect(backend.available()).toEqual({ ok: true });
   });
 
   it('checks its options', () => {

@@ -33,6 +33,7 @@
  * never went into that state in the same runs, and there the extra young
  * collections cost 0-4%.
  */
+
 /**
  * The room below which a read slab is replaced by a fresh one, on every
  * read path (the selector transports, the io_uring proactor's copy slab).

@@ -125,10 +125,11 @@ export interface UringNative {
   /** null when a ring can be set up and runs a no-op, else `{ errno, syscall, message }`. */
   probeUsable(): { errno: number; syscall: string; message: string } | null;
   /**
-   * On a fresh ring set up with (true) or without (false) DEFER_TASKRUN:
-   * whether its eventfd is readable right after a write queues a poll's
-   * completion work (what decides `deferTaskrunDeclined`); null when the
-   * kernel would not set the ring up that way.
+   * Whether a ring's eventfd is readable right after a write queues a poll's
+   * completion work. true: for a DEFER_TASKRUN ring, the answer every ring
+   * goes by (measured once per process; false means `deferTaskrunDeclined`;
+   * null without DEFER_TASKRUN on this kernel). false: measured now on a
+   * fresh ring without it.
    */
   eventFdSignalsAtOnce(deferTaskrun: boolean): boolean | null;
   scratchSize: number;

@@ -261,15 +261,14 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       ThrowType(env, "expected (entries, preferDeferTaskrun[, onQueued])");
       return;
     }
-    const unsigned entries = info[0].As<Napi::Number>().Uint32Value();
-    // Before the helper thread's hook is set: the eventfd check submits.
-    int result = ring_.OpenWithEventFd(entries, info[1].As<Napi::Boolean>().Value());
-    if (result == 0) result = ring_.Probe();
-    if (result == 0 && info[2].IsFunction()) {
+    if (info[2].IsFunction()) {
       helper_thread_ = true;
       on_queued_ = Napi::Persistent(info[2].As<Napi::Function>());
       ring_.SetOnFirstQueued(&RingBinding::OnFirstQueued, this);
     }
+    const unsigned entries = info[0].As<Napi::Number>().Uint32Value();
+    int result = ring_.OpenWithEventFd(entries, info[1].As<Napi::Boolean>().Value());
+    if (result == 0) result = ring_.Probe();
     if (result < 0) {
       ThrowSyscallError(env, -result, ring_.last_syscall());
       ring_.Close();
@@ -812,18 +811,21 @@ Napi::Value ProbeUsableValue(const Napi::CallbackInfo& info) {
   return error;
 }
 
-// eventFdSignalsAtOnce(deferTaskrun): Ring::EventFdSignalsAtOnce on a fresh
-// ring set up with or without DEFER_TASKRUN, measured now (not the cached
-// answer OpenWithEventFd uses); null when the kernel refuses that set-up.
+// eventFdSignalsAtOnce(deferTaskrun): with true, DeferredEventFdAtOnce
+// (what rings set up with DEFER_TASKRUN go by; null without it here); with
+// false, Ring::EventFdSignalsAtOnce measured now on a fresh ring without it.
 Napi::Value EventFdSignalsAtOnceValue(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsBoolean()) {
     ThrowType(env, "deferTaskrun must be a boolean");
     return env.Undefined();
   }
-  const bool defer = info[0].As<Napi::Boolean>().Value();
+  if (info[0].As<Napi::Boolean>().Value()) {
+    const int answer = DeferredEventFdAtOnce();
+    return answer < 0 ? env.Null() : Napi::Boolean::New(env, answer == 1);
+  }
   Ring ring;
-  if (ring.Open(8, defer) != 0 || ring.features().defer_taskrun != defer || ring.RegisterEventFd() != 0) return env.Null();
+  if (ring.Open(8, false) != 0 || ring.RegisterEventFd() != 0) return env.Null();
   return Napi::Boolean::New(env, ring.EventFdSignalsAtOnce());
 }
 

@@ -157,26 +157,30 @@ int Ring::RegisterEventFd() {
 }
 
 namespace {
-// What EventFdSignalsAtOnce found: -1 not measured yet, 0 late, 1 at once.
-// The kernel's behaviour does not change while the process runs.
-std::atomic<int> eventfd_at_once{-1};
 constexpr uint64_t kWakeProbe = kInternalTag | 1;
 }  // namespace
 
-int Ring::OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun) {
-  int result = Open(entries, prefer_defer_taskrun);
-  if (result == 0) result = RegisterEventFd();
-  if (result != 0 || !features_.defer_taskrun) return result;
-  int at_once = eventfd_at_once.load(std::memory_order_relaxed);
-  if (at_once < 0) {
-    at_once = EventFdSignalsAtOnce() ? 1 : 0;
-    eventfd_at_once.store(at_once, std::memory_order_relaxed);
+int DeferredEventFdAtOnce() {
+  // -2 not measured yet; the kernel's behaviour does not change while the
+  // process runs, so every ring goes by the first answer.
+  static std::atomic<int> answer{-2};
+  int known = answer.load(std::memory_order_relaxed);
+  if (known != -2) return known;
+  Ring ring;
+  if (ring.Open(8, true) != 0 || !ring.features().defer_taskrun || ring.RegisterEventFd() != 0) {
+    known = -1;
+  } else {
+    known = ring.EventFdSignalsAtOnce() ? 1 : 0;
   }
-  if (at_once == 1) return 0;
-  Close();
-  result = Open(entries, false);
+  answer.store(known, std::memory_order_relaxed);
+  return known;
+}
+
+int Ring::OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun) {
+  const bool declined = prefer_defer_taskrun && DeferredEventFdAtOnce() == 0;
+  int result = Open(entries, prefer_defer_taskrun && !declined);
   if (result == 0) result = RegisterEventFd();
-  features_.defer_taskrun_declined = true;
+  features_.defer_taskrun_declined = declined;
   return result;
 }
 

@@ -130,9 +130,8 @@ class Ring {
   // it readable (the guest loop's idle wait). Returns 0 or -errno.
   int RegisterEventFd();
   // Open and RegisterEventFd, for a loop whose idle wait is on the eventfd.
-  // A DEFER_TASKRUN ring is kept only if the kernel signals its eventfd at
-  // once when completion work is queued (EventFdSignalsAtOnce, measured
-  // once per process); otherwise the ring is set up again without it and
+  // DEFER_TASKRUN is asked for only where the kernel signals such a ring's
+  // eventfd at once for deferred work (DeferredEventFdAtOnce); elsewhere
   // features().defer_taskrun_declined is set. Returns 0 or -errno.
   int OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun);
   // Whether the eventfd is readable right after a write made a poll's
@@ -260,6 +259,11 @@ class Ring {
   // before it (the completion stays in the ring).
   bool HarvestReadiness(const io_uring_cqe& cqe, int32_t* out, unsigned capacity, unsigned* count, HarvestSlab* slab, bool* consumed);
 };
+
+// Whether the kernel signals a DEFER_TASKRUN ring's eventfd at once when
+// completion work is queued: 1 yes, 0 late, -1 no DEFER_TASKRUN here.
+// Measured once per process (EventFdSignalsAtOnce on a ring of its own).
+int DeferredEventFdAtOnce();
 
 // Sets up a two-entry ring, submits a no-op and waits for its completion:
 // what `available()` needs to know that io_uring really works here (a

@@ -1,15 +1,15 @@
 import { nativeBackend, sysLoader, type Availability, type BackendDescriptor } from '@evloop/interface';
 import { readFileSync } from 'node:fs';
-import { loadNative, type UringNative } from './load-native.js';
+import { loadNative, runtimeNeedsHelperThread, type UringNative } from './load-native.js';
 import { UringProactor } from './uring-proactor.js';
 
 export { UringProactor, type UringProactorOptions } from './uring-proactor.js';
 export { runtimeNeedsHelperThread, type RingFeatures } from './load-native.js';
 
 const ENOSYS = 38;
-/** available()'s notes where the kernel signals a DEFER_TASKRUN ring's eventfd late. */
+/** available()'s notes where the kernel signals a DEFER_TASKRUN ring's eventfd late and the runtime waits on it. */
 const LATE_EVENTFD_NOTE =
-  'rings run without DEFER_TASKRUN here: this kernel signals their eventfd late for deferred completion work, which would hold every idle wake-up back (14-20 ms on one 6.18 kernel)';
+  'rings run without DEFER_TASKRUN in this runtime: its idle wait is on the ring\'s eventfd (a helper thread), and this kernel signals that eventfd late for deferred completion work, which would hold every idle wake-up back (14-20 ms on one 6.18 kernel)';
 const EPERM = 1;
 const EACCES = 13;
 
@@ -32,8 +32,9 @@ function disabledSwitch(): string {
 function probe(native: UringNative): Availability {
   const failure = native.probeUsable();
   if (failure === null) {
-    // What a ring will do here about DEFER_TASKRUN (RingFeatures.deferTaskrunDeclined), for the doctor's notes.
-    return native.eventFdSignalsAtOnce(true) === false ? { ok: true, notes: LATE_EVENTFD_NOTE } : { ok: true };
+    // What a ring will do here about DEFER_TASKRUN (RingFeatures.deferTaskrunDeclined), for the doctor's notes:
+    // only a ring whose idle wait is on the eventfd declines it.
+    return runtimeNeedsHelperThread() && native.eventFdSignalsAtOnce(true) === false ? { ok: true, notes: LATE_EVENTFD_NOTE } : { ok: true };
   }
   if (failure.errno === ENOSYS) {
     return { ok: false, reason: `io_uring is not available: ${failure.message} (Linux 5.6 or later is needed, and no seccomp filter may block io_uring_setup); use epoll instead` };

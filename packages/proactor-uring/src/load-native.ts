@@ -6,13 +6,23 @@ export interface RingFeatures {
   /**
    * The kernel has DEFER_TASKRUN, but it signalled the ring's eventfd late
    * when completion work was queued (from an RCU callback, a grace period
-   * later: 14-20 ms on a 6.18 kernel), so the ring runs without it: an idle
-   * loop waits on that eventfd and would wake that late for every message.
+   * later: 14-20 ms on a 6.18 kernel), so the ring runs without it: its
+   * idle loop waits on that eventfd (the helper-thread wait of Bun and
+   * Deno) and would wake that late for every message. A ring in Node's
+   * libuv loop waits in the ring itself and keeps DEFER_TASKRUN.
    */
   deferTaskrunDeclined: boolean;
   coopTaskrun: boolean;
   /** The kernel flags pending completion work, so a poll with nothing to submit and nothing flagged makes no syscall. */
   taskrunFlag: boolean;
+  /**
+   * The loop's idle wait is in the ring itself (one `io_uring_enter` that
+   * submits and sleeps, with libuv's backend fd polled by the ring), not in
+   * libuv on the ring's eventfd: Node (libuv) on Linux 5.11 or later. False
+   * on the helper thread of Bun and Deno, which waits on the eventfd, and
+   * with the option `idleWaitInRing: false`.
+   */
+  idleWaitInRing: boolean;
   submitAll: boolean;
   extArg: boolean;
   nodrop: boolean;
@@ -94,7 +104,8 @@ export interface NativeRing {
   harvest(out: Int32Array, start: number, slab?: Uint8Array, offset?: number, length?: number): number;
   /** drain() when `drain`, submit(waitMs), then harvest(out, start, ...): a whole poll in one call. */
   pollInto(waitMs: number, drain: boolean, out: Int32Array, start: number, slab?: Uint8Array, offset?: number, length?: number): number;
-  watch(onReady: () => void): void;
+  /** onReady(true) comes from the wait in the ring (libuv hosts), onReady() from the eventfd. */
+  watch(onReady: (inRing?: boolean) => void): void;
   unwatch(): void;
   /** Reads (resets) the eventfd the watch waits on; called before each poll that a wake-up starts. */
   drain(): void;
@@ -115,7 +126,7 @@ export interface UringNative {
    * handles, and `onQueued()` is called when an operation is queued while
    * none was, so that JavaScript calls `flush()` before the runtime idles.
    */
-  Ring: new (entries: number, preferDeferTaskrun: boolean, onQueued?: () => void) => NativeRing;
+  Ring: new (entries: number, preferDeferTaskrun: boolean, onQueued?: () => void, idleWaitInRing?: boolean) => NativeRing;
   /** Writes an address into a scratch buffer and returns its length. */
   encodeAddress(scratch: Uint8Array, family: number, host: string | Uint8Array, port: number, flowinfo: number, scopeId: number): number;
   /** The address an accept (false) or a recvmsg (true) left in a scratch buffer. */

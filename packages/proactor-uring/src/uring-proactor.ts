@@ -32,11 +32,22 @@ export interface UringProactorOptions {
    * Set the ring up with `DEFER_TASKRUN | SINGLE_ISSUER | COOP_TASKRUN` when
    * the kernel has them (6.1+), so completions are only processed when the
    * loop asks for them. Default true; the ring falls back on its own, and
-   * also when the kernel signals the ring's eventfd late for deferred work
-   * (`features.deferTaskrunDeclined`), which would delay every wake-up of
-   * an idle loop.
+   * also, where the idle wait is on the ring's eventfd (a helper thread, or
+   * `idleWaitInRing: false`), when the kernel signals that eventfd late for
+   * deferred work (`features.deferTaskrunDeclined`), which would delay every
+   * wake-up of an idle loop.
    */
   deferTaskrun?: boolean;
+  /**
+   * In Node (libuv), let an idle loop wait in the ring itself: one
+   * `io_uring_enter` submits what was queued and sleeps until a completion,
+   * libuv's own fd and timers included (`features.idleWaitInRing`; Linux
+   * 5.11+). Default true. The price: Node counts that wait as busy time, so
+   * `performance.eventLoopUtilization()` reads 1 for an idle loop. With
+   * false, libuv waits on the ring's eventfd (and its idle time is right),
+   * at the cost of more syscalls per wake-up.
+   */
+  idleWaitInRing?: boolean;
   /**
    * Wait for the ring's eventfd on a helper thread instead of through a
    * libuv poll handle when the loop is idle, and submit what was queued at
@@ -259,6 +270,8 @@ export class UringProactor implements Proactor {
     if (!helperThread && needsHelperThread) {
       throw new RuntimeError('@evloop/proactor-uring cannot wait through libuv in this runtime (Bun and Deno have no usable libuv): leave options.helperThread unset or true');
     }
+    const idleWaitInRing = options.idleWaitInRing ?? true;
+    if (typeof idleWaitInRing !== 'boolean') throw new TypeError(`options.idleWaitInRing must be a boolean, got ${typeof idleWaitInRing}`);
     const bulkReadiness = options.bulkReadiness ?? true;
     if (typeof bulkReadiness !== 'boolean') throw new TypeError('options.bulkReadiness must be a boolean');
     this.#bulkReadiness = bulkReadiness;
@@ -266,7 +279,7 @@ export class UringProactor implements Proactor {
     if (native.unsupportedReason !== undefined) throw new RuntimeError(`@evloop/proactor-uring cannot create a proactor: ${native.unsupportedReason}`);
     this.#native = native;
     try {
-      this.#ring = helperThread ? new this.#native.Ring(entries, deferTaskrun, () => this.#scheduleFlush()) : new this.#native.Ring(entries, deferTaskrun);
+      this.#ring = helperThread ? new this.#native.Ring(entries, deferTaskrun, () => this.#scheduleFlush()) : new this.#native.Ring(entries, deferTaskrun, undefined, idleWaitInRing);
     } catch (error) {
       throw toOSError(error);
     }
@@ -607,13 +620,17 @@ export class UringProactor implements Proactor {
     this.#checkOpen();
     if (typeof onReady !== 'function') throw new TypeError('onReady must be a function');
     const ring = this.#ring;
-    const wake = () => {
-      // The eventfd is read by the poll this wake-up starts (one native
-      // call for the read, the io_uring_enter and the harvest). With
-      // nothing in flight no poll may come, and a second wake-up before
-      // any poll means none came: read it now, or libuv would report it
-      // again and again (the helper thread too).
-      if (this.#drainPending || this.#operations.size === 0) {
+    const wake = (inRing?: boolean) => {
+      // From the wait in the ring (inRing, see IdleWait in addon.cc) the
+      // eventfd was switched off and has nothing to read. Otherwise it is
+      // read by the poll this wake-up starts (one native call for the
+      // read, the io_uring_enter and the harvest). With nothing in flight
+      // no poll may come, and a second wake-up before any poll means none
+      // came: read it now, or libuv would report it again and again (the
+      // helper thread too).
+      if (inRing === true) {
+        // Nothing to read.
+      } else if (this.#drainPending || this.#operations.size === 0) {
         this.#drainPending = false;
         ring.drain();
       } else {

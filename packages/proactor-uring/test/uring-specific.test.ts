@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
+import { EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backend, UringProactor } from '../src/index.js';
 import { loadNative, type UringNative } from '../src/load-native.js';
 
 const availability = backend.available();
+/** poll(2)'s POLLIN, for the binding's pollAdd. */
+const POLLIN = 1;
 
 /**
  * Why multishot receives (`recvMany`, over provided-buffer rings) cannot be
@@ -93,38 +95,49 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
     }
   });
 
-  it('keeps DEFER_TASKRUN only where the kernel signals the eventfd at once for deferred work', () => {
+  it('keeps DEFER_TASKRUN in libuv, and on a helper thread only where the kernel signals the eventfd at once for deferred work', () => {
     const native = loadNative() as UringNative;
     // Without DEFER_TASKRUN the writer runs the completion work before its
     // write returns, so the eventfd is readable at once on every kernel:
     // the check can see a prompt signal.
     expect(native.eventFdSignalsAtOnce(false)).toBe(true);
     const deferred = native.eventFdSignalsAtOnce(true);
+    // In Node's libuv loop the idle wait is in the ring itself, which the
+    // kernel wakes at once: DEFER_TASKRUN is kept wherever the kernel has it.
     const proactor = new UringProactor();
+    // These two wait on the eventfd.
+    const helper = new UringProactor({ helperThread: true });
+    const eventFd = new UringProactor({ idleWaitInRing: false });
     try {
-      if (deferred === null) {
-        // No DEFER_TASKRUN on this kernel: nothing to decline.
-        expect(proactor.features).toMatchObject({ deferTaskrun: false, deferTaskrunDeclined: false });
-      } else if (deferred) {
-        expect(proactor.features).toMatchObject({ deferTaskrun: true, deferTaskrunDeclined: false });
-      } else {
-        // A late signal would hold every idle wake-up back (a grace period,
-        // 14-20 ms on 6.18): the ring runs without DEFER_TASKRUN.
-        expect(proactor.features).toMatchObject({ deferTaskrun: false, deferTaskrunDeclined: true });
+      expect(proactor.features).toMatchObject({ deferTaskrun: deferred !== null, deferTaskrunDeclined: false });
+      for (const waiting of [helper, eventFd]) {
+        if (deferred === null) {
+          // No DEFER_TASKRUN on this kernel: nothing to decline.
+          expect(waiting.features).toMatchObject({ deferTaskrun: false, deferTaskrunDeclined: false });
+        } else if (deferred) {
+          expect(waiting.features).toMatchObject({ deferTaskrun: true, deferTaskrunDeclined: false });
+        } else {
+          // A late signal would hold every idle wake-up back (a grace
+          // period, 14-20 ms on 6.18): the ring runs without DEFER_TASKRUN.
+          expect(waiting.features).toMatchObject({ deferTaskrun: false, deferTaskrunDeclined: true });
+        }
       }
     } finally {
       proactor.close();
+      helper.close();
+      eventFd.close();
     }
     expect(() => native.eventFdSignalsAtOnce('yes' as unknown as boolean)).toThrow(TypeError);
-    // available() says so in its notes (evloop-doctor prints them).
-    if (deferred === false) expect(backend.available()).toEqual({ ok: true, notes: expect.stringMatching(/without DEFER_TASKRUN here: this kernel signals their eventfd late/) });
-    else expect(backend.available()).toEqual({ ok: true });
+    // available() has no note under Node (its notes for Bun and Deno are
+    // checked in helper-thread.test.ts).
+    expect(backend.available()).toEqual({ ok: true });
   });
 
   it('checks its options', () => {
     expect(() => new UringProactor({ entries: 0 })).toThrow(RangeError);
     expect(() => new UringProactor({ entries: 1.5 })).toThrow(/options.entries/);
     expect(() => new UringProactor({ deferTaskrun: 'yes' as unknown as boolean })).toThrow(TypeError);
+    expect(() => new UringProactor({ idleWaitInRing: 1 as unknown as boolean })).toThrow(/options\.idleWaitInRing must be a boolean, got number/);
     expect(() => new UringProactor(null as unknown as object)).toThrow(TypeError);
   });
 
@@ -284,6 +297,141 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('completion');
     expect(result.status).toBe(0);
+  });
+
+  it.runIf(availability.ok).each([true, false])('an idle loop waits in the ring (idleWaitInRing: %s), and libuv\'s own timers, I/O, thread pool, signals and immediates still run meanwhile', (idleWaitInRing) => {
+    // In a process of its own: between completions of the proactor (each
+    // one a poll started while nothing is ready, made ready by a Node timer
+    // a little later), libuv must still run every kind of work it has.
+    const source = `
+      const fs = require('node:fs');
+      const net = require('node:net');
+      const sys = require('@evloop/sys');
+      const { UringProactor } = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.cjs', import.meta.url)))});
+      const proactor = new UringProactor({ helperThread: false, idleWaitInRing: ${idleWaitInRing} });
+      const [a, b] = sys.socketpair();
+      const events = [];
+      let wakeUps = 0;
+      let next = null;
+      const fallback = setTimeout(() => finish('stalled after ' + events.join(',')), 10000);
+      const finish = (last) => {
+        events.push(last);
+        clearTimeout(fallback);
+        console.log(JSON.stringify({ events, wakeUps, idleWaitInRing: proactor.features.idleWaitInRing }));
+        proactor.close();
+        a.close();
+        b.close();
+        process.exit(0);
+      };
+      proactor.watch(() => {
+        wakeUps++;
+        const count = proactor.poll(0);
+        if (count === 0) return;
+        // The byte that made it ready is read, so the next poll waits again.
+        a.recv(16);
+        events.push('completion');
+        const step = next;
+        next = null;
+        if (step !== null) step();
+      });
+      /** A poll for input started now, made ready 5 ms later; then \`then\`. */
+      const completion = (then) => {
+        next = then;
+        proactor.pollAdd(a, ${EVENT_READ});
+        setTimeout(() => b.send(Buffer.from('x')), 5);
+      };
+      const steps = [
+        (go) => setTimeout(() => { events.push('timer'); go(); }, 20),
+        (go) => {
+          const server = net.createServer((socket) => socket.on('data', () => { events.push('net'); socket.destroy(); server.close(); go(); }));
+          server.listen(0, '127.0.0.1', () => {
+            const client = net.connect(server.address().port, '127.0.0.1', () => client.end('hello'));
+          });
+        },
+        (go) => fs.readFile('package.json', () => { events.push('fs'); go(); }),
+        (go) => {
+          process.once('SIGUSR2', () => { events.push('signal'); go(); });
+          setTimeout(() => process.kill(process.pid, 'SIGUSR2'), 5);
+        },
+        (go) => setTimeout(() => setImmediate(() => { events.push('immediate'); go(); }), 5),
+      ];
+      let index = 0;
+      const run = () => {
+        if (index === steps.length) return finish('done');
+        const step = steps[index++];
+        completion(() => step(run));
+      };
+      // Once the loop has settled.
+      setTimeout(run, 20);
+    `;
+    const result = spawnSync(process.execPath, ['-e', source], { encoding: 'utf8', timeout: 30_000, cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const outcome = JSON.parse(result.stdout.trim()) as { events: string[]; wakeUps: number; idleWaitInRing: boolean };
+    expect(outcome.events).toEqual(['completion', 'timer', 'completion', 'net', 'completion', 'fs', 'completion', 'signal', 'completion', 'immediate', 'done']);
+    // A wait that spun (libuv's events seen again and again, or completion
+    // work of the ring's own poll of libuv's fd left unposted) calls onReady
+    // millions of times.
+    expect(outcome.wakeUps).toBeGreaterThanOrEqual(5);
+    expect(outcome.wakeUps).toBeLessThan(50);
+    expect(outcome.idleWaitInRing).toBe(idleWaitInRing && new UringProactor().features.extArg);
+  });
+
+  it.runIf(availability.ok).each([true, false])('with idleWaitInRing: %s, an idle loop\'s completions come from the wait in the ring, else from the eventfd', async (idleWaitInRing) => {
+    // The binding calls onReady(true) from the wait in the ring, onReady()
+    // from libuv's watch of the eventfd.
+    const native = loadNative() as UringNative;
+    const ring = new native.Ring(64, true, undefined, idleWaitInRing);
+    const [a, b] = sys.socketpair();
+    const completions = new Int32Array(3 * 8);
+    let inRing = 0;
+    let fromEventFd = 0;
+    try {
+      let woke: (() => void) | null = null;
+      ring.watch((flag) => {
+        if (flag === true) inRing++;
+        else fromEventFd++;
+        if (flag !== true) ring.drain();
+        if (ring.harvest(completions, 0) > 0) woke?.();
+      });
+      for (let round = 1; round <= 5; round++) {
+        const done = new Promise<void>((resolve) => (woke = resolve));
+        ring.pollAdd(round, a.fileno(), POLLIN);
+        setTimeout(() => b.send(Buffer.from('x')), 5);
+        await done;
+        expect(completions[0]).toBe(round);
+        a.recv(16);
+      }
+      if (ring.features().idleWaitInRing) {
+        expect(inRing).toBeGreaterThanOrEqual(5);
+        expect(fromEventFd).toBe(0);
+      } else {
+        expect(idleWaitInRing && ring.features().extArg).toBe(false);
+        expect(inRing).toBe(0);
+        expect(fromEventFd).toBeGreaterThanOrEqual(5);
+      }
+    } finally {
+      ring.unwatch();
+      ring.close();
+      a.close();
+      b.close();
+    }
+  });
+
+  it('waits in the ring in Node, and on the eventfd on a helper thread or when told to', () => {
+    const proactor = new UringProactor();
+    const helper = new UringProactor({ helperThread: true });
+    const eventFd = new UringProactor({ idleWaitInRing: false });
+    try {
+      // EXT_ARG (5.11) bounds the wait; every kernel with DEFER_TASKRUN has it.
+      expect(proactor.features.idleWaitInRing).toBe(proactor.features.extArg);
+      expect(helper.features.idleWaitInRing).toBe(false);
+      expect(eventFd.features.idleWaitInRing).toBe(false);
+    } finally {
+      proactor.close();
+      helper.close();
+      eventFd.close();
+    }
   });
 
   describe('bulk connections: readiness receives', () => {

@@ -21,6 +21,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "evloop/arguments.h"
@@ -129,14 +130,33 @@ uint8_t* ReadScratch(const Napi::CallbackInfo& info, size_t index) {
 
 class RingBinding;
 
-// Submits what was queued since the loop's last poll before libuv blocks,
-// so an idle loop never leaves an operation unsubmitted; when libuv is not
-// going to block (the loop's next iteration is already due) the loop's own
-// poll submits, and one io_uring_enter per iteration is kept. A libuv
-// prepare hook, unref'd; heap-allocated since uv_close finishes later.
-class SubmitBeforeBlocking {
+// What happens in libuv's prepare phase, right before libuv polls (and may
+// block), for a ring whose loop runs in Node's libuv loop.
+//
+// While the loop waits for its operations (watch() until unwatch()) and
+// libuv is about to block, the wait happens in the ring instead: one
+// io_uring_enter submits what was queued and sleeps until a completion, with
+// a one-shot poll of libuv's own backend fd among the operations and
+// libuv's timeout as the bound. A completion of the loop's is handed to
+// JavaScript from here (onReady(true)), and the wait starts again; libuv's
+// poll goes on only when libuv has events or a timer due. The kernel wakes
+// a thread that waits in the ring directly, where a DEFER_TASKRUN ring's
+// eventfd may be signalled a grace period late (docs/backends.md), and a
+// round trip costs one io_uring_enter instead of libuv's epoll_wait, an
+// eventfd read and an io_uring_enter. The eventfd is switched off meanwhile
+// (its signal would make libuv's fd readable and end the wait) and back on
+// whenever libuv may block without this wait.
+//
+// Otherwise (no watch, or a kernel without IORING_CQ_EVENTFD_DISABLED or
+// EXT_ARG) what was queued is submitted before libuv blocks, so an idle loop
+// never leaves an operation unsubmitted; when libuv is not going to block
+// (the loop's next iteration is already due) the loop's own poll submits,
+// and one io_uring_enter per iteration is kept.
+//
+// libuv handles, unref'd; heap-allocated since uv_close finishes later.
+class IdleWait {
  public:
-  ~SubmitBeforeBlocking() { Close(); }
+  ~IdleWait() { Close(); }
   bool Start(Napi::Env env, Ring* ring) {
     if (handle_ == nullptr) {
       uv_loop_t* loop = nullptr;
@@ -146,8 +166,12 @@ class SubmitBeforeBlocking {
       }
       handle_ = new Handle{};
       uv_prepare_init(loop, &handle_->prepare);
+      uv_idle_init(loop, &handle_->idle);
       uv_unref(reinterpret_cast<uv_handle_t*>(&handle_->prepare));
+      uv_unref(reinterpret_cast<uv_handle_t*>(&handle_->idle));
       handle_->prepare.data = handle_;
+      handle_->idle.data = handle_;
+      handle_->env = env;
       napi_add_async_cleanup_hook(env, OnTeardown, handle_, &handle_->teardown_hook);
     }
     handle_->ring = ring;
@@ -155,10 +179,21 @@ class SubmitBeforeBlocking {
     uv_prepare_start(&handle_->prepare, OnPrepare);
     return true;
   }
+  // The loop waits for its operations: wait in the ring where the kernel
+  // allows it, and call onReady(true) when completions are there.
+  void Wait(Napi::Env env, Napi::Function on_ready) {
+    if (!context_) context_ = std::make_unique<Napi::AsyncContext>(env, "evloop.UringProactor");
+    on_ready_ = Napi::Persistent(on_ready);
+  }
   void Stop() {
-    if (handle_ != nullptr) uv_prepare_stop(&handle_->prepare);
+    on_ready_.Reset();
+    if (handle_ == nullptr) return;
+    uv_prepare_stop(&handle_->prepare);
+    uv_idle_stop(&handle_->idle);
+    if (handle_->ring != nullptr) handle_->ring->SetEventFdEnabled(true);
   }
   void Close() {
+    on_ready_.Reset();
     if (handle_ == nullptr) return;
     Release(handle_);
     handle_ = nullptr;
@@ -167,49 +202,173 @@ class SubmitBeforeBlocking {
  private:
   struct Handle {
     uv_prepare_t prepare;
+    uv_idle_t idle;
     Ring* ring = nullptr;
-    SubmitBeforeBlocking* owner = nullptr;
+    IdleWait* owner = nullptr;
+    napi_env env = nullptr;
     napi_async_cleanup_hook_handle teardown_hook = nullptr;
+    int open_handles = 2;
     bool closing = false;
+    // onReady(true) was called and left the completions up to this CQ tail
+    // in the ring.
+    bool untaken = false;
+    unsigned untaken_tail = 0;
   };
   static void Release(Handle* handle) {
+    if (handle->ring != nullptr) handle->ring->SetEventFdEnabled(true);
     handle->ring = nullptr;
     handle->owner = nullptr;
     if (handle->closing) return;
     handle->closing = true;
     uv_prepare_stop(&handle->prepare);
+    uv_idle_stop(&handle->idle);
     uv_close(reinterpret_cast<uv_handle_t*>(&handle->prepare), OnClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle->idle), OnClosed);
   }
   static void OnClosed(uv_handle_t* raw) {
     auto* handle = static_cast<Handle*>(raw->data);
+    if (--handle->open_handles > 0) return;
     if (handle->teardown_hook != nullptr) napi_remove_async_cleanup_hook(handle->teardown_hook);
     delete handle;
   }
   static void OnTeardown(napi_async_cleanup_hook_handle, void* data) {
     auto* handle = static_cast<Handle*>(data);
-    if (handle->owner != nullptr) handle->owner->handle_ = nullptr;
+    if (handle->owner != nullptr) {
+      handle->owner->on_ready_.Reset();
+      handle->owner->handle_ = nullptr;
+    }
     Release(handle);
   }
+  // Started so that libuv's next poll does not block (see OnPrepare); one
+  // turn only.
+  static void OnIdle(uv_idle_t* idle) { uv_idle_stop(idle); }
+
   static void OnPrepare(uv_prepare_t* prepare) {
     auto* handle = static_cast<Handle*>(prepare->data);
     Ring* ring = handle->ring;
-    if (ring == nullptr || ring->queued() == 0 || !MayBlock(prepare->loop)) return;
-    ring->Flush();
+    if (ring == nullptr) return;
+    uv_loop_t* loop = prepare->loop;
+    const bool waiting = handle->owner != nullptr && !handle->owner->on_ready_.IsEmpty() && ring->CanWaitInRing();
+    if (!waiting) {
+      if (ring->queued() > 0 && MayBlock(loop)) ring->Flush();
+      return;
+    }
+    if (WatchersChanged(loop)) {
+      // libuv applies them in its poll, and blocks there for the real
+      // timeout: make that poll not block, and wait in the ring on the
+      // next turn, when libuv's fd watches the new fds too.
+      uv_idle_start(&handle->idle, OnIdle);
+      return;
+    }
+    ring->SetEventFdEnabled(false);
+    // The loop polled the ring since the last prepare phase: it is busy,
+    // and its next iteration is due before libuv can block.
+    const bool busy = ring->TakeHarvested();
+    // Whether the eventfd is signalled for what the ring holds when libuv
+    // is left to block: not when onReady was already called for it.
+    bool tell = true;
+    for (bool first = true;; first = false) {
+      // Completion work the kernel flagged (a DEFER_TASKRUN ring posts only
+      // inside io_uring_enter): post it, since the backend poll's may be
+      // among it and the loop's poll enters only for operations of its own.
+      if (ring->TaskWorkPending() && ring->Enter(0) < 0) break;
+      const bool completions = ring->SkipInternal();
+      if (ring->TakeBackendReady()) {
+        // libuv has events. Its poll takes them without blocking (the
+        // idle handle), and the next prepare phase waits in the ring again:
+        // had something else read them meanwhile, libuv would block with
+        // the eventfd off.
+        uv_idle_start(&handle->idle, OnIdle);
+        return;
+      }
+      if (completions && handle->untaken && ring->cq_tail() == handle->untaken_tail) {
+        // onReady was called for these and did not poll: no wait in the
+        // ring can start while they are there (they satisfy it at once),
+        // so libuv waits, on the eventfd, for a completion after them.
+        tell = false;
+        break;
+      }
+      handle->untaken = false;
+      // libuv will not block (something else is due, or the loop's own
+      // next iteration): the loop polls when it runs, or the next prepare
+      // phase looks again.
+      if ((!completions || (first && busy)) && uv_backend_timeout(loop) == 0) return;
+      // libuv's events end the wait in the ring and the run of deliveries.
+      if (ring->ArmBackendPoll(uv_backend_fd(loop)) < 0) break;
+      if (completions) {
+        // The loop's poll takes them (and submits what is queued).
+        const bool delivered = Deliver(handle);
+        if (handle->ring != ring || handle->owner == nullptr || handle->owner->on_ready_.IsEmpty()) return;  // unwatched or closed
+        if (!delivered) break;
+        if (ring->SkipInternal()) {
+          handle->untaken = true;
+          handle->untaken_tail = ring->cq_tail();
+          tell = false;
+          break;
+        }
+      } else if (ring->Enter(uv_backend_timeout(loop)) < 0) {
+        break;
+      }
+      // libuv's clock moves only here or after its poll: a timer may be due.
+      uv_update_time(loop);
+      // Something else is due (a timer, an immediate): libuv runs it
+      // without blocking, and the next prepare phase looks again.
+      if (uv_backend_timeout(loop) == 0) return;
+    }
+    // libuv may block in its own poll now: the eventfd wakes it for what
+    // the ring holds or gets meanwhile. What onReady was called for needs
+    // no wake-up more: a signal from before is read, and only completions
+    // after those (the CQ tail moved) signal it again.
+    if (!tell) ring->DrainEventFd();
+    ring->SetEventFdEnabled(true);
+    const bool more = tell ? ring->SkipInternal() : ring->cq_tail() != handle->untaken_tail;
+    if (more || ring->TaskWorkPending()) ring->SignalEventFd();
   }
-  // Whether libuv may block in the poll that follows. uv_backend_timeout()
-  // also answers 0 while fd watchers changed since the last poll ("call
-  // uv_run to update the backend"): libuv applies those changes in the poll
-  // and then blocks for the real timeout, so that 0 says nothing. Taking it
-  // for "will not block" left a receive unsubmitted while libuv slept until
-  // a timer (5 s in a TLS test). The queue is the loop's own field (two
-  // pointers, empty when the first points at itself, in every libuv since
-  // 1.0).
-  static bool MayBlock(uv_loop_t* loop) {
-    if (uv_backend_timeout(loop) != 0) return true;
+
+  // Calls onReady(true) as a libuv callback would. False when the wait
+  // ended (unwatch, close) or the callback threw.
+  static bool Deliver(Handle* handle) {
+    IdleWait* owner = handle->owner;
+    if (owner == nullptr || owner->on_ready_.IsEmpty()) return false;
+    napi_env env = handle->env;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
+    // A local handle keeps the callback alive through the call, which may
+    // unwatch (resetting the reference) or close the ring.
+    napi_value callback = owner->on_ready_.Value();
+    napi_async_context context = *owner->context_;
+    napi_value global;
+    napi_value argument;
+    napi_value result;
+    bool ok = napi_get_global(env, &global) == napi_ok && napi_get_boolean(env, true, &argument) == napi_ok &&
+              napi_make_callback(env, context, global, callback, 1, &argument, &result) == napi_ok;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+      ok = false;
+    }
+    napi_close_handle_scope(env, scope);
+    return ok && handle->owner != nullptr && !handle->owner->on_ready_.IsEmpty();
+  }
+
+  // uv_backend_timeout() also answers 0 while fd watchers changed since the
+  // last poll ("call uv_run to update the backend"): libuv applies those
+  // changes in the poll and then blocks for the real timeout, so that 0
+  // says nothing. Taking it for "will not block" left a receive
+  // unsubmitted while libuv slept until a timer (5 s in a TLS test). The
+  // queue is the loop's own field (two pointers, empty when the first
+  // points at itself, in every libuv since 1.0).
+  static bool WatchersChanged(uv_loop_t* loop) {
     const void* const* watchers = reinterpret_cast<const void* const*>(&loop->watcher_queue);
     return watchers[0] != static_cast<const void*>(watchers);
   }
+  // Whether libuv may block in the poll that follows.
+  static bool MayBlock(uv_loop_t* loop) { return uv_backend_timeout(loop) != 0 || WatchersChanged(loop); }
+
   Handle* handle_ = nullptr;
+  Napi::FunctionReference on_ready_;
+  std::unique_ptr<Napi::AsyncContext> context_;
 };
 
 class RingBinding : public Napi::ObjectWrap<RingBinding> {
@@ -257,17 +416,22 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   // the runtime blocks, so JavaScript flushes (flush()) before it idles.
   explicit RingBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingBinding>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsBoolean() || !(info[2].IsUndefined() || info[2].IsFunction())) {
-      ThrowType(env, "expected (entries, preferDeferTaskrun[, onQueued])");
+    if (!info[0].IsNumber() || !info[1].IsBoolean() || !(info[2].IsUndefined() || info[2].IsFunction()) ||
+        !(info[3].IsUndefined() || info[3].IsBoolean())) {
+      ThrowType(env, "expected (entries, preferDeferTaskrun[, onQueued[, idleWaitInRing]])");
       return;
     }
+    idle_wait_in_ring_ = !info[2].IsFunction() && (info[3].IsUndefined() || info[3].As<Napi::Boolean>().Value());
     if (info[2].IsFunction()) {
       helper_thread_ = true;
       on_queued_ = Napi::Persistent(info[2].As<Napi::Function>());
       ring_.SetOnFirstQueued(&RingBinding::OnFirstQueued, this);
     }
     const unsigned entries = info[0].As<Napi::Number>().Uint32Value();
-    int result = ring_.OpenWithEventFd(entries, info[1].As<Napi::Boolean>().Value());
+    // A ring in Node's libuv loop waits in the ring (IdleWait), where the
+    // kernel wakes the thread at once, unless told not to; the helper
+    // thread waits on the eventfd.
+    int result = ring_.OpenWithEventFd(entries, info[1].As<Napi::Boolean>().Value(), idle_wait_in_ring_);
     if (result == 0) result = ring_.Probe();
     if (result < 0) {
       ThrowSyscallError(env, -result, ring_.last_syscall());
@@ -286,6 +450,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     out.Set("deferTaskrunDeclined", features.defer_taskrun_declined);
     out.Set("coopTaskrun", features.coop_taskrun);
     out.Set("taskrunFlag", features.taskrun_flag);
+    out.Set("idleWaitInRing", idle_wait_in_ring_ && ring_.CanWaitInRing());
     out.Set("submitAll", features.submit_all);
     out.Set("extArg", features.ext_arg);
     out.Set("nodrop", features.nodrop);
@@ -654,7 +819,8 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       return;
     }
     if (!watch_.Start(env, Value(), ring_.event_fd(), info[0].As<Napi::Function>(), -1, "evloop.UringProactor")) return;
-    submit_.Start(env, &ring_);
+    if (!idle_wait_.Start(env, &ring_)) return;
+    if (idle_wait_in_ring_) idle_wait_.Wait(env, info[0].As<Napi::Function>());
   }
 
   void Unwatch(const Napi::CallbackInfo&) {
@@ -664,7 +830,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       return;
     }
     watch_.Stop();
-    submit_.Stop();
+    idle_wait_.Stop();
   }
 
   void Drain(const Napi::CallbackInfo&) { ring_.DrainEventFd(); }
@@ -703,16 +869,18 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
       ring_.SetOnFirstQueued(nullptr, nullptr);
     } else {
       watch_.Close();
-      submit_.Close();
+      idle_wait_.Close();
     }
     ring_.Close();
   }
 
   Ring ring_;
   FdWatch watch_;
-  SubmitBeforeBlocking submit_;
+  IdleWait idle_wait_;
   // The helper-thread wait, made with onQueued.
   bool helper_thread_ = false;
+  // The idle wait in the ring (IdleWait) rather than in libuv on the eventfd.
+  bool idle_wait_in_ring_ = true;
   // The helper-thread wait (idle_waiter.h) polls the ring's eventfd, which
   // the kernel signals when a completion is posted and, on a DEFER_TASKRUN
   // ring, when completion work is queued for the submitting thread (the JS

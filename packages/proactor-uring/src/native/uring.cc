@@ -137,6 +137,8 @@ int Ring::MapRings(const io_uring_params& params) {
   cq_head_ = reinterpret_cast<unsigned*>(cq_base + params.cq_off.head);
   cq_tail_ = reinterpret_cast<unsigned*>(cq_base + params.cq_off.tail);
   cq_mask_ = *reinterpret_cast<unsigned*>(cq_base + params.cq_off.ring_mask);
+  // cq_off.flags is 0 from kernels that have no CQ flags (before 5.8).
+  if (params.cq_off.flags != 0) cq_flags_ = reinterpret_cast<unsigned*>(cq_base + params.cq_off.flags);
   cqes_ = reinterpret_cast<io_uring_cqe*>(cq_base + params.cq_off.cqes);
   return 0;
 }
@@ -176,8 +178,8 @@ int DeferredEventFdAtOnce() {
   return known;
 }
 
-int Ring::OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun) {
-  const bool declined = prefer_defer_taskrun && DeferredEventFdAtOnce() == 0;
+int Ring::OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun, bool waits_in_ring) {
+  const bool declined = prefer_defer_taskrun && !waits_in_ring && DeferredEventFdAtOnce() == 0;
   int result = Open(entries, prefer_defer_taskrun && !declined);
   if (result == 0) result = RegisterEventFd();
   features_.defer_taskrun_declined = declined;
@@ -528,6 +530,7 @@ bool Ring::HasCompletions() const {
 
 unsigned Ring::Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab) {
   if (ring_fd_ < 0) return 0;
+  harvested_ = true;
   unsigned count = 0;
   for (int round = 0; round < 2 && count < capacity; round++) {
     unsigned head = *cq_head_;
@@ -535,6 +538,7 @@ unsigned Ring::Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab) {
     while (head != tail && count < capacity) {
       const io_uring_cqe& cqe = cqes_[head & cq_mask_];
       if ((cqe.user_data & kInternalTag) != 0) {
+        ConsumeInternal(cqe);
         head++;
         continue;
       }
@@ -577,6 +581,58 @@ unsigned Ring::Harvest(int32_t* out, unsigned capacity, HarvestSlab* slab) {
   return count;
 }
 
+void Ring::ConsumeInternal(const io_uring_cqe& cqe) {
+  if (cqe.user_data != kBackendPollTag) return;
+  backend_poll_armed_ = false;
+  backend_ready_ = true;
+}
+
+bool Ring::SkipInternal() {
+  if (ring_fd_ < 0) return false;
+  unsigned head = *cq_head_;
+  const unsigned tail = Acquire(cq_tail_);
+  while (head != tail) {
+    const io_uring_cqe& cqe = cqes_[head & cq_mask_];
+    if ((cqe.user_data & kInternalTag) == 0) break;
+    ConsumeInternal(cqe);
+    head++;
+  }
+  Release(cq_head_, head);
+  return head != tail;
+}
+
+bool Ring::TaskWorkPending() const {
+  if (ring_fd_ < 0) return false;
+  if (features_.defer_taskrun && !features_.taskrun_flag) return true;
+  return (Acquire(sq_flags_) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
+}
+
+int Ring::ArmBackendPoll(int fd) {
+  if (backend_poll_armed_) return 0;
+  int error = 0;
+  io_uring_sqe* sqe = NextSqe(kBackendPollTag, &error);
+  if (sqe == nullptr) return error;
+  sqe->opcode = IORING_OP_POLL_ADD;
+  sqe->fd = fd;
+  sqe->poll32_events = POLLIN;
+  backend_poll_armed_ = true;
+  return 0;
+}
+
+void Ring::SetEventFdEnabled(bool enabled) {
+  if (cq_flags_ == nullptr) return;
+  const unsigned flags = __atomic_load_n(cq_flags_, __ATOMIC_RELAXED);
+  const unsigned wanted = enabled ? flags & ~IORING_CQ_EVENTFD_DISABLED : flags | IORING_CQ_EVENTFD_DISABLED;
+  if (wanted != flags) __atomic_store_n(cq_flags_, wanted, __ATOMIC_RELEASE);
+}
+
+void Ring::SignalEventFd() {
+  if (event_fd_ < 0) return;
+  const uint64_t one = 1;
+  while (write(event_fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+  }
+}
+
 void Ring::DrainEventFd() {
   if (event_fd_ < 0) return;
   uint64_t value;
@@ -590,6 +646,8 @@ void Ring::Close() {
   if (ring_fd_ >= 0) close(ring_fd_);
   event_fd_ = ring_fd_ = -1;
   readiness_.clear();
+  cq_flags_ = nullptr;
+  backend_poll_armed_ = backend_ready_ = false;
   // Buffers an operation may still be using (a close that could not wait
   // for every cancellation) stay mapped: the kernel must never write into
   // memory that was given back and reused.

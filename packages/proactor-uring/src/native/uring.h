@@ -69,6 +69,9 @@
 #ifndef IORING_POLL_ADD_MULTI
 #define IORING_POLL_ADD_MULTI (1U << 0)
 #endif
+#ifndef IORING_CQ_EVENTFD_DISABLED
+#define IORING_CQ_EVENTFD_DISABLED (1U << 0)
+#endif
 
 namespace evloop {
 
@@ -90,6 +93,10 @@ struct RingFeatures {
 // Internal submissions (cancel requests, probes) carry this bit in
 // user_data; their completions are consumed here and never reported.
 constexpr uint64_t kInternalTag = uint64_t{1} << 32;
+
+// The one-shot poll of libuv's backend fd that a wait in the ring keeps
+// armed (IdleWait in addon.cc): its completion says libuv has events.
+constexpr uint64_t kBackendPollTag = kInternalTag | 2;
 
 // A readiness receive's multishot poll carries this bit in user_data: its
 // completions are turned by Harvest into recv(2)s straight into the slab.
@@ -129,11 +136,13 @@ class Ring {
   // Creates an eventfd and registers it, so every posted completion makes
   // it readable (the guest loop's idle wait). Returns 0 or -errno.
   int RegisterEventFd();
-  // Open and RegisterEventFd, for a loop whose idle wait is on the eventfd.
-  // DEFER_TASKRUN is asked for only where the kernel signals such a ring's
-  // eventfd at once for deferred work (DeferredEventFdAtOnce); elsewhere
-  // features().defer_taskrun_declined is set. Returns 0 or -errno.
-  int OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun);
+  // Open and RegisterEventFd, for a loop whose idle wait is on the eventfd,
+  // or mostly in the ring itself (`waits_in_ring`: the eventfd only wakes
+  // libuv when it blocks without that wait). Where the wait is on the
+  // eventfd, DEFER_TASKRUN is asked for only where the kernel signals such a
+  // ring's eventfd at once for deferred work (DeferredEventFdAtOnce);
+  // elsewhere features().defer_taskrun_declined is set. Returns 0 or -errno.
+  int OpenWithEventFd(unsigned entries, bool prefer_defer_taskrun, bool waits_in_ring);
   // Whether the eventfd is readable right after a write made a poll's
   // completion work pending: a poll on a socketpair, a write to its peer,
   // a poll(2) of the eventfd with no timeout. Some kernels (6.18 here) signal
@@ -197,12 +206,44 @@ class Ring {
 
   // Reads (and so resets) the eventfd.
   void DrainEventFd();
+
+  // The loop's idle wait inside the ring instead of on the eventfd (IdleWait
+  // in addon.cc): needs a switch for the eventfd (IORING_CQ_EVENTFD_DISABLED,
+  // 5.8) and a bounded wait (EXT_ARG, 5.11).
+  bool CanWaitInRing() const { return cq_flags_ != nullptr && features_.ext_arg && event_fd_ >= 0; }
+  // Whether posted completions signal the eventfd (they do after setup).
+  void SetEventFdEnabled(bool enabled);
+  // Makes the eventfd readable, as a posted completion would.
+  void SignalEventFd();
+  // Arms a one-shot POLLIN poll of `fd` (libuv's backend fd) unless one is
+  // armed; it is queued, submitted by the next Enter. Returns 0 or -errno.
+  int ArmBackendPoll(int fd);
+  // Consumes the internal completions at the head of the CQ; true when a
+  // completion to report follows them.
+  bool SkipInternal();
+  // Whether the backend poll completed since the last call.
+  bool TakeBackendReady() {
+    const bool ready = backend_ready_;
+    backend_ready_ = false;
+    return ready;
+  }
+  // Whether Harvest ran since the last call.
+  bool TakeHarvested() {
+    const bool harvested = harvested_;
+    harvested_ = false;
+    return harvested;
+  }
+  // Whether the kernel flags completion work (or overflowed completions)
+  // that only an io_uring_enter posts. Always true on a DEFER_TASKRUN ring
+  // without TASKRUN_FLAG, which cannot tell.
+  bool TaskWorkPending() const;
   // Unmaps and closes the ring and the eventfd; safe to call twice.
   void Close();
 
   int fd() const { return ring_fd_; }
   int event_fd() const { return event_fd_; }
   unsigned queued() const { return sqe_tail_ - Acquire(sq_head_); }
+  unsigned cq_tail() const { return cq_tail_ == nullptr ? 0 : Acquire(cq_tail_); }
   const RingFeatures& features() const { return features_; }
   const char* last_syscall() const { return last_syscall_; }
 
@@ -233,6 +274,11 @@ class Ring {
 
   unsigned* cq_head_ = nullptr;
   unsigned* cq_tail_ = nullptr;
+  unsigned* cq_flags_ = nullptr;  // nullptr before 5.8
+  bool backend_poll_armed_ = false;
+  bool backend_ready_ = false;
+  bool harvested_ = false;
+  void ConsumeInternal(const io_uring_cqe& cqe);
   unsigned cq_mask_ = 0;
   io_uring_cqe* cqes_ = nullptr;
 

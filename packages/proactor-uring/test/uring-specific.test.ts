@@ -377,6 +377,46 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
     expect(outcome.idleWaitInRing).toBe(idleWaitInRing && new UringProactor().features.extArg);
   });
 
+  it.runIf(availability.ok)('two rings watched at once in one thread: a completion of either wakes its owner', () => {
+    // In a process of its own. A ring that waited in itself would sleep in
+    // io_uring_enter with its eventfd off, and the other ring's completion
+    // could not end that wait: with two watched, both wait in libuv.
+    const source = `
+      const sys = require('@evloop/sys');
+      const { UringProactor } = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.cjs', import.meta.url)))});
+      const first = new UringProactor({ helperThread: false });
+      const second = new UringProactor({ helperThread: false });
+      const [a, b] = sys.socketpair();
+      const [c, d] = sys.socketpair();
+      const events = [];
+      let fallback;
+      const end = (how) => {
+        events.push(how);
+        clearTimeout(fallback);
+        console.log(events.join(','));
+        first.close(); second.close(); a.close(); b.close(); c.close(); d.close();
+        process.exit(0);
+      };
+      first.watch(() => { if (first.poll(0) > 0) { events.push('first'); end('done'); } });
+      second.watch(() => {
+        if (second.poll(0) === 0) return;
+        events.push('second');
+        // Then the first one's turn, while the second stays watched.
+        first.pollAdd(a, ${EVENT_READ});
+        setTimeout(() => b.send(Buffer.from('x')), 20);
+      });
+      setTimeout(() => {
+        fallback = setTimeout(() => end('timer'), 3000);
+        second.pollAdd(c, ${EVENT_READ});
+        setTimeout(() => d.send(Buffer.from('x')), 20);
+      }, 20);
+    `;
+    const result = spawnSync(process.execPath, ['-e', source], { encoding: 'utf8', timeout: 15_000, cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('second,first,done');
+    expect(result.status).toBe(0);
+  });
+
   it.runIf(availability.ok).each([true, false])('with idleWaitInRing: %s, an idle loop\'s completions come from the wait in the ring, else from the eventfd', async (idleWaitInRing) => {
     // The binding calls onReady(true) from the wait in the ring, onReady()
     // from libuv's watch of the eventfd.

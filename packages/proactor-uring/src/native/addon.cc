@@ -183,23 +183,36 @@ class IdleWait {
   // allows it, and call onReady(true) when completions are there.
   void Wait(Napi::Env env, Napi::Function on_ready) {
     if (!context_) context_ = std::make_unique<Napi::AsyncContext>(env, "evloop.UringProactor");
+    if (on_ready_.IsEmpty()) waiting_here_++;
     on_ready_ = Napi::Persistent(on_ready);
   }
   void Stop() {
-    on_ready_.Reset();
+    ClearOnReady();
     if (handle_ == nullptr) return;
     uv_prepare_stop(&handle_->prepare);
     uv_idle_stop(&handle_->idle);
     if (handle_->ring != nullptr) handle_->ring->SetEventFdEnabled(true);
   }
   void Close() {
-    on_ready_.Reset();
+    ClearOnReady();
     if (handle_ == nullptr) return;
     Release(handle_);
     handle_ = nullptr;
   }
 
  private:
+  // How many rings of this thread (one libuv loop per thread) have a loop
+  // waiting for them. Only a ring that is alone in that waits in itself:
+  // while it sleeps in io_uring_enter with its eventfd off, another ring's
+  // completions could not end the wait, their eventfds being off too. With
+  // two, both wait on their eventfds in libuv.
+  static inline thread_local int waiting_here_ = 0;
+  void ClearOnReady() {
+    if (on_ready_.IsEmpty()) return;
+    waiting_here_--;
+    on_ready_.Reset();
+  }
+
   struct Handle {
     uv_prepare_t prepare;
     uv_idle_t idle;
@@ -234,7 +247,7 @@ class IdleWait {
   static void OnTeardown(napi_async_cleanup_hook_handle, void* data) {
     auto* handle = static_cast<Handle*>(data);
     if (handle->owner != nullptr) {
-      handle->owner->on_ready_.Reset();
+      handle->owner->ClearOnReady();
       handle->owner->handle_ = nullptr;
     }
     Release(handle);
@@ -248,8 +261,12 @@ class IdleWait {
     Ring* ring = handle->ring;
     if (ring == nullptr) return;
     uv_loop_t* loop = prepare->loop;
-    const bool waiting = handle->owner != nullptr && !handle->owner->on_ready_.IsEmpty() && ring->CanWaitInRing();
+    const bool waiting = handle->owner != nullptr && !handle->owner->on_ready_.IsEmpty() && ring->CanWaitInRing() && waiting_here_ == 1;
     if (!waiting) {
+      // The eventfd wakes libuv: switched back on if this ring waited in
+      // itself before (another ring's loop now waits too), and written for
+      // what came while it was off.
+      if (ring->SetEventFdEnabled(true) && (ring->SkipInternal() || ring->TaskWorkPending())) ring->SignalEventFd();
       if (ring->queued() > 0 && MayBlock(loop)) ring->Flush();
       return;
     }

@@ -619,11 +619,13 @@ int Ring::ArmBackendPoll(int fd) {
   return 0;
 }
 
-void Ring::SetEventFdEnabled(bool enabled) {
-  if (cq_flags_ == nullptr) return;
+bool Ring::SetEventFdEnabled(bool enabled) {
+  if (cq_flags_ == nullptr) return false;
   const unsigned flags = __atomic_load_n(cq_flags_, __ATOMIC_RELAXED);
   const unsigned wanted = enabled ? flags & ~IORING_CQ_EVENTFD_DISABLED : flags | IORING_CQ_EVENTFD_DISABLED;
-  if (wanted != flags) __atomic_store_n(cq_flags_, wanted, __ATOMIC_RELEASE);
+  if (wanted == flags) return false;
+  __atomic_store_n(cq_flags_, wanted, __ATOMIC_RELEASE);
+  return true;
 }
 
 void Ring::SignalEventFd() {

@@ -212,7 +212,8 @@ class Ring {
   // 5.8) and a bounded wait (EXT_ARG, 5.11).
   bool CanWaitInRing() const { return cq_flags_ != nullptr && features_.ext_arg && event_fd_ >= 0; }
   // Whether posted completions signal the eventfd (they do after setup).
-  void SetEventFdEnabled(bool enabled);
+  // Returns true when that changed.
+  bool SetEventFdEnabled(bool enabled);
   // Makes the eventfd readable, as a posted completion would.
   void SignalEventFd();
   // Arms a one-shot POLLIN poll of `fd` (libuv's backend fd) unless one is

@@ -8,7 +8,7 @@
 // closed. This process is the client (Node `net`); each server is a child.
 // Figures are printed; no check depends on how long anything took.
 //
-//   node soak.mjs [--connections 10000] [--servers epoll,poll,node-net] [--churn-rounds 3] [--slow-readers 20]
+//   node soak.mjs [--connections 10000] [--servers epoll,poll,uring,node-net] [--churn-rounds 3] [--slow-readers 20]
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -21,7 +21,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: options } = parseArgs({
   options: {
     connections: { type: 'string', default: '10000' },
-    servers: { type: 'string', default: 'epoll,poll,node-net' },
+    servers: { type: 'string', default: 'epoll,poll,uring,node-net' },
     'churn-rounds': { type: 'string', default: '3' },
     'slow-readers': { type: 'string', default: '20' },
     json: { type: 'string' },

@@ -10,6 +10,9 @@ const ENOSYS = 38;
 /** available()'s notes where the kernel signals a DEFER_TASKRUN ring's eventfd late and the runtime waits on it. */
 const LATE_EVENTFD_NOTE =
   'rings run without DEFER_TASKRUN in this runtime: its idle wait is on the ring\'s eventfd (a helper thread), and this kernel signals that eventfd late for deferred completion work, which would hold every idle wake-up back (14-20 ms on one 6.18 kernel)';
+/** available()'s notes in Node where an idle loop waits in the ring (RingFeatures.idleWaitInRing). */
+const IDLE_WAIT_NOTE =
+  "an idle loop waits in the ring itself (one io_uring_enter), which Node counts as busy time: performance.eventLoopUtilization() reads 1 when idle; new UringProactor({ idleWaitInRing: false }) waits in libuv instead";
 const EPERM = 1;
 const EACCES = 13;
 
@@ -32,9 +35,11 @@ function disabledSwitch(): string {
 function probe(native: UringNative): Availability {
   const failure = native.probeUsable();
   if (failure === null) {
-    // What a ring will do here about DEFER_TASKRUN (RingFeatures.deferTaskrunDeclined), for the doctor's notes:
-    // only a ring whose idle wait is on the eventfd declines it.
-    return runtimeNeedsHelperThread() && native.eventFdSignalsAtOnce(true) === false ? { ok: true, notes: LATE_EVENTFD_NOTE } : { ok: true };
+    // How a default ring waits here, for the doctor's notes: in Node in the
+    // ring (5.11+, as RingFeatures.idleWaitInRing says); elsewhere on the
+    // eventfd, without DEFER_TASKRUN where that is signalled late.
+    if (runtimeNeedsHelperThread()) return native.eventFdSignalsAtOnce(true) === false ? { ok: true, notes: LATE_EVENTFD_NOTE } : { ok: true };
+    return native.waitsInRing() ? { ok: true, notes: IDLE_WAIT_NOTE } : { ok: true };
   }
   if (failure.errno === ENOSYS) {
     return { ok: false, reason: `io_uring is not available: ${failure.message} (Linux 5.6 or later is needed, and no seccomp filter may block io_uring_setup); use epoll instead` };

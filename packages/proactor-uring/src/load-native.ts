@@ -143,6 +143,8 @@ export interface UringNative {
    * fresh ring without it.
    */
   eventFdSignalsAtOnce(deferTaskrun: boolean): boolean | null;
+  /** Whether a ring here can hold the idle wait itself (EXT_ARG and the eventfd switch: Linux 5.11+). */
+  waitsInRing(): boolean;
   scratchSize: number;
 }
 

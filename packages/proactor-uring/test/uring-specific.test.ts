@@ -128,9 +128,12 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
       eventFd.close();
     }
     expect(() => native.eventFdSignalsAtOnce('yes' as unknown as boolean)).toThrow(TypeError);
-    // available() has no note under Node (its notes for Bun and Deno are
+    // Under Node, available() says how an idle loop waits, and what Node's
+    // utilization figure makes of it (its notes for Bun and Deno are
     // checked in helper-thread.test.ts).
-    expect(backend.available()).toEqual({ ok: true });
+    expect(native.waitsInRing()).toBe(new UringProactor().features.idleWaitInRing);
+    if (native.waitsInRing()) expect(backend.available()).toEqual({ ok: true, notes: expect.stringMatching(/waits in the ring itself.*eventLoopUtilization\(\) reads 1 when idle.*idleWaitInRing: false/) });
+    else expect(backend.available()).toEqual({ ok: true });
   });
 
   it('checks its options', () => {

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KNOWN_BACKENDS } from '@evloop/interface';
 import { listBackends, BACKEND_PREFERENCE } from '@evloop/core-policy';
+import { backend as uringBackend } from '@evloop/proactor-uring';
 import { packagesDirectory } from './helpers.js';
 
 const made: string[] = [];
@@ -153,5 +154,17 @@ describe('listBackends', () => {
     const order = BACKEND_PREFERENCE[process.platform] ?? [];
     const ranked = reports.filter((report) => report.preference !== null).map((report) => report.name);
     expect(ranked).toEqual([...order]);
+  });
+
+  it.runIf(process.platform === 'linux')('a usable backend left out of the order says how to ask for it, and keeps its own notes', () => {
+    const uring = listBackends().find((report) => report.name === 'uring')!;
+    expect(uring.preference).toBe(null);
+    if (!uring.available) {
+      expect(uring.reason.length).toBeGreaterThan(0);
+      return;
+    }
+    expect(uring.reason).toMatch(/^usable, but not in the default order on linux: used when asked for \(EVLOOP_BACKEND=uring\)/);
+    const notes = (uringBackend.available() as { notes?: string }).notes;
+    if (notes !== undefined) expect(uring.reason.endsWith(`; ${notes}`)).toBe(true);
   });
 });

@@ -1014,8 +1014,16 @@ Napi::Value EventFdSignalsAtOnceValue(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, ring.EventFdSignalsAtOnce());
 }
 
+// waitsInRing(): whether a ring here can hold the idle wait itself
+// (Ring::CanWaitInRing on a small ring set up without DEFER_TASKRUN).
+Napi::Value WaitsInRingValue(const Napi::CallbackInfo& info) {
+  Ring ring;
+  return Napi::Boolean::New(info.Env(), ring.Open(2, false) == 0 && ring.RegisterEventFd() == 0 && ring.CanWaitInRing());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ring", RingBinding::Define(env));
+  exports.Set("waitsInRing", Napi::Function::New<WaitsInRingValue>(env, "waitsInRing"));
   exports.Set("eventFdSignalsAtOnce", Napi::Function::New<EventFdSignalsAtOnceValue>(env, "eventFdSignalsAtOnce"));
   exports.Set("encodeAddress", Napi::Function::New<EncodeAddress>(env, "encodeAddress"));
   exports.Set("decodeAddress", Napi::Function::New<DecodeAddressValue>(env, "decodeAddress"));

@@ -324,7 +324,6 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
         proactor.close();
         a.close();
         b.close();
-        process.exit(0);
       };
       proactor.watch(() => {
         wakeUps++;
@@ -398,7 +397,6 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
         clearTimeout(fallback);
         console.log(events.join(','));
         first.close(); second.close(); a.close(); b.close(); c.close(); d.close();
-        process.exit(0);
       };
       first.watch(() => { if (first.poll(0) > 0) { events.push('first'); end('done'); } });
       second.watch(() => {

@@ -41,6 +41,24 @@
 
 namespace evloop {
 
+// Calls `callback(...argv)` on the global object as a libuv callback of the
+// guest loop calls JavaScript: through napi_make_callback (Promise jobs it
+// queues run right after it), an exception it throws reported as an
+// uncaught exception. The caller holds a handle scope. False when the call
+// could not be made or threw.
+inline bool CallFromLoop(napi_env env, napi_async_context context, napi_value callback, size_t argc, const napi_value* argv) {
+  napi_value global;
+  napi_value result;
+  bool ok = napi_get_global(env, &global) == napi_ok && napi_make_callback(env, context, global, callback, argc, argv, &result) == napi_ok;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    ok = false;
+  }
+  return ok;
+}
+
 class FdWatch {
  public:
   FdWatch() = default;
@@ -189,17 +207,7 @@ class FdWatch {
     // On an error libuv has already stopped the poll: the watch ends, and
     // onReady runs once more, so that the loop's next wait reports the error.
     if (poll_failed) Stop();
-    napi_value global;
-    napi_value result;
-    napi_async_context context = *context_;
-    if (napi_get_global(env, &global) == napi_ok) {
-      napi_make_callback(env, context, global, callback, 0, nullptr, &result);
-    }
-    bool pending = false;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-      napi_value error;
-      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
-    }
+    CallFromLoop(env, *context_, callback, 0, nullptr);
     napi_close_handle_scope(env, scope);
   }
 

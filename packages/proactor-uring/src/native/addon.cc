@@ -353,18 +353,8 @@ class IdleWait {
     // A local handle keeps the callback alive through the call, which may
     // unwatch (resetting the reference) or close the ring.
     napi_value callback = owner->on_ready_.Value();
-    napi_async_context context = *owner->context_;
-    napi_value global;
     napi_value argument;
-    napi_value result;
-    bool ok = napi_get_global(env, &global) == napi_ok && napi_get_boolean(env, true, &argument) == napi_ok &&
-              napi_make_callback(env, context, global, callback, 1, &argument, &result) == napi_ok;
-    bool pending = false;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-      napi_value error;
-      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
-      ok = false;
-    }
+    const bool ok = napi_get_boolean(env, true, &argument) == napi_ok && CallFromLoop(env, *owner->context_, callback, 1, &argument);
     napi_close_handle_scope(env, scope);
     return ok && handle->owner != nullptr && !handle->owner->on_ready_.IsEmpty();
   }
@@ -1015,10 +1005,14 @@ Napi::Value EventFdSignalsAtOnceValue(const Napi::CallbackInfo& info) {
 }
 
 // waitsInRing(): whether a ring here can hold the idle wait itself
-// (Ring::CanWaitInRing on a small ring set up without DEFER_TASKRUN).
+// (Ring::CanWaitInRing on a small ring set up without DEFER_TASKRUN), once
+// per process: what the kernel offers does not change while it runs.
 Napi::Value WaitsInRingValue(const Napi::CallbackInfo& info) {
-  Ring ring;
-  return Napi::Boolean::New(info.Env(), ring.Open(2, false) == 0 && ring.RegisterEventFd() == 0 && ring.CanWaitInRing());
+  static const bool waits = [] {
+    Ring ring;
+    return ring.Open(2, false) == 0 && ring.RegisterEventFd() == 0 && ring.CanWaitInRing();
+  }();
+  return Napi::Boolean::New(info.Env(), waits);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -470,8 +470,7 @@ int Ring::Enter(int wait_ms) {
     // ring runs it only inside GETEVENTS, a COOP one on the next entry. With
     // TASKRUN_FLAG the kernel says when there is such work; without it a
     // DEFER_TASKRUN ring must always enter.
-    const bool task_work = (features_.defer_taskrun && !features_.taskrun_flag) ||
-                           (Acquire(sq_flags_) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
+    const bool task_work = TaskWorkPending();
     if (wait_ms != 0 && !HasCompletions()) {
       flags |= IORING_ENTER_GETEVENTS;
       min_complete = 1;

@@ -244,7 +244,7 @@ class Ring {
   int fd() const { return ring_fd_; }
   int event_fd() const { return event_fd_; }
   unsigned queued() const { return sqe_tail_ - Acquire(sq_head_); }
-  unsigned cq_tail() const { return cq_tail_ == nullptr ? 0 : Acquire(cq_tail_); }
+  unsigned cq_tail() const { return ring_fd_ < 0 ? 0 : Acquire(cq_tail_); }
   const RingFeatures& features() const { return features_; }
   const char* last_syscall() const { return last_syscall_; }
 

@@ -12,7 +12,7 @@ const LATE_EVENTFD_NOTE =
   'rings run without DEFER_TASKRUN in this runtime: its idle wait is on the ring\'s eventfd (a helper thread), and this kernel signals that eventfd late for deferred completion work, which would hold every idle wake-up back (14-20 ms on one 6.18 kernel)';
 /** available()'s notes in Node where an idle loop waits in the ring (RingFeatures.idleWaitInRing). */
 const IDLE_WAIT_NOTE =
-  "an idle loop waits in the ring itself (one io_uring_enter), which Node counts as busy time: performance.eventLoopUtilization() reads 1 when idle; new UringProactor({ idleWaitInRing: false }) waits in libuv instead";
+  "an idle loop waits in the ring itself (one io_uring_enter), and that wait is added to libuv's idle time, so performance.eventLoopUtilization() reads as for libuv's own wait (libuv 1.45+, checked against libuv's own figures before the first wait is counted); new UringProactor({ idleWaitInRing: false }) waits in libuv instead";
 const EPERM = 1;
 const EACCES = 13;
 

@@ -145,6 +145,12 @@ export interface UringNative {
   eventFdSignalsAtOnce(deferTaskrun: boolean): boolean | null;
   /** Whether a ring here can hold the idle wait itself (EXT_ARG and the eventfd switch: Linux 5.11+). */
   waitsInRing(): boolean;
+  /**
+   * Whether this thread's waits in the ring are added to libuv's idle time,
+   * so that `performance.eventLoopUtilization()` counts them as idle: false
+   * where libuv's count could not be verified, null until the first wait.
+   */
+  idleTimeCounted(): boolean | null;
   scratchSize: number;
 }
 

@@ -42,10 +42,11 @@ export interface UringProactorOptions {
    * In Node (libuv), let an idle loop wait in the ring itself: one
    * `io_uring_enter` submits what was queued and sleeps until a completion,
    * libuv's own fd and timers included (`features.idleWaitInRing`; Linux
-   * 5.11+). Default true. The price: Node counts that wait as busy time, so
-   * `performance.eventLoopUtilization()` reads 1 for an idle loop. With
-   * false, libuv waits on the ring's eventfd (and its idle time is right),
-   * at the cost of more syscalls per wake-up.
+   * 5.11+). Default true. The wait is added to libuv's idle time, so
+   * `performance.eventLoopUtilization()` reads as when libuv waits (libuv
+   * 1.45 and later, Node 20 on, after checking libuv's figures; where that
+   * check fails the wait counts as busy time). With false, libuv waits on
+   * the ring's eventfd, at the cost of more syscalls per wake-up.
    */
   idleWaitInRing?: boolean;
   /**

@@ -31,6 +31,7 @@
 #include "evloop/sendfile.h"
 #include "sockaddr.h"
 #include "uring.h"
+#include "uv_idle_time.h"
 
 namespace evloop {
 namespace {
@@ -323,8 +324,13 @@ class IdleWait {
           tell = false;
           break;
         }
-      } else if (ring->Enter(uv_backend_timeout(loop)) < 0) {
-        break;
+      } else {
+        // libuv would have blocked here, counting the time as idle: so is
+        // the wait in the ring (uv_idle_time.h).
+        const bool counted = UvIdleTime::Begin(loop);
+        const int entered = ring->Enter(uv_backend_timeout(loop));
+        if (counted) UvIdleTime::End(loop);
+        if (entered < 0) break;
       }
       // libuv's clock moves only here or after its poll: a timer may be due.
       uv_update_time(loop);
@@ -1015,9 +1021,17 @@ Napi::Value WaitsInRingValue(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), waits);
 }
 
+// idleTimeCounted(): whether this thread's waits in the ring are added to
+// libuv's idle time (uv_idle_time.h); null until the first one.
+Napi::Value IdleTimeCountedValue(const Napi::CallbackInfo& info) {
+  const int counted = UvIdleTime::Counted();
+  return counted < 0 ? info.Env().Null() : Napi::Boolean::New(info.Env(), counted == 1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ring", RingBinding::Define(env));
   exports.Set("waitsInRing", Napi::Function::New<WaitsInRingValue>(env, "waitsInRing"));
+  exports.Set("idleTimeCounted", Napi::Function::New<IdleTimeCountedValue>(env, "idleTimeCounted"));
   exports.Set("eventFdSignalsAtOnce", Napi::Function::New<EventFdSignalsAtOnceValue>(env, "eventFdSignalsAtOnce"));
   exports.Set("encodeAddress", Napi::Function::New<EncodeAddress>(env, "encodeAddress"));
   exports.Set("decodeAddress", Napi::Function::New<DecodeAddressValue>(env, "decodeAddress"));

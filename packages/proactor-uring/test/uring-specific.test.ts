@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
+import { COMPLETION_STRIDE, EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backend, UringProactor } from '../src/index.js';
@@ -247,6 +247,41 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
       for (const [a, b] of pairs) {
         a.close();
         b.close();
+      }
+    }
+  });
+
+  it.runIf(availability.ok)('hasCompletions() right after a loopback connect and accept are started says true: what the kernel did during the submission is posted (DEFER_TASKRUN task work)', () => {
+    // @evloop/testing's virtual clock asks this before jumping: a false here
+    // let time jump over a loopback connection (every attempt of a retry
+    // timed out at once).
+    for (const deferTaskrun of [true, false]) {
+      const proactor = new UringProactor({ deferTaskrun });
+      const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+      const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+      try {
+        listener.bind(['127.0.0.1', 0]);
+        listener.listen(4);
+        listener.setBlocking(false);
+        client.setBlocking(false);
+        const accepted = proactor.accept(listener);
+        const connected = proactor.connect(client, listener.getsockname()!);
+        expect(proactor.hasCompletions()).toBe(true);
+        const tokens = new Set<number>();
+        for (let round = 0; round < 10 && tokens.size < 2; round++) {
+          const count = proactor.poll(0.5);
+          for (let i = 0; i < count; i++) {
+            tokens.add(proactor.completions[i * COMPLETION_STRIDE]!);
+            const value = proactor.completionValue(i);
+            // The accepted connection's fd.
+            if (Array.isArray(value) && typeof value[0] === 'number') sys.close(value[0]);
+          }
+        }
+        expect([...tokens].sort()).toEqual([accepted, connected].sort());
+      } finally {
+        proactor.close();
+        listener.close();
+        client.close();
       }
     }
   });

@@ -757,7 +757,13 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   // (a DEFER_TASKRUN ring posts only inside io_uring_enter), without
   // taking any completion; true when some wait in the ring.
   Napi::Value Ready(const Napi::CallbackInfo& info) {
-    const int result = ring_.Enter(0);
+    int result = ring_.Enter(0);
+    // What that submission completed at once (a loopback connect, an accept
+    // it made ready) is often task work the kernel queued during it, which a
+    // DEFER_TASKRUN ring posts only inside a GETEVENTS entry: one more entry
+    // posts it, so that "nothing has completed" is not said of I/O already
+    // done in the kernel.
+    if (result >= 0 && !ring_.HasCompletions() && ring_.TaskWorkPending()) result = ring_.Enter(0);
     if (result < 0) {
       ThrowSyscallError(info.Env(), -result, ring_.last_syscall());
       return info.Env().Undefined();

@@ -70,6 +70,12 @@ export interface NativeRing {
   keepBuffers(): void;
   connect(token: number, fd: number, scratch: Uint8Array, addressLength: number): void;
   pollAdd(token: number, fd: number, pollMask: number): void;
+  /**
+   * A one-shot poll through an epoll instance of the fd's own (for EPOLLPRI,
+   * which io_uring's poll misses on TCP sockets); returns the instance's fd,
+   * for `takePriorityEvents` once the operation is over.
+   */
+  priorityPollAdd(token: number, fd: number, epollEvents: number): number;
   nop(token: number, fd: number): void;
   /**
    * A sendfile's first step: takes a submission entry, then makes one
@@ -145,6 +151,8 @@ export interface UringNative {
   eventFdSignalsAtOnce(deferTaskrun: boolean): boolean | null;
   /** Whether a ring here can hold the idle wait itself (EXT_ARG and the eventfd switch: Linux 5.11+). */
   waitsInRing(): boolean;
+  /** What a priorityPollAdd's epoll instance reports ready now (0 when nothing); closes it. */
+  takePriorityEvents(instance: number): number;
   /**
    * Whether this thread's waits in the ring are added to libuv's idle time,
    * so that `performance.eventLoopUtilization()` counts them as idle: false

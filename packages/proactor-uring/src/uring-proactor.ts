@@ -101,6 +101,8 @@ const enum Kind {
   Read,
   Write,
   Poll,
+  /** A poll that watches for priority data: the ring polls an epoll instance of the fd's own (`#priorityInstances`). */
+  PriorityPoll,
 }
 
 /** Everything an operation holds on to until its completion is harvested. */
@@ -141,6 +143,8 @@ const POLLOUT = 0x4;
 const POLLERR = 0x8;
 const POLLHUP = 0x10;
 const POLLRDHUP = 0x2000;
+/** epoll's EPOLLPRI (epoll events share poll(2)'s bits on Linux). */
+const EPOLLPRI = POLLPRI;
 const EINVAL = 22;
 const EAGAIN = 11;
 const EPIPE = 32;
@@ -223,6 +227,8 @@ export class UringProactor implements Proactor {
   readonly #native: UringNative;
   readonly #ring: NativeRing;
   readonly #operations = new Map<number, Operation>();
+  /** PriorityPoll operations' epoll instances, by token, until harvested. */
+  readonly #priorityInstances = new Map<number, number>();
   readonly #features: Readonly<RingFeatures & { multishotRecv: boolean; directSend: boolean }>;
   /** The provided buffers' memory (multishot receives), or null without them. */
   #provided: Uint8Array | null = null;
@@ -498,10 +504,20 @@ export class UringProactor implements Proactor {
     const fd = this.#fd(fileobj);
     checkPollEvents(events);
     if ((events & EVENT_PRIORITY) !== 0) {
-      // Tried: a POLLPRI-only IORING_OP_POLL_ADD on a TCP socket does not
-      // complete when urgent data arrives (it does with POLLIN asked too, but
-      // then unread ordinary data would wake it over and over).
-      throw new NotImplementedError("the io_uring proactor cannot watch for priority (out-of-band) data: its poll misses TCP urgent data; use the epoll, poll or select backend");
+      // A POLLPRI IORING_OP_POLL_ADD on a TCP socket never completes when
+      // urgent data arrives (with POLLIN asked too it does, but then unread
+      // ordinary data would wake it over and over), while epoll reports
+      // EPOLLPRI: the fd goes into an epoll instance of its own, which the
+      // ring polls; the harvest reads what it reports and closes it.
+      let mask = EPOLLPRI;
+      if ((events & EVENT_READ) !== 0) mask |= POLLIN | POLLRDHUP;
+      if ((events & EVENT_WRITE) !== 0) mask |= POLLOUT;
+      let instance = -1;
+      const token = this.#start(Kind.PriorityPoll, fd, null, null, events, (token) => {
+        instance = this.#ring.priorityPollAdd(token, fd, mask);
+      });
+      this.#priorityInstances.set(token, instance);
+      return token;
     }
     let mask = 0;
     if ((events & EVENT_READ) !== 0) mask |= POLLIN | POLLPRI | POLLRDHUP;
@@ -697,6 +713,9 @@ export class UringProactor implements Proactor {
     this.#provided = null;
     this.#slab = null;
     this.#ring.close();
+    // Priority polls never harvested: the ring is gone, so is its hold on them.
+    for (const instance of this.#priorityInstances.values()) closeQuietly(instance);
+    this.#priorityInstances.clear();
   }
 
   #checkOpen(): void {
@@ -817,7 +836,13 @@ export class UringProactor implements Proactor {
           if (final === null) continue;
           result = final;
         }
-        if (operation.kind === Kind.Poll && result >= 0) result = pollEvents(result, operation.extra);
+        if (operation.kind === Kind.Poll && result >= 0) {
+          result = pollEvents(result, operation.extra);
+        } else if (operation.kind === Kind.PriorityPoll) {
+          const ready = this.#native.takePriorityEvents(this.#priorityInstances.get(token)!);
+          this.#priorityInstances.delete(token);
+          if (result >= 0) result = pollEvents(ready, operation.extra);
+        }
         values[kept] = bytes;
         const out = kept * STRIDE;
         completions[out] = token;
@@ -1026,7 +1051,10 @@ export class UringProactor implements Proactor {
 /** The selector events a poll's revents mean: an error or hang-up wakes reader and writer, as selectors do. */
 function pollEvents(revents: number, wanted: number): number {
   let events = 0;
-  if ((revents & (POLLIN | POLLPRI | POLLRDHUP | POLLERR | POLLHUP)) !== 0) events |= READ;
+  if ((revents & (POLLIN | POLLRDHUP | POLLERR | POLLHUP)) !== 0) events |= READ;
+  // Only a priority poll (an epoll instance's EPOLLPRI) reports urgent data
+  // apart; a plain poll asks POLLPRI for readers, as the selectors do.
+  if ((revents & POLLPRI) !== 0) events |= (wanted & EVENT_PRIORITY) !== 0 ? EVENT_PRIORITY : READ;
   if ((revents & (POLLOUT | POLLERR | POLLHUP)) !== 0) events |= WRITE;
   events &= wanted;
   return events === 0 ? wanted : events;

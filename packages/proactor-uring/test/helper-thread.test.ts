@@ -37,7 +37,7 @@ if (availability.ok) {
   runEventLoopConformance({
     name: 'uring',
     packageName: entryFile,
-    features: { pollsRegularFiles: true, watchesFds: true, keepsClosedFilesRegistered: true },
+    features: { pollsRegularFiles: true, watchesFds: true, keepsClosedFilesRegistered: true, priorityReadiness: true },
     backend: helperBackend,
   });
   runNetworkConformance({ name: 'uring', backend: helperBackend });

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { COMPLETION_STRIDE, EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
+import { COMPLETION_STRIDE, EVENT_PRIORITY, EVENT_READ, EVENT_WRITE, KNOWN_BACKENDS, RuntimeError } from '@evloop/interface';
 import * as sys from '@evloop/sys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backend, UringProactor } from '../src/index.js';
@@ -284,6 +285,50 @@ describe.runIf(availability.ok)('UringProactor (io_uring on this kernel)', () =>
         client.close();
       }
     }
+  });
+
+  it.runIf(availability.ok)('a priority poll (through an epoll instance of its own) completes on TCP urgent data, not on ordinary data; cancelled or left at close() it leaves no fd behind; a bad fd is an OSError at once', () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const before = openFds();
+    const proactor = new UringProactor();
+    const listener = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+    const client = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
+    let server: sys.Socket | null = null;
+    try {
+      listener.bind(['127.0.0.1', 0]);
+      listener.listen(1);
+      client.connect(listener.getsockname()!);
+      server = listener.accept({ blocking: false })[0];
+      // Ordinary data: a priority-only poll stays quiet, a reader-and-priority one says READ.
+      client.send(Buffer.from('plain'));
+      const priority = proactor.pollAdd(server, EVENT_PRIORITY);
+      expect(proactor.poll(0.05)).toBe(0);
+      const both = proactor.pollAdd(server, EVENT_READ | EVENT_PRIORITY);
+      expect(proactor.poll(0.5)).toBe(1);
+      expect([proactor.completions[0], proactor.completions[1]]).toEqual([both, EVENT_READ]);
+      expect(server.recv(100).toString()).toBe('plain');
+      // The urgent byte: only priority.
+      client.send(Buffer.from('!'), sys.MSG_OOB);
+      expect(proactor.poll(0.5)).toBe(1);
+      expect([proactor.completions[0], proactor.completions[1]]).toEqual([priority, EVENT_PRIORITY]);
+      expect(server.recv(1, sys.MSG_OOB).toString()).toBe('!');
+      // Cancelled: ECANCELED, and its epoll instance is closed.
+      const cancelled = proactor.pollAdd(server, EVENT_PRIORITY);
+      proactor.cancel(cancelled);
+      expect(proactor.poll(0.5)).toBe(1);
+      expect([proactor.completions[0], proactor.completions[1]]).toEqual([cancelled, -125]); // ECANCELED
+      // Nothing may watch a closed fd (a number far above any open one: the
+      // lowest free number would go to the epoll instance itself).
+      expect(() => proactor.pollAdd(1_000_000, EVENT_PRIORITY)).toThrow(expect.objectContaining({ errno: 9, code: 'EBADF', syscall: 'epoll_ctl' }));
+      // Left in flight at close().
+      proactor.pollAdd(server, EVENT_PRIORITY);
+    } finally {
+      proactor.close();
+      server?.close();
+      client.close();
+      listener.close();
+    }
+    expect(openFds()).toBe(before);
   });
 
   it.runIf(availability.ok)('a wake-up nobody polls for does not wake the owner again and again (the eventfd is read by the second one)', async () => {

@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -405,6 +406,7 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
                            InstanceMethod<&RingBinding::KeepBuffers>("keepBuffers"),
                            InstanceMethod<&RingBinding::Connect>("connect"),
                            InstanceMethod<&RingBinding::PollAdd>("pollAdd"),
+                           InstanceMethod<&RingBinding::PriorityPollAdd>("priorityPollAdd"),
                            InstanceMethod<&RingBinding::Nop>("nop"),
                            InstanceMethod<&RingBinding::SendfileStart>("sendfileStart"),
                            InstanceMethod<&RingBinding::Sendfile>("sendfile"),
@@ -671,6 +673,52 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     io_uring_sqe* sqe = Start(info, IORING_OP_POLL_ADD);
     if (sqe == nullptr) return;
     sqe->poll32_events = mask;
+  }
+
+  // priorityPollAdd(token, fd, epollEvents): a one-shot poll for events
+  // io_uring's own poll misses: a POLLPRI IORING_OP_POLL_ADD on a TCP socket
+  // never completes when urgent data arrives, while epoll reports EPOLLPRI.
+  // `fd` goes into an epoll instance of its own (level-triggered, the events
+  // asked for), and the ring polls that instance for input under `token`.
+  // Returns the instance's fd, which the caller hands to
+  // takePriorityEvents() once the operation is over (completed or
+  // cancelled), or closes itself if the ring is closed first.
+  Napi::Value PriorityPollAdd(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+      ThrowType(env, "expected (token, fd, epollEvents)");
+      return env.Undefined();
+    }
+    const int32_t token = info[0].As<Napi::Number>().Int32Value();
+    const int32_t fd = info[1].As<Napi::Number>().Int32Value();
+    if (token <= 0) {
+      Napi::RangeError::New(env, "token must be a positive int32").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const int instance = epoll_create1(EPOLL_CLOEXEC);
+    if (instance < 0) {
+      ThrowSyscallError(env, errno, "epoll_create1");
+      return env.Undefined();
+    }
+    epoll_event event{};
+    event.events = info[2].As<Napi::Number>().Uint32Value();
+    if (epoll_ctl(instance, EPOLL_CTL_ADD, fd, &event) < 0) {
+      const int error = errno;
+      close(instance);
+      ThrowSyscallError(env, error, "epoll_ctl");
+      return env.Undefined();
+    }
+    int error = 0;
+    io_uring_sqe* sqe = ring_.NextSqe(static_cast<uint64_t>(token), &error);
+    if (sqe == nullptr) {
+      close(instance);
+      ThrowSyscallError(env, -error, "io_uring_enter");
+      return env.Undefined();
+    }
+    sqe->opcode = IORING_OP_POLL_ADD;
+    sqe->fd = instance;
+    sqe->poll32_events = POLLIN;
+    return Napi::Number::New(env, instance);
   }
 
   // nop(token, -1)
@@ -1027,6 +1075,25 @@ Napi::Value WaitsInRingValue(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), waits);
 }
 
+// takePriorityEvents(instance): what the epoll instance of a
+// priorityPollAdd reports ready now (epoll events, which share poll(2)'s
+// bits on Linux; 0 when nothing), then closes it.
+Napi::Value TakePriorityEventsValue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    ThrowType(env, "expected an epoll fd");
+    return env.Undefined();
+  }
+  const int instance = info[0].As<Napi::Number>().Int32Value();
+  epoll_event event{};
+  int ready;
+  do {
+    ready = epoll_wait(instance, &event, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  close(instance);
+  return Napi::Number::New(env, ready > 0 ? event.events : 0);
+}
+
 // idleTimeCounted(): whether this thread's waits in the ring are added to
 // libuv's idle time (uv_idle_time.h); null until the first one.
 Napi::Value IdleTimeCountedValue(const Napi::CallbackInfo& info) {
@@ -1038,6 +1105,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ring", RingBinding::Define(env));
   exports.Set("waitsInRing", Napi::Function::New<WaitsInRingValue>(env, "waitsInRing"));
   exports.Set("idleTimeCounted", Napi::Function::New<IdleTimeCountedValue>(env, "idleTimeCounted"));
+  exports.Set("takePriorityEvents", Napi::Function::New<TakePriorityEventsValue>(env, "takePriorityEvents"));
   exports.Set("eventFdSignalsAtOnce", Napi::Function::New<EventFdSignalsAtOnceValue>(env, "eventFdSignalsAtOnce"));
   exports.Set("encodeAddress", Napi::Function::New<EncodeAddress>(env, "encodeAddress"));
   exports.Set("decodeAddress", Napi::Function::New<DecodeAddressValue>(env, "decodeAddress"));

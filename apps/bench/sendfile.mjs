@@ -91,8 +91,9 @@ async function sendAndReport(impl, port, file, files) {
 }
 
 async function evloopSend(copy, port, file, files, timed) {
-  const { newEventLoop, Protocol } = await import('@evloop/core-policy');
-  const loop = newEventLoop();
+  const { Protocol } = await import('@evloop/core-policy');
+  const { benchLoop } = await import('./src/bench-loop.mjs');
+  const loop = benchLoop();
   if (copy) Object.defineProperty(loop, '_hasNativeSendfile', { value: () => false });
   const fd = fs.openSync(file, 'r');
   try {

@@ -206,9 +206,10 @@ function meter(params, finish) {
 }
 
 async function evloopEcho(params, backend) {
-  const { CONSUMES_RECEIVED_DATA, DefaultEventLoopPolicy, SSLContext, newEventLoop } = await import('@evloop/core-policy');
+  const { CONSUMES_RECEIVED_DATA, SSLContext } = await import('@evloop/core-policy');
+  const { benchLoop } = await import('./src/bench-loop.mjs');
   const consumes = process.env.EVLOOP_BENCH_CONSUMES === '1';
-  const loop = backend === undefined ? newEventLoop() : new DefaultEventLoopPolicy({ backend }).newEventLoop();
+  const loop = benchLoop(backend);
   const serverContext = new SSLContext('server');
   serverContext.loadCertChain(params.cert, params.key);
   const clientContext = new SSLContext('client');

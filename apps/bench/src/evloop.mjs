@@ -1,6 +1,7 @@
 // The evloop side of every scenario, run as a user would: a fresh loop from
 // the default policy per run, driven by runForever/runUntilComplete.
-import { gather, newEventLoop, sleep } from '@evloop/core-policy';
+import { gather, sleep } from '@evloop/core-policy';
+import { benchLoop } from './bench-loop.mjs';
 import { childMain, delaysMs } from './common.mjs';
 
 async function runLoop(loop, body) {
@@ -14,7 +15,7 @@ async function runLoop(loop, body) {
 export const scenarios = {
   /** n callSoon scheduled before the loop runs; the loop runs them all. */
   'callsoon-batch': ({ n }) =>
-    runLoop(newEventLoop(), (loop) => {
+    runLoop(benchLoop(), (loop) => {
       let count = 0;
       const callback = () => {
         if (++count === n) loop.stop();
@@ -25,7 +26,7 @@ export const scenarios = {
 
   /** Each callback schedules the next: n loop iterations of one callback each. */
   'callsoon-chain': ({ n }) =>
-    runLoop(newEventLoop(), (loop) => {
+    runLoop(benchLoop(), (loop) => {
       let count = 0;
       const callback = () => {
         if (++count === n) loop.stop();
@@ -40,7 +41,7 @@ export const scenarios = {
 
   /** Generator tasks: `yield* sleep(0)` `steps` times each. */
   'tasks-gen': ({ tasks, steps }) =>
-    runLoop(newEventLoop(), (loop) => {
+    runLoop(benchLoop(), (loop) => {
       function* worker() {
         for (let i = 0; i < steps; i++) yield* sleep(0);
       }
@@ -54,7 +55,7 @@ export const scenarios = {
 
   /** Async-function tasks: `await sleep(0)` `steps` times each. */
   'tasks-async': ({ tasks, steps }) =>
-    runLoop(newEventLoop(), (loop) => {
+    runLoop(benchLoop(), (loop) => {
       async function worker() {
         for (let i = 0; i < steps; i++) await sleep(0);
       }
@@ -69,7 +70,7 @@ export const scenarios = {
 
 /** n callLater with the shared delays; done when the last one has fired. */
 function timers({ n }, delays) {
-  return runLoop(newEventLoop(), (loop) => {
+  return runLoop(benchLoop(), (loop) => {
     let count = 0;
     const callback = () => {
       if (++count === n) loop.stop();

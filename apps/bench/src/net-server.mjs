@@ -13,7 +13,8 @@
 // response on a kept-alive connection.
 import net from 'node:net';
 import http from 'node:http';
-import { DefaultEventLoopPolicy, Protocol, listBackends, newEventLoop, setEventLoop, startServer } from '@evloop/core-policy';
+import { Protocol, listBackends, setEventLoop, startServer } from '@evloop/core-policy';
+import { benchLoop } from './bench-loop.mjs';
 
 const HOST = '127.0.0.1';
 const BACKLOG = 1024;
@@ -79,7 +80,7 @@ function printAddress(port) {
 
 /** evloop, Protocol level (or streams): a fresh loop from the default policy (or on `backend`), run until signalled. */
 async function serveEvloop(kind, streams, backend) {
-  const loop = backend === undefined ? newEventLoop() : new DefaultEventLoopPolicy({ backend }).newEventLoop();
+  const loop = benchLoop(backend);
   setEventLoop(loop);
   try {
     let server;

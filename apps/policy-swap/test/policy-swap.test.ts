@@ -9,10 +9,13 @@ const directory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'evloop-policy-swap-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Run one of the app's scripts as a child process (killed after 15 s), without an inherited EVLOOP_BACKEND unless given. */
+/** Run one of the app's scripts as a child process (killed after 15 s), without an inherited EVLOOP_BACKEND unless given, as an installed app runs. */
 function runApp(script: string, args: string[] = [], env: Record<string, string> = {}) {
   const environment: Record<string, string | undefined> = { ...process.env, ...env };
   if (!('EVLOOP_BACKEND' in env)) delete environment.EVLOOP_BACKEND;
+  // pnpm's shims point NODE_PATH at every hoisted workspace package (uring
+  // among them); the app has only the backends in its package.json.
+  delete environment.NODE_PATH;
   return spawnSync(process.execPath, [path.join(directory, script), ...args], { encoding: 'utf8', timeout: 15_000, env: environment });
 }
 

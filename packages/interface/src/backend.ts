@@ -28,7 +28,14 @@ export type KnownBackend = (typeof KNOWN_BACKENDS)[number];
 /** The name of a backend evloop knows. */
 export type BackendName = KnownBackend['name'];
 
-export type Availability = { ok: true; notes?: string } | { ok: false; reason: string };
+/**
+ * What `available()` found. When usable, `notes` are shown by `listBackends()`
+ * and evloop-doctor, and `passedOver` says why the default policy should take
+ * a later backend of the platform's order while one of those is usable (this
+ * one is still used when asked for, and when no later one is usable): for
+ * io_uring, a runtime or kernel where it was not measured faster than epoll.
+ */
+export type Availability = { ok: true; notes?: string; passedOver?: string } | { ok: false; reason: string };
 
 /**
  * What each backend package exports as `backend`.

@@ -13,6 +13,17 @@ const LATE_EVENTFD_NOTE =
 /** available()'s notes in Node where an idle loop waits in the ring (RingFeatures.idleWaitInRing). */
 const IDLE_WAIT_NOTE =
   "an idle loop waits in the ring itself (one io_uring_enter), and that wait is added to libuv's idle time, so performance.eventLoopUtilization() reads as for libuv's own wait (libuv 1.45+, checked against libuv's own figures before the first wait is counted); new UringProactor({ idleWaitInRing: false }) waits in libuv instead";
+/**
+ * Why the default policy takes epoll first where uring runs otherwise than
+ * it was measured faster than epoll (docs/backends.md, "io_uring beside
+ * epoll"): in Node, waiting in the ring with DEFER_TASKRUN.
+ */
+const PASSED_OVER_HELPER =
+  'under Bun and Deno an idle uring loop waits on a helper thread, where it has not been measured faster than epoll';
+const PASSED_OVER_NO_WAIT =
+  "this kernel cannot hold the loop's idle wait in the ring (Linux 5.11+), where uring was measured faster than epoll";
+const PASSED_OVER_NO_DEFER =
+  'this kernel has no IORING_SETUP_DEFER_TASKRUN (Linux 6.1+), with which uring was measured faster than epoll';
 const EPERM = 1;
 const EACCES = 13;
 
@@ -38,8 +49,14 @@ function probe(native: UringNative): Availability {
     // How a default ring waits here, for the doctor's notes: in Node in the
     // ring (5.11+, as RingFeatures.idleWaitInRing says); elsewhere on the
     // eventfd, without DEFER_TASKRUN where that is signalled late.
-    if (runtimeNeedsHelperThread()) return native.eventFdSignalsAtOnce(true) === false ? { ok: true, notes: LATE_EVENTFD_NOTE } : { ok: true };
-    return native.waitsInRing() ? { ok: true, notes: IDLE_WAIT_NOTE } : { ok: true };
+    if (runtimeNeedsHelperThread()) {
+      const helper = { ok: true, passedOver: PASSED_OVER_HELPER } as const;
+      return native.eventFdSignalsAtOnce(true) === false ? { ...helper, notes: LATE_EVENTFD_NOTE } : helper;
+    }
+    if (!native.waitsInRing()) return { ok: true, passedOver: PASSED_OVER_NO_WAIT };
+    // null: the kernel has no DEFER_TASKRUN (6.1+).
+    if (native.eventFdSignalsAtOnce(true) === null) return { ok: true, notes: IDLE_WAIT_NOTE, passedOver: PASSED_OVER_NO_DEFER };
+    return { ok: true, notes: IDLE_WAIT_NOTE };
   }
   if (failure.errno === ENOSYS) {
     return { ok: false, reason: `io_uring is not available: ${failure.message} (Linux 5.6 or later is needed, and no seccomp filter may block io_uring_setup); use epoll instead` };

@@ -117,6 +117,35 @@ describe.skipIf(process.platform !== 'linux')('backend discovery in an installed
     expect(runApp(appWith(['selector-epoll', 'selector-poll']), pickAndEcho).stdout).toBe('epoll');
   });
 
+  it('prefers uring to epoll where uring is usable and not passed over (in Node, a kernel that holds the wait in the ring, with DEFER_TASKRUN)', () => {
+    const availability = uringBackend.available();
+    const expected = availability.ok && availability.passedOver === undefined ? 'uring' : 'epoll';
+    const result = runApp(appWith(['proactor-uring', 'selector-epoll', 'sys']), echoRoundTrip);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`${expected} "ping\\n"`);
+  });
+
+  it.runIf(uringBackend.available().ok)('a backend passed over is skipped for a later usable one, and used when it is the only one or asked for', () => {
+    // A uring package whose available() says passedOver (as under Bun and
+    // Deno, or on a kernel before 6.1), over the real one.
+    const app = appWith(['selector-epoll']);
+    const fake = path.join(app, 'node_modules', '@evloop', 'proactor-uring');
+    fs.mkdirSync(fake);
+    fs.writeFileSync(path.join(fake, 'package.json'), JSON.stringify({ name: '@evloop/proactor-uring', version: '0.0.0-test', main: 'index.js' }));
+    const real = path.join(packagesDirectory, 'proactor-uring', 'dist', 'index.cjs');
+    fs.writeFileSync(
+      path.join(fake, 'index.js'),
+      `const real = require(${JSON.stringify(real)}).backend;
+       exports.backend = Object.create(real, { available: { value: () => ({ ok: true, passedOver: 'a test says so' }) } });`,
+    );
+    expect(runApp(app, pickAndEcho).stdout).toBe('epoll');
+    const listed = runApp(app, `const r = require('@evloop/core-policy').listBackends().find((b) => b.name === 'uring'); console.log(JSON.stringify([r.passedOver, r.reason]));`);
+    expect(JSON.parse(listed.stdout)).toEqual([true, 'usable, but passed over by default while a later backend is usable: a test says so; used when asked for (EVLOOP_BACKEND=uring)']);
+    expect(runApp(app, pickAndEcho, { EVLOOP_BACKEND: 'uring' }).stdout).toBe('uring');
+    fs.rmSync(path.join(app, 'node_modules', '@evloop', 'selector-epoll'));
+    expect(runApp(app, pickAndEcho).stdout).toBe('uring');
+  });
+
   it('EVLOOP_BACKEND and the backend option force a backend', () => {
     const app = appWith(['selector-epoll', 'selector-poll', 'selector-select']);
     expect(runApp(app, pickAndEcho, { EVLOOP_BACKEND: 'select' }).stdout).toBe('select');
@@ -156,15 +185,24 @@ describe('listBackends', () => {
     expect(ranked).toEqual([...order]);
   });
 
-  it.runIf(process.platform === 'linux')('a usable backend left out of the order says how to ask for it, and keeps its own notes', () => {
+  it.runIf(process.platform === 'linux')('uring comes first on Linux; where it runs otherwise than it was measured (Bun, Deno, an older kernel), it is passed over and says why', () => {
+    expect(BACKEND_PREFERENCE.linux?.[0]).toBe('uring');
     const uring = listBackends().find((report) => report.name === 'uring')!;
-    expect(uring.preference).toBe(null);
-    if (!uring.available) {
-      expect(uring.reason.length).toBeGreaterThan(0);
+    expect(uring.preference).toBe(0);
+    const availability = uringBackend.available();
+    if (!availability.ok) {
+      expect(uring.available).toBe(false);
+      expect(uring.reason).toBe(availability.reason);
       return;
     }
-    expect(uring.reason).toMatch(/^usable, but not in the default order on linux: used when asked for \(EVLOOP_BACKEND=uring\)/);
-    const notes = (uringBackend.available() as { notes?: string }).notes;
-    if (notes !== undefined) expect(uring.reason.endsWith(`; ${notes}`)).toBe(true);
+    if (availability.passedOver === undefined) {
+      expect(uring.passedOver).toBeUndefined();
+      expect(uring.reason).toBe(availability.notes ?? '');
+      return;
+    }
+    expect(uring.passedOver).toBe(true);
+    expect(uring.reason).toMatch(/^usable, but passed over by default while a later backend is usable: .*; used when asked for \(EVLOOP_BACKEND=uring\)/);
+    if (availability.notes !== undefined) expect(uring.reason.endsWith(`; ${availability.notes}`)).toBe(true);
   });
+
 });

@@ -4,18 +4,21 @@ import {
   BACKEND_SPECIFICATION_VERSION,
   KNOWN_BACKENDS,
   RuntimeError,
+  type Availability,
   type BackendDescriptor,
   type BackendName,
 } from '@evloop/interface';
 
 /**
  * Backends to try, best first, per platform. The Linux order follows the
- * measurements in docs/backends.md (io_uring is used when asked for). On
- * Windows the proactor comes first, as asyncio's default since 3.8, then
- * select (sockets only, at most 512).
+ * measurements in docs/backends.md: io_uring first, where it runs as it was
+ * measured faster than epoll (in Node, waiting in the ring, with
+ * DEFER_TASKRUN); elsewhere its `available()` says `passedOver` and epoll
+ * is taken. On Windows the proactor comes first, as asyncio's default since
+ * 3.8, then select (sockets only, at most 512).
  */
 export const BACKEND_PREFERENCE: Partial<Record<NodeJS.Platform, readonly BackendName[]>> = {
-  linux: ['epoll', 'poll', 'select'],
+  linux: ['uring', 'epoll', 'poll', 'select'],
   android: ['epoll', 'poll', 'select'],
   darwin: ['kqueue', 'poll', 'select'],
   freebsd: ['kqueue', 'poll', 'select'],
@@ -36,6 +39,11 @@ export interface BackendReport {
   available: boolean;
   /** Why it is not installed or not available; notes when available. */
   reason: string;
+  /**
+   * Usable, but the default policy takes a later backend of the order while
+   * one is usable (`Availability.passedOver`; `reason` says why).
+   */
+  passedOver?: true;
   /** The version found, when installed. */
   version?: string;
 }
@@ -150,17 +158,21 @@ export function listBackends(platform: NodeJS.Platform = process.platform): Back
       : { ...base, installed: true, available: false, reason: availability.reason };
     if (loaded.version !== undefined) report.version = loaded.version;
     if (report.available && rank === -1) {
-      // Usable, but left out of this platform's order (uring on Linux, by
-      // measurement: docs/backends.md): it runs when asked for by name.
+      // Usable, but left out of this platform's order: it runs when asked
+      // for by name.
       const notes = report.reason === '' ? '' : `; ${report.reason}`;
       report.reason = `usable, but not in the default order on ${platform}: used when asked for (EVLOOP_BACKEND=${known.name})${notes}`;
+    } else if (availability.ok && availability.passedOver !== undefined && rank !== -1) {
+      const notes = report.reason === '' ? '' : `; ${report.reason}`;
+      report.reason = `usable, but passed over by default while a later backend is usable: ${availability.passedOver}; used when asked for (EVLOOP_BACKEND=${known.name})${notes}`;
+      report.passedOver = true;
     }
     return report;
   });
   return reports.sort((a, b) => (a.preference ?? 99) - (b.preference ?? 99));
 }
 
-function safeAvailable(descriptor: BackendDescriptor): { ok: true; notes?: string } | { ok: false; reason: string } {
+function safeAvailable(descriptor: BackendDescriptor): Availability {
   try {
     return descriptor.available();
   } catch (error) {
@@ -199,14 +211,24 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
     return loaded.descriptor;
   }
   const order = BACKEND_PREFERENCE[platform] ?? [];
+  // The first usable one that is not passed over; else the first passed over.
+  let passedOver: BackendDescriptor | null = null;
   for (const name of order) {
     const known = KNOWN_BACKENDS.find((entry) => entry.name === name)!;
     const loaded = loadBackend(known.packageName);
     // An installed backend that is broken is an error, not a reason to fall back.
     if (!loaded.ok && loaded.loadError !== undefined) throw loaded.loadError;
-    if (loaded.ok && safeAvailable(loaded.descriptor).ok) return loaded.descriptor;
+    if (!loaded.ok) continue;
+    const availability = safeAvailable(loaded.descriptor);
+    if (!availability.ok) continue;
+    if (availability.passedOver === undefined) return loaded.descriptor;
+    passedOver ??= loaded.descriptor;
   }
-  const best = order.length > 0 ? KNOWN_BACKENDS.find((entry) => entry.name === order[0])!.packageName : null;
+  if (passedOver !== null) return passedOver;
+  // Suggested: the first of the order that runs wherever the platform does
+  // (on Linux not io_uring, which many containers' seccomp profiles block).
+  const suggested = order.find((name) => name !== 'uring');
+  const best = suggested === undefined ? null : KNOWN_BACKENDS.find((entry) => entry.name === suggested)!.packageName;
   throw new RuntimeError(
     `No usable evloop backend is installed for ${platform}.` +
       (best ? ` Install one, for example: npm install ${best}` : ' No backend supports this platform yet.') +

@@ -319,6 +319,15 @@ for layout in npm-hoisted pnpm-isolated; do
     grep -qx 'echo=ok' <<<"$OUT" || { echo "$OUT"; fail "no echo on $backend under $layout"; }
     echo "$layout: $backend echo=ok"
   done
+  if [[ "$PREFERRED" == selector-epoll ]]; then
+    # Everything installed, nothing forced: uring where it is usable and not
+    # passed over (Node on Linux 6.1+), else epoll.
+    EXPECTED="$(cd "$P" && env -u NODE_PATH node -e "const a = require('@evloop/proactor-uring').backend.available(); console.log(a.ok && a.passedOver === undefined ? 'uring' : 'epoll')")"
+    OUT="$(cd "$P" && timeout 60 env -u NODE_PATH -u EVLOOP_BACKEND node app.mjs 2>&1)" || { echo "$OUT"; fail "the default echo failed under $layout"; }
+    grep -qx "backend=$EXPECTED" <<<"$OUT" || { echo "$OUT"; fail "the default policy did not pick $EXPECTED under $layout"; }
+    grep -qx 'echo=ok' <<<"$OUT" || { echo "$OUT"; fail "no default echo under $layout"; }
+    echo "$layout: default picks $EXPECTED, echo=ok"
+  fi
 done
 
 step "done"

@@ -9,7 +9,7 @@ import { DefaultEventLoopPolicy, newEventLoop } from '@evloop/core-policy';
  * them incomparable with every figure recorded before; the uring rows name
  * it ("evloop uring").
  */
-export function benchBackend(backend) {
+function benchBackend(backend) {
   return backend ?? (process.env.EVLOOP_BACKEND || (process.platform === 'linux' ? 'epoll' : undefined));
 }
 

@@ -29,6 +29,13 @@ export const BACKEND_PREFERENCE: Partial<Record<NodeJS.Platform, readonly Backen
   win32: ['iocp', 'select'],
 };
 
+/**
+ * The package the "nothing usable is installed" error suggests, where it is
+ * not the first of the order: on Linux epoll, which runs in every container
+ * (io_uring, first in the order, is blocked by many seccomp profiles).
+ */
+const INSTALL_SUGGESTION: Partial<Record<NodeJS.Platform, BackendName>> = { linux: 'epoll' };
+
 export interface BackendReport {
   name: string;
   kind: 'selector' | 'proactor';
@@ -225,9 +232,7 @@ export function resolveBackend(requested?: string | null): BackendDescriptor {
     passedOver ??= loaded.descriptor;
   }
   if (passedOver !== null) return passedOver;
-  // Suggested: the first of the order that runs wherever the platform does
-  // (on Linux not io_uring, which many containers' seccomp profiles block).
-  const suggested = order.find((name) => name !== 'uring');
+  const suggested = INSTALL_SUGGESTION[platform] ?? order[0];
   const best = suggested === undefined ? null : KNOWN_BACKENDS.find((entry) => entry.name === suggested)!.packageName;
   throw new RuntimeError(
     `No usable evloop backend is installed for ${platform}.` +

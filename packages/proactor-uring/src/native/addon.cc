@@ -685,16 +685,12 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
   // cancelled), or closes itself if the ring is closed first.
   Napi::Value PriorityPollAdd(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    if (!info[1].IsNumber() || !info[2].IsNumber()) {
       ThrowType(env, "expected (token, fd, epollEvents)");
       return env.Undefined();
     }
-    const int32_t token = info[0].As<Napi::Number>().Int32Value();
-    const int32_t fd = info[1].As<Napi::Number>().Int32Value();
-    if (token <= 0) {
-      Napi::RangeError::New(env, "token must be a positive int32").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    // The instance first: an entry is taken (Start) only once it exists, so
+    // a failure never leaves a half-filled entry in the queue.
     const int instance = epoll_create1(EPOLL_CLOEXEC);
     if (instance < 0) {
       ThrowSyscallError(env, errno, "epoll_create1");
@@ -702,20 +698,17 @@ class RingBinding : public Napi::ObjectWrap<RingBinding> {
     }
     epoll_event event{};
     event.events = info[2].As<Napi::Number>().Uint32Value();
-    if (epoll_ctl(instance, EPOLL_CTL_ADD, fd, &event) < 0) {
+    if (epoll_ctl(instance, EPOLL_CTL_ADD, info[1].As<Napi::Number>().Int32Value(), &event) < 0) {
       const int error = errno;
       close(instance);
       ThrowSyscallError(env, error, "epoll_ctl");
       return env.Undefined();
     }
-    int error = 0;
-    io_uring_sqe* sqe = ring_.NextSqe(static_cast<uint64_t>(token), &error);
+    io_uring_sqe* sqe = Start(info, IORING_OP_POLL_ADD);
     if (sqe == nullptr) {
       close(instance);
-      ThrowSyscallError(env, -error, "io_uring_enter");
       return env.Undefined();
     }
-    sqe->opcode = IORING_OP_POLL_ADD;
     sqe->fd = instance;
     sqe->poll32_events = POLLIN;
     return Napi::Number::New(env, instance);

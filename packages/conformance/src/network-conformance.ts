@@ -722,6 +722,30 @@ export function runNetworkConformance(options: NetworkConformanceOptions): void 
         }
       });
 
+      selectorTest('a socket transport reads through recvInto when its socket has no recvIntoAt (an older @evloop/sys)', 'the proactor loop reads through its proactor, not the socket', async ({ loop }) => {
+        for (const older of [false, true]) {
+          const [a, b] = sys.socketpair(STREAM_PAIR_FAMILY, sys.SOCK_STREAM);
+          const calls = { recvInto: 0, recvIntoAt: 0 };
+          const recvInto = a.recvInto.bind(a);
+          const recvIntoAt = a.recvIntoAt.bind(a);
+          Object.defineProperty(a, 'recvInto', { value: (...args: Parameters<typeof recvInto>) => (calls.recvInto++, recvInto(...args)) });
+          Object.defineProperty(a, 'recvIntoAt', { value: older ? undefined : (...args: Parameters<typeof recvIntoAt>) => (calls.recvIntoAt++, recvIntoAt(...args)) });
+          try {
+            const [transport, protocol] = await loop.connectAcceptedSocket(() => new Echo(loop), a);
+            b.setBlocking(false);
+            await loop.sockSendall(b, Buffer.from('older sys'));
+            expect((await within(5, loop.sockRecv(b, 100))).toString()).toBe('older sys');
+            expect(older ? calls.recvInto : calls.recvIntoAt).toBeGreaterThan(0);
+            expect(older ? calls.recvIntoAt : calls.recvInto).toBe(0);
+            transport.close();
+            await within(5, protocol.lost!);
+          } finally {
+            a.close();
+            b.close();
+          }
+        }
+      });
+
       unixTest('createServer and createUnixServer take an existing listening socket', async ({ loop }) => {
         const sock = new sys.Socket(sys.AF_INET, sys.SOCK_STREAM);
         sock.bind(['127.0.0.1', 0]);

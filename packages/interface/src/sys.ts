@@ -23,6 +23,8 @@ export interface SocketLike<A extends SocketAddress | null = SocketAddress | nul
   connect(address: unknown): void;
   recv(bufsize: number, flags?: number): Buffer;
   recvInto(buffer: Uint8Array, nbytes?: number, flags?: number): number;
+  /** `recvInto(buffer.subarray(offset))` without the view; absent from an older `@evloop/sys`. */
+  recvIntoAt?(buffer: Uint8Array, offset: number): number;
   recvfrom(bufsize: number, flags?: number): [Buffer, SocketAddress | null];
   recvfromInto(buffer: Uint8Array, nbytes?: number, flags?: number): [number, SocketAddress | null];
   send(data: Uint8Array, flags?: number): number;

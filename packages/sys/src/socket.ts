@@ -279,6 +279,22 @@ export class Socket {
     return count;
   }
 
+  /**
+   * Receive into `buffer` from byte `offset` to its end; returns the count.
+   * The same as `recvInto(buffer.subarray(offset))` without making the view
+   * (the transports read into a shared slab this way). An offset at the
+   * buffer's end leaves no room, and the count is 0, as `recvInto` of an
+   * empty buffer.
+   */
+  recvIntoAt(buffer: BytesLike, offset: number): number {
+    const fd = this.#fd('recv');
+    const view = buffer instanceof Uint8Array ? buffer : checkBytes(buffer, 'buffer');
+    checkInteger(offset, 'offset', 0, view.length);
+    const count = native.recv(fd, view, offset, view.length - offset, 0);
+    if (count < 0) fail(count, 'recv');
+    return count;
+  }
+
   /** Receive a datagram: `[data, address]` (address null when the sender has none, e.g. a connected stream). */
   recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
     const fd = this.#fd('recvfrom');

@@ -35,6 +35,7 @@ const calls: Record<string, fc.Arbitrary<readonly unknown[]>> = {
   connectEx: fc.tuple(address),
   recv: fc.tuple(smallInt, smallInt),
   recvInto: fc.tuple(fc.oneof(bytes, garbage), smallInt, smallInt),
+  recvIntoAt: fc.tuple(fc.oneof(bytes, garbage), smallInt),
   recvfrom: fc.tuple(smallInt, smallInt),
   recvfromInto: fc.tuple(fc.oneof(bytes, garbage), smallInt, smallInt),
   send: fc.tuple(fc.oneof(bytes, garbage), smallInt),

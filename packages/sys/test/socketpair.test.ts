@@ -34,6 +34,25 @@ describePosix('socketpair', 'AF_UNIX pairs', () => {
     }
   });
 
+  it('recvIntoAt fills the buffer from its offset to its end and leaves the rest alone', () => {
+    const [a, b] = socketpair(AF_UNIX, SOCK_STREAM, 0, { blocking: false });
+    try {
+      const buffer = Buffer.alloc(8, '.');
+      expect(() => b.recvIntoAt(buffer, 3)).toThrow(expect.objectContaining({ name: 'BlockingIOError', syscall: 'recv' }));
+      a.send(Buffer.from('abcdefgh'));
+      expect(b.recvIntoAt(buffer, 3)).toBe(5);
+      expect(buffer.toString()).toBe('...abcde');
+      expect(b.recvIntoAt(buffer, 8)).toBe(0);
+      // Other views count bytes, as recvInto does: 3 bytes left from byte 1 of a 4-byte Uint16Array.
+      const wide = new Uint16Array(2);
+      expect(b.recvIntoAt(wide, 1)).toBe(3);
+      expect(Buffer.from(wide.buffer).toString('latin1')).toBe('\0fgh');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('keeps datagram boundaries for SOCK_DGRAM', () => {
     const [a, b] = socketpair(AF_UNIX, SOCK_DGRAM);
     try {

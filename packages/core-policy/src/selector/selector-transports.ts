@@ -148,7 +148,9 @@ export class SelectorSocketTransport extends SelectorTransport implements Transp
     }
     let count: number;
     try {
-      count = this._sock!.recvInto(slab.subarray(slabOffset));
+      const sock = this._sock!;
+      // Into the slab at its offset, without a view of the rest (a socket from an older @evloop/sys takes the view).
+      count = sock.recvIntoAt !== undefined ? sock.recvIntoAt(slab, slabOffset) : sock.recvInto(slab.subarray(slabOffset));
     } catch (error) {
       if (isWouldBlock(error)) return;
       this._fatalError(error, 'Fatal read error on socket transport');

@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { SelectorEventLoop } from '@evloop/core-policy';
-import { ArgsHandle, Handle, OneArgHandle, TimerHandle } from '../src/loop/handles.js';
+import { ArgsHandle, Handle, OneArgHandle, SoonHandle, TimerHandle, handleFor } from '../src/loop/handles.js';
 import { Queue } from '../src/loop/ready-queue.js';
 import { _keptShapes } from '../src/loop/shapes.js';
 import { Run, TimerHeap } from '../src/loop/timer-heap.js';
@@ -94,7 +94,8 @@ describe('kept shapes', () => {
         // Compared first, before anything below reads a kept object.
         const shapes = {
           timer: timers.map((timer) => sameShape(kept('TimerHandle'), timer)),
-          handle: sameShape(kept('Handle'), loop.callSoon(plain)),
+          handle: sameShape(kept('Handle'), handleFor(plain, [], loop)),
+          soon: sameShape(kept('SoonHandle'), loop.callSoon(plain)),
           oneArg: sameShape(kept('OneArgHandle'), loop.callSoon(plain, { one: 1 })),
           args: sameShape(kept('ArgsHandle'), loop.callSoon(plain, 1, 'two')),
           // A run as the heap makes one (TimerHeap.pushAfter).
@@ -108,7 +109,7 @@ describe('kept shapes', () => {
           heap: sameShape(kept('TimerHeap'), new TimerHeap()),
           queue: sameShape(kept('Queue'), new Queue<unknown>()),
         };
-        expect(shapes).toEqual({ timer: [true, true, true, true], handle: true, oneArg: true, args: true, run: true, heap: true, queue: true });
+        expect(shapes).toEqual({ timer: [true, true, true, true], handle: true, soon: true, oneArg: true, args: true, run: true, heap: true, queue: true });
         for (const timer of timers) timer.cancel();
       } finally {
         loop.close();
@@ -117,7 +118,7 @@ describe('kept shapes', () => {
   );
 
   it('keeps handles of every kind, a timer-heap run, a timer heap and a ready queue', () => {
-    const classes = { Handle, OneArgHandle, ArgsHandle, TimerHandle, Run, TimerHeap, Queue } as Record<string, new (...args: never[]) => object>;
+    const classes = { Handle, SoonHandle, OneArgHandle, ArgsHandle, TimerHandle, Run, TimerHeap, Queue } as Record<string, new (...args: never[]) => object>;
     for (const [name, kind] of Object.entries(classes)) {
       expect(kept(name) instanceof kind, name).toBe(true);
     }

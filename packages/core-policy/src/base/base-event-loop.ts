@@ -21,7 +21,7 @@ import {
   type SendfileSource,
 } from '@evloop/interface';
 import { performance } from 'node:perf_hooks';
-import { ArgsHandle, Handle, OneArgHandle, TimerHandle, _debugLoopSeen, describeCallback, handleFor, resumeSleep } from '../loop/handles.js';
+import { ArgsHandle, Handle, OneArgHandle, type ReadyEntry, SoonHandle, TimerHandle, _debugLoopSeen, describeCallback, describeEntry, handleFor, reportCallbackError, resumeSleep } from '../loop/handles.js';
 import { Queue } from '../loop/ready-queue.js';
 import { TimerHeap } from '../loop/timer-heap.js';
 import { Future, isFuture } from '../futures/future.js';
@@ -155,7 +155,13 @@ function checkNumber(value: unknown, name: string): asserts value is number {
  * transport interfaces only.
  */
 export abstract class BaseEventLoop implements AbstractEventLoop {
-  /** @internal */ readonly _ready = new Queue<Handle>();
+  /**
+   * @internal What runs in the next iterations, in order: handles, bare
+   * callbacks (`callSoon` with no arguments outside debug mode: the handle
+   * it returns is not queued, `SoonHandle`), and null where such a callback
+   * was cancelled.
+   */
+  /** @internal */ readonly _ready = new Queue<ReadyEntry>();
   /** @internal */ readonly _scheduled = new TimerHeap();
   /** @internal */ _timerCancelledCount = 0;
   /** @internal */ _timerSequence = 0;
@@ -779,6 +785,14 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     // One argument (a future's done callback gets the future) goes in a
     // field of the handle: one object instead of a handle and an array.
     const count = arguments.length;
+    if (count === 1 && !this._debug) {
+      // The queue takes the bare callback; the handle only knows its place.
+      const ready = this._ready;
+      const soon = new SoonHandle(callback, this, ready.shifted + ready.length);
+      ready.push(callback);
+      if (this._running && !this._inIteration && this._immediate === null && !this._microtaskQueued) this._scheduleIteration();
+      return soon;
+    }
     const handle =
       count === 1
         ? new Handle(callback, null, this)
@@ -1010,23 +1024,50 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     cancel();
   }
 
-  /** Put the first `count` ready handles in a random order (Fisher-Yates with `_readyRandom`). */
+  /**
+   * Put the first `count` ready entries in a random order (Fisher-Yates with
+   * `_readyRandom`), in place, and remember where each went, so that a
+   * `SoonHandle` cancelled later in the iteration finds its callback.
+   */
   #shuffleReady(count: number): void {
     const ready = this._ready;
-    const handles: Handle[] = [];
-    for (let i = 0; i < count; i++) handles.push(ready.shift());
     const random = this._readyRandom!;
+    const order: number[] = [];
+    for (let i = 0; i < count; i++) order.push(i);
     for (let i = count - 1; i > 0; i--) {
       const j = Math.min(i, Math.floor(random() * (i + 1)));
-      const swap = handles[i]!;
-      handles[i] = handles[j]!;
-      handles[j] = swap;
+      const swap = ready.at(i);
+      ready.set(i, ready.at(j));
+      ready.set(j, swap);
+      const moved = order[i]!;
+      order[i] = order[j]!;
+      order[j] = moved;
     }
-    // The shuffled handles go back in front of anything queued after them.
-    const later: Handle[] = [];
-    while (ready.length > 0) later.push(ready.shift());
-    for (const handle of handles) ready.push(handle);
-    for (const handle of later) ready.push(handle);
+    // order[new place] = old place; the map goes the other way.
+    const places: number[] = new Array<number>(count);
+    for (let i = 0; i < count; i++) places[order[i]!] = i;
+    this.#shuffled = places;
+    this.#shuffledFrom = ready.shifted;
+  }
+
+  /** Where the last shuffle put the entries it moved (by old place, from `#shuffledFrom`), or null. */
+  #shuffled: number[] | null = null;
+  #shuffledFrom = 0;
+
+  /**
+   * @internal A `SoonHandle` was cancelled: take its callback (number
+   * `sequence` in the ready queue) out, if it has not run.
+   */
+  _cancelSoon(sequence: number, callback: (...args: never[]) => unknown): void {
+    const ready = this._ready;
+    let place = sequence;
+    const shuffled = this.#shuffled;
+    if (shuffled !== null) {
+      const index = sequence - this.#shuffledFrom;
+      if (index >= 0 && index < shuffled.length) place = this.#shuffledFrom + shuffled[index]!;
+    }
+    const offset = place - ready.shifted;
+    if (offset >= 0 && offset < ready.length && ready.at(offset) === callback) ready.set(offset, null);
   }
 
   /** @internal */
@@ -1237,13 +1278,22 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     let ran = 0;
     if (this._debug) {
       for (let i = 0; i < count; i++) {
-        const handle = ready.shift();
-        if (handle._callback === null) continue;
+        const entry = ready.shift();
+        if (entry === null || (typeof entry !== 'function' && entry._callback === null)) continue;
         const start = this.time();
         ran++;
-        handle._run();
+        if (typeof entry === 'function') {
+          // Queued before debug mode was turned on.
+          try {
+            entry();
+          } catch (error) {
+            reportCallbackError(entry, error, this);
+          }
+        } else {
+          entry._run();
+        }
         const elapsed = this.time() - start;
-        if (elapsed >= this.slowCallbackDuration) logger.warning(`Executing ${handle.toString()} took ${elapsed.toFixed(3)} seconds`);
+        if (elapsed >= this.slowCallbackDuration) logger.warning(`Executing ${describeEntry(entry)} took ${elapsed.toFixed(3)} seconds`);
       }
     } else {
       this._iterationStarted = started;
@@ -1296,12 +1346,24 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
     const observer = this._iterationObserver;
     let resumes = 0;
     while (count > 0) {
-      const handle = ready.shift();
+      const entry = ready.shift();
       count--;
+      if (typeof entry === 'function') {
+        // callSoon's bare callback (SoonHandle).
+        ran++;
+        try {
+          entry();
+        } catch (error) {
+          reportCallbackError(entry, error, this);
+        }
+        continue;
+      }
+      if (entry === null) continue;
+      const handle = entry;
       if (handle._callback === null) continue;
       ran++;
       handle._run();
-      if (handle._callback === resumeSleep && count > 0 && (++resumes === MAX_RESUMES_IN_A_ROW || ready.peek()._callback !== resumeSleep)) {
+      if (handle._callback === resumeSleep && count > 0 && (++resumes === MAX_RESUMES_IN_A_ROW || !isResume(ready.peek()))) {
         this._iterationLeft = count;
         this._iterationRan = ran;
         void RESOLVED.then(this._resumeIterationBound);
@@ -1329,6 +1391,11 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       this.callExceptionHandler({ message: 'Exception in the iteration observer', exception: error });
     }
   }
+}
+
+/** Whether a ready entry is a task's `sleep(0)` resume. */
+function isResume(entry: ReadyEntry): boolean {
+  return entry !== null && typeof entry !== 'function' && entry._callback === resumeSleep;
 }
 
 function describeValue(value: unknown): string {

@@ -1,10 +1,10 @@
-import type { Handle } from '../loop/handles.js';
+import { type ReadyEntry, describeEntry } from '../loop/handles.js';
 import { logger } from '../loop/logger.js';
 
 /** What the stall watch reads of its loop. */
 interface WatchedLoop {
   slowCallbackDuration: number;
-  readonly _ready: { readonly length: number; [Symbol.iterator](): Iterator<Handle> };
+  readonly _ready: { readonly length: number; [Symbol.iterator](): Iterator<ReadyEntry> };
   _running: boolean;
   _inIteration: boolean;
   _immediate: unknown;
@@ -13,13 +13,15 @@ interface WatchedLoop {
 }
 
 function firstReady(loop: WatchedLoop): string {
-  const handle = loop._ready[Symbol.iterator]().next().value as Handle | undefined;
-  if (handle === undefined) return '';
-  const frame = handle._sourceTraceback
+  let entry: ReadyEntry | undefined;
+  for (entry of loop._ready) if (entry !== null) break;
+  if (entry === undefined || entry === null) return '';
+  const traceback = typeof entry === 'function' ? undefined : entry._sourceTraceback;
+  const frame = traceback
     ?.split('\n')
     .map((line) => line.trim())
     .find((line) => line.startsWith('at ') && !/[\\/]core-policy[\\/](src|dist)[\\/]|\(node:|at node:/.test(line));
-  return `; the first: ${handle.toString()}${frame === undefined ? '' : ` scheduled ${frame}`}`;
+  return `; the first: ${describeEntry(entry)}${frame === undefined ? '' : ` scheduled ${frame}`}`;
 }
 
 /**

@@ -9,6 +9,8 @@ export class Queue<T> {
   #head = 0;
   #length = 0;
   #mask: number;
+  /** How many items have left by the front (`shift`, `clear`): the first item's sequence number; the item pushed next is number `shifted + length`. */
+  #shifted = 0;
 
   constructor(initialCapacity = 1024) {
     let capacity = 16;
@@ -19,6 +21,21 @@ export class Queue<T> {
 
   get length(): number {
     return this.#length;
+  }
+
+  /** The sequence number of the first item (items are numbered from 0 as they are pushed). */
+  get shifted(): number {
+    return this.#shifted;
+  }
+
+  /** The item `index` places from the front; the caller checks the index. */
+  at(index: number): T {
+    return this.#items[(this.#head + index) & this.#mask] as T;
+  }
+
+  /** Put `item` `index` places from the front, in place of what was there; the caller checks the index. */
+  set(index: number, item: T): void {
+    this.#items[(this.#head + index) & this.#mask] = item;
   }
 
   push(item: T): void {
@@ -38,11 +55,13 @@ export class Queue<T> {
     this.#items[this.#head] = undefined;
     this.#head = (this.#head + 1) & this.#mask;
     this.#length--;
+    this.#shifted++;
     return item;
   }
 
   clear(): void {
     this.#items.fill(undefined);
+    this.#shifted += this.#length;
     this.#head = 0;
     this.#length = 0;
   }

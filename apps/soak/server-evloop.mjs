@@ -8,6 +8,8 @@ import { FLOOD_BYTES, FLOOD_CHUNK, FLOOD_HIGH_WATER, FLOOD_REQUEST, FLOOD_SNDBUF
 const counts = { open: 0, opened: 0, lostWithError: {}, floods: 0, floodsPaused: 0, floodMaxBuffer: 0, floodLimitExceeded: 0, unexpected: [] };
 const floodChunk = Buffer.alloc(FLOOD_CHUNK, 0x78);
 const reply = Buffer.from(HALF_CLOSE_REPLY);
+// Every open connection's protocol, for the hang report's `dump` question.
+const live = new Set();
 
 class SoakProtocol extends Protocol {
   connectionMade(transport) {
@@ -15,11 +17,16 @@ class SoakProtocol extends Protocol {
     this.flooding = false;
     this.paused = false;
     this.sent = 0;
+    this.received = 0;
+    this.eof = false;
+    this.port = transport.getExtraInfo('peername')?.[1];
+    live.add(this);
     counts.open += 1;
     counts.opened += 1;
   }
 
   dataReceived(data) {
+    this.received += data.length;
     if (this.flooding) return;
     if (data.includes(FLOOD_REQUEST)) {
       this.flood();
@@ -63,15 +70,45 @@ class SoakProtocol extends Protocol {
 
   eofReceived() {
     // Half-close: the client is done sending; answer, then close our side.
+    this.eof = true;
     this.transport.write(reply);
     this.transport.close();
     return true;
   }
 
+  describe() {
+    const t = this.transport;
+    // The transport's own fields (not public API, read for this report only;
+    // absent ones read as undefined): what it has in flight on either family.
+    const inside = `read token ${t._readToken}, write token ${t._writeToken}, in flight ${t._inFlight?.length}, queued ${t._buffers?.length} buffers, proactor pending ${t._loop?._proactor?.pending}`;
+    return `port ${this.port}: received ${this.received} bytes, eof ${this.eof}, reading ${t.isReading()}, closing ${t.isClosing()}, write buffer ${t.getWriteBufferSize()}, flooding ${this.flooding} (sent ${this.sent}, paused ${this.paused}); ${inside}`;
+  }
+
   connectionLost(error) {
+    live.delete(this);
     counts.open -= 1;
     if (error) counts.lostWithError[error.name] = (counts.lostWithError[error.name] ?? 0) + 1;
   }
+}
+
+/** The open connections in a few lines: totals by state, then the ones from `ports`. */
+function dump(ports) {
+  let buffered = 0;
+  let notReading = 0;
+  let closing = 0;
+  let flooding = 0;
+  for (const protocol of live) {
+    if (protocol.transport.getWriteBufferSize() > 0) buffered += 1;
+    if (!protocol.transport.isReading()) notReading += 1;
+    if (protocol.transport.isClosing()) closing += 1;
+    if (protocol.flooding) flooding += 1;
+  }
+  const lines = [`${live.size} open on ${getRunningLoop().backend.name}: ${buffered} with a write buffer, ${notReading} not reading, ${closing} closing, ${flooding} flooding; ${counts.unexpected.length} calls to the exception handler${counts.unexpected.length > 0 ? ` (first: ${counts.unexpected[0]})` : ''}`];
+  for (const port of ports) {
+    const protocol = [...live].find((each) => each.port === port);
+    lines.push(protocol ? protocol.describe() : `port ${port}: no open connection`);
+  }
+  return lines;
 }
 
 async function main() {
@@ -87,6 +124,7 @@ async function main() {
     const stats = () => measure({ ...counts, unexpected: counts.unexpected.slice(0, 5), unexpectedCount: counts.unexpected.length, backend: loop.backend.name });
     if (message.type === 'stats') process.send({ id: message.id, stats: message.light ? { open: counts.open } : stats() });
     else if (message.type === 'idle-cpu') idleCpu(message.seconds).then((ms) => process.send({ id: message.id, ms }));
+    else if (message.type === 'dump') process.send({ id: message.id, dump: dump(message.ports) });
     else if (message.type === 'shutdown') loop.callSoonThreadsafe(() => done.setResult(undefined));
   };
   process.on('message', answer);

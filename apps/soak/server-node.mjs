@@ -28,7 +28,11 @@ function flood(socket) {
   pump();
 }
 
+// Every open socket, for the hang report's `dump` question.
+const live = new Set();
+
 const server = net.createServer({ allowHalfOpen: true, highWaterMark: FLOOD_HIGH_WATER }, (socket) => {
+  live.add(socket);
   counts.open += 1;
   counts.opened += 1;
   let flooding = false;
@@ -47,6 +51,7 @@ const server = net.createServer({ allowHalfOpen: true, highWaterMark: FLOOD_HIGH
     counts.lostWithError[error.code] = (counts.lostWithError[error.code] ?? 0) + 1;
   });
   socket.on('close', () => {
+    live.delete(socket);
     counts.open -= 1;
   });
 });
@@ -54,7 +59,14 @@ server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, () => {
   const answer = (message) => {
     if (message.type === 'stats') process.send({ id: message.id, stats: message.light ? { open: counts.open } : measure({ ...counts, unexpectedCount: 0, backend: 'node-net' }) });
     else if (message.type === 'idle-cpu') idleCpu(message.seconds).then((ms) => process.send({ id: message.id, ms }));
-    else if (message.type === 'shutdown') {
+    else if (message.type === 'dump') {
+      const lines = [`${live.size} open on node-net`];
+      for (const port of message.ports) {
+        const socket = [...live].find((each) => each.remotePort === port);
+        lines.push(socket ? `port ${port}: read ${socket.bytesRead} bytes, readable ended ${socket.readableEnded}, write buffer ${socket.writableLength}, writable ended ${socket.writableEnded}` : `port ${port}: no open connection`);
+      }
+      process.send({ id: message.id, dump: lines });
+    } else if (message.type === 'shutdown') {
       process.off('message', answer);
       server.close(() => process.send({ type: 'closed', stats: measure({ ...counts, unexpectedCount: 0 }) }, () => process.disconnect()));
     }

@@ -9,7 +9,7 @@
 // Figures are printed; no check depends on how long anything took.
 //
 //   node soak.mjs [--connections 10000] [--servers epoll,poll,uring,node-net] [--churn-rounds 3] [--slow-readers 20]
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -36,6 +36,10 @@ const CONNECT_WINDOW = 200;
 // Bounds against hangs only: passing them is a failure with a message, not a
 // measurement.
 const WAIT_BOUND_MS = 120_000;
+// One phase of one server's soak (a step of the list in README.md) that takes
+// longer than this is reported as hung, with what was still waiting on each
+// side, and the server's soak fails; the next server still runs.
+const PHASE_BOUND_MS = Number(process.env.SOAK_PHASE_BOUND_MS ?? 150_000);
 
 function positiveInteger(name) {
   const value = Number(options[name]);
@@ -43,10 +47,10 @@ function positiveInteger(name) {
   return value;
 }
 
-function withBound(promise, what) {
+function withBound(promise, what, boundMs = WAIT_BOUND_MS) {
   let timer;
   const bound = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${WAIT_BOUND_MS / 1000} s`)), WAIT_BOUND_MS);
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${boundMs / 1000} s`)), boundMs);
   });
   return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
 }
@@ -73,7 +77,7 @@ function startServer(name) {
     });
     exited.then(({ code, signal }) => reject(new Error(`${name} server exited before it was ready (code ${code}, signal ${signal})`)));
   });
-  const ask = (message) =>
+  const ask = (message, bound) =>
     withBound(
       new Promise((resolve) => {
         const id = nextId++;
@@ -84,6 +88,7 @@ function startServer(name) {
         child.send({ ...message, id });
       }),
       `${name} server, ${message.type}`,
+      bound,
     );
   return { child, ready: withBound(ready, `${name} server start`), ask, closedMessage, exited };
 }
@@ -102,9 +107,17 @@ async function waitForOpen(server, expected, what) {
 
 // --- client connections ---
 
+// Every client not yet closed, so a hung phase can say which ones were still
+// waiting and for what.
+const liveClients = new Set();
+
 class Client {
   constructor(port) {
     this.socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    // What this client is waiting for (a figure for the hang report only).
+    this.doing = 'connect';
+    liveClients.add(this);
+    this.socket.once('close', () => liveClients.delete(this));
     this.socket.setNoDelay(true);
     this.received = [];
     this.receivedBytes = 0;
@@ -136,20 +149,25 @@ class Client {
   }
 
   async echo(payload) {
+    this.doing = `echo of ${payload.length} bytes`;
     const answer = new Promise((resolve) => (this.want = { bytes: payload.length, resolve }));
     this.socket.write(payload);
     const back = await answer;
     if (!back.equals(payload)) throw new Error(`echo mismatch: sent ${payload.length} bytes, got ${back.length} different ones`);
+    this.doing = 'idle';
   }
 
   reset() {
+    this.doing = 'close after RST';
     this.socket.resetAndDestroy();
     return this.closed;
   }
 
   async halfClose() {
+    this.doing = 'the reply to its FIN';
     this.socket.end();
     await this.ended;
+    this.doing = 'close after the reply';
     const got = Buffer.concat(this.received).toString();
     if (got !== HALF_CLOSE_REPLY) throw new Error(`half-close: expected ${JSON.stringify(HALF_CLOSE_REPLY)} after our FIN, got ${JSON.stringify(got)}`);
     await this.closed;
@@ -159,14 +177,17 @@ class Client {
     // Ask for the flood and read it one chunk at a time, with a pause between
     // chunks, so the server's writes outrun us.
     let total = 0;
+    this.doing = 'its flood';
     this.socket.removeAllListeners('data');
     this.socket.on('data', (data) => {
       total += data.length;
+      this.doing = `its flood (${total} of ${FLOOD_BYTES} bytes)`;
       this.socket.pause();
       setTimeout(() => this.socket.resume(), 5);
     });
     this.socket.write(FLOOD_REQUEST);
     await this.ended;
+    this.doing = 'close after its flood';
     this.socket.end();
     await this.closed;
     if (total !== FLOOD_BYTES) throw new Error(`slow reader: got ${total} bytes, expected ${FLOOD_BYTES}`);
@@ -210,6 +231,86 @@ async function slowReaders(port, count) {
   await Promise.all(clients.map((client) => client.slowRead()));
 }
 
+// --- hang reports ---
+
+/** What the clients still open are waiting for, grouped, with a few local ports of each. */
+function clientReport() {
+  const groups = new Map();
+  for (const client of liveClients) {
+    const key = client.doing.replace(/\(\d+ of/, '(N of');
+    const group = groups.get(key) ?? { count: 0, examples: [] };
+    group.count += 1;
+    if (group.examples.length < 5) {
+      const extra = (key === client.doing ? '' : `, ${client.doing}`) + (client.want ? `, ${client.receivedBytes} of ${client.want.bytes} bytes back` : '');
+      group.examples.push(`port ${client.socket.localPort}${extra}${client.error ? `, error ${client.error.code ?? client.error.message}` : ''}`);
+    }
+    groups.set(key, group);
+  }
+  return [...groups].map(([doing, { count, examples }]) => (doing === 'idle' ? `${count} idle` : `${count} waiting for ${doing} (${examples.join('; ')})`));
+}
+
+/** `ss -tniH` output as one line per socket: state, queues, ends and the byte counters. */
+function kernelLines(out) {
+  const lines = [];
+  for (const line of out.split('\n')) {
+    if (line.trim() === '') continue;
+    if (/^\s/.test(line) && lines.length > 0) {
+      const counters = line.trim().split(/\s+/).filter((field) => /^(bytes_sent|bytes_acked|bytes_received|notsent|unacked|lastsnd|lastrcv):/.test(field));
+      lines[lines.length - 1] += ` ${counters.join(' ')}`;
+    } else {
+      lines.push(`kernel: ${line.trim().replace(/\s+/g, ' ')}`);
+    }
+  }
+  return lines;
+}
+
+/**
+ * Runs `work` as the named phase; past PHASE_BOUND_MS it rejects with a
+ * report of what both sides were still waiting for (the server's side from its
+ * `dump` answer, itself bounded).
+ */
+async function phase(server, name, work) {
+  let timer;
+  const hung = new Promise((_, reject) => {
+    timer = setTimeout(async () => {
+      const lines = [`phase "${name}" did not finish within ${PHASE_BOUND_MS / 1000} s`, ...clientReport().map((line) => `client: ${line}`)];
+      const ports = [...liveClients].filter((client) => client.doing !== 'idle').slice(0, 5).map((client) => client.socket.localPort);
+      try {
+        const { dump } = await server.ask({ type: 'dump', ports }, 10_000);
+        lines.push(...dump.map((line) => `server: ${line}`));
+      } catch (error) {
+        lines.push(`server: no dump (${error.message})`);
+      }
+      // The kernel's side of the same connections (both ends' queues and
+      // byte counts), where `ss` is installed.
+      for (const port of ports) {
+        try {
+          const filter = `( sport = :${port} and dport = :${server.port} ) or ( sport = :${server.port} and dport = :${port} )`;
+          const out = execFileSync('ss', ['-tniH', 'state', 'all', filter], { encoding: 'utf8', timeout: 5000 });
+          lines.push(...kernelLines(out));
+        } catch (error) {
+          lines.push(`kernel: no ss output (${error.code ?? error.message})`);
+          break;
+        }
+      }
+      // The dump's message wakes the server's process: if that alone lets the
+      // waiting clients go on, the server had missed a wake-up.
+      const waiting = () => [...liveClients].filter((client) => client.doing !== 'idle').length;
+      const before = waiting();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      lines.push(`clients waiting: ${before} at the report, ${waiting()} two seconds after the server's dump`);
+      const error = new Error(lines.join('\n    '));
+      error.hangReport = true;
+      reject(error);
+    }, PHASE_BOUND_MS);
+  });
+  try {
+    return await Promise.race([work(), hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // --- one server's soak ---
 
 const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
@@ -217,6 +318,7 @@ const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
 async function soak(name) {
   const server = startServer(name);
   const { port, backend } = await server.ready;
+  server.port = port;
   if (name !== 'node-net' && backend !== name) throw new Error(`asked for the ${name} backend, the server runs ${backend}`);
   const figures = { server: name };
   const failures = [];
@@ -226,17 +328,22 @@ async function soak(name) {
   try {
     // Warm-up: one small cycle of everything, so what is made once (code,
     // pools, a helper thread) is in the baseline.
-    await closeMixed(await openClients(port, 200));
-    await slowReaders(port, 2);
-    await waitForOpen(server, 0, 'after warm-up');
+    await phase(server, 'warm-up', async () => {
+      await closeMixed(await openClients(port, 200));
+      await slowReaders(port, 2);
+      await waitForOpen(server, 0, 'after warm-up');
+    });
     const { stats: base } = await server.ask({ type: 'stats' });
 
     const started = Date.now();
-    let clients = await openClients(port, CONNECTIONS);
-    await trafficRound(clients);
-    await trafficRound(clients);
+    let clients = await phase(server, 'hold: connect and echo', async () => {
+      const opened = await openClients(port, CONNECTIONS);
+      await trafficRound(opened);
+      await trafficRound(opened);
+      return opened;
+    });
     figures.connectSeconds = (Date.now() - started) / 1000;
-    await waitForOpen(server, CONNECTIONS, 'holding');
+    await phase(server, 'hold: count', () => waitForOpen(server, CONNECTIONS, 'holding'));
     const { stats: held } = await server.ask({ type: 'stats' });
     figures.idleCpuMsPerSecond = (await server.ask({ type: 'idle-cpu', seconds: 1 })).ms;
     check(held.fds >= base.fds + CONNECTIONS, `holding ${CONNECTIONS} connections, the server has only ${held.fds - base.fds} more fds than at the start`);
@@ -245,14 +352,18 @@ async function soak(name) {
     for (let round = 0; round < CHURN_ROUNDS; round++) {
       const leaving = clients.slice(0, Math.floor(CONNECTIONS / 5));
       clients = clients.slice(leaving.length);
-      await Promise.all([closeMixed(leaving), slowReaders(port, SLOW_READERS)]);
-      clients.push(...(await openClients(port, leaving.length)));
-      await trafficRound(clients);
+      await phase(server, `churn round ${round + 1}`, async () => {
+        await Promise.all([closeMixed(leaving), slowReaders(port, SLOW_READERS)]);
+        clients.push(...(await openClients(port, leaving.length)));
+        await trafficRound(clients);
+      });
       churned += leaving.length;
     }
-    await waitForOpen(server, CONNECTIONS, 'after churn');
-    await closeMixed(clients);
-    await waitForOpen(server, 0, 'after closing everything');
+    await phase(server, 'close everything', async () => {
+      await waitForOpen(server, CONNECTIONS, 'after churn');
+      await closeMixed(clients);
+      await waitForOpen(server, 0, 'after closing everything');
+    });
     const { stats: final } = await server.ask({ type: 'stats' });
 
     server.child.send({ type: 'shutdown' });
@@ -296,13 +407,17 @@ async function soak(name) {
     check(closedStats.open === 0, `${closedStats.open} connections still open when the server closed`);
     check(exit.code === 0 && exit.signal === null, `the server exited with code ${exit.code}, signal ${exit.signal}`);
   } catch (error) {
-    failures.push(String(error?.stack ?? error));
+    failures.push(error?.hangReport ? error.message : String(error?.stack ?? error));
     server.child.kill('SIGKILL');
+    // Whatever a hung phase left open goes, so the next server starts clean.
+    for (const client of liveClients) client.socket.destroy();
   }
   return { figures, failures };
 }
 
 function printFigures(figures) {
+  // A soak that failed before its last phase has no figures to show.
+  if (figures.connections === undefined) return;
   const rows = [
     ['connections held', figures.connections],
     ['connections churned', `${figures.churned} (half RST, half half-close) + ${figures.slowReaders} slow readers of ${mib(FLOOD_BYTES)}`],

@@ -108,6 +108,22 @@ function dump(ports) {
     const protocol = [...live].find((each) => each.port === port);
     lines.push(protocol ? protocol.describe() : `port ${port}: no open connection`);
   }
+  // The loop's own state (fields, not public API; for this report only):
+  // whether it thinks an iteration is planned, and whether the proactor holds
+  // completions nobody has taken (hasCompletions() enters the ring first, so
+  // work the kernel holds for an entry counts too).
+  const loop = getRunningLoop();
+  const proactor = loop._proactor;
+  let waiting = 'n/a';
+  try {
+    if (typeof proactor?.hasCompletions === 'function') waiting = proactor.hasCompletions();
+  } catch (error) {
+    waiting = `error ${error.code ?? error.message}`;
+  }
+  lines.push(`loop: running ${loop._running}, in iteration ${loop._inIteration}, immediate ${loop._immediate !== null}, microtask ${loop._microtaskQueued}, ready ${loop._ready?.length}, node timer ${loop._nodeTimer != null}; completions waiting ${waiting}`);
+  // Then nudge it: one more iteration polls the backend. If that lets the
+  // clients go on, the loop had missed a wake-up (soak.mjs says).
+  loop.callSoon(() => {});
   return lines;
 }
 

@@ -265,47 +265,60 @@ function kernelLines(out) {
 }
 
 /**
- * Runs `work` as the named phase; past PHASE_BOUND_MS it rejects with a
- * report of what both sides were still waiting for (the server's side from its
- * `dump` answer, itself bounded).
+ * What both sides were still waiting for when phase `name` passed its bound:
+ * an Error to fail the server's soak with.
+ */
+async function hangReport(server, name) {
+  const lines = [`phase "${name}" did not finish within ${PHASE_BOUND_MS / 1000} s`, ...clientReport().map((line) => `client: ${line}`)];
+  const ports = [...liveClients].filter((client) => client.doing !== 'idle').slice(0, 5).map((client) => client.socket.localPort);
+  try {
+    const { dump } = await server.ask({ type: 'dump', ports }, 10_000);
+    lines.push(...dump.map((line) => `server: ${line}`));
+  } catch (error) {
+    lines.push(`server: no dump (${error.message})`);
+  }
+  // The kernel's side of the same connections (both ends' queues and
+  // byte counts), where `ss` is installed.
+  for (const port of ports) {
+    try {
+      const filter = `( sport = :${port} and dport = :${server.port} ) or ( sport = :${server.port} and dport = :${port} )`;
+      const out = execFileSync('ss', ['-tniH', 'state', 'all', filter], { encoding: 'utf8', timeout: 5000 });
+      lines.push(...kernelLines(out));
+    } catch (error) {
+      lines.push(`kernel: no ss output (${error.code ?? error.message})`);
+      break;
+    }
+  }
+  // The dump's message wakes the server's process, and an evloop server
+  // then runs one more iteration: if that lets the waiting clients go on,
+  // the server had missed a wake-up.
+  const waiting = () => [...liveClients].filter((client) => client.doing !== 'idle').length;
+  const before = waiting();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  lines.push(`clients waiting: ${before} at the report, ${waiting()} two seconds after the server's dump`);
+  const error = new Error(lines.join('\n    '));
+  error.hangReport = true;
+  return error;
+}
+
+/**
+ * Runs `work` as the named phase. Past PHASE_BOUND_MS it fails with
+ * `hangReport`, also when the work finishes while the report is made (the
+ * report's nudge may be what let it finish).
  */
 async function phase(server, name, work) {
   let timer;
-  const hung = new Promise((_, reject) => {
-    timer = setTimeout(async () => {
-      const lines = [`phase "${name}" did not finish within ${PHASE_BOUND_MS / 1000} s`, ...clientReport().map((line) => `client: ${line}`)];
-      const ports = [...liveClients].filter((client) => client.doing !== 'idle').slice(0, 5).map((client) => client.socket.localPort);
-      try {
-        const { dump } = await server.ask({ type: 'dump', ports }, 10_000);
-        lines.push(...dump.map((line) => `server: ${line}`));
-      } catch (error) {
-        lines.push(`server: no dump (${error.message})`);
-      }
-      // The kernel's side of the same connections (both ends' queues and
-      // byte counts), where `ss` is installed.
-      for (const port of ports) {
-        try {
-          const filter = `( sport = :${port} and dport = :${server.port} ) or ( sport = :${server.port} and dport = :${port} )`;
-          const out = execFileSync('ss', ['-tniH', 'state', 'all', filter], { encoding: 'utf8', timeout: 5000 });
-          lines.push(...kernelLines(out));
-        } catch (error) {
-          lines.push(`kernel: no ss output (${error.code ?? error.message})`);
-          break;
-        }
-      }
-      // The dump's message wakes the server's process: if that alone lets the
-      // waiting clients go on, the server had missed a wake-up.
-      const waiting = () => [...liveClients].filter((client) => client.doing !== 'idle').length;
-      const before = waiting();
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      lines.push(`clients waiting: ${before} at the report, ${waiting()} two seconds after the server's dump`);
-      const error = new Error(lines.join('\n    '));
-      error.hangReport = true;
-      reject(error);
+  let report = null;
+  const hung = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      report = hangReport(server, name);
+      report.then(resolve);
     }, PHASE_BOUND_MS);
   });
   try {
-    return await Promise.race([work(), hung]);
+    const outcome = await Promise.race([work().then((value) => ({ value })), hung]);
+    if (report !== null) throw await report;
+    return outcome.value;
   } finally {
     clearTimeout(timer);
   }

@@ -10,8 +10,8 @@ import { backend, UringProactor } from '../src/index.js';
 const availability = backend.available();
 
 /** Run `body` on a fresh proactor loop over io_uring, closing it after. */
-async function onLoop(body: (loop: ProactorEventLoop) => Promise<void>): Promise<void> {
-  const loop = new ProactorEventLoop(new UringProactor(), { backend });
+async function onLoop(body: (loop: ProactorEventLoop) => Promise<void>, options: ConstructorParameters<typeof UringProactor>[0] = {}): Promise<void> {
+  const loop = new ProactorEventLoop(new UringProactor(options), { backend });
   try {
     await loop.runUntilComplete(() => body(loop));
   } finally {
@@ -168,6 +168,44 @@ describe.runIf(availability.ok)('ProactorEventLoop on io_uring', () => {
     });
   });
 
+
+  // The soak's hang (apps/soak): a callback that runs from the wait in the
+  // ring enters the ring itself (here `hasCompletions()`; a transport's close
+  // does through `cancelFd`), and an operation completes inside that entry,
+  // after the loop's poll. Its completion must reach the loop without any
+  // other event; before the fix the wait took it for one the loop had been
+  // told about and declined, and left it in the ring until something else
+  // woke the loop. A Node timer, not the loop's (which would poll), looks.
+  it.each([
+    ['waiting in the ring', {}],
+    ['waiting on the eventfd', { idleWaitInRing: false }],
+    ['waiting on a helper thread', { helperThread: true }],
+  ] as const)('a completion posted while a callback had entered the ring is taken without another event (%s)', async (_wait, options) => {
+    await onLoop(async (loop) => {
+      const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+      const [c, d] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+      try {
+        for (let round = 0; round < 5; round++) {
+          // The loop is idle, waiting in the ring, when the byte comes.
+          const wake = setTimeout(() => d.send(Buffer.from('x')), 30);
+          expect((await loop.sockRecv(c, 1)).toString()).toBe('x');
+          clearTimeout(wake);
+          const sending = loop.sockSendall(a, Buffer.alloc(100, round));
+          loop.proactor.hasCompletions();
+          // The generous bound is against the hang only; the send took microseconds.
+          const taken = await new Promise<boolean>((resolve) => {
+            const look = (left: number) => (sending.done() || left === 0 ? resolve(sending.done()) : setTimeout(() => look(left - 1), 100));
+            setTimeout(() => look(30), 10);
+          });
+          expect(taken).toBe(true);
+          await sending;
+          expect(b.recv(200)).toEqual(Buffer.alloc(100, round));
+        }
+      } finally {
+        for (const sock of [a, b, c, d]) sock.close();
+      }
+    }, options);
+  });
   it('a bulk stream over multishot receives, paused and resumed, then small messages: every view handed out keeps its bytes, in order; closed with a receive in flight', async () => {
     await onLoop(async (loop) => {
       const multishot = loop.proactor.recvMany !== undefined;

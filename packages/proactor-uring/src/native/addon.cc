@@ -281,8 +281,10 @@ class IdleWait {
     }
     ring->SetEventFdEnabled(false);
     // The loop polled the ring since the last prepare phase: it is busy,
-    // and its next iteration is due before libuv can block.
+    // and its next iteration is due before libuv can block. That poll took
+    // whatever onReady was called for before and not taken then.
     const bool busy = ring->TakeHarvested();
+    if (busy) handle->untaken = false;
     // Whether the eventfd is signalled for what the ring holds when libuv
     // is left to block: not when onReady was already called for it.
     bool tell = true;
@@ -319,7 +321,16 @@ class IdleWait {
         const bool delivered = Deliver(handle);
         if (handle->ring != ring || handle->owner == nullptr || handle->owner->on_ready_.IsEmpty()) return;  // unwatched or closed
         if (!delivered) break;
-        if (ring->SkipInternal()) {
+        // A poll in that call took everything the ring held then. What is
+        // there now came after it: an operation its callbacks started, or
+        // task work, completed inside an io_uring_enter of theirs (a
+        // transport's close enters through cancelFd, hasCompletions() does).
+        // Nobody was told of those, so they are not "untaken": the next
+        // round (or prepare phase) delivers them. Marking them untaken left
+        // them in the ring until something else woke the loop (the soak's
+        // hang; proactor-event-loop.test.ts).
+        const bool polled = ring->TakeHarvested();
+        if (!polled && ring->SkipInternal()) {
           handle->untaken = true;
           handle->untaken_tail = ring->cq_tail();
           tell = false;
@@ -336,8 +347,13 @@ class IdleWait {
       // libuv's clock moves only here or after its poll: a timer may be due.
       uv_update_time(loop);
       // Something else is due (a timer, an immediate): libuv runs it
-      // without blocking, and the next prepare phase looks again.
-      if (uv_backend_timeout(loop) == 0) return;
+      // without blocking, and the next prepare phase looks again. A 0 for
+      // fd watchers the callbacks changed would not keep libuv from
+      // blocking (WatchersChanged) with the eventfd off: the idle handle does.
+      if (uv_backend_timeout(loop) == 0) {
+        if (WatchersChanged(loop)) uv_idle_start(&handle->idle, OnIdle);
+        return;
+      }
     }
     // libuv may block in its own poll now: the eventfd wakes it for what
     // the ring holds or gets meanwhile. What onReady was called for needs

@@ -1349,7 +1349,11 @@ export abstract class BaseEventLoop implements AbstractEventLoop {
       const entry = ready.shift();
       count--;
       if (typeof entry === 'function') {
-        // callSoon's bare callback (SoonHandle).
+        // callSoon's bare callback (SoonHandle). Written out here and in
+        // _runOnce's debug loop rather than shared: a helper for it, and one
+        // for callSoon's "plan an iteration if idle" test, made a callSoon
+        // chain 2-8% slower in the medians of five alternating rounds
+        // (Node 20 and 24, 2026-12-05).
         ran++;
         try {
           entry();

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError, type BackendDescriptor } from '@evloop/interface';
 import { DefaultEventLoopPolicy, ProactorEventLoop, SelectorEventLoop, loopForBackend, setLogger, sleep } from '@evloop/core-policy';
@@ -206,6 +207,43 @@ describe.runIf(availability.ok)('ProactorEventLoop on io_uring', () => {
       }
     }, options);
   });
+
+  // The same wait's other hole: a callback run from it starts a libuv fd
+  // watch (here a Node server's listen). uv_backend_timeout() then says 0
+  // until libuv's poll applies the change, and that poll blocks for the
+  // real timeout: the wait returned on the 0 with the eventfd off, and the
+  // receive the callback started was not even submitted until libuv woke
+  // for something else (here the Node timer that looks).
+  it('a callback from the wait in the ring that starts a libuv fd watch does not leave the loop asleep', async () => {
+    await onLoop(async (loop) => {
+      const [a, b] = sys.socketpair(sys.AF_UNIX, sys.SOCK_STREAM, 0, { blocking: false });
+      const servers: net.Server[] = [];
+      try {
+        for (let round = 0; round < 3; round++) {
+          const wake = setTimeout(() => b.send(Buffer.from('x')), 30);
+          expect((await loop.sockRecv(a, 1)).toString()).toBe('x');
+          clearTimeout(wake);
+          const server = net.createServer();
+          servers.push(server);
+          server.listen(0);
+          const receiving = loop.sockRecv(a, 1);
+          b.send(Buffer.from('y'));
+          // One look only: any libuv event (a second look's timer too) would
+          // wake the loop and hide the hang. The byte is there already, so
+          // the receive completes as soon as it is submitted; a second is
+          // against the hang only.
+          const taken = await new Promise<boolean>((resolve) => setTimeout(() => resolve(receiving.done()), 1000));
+          expect(taken).toBe(true);
+          expect((await receiving).toString()).toBe('y');
+        }
+      } finally {
+        for (const server of servers) server.close();
+        a.close();
+        b.close();
+      }
+    });
+  });
+
   it('a bulk stream over multishot receives, paused and resumed, then small messages: every view handed out keeps its bytes, in order; closed with a receive in flight', async () => {
     await onLoop(async (loop) => {
       const multishot = loop.proactor.recvMany !== undefined;

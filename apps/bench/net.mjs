@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // evloop network benchmarks beside Node net/http, Python asyncio, uvloop and
-// a plain C epoll server; evloop on its default backend (epoll on Linux) and,
+// plain C epoll and io_uring servers; evloop on its default backend (epoll on Linux) and,
 // as `evloop-uring`, on the io_uring proactor (where io_uring can run).
 //
-//   node net.mjs            full run (about 10 minutes): 3 runs per row, medians
+//   node net.mjs            full run (about 11 minutes): 3 runs per row, medians
 //   node net.mjs --quick    tiny durations, 1 run: a smoke test that every row works
 //   node net.mjs --json     the same figures as JSON
 //   node net.mjs --only echo-c100-64B,http-c100 --impl evloop,uvloop
@@ -48,6 +48,10 @@ export const IMPLEMENTATIONS = [
   // asyncio streams (start_server, read/write/drain) over uvloop: what evloop streams compare with.
   { id: 'uvloop-streams', label: 'uvloop streams', tool: 'uvloop' },
   { id: 'c', label: 'C epoll', tool: 'cc' },
+  // The floor for evloop uring: the same ring set-up in plain C (apps/bench/c/server-uring.c).
+  { id: 'c-uring', label: 'C io_uring', tool: 'cc' },
+  // The same, sending from registered buffers (WRITE_FIXED): an experiment, run only when named in --impl.
+  { id: 'c-uring-registered', label: 'C io_uring registered', tool: 'cc', onlyWhenNamed: true },
 ];
 
 const DURATIONS = { full: { echoSeconds: 1, httpSeconds: 5, runs: 3 }, quick: { echoSeconds: 0.2, httpSeconds: 1, runs: 1 } };
@@ -84,7 +88,7 @@ function parseCli() {
     runs,
     durations,
     rows: pick(ROWS, values.only, 'row'),
-    implementations: pick(IMPLEMENTATIONS, values.impl, 'impl'),
+    implementations: pick(values.impl === undefined ? IMPLEMENTATIONS.filter((impl) => !impl.onlyWhenNamed) : IMPLEMENTATIONS, values.impl, 'impl'),
   };
 }
 
@@ -156,8 +160,10 @@ function probeTools(buildDir) {
   }
   const c = {};
   if (onPath('cc')) {
-    for (const name of ['server-epoll', 'echo-client']) {
+    for (const name of ['server-epoll', 'server-uring', 'echo-client']) {
       const built = spawnSync('cc', ['-O2', '-o', path.join(buildDir, name), path.join(here, 'c', `${name}.c`)], { encoding: 'utf8', timeout: 60_000 });
+      // server-uring needs Linux's io_uring header (5.19 or later); without it that one row is not installed.
+      if (built.status !== 0 && name === 'server-uring') continue;
       if (built.status !== 0) throw new Error(`cc ${name}.c failed: ${built.stderr}`);
       c[name] = path.join(buildDir, name);
     }
@@ -182,6 +188,11 @@ function serverCommand(impl, kind, tools) {
       return tools.found.uvloop ? { command: tools.python, args: [path.join(here, 'python', 'net_server.py'), impl, kind] } : { missing: 'python3-uvloop' };
     case 'c':
       return tools.c['server-epoll'] ? { command: tools.c['server-epoll'], args: [kind] } : { missing: 'cc' };
+    case 'c-uring':
+    case 'c-uring-registered':
+      if (!tools.c['server-uring']) return { missing: tools.c['server-epoll'] ? "Linux's io_uring header (5.19+)" : 'cc' };
+      if (tools.uring !== null) return { missing: tools.uring };
+      return { command: tools.c['server-uring'], args: [kind, impl === 'c-uring' ? 'plain' : 'registered'] };
   }
   throw new Error(`unknown implementation ${impl}`);
 }
@@ -421,12 +432,12 @@ function cpuRatio(evloop, other) {
 export function formatTable(report) {
   const env = report.environment;
   const impls = IMPLEMENTATIONS.filter((impl) => report.implementations.includes(impl.id));
-  const compared = impls.filter((impl) => !impl.id.startsWith('evloop') && impl.id !== 'uvloop-streams');
-  // Ratio columns: evloop (epoll) against every other server, then evloop on uring against evloop on epoll and C.
+  const compared = impls.filter((impl) => !impl.id.startsWith('evloop') && impl.id !== 'uvloop-streams' && !impl.id.startsWith('c-uring'));
+  // Ratio columns: evloop (epoll) against every other server, then evloop on uring against evloop on epoll and both C servers.
   const ratios = [
     ...(report.implementations.includes('evloop') ? compared.map((impl) => [`evloop vs ${impl.label}`, 'evloop', impl.id]) : []),
     ...(report.implementations.includes('evloop-uring')
-      ? [['evloop', 'evloop'], ['c', 'C epoll']].filter(([id]) => report.implementations.includes(id)).map(([id, label]) => [`uring vs ${label}`, 'evloop-uring', id])
+      ? [['evloop', 'evloop'], ['c', 'C epoll'], ['c-uring', 'C io_uring'], ['c-uring-registered', 'C io_uring registered']].filter(([id]) => report.implementations.includes(id)).map(([id, label]) => [`uring vs ${label}`, 'evloop-uring', id])
       : []),
   ];
   const lines = [];

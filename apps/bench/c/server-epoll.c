@@ -22,11 +22,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server-common.h"
+
 #define READ_SIZE 65536
 #define MAX_EVENTS 256
-
-static const char RESPONSE[] =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 
 struct connection {
   int fd;
@@ -37,11 +36,6 @@ struct connection {
 
 static int http_mode;
 static int epoll_fd;
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
 
 static void close_connection(struct connection *c) {
   close(c->fd);
@@ -130,21 +124,14 @@ int main(int argc, char **argv) {
     return 2;
   }
   http_mode = strcmp(argv[1], "http") == 0;
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listener < 0) die("socket");
+  int port;
+  int listener = listen_on_loopback(SOCK_NONBLOCK | SOCK_CLOEXEC, &port);
   int one = 1;
-  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listener, (struct sockaddr *)&address, sizeof address) < 0) die("bind");
-  if (listen(listener, 1024) < 0) die("listen");
-  socklen_t address_length = sizeof address;
-  if (getsockname(listener, (struct sockaddr *)&address, &address_length) < 0) die("getsockname");
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) die("epoll_create1");
   struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &event) < 0) die("epoll_ctl");
-  printf("listening on 127.0.0.1:%d\n", ntohs(address.sin_port));
+  printf("listening on 127.0.0.1:%d\n", port);
   fflush(stdout);
 
   struct epoll_event events[MAX_EVENTS];

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 const app = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../net.mjs');
 const ECHO_ROWS = [...[1, 10, 100, 1000].flatMap((c) => [`echo-c${c}-64B`, `echo-c${c}-4KiB`]), 'echo-c100-64Bx16'];
 const HTTP_ROWS = ['http-c10', 'http-c100', 'http-c1000'];
-const IMPLEMENTATIONS = ['evloop', 'evloop-streams', 'evloop-uring', 'node', 'asyncio', 'uvloop', 'uvloop-streams', 'c'];
+const IMPLEMENTATIONS = ['evloop', 'evloop-streams', 'evloop-uring', 'node', 'asyncio', 'uvloop', 'uvloop-streams', 'c', 'c-uring'];
 
 interface Cell {
   status: string;
@@ -23,6 +23,7 @@ it('--quick --json has every row, and every installed server answers correctly',
   const result = spawnSync(process.execPath, [app, '--quick', '--json'], { encoding: 'utf8', timeout: 150_000 });
   expect(result.stderr).toBe('');
   const report = JSON.parse(result.stdout);
+  expect(report.implementations).toEqual(IMPLEMENTATIONS);
   expect(report.rows.map((row: { id: string }) => row.id)).toEqual([...ECHO_ROWS, ...HTTP_ROWS]);
   for (const row of report.rows) {
     for (const impl of IMPLEMENTATIONS) {
@@ -37,6 +38,22 @@ it('--quick --json has every row, and every installed server answers correctly',
   }
   expect(result.status).toBe(0);
 }, 180_000);
+
+it('runs the registered-buffer C server only when named, and it answers correctly', () => {
+  const result = spawnSync(process.execPath, [app, '--quick', '--json', '--only', 'echo-c10-64B,http-c10', '--impl', 'c-uring-registered'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(result.stderr).toBe('');
+  const report = JSON.parse(result.stdout);
+  expect(report.implementations).toEqual(['c-uring-registered']);
+  for (const row of report.rows) {
+    const cell: Cell = row.cells['c-uring-registered'];
+    expect(['ok', 'not installed'], `${row.id}: ${cell.error ?? ''}`).toContain(cell.status);
+    if (cell.status === 'ok') expect(cell.perSecond, row.id).toBeGreaterThan(0);
+  }
+  expect(result.status).toBe(0);
+}, 90_000);
 
 it('refuses an unknown row', () => {
   const result = spawnSync(process.execPath, [app, '--only', 'nope'], { encoding: 'utf8', timeout: 15_000 });

@@ -148,8 +148,17 @@ static void submit(unsigned wait) {
   }
 }
 
+static int sq_full(void) { return ring.sq_local_tail - __atomic_load_n(ring.sq_head, __ATOMIC_ACQUIRE) >= SQ_ENTRIES; }
+
 static struct io_uring_sqe *next_sqe(void) {
-  if (ring.sq_local_tail - __atomic_load_n(ring.sq_head, __ATOMIC_ACQUIRE) >= SQ_ENTRIES) submit(0);
+  if (sq_full()) {
+    submit(0);
+    /* Only when the kernel would not take them (completions overflowed): never overwrite an unsubmitted entry. */
+    if (sq_full()) {
+      fprintf(stderr, "io_uring: submission queue full and not taken\n");
+      exit(1);
+    }
+  }
   struct io_uring_sqe *sqe = &ring.sqes[ring.sq_local_tail & *ring.sq_mask];
   memset(sqe, 0, sizeof *sqe);
   ring.sq_local_tail++;

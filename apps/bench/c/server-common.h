@@ -1,6 +1,7 @@
 /*
  * What the two C benchmark servers (server-epoll.c, server-uring.c) share:
- * the fixed HTTP response, fatal errors, and the listening socket.
+ * the fixed HTTP response and its request ends, fatal errors, and the
+ * listening socket.
  */
 #ifndef EVLOOP_BENCH_SERVER_COMMON_H
 #define EVLOOP_BENCH_SERVER_COMMON_H
@@ -14,13 +15,40 @@
 static const char RESPONSE[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 
-static void die(const char *what) {
+/* A failed call: its errno, then exit. */
+static inline void die(const char *what) {
   perror(what);
   exit(1);
 }
 
+/* A fatal condition with no errno: the message, then exit. */
+static inline void fail(const char *message) {
+  fprintf(stderr, "%s\n", message);
+  exit(1);
+}
+
+/*
+ * http: how many requests end ("\r\n\r\n") in data[0..n); *match carries
+ * how much of that end the bytes before matched, from call to call.
+ */
+static inline size_t request_ends(int *match, const char *data, size_t n) {
+  static const char END[] = "\r\n\r\n";
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (data[i] == END[*match]) {
+      if (++*match == 4) {
+        count++;
+        *match = 0;
+      }
+    } else {
+      *match = data[i] == '\r' ? 1 : 0;
+    }
+  }
+  return count;
+}
+
 /* A socket listening on 127.0.0.1 on a free port (backlog 1024); `flags` are added to SOCK_STREAM. */
-static int listen_on_loopback(int flags, int *port) {
+static inline int listen_on_loopback(int flags, int *port) {
   int listener = socket(AF_INET, SOCK_STREAM | flags, 0);
   if (listener < 0) die("socket");
   int one = 1;

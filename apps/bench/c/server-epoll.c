@@ -91,18 +91,7 @@ static void on_readable(struct connection *c) {
   if (!http_mode) {
     gone = send_all(c, buffer, (size_t)n);
   } else {
-    static const char END[] = "\r\n\r\n";
-    size_t count = 0;
-    for (ssize_t i = 0; i < n; i++) {
-      if (buffer[i] == END[c->match]) {
-        if (++c->match == 4) {
-          count++;
-          c->match = 0;
-        }
-      } else {
-        c->match = buffer[i] == '\r' ? 1 : 0;
-      }
-    }
+    size_t count = request_ends(&c->match, buffer, (size_t)n);
     size_t length = 0;
     gone = 0;
     for (size_t i = 0; i < count && !gone; i++) {

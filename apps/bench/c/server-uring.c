@@ -61,8 +61,11 @@ struct connection {
   int sending;        /* a send is in flight */
   int closing;        /* the peer is gone: free once nothing is in flight */
   int slot;           /* registered mode: this connection's send slot, or -1 */
-  char *out;          /* the bytes of the send in flight */
-  size_t out_length, out_done, out_capacity;
+  int fixed;          /* the send in flight is from the slot (WRITE_FIXED) */
+  const char *sent;   /* the bytes of the send in flight: the slot or `out` */
+  size_t sent_length, sent_done;
+  char *out;          /* a private buffer for sends not from the slot */
+  size_t out_capacity;
   char *queue;        /* bytes that arrived while a send was in flight */
   size_t queue_length, queue_capacity;
 } __attribute__((aligned(16)));
@@ -109,10 +112,7 @@ static void setup_ring(void) {
     if (ring.fd < 0 && errno != EINVAL) die("io_uring_setup");
   }
   if (ring.fd < 0) die("io_uring_setup");
-  if (!(p.features & IORING_FEAT_SINGLE_MMAP) || !(p.features & IORING_FEAT_NODROP)) {
-    fprintf(stderr, "io_uring: kernel too old (needs 5.5 features)\n");
-    exit(1);
-  }
+  if (!(p.features & IORING_FEAT_SINGLE_MMAP) || !(p.features & IORING_FEAT_NODROP)) fail("io_uring: kernel too old (needs 5.5 features)");
   size_t sq_size = p.sq_off.array + p.sq_entries * sizeof(unsigned);
   size_t cq_size = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
   size_t size = sq_size > cq_size ? sq_size : cq_size;
@@ -154,10 +154,7 @@ static struct io_uring_sqe *next_sqe(void) {
   if (sq_full()) {
     submit(0);
     /* Only when the kernel would not take them (completions overflowed): never overwrite an unsubmitted entry. */
-    if (sq_full()) {
-      fprintf(stderr, "io_uring: submission queue full and not taken\n");
-      exit(1);
-    }
+    if (sq_full()) fail("io_uring: submission queue full and not taken");
   }
   struct io_uring_sqe *sqe = &ring.sqes[ring.sq_local_tail & *ring.sq_mask];
   memset(sqe, 0, sizeof *sqe);
@@ -226,9 +223,9 @@ static void arm_recv(struct connection *c) {
 
 static void start_send(struct connection *c) {
   struct io_uring_sqe *sqe = next_sqe();
-  const char *from = c->out + c->out_done;
-  unsigned length = (unsigned)(c->out_length - c->out_done);
-  if (c->slot >= 0 && c->out == slots + (size_t)c->slot * SLOT_SIZE) {
+  const char *from = c->sent + c->sent_done;
+  unsigned length = (unsigned)(c->sent_length - c->sent_done);
+  if (c->fixed) {
     sqe->opcode = IORING_OP_WRITE_FIXED;
     sqe->buf_index = 0;
     sqe->off = 0; /* sockets take no offset */
@@ -255,28 +252,25 @@ static void append(char **data, size_t *length, size_t *capacity, const char *by
   *length += n;
 }
 
-/* Move the queued bytes into the send buffer and send them. */
+/* Send the queued bytes: copied into the registered slot when they fit, else by swapping `queue` and `out`. */
 static void flush(struct connection *c) {
   if (c->sending || c->queue_length == 0) return;
-  if (c->slot >= 0 && c->queue_length <= SLOT_SIZE) {
+  c->fixed = c->slot >= 0 && c->queue_length <= SLOT_SIZE;
+  if (c->fixed) {
     char *slot = slots + (size_t)c->slot * SLOT_SIZE;
-    if (c->out != slot) free(c->out); /* a private buffer from an earlier, larger send */
-    c->out_capacity = 0;
     memcpy(slot, c->queue, c->queue_length);
-    c->out = slot;
-    c->out_length = c->queue_length;
+    c->sent = slot;
   } else {
-    /* Swap the two private buffers: no copy. */
-    if (c->slot >= 0 && c->out == slots + (size_t)c->slot * SLOT_SIZE) c->out = NULL, c->out_capacity = 0;
     char *spare = c->out;
     size_t spare_capacity = c->out_capacity;
     c->out = c->queue;
     c->out_capacity = c->queue_capacity;
-    c->out_length = c->queue_length;
     c->queue = spare;
     c->queue_capacity = spare_capacity;
+    c->sent = c->out;
   }
-  c->out_done = 0;
+  c->sent_length = c->queue_length;
+  c->sent_done = 0;
   c->queue_length = 0;
   start_send(c);
 }
@@ -284,10 +278,7 @@ static void flush(struct connection *c) {
 static void release(struct connection *c) {
   if (c->receiving || c->sending) return;
   close(c->fd);
-  if (c->slot >= 0) {
-    if (c->out == slots + (size_t)c->slot * SLOT_SIZE) c->out = NULL;
-    free_slots[free_slot_count++] = c->slot;
-  }
+  if (c->slot >= 0) free_slots[free_slot_count++] = c->slot;
   free(c->out);
   free(c->queue);
   free(c);
@@ -307,17 +298,8 @@ static void on_bytes(struct connection *c, const char *data, size_t n) {
     append(&c->queue, &c->queue_length, &c->queue_capacity, data, n);
     return;
   }
-  static const char END[] = "\r\n\r\n";
-  for (size_t i = 0; i < n; i++) {
-    if (data[i] == END[c->match]) {
-      if (++c->match == 4) {
-        append(&c->queue, &c->queue_length, &c->queue_capacity, RESPONSE, sizeof RESPONSE - 1);
-        c->match = 0;
-      }
-    } else {
-      c->match = data[i] == '\r' ? 1 : 0;
-    }
-  }
+  for (size_t ends = request_ends(&c->match, data, n); ends > 0; ends--)
+    append(&c->queue, &c->queue_length, &c->queue_capacity, RESPONSE, sizeof RESPONSE - 1);
 }
 
 static void on_completion(const struct io_uring_cqe *cqe) {
@@ -356,8 +338,8 @@ static void on_completion(const struct io_uring_cqe *cqe) {
       c->sending = 0;
       if (c->closing) return release(c);
       if (cqe->res < 0) return finish(c);
-      c->out_done += (size_t)cqe->res;
-      if (c->out_done < c->out_length) return start_send(c); /* short send: the rest */
+      c->sent_done += (size_t)cqe->res;
+      if (c->sent_done < c->sent_length) return start_send(c); /* short send: the rest */
       flush(c);
       return;
     }
